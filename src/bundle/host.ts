@@ -1,0 +1,114 @@
+import { chownSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import type { ResolvedContainer } from "../config/types.js";
+import { BuildError } from "../errors.js";
+import type { DeviceInfo } from "./spec.js";
+
+/** Host facts a bundle depends on, read at build time (never while a container starts). */
+
+/** The hard limit of RLIMIT_NOFILE, parsed from /proc/self/limits text. */
+export function parseNofileHard(limitsText: string): number {
+  const line = limitsText.split("\n").find((l) => l.startsWith("Max open files"));
+  const hard = line?.trim().split(/\s+/)[4];
+  return hard === undefined || hard === "unlimited" ? Number.MAX_SAFE_INTEGER : Number(hard);
+}
+
+export function hostNofileHard(): number {
+  try {
+    return parseNofileHard(readFileSync("/proc/self/limits", "utf8"));
+  } catch {
+    return 1024;
+  }
+}
+
+/** `KEY=value` lines, docker --env-file style: no quote processing, `#` comments, blank lines skipped. */
+export function parseEnvFile(
+  text: string,
+  file: string,
+  container: string,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  text.split("\n").forEach((raw, i) => {
+    const line = raw.replace(/\r$/, "");
+    if (line.trim() === "" || line.trimStart().startsWith("#")) return;
+    const m = /^\s*(?:export\s+)?([^=\s]+)=(.*)$/.exec(line);
+    if (!m)
+      throw new BuildError(
+        `${file}:${i + 1}: expected KEY=value, got ${JSON.stringify(line)}`,
+        container,
+      );
+    out[m[1] as string] = m[2] as string;
+  });
+  return out;
+}
+
+export function readEnvFiles(c: ResolvedContainer): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const f of c.environmentFiles) {
+    let text: string;
+    try {
+      text = readFileSync(f, "utf8");
+    } catch (e) {
+      throw new BuildError(
+        `containers.${c.name}.environmentFiles: cannot read ${f}: ${(e as Error).message}`,
+        c.name,
+      );
+    }
+    Object.assign(env, parseEnvFile(text, f, c.name));
+  }
+  return env;
+}
+
+export function deviceInfo(c: ResolvedContainer): Record<string, DeviceInfo> {
+  const out: Record<string, DeviceInfo> = {};
+  for (const d of c.devices) {
+    let st;
+    try {
+      st = statSync(d.hostPath, { bigint: true });
+    } catch {
+      throw new BuildError(
+        `containers.${c.name}.devices: ${d.hostPath} does not exist on this host`,
+        c.name,
+      );
+    }
+    if (!st.isCharacterDevice() && !st.isBlockDevice())
+      throw new BuildError(
+        `containers.${c.name}.devices: ${d.hostPath} is not a device node`,
+        c.name,
+      );
+    const rdev = st.rdev;
+    out[d.hostPath] = {
+      type: st.isCharacterDevice() ? "c" : "b",
+      major: Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn)),
+      minor: Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn)),
+      fileMode: Number(st.mode & 0o777n),
+    };
+  }
+  return out;
+}
+
+/**
+ * Prepare bind-mount sources: a missing source directory is created (as docker does), owned by
+ * the container's user so that it can write there. Returns the destinations whose source is a file.
+ */
+export function prepareMountSources(c: ResolvedContainer, log: (m: string) => void): Set<string> {
+  const files = new Set<string>();
+  for (const m of c.mounts) {
+    if (m.type !== "bind") continue;
+    try {
+      if (statSync(m.source).isFile()) files.add(m.destination);
+    } catch {
+      mkdirSync(m.source, { recursive: true, mode: 0o755 });
+      chownSync(m.source, c.user.uid, c.user.gid);
+      log(`created ${m.source} for containers.${c.name} (owner ${c.user.uid}:${c.user.gid})`);
+    }
+  }
+  return files;
+}
+
+export function readHostResolvConf(): string | undefined {
+  try {
+    return readFileSync("/etc/resolv.conf", "utf8");
+  } catch {
+    return undefined;
+  }
+}

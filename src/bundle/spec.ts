@@ -1,0 +1,207 @@
+import type { ResolvedContainer } from "../config/types.js";
+
+/** The subset of the OCI runtime-spec config.json that railyard writes. */
+export interface OciSpec {
+  ociVersion: string;
+  process: {
+    terminal: boolean;
+    user: { uid: number; gid: number };
+    args: string[];
+    env: string[];
+    cwd: string;
+    capabilities: Record<"bounding" | "effective" | "permitted" | "ambient", string[]>;
+    rlimits: { type: string; hard: number; soft: number }[];
+    noNewPrivileges: boolean;
+  };
+  root: { path: string; readonly: boolean };
+  hostname: string;
+  mounts: { destination: string; type: string; source: string; options?: string[] }[];
+  annotations?: Record<string, string>;
+  linux: {
+    resources: {
+      devices: { allow: boolean; type?: string; major?: number; minor?: number; access: string }[];
+      memory?: { limit: number };
+      cpu?: { quota: number; period: number };
+      pids?: { limit: number };
+    };
+    namespaces: { type: string }[];
+    devices?: {
+      path: string;
+      type: string;
+      major: number;
+      minor: number;
+      fileMode: number;
+      uid: number;
+      gid: number;
+    }[];
+    maskedPaths: string[];
+    readonlyPaths: string[];
+  };
+}
+
+/** A host device, as stat(2) saw it at build time. */
+export interface DeviceInfo {
+  readonly type: "c" | "b";
+  readonly major: number;
+  readonly minor: number;
+  readonly fileMode: number;
+}
+
+/** Host facts and build-time inputs that the spec depends on. */
+export interface SpecInputs {
+  /** The host's hard RLIMIT_NOFILE; the container never gets more. */
+  readonly hostNofileHard: number;
+  /** `environmentFiles`, already read and merged in order. `environment` wins over them. */
+  readonly fileEnvironment: Readonly<Record<string, string>>;
+  /** Devices by host path. */
+  readonly devices: Readonly<Record<string, DeviceInfo>>;
+  /** Absolute rootfs path, or the default "rootfs" relative to the bundle. */
+  readonly rootPath?: string;
+  /** Allocate a terminal (`railyard run -t`). */
+  readonly terminal?: boolean;
+  /** Replaces process.args (`railyard run NAME -- args`). */
+  readonly args?: readonly string[];
+}
+
+/** `runc spec`'s capability set: the floor railyard starts from. */
+export const DEFAULT_CAPABILITIES = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
+
+/** `runc spec`'s masked and read-only paths. */
+export const MASKED_PATHS = [
+  "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+  "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
+]; // prettier-ignore
+export const READONLY_PATHS = [
+  "/proc/bus",
+  "/proc/fs",
+  "/proc/irq",
+  "/proc/sys",
+  "/proc/sysrq-trigger",
+];
+
+/** `runc spec`'s mounts. */
+const BASE_MOUNTS: OciSpec["mounts"] = [
+  { destination: "/proc", type: "proc", source: "proc" },
+  { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+  { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"] },
+  { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
+  { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
+  { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
+  { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"] },
+]; // prettier-ignore
+
+export const CPU_PERIOD = 100_000;
+const NOFILE_DEFAULT = 1024;
+
+function sortedRecord(r: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** The container's environment: PATH and HOME first, then the rest sorted by name. */
+export function containerEnv(
+  c: ResolvedContainer,
+  fileEnv: Readonly<Record<string, string>>,
+  terminal: boolean,
+): string[] {
+  const env: Record<string, string> = {
+    PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    HOME: c.user.uid === 0 ? "/root" : "/",
+    HOSTNAME: c.hostname,
+    ...(terminal ? { TERM: "xterm" } : {}),
+    ...fileEnv,
+    ...c.environment,
+  };
+  const first = ["PATH", "HOME"];
+  return [
+    ...first.map((k) => `${k}=${env[k]}`),
+    ...Object.entries(sortedRecord(env))
+      .filter(([k]) => !first.includes(k))
+      .map(([k, v]) => `${k}=${v}`),
+  ];
+}
+
+/**
+ * Render a container's OCI runtime config. Pure and deterministic: the same container and inputs
+ * give a byte-identical JSON. Defaults are `runc spec`'s, tightened or opened only by the config.
+ */
+export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
+  const caps = new Set(DEFAULT_CAPABILITIES);
+  for (const [cap, on] of Object.entries(c.capabilities)) {
+    if (on) caps.add(cap);
+    else caps.delete(cap);
+  }
+  const capList = [...caps].sort();
+  const nofile = Math.min(NOFILE_DEFAULT, inputs.hostNofileHard);
+
+  const namespaces = ["pid", "network", "ipc", "uts", "mount"]
+    .filter((t) => !(t === "network" && c.network === "host"))
+    .map((type) => ({ type }));
+
+  const mounts: OciSpec["mounts"] = [
+    ...BASE_MOUNTS.filter((m) => !c.mounts.some((u) => u.destination === m.destination)),
+    ...c.mounts.map((m) => ({
+      destination: m.destination,
+      type: m.type,
+      source: m.source,
+      ...(m.options.length > 0 ? { options: [...m.options] } : {}),
+    })),
+  ];
+  const resources: OciSpec["linux"]["resources"] = { devices: [{ allow: false, access: "rwm" }] };
+  const devices: NonNullable<OciSpec["linux"]["devices"]> = [];
+  for (const d of c.devices) {
+    const info = inputs.devices[d.hostPath];
+    if (!info) continue;
+    devices.push({
+      path: d.path,
+      type: info.type,
+      major: info.major,
+      minor: info.minor,
+      fileMode: info.fileMode,
+      uid: 0,
+      gid: 0,
+    });
+    resources.devices.push({
+      allow: true,
+      type: info.type,
+      major: info.major,
+      minor: info.minor,
+      access: d.access,
+    });
+  }
+  if (c.resources.memory !== undefined) resources.memory = { limit: c.resources.memory };
+  if (c.resources.cpus !== undefined)
+    resources.cpu = { quota: Math.round(c.resources.cpus * CPU_PERIOD), period: CPU_PERIOD };
+  if (c.resources.pids !== undefined) resources.pids = { limit: c.resources.pids };
+
+  const annotations = sortedRecord({ ...c.labels, "org.railyard.container": c.name });
+
+  return {
+    ociVersion: "1.0.2",
+    process: {
+      terminal: inputs.terminal ?? false,
+      user: { uid: c.user.uid, gid: c.user.gid },
+      args: [...(inputs.args ?? c.args)],
+      env: containerEnv(c, inputs.fileEnvironment, inputs.terminal ?? false),
+      cwd: c.workdir,
+      capabilities: { bounding: capList, effective: capList, permitted: capList, ambient: capList },
+      rlimits: [{ type: "RLIMIT_NOFILE", hard: nofile, soft: nofile }],
+      noNewPrivileges: true,
+    },
+    root: { path: inputs.rootPath ?? "rootfs", readonly: c.readonly },
+    hostname: c.hostname,
+    mounts,
+    annotations,
+    linux: {
+      resources,
+      namespaces,
+      ...(devices.length > 0 ? { devices } : {}),
+      maskedPaths: [...MASKED_PATHS],
+      readonlyPaths: [...READONLY_PATHS],
+    },
+  };
+}
+
+/** The exact bytes written to config.json. */
+export function serializeSpec(spec: OciSpec): string {
+  return `${JSON.stringify(spec, null, 2)}\n`;
+}

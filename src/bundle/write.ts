@@ -1,0 +1,119 @@
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  constants,
+  copyFileSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import type { RootfsPlan } from "./rootfs.js";
+
+/** How closure files get into the rootfs: a hardlink to the host inode, or a copy. */
+export type LinkMode = "hardlink" | "copy";
+
+export const STAMP_FILE = "railyard.json";
+
+/** What `railyard build` records beside config.json, so `run` can tell whether a rebuild is due. */
+export interface BuildStamp {
+  readonly fingerprint: string;
+  readonly container: string;
+  readonly program: string;
+  readonly packages: readonly string[];
+  readonly entries: number;
+  readonly linkMode: LinkMode;
+}
+
+/**
+ * A digest of everything that ends up in the bundle: the spec bytes and, for every rootfs entry,
+ * its kind, mode and identity (host inode, size and mtime for linked files). Pure.
+ */
+export function fingerprint(specText: string, plan: RootfsPlan, linkMode: LinkMode): string {
+  const h = createHash("sha256");
+  h.update(`railyard-bundle-v1\n${linkMode}\n${specText}\n`);
+  for (const [p, e] of plan) {
+    if (e.kind === "dir") h.update(`d ${p} ${e.mode}\n`);
+    else if (e.kind === "symlink") h.update(`l ${p} ${e.target}\n`);
+    else if (e.kind === "data")
+      h.update(`g ${p} ${e.mode} ${createHash("sha256").update(e.content).digest("hex")}\n`);
+    else
+      h.update(
+        `f ${p} ${e.mode} ${e.source} ${e.stat.dev}:${e.stat.ino} ${e.stat.size} ${e.stat.mtimeMs}\n`,
+      );
+  }
+  return `sha256:${h.digest("hex")}`;
+}
+
+export function readStamp(bundleDir: string): BuildStamp | undefined {
+  try {
+    return JSON.parse(readFileSync(join(bundleDir, STAMP_FILE), "utf8")) as BuildStamp;
+  } catch {
+    return undefined;
+  }
+}
+
+function materialise(rootfs: string, plan: RootfsPlan, linkMode: LinkMode): void {
+  for (const [p, e] of plan) {
+    const dest = p === "/" ? rootfs : join(rootfs, p);
+    switch (e.kind) {
+      case "dir":
+        mkdirSync(dest, { recursive: true });
+        chmodSync(dest, e.mode & 0o7777);
+        break;
+      case "symlink":
+        symlinkSync(e.target, dest);
+        break;
+      case "data":
+        writeFileSync(dest, e.content, { mode: e.mode });
+        break;
+      case "file":
+        if (linkMode === "hardlink") {
+          try {
+            linkSync(e.source, dest);
+            break;
+          } catch (err) {
+            // Another filesystem, or a link count limit: fall back to a copy of that one file.
+            const code = (err as NodeJS.ErrnoException).code;
+            if (code !== "EXDEV" && code !== "EMLINK" && code !== "EPERM") throw err;
+          }
+        }
+        copyFileSync(e.source, dest, constants.COPYFILE_FICLONE);
+        chmodSync(dest, e.mode);
+        break;
+    }
+  }
+}
+
+/**
+ * Write a bundle directory: rootfs/, config.json (0600: it may hold secrets from environmentFiles)
+ * and the build stamp. Built beside the target and renamed into place, so a bundle directory is
+ * always either the old bundle or the complete new one.
+ */
+export function writeBundle(
+  bundleDir: string,
+  specText: string,
+  plan: RootfsPlan,
+  stamp: BuildStamp,
+): void {
+  const tmp = `${bundleDir}.tmp-${process.pid}`;
+  const old = `${bundleDir}.old-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true, mode: 0o700 });
+  materialise(join(tmp, "rootfs"), plan, stamp.linkMode);
+  writeFileSync(join(tmp, "config.json"), specText, { mode: 0o600 });
+  writeFileSync(join(tmp, STAMP_FILE), `${JSON.stringify(stamp, null, 2)}\n`, { mode: 0o644 });
+  let hadOld = true;
+  try {
+    renameSync(bundleDir, old);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    hadOld = false;
+  }
+  renameSync(tmp, bundleDir);
+  if (hadOld) rmSync(old, { recursive: true, force: true });
+}

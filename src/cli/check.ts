@@ -1,0 +1,21 @@
+import { loadFor, type Command } from "./context.js";
+
+export const checkCommand: Command = {
+  name: "check",
+  summary: "validate the config and print what it resolves to; changes nothing",
+  usage: "railyard check",
+  help: `Loads and validates the config. Prints a summary, or with --json the fully resolved config
+(every default applied). Exits 2 and lists every problem when the config is invalid.`,
+  flags: { long: {} },
+  async run(ctx) {
+    const config = await loadFor(ctx, "check");
+    if (ctx.args.globals.json) ctx.out(JSON.stringify(config, null, 2));
+    else {
+      const names = Object.keys(config.containers);
+      ctx.out(
+        `${config.file}: ok, ${names.length} container${names.length === 1 ? "" : "s"}${names.length ? `: ${names.join(", ")}` : ""}`,
+      );
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,98 @@
+import { createRequire } from "node:module";
+import { RailyardError } from "../errors.js";
+import { parseArgs, type FlagSpec } from "./args.js";
+import { buildCommand } from "./build.js";
+import { checkCommand } from "./check.js";
+import type { Command, CommandContext } from "./context.js";
+import { runCommand } from "./run.js";
+
+const COMMANDS: readonly Command[] = [buildCommand, runCommand, checkCommand];
+
+const GLOBAL_HELP = `Global flags (every command):
+  -c, --config FILE     config file (default: $RAILYARD_CONFIG, ./railyard.config.{ts,mjs,js,json,yaml},
+                        then /etc/railyard/)
+      --state-dir DIR   where bundles and state live (overrides stateDir; default /var/lib/railyard)
+      --json            machine-readable output on stdout
+  -v, --verbose         explain what is happening on stderr
+  -h, --help            show help
+      --version         show the version`;
+
+function version(): string {
+  const pkg = createRequire(import.meta.url)("../../../package.json") as { version: string };
+  return pkg.version;
+}
+
+export function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `railyard: containers on one Linux host as supervised services, with no container daemon
+
+Usage: railyard <command> [flags]
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}
+
+${GLOBAL_HELP}
+
+Run "railyard <command> --help" for a command's own flags.`;
+}
+
+export interface Io {
+  readonly stdout: (s: string) => void;
+  readonly stderr: (s: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+}
+
+/** The whole CLI as a function: argv in, exit code out. The only place errors become exit codes. */
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  let verbose = argv.includes("--verbose") || argv.includes("-v");
+  try {
+    const specFor = (cmd: string | undefined): FlagSpec =>
+      COMMANDS.find((c) => c.name === cmd)?.flags ?? { long: {} };
+    const args = parseArgs(argv, specFor);
+    verbose = args.globals.verbose;
+    if (args.globals.version) {
+      io.stdout(`railyard ${version()}\n`);
+      return 0;
+    }
+    const cmd = COMMANDS.find((c) => c.name === args.command);
+    if (args.command === undefined || args.command === "help") {
+      const topic = COMMANDS.find((c) => c.name === args.positionals[0]);
+      io.stdout(`${topic ? commandHelp(topic) : mainHelp()}\n`);
+      return args.command === undefined && !args.globals.help ? 2 : 0;
+    }
+    if (!cmd) {
+      io.stderr(`railyard: unknown command ${JSON.stringify(args.command)}\n\n${mainHelp()}\n`);
+      return 2;
+    }
+    if (args.globals.help) {
+      io.stdout(`${commandHelp(cmd)}\n`);
+      return 0;
+    }
+    const ctx: CommandContext = {
+      args,
+      env: io.env,
+      cwd: io.cwd,
+      out: (l) => io.stdout(`${l}\n`),
+      debug: (l) => {
+        if (verbose) io.stderr(`railyard: ${l}\n`);
+      },
+      info: (l) => io.stderr(`railyard: ${l}\n`),
+    };
+    return await cmd.run(ctx);
+  } catch (e) {
+    if (e instanceof RailyardError) {
+      io.stderr(`railyard: ${e.message}\n`);
+      if (verbose && e.stack) io.stderr(`${e.stack}\n`);
+      return e.exitCode;
+    }
+    io.stderr(
+      `railyard: internal error: ${e instanceof Error ? (verbose ? e.stack : e.message) : String(e)}\n`,
+    );
+    return 1;
+  }
+}
+
+function commandHelp(c: Command): string {
+  return `Usage: ${c.usage}\n\n${c.help}\n\n${GLOBAL_HELP}`;
+}

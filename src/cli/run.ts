@@ -1,0 +1,80 @@
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { buildContainer } from "../bundle/build.js";
+import type { OciSpec } from "../bundle/spec.js";
+import { UsageError } from "../errors.js";
+import { chooseRuntime, hostProbe } from "../runtime/detect.js";
+import { runForeground } from "../runtime/run.js";
+import { selectContainers } from "./build.js";
+import { loadFor, type Command } from "./context.js";
+
+/** A copy of a built spec for one interactive run: a TTY and/or extra arguments. Pure. */
+export function specForRun(
+  spec: OciSpec,
+  o: { terminal: boolean; extraArgs: readonly string[]; rootPath: string },
+): OciSpec {
+  const env = spec.process.env.filter((e) => !e.startsWith("TERM="));
+  if (o.terminal) env.push("TERM=xterm");
+  return {
+    ...spec,
+    process: {
+      ...spec.process,
+      terminal: o.terminal,
+      args: [...spec.process.args, ...o.extraArgs],
+      env,
+    },
+    root: { ...spec.root, path: o.rootPath },
+  };
+}
+
+export const runCommand: Command = {
+  name: "run",
+  summary: "build if needed, then run one container in the foreground",
+  usage: "railyard run NAME [-t] [-- ARGS...]",
+  help: `Runs the container with the OCI runtime in the foreground; stdin, stdout and stderr pass
+straight through and the exit code is the container's. Builds the bundle first when the config or
+the host files it uses changed. Ctrl-C or SIGTERM sends the container its stopSignal and, after
+stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is cleaned up either way.
+
+  -t, --tty   allocate a terminal (for an interactive first run, e.g. to paste a token)
+  -- ARGS     extra arguments appended to the container's args`,
+  flags: { long: { tty: false }, short: { t: "tty" } },
+  async run(ctx) {
+    const [name, ...more] = ctx.args.positionals;
+    if (!name || more.length > 0) throw new UsageError(`usage: ${this.usage}`);
+    const config = await loadFor(ctx, "run");
+    const [c] = selectContainers(config, [name]);
+    if (!c) throw new UsageError(`no container named ${name}`);
+    const built = buildContainer(config, c, { log: ctx.debug });
+    ctx.debug(built.changed ? `built ${built.bundle}` : `bundle ${built.bundle} is up to date`);
+    const runtime = chooseRuntime(config.runtime, hostProbe(ctx.env));
+    ctx.debug(`runtime: ${runtime.name} (${runtime.reason})`);
+
+    let bundle = built.bundle;
+    const terminal = ctx.args.flags["tty"] === true;
+    const extraArgs = ctx.args.rest ?? [];
+    if (terminal || extraArgs.length > 0) {
+      // The built bundle stays as the unit will run it; this run gets its own config.json.
+      bundle = join(config.stateDir, "run", c.name);
+      mkdirSync(bundle, { recursive: true, mode: 0o700 });
+      const spec = JSON.parse(readFileSync(join(built.bundle, "config.json"), "utf8")) as OciSpec;
+      const patched = specForRun(spec, {
+        terminal,
+        extraArgs,
+        rootPath: join(built.bundle, "rootfs"),
+      });
+      writeFileSync(join(bundle, "config.json"), `${JSON.stringify(patched, null, 2)}\n`, {
+        mode: 0o600,
+      });
+    }
+    return runForeground({
+      runtime,
+      name: c.name,
+      bundle,
+      stopSignal: c.stopSignal,
+      stopTimeout: c.stopTimeout,
+      log: ctx.debug,
+      signals: process,
+    });
+  },
+};

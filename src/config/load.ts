@@ -1,0 +1,197 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, extname, isAbsolute, resolve as resolvePath } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { ConfigError } from "../errors.js";
+import type { ConfigEnv, UserConfigExport } from "./define.js";
+import { resolveConfig, type ResolveContext } from "./resolve.js";
+import type { ResolvedConfig } from "./types.js";
+import { normaliseArch } from "./parse.js";
+
+export const CONFIG_NAMES = [
+  "railyard.config.ts",
+  "railyard.config.mjs",
+  "railyard.config.js",
+  "railyard.config.json",
+  "railyard.config.yaml",
+  "railyard.config.yml",
+];
+
+export interface FindOptions {
+  /** `--config FILE` */
+  readonly flag?: string | undefined;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  /** Where system-wide configs live. @default "/etc/railyard" */
+  readonly etcDir?: string;
+  readonly exists?: (p: string) => boolean;
+}
+
+/**
+ * Which config file to use: `--config`, then `$RAILYARD_CONFIG`, then `./railyard.config.*`, then
+ * `/etc/railyard/railyard.config.*`. A named file that does not exist is an error, not a fall-through.
+ */
+export function findConfigFile(o: FindOptions): string {
+  const exists = o.exists ?? existsSync;
+  const named = o.flag ?? o.env["RAILYARD_CONFIG"];
+  if (named !== undefined && named !== "") {
+    const p = resolvePath(o.cwd, named);
+    if (!exists(p))
+      throw new ConfigError(p, [
+        {
+          path: "",
+          message: `config file not found (named by ${o.flag !== undefined ? "--config" : "$RAILYARD_CONFIG"})`,
+        },
+      ]);
+    return p;
+  }
+  const dirs = [o.cwd, o.etcDir ?? "/etc/railyard"];
+  for (const dir of dirs)
+    for (const n of CONFIG_NAMES) {
+      const p = resolvePath(dir, n);
+      if (exists(p)) return p;
+    }
+  throw new ConfigError(resolvePath(o.cwd, CONFIG_NAMES[0] ?? ""), [
+    {
+      path: "",
+      message:
+        `no config file found. looked for ${CONFIG_NAMES.join(", ")} in ${dirs.join(" and ")}. ` +
+        "create one, or pass --config FILE or set RAILYARD_CONFIG",
+    },
+  ]);
+}
+
+/** Where `import { defineConfig } from "railyard"` in a config file resolves to: this package. */
+const PACKAGE_ENTRY = fileURLToPath(new URL("../index.js", import.meta.url));
+
+/** Read and evaluate a config file of any supported kind. Errors name the file and the position. */
+export async function readConfigFile(file: string, env: ConfigEnv): Promise<unknown> {
+  const ext = extname(file);
+  let text: string | undefined;
+  if (ext === ".json" || ext === ".yaml" || ext === ".yml") {
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (e) {
+      throw new ConfigError(file, [{ path: "", message: `cannot read: ${(e as Error).message}` }]);
+    }
+  }
+  if (ext === ".json") {
+    try {
+      return JSON.parse(text ?? "");
+    } catch (e) {
+      throw new ConfigError(file, [{ path: "", message: `invalid JSON: ${(e as Error).message}` }]);
+    }
+  }
+  if (ext === ".yaml" || ext === ".yml") {
+    const { parseDocument } = await import("yaml");
+    const doc = parseDocument(text ?? "", { uniqueKeys: true });
+    if (doc.errors.length > 0)
+      throw new ConfigError(
+        file,
+        doc.errors.map((e) => ({
+          path: "",
+          message: `invalid YAML at line ${e.linePos?.[0]?.line ?? "?"}, column ${e.linePos?.[0]?.col ?? "?"}: ${e.message.split("\n")[0]}`,
+        })),
+      );
+    return doc.toJS();
+  }
+  if (![".ts", ".mts", ".mjs", ".js", ".cjs"].includes(ext))
+    throw new ConfigError(file, [
+      {
+        path: "",
+        message: `unsupported config file type "${ext}". expected .ts, .mjs, .js, .json or .yaml`,
+      },
+    ]);
+  let mod: unknown;
+  try {
+    const { createJiti } = await import("jiti");
+    const jiti = createJiti(pathToFileURL(file).href, {
+      alias: { railyard: PACKAGE_ENTRY },
+      moduleCache: false,
+      fsCache: true,
+      interopDefault: true,
+    });
+    mod = await jiti.import(file, { default: true });
+  } catch (e) {
+    throw new ConfigError(file, [
+      { path: "", message: `cannot load: ${firstLines((e as Error).message)}` },
+    ]);
+  }
+  const exported = mod as UserConfigExport | undefined;
+  if (exported === undefined)
+    throw new ConfigError(file, [
+      {
+        path: "",
+        message: "has no default export. expected `export default defineConfig({ ... })`",
+      },
+    ]);
+  return typeof exported === "function" ? await exported(env) : await exported;
+}
+
+function firstLines(s: string): string {
+  return s.split("\n").slice(0, 6).join("\n");
+}
+
+/** Parse `/etc/passwd`- and `/etc/group`-format text into name -> [id, gid] maps. */
+export function parseIdFile(text: string): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>();
+  for (const line of text.split("\n")) {
+    const f = line.split(":");
+    if (f.length < 3 || line.startsWith("#")) continue;
+    const id = Number(f[2]);
+    const gid = Number(f[3] ?? f[2]);
+    if (Number.isInteger(id) && f[0]) out.set(f[0], [id, Number.isInteger(gid) ? gid : id]);
+  }
+  return out;
+}
+
+function readOr(file: string, fallback: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return fallback;
+  }
+}
+
+/** Host facts for `resolveConfig`, read from a filesystem root (default `/`). */
+export function hostResolveContext(
+  file: string,
+  root = "/",
+  arch: string = process.arch,
+): ResolveContext {
+  const passwd = parseIdFile(readOr(resolvePath(root, "etc/passwd"), ""));
+  const group = parseIdFile(readOr(resolvePath(root, "etc/group"), ""));
+  const byUid = new Map([...passwd].map(([n, [u]]) => [u, n] as const).reverse());
+  const byGid = new Map([...group].map(([n, [g]]) => [g, n] as const).reverse());
+  return {
+    file,
+    hostArch: normaliseArch(arch === "x64" ? "amd64" : arch),
+    lookupUser: (n) => {
+      const u = passwd.get(n);
+      return u ? { uid: u[0], gid: u[1] } : undefined;
+    },
+    lookupGroup: (n) => group.get(n)?.[0],
+    userName: (uid) => byUid.get(uid),
+    groupName: (gid) => byGid.get(gid),
+  };
+}
+
+export interface LoadOptions extends FindOptions {
+  readonly command: string;
+  /** `--state-dir`, which overrides the config's `stateDir`. */
+  readonly stateDir?: string | undefined;
+}
+
+/** Find, read, validate: the one call the CLI makes to get a ResolvedConfig. */
+export async function loadConfig(o: LoadOptions): Promise<Readonly<ResolvedConfig>> {
+  const file = findConfigFile(o);
+  const raw = await readConfigFile(file, { command: o.command, env: o.env });
+  const resolved = resolveConfig(raw, hostResolveContext(file));
+  if (o.stateDir === undefined) return resolved;
+  if (!isAbsolute(o.stateDir))
+    throw new ConfigError(file, [
+      { path: "--state-dir", message: `${JSON.stringify(o.stateDir)} must be an absolute path` },
+    ]);
+  return Object.freeze({ ...resolved, stateDir: o.stateDir });
+}
+
+export const configDir = (c: ResolvedConfig): string => dirname(c.file);

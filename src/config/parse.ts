@@ -1,0 +1,182 @@
+/**
+ * Small pure parsers for the string syntaxes the config accepts (volumes, devices, sizes,
+ * signals, capabilities). Each returns a value or an error message; none throws.
+ */
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const fail = <T>(error: string): Parsed<T> => ({ ok: false, error });
+
+/** Container names become unit names (`railyard-<name>.service`) and directory names. */
+export const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+
+export function checkName(name: string): string | undefined {
+  if (NAME_PATTERN.test(name) && name !== "." && name !== "..") return undefined;
+  return (
+    `${JSON.stringify(name)} is not a valid container name. ` +
+    "expected 1-63 characters from a-z A-Z 0-9 _ . -, starting with a letter or digit " +
+    "(it becomes a systemd unit name and a directory name)"
+  );
+}
+
+/** An absolute path with no `.`/`..` segments, no empty segments and no trailing slash. */
+export function checkAbsolutePath(p: string): string | undefined {
+  if (!p.startsWith("/")) return `${JSON.stringify(p)} must be an absolute path`;
+  if (p.includes("\0")) return `${JSON.stringify(p)} contains a NUL byte`;
+  const segments = p.split("/").slice(1);
+  if (p !== "/" && segments.some((s) => s === "" || s === "." || s === ".."))
+    return `${JSON.stringify(p)} must be a normalised absolute path (no "//", ".", ".." or trailing "/")`;
+  return undefined;
+}
+
+export interface VolumeSpec {
+  readonly source: string;
+  readonly destination: string;
+  readonly readonly: boolean;
+}
+
+/** `"/host:/container[:ro|:rw]"` as in docker and NixOS oci-containers. */
+export function parseVolume(spec: string): Parsed<VolumeSpec> {
+  const parts = spec.split(":");
+  if (parts.length < 2 || parts.length > 3)
+    return fail(
+      `${JSON.stringify(spec)} is not a volume. expected "/host/path:/container/path[:ro|:rw]"`,
+    );
+  const [source = "", destination = "", mode = "rw"] = parts;
+  if (!source.startsWith("/"))
+    return fail(
+      `${JSON.stringify(spec)}: source ${JSON.stringify(source)} must be an absolute host path ` +
+        "(named volumes are not supported yet)",
+    );
+  const bad = checkAbsolutePath(source) ?? checkAbsolutePath(destination);
+  if (bad) return fail(`${JSON.stringify(spec)}: ${bad}`);
+  if (mode !== "ro" && mode !== "rw")
+    return fail(
+      `${JSON.stringify(spec)}: mode ${JSON.stringify(mode)} is not allowed. expected "ro" or "rw"`,
+    );
+  return ok({ source, destination, readonly: mode === "ro" });
+}
+
+/** `"/path[:opt,opt]"`, as docker's --tmpfs. */
+export function parseTmpfs(spec: string): Parsed<{ destination: string; options: string[] }> {
+  const idx = spec.indexOf(":");
+  const destination = idx === -1 ? spec : spec.slice(0, idx);
+  const bad = checkAbsolutePath(destination);
+  if (bad) return fail(`${JSON.stringify(spec)}: ${bad}. expected "/path[:size=64m,mode=1777]"`);
+  const options = idx === -1 ? [] : spec.slice(idx + 1).split(",");
+  for (const o of options)
+    if (!/^[a-z_]+(=[A-Za-z0-9._-]+)?$/.test(o))
+      return fail(`${JSON.stringify(spec)}: ${JSON.stringify(o)} is not a tmpfs option`);
+  return ok({ destination, options });
+}
+
+/** `"/dev/x"`, `"/dev/x:/dev/y"` or `"/dev/x:/dev/y:rwm"`, as docker's --device. */
+export function parseDevice(
+  spec: string,
+): Parsed<{ hostPath: string; path: string; access: string }> {
+  const [hostPath = "", path = hostPath, access = "rwm", ...rest] = spec.split(":");
+  const usage = `expected "/dev/host[:/dev/container[:rwm]]"`;
+  if (rest.length > 0) return fail(`${JSON.stringify(spec)} is not a device. ${usage}`);
+  if (!hostPath.startsWith("/dev/") || checkAbsolutePath(hostPath))
+    return fail(
+      `${JSON.stringify(spec)}: host path must be an absolute path under /dev/. ${usage}`,
+    );
+  const badPath = checkAbsolutePath(path);
+  if (badPath) return fail(`${JSON.stringify(spec)}: ${badPath}. ${usage}`);
+  if (!/^(?!.*(.).*\1)[rwm]{1,3}$/.test(access))
+    return fail(
+      `${JSON.stringify(spec)}: access ${JSON.stringify(access)} must be letters from "rwm"`,
+    );
+  return ok({ hostPath, path, access });
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  "": 1,
+  k: 1024,
+  m: 1024 ** 2,
+  g: 1024 ** 3,
+  t: 1024 ** 4,
+};
+
+/** Bytes from a number or `"512m"`, `"2g"`, `"1.5GiB"` (binary units, as docker). */
+export function parseSize(v: number | string): Parsed<number> {
+  if (typeof v === "number")
+    return Number.isSafeInteger(v) && v > 0
+      ? ok(v)
+      : fail(`${v} must be a positive whole number of bytes`);
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(v.trim());
+  if (!m) return fail(`${JSON.stringify(v)} is not a size. expected bytes or e.g. "512m", "2g"`);
+  const bytes = Math.floor(Number(m[1]) * (SIZE_UNITS[(m[2] ?? "").toLowerCase()] ?? 1));
+  return bytes > 0 ? ok(bytes) : fail(`${JSON.stringify(v)} must be more than 0 bytes`);
+}
+
+/** Linux signal numbers (x86/arm generic ABI), for stopSignal. */
+export const SIGNALS: Readonly<Record<string, number>> = {
+  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8,
+  SIGKILL: 9, SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15,
+  SIGSTKFLT: 16, SIGCHLD: 17, SIGCONT: 18, SIGSTOP: 19, SIGTSTP: 20, SIGTTIN: 21, SIGTTOU: 22,
+  SIGURG: 23, SIGXCPU: 24, SIGXFSZ: 25, SIGVTALRM: 26, SIGPROF: 27, SIGWINCH: 28, SIGIO: 29,
+  SIGPWR: 30, SIGSYS: 31,
+}; // prettier-ignore
+
+/** `"TERM"`, `"SIGTERM"`, `"15"`, `"SIGRTMIN+3"` -> canonical `"SIGTERM"` / `"SIGRTMIN+3"`. */
+export function parseSignal(v: string): Parsed<string> {
+  const up = v.trim().toUpperCase();
+  const name = up.startsWith("SIG") ? up : `SIG${up}`;
+  if (name in SIGNALS) return ok(name);
+  if (/^\d+$/.test(up)) {
+    const found = Object.entries(SIGNALS).find(([, n]) => n === Number(up));
+    if (found) return ok(found[0]);
+  }
+  const rt = /^SIGRTMIN(?:\+(\d+))?$/.exec(name);
+  if (rt && Number(rt[1] ?? 0) <= 30) return ok(name);
+  return fail(
+    `${JSON.stringify(v)} is not a signal. expected a name such as "SIGTERM", "INT" or "SIGUSR1"`,
+  );
+}
+
+/** Every Linux capability, as of kernel 5.9 (CAP_CHECKPOINT_RESTORE). */
+export const CAPABILITIES: readonly string[] = [
+  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+  "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+  "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+  "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
+  "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
+  "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
+  "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+  "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+]; // prettier-ignore
+
+/** `"net_admin"`, `"NET_ADMIN"`, `"CAP_NET_ADMIN"` -> `"CAP_NET_ADMIN"`. */
+export function parseCapability(v: string): Parsed<string> {
+  const up = v.toUpperCase();
+  const name = up.startsWith("CAP_") ? up : `CAP_${up}`;
+  return CAPABILITIES.includes(name)
+    ? ok(name)
+    : fail(
+        `${JSON.stringify(v)} is not a Linux capability. expected a name such as "NET_ADMIN" or "CAP_CHOWN"`,
+      );
+}
+
+/** `"uid:gid"`, `"uid"`, `"name"`, `"name:group"` -> parts, not yet looked up. */
+export function parseUserSpec(v: string): Parsed<{ user: string; group?: string }> {
+  const m = /^([a-z_][a-z0-9_-]*\$?|\d+)(?::([a-z_][a-z0-9_-]*|\d+))?$/.exec(v);
+  if (!m)
+    return fail(
+      `${JSON.stringify(v)} is not a valid user. expected "uid:gid", "uid", or a user name that exists ` +
+        "on this host (for host programs)",
+    );
+  return ok(m[2] === undefined ? { user: m[1] ?? "" } : { user: m[1] ?? "", group: m[2] });
+}
+
+/** Normalise `uname -m` style names to OCI/Go architecture names. */
+export function normaliseArch(a: string): string {
+  const map: Record<string, string> = {
+    x86_64: "amd64",
+    aarch64: "arm64",
+    i686: "386",
+    i386: "386",
+    armv7l: "arm",
+  };
+  return map[a] ?? a;
+}

@@ -1,0 +1,527 @@
+import { z } from "zod";
+import { ConfigError, type ConfigProblem } from "../errors.js";
+import {
+  checkAbsolutePath,
+  checkName,
+  normaliseArch,
+  parseCapability,
+  parseDevice,
+  parseSignal,
+  parseSize,
+  parseTmpfs,
+  parseUserSpec,
+  parseVolume,
+} from "./parse.js";
+import type {
+  ContainerConfig,
+  ResolvedConfig,
+  ResolvedContainer,
+  ResolvedDevice,
+  ResolvedMount,
+  ResolvedUser,
+  UserConfig,
+} from "./types.js";
+
+/** The host facts resolution depends on, passed in so that resolution stays pure. */
+export interface ResolveContext {
+  /** The config file, for messages. */
+  readonly file: string;
+  /** This host's architecture, OCI-style ("amd64"). */
+  readonly hostArch: string;
+  /** Look up a user name on the host: its uid and primary gid. */
+  readonly lookupUser: (name: string) => { uid: number; gid: number } | undefined;
+  /** Look up a group name on the host. */
+  readonly lookupGroup: (name: string) => number | undefined;
+  /** Reverse look-ups, for the names written into the container's /etc/passwd and /etc/group. */
+  readonly userName: (uid: number) => string | undefined;
+  readonly groupName: (gid: number) => string | undefined;
+}
+
+export const DEFAULT_STATE_DIR = "/var/lib/railyard";
+
+const str = z.string();
+const strList = z.array(str);
+const strMap = z.record(z.string(), str);
+
+const containerSchema = z.strictObject({
+  args: strList.min(1).optional(),
+  closure: z.enum(["elf", "packages"]).optional(),
+  include: strList.optional(),
+  image: str.optional(),
+  imageFile: str.optional(),
+  cmd: strList.optional(),
+  entrypoint: str.optional(),
+  environment: strMap.optional(),
+  environmentFiles: strList.optional(),
+  mounts: z
+    .record(
+      z.string(),
+      z.strictObject({ source: str, type: str.optional(), options: strList.optional() }),
+    )
+    .optional(),
+  volumes: strList.optional(),
+  tmpfs: strList.optional(),
+  ports: strList.optional(),
+  user: str.optional(),
+  workdir: str.optional(),
+  hostname: str.optional(),
+  readonly: z.boolean().optional(),
+  os: str.optional(),
+  arch: str.optional(),
+  dependsOn: strList.optional(),
+  autoStart: z.boolean().optional(),
+  pull: z.enum(["always", "missing", "never"]).optional(),
+  labels: strMap.optional(),
+  capabilities: z.record(z.string(), z.boolean()).optional(),
+  devices: strList.optional(),
+  restart: z
+    .enum(["no", "always", "on-success", "on-failure", "on-abnormal", "on-abort", "on-watchdog"])
+    .optional(),
+  stopSignal: str.optional(),
+  stopTimeout: z.number().int().min(0).max(86400).optional(),
+  network: z.enum(["none", "host"]).optional(),
+  resources: z
+    .strictObject({
+      memory: z.union([z.number(), str]).optional(),
+      cpus: z.number().positive().optional(),
+      pids: z.number().int().positive().optional(),
+    })
+    .optional(),
+  backend: z.enum(["oci", "docker", "podman"]).optional(),
+});
+
+const topSchema = z.strictObject({
+  containers: z.record(z.string(), z.unknown()).optional(),
+  runtime: z.enum(["auto", "runc", "crun"]).optional(),
+  stateDir: str.optional(),
+  backend: z.enum(["oci", "docker", "podman"]).optional(),
+});
+
+// Compile-time guarantees that the schema and the documented types describe the same keys, and
+// that every documented value is accepted by the schema.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const sameKeys: Same<keyof z.input<typeof containerSchema>, keyof ContainerConfig> = true;
+const accepts = (c: ContainerConfig): z.input<typeof containerSchema> => c;
+void sameKeys;
+void accepts;
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") return "an object";
+  if (typeof v === "string") return `the string ${JSON.stringify(v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+/** Key path as users write it: `containers.web.mounts./data.source`, `volumes[1]`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const seg of path) {
+    if (typeof seg === "number") out += `[${seg}]`;
+    else out += out === "" ? String(seg) : `.${String(seg)}`;
+  }
+  return out;
+}
+
+function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[]): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const issue of error.issues) {
+    const path = [...prefix, ...issue.path];
+    switch (issue.code) {
+      case "unrecognized_keys":
+        for (const key of issue.keys)
+          problems.push({
+            path: formatPath([...path, key]),
+            message: "unknown key" + hint(key, path),
+          });
+        break;
+      case "invalid_type":
+        problems.push({
+          path: formatPath(path),
+          message: `must be ${article(issue.expected)}, got ${describe(issue.input)}`,
+        });
+        break;
+      case "invalid_value":
+        problems.push({
+          path: formatPath(path),
+          message: `${describe(issue.input)} is not allowed. expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`,
+        });
+        break;
+      default:
+        problems.push({
+          path: formatPath(path),
+          message: issue.message.replace(/^Invalid input: /, ""),
+        });
+    }
+  }
+  return problems;
+}
+
+function article(t: string): string {
+  return /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`;
+}
+
+const KNOWN_KEYS = [...Object.keys(containerSchema.shape), ...Object.keys(topSchema.shape)];
+function hint(key: string, path: readonly PropertyKey[]): string {
+  const pool = path.length === 0 ? Object.keys(topSchema.shape) : KNOWN_KEYS;
+  const near = pool.find((k) => k.toLowerCase() === key.toLowerCase() || editDistance(k, key) <= 2);
+  return near ? ` (did you mean "${near}"?)` : "";
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) (d[0] as number[])[j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i] as number[];
+      const prev = d[i - 1] as number[];
+      row[j] = Math.min(
+        (prev[j] ?? 0) + 1,
+        (row[j - 1] ?? 0) + 1,
+        (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+  return (d[a.length] as number[])[b.length] ?? 0;
+}
+
+/**
+ * Apply defaults and validate. Collects every problem in every container and throws one
+ * ConfigError listing them all; returns a frozen ResolvedConfig otherwise. Pure: host facts come
+ * in through `ctx`.
+ */
+export function resolveConfig(input: unknown, ctx: ResolveContext): Readonly<ResolvedConfig> {
+  const problems: ConfigProblem[] = [];
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw new ConfigError(ctx.file, [
+      {
+        path: "",
+        message: `the config must be an object with a "containers" key, got ${describe(input)}`,
+      },
+    ]);
+  }
+  const top = topSchema.safeParse(input, { reportInput: true });
+  if (!top.success) problems.push(...zodProblems(top.error, []));
+  const raw = input as UserConfig;
+  const backend = top.success ? (top.data.backend ?? "oci") : "oci";
+
+  let stateDir = DEFAULT_STATE_DIR;
+  if (typeof raw.stateDir === "string") {
+    const bad = checkAbsolutePath(raw.stateDir);
+    if (bad) problems.push({ path: "stateDir", message: bad });
+    else stateDir = raw.stateDir;
+  }
+
+  const rawContainers =
+    typeof raw.containers === "object" && raw.containers !== null && !Array.isArray(raw.containers)
+      ? (raw.containers as Record<string, unknown>)
+      : {};
+  const names = new Set(Object.keys(rawContainers));
+  const containers: Record<string, ResolvedContainer> = {};
+  for (const name of Object.keys(rawContainers).sort()) {
+    const at = (...p: PropertyKey[]) => formatPath(["containers", name, ...p]);
+    const badName = checkName(name);
+    if (badName) problems.push({ path: at(), message: badName });
+    const parsed = containerSchema.safeParse(rawContainers[name], { reportInput: true });
+    if (!parsed.success) {
+      problems.push(...zodProblems(parsed.error, ["containers", name]));
+      continue;
+    }
+    const c = resolveContainer(
+      name,
+      parsed.data as ContainerConfig,
+      backend,
+      names,
+      ctx,
+      (path, message) => problems.push({ path: at(...path), message }),
+    );
+    if (c) containers[name] = c;
+  }
+  if (problems.length === 0) problems.push(...dependencyCycles(containers));
+  if (problems.length > 0) throw new ConfigError(ctx.file, problems);
+
+  return Object.freeze({
+    file: ctx.file,
+    containers: Object.freeze(containers),
+    runtime: top.success ? (top.data.runtime ?? "auto") : "auto",
+    stateDir,
+    backend,
+  });
+}
+
+type Report = (path: PropertyKey[], message: string) => void;
+
+function resolveContainer(
+  name: string,
+  c: ContainerConfig,
+  defaultBackend: ResolvedConfig["backend"],
+  names: ReadonlySet<string>,
+  ctx: ResolveContext,
+  report: Report,
+): ResolvedContainer | undefined {
+  const before = { n: 0 };
+  const r: Report = (p, m) => {
+    before.n++;
+    report(p, m);
+  };
+
+  if (c.image !== undefined || c.imageFile !== undefined) {
+    r(
+      [c.image !== undefined ? "image" : "imageFile"],
+      "images are not supported yet. run a host program instead: set args, e.g. " +
+        '["/bin/busybox", "echo", "hi"], and leave out image/imageFile',
+    );
+  } else if (c.args === undefined) {
+    r(["args"], 'is required: the host program to run, e.g. ["/bin/busybox", "echo", "hi"]');
+  }
+  if (c.entrypoint !== undefined)
+    r(["entrypoint"], "only applies to images, which are not supported yet; use args");
+  if (c.pull !== undefined) r(["pull"], "only applies to images, which are not supported yet");
+  c.args?.forEach((a, i) => {
+    if (i === 0 && a === "")
+      r(["args", 0], "must name a program (an absolute path or a name found on PATH)");
+    if (a.includes("\0")) r(["args", i], "contains a NUL byte");
+  });
+  c.include?.forEach((p, i) => {
+    const bad = checkAbsolutePath(p);
+    if (bad) r(["include", i], bad);
+  });
+
+  const backend = c.backend ?? defaultBackend;
+  if (backend !== "oci")
+    r(
+      ["backend"],
+      `${JSON.stringify(backend)} is not supported yet. expected "oci" (runc/crun run the bundle directly)`,
+    );
+
+  // Mounts from three sources; every destination must be unique.
+  const mounts: ResolvedMount[] = [];
+  for (const [dest, m] of Object.entries(c.mounts ?? {})) {
+    const badDest = checkAbsolutePath(dest);
+    if (badDest) r(["mounts", dest], `destination ${badDest}`);
+    const type = m.type ?? "bind";
+    if (type === "bind") {
+      const bad = checkAbsolutePath(m.source);
+      if (bad) r(["mounts", dest, "source"], bad.replace(/^".*" must/, "must"));
+    }
+    mounts.push({
+      destination: dest,
+      type,
+      source: m.source,
+      options: m.options ?? (type === "bind" ? ["rbind", "rw"] : []),
+      origin: formatPath(["mounts", dest]),
+    });
+  }
+  c.volumes?.forEach((v, i) => {
+    const p = parseVolume(v);
+    if (!p.ok) return r(["volumes", i], p.error);
+    mounts.push({
+      destination: p.value.destination,
+      type: "bind",
+      source: p.value.source,
+      options: ["rbind", p.value.readonly ? "ro" : "rw"],
+      origin: formatPath(["volumes", i]),
+    });
+  });
+  c.tmpfs?.forEach((t, i) => {
+    const p = parseTmpfs(t);
+    if (!p.ok) return r(["tmpfs", i], p.error);
+    mounts.push({
+      destination: p.value.destination,
+      type: "tmpfs",
+      source: "tmpfs",
+      options: ["nosuid", "nodev", "noexec", ...p.value.options],
+      origin: formatPath(["tmpfs", i]),
+    });
+  });
+  const seen = new Map<string, string>();
+  for (const m of mounts) {
+    if (["/", "/proc", "/sys", "/dev"].includes(m.destination))
+      r([m.origin], `cannot mount over ${m.destination}: the runtime manages it`);
+    const prior = seen.get(m.destination);
+    if (prior)
+      r(
+        [m.origin],
+        `destination ${m.destination} is already mounted by ${prior}. each destination may be mounted once`,
+      );
+    else seen.set(m.destination, m.origin);
+  }
+
+  if (c.ports !== undefined && c.ports.length > 0)
+    r(
+      ["ports"],
+      "publishing ports needs a private network, which is not supported yet. " +
+        'with network "host" the container already listens on the host\'s ports',
+    );
+
+  const user = resolveUser(c.user ?? "0:0", ctx, (m) => r(["user"], m));
+
+  const workdir = c.workdir ?? "/";
+  const badWd = checkAbsolutePath(workdir);
+  if (badWd) r(["workdir"], badWd);
+
+  const hostname = c.hostname ?? name.toLowerCase().replace(/[_.]/g, "-");
+  if (!/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(hostname))
+    r(
+      ["hostname"],
+      `${JSON.stringify(hostname)} is not a valid hostname. expected letters, digits and "-" (max 63)`,
+    );
+
+  const os = c.os ?? "linux";
+  if (os !== "linux") r(["os"], `${JSON.stringify(os)} is not supported. expected "linux"`);
+  const arch = normaliseArch(c.arch ?? ctx.hostArch);
+  if (arch !== ctx.hostArch)
+    r(
+      ["arch"],
+      `${JSON.stringify(c.arch)} differs from this host's ${JSON.stringify(ctx.hostArch)}; host programs run on the host's architecture`,
+    );
+
+  c.dependsOn?.forEach((d, i) => {
+    if (d === name) r(["dependsOn", i], "a container cannot depend on itself");
+    else if (!names.has(d))
+      r(
+        ["dependsOn", i],
+        `${JSON.stringify(d)} is not a container in this config. expected one of: ${[...names].filter((n) => n !== name).join(", ") || "(none)"}`,
+      );
+  });
+
+  const capabilities: Record<string, boolean> = {};
+  for (const [k, v] of Object.entries(c.capabilities ?? {})) {
+    const p = parseCapability(k);
+    if (!p.ok) r(["capabilities", k], p.error);
+    else capabilities[p.value] = v;
+  }
+
+  const devices: ResolvedDevice[] = [];
+  c.devices?.forEach((d, i) => {
+    const p = parseDevice(d);
+    if (!p.ok) r(["devices", i], p.error);
+    else devices.push(p.value);
+  });
+
+  const environment: Record<string, string> = {};
+  for (const [k, v] of Object.entries(c.environment ?? {})) {
+    if (!/^[^=\0]+$/.test(k)) r(["environment", k], 'is not a valid variable name (no "=" or NUL)');
+    else if (v.includes("\0")) r(["environment", k], "value contains a NUL byte");
+    else environment[k] = v;
+  }
+  c.environmentFiles?.forEach((f, i) => {
+    const bad = checkAbsolutePath(f);
+    if (bad) r(["environmentFiles", i], bad);
+  });
+
+  let stopSignal = "SIGTERM";
+  if (c.stopSignal !== undefined) {
+    const p = parseSignal(c.stopSignal);
+    if (!p.ok) r(["stopSignal"], p.error);
+    else stopSignal = p.value;
+  }
+
+  const resources: { memory?: number; cpus?: number; pids?: number } = {};
+  if (c.resources?.memory !== undefined) {
+    const p = parseSize(c.resources.memory);
+    if (!p.ok) r(["resources", "memory"], p.error);
+    else resources.memory = p.value;
+  }
+  if (c.resources?.cpus !== undefined) resources.cpus = c.resources.cpus;
+  if (c.resources?.pids !== undefined) resources.pids = c.resources.pids;
+
+  if (before.n > 0 || !user) return undefined;
+  return Object.freeze({
+    name,
+    args: [...(c.args ?? []), ...(c.cmd ?? [])],
+    closure: c.closure ?? "elf",
+    include: c.include ?? [],
+    environment,
+    environmentFiles: c.environmentFiles ?? [],
+    mounts: mounts.sort((a, b) => a.destination.localeCompare(b.destination)),
+    user,
+    workdir,
+    hostname,
+    readonly: c.readonly ?? true,
+    os,
+    arch,
+    dependsOn: c.dependsOn ?? [],
+    autoStart: c.autoStart ?? true,
+    labels: c.labels ?? {},
+    capabilities,
+    devices,
+    restart: c.restart ?? "always",
+    stopSignal,
+    stopTimeout: c.stopTimeout ?? 10,
+    network: c.network ?? "none",
+    resources,
+    backend,
+  });
+}
+
+function resolveUser(
+  spec: string,
+  ctx: ResolveContext,
+  fail: (m: string) => void,
+): ResolvedUser | undefined {
+  const p = parseUserSpec(spec);
+  if (!p.ok) {
+    fail(p.error);
+    return undefined;
+  }
+  let uid: number;
+  let gid: number;
+  if (/^\d+$/.test(p.value.user)) {
+    uid = Number(p.value.user);
+    gid = uid === 0 ? 0 : uid;
+  } else {
+    const found = ctx.lookupUser(p.value.user);
+    if (!found) {
+      fail(
+        `${JSON.stringify(spec)}: user ${JSON.stringify(p.value.user)} does not exist on this host. expected "uid:gid", "uid", or an existing user name`,
+      );
+      return undefined;
+    }
+    ({ uid, gid } = found);
+  }
+  if (p.value.group !== undefined) {
+    if (/^\d+$/.test(p.value.group)) gid = Number(p.value.group);
+    else {
+      const g = ctx.lookupGroup(p.value.group);
+      if (g === undefined) {
+        fail(
+          `${JSON.stringify(spec)}: group ${JSON.stringify(p.value.group)} does not exist on this host`,
+        );
+        return undefined;
+      }
+      gid = g;
+    }
+  }
+  if (uid > 0xfffffffe || gid > 0xfffffffe) {
+    fail(`${JSON.stringify(spec)}: ids must be below 4294967295`);
+    return undefined;
+  }
+  return {
+    uid,
+    gid,
+    name: uid === 0 ? "root" : (ctx.userName(uid) ?? `u${uid}`),
+    group: gid === 0 ? "root" : (ctx.groupName(gid) ?? `g${gid}`),
+  };
+}
+
+/** dependsOn must form a DAG, since units start in that order. */
+function dependencyCycles(containers: Record<string, ResolvedContainer>): ConfigProblem[] {
+  const state = new Map<string, "visiting" | "done">();
+  const problems: ConfigProblem[] = [];
+  const visit = (n: string, trail: string[]): void => {
+    if (state.get(n) === "done") return;
+    if (state.get(n) === "visiting") {
+      const cycle = [...trail.slice(trail.indexOf(n)), n];
+      problems.push({
+        path: `containers.${n}.dependsOn`,
+        message: `dependency cycle: ${cycle.join(" -> ")}`,
+      });
+      return;
+    }
+    state.set(n, "visiting");
+    for (const d of containers[n]?.dependsOn ?? []) visit(d, [...trail, n]);
+    state.set(n, "done");
+  };
+  for (const n of Object.keys(containers)) if (problems.length === 0) visit(n, []);
+  return problems;
+}

@@ -1,0 +1,174 @@
+/**
+ * The user-facing config types. Every field is optional and documents its default; `resolveConfig`
+ * applies the defaults and validates. Field names follow NixOS (`virtualisation.oci-containers`
+ * and `ociTools`) where a name exists there.
+ */
+
+/** `systemd` Restart= values. */
+export type RestartPolicy =
+  "no" | "always" | "on-success" | "on-failure" | "on-abnormal" | "on-abort" | "on-watchdog";
+
+/** Where a container's network lives. Private networks arrive in a later release. */
+export type NetworkMode = "none" | "host";
+
+/** An ociTools-style mount, keyed by its destination inside the container. */
+export interface MountConfig {
+  /** Absolute host path (for bind mounts) or a filesystem source name. */
+  source: string;
+  /** @default "bind" */
+  type?: string;
+  /** Mount options. @default ["rbind", "rw"] for binds, [] otherwise */
+  options?: string[];
+}
+
+export interface ResourcesConfig {
+  /** Memory limit: bytes, or a string with a unit ("512m", "2g"). @default unlimited */
+  memory?: number | string;
+  /** CPU limit in cores, e.g. 1.5. @default unlimited */
+  cpus?: number;
+  /** Maximum number of processes. @default unlimited */
+  pids?: number;
+}
+
+export interface ContainerConfig {
+  /** The program and its arguments: a host program, whose closure becomes the rootfs. */
+  args?: string[];
+  /** Which files of the host go into the rootfs for `args`. @default "elf" */
+  closure?: "elf" | "packages";
+  /** Extra host paths (files or whole directories) copied into the rootfs by hardlink. @default [] */
+  include?: string[];
+  /** Image reference. Not supported yet: images arrive in a later release. */
+  image?: string;
+  /** Image archive. Not supported yet: images arrive in a later release. */
+  imageFile?: string;
+  /** Overrides the image's Cmd. For host programs, appended to `args`. @default [] */
+  cmd?: string[];
+  /** Overrides the image's Entrypoint. Only meaningful with `image`. */
+  entrypoint?: string;
+  /** Environment variables. @default {} */
+  environment?: Record<string, string>;
+  /** Files of `KEY=value` lines read at build time and merged under `environment`. @default [] */
+  environmentFiles?: string[];
+  /** ociTools mounts: destination -> mount. @default {} */
+  mounts?: Record<string, MountConfig>;
+  /** Bind mounts as `"/host/path:/container/path[:ro|:rw]"`. @default [] */
+  volumes?: string[];
+  /** tmpfs mounts as `"/path[:options]"`, e.g. `"/tmp:size=64m,mode=1777"`. @default [] */
+  tmpfs?: string[];
+  /** Published ports. Need private networks, which arrive in a later release. @default [] */
+  ports?: string[];
+  /** `"uid:gid"`, `"uid"`, `"name"` or `"name:group"`. @default "0:0" */
+  user?: string;
+  /** Working directory inside the container. @default "/" */
+  workdir?: string;
+  /** @default the container's name */
+  hostname?: string;
+  /** Mount the root filesystem read-only. @default true */
+  readonly?: boolean;
+  /** Must be "linux". @default "linux" */
+  os?: string;
+  /** Must be this host's architecture for host programs. @default the host's */
+  arch?: string;
+  /** Names of containers this one starts after. @default [] */
+  dependsOn?: string[];
+  /** Start at boot. @default true */
+  autoStart?: boolean;
+  /** Image pull policy. Only meaningful with `image`. @default "missing" */
+  pull?: "always" | "missing" | "never";
+  /** Labels, written as OCI annotations. @default {} */
+  labels?: Record<string, string>;
+  /** Capability name -> true (add) or false (drop), on top of runc's default set. @default {} */
+  capabilities?: Record<string, boolean>;
+  /** Host devices: `"/dev/fuse"` or `"/dev/host:/dev/container[:rwm]"`. @default [] */
+  devices?: string[];
+  /** What systemd does when the container exits. @default "always" */
+  restart?: RestartPolicy;
+  /** Signal that asks the program to stop. @default "SIGTERM" */
+  stopSignal?: string;
+  /** Seconds to wait after stopSignal before SIGKILL. @default 10 */
+  stopTimeout?: number;
+  /** @default "none" (the runc spec default: a private namespace with only loopback) */
+  network?: NetworkMode;
+  /** cgroup limits. @default {} */
+  resources?: ResourcesConfig;
+  /** Which engine runs this container. @default the top-level backend */
+  backend?: Backend;
+}
+
+export type RuntimeName = "auto" | "runc" | "crun";
+export type Backend = "oci" | "docker" | "podman";
+
+export interface UserConfig {
+  /** The containers, by name. Names become unit and directory names. @default {} */
+  containers?: Record<string, ContainerConfig>;
+  /** OCI runtime. "auto" prefers crun where it works on this host, else runc. @default "auto" */
+  runtime?: RuntimeName;
+  /** Where bundles and state live. @default "/var/lib/railyard" */
+  stateDir?: string;
+  /** Default engine for containers: the OCI runtime directly, or docker/podman. @default "oci" */
+  backend?: Backend;
+}
+
+/** A bind or special mount after resolution: destination inside, source outside. */
+export interface ResolvedMount {
+  readonly destination: string;
+  readonly type: string;
+  readonly source: string;
+  readonly options: readonly string[];
+  /** Where this mount was declared, for error messages. */
+  readonly origin: string;
+}
+
+export interface ResolvedUser {
+  readonly uid: number;
+  readonly gid: number;
+  /** The name shown in the container's /etc/passwd. */
+  readonly name: string;
+  readonly group: string;
+}
+
+export interface ResolvedDevice {
+  readonly hostPath: string;
+  readonly path: string;
+  readonly access: string;
+}
+
+export interface ResolvedContainer {
+  readonly name: string;
+  readonly args: readonly string[];
+  readonly closure: "elf" | "packages";
+  readonly include: readonly string[];
+  readonly environment: Readonly<Record<string, string>>;
+  readonly environmentFiles: readonly string[];
+  readonly mounts: readonly ResolvedMount[];
+  readonly user: ResolvedUser;
+  readonly workdir: string;
+  readonly hostname: string;
+  readonly readonly: boolean;
+  readonly os: string;
+  readonly arch: string;
+  readonly dependsOn: readonly string[];
+  readonly autoStart: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly capabilities: Readonly<Record<string, boolean>>;
+  readonly devices: readonly ResolvedDevice[];
+  readonly restart: RestartPolicy;
+  readonly stopSignal: string;
+  readonly stopTimeout: number;
+  readonly network: NetworkMode;
+  readonly resources: {
+    readonly memory?: number;
+    readonly cpus?: number;
+    readonly pids?: number;
+  };
+  readonly backend: Backend;
+}
+
+export interface ResolvedConfig {
+  /** The file the config was read from. */
+  readonly file: string;
+  readonly containers: Readonly<Record<string, ResolvedContainer>>;
+  readonly runtime: RuntimeName;
+  readonly stateDir: string;
+  readonly backend: Backend;
+}

@@ -1,0 +1,69 @@
+/**
+ * Every error railyard raises on purpose is a RailyardError. The CLI's single top-level catch
+ * prints `message` and exits with `exitCode`: 2 for bad usage or bad config, 1 for a failure.
+ */
+export class RailyardError extends Error {
+  override name = "RailyardError";
+  readonly exitCode: number = 1;
+}
+
+/** One problem found in a config file, located by its key path (`containers.web.user`). */
+export interface ConfigProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** The config could not be found, parsed or validated. Carries every problem found, not just the first. */
+export class ConfigError extends RailyardError {
+  override name = "ConfigError";
+  override readonly exitCode = 2;
+  constructor(
+    readonly file: string,
+    readonly problems: readonly ConfigProblem[],
+  ) {
+    super(
+      problems
+        .map((p) => (p.path ? `${file}: ${p.path}: ${p.message}` : `${file}: ${p.message}`))
+        .join("\n"),
+    );
+  }
+}
+
+/** The command line was wrong (unknown flag, missing argument, unknown container). */
+export class UsageError extends RailyardError {
+  override name = "UsageError";
+  override readonly exitCode = 2;
+}
+
+/** A host program's closure could not be computed (missing file, unreadable ELF, unresolvable library). */
+export class ClosureError extends RailyardError {
+  override name = "ClosureError";
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Writing a bundle failed for a reason the config could not have caught (missing device, disk). */
+export class BuildError extends RailyardError {
+  override name = "BuildError";
+  constructor(
+    message: string,
+    readonly container: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The OCI runtime could not be found, refused to start, or is unusable on this host. */
+export class RuntimeError extends RailyardError {
+  override name = "RuntimeError";
+  constructor(
+    message: string,
+    readonly runtime: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,86 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { exec, exitStatus, type Exec } from "../util/exec.js";
+import { RuntimeError } from "../errors.js";
+import { containerId, deleteArgs, killArgs, runArgs, stateArgs } from "./oci.js";
+import type { RuntimeChoice } from "./detect.js";
+
+export interface ForegroundOptions {
+  readonly runtime: RuntimeChoice;
+  readonly name: string;
+  readonly bundle: string;
+  readonly stopSignal: string;
+  /** Seconds between stopSignal and SIGKILL after Ctrl-C or SIGTERM. */
+  readonly stopTimeout: number;
+  readonly log?: (m: string) => void;
+  readonly exec?: Exec;
+  /** Signals to watch (the CLI passes `process`); absent in tests that drive signals themselves. */
+  readonly signals?: Pick<NodeJS.Process, "on" | "off">;
+}
+
+/** runc keeps container state under /run/runc/<id> (crun under /run/crun/<id>). */
+const stateDirOf = (r: RuntimeChoice, id: string) => `/run/${r.name}/${id}`;
+
+/**
+ * Clear a stale container left by a runtime that died (its state dir outlives it). A container that
+ * is still running is an error: two foreground runs of one container cannot share an id.
+ */
+async function clearStale(o: ForegroundOptions, id: string, run: Exec): Promise<void> {
+  if (!existsSync(stateDirOf(o.runtime, id))) return;
+  const st = await run(o.runtime.path, stateArgs(id));
+  if (st.code === 0) {
+    const status = (JSON.parse(st.stdout) as { status?: string }).status;
+    if (status === "running" || status === "paused" || status === "created")
+      throw new RuntimeError(
+        `container ${o.name} is already running (${o.runtime.name} id ${id}). stop it first: ${o.runtime.name} kill ${id} KILL`,
+        o.runtime.name,
+      );
+  }
+  await run(o.runtime.path, deleteArgs(id));
+}
+
+/**
+ * Run a bundle in the foreground: stdio passes straight through to the runtime. Ctrl-C or SIGTERM
+ * sends the container its stopSignal, then SIGKILL after stopTimeout (at once on a second signal).
+ * Resolves with the container's exit status; the runtime state is always deleted afterwards.
+ */
+export async function runForeground(o: ForegroundOptions): Promise<number> {
+  const run = o.exec ?? exec;
+  const log = o.log ?? (() => {});
+  const id = containerId(o.name);
+  await clearStale(o, id, run);
+  log(`${o.runtime.path} ${runArgs(id, o.bundle).join(" ")}`);
+  const child = spawn(o.runtime.path, runArgs(id, o.bundle), { stdio: "inherit" });
+
+  let stopping = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  const kill = (sig: string) => void run(o.runtime.path, killArgs(id, sig));
+  const onSignal = () => {
+    if (stopping) {
+      log("second signal: SIGKILL");
+      return kill("SIGKILL");
+    }
+    stopping = true;
+    log(`stopping ${o.name}: ${o.stopSignal}, SIGKILL after ${o.stopTimeout}s`);
+    kill(o.stopSignal);
+    killTimer = setTimeout(() => kill("SIGKILL"), o.stopTimeout * 1000);
+    killTimer.unref();
+  };
+  o.signals?.on("SIGINT", onSignal);
+  o.signals?.on("SIGTERM", onSignal);
+  o.signals?.on("SIGHUP", onSignal);
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      child.on("error", (e) =>
+        reject(new RuntimeError(`cannot start ${o.runtime.path}: ${e.message}`, o.runtime.name)),
+      );
+      child.on("close", (code, signal) => resolve(exitStatus(code, signal)));
+    });
+  } finally {
+    if (killTimer) clearTimeout(killTimer);
+    o.signals?.off("SIGINT", onSignal);
+    o.signals?.off("SIGTERM", onSignal);
+    o.signals?.off("SIGHUP", onSignal);
+    if (existsSync(stateDirOf(o.runtime, id))) await run(o.runtime.path, deleteArgs(id));
+  }
+}

@@ -1,0 +1,80 @@
+import { spawn, type StdioOptions } from "node:child_process";
+
+/** The outcome of a finished subprocess. Never throws for a non-zero exit: callers decide. */
+export interface ExecResult {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly code: number;
+  /** Set when the process died from a signal; `code` is then 128 + its number. */
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface ExecOptions {
+  readonly signal?: AbortSignal;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** Text written to the child's stdin; otherwise stdin is closed (non-interactive). */
+  readonly input?: string;
+}
+
+/** A `spawn` seam: every subprocess railyard starts for a result goes through one of these. */
+export type Exec = (
+  command: string,
+  args: readonly string[],
+  opts?: ExecOptions,
+) => Promise<ExecResult>;
+
+const SIGNAL_NUMBERS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGKILL: 9,
+  SIGTERM: 15,
+};
+
+/** Exit status as a shell reports it: the code, or 128 + signal number. */
+export function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  return 128 + (signal ? (SIGNAL_NUMBERS[signal] ?? 1) : 1);
+}
+
+/** Run a command to completion, capturing stdout and stderr. ENOENT becomes code 127. */
+export const exec: Exec = (command, args, opts = {}) =>
+  new Promise((resolve, reject) => {
+    const stdio: StdioOptions = [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"];
+    const child = spawn(command, args, {
+      stdio,
+      env: opts.env ?? process.env,
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on("data", (b: Buffer) => out.push(b));
+    child.stderr?.on("data", (b: Buffer) => err.push(b));
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+    child.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOENT") {
+        resolve({
+          command,
+          args,
+          code: 127,
+          signal: null,
+          stdout: "",
+          stderr: `${command}: not found`,
+        });
+      } else reject(e);
+    });
+    child.on("close", (code, signal) =>
+      resolve({
+        command,
+        args,
+        code: exitStatus(code, signal),
+        signal,
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+      }),
+    );
+  });
