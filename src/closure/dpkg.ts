@@ -115,10 +115,20 @@ export class DpkgDb {
     return direct.find(fits) ?? direct[0] ?? (this.providers.get(name) ?? []).find(fits);
   }
 
+  /**
+   * Debian splits interpreters into a small `X-minimal` / `X-base` package (what owns the binary)
+   * and the full `X` (the standard library: python3.11, perl). The full one is what a program
+   * run in a container expects, so it joins the roots when it is installed.
+   */
+  private companion(p: DpkgPackage): DpkgPackage | undefined {
+    const m = /^(.+)-(minimal|base)$/.exec(p.name);
+    return m?.[1] ? this.pick(m[1]) : undefined;
+  }
+
   /** The packages `roots` need to run: their Depends and Pre-Depends, followed to the end. */
   closure(roots: readonly DpkgPackage[]): DpkgPackage[] {
     const seen = new Map<string, DpkgPackage>();
-    const queue = [...roots];
+    const queue = [...roots, ...roots.map((r) => this.companion(r)).filter((c) => c !== undefined)];
     while (queue.length > 0) {
       const p = queue.shift() as DpkgPackage;
       const key = `${p.name}:${p.arch}`;

@@ -107,10 +107,10 @@ export async function readConfigFile(file: string, env: ConfigEnv): Promise<unkn
     const jiti = createJiti(pathToFileURL(file).href, {
       alias: { railyard: PACKAGE_ENTRY },
       moduleCache: false,
+      interopDefault: false,
       fsCache: true,
-      interopDefault: true,
     });
-    mod = await jiti.import(file, { default: true });
+    mod = ((await jiti.import(file)) as { default?: unknown } | undefined)?.default;
   } catch (e) {
     throw new ConfigError(file, [
       { path: "", message: `cannot load: ${firstLines((e as Error).message)}` },

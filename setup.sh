@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything railyard and its tests need on Debian 12, builds it, and runs the demo.
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# runc runs the containers; crun is tried first where the host's cgroup layout allows it.
+# busybox-static and python3 are the demo's host programs; gcc/libc6-dev build the ELF test
+# fixtures; util-linux provides `script` for the TTY test.
+APT_PACKAGES=(runc crun busybox-static python3 gcc libc6-dev util-linux)
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  echo "setup: railyard needs Node.js >= 20 (Debian 12's nodejs package is 18); install a newer Node.js first" >&2
+  exit 1
+fi
+
+npm ci --no-audit --no-fund --loglevel=error
+npm run --silent build
+
+echo "setup: running the demo: npx railyard --config examples/hello/railyard.config.ts run hello"
+as_root npx railyard --config examples/hello/railyard.config.ts run hello

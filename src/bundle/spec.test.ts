@@ -1,0 +1,132 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { resolveConfig, type ResolveContext } from "../config/resolve.js";
+import type { ResolvedContainer } from "../config/types.js";
+import { ociValidator } from "../../tests/helpers/oci-schema.js";
+import {
+  DEFAULT_CAPABILITIES,
+  MASKED_PATHS,
+  READONLY_PATHS,
+  renderSpec,
+  serializeSpec,
+  type SpecInputs,
+} from "./spec.js";
+
+const ctx: ResolveContext = {
+  file: "t.json",
+  hostArch: "amd64",
+  lookupUser: () => undefined,
+  lookupGroup: () => undefined,
+  userName: () => undefined,
+  groupName: () => undefined,
+};
+const container = (c: Record<string, unknown>): ResolvedContainer => {
+  const r = resolveConfig({ containers: { c: { args: ["/bin/busybox", "true"], ...c } } }, ctx)
+    .containers["c"];
+  assert.ok(r);
+  return r;
+};
+const inputs: SpecInputs = { hostNofileHard: 1048576, fileEnvironment: {}, devices: {} };
+const validate = ociValidator("runtime-spec", "config-schema.json");
+
+test("the defaults are runc spec's: namespaces, masked and read-only paths, caps, no_new_privs, devices denied", () => {
+  const s = renderSpec(container({}), inputs);
+  assert.deepEqual(validate(s), []);
+  assert.deepEqual(
+    s.linux.namespaces.map((n) => n.type),
+    ["pid", "network", "ipc", "uts", "mount"],
+  );
+  assert.deepEqual(s.linux.maskedPaths, MASKED_PATHS);
+  assert.deepEqual(s.linux.readonlyPaths, READONLY_PATHS);
+  assert.deepEqual(s.process.capabilities.bounding, [...DEFAULT_CAPABILITIES].sort());
+  assert.deepEqual(s.process.capabilities.effective, s.process.capabilities.bounding);
+  assert.equal(s.process.noNewPrivileges, true);
+  assert.deepEqual(s.linux.resources.devices, [{ allow: false, access: "rwm" }]);
+  assert.equal(s.root.readonly, true);
+  assert.deepEqual(s.process.user, { uid: 0, gid: 0 });
+  assert.deepEqual(s.process.rlimits, [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }]);
+});
+
+test("rlimits never exceed the host's hard limit", () => {
+  const s = renderSpec(container({}), { ...inputs, hostNofileHard: 512 });
+  assert.deepEqual(s.process.rlimits, [{ type: "RLIMIT_NOFILE", hard: 512, soft: 512 }]);
+});
+
+test("config fields map into the spec, and the result validates against the OCI schema", () => {
+  const s = renderSpec(
+    container({
+      user: "2000:100",
+      network: "host",
+      readonly: false,
+      workdir: "/data",
+      hostname: "nas-sync",
+      environment: { B: "2", A: "1" },
+      volumes: ["/srv/data:/data", "/srv/conf:/conf:ro"],
+      tmpfs: ["/tmp:size=8m"],
+      capabilities: { CAP_CHOWN: true, KILL: false },
+      devices: ["/dev/fuse"],
+      resources: { memory: "64m", cpus: 1.5, pids: 50 },
+      labels: { "org.example.role": "sync" },
+    }),
+    {
+      ...inputs,
+      fileEnvironment: { A: "from-file", C: "3" },
+      devices: { "/dev/fuse": { type: "c", major: 10, minor: 229, fileMode: 0o666 } },
+    },
+  );
+  assert.deepEqual(validate(s), []);
+  assert.deepEqual(s.process.user, { uid: 2000, gid: 100 });
+  assert.ok(
+    !s.linux.namespaces.some((n) => n.type === "network"),
+    "host network shares the host's namespace",
+  );
+  assert.equal(s.root.readonly, false);
+  assert.equal(s.process.cwd, "/data");
+  assert.equal(s.hostname, "nas-sync");
+  assert.deepEqual(s.process.env, [
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME=/",
+    "A=1",
+    "B=2",
+    "C=3",
+    "HOSTNAME=nas-sync",
+  ]);
+  const m = (d: string) => s.mounts.find((x) => x.destination === d);
+  assert.deepEqual(m("/data"), {
+    destination: "/data",
+    type: "bind",
+    source: "/srv/data",
+    options: ["rbind", "rw"],
+  });
+  assert.deepEqual(m("/conf")?.options, ["rbind", "ro"]);
+  assert.equal(m("/tmp")?.type, "tmpfs");
+  assert.deepEqual(s.process.capabilities.bounding, [
+    "CAP_AUDIT_WRITE",
+    "CAP_CHOWN",
+    "CAP_NET_BIND_SERVICE",
+  ]);
+  assert.deepEqual(s.linux.devices, [
+    { path: "/dev/fuse", type: "c", major: 10, minor: 229, fileMode: 0o666, uid: 0, gid: 0 },
+  ]);
+  assert.deepEqual(s.linux.resources.devices[1], {
+    allow: true,
+    type: "c",
+    major: 10,
+    minor: 229,
+    access: "rwm",
+  });
+  assert.deepEqual(s.linux.resources.memory, { limit: 64 * 1024 * 1024 });
+  assert.deepEqual(s.linux.resources.cpu, { quota: 150000, period: 100000 });
+  assert.deepEqual(s.linux.resources.pids, { limit: 50 });
+  assert.equal(s.annotations?.["org.example.role"], "sync");
+});
+
+test("rendering is deterministic: the same config gives byte-identical JSON whatever the key order", () => {
+  const a = serializeSpec(
+    renderSpec(container({ environment: { X: "1", Y: "2" }, labels: { b: "1", a: "2" } }), inputs),
+  );
+  const b = serializeSpec(
+    renderSpec(container({ labels: { a: "2", b: "1" }, environment: { Y: "2", X: "1" } }), inputs),
+  );
+  assert.equal(a, b);
+});

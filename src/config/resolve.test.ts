@@ -1,0 +1,165 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ConfigError } from "../errors.js";
+import { resolveConfig, type ResolveContext } from "./resolve.js";
+
+const ctx: ResolveContext = {
+  file: "railyard.config.ts",
+  hostArch: "amd64",
+  lookupUser: (n) => (n === "nobody" ? { uid: 65534, gid: 65534 } : undefined),
+  lookupGroup: (n) => (n === "users" ? 100 : undefined),
+  userName: (u) => (u === 65534 ? "nobody" : undefined),
+  groupName: (g) => (g === 100 ? "users" : undefined),
+};
+
+function problems(input: unknown): string[] {
+  try {
+    resolveConfig(input, ctx);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+    assert.equal(e.exitCode, 2);
+    return e.message.split("\n");
+  }
+  assert.fail("expected a ConfigError");
+}
+
+test("defaults: read-only root, runc-spec network isolation, restart always, root user", () => {
+  const c = resolveConfig({ containers: { hello: { args: ["/bin/busybox", "echo", "hi"] } } }, ctx);
+  const hello = c.containers["hello"];
+  assert.ok(hello);
+  assert.equal(c.stateDir, "/var/lib/railyard");
+  assert.equal(c.runtime, "auto");
+  assert.equal(hello.readonly, true);
+  assert.equal(hello.network, "none");
+  assert.equal(hello.restart, "always");
+  assert.equal(hello.stopSignal, "SIGTERM");
+  assert.equal(hello.stopTimeout, 10);
+  assert.equal(hello.autoStart, true);
+  assert.equal(hello.closure, "elf");
+  assert.deepEqual(hello.user, { uid: 0, gid: 0, name: "root", group: "root" });
+  assert.equal(hello.hostname, "hello");
+  assert.ok(Object.isFrozen(c));
+});
+
+test("volumes, mounts and tmpfs resolve to sorted mounts; user names resolve on the host", () => {
+  const c = resolveConfig(
+    {
+      containers: {
+        onedrive: {
+          args: ["/bin/true"],
+          user: "nobody:users",
+          volumes: ["/srv/od/data:/onedrive/data", "/srv/od/conf:/onedrive/conf:ro"],
+          mounts: { "/cache": { source: "/srv/cache" } },
+          tmpfs: ["/tmp:size=16m"],
+          resources: { memory: "256m", cpus: 0.5, pids: 100 },
+          capabilities: { chown: true, kill: false },
+        },
+      },
+    },
+    ctx,
+  ).containers["onedrive"];
+  assert.ok(c);
+  assert.deepEqual(c.user, { uid: 65534, gid: 100, name: "nobody", group: "users" });
+  assert.deepEqual(
+    c.mounts.map((m) => [m.destination, m.type, m.options.join(",")]),
+    [
+      ["/cache", "bind", "rbind,rw"],
+      ["/onedrive/conf", "bind", "rbind,ro"],
+      ["/onedrive/data", "bind", "rbind,rw"],
+      ["/tmp", "tmpfs", "nosuid,nodev,noexec,size=16m"],
+    ],
+  );
+  assert.deepEqual(c.resources, { memory: 256 * 1024 * 1024, cpus: 0.5, pids: 100 });
+  assert.deepEqual(c.capabilities, { CAP_CHOWN: true, CAP_KILL: false });
+});
+
+test("each acceptance error has its own clear message with the file and key path", () => {
+  const [unknown] = problems({ containers: { hello: { args: ["/bin/true"], volumnes: [] } } });
+  assert.equal(
+    unknown,
+    'railyard.config.ts: containers.hello.volumnes: unknown key (did you mean "volumes"?)',
+  );
+
+  const [relative] = problems({
+    containers: { hello: { args: ["/bin/true"], mounts: { "/data": { source: "data" } } } },
+  });
+  assert.equal(
+    relative,
+    "railyard.config.ts: containers.hello.mounts./data.source: must be an absolute path",
+  );
+
+  const [dup] = problems({
+    containers: { hello: { args: ["/bin/true"], volumes: ["/a:/data", "/b:/data:ro"] } },
+  });
+  assert.match(
+    dup ?? "",
+    /^railyard\.config\.ts: containers\.hello\.volumes\[1\]: destination \/data is already mounted by volumes\[0\]/,
+  );
+
+  const [badUser] = problems({ containers: { hello: { args: ["/bin/true"], user: "abc:1" } } });
+  assert.match(
+    badUser ?? "",
+    /^railyard\.config\.ts: containers\.hello\.user: "abc:1": user "abc" does not exist on this host\. expected "uid:gid", "uid"/,
+  );
+
+  const [badSyntaxUser] = problems({
+    containers: { hello: { args: ["/bin/true"], user: "1:2:3" } },
+  });
+  assert.match(
+    badSyntaxUser ?? "",
+    /containers\.hello\.user: "1:2:3" is not a valid user\. expected "uid:gid"/,
+  );
+
+  const [badName] = problems({ containers: { "my app": { args: ["/bin/true"] } } });
+  assert.match(
+    badName ?? "",
+    /^railyard\.config\.ts: containers\.my app: "my app" is not a valid container name/,
+  );
+
+  const [image] = problems({ containers: { hello: { image: "docker.io/library/busybox" } } });
+  assert.match(image ?? "", /containers\.hello\.image: images are not supported yet/);
+
+  const [noArgs] = problems({ containers: { hello: {} } });
+  assert.match(noArgs ?? "", /containers\.hello\.args: is required/);
+});
+
+test("every problem in every container is reported at once", () => {
+  const all = problems({
+    runtime: "kata",
+    extra: 1,
+    containers: {
+      a: { args: ["/bin/true"], user: "nobody:nogroup", workdir: "rel", stopSignal: "SIGFOO" },
+      b: { args: "not-a-list", dependsOn: ["zzz"] },
+      c: { args: ["/bin/true"], dependsOn: ["zzz"], ports: ["8080:80"] },
+    },
+  });
+  const text = all.join("\n");
+  for (const needle of [
+    /^railyard\.config\.ts: runtime: the string "kata" is not allowed\. expected one of "auto", "runc", "crun"$/m,
+    /^railyard\.config\.ts: extra: unknown key$/m,
+    /containers\.a\.user: .*group "nogroup" does not exist/,
+    /containers\.a\.workdir: "rel" must be an absolute path/,
+    /containers\.a\.stopSignal: "SIGFOO" is not a signal/,
+    /containers\.b\.args: must be an array, got the string "not-a-list"/,
+    /containers\.c\.dependsOn\[0\]: "zzz" is not a container in this config/,
+    /containers\.c\.ports: publishing ports needs a private network/,
+  ])
+    assert.match(text, needle);
+});
+
+test("dependency cycles are refused", () => {
+  const [cycle] = problems({
+    containers: {
+      a: { args: ["/bin/true"], dependsOn: ["b"] },
+      b: { args: ["/bin/true"], dependsOn: ["a"] },
+    },
+  });
+  assert.match(cycle ?? "", /dependency cycle: a -> b -> a/);
+});
+
+test("the config must be an object", () => {
+  assert.match(
+    problems([1, 2])[0] ?? "",
+    /must be an object with a "containers" key, got an array/,
+  );
+});
