@@ -39,3 +39,28 @@ export function scratchDir(prefix = "railyard-test-"): { dir: string; cleanup: (
   const dir = mkdtempSync(`/var/tmp/${prefix}`);
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/**
+ * Start `railyard`, wait until its stdout shows `marker`, then send it `signal`. Resolves with the
+ * exit code, stdout, and how long railyard took to exit after the signal.
+ */
+export function signalWhenReady(
+  args: readonly string[],
+  marker: string,
+  signal: NodeJS.Signals,
+): Promise<{ code: number | null; stdout: string; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let sentAt = 0;
+    child.stdout.on("data", (b: Buffer) => {
+      stdout += b.toString();
+      if (sentAt === 0 && stdout.includes(marker)) {
+        sentAt = Date.now();
+        child.kill(signal);
+      }
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, ms: Date.now() - sentAt }));
+  });
+}

@@ -14,7 +14,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { railyard, scratchDir } from "../helpers/cli.js";
+import { railyard, scratchDir, signalWhenReady } from "../helpers/cli.js";
 import { ociValidator } from "../helpers/oci-schema.js";
 
 const { dir, cleanup } = scratchDir();
@@ -163,24 +163,13 @@ describe("railyard run under runc", () => {
     const cfg = config("stop", {
       sleeper: { args: ["/bin/busybox", "sh", "-c", "echo up; exec sleep 300"], stopTimeout: 1 },
     });
-    const { spawn } = await import("node:child_process");
-    const child = spawn(process.execPath, ["bin/railyard.js", ...cfg, "run", "sleeper"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    await new Promise<void>((res) =>
-      child.stdout.on("data", (b: Buffer) => ((out += b.toString()), out.includes("up") && res())),
-    );
-    const t0 = Date.now();
-    child.kill("SIGTERM");
-    const code = await new Promise<number | null>((res) => child.on("close", (c) => res(c)));
-    const took = Date.now() - t0;
+    const { code, ms: took } = await signalWhenReady([...cfg, "run", "sleeper"], "up", "SIGTERM");
     assert.equal(code, 137, "PID 1 ignores SIGTERM, so SIGKILL ends it: 128 + 9");
     assert.ok(took >= 900 && took < 10_000, `stopped after stopTimeout, took ${took} ms`);
     assert.ok(!existsSync("/run/runc/railyard-sleeper"), "runc state is gone");
   });
 
-  test("a program that handles SIGTERM exits at once with its own status", async () => {
+  test("Ctrl-C (SIGINT) sends the stopSignal: a program that handles it exits at once with its own status", async () => {
     const cfg = config("trap", {
       trapper: {
         args: [
@@ -191,16 +180,7 @@ describe("railyard run under runc", () => {
         ],
       },
     });
-    const { spawn } = await import("node:child_process");
-    const child = spawn(process.execPath, ["bin/railyard.js", ...cfg, "run", "trapper"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    await new Promise<void>((res) =>
-      child.stdout.on("data", (b: Buffer) => ((out += b.toString()), out.includes("up") && res())),
-    );
-    child.kill("SIGINT");
-    const code = await new Promise<number | null>((res) => child.on("close", (c) => res(c)));
+    const { code, stdout: out } = await signalWhenReady([...cfg, "run", "trapper"], "up", "SIGINT");
     assert.equal(code, 3);
     assert.match(out, /bye/);
   });
