@@ -44,6 +44,14 @@ const TRIPLETS: Record<number, string> = {
 const PLATFORMS: Record<number, string> = { 62: "x86_64", 183: "aarch64", 3: "i686", 40: "v7l" };
 const MAX_LINKS = 40;
 
+/** An ELF object as ld.so holds it: where it was opened, what it is, and who loaded it. */
+interface LoadedObject {
+  readonly real: string;
+  readonly opened: string;
+  readonly info: ElfInfo;
+  readonly loader: LoadedObject | undefined;
+}
+
 /**
  * Everything a host program needs to run in an otherwise empty root: itself, its `#!` interpreter,
  * its ELF loader and DT_NEEDED libraries (searched as ld.so searches), or in packages mode all
@@ -58,6 +66,7 @@ class ClosureBuilder {
   private readonly fs: FsView;
   private ldCache: LdCacheEntry[] | undefined;
   private readonly elfDone = new Set<string>();
+  private readonly elfInfo = new Map<string, ElfInfo>();
   private readonly searchPath: string[];
   private dynamic = false;
 
@@ -135,27 +144,28 @@ class ClosureBuilder {
     }
   }
 
-  private parse(real: string): ElfInfo {
+  /** Parse (once) the ELF at a real path. Malformed: an error, or undefined when probing candidates. */
+  private parse(real: string): ElfInfo;
+  private parse(real: string, strict: false): ElfInfo | undefined;
+  private parse(real: string, strict = true): ElfInfo | undefined {
+    const cached = this.elfInfo.get(real);
+    if (cached) return cached;
     try {
-      return parseElf((off, len) => this.fs.read(real, off, len));
+      const info = parseElf((off, len) => this.fs.read(real, off, len));
+      this.elfInfo.set(real, info);
+      return info;
     } catch (e) {
-      if (e instanceof ElfFormatError)
-        throw new ClosureError(`${real}: malformed ELF: ${e.message}`, real);
-      throw e;
+      if (!(e instanceof ElfFormatError)) throw e;
+      if (strict) throw new ClosureError(`${real}: malformed ELF: ${e.message}`, real);
+      return undefined;
     }
   }
 
   /** Breadth-first over DT_NEEDED, as ld.so loads them. */
   private addElf(real: string, opened: string): void {
-    interface Obj {
-      real: string;
-      opened: string;
-      info: ElfInfo;
-      loader: Obj | undefined;
-    }
-    const exe: Obj = { real, opened, info: this.parse(real), loader: undefined };
+    const exe: LoadedObject = { real, opened, info: this.parse(real), loader: undefined };
     const bySoname = new Map<string, string>();
-    const queue: Obj[] = [exe];
+    const queue: LoadedObject[] = [exe];
     if (exe.info.interpreter) {
       this.dynamic = true;
       const interpReal = this.walk(exe.info.interpreter, true);
@@ -167,7 +177,7 @@ class ClosureBuilder {
       bySoname.set(posix.basename(exe.info.interpreter), interpReal);
     }
     while (queue.length > 0) {
-      const obj = queue.shift() as Obj;
+      const obj = queue.shift() as LoadedObject;
       if (this.elfDone.has(obj.real)) continue;
       this.elfDone.add(obj.real);
       for (const name of obj.info.needed) {
@@ -194,41 +204,30 @@ class ClosureBuilder {
       .replace(/\$(PLATFORM|\{PLATFORM\})/g, PLATFORMS[machine] ?? "");
   }
 
-  private findLibrary(
-    name: string,
-    obj: { real: string; opened: string; info: ElfInfo; loader: unknown },
-    exe: { real: string; info: ElfInfo },
-  ): string | undefined {
+  private findLibrary(name: string, obj: LoadedObject, exe: LoadedObject): string | undefined {
     const fits = (p: string) => {
       const real = this.walk(p, false);
       if (!real || this.fs.lstat(real)?.kind !== "file") return false;
-      try {
-        const info = parseElf((off, len) => this.fs.read(real, off, len));
-        return info.class === obj.info.class && info.machine === obj.info.machine;
-      } catch {
-        return false;
-      }
+      const info = this.parse(real, false);
+      return (
+        info !== undefined && info.class === obj.info.class && info.machine === obj.info.machine
+      );
     };
-    const origin = (o: { real: string; opened: string }, isExe: boolean) =>
-      posix.dirname(isExe ? o.real : o.opened);
+    // $ORIGIN: the executable's real directory (/proc/self/exe), a library's as opened.
+    const expand = (dir: string, o: LoadedObject) =>
+      this.expand(dir, posix.dirname(o === exe ? o.real : o.opened), o.info.machine);
     if (name.includes("/")) {
-      const p = this.expand(name, origin(obj, obj === exe), obj.info.machine);
+      const p = expand(name, obj);
       return fits(p) ? p : undefined;
     }
     const dirs: string[] = [];
     if (obj.info.runpath.length === 0) {
       // DT_RPATH of the object, then of each object that loaded it, up to the executable.
-      for (let l = obj as typeof obj | undefined; l; l = l.loader as typeof obj | undefined)
+      for (let l: LoadedObject | undefined = obj; l; l = l.loader)
         if (l.info.runpath.length === 0)
-          dirs.push(
-            ...l.info.rpath.map((d) =>
-              this.expand(d, origin(l as typeof obj, l === exe), l!.info.machine),
-            ),
-          );
+          dirs.push(...l.info.rpath.map((d) => expand(d, l as LoadedObject)));
     }
-    dirs.push(
-      ...obj.info.runpath.map((d) => this.expand(d, origin(obj, obj === exe), obj.info.machine)),
-    );
+    dirs.push(...obj.info.runpath.map((d) => expand(d, obj)));
     for (const d of dirs) if (fits(`${d}/${name}`)) return posix.normalize(`${d}/${name}`);
     this.ldCache ??= parseLdCache(
       this.fs.lstat("/etc/ld.so.cache")

@@ -1,4 +1,5 @@
 import { spawn, type StdioOptions } from "node:child_process";
+import { constants } from "node:os";
 
 /** The outcome of a finished subprocess. Never throws for a non-zero exit: callers decide. */
 export interface ExecResult {
@@ -26,18 +27,10 @@ export type Exec = (
   opts?: ExecOptions,
 ) => Promise<ExecResult>;
 
-const SIGNAL_NUMBERS: Record<string, number> = {
-  SIGHUP: 1,
-  SIGINT: 2,
-  SIGQUIT: 3,
-  SIGKILL: 9,
-  SIGTERM: 15,
-};
-
 /** Exit status as a shell reports it: the code, or 128 + signal number. */
 export function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
-  return 128 + (signal ? (SIGNAL_NUMBERS[signal] ?? 1) : 1);
+  return 128 + (signal ? (constants.signals[signal] ?? 1) : 1);
 }
 
 /** Run a command to completion, capturing stdout and stderr. ENOENT becomes code 127. */
