@@ -67,3 +67,31 @@ export class RuntimeError extends RailyardError {
     super(message);
   }
 }
+
+/** A layer tried to write, link or read outside its root, or holds an entry railyard refuses. */
+export class UnsafeLayerError extends RailyardError {
+  override name = "UnsafeLayerError";
+  constructor(
+    message: string,
+    readonly entry: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A blob's bytes do not match the digest (or size) that names them. */
+export class DigestMismatchError extends RailyardError {
+  override name = "DigestMismatchError";
+  constructor(
+    message: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A layer or archive is not a valid tar stream, or not valid compressed data. */
+export class InvalidLayerError extends RailyardError {
+  override name = "InvalidLayerError";
+}
