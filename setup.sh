@@ -6,8 +6,8 @@ cd "$(dirname "$0")"
 
 # runc runs the containers; crun is tried first where the host's cgroup layout allows it.
 # busybox-static and python3 are the demo's host programs; gcc/libc6-dev build the ELF test
-# fixtures; util-linux provides `script` for the TTY test.
-APT_PACKAGES=(runc crun busybox-static python3 gcc libc6-dev util-linux)
+# fixtures; util-linux provides `script` for the TTY test; zstd decompresses zstd layers.
+APT_PACKAGES=(runc crun busybox-static python3 gcc libc6-dev util-linux zstd)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
