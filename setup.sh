@@ -7,7 +7,10 @@ cd "$(dirname "$0")"
 # runc runs the containers; crun is tried first where the host's cgroup layout allows it.
 # busybox-static and python3 are the demo's host programs; gcc/libc6-dev build the ELF test
 # fixtures; util-linux provides `script` for the TTY test; zstd decompresses zstd layers.
-APT_PACKAGES=(runc crun busybox-static python3 gcc libc6-dev util-linux zstd)
+# The image tests run a real registry (docker-registry, htpasswd from apache2-utils) and build
+# and push images with umoci and skopeo.
+APT_PACKAGES=(runc crun busybox-static python3 gcc libc6-dev util-linux zstd
+  docker-registry skopeo umoci apache2-utils)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

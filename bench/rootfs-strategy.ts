@@ -11,6 +11,7 @@ import { computeClosure } from "../src/closure/index.js";
 import { hostFs } from "../src/closure/fs.js";
 import { hostResolveContext } from "../src/config/load.js";
 import { resolveConfig } from "../src/config/resolve.js";
+import { hostProcess } from "../src/bundle/process.js";
 import { planRootfs, type RootfsEntry } from "../src/bundle/rootfs.js";
 import { renderSpec, serializeSpec } from "../src/bundle/spec.js";
 import { writeBundle } from "../src/bundle/write.js";
@@ -25,9 +26,18 @@ const c = resolveConfig({ containers: { b: { args, closure: mode } } }, hostReso
   .containers["b"];
 if (!c) throw new Error("unreachable");
 const closure = computeClosure(program, { fs: hostFs(), mode });
-const plan = planRootfs(c, closure.entries, { hostResolvConf: undefined, fileMounts: new Set() });
-const files = [...plan].filter(([, e]) => e.kind === "file");
-const baseSpec = renderSpec(c, { hostNofileHard: 1024, fileEnvironment: {}, devices: {} });
+const proc = hostProcess(c, closure.program);
+const plan = planRootfs(c, proc, closure.entries, {
+  hostResolvConf: undefined,
+  fileMounts: new Set(),
+});
+const files = [...plan.entries].filter(([, e]) => e.kind === "file");
+const baseSpec = renderSpec(c, {
+  hostNofileHard: 1024,
+  fileEnvironment: {},
+  devices: {},
+  process: proc,
+});
 
 function time(f: () => void): number {
   const t = process.hrtime.bigint();
@@ -43,7 +53,7 @@ function buildHardlink(target: string): void {
     container: "b",
     program,
     packages: [],
-    entries: plan.size,
+    entries: plan.entries.size,
     linkMode: "hardlink",
   });
 }
@@ -51,7 +61,7 @@ function buildHardlink(target: string): void {
 /** Variant B: empty mount points in rootfs/, one read-only bind mount per closure file. */
 function buildBind(target: string): void {
   const bindPlan = new Map<string, RootfsEntry>(
-    [...plan].map(
+    [...plan.entries].map(
       ([p, e]) => [p, e.kind === "file" ? { kind: "data", content: "", mode: e.mode } : e] as const,
     ),
   );
@@ -67,14 +77,19 @@ function buildBind(target: string): void {
       })),
     ],
   };
-  writeBundle(target, serializeSpec(spec), bindPlan, {
-    fingerprint: "",
-    container: "b",
-    program,
-    packages: [],
-    entries: plan.size,
-    linkMode: "copy",
-  });
+  writeBundle(
+    target,
+    serializeSpec(spec),
+    { entries: bindPlan },
+    {
+      fingerprint: "",
+      container: "b",
+      program,
+      packages: [],
+      entries: plan.entries.size,
+      linkMode: "copy",
+    },
+  );
 }
 
 function start(bundle: string): number {
@@ -103,7 +118,7 @@ rmSync(dir, { recursive: true, force: true });
 const line = (name: string, r: { build: number[]; start: number[] }) =>
   `${name.padEnd(9)} build ${median(r.build).toFixed(1).padStart(7)} ms   start+exit ${median(r.start).toFixed(1).padStart(7)} ms`;
 const summary = [
-  `${program} (${mode} closure): ${plan.size} rootfs entries, ${files.length} files; median of ${runs} alternating runs`,
+  `${program} (${mode} closure): ${plan.entries.size} rootfs entries, ${files.length} files; median of ${runs} alternating runs`,
   line("hardlink", results.hardlink),
   line("bind-ro", results.bind),
   `start ratio bind/hardlink: ${(median(results.bind.start) / median(results.hardlink.start)).toFixed(2)}x`,

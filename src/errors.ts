@@ -95,3 +95,14 @@ export class DigestMismatchError extends RailyardError {
 export class InvalidLayerError extends RailyardError {
   override name = "InvalidLayerError";
 }
+
+/** The registry refused, failed, or answered with something railyard will not use. */
+export class RegistryError extends RailyardError {
+  override name = "RegistryError";
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}

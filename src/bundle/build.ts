@@ -1,15 +1,21 @@
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { computeClosure } from "../closure/index.js";
+import { computeClosure, type PlanEntry } from "../closure/index.js";
 import { hostFs } from "../closure/fs.js";
-import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
+import type { ResolvedConfig, ResolvedContainer, ResolvedMount } from "../config/types.js";
+import { acquireImage, rootfsRoot, storeDir, type AcquireOptions } from "../image/acquire.js";
+import { Store } from "../image/store.js";
+import { unpackImage } from "../image/unpack.js";
 import {
   deviceInfo,
   hostNofileHard,
   prepareMountSources,
   readEnvFiles,
   readHostResolvConf,
+  readInRoot,
 } from "./host.js";
-import { planRootfs } from "./rootfs.js";
+import { hostProcess, imageProcess, type ProcessInfo } from "./process.js";
+import { dirLookup, planRootfs, type RootfsPlan } from "./rootfs.js";
 import { renderSpec, serializeSpec } from "./spec.js";
 import { fingerprint, readStamp, writeBundle, type LinkMode } from "./write.js";
 
@@ -20,11 +26,16 @@ export interface BuildResult {
   readonly changed: boolean;
   readonly fingerprint: string;
   readonly entries: number;
+  /** The program (host) or the first argument (image). */
   readonly program: string;
   readonly packages: readonly string[];
+  /** The pinned image digest, for image containers. */
+  readonly image?: string;
+  /** The stop signal and timeout the runtime should use. */
+  readonly stopSignal: string;
 }
 
-export interface BuildOptions {
+export interface BuildOptions extends Partial<AcquireOptions> {
   readonly log?: (message: string) => void;
   /** Rebuild even if the stamp says the bundle is current. */
   readonly force?: boolean;
@@ -36,16 +47,18 @@ const DPKG_ARCH: Record<string, string> = { "386": "i386", arm: "armhf" };
 export const bundleDir = (config: ResolvedConfig, name: string): string =>
   join(config.stateDir, "bundles", name);
 
-/** Host-program containers get their files by hardlink when read-only, by copy when writable. */
+/** Read-only roots are hardlinked; a writable root is made of copies, so nothing shared is written. */
 export const linkModeFor = (c: ResolvedContainer): LinkMode => (c.readonly ? "hardlink" : "copy");
 
-/** Build (or confirm up to date) the bundle of one container. */
-export function buildContainer(
-  config: ResolvedConfig,
-  c: ResolvedContainer,
-  o: BuildOptions = {},
-): BuildResult {
-  const log = o.log ?? (() => {});
+interface Source {
+  readonly process: ProcessInfo;
+  readonly closure: ReadonlyMap<string, PlanEntry>;
+  readonly packages: readonly string[];
+  readonly base?: RootfsPlan["base"];
+  readonly image?: string;
+}
+
+function hostSource(c: ResolvedContainer): Source {
   const closure = computeClosure(c.args[0] ?? "", {
     fs: hostFs(),
     mode: c.closure,
@@ -53,38 +66,109 @@ export function buildContainer(
     ...(c.environment["PATH"] ? { searchPath: c.environment["PATH"] } : {}),
     arch: DPKG_ARCH[c.arch] ?? c.arch,
   });
-  const fileMounts = prepareMountSources(c, log);
-  const plan = planRootfs(c, closure.entries, { hostResolvConf: readHostResolvConf(), fileMounts });
-  const args = [closure.program, ...c.args.slice(1)];
+  return {
+    process: hostProcess(c, closure.program),
+    closure: closure.entries,
+    packages: closure.packages,
+  };
+}
+
+async function imageSource(
+  config: ResolvedConfig,
+  c: ResolvedContainer,
+  o: BuildOptions,
+): Promise<Source> {
+  const image = await acquireImage(config, c, { env: o.env ?? process.env, ...o });
+  const dir = await unpackImage(new Store(storeDir(config)), image, rootfsRoot(config), {
+    asRoot: process.getuid?.() === 0,
+  });
+  const db = {
+    passwd: readInRoot(dir, "/etc/passwd") ?? "",
+    group: readInRoot(dir, "/etc/group") ?? "",
+  };
+  return {
+    process: imageProcess(c, image.config, db),
+    closure: new Map(),
+    packages: [],
+    base: { dir, id: image.manifestDigest },
+    image: image.digest,
+  };
+}
+
+/** Persistent directories for the image's Volumes that the config does not mount itself. */
+function volumeMounts(
+  config: ResolvedConfig,
+  c: ResolvedContainer,
+  p: ProcessInfo,
+): ResolvedMount[] {
+  return p.volumes
+    .filter((v) => !c.mounts.some((m) => m.destination === v))
+    .map((v) => ({
+      destination: v,
+      type: "bind",
+      source: join(config.stateDir, "volumes", c.name, v.slice(1).replace(/\//g, "_")),
+      options: ["rbind", "rw"],
+      origin: `image Volume ${v}`,
+    }));
+}
+
+/** Build (or confirm up to date) the bundle of one container. */
+export async function buildContainer(
+  config: ResolvedConfig,
+  c: ResolvedContainer,
+  o: BuildOptions = {},
+): Promise<BuildResult> {
+  const log = o.log ?? (() => {});
+  const src = c.image ? await imageSource(config, c, o) : hostSource(c);
+  const extra = volumeMounts(config, c, src.process);
+  for (const m of extra) mkdirSync(m.source, { recursive: true, mode: 0o755 });
+  const fileMounts = prepareMountSources(c, [...c.mounts, ...extra], src.process.user, log);
+  const plan = planRootfs(
+    c,
+    src.process,
+    src.closure,
+    {
+      hostResolvConf: readHostResolvConf(),
+      fileMounts,
+      ...(src.base ? { baseLookup: dirLookup(src.base.dir) } : {}),
+    },
+    src.base,
+    extra,
+  );
   const spec = renderSpec(c, {
     hostNofileHard: hostNofileHard(),
     fileEnvironment: readEnvFiles(c),
     devices: deviceInfo(c),
-    args,
+    process: src.process,
+    extraMounts: extra,
   });
   const specText = serializeSpec(spec);
   const linkMode = linkModeFor(c);
   const fp = fingerprint(specText, plan, linkMode);
   const dir = bundleDir(config, c.name);
+  const program = src.process.args[0] ?? "";
   const base = {
     container: c.name,
     bundle: dir,
     fingerprint: fp,
-    entries: plan.size,
-    program: closure.program,
-    packages: closure.packages,
+    entries: plan.entries.size,
+    program,
+    packages: src.packages,
+    ...(src.image ? { image: src.image } : {}),
+    stopSignal: src.process.stopSignal,
   };
   if (!o.force && readStamp(dir)?.fingerprint === fp) return { ...base, changed: false };
   writeBundle(dir, specText, plan, {
     fingerprint: fp,
     container: c.name,
-    program: closure.program,
-    packages: closure.packages,
-    entries: plan.size,
+    program,
+    packages: src.packages,
+    entries: plan.entries.size,
     linkMode,
+    ...(src.image ? { image: src.image } : {}),
   });
   log(
-    `built ${c.name}: ${plan.size} rootfs entries (${linkMode}), ${closure.packages.length} packages`,
+    `built ${c.name}: ${src.image ? `image ${src.image}` : `${plan.entries.size} rootfs entries`} (${linkMode})`,
   );
   return { ...base, changed: true };
 }

@@ -1,6 +1,8 @@
 import { chownSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import type { ResolvedContainer } from "../config/types.js";
+import type { ResolvedContainer, ResolvedMount } from "../config/types.js";
+import { posix } from "node:path";
 import { BuildError } from "../errors.js";
+import { dirLookup } from "./rootfs.js";
 import type { DeviceInfo } from "./spec.js";
 
 /** Host facts a bundle depends on, read at build time (never while a container starts). */
@@ -90,16 +92,21 @@ export function deviceInfo(c: ResolvedContainer): Record<string, DeviceInfo> {
  * Prepare bind-mount sources: a missing source directory is created (as docker does), owned by
  * the container's user so that it can write there. Returns the destinations whose source is a file.
  */
-export function prepareMountSources(c: ResolvedContainer, log: (m: string) => void): Set<string> {
+export function prepareMountSources(
+  c: ResolvedContainer,
+  mounts: readonly ResolvedMount[],
+  owner: { uid: number; gid: number },
+  log: (m: string) => void,
+): Set<string> {
   const files = new Set<string>();
-  for (const m of c.mounts) {
+  for (const m of mounts) {
     if (m.type !== "bind") continue;
     try {
       if (statSync(m.source).isFile()) files.add(m.destination);
     } catch {
       mkdirSync(m.source, { recursive: true, mode: 0o755 });
-      chownSync(m.source, c.user.uid, c.user.gid);
-      log(`created ${m.source} for containers.${c.name} (owner ${c.user.uid}:${c.user.gid})`);
+      chownSync(m.source, owner.uid, owner.gid);
+      log(`created ${m.source} for containers.${c.name} (owner ${owner.uid}:${owner.gid})`);
     }
   }
   return files;
@@ -108,6 +115,39 @@ export function prepareMountSources(c: ResolvedContainer, log: (m: string) => vo
 export function readHostResolvConf(): string | undefined {
   try {
     return readFileSync("/etc/resolv.conf", "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Read a file of an unpacked rootfs as the container would see it: symlinks on the way are
+ * resolved inside the rootfs (an absolute target or `..` never leaves it). Undefined if absent.
+ */
+export function readInRoot(root: string, path: string): string | undefined {
+  const lookup = dirLookup(root);
+  let segs = posix.normalize(path).split("/").filter(Boolean);
+  let real: string[] = [];
+  for (let hops = 0, i = 0; i < segs.length;) {
+    const next = `/${[...real, segs[i]].join("/")}`;
+    const e = lookup(next);
+    if (!e) return undefined;
+    if (e.kind === "symlink") {
+      if (++hops > 40) return undefined;
+      const target = posix
+        .resolve(`/${real.join("/")}`, e.target)
+        .split("/")
+        .filter(Boolean);
+      segs = [...target, ...segs.slice(i + 1)];
+      real = [];
+      i = 0;
+      continue;
+    }
+    real.push(segs[i] as string);
+    i++;
+  }
+  try {
+    return readFileSync(`${root}/${real.join("/")}`, "utf8");
   } catch {
     return undefined;
   }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { resolveConfig } from "../config/resolve.js";
 import { BuildError } from "../errors.js";
+import { hostProcess } from "./process.js";
 import { ensureDir, planRootfs, type RootfsEntry } from "./rootfs.js";
 
 const ctx = {
@@ -41,7 +42,7 @@ test("the rootfs has a minimal /etc with the container's user, and mount points"
     ctx,
   ).containers["web"];
   assert.ok(c);
-  const plan = planRootfs(c, new Map(), {
+  const { entries: plan } = planRootfs(c, hostProcess(c, "/bin/true"), new Map(), {
     hostResolvConf: "nameserver 9.9.9.9\n",
     fileMounts: new Set(["/etc/app.conf"]),
   });

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { resolveConfig, type ResolveContext } from "../config/resolve.js";
 import type { ResolvedContainer } from "../config/types.js";
 import { ociValidator } from "../../tests/helpers/oci-schema.js";
+import { hostProcess } from "./process.js";
 import {
   DEFAULT_CAPABILITIES,
   MASKED_PATHS,
@@ -26,11 +27,17 @@ const container = (c: Record<string, unknown>): ResolvedContainer => {
   assert.ok(r);
   return r;
 };
-const inputs: SpecInputs = { hostNofileHard: 1048576, fileEnvironment: {}, devices: {} };
+const base = { hostNofileHard: 1048576, fileEnvironment: {}, devices: {} };
+const inputsFor = (c: ResolvedContainer): SpecInputs => ({
+  ...base,
+  process: hostProcess(c, c.args[0] ?? ""),
+});
+const render = (c: ResolvedContainer, extra: Partial<SpecInputs> = {}) =>
+  renderSpec(c, { ...inputsFor(c), ...extra });
 const validate = ociValidator("runtime-spec", "config-schema.json");
 
 test("the defaults are runc spec's: namespaces, masked and read-only paths, caps, no_new_privs, devices denied", () => {
-  const s = renderSpec(container({}), inputs);
+  const s = render(container({}));
   assert.deepEqual(validate(s), []);
   assert.deepEqual(
     s.linux.namespaces.map((n) => n.type),
@@ -48,12 +55,12 @@ test("the defaults are runc spec's: namespaces, masked and read-only paths, caps
 });
 
 test("rlimits never exceed the host's hard limit", () => {
-  const s = renderSpec(container({}), { ...inputs, hostNofileHard: 512 });
+  const s = render(container({}), { hostNofileHard: 512 });
   assert.deepEqual(s.process.rlimits, [{ type: "RLIMIT_NOFILE", hard: 512, soft: 512 }]);
 });
 
 test("config fields map into the spec, and the result validates against the OCI schema", () => {
-  const s = renderSpec(
+  const s = render(
     container({
       user: "2000:100",
       network: "host",
@@ -69,7 +76,6 @@ test("config fields map into the spec, and the result validates against the OCI 
       labels: { "org.example.role": "sync" },
     }),
     {
-      ...inputs,
       fileEnvironment: { A: "from-file", C: "3" },
       devices: { "/dev/fuse": { type: "c", major: 10, minor: 229, fileMode: 0o666 } },
     },
@@ -123,10 +129,10 @@ test("config fields map into the spec, and the result validates against the OCI 
 
 test("rendering is deterministic: the same config gives byte-identical JSON whatever the key order", () => {
   const a = serializeSpec(
-    renderSpec(container({ environment: { X: "1", Y: "2" }, labels: { b: "1", a: "2" } }), inputs),
+    render(container({ environment: { X: "1", Y: "2" }, labels: { b: "1", a: "2" } })),
   );
   const b = serializeSpec(
-    renderSpec(container({ labels: { a: "2", b: "1" }, environment: { Y: "2", X: "1" } }), inputs),
+    render(container({ labels: { a: "2", b: "1" }, environment: { Y: "2", X: "1" } })),
   );
   assert.equal(a, b);
 });

@@ -1,4 +1,5 @@
-import type { ResolvedContainer } from "../config/types.js";
+import type { ResolvedContainer, ResolvedMount } from "../config/types.js";
+import type { ProcessInfo } from "./process.js";
 
 /** The subset of the OCI runtime-spec config.json that railyard writes. */
 export interface OciSpec {
@@ -55,12 +56,14 @@ export interface SpecInputs {
   readonly fileEnvironment: Readonly<Record<string, string>>;
   /** Devices by host path. */
   readonly devices: Readonly<Record<string, DeviceInfo>>;
+  /** The process, from the config alone or combined with the image. */
+  readonly process: ProcessInfo;
+  /** Mounts railyard adds (persistent directories for the image's Volumes). */
+  readonly extraMounts?: readonly ResolvedMount[];
   /** Absolute rootfs path, or the default "rootfs" relative to the bundle. */
   readonly rootPath?: string;
   /** Allocate a terminal (`railyard run -t`). */
   readonly terminal?: boolean;
-  /** Replaces process.args (`railyard run NAME -- args`). */
-  readonly args?: readonly string[];
 }
 
 /** `runc spec`'s capability set: the floor railyard starts from. */
@@ -100,12 +103,13 @@ function sortedRecord(r: Readonly<Record<string, string>>): Record<string, strin
 /** The container's environment: PATH and HOME first, then the rest sorted by name. */
 export function containerEnv(
   c: ResolvedContainer,
+  p: ProcessInfo,
   fileEnv: Readonly<Record<string, string>>,
   terminal: boolean,
 ): string[] {
   const env: Record<string, string> = {
-    PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    HOME: c.user.uid === 0 ? "/root" : "/",
+    ...p.baseEnv,
+    HOME: p.baseEnv["HOME"] ?? p.home,
     HOSTNAME: c.hostname,
     ...(terminal ? { TERM: "xterm" } : {}),
     ...fileEnv,
@@ -113,7 +117,7 @@ export function containerEnv(
   };
   const first = ["PATH", "HOME"];
   return [
-    ...first.map((k) => `${k}=${env[k]}`),
+    ...first.filter((k) => env[k] !== undefined).map((k) => `${k}=${env[k]}`),
     ...Object.entries(sortedRecord(env))
       .filter(([k]) => !first.includes(k))
       .map(([k, v]) => `${k}=${v}`),
@@ -137,9 +141,12 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
     .filter((t) => !(t === "network" && c.network === "host"))
     .map((type) => ({ type }));
 
+  const userMounts = [...c.mounts, ...(inputs.extraMounts ?? [])].sort((a, b) =>
+    a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0,
+  );
   const mounts: OciSpec["mounts"] = [
-    ...BASE_MOUNTS.filter((m) => !c.mounts.some((u) => u.destination === m.destination)),
-    ...c.mounts.map((m) => ({
+    ...BASE_MOUNTS.filter((m) => !userMounts.some((u) => u.destination === m.destination)),
+    ...userMounts.map((m) => ({
       destination: m.destination,
       type: m.type,
       source: m.source,
@@ -173,16 +180,21 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
     resources.cpu = { quota: Math.round(c.resources.cpus * CPU_PERIOD), period: CPU_PERIOD };
   if (c.resources.pids !== undefined) resources.pids = { limit: c.resources.pids };
 
-  const annotations = sortedRecord({ ...c.labels, "org.railyard.container": c.name });
+  const annotations = sortedRecord({
+    ...inputs.process.labels,
+    ...c.labels,
+    "org.railyard.container": c.name,
+  });
+  const p = inputs.process;
 
   return {
     ociVersion: "1.0.2",
     process: {
       terminal: inputs.terminal ?? false,
-      user: { uid: c.user.uid, gid: c.user.gid },
-      args: [...(inputs.args ?? c.args)],
-      env: containerEnv(c, inputs.fileEnvironment, inputs.terminal ?? false),
-      cwd: c.workdir,
+      user: { uid: p.user.uid, gid: p.user.gid },
+      args: [...p.args],
+      env: containerEnv(c, p, inputs.fileEnvironment, inputs.terminal ?? false),
+      cwd: p.cwd,
       capabilities: { bounding: capList, effective: capList, permitted: capList, ambient: capList },
       rlimits: [{ type: "RLIMIT_NOFILE", hard: nofile, soft: nofile }],
       noNewPrivileges: true,

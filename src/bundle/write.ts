@@ -3,8 +3,12 @@ import {
   chmodSync,
   constants,
   copyFileSync,
+  lchownSync,
   linkSync,
+  lstatSync,
   mkdirSync,
+  readdirSync,
+  readlinkSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -27,6 +31,7 @@ export interface BuildStamp {
   readonly packages: readonly string[];
   readonly entries: number;
   readonly linkMode: LinkMode;
+  readonly image?: string;
 }
 
 /**
@@ -36,7 +41,8 @@ export interface BuildStamp {
 export function fingerprint(specText: string, plan: RootfsPlan, linkMode: LinkMode): string {
   const h = createHash("sha256");
   h.update(`railyard-bundle-v1\n${linkMode}\n${specText}\n`);
-  for (const [p, e] of plan) {
+  if (plan.base) h.update(`base ${plan.base.id}\n`);
+  for (const [p, e] of plan.entries) {
     if (e.kind === "dir") h.update(`d ${p} ${e.mode}\n`);
     else if (e.kind === "symlink") h.update(`l ${p} ${e.target}\n`);
     else if (e.kind === "data")
@@ -57,9 +63,54 @@ export function readStamp(bundleDir: string): BuildStamp | undefined {
   }
 }
 
+/** Hardlink (or copy) a whole unpacked image into `dest`, keeping modes and owners. */
+function cloneTree(src: string, dest: string, linkMode: LinkMode): void {
+  const st = lstatSync(src);
+  mkdirSync(dest, { recursive: true });
+  chmodSync(dest, st.mode & 0o7777);
+  lchownSync(dest, st.uid, st.gid);
+  const stack: [string, string][] = [[src, dest]];
+  while (stack.length > 0) {
+    const [from, to] = stack.pop() as [string, string];
+    for (const d of readdirSync(from, { withFileTypes: true })) {
+      const f = join(from, d.name);
+      const t = join(to, d.name);
+      if (d.isDirectory()) {
+        const ds = lstatSync(f);
+        mkdirSync(t);
+        chmodSync(t, ds.mode & 0o7777);
+        lchownSync(t, ds.uid, ds.gid);
+        stack.push([f, t]);
+      } else if (d.isSymbolicLink()) {
+        const ls = lstatSync(f);
+        symlinkSync(readlinkSync(f), t);
+        lchownSync(t, ls.uid, ls.gid);
+      } else if (linkMode === "copy" && d.isFile()) {
+        const fs = lstatSync(f);
+        copyFileSync(f, t, constants.COPYFILE_FICLONE);
+        lchownSync(t, fs.uid, fs.gid);
+        chmodSync(t, fs.mode & 0o7777); // after chown, which clears setuid bits
+      } else linkSync(f, t);
+    }
+  }
+}
+
 function materialise(rootfs: string, plan: RootfsPlan, linkMode: LinkMode): void {
-  for (const [p, e] of plan) {
+  if (plan.base) cloneTree(plan.base.dir, rootfs, linkMode);
+  for (const [p, e] of plan.entries) {
     const dest = p === "/" ? rootfs : join(rootfs, p);
+    if (plan.base && p !== "/") {
+      // Over an image: generated entries replace whatever the image had there.
+      let existing;
+      try {
+        existing = lstatSync(dest);
+      } catch {
+        existing = undefined;
+      }
+      if (existing && !(existing.isDirectory() && e.kind === "dir"))
+        rmSync(dest, { recursive: true, force: true });
+      else if (existing) continue;
+    }
     switch (e.kind) {
       case "dir":
         mkdirSync(dest, { recursive: true });

@@ -33,7 +33,11 @@ and prints where. A bundle that is already up to date is left alone unless --for
     const results: BuildResult[] = [];
     for (const c of selectContainers(config, ctx.args.positionals))
       results.push(
-        buildContainer(config, c, { log: ctx.debug, force: ctx.args.flags["force"] === true }),
+        await buildContainer(config, c, {
+          log: ctx.debug,
+          env: ctx.env,
+          force: ctx.args.flags["force"] === true,
+        }),
       );
     if (ctx.args.globals.json) ctx.out(JSON.stringify(results, null, 2));
     else {

@@ -4,9 +4,17 @@ import { parseArgs, type FlagSpec } from "./args.js";
 import { buildCommand } from "./build.js";
 import { checkCommand } from "./check.js";
 import type { Command, CommandContext } from "./context.js";
+import { imagesCommand } from "./images.js";
+import { pullCommand } from "./pull.js";
 import { runCommand } from "./run.js";
 
-const COMMANDS: readonly Command[] = [buildCommand, runCommand, checkCommand];
+const COMMANDS: readonly Command[] = [
+  buildCommand,
+  runCommand,
+  checkCommand,
+  pullCommand,
+  imagesCommand,
+];
 
 const GLOBAL_HELP = `Global flags (every command):
   -c, --config FILE     config file (default: $RAILYARD_CONFIG, ./railyard.config.{ts,mjs,js,json,yaml},

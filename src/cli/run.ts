@@ -45,7 +45,7 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
     const config = await loadFor(ctx, "run");
     const [c] = selectContainers(config, [name]);
     if (!c) throw new UsageError(`no container named ${name}`);
-    const built = buildContainer(config, c, { log: ctx.debug });
+    const built = await buildContainer(config, c, { log: ctx.debug, env: ctx.env });
     ctx.debug(built.changed ? `built ${built.bundle}` : `bundle ${built.bundle} is up to date`);
     const runtime = chooseRuntime(config.runtime, hostProbe(ctx.env));
     ctx.debug(`runtime: ${runtime.name} (${runtime.reason})`);
@@ -71,7 +71,7 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
       runtime,
       name: c.name,
       bundle,
-      stopSignal: c.stopSignal,
+      stopSignal: built.stopSignal,
       stopTimeout: c.stopTimeout,
       log: ctx.debug,
       signals: process,

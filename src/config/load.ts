@@ -164,7 +164,7 @@ export function hostResolveContext(
   const byGid = new Map([...group].map(([n, [g]]) => [g, n] as const).reverse());
   return {
     file,
-    hostArch: normaliseArch(arch === "x64" ? "amd64" : arch),
+    hostArch: normaliseArch(arch),
     lookupUser: (n) => {
       const u = passwd.get(n);
       return u ? { uid: u[0], gid: u[1] } : undefined;

@@ -172,6 +172,8 @@ export function parseUserSpec(v: string): Parsed<{ user: string; group?: string 
 /** Normalise `uname -m` style names to OCI/Go architecture names. */
 export function normaliseArch(a: string): string {
   const map: Record<string, string> = {
+    x64: "amd64", // node's process.arch
+    ia32: "386",
     x86_64: "amd64",
     aarch64: "arm64",
     i686: "386",

@@ -116,11 +116,48 @@ test("each acceptance error has its own clear message with the file and key path
     /^railyard\.config\.ts: containers\.my app: "my app" is not a valid container name/,
   );
 
-  const [image] = problems({ containers: { hello: { image: "docker.io/library/busybox" } } });
-  assert.match(image ?? "", /containers\.hello\.image: images are not supported yet/);
+  const [badRef] = problems({ containers: { hello: { image: "Docker.io/Library/BusyBox" } } });
+  assert.match(
+    badRef ?? "",
+    /containers\.hello\.image: "Docker\.io\/Library\/BusyBox" is not a valid image reference/,
+  );
+
+  const [mixed] = problems({ containers: { hello: { image: "busybox", args: ["/bin/true"] } } });
+  assert.match(mixed ?? "", /containers\.hello\.args: cannot be combined with image\/imageFile/);
 
   const [noArgs] = problems({ containers: { hello: {} } });
   assert.match(noArgs ?? "", /containers\.hello\.args: is required/);
+});
+
+test("image containers: the reference is normalised; user names, workdir and stop signal wait for the image", () => {
+  const c = resolveConfig(
+    {
+      registries: { "127.0.0.1:5000": { insecure: true } },
+      containers: {
+        od: {
+          image: "croc/onedrive",
+          user: "onedrive:users",
+          entrypoint: "/entry.sh",
+          cmd: ["--monitor"],
+        },
+        n: { image: "127.0.0.1:5000/x/y:v1", user: "2000:100", pull: "never" },
+      },
+    },
+    ctx,
+  );
+  const od = c.containers["od"];
+  assert.deepEqual(od?.image, {
+    ref: "docker.io/croc/onedrive:latest",
+    entrypoint: ["/entry.sh"],
+    cmd: ["--monitor"],
+    pull: "missing",
+  });
+  assert.equal(od?.userSpec, "onedrive:users");
+  assert.equal(od?.user, undefined);
+  assert.equal(od?.workdir, undefined);
+  assert.equal(od?.stopSignal, undefined);
+  assert.deepEqual(c.containers["n"]?.user, { uid: 2000, gid: 100, name: "u2000", group: "users" });
+  assert.deepEqual(c.registries, { "127.0.0.1:5000": { insecure: true } });
 });
 
 test("every problem in every container is reported at once", () => {

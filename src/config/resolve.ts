@@ -12,8 +12,10 @@ import {
   parseUserSpec,
   parseVolume,
 } from "./parse.js";
+import { formatReference, parseReference } from "../image/reference.js";
 import type {
   ContainerConfig,
+  ResolvedImage,
   ResolvedConfig,
   ResolvedContainer,
   ResolvedDevice,
@@ -50,7 +52,8 @@ const containerSchema = z.strictObject({
   image: str.optional(),
   imageFile: str.optional(),
   cmd: strList.optional(),
-  entrypoint: str.optional(),
+  entrypoint: z.union([str, strList]).optional(),
+  login: z.strictObject({ registry: str.optional(), username: str, passwordFile: str }).optional(),
   environment: strMap.optional(),
   environmentFiles: strList.optional(),
   mounts: z
@@ -70,7 +73,7 @@ const containerSchema = z.strictObject({
   arch: str.optional(),
   dependsOn: strList.optional(),
   autoStart: z.boolean().optional(),
-  pull: z.enum(["always", "missing", "never"]).optional(),
+  pull: z.enum(["missing", "always", "newer", "never"]).optional(),
   labels: strMap.optional(),
   capabilities: z.record(z.string(), z.boolean()).optional(),
   devices: strList.optional(),
@@ -95,6 +98,7 @@ const topSchema = z.strictObject({
   runtime: z.enum(["auto", "runc", "crun"]).optional(),
   stateDir: str.optional(),
   backend: z.enum(["oci", "docker", "podman"]).optional(),
+  registries: z.record(z.string(), z.strictObject({ insecure: z.boolean().optional() })).optional(),
 });
 
 // Compile-time guarantees that the schema and the documented types describe the same keys, and
@@ -245,6 +249,12 @@ export function resolveConfig(input: unknown, ctx: ResolveContext): Readonly<Res
     runtime: top.success ? (top.data.runtime ?? "auto") : "auto",
     stateDir,
     backend,
+    registries: Object.fromEntries(
+      Object.entries((top.success ? top.data.registries : undefined) ?? {}).map(([host, r]) => [
+        host,
+        { insecure: r.insecure ?? false },
+      ]),
+    ),
   });
 }
 
@@ -264,18 +274,30 @@ function resolveContainer(
     report(p, m);
   };
 
-  if (c.image !== undefined || c.imageFile !== undefined) {
-    r(
-      [c.image !== undefined ? "image" : "imageFile"],
-      "images are not supported yet. run a host program instead: set args, e.g. " +
-        '["/bin/busybox", "echo", "hi"], and leave out image/imageFile',
-    );
-  } else if (c.args === undefined) {
-    r(["args"], 'is required: the host program to run, e.g. ["/bin/busybox", "echo", "hi"]');
+  let image: ResolvedImage | undefined;
+  const isImage = c.image !== undefined || c.imageFile !== undefined;
+  if (isImage) {
+    if (c.args !== undefined)
+      r(
+        ["args"],
+        "cannot be combined with image/imageFile: override the image's program with entrypoint and cmd",
+      );
+    if (c.closure !== undefined)
+      r(["closure"], "only applies to host programs (args), not to images");
+    if (c.include !== undefined)
+      r(["include"], "only applies to host programs (args), not to images");
+    image = resolveImage(name, c, r);
+  } else {
+    if (c.args === undefined)
+      r(
+        ["args"],
+        'is required: the host program to run, e.g. ["/bin/busybox", "echo", "hi"], or give an image',
+      );
+    if (c.entrypoint !== undefined)
+      r(["entrypoint"], "only applies to images; for host programs set args");
+    if (c.pull !== undefined) r(["pull"], "only applies to images");
+    if (c.login !== undefined) r(["login"], "only applies to images");
   }
-  if (c.entrypoint !== undefined)
-    r(["entrypoint"], "only applies to images, which are not supported yet; use args");
-  if (c.pull !== undefined) r(["pull"], "only applies to images, which are not supported yet");
   c.args?.forEach((a, i) => {
     if (i === 0 && a === "")
       r(["args", 0], "must name a program (an absolute path or a name found on PATH)");
@@ -353,10 +375,18 @@ function resolveContainer(
         'with network "host" the container already listens on the host\'s ports',
     );
 
-  const user = resolveUser(c.user ?? "0:0", ctx, (m) => r(["user"], m));
+  // Host programs resolve user names on the host now; images look them up in the image at build.
+  let user: ResolvedUser | undefined;
+  let userSpec: string | undefined;
+  if (c.user !== undefined && isImage && !/^\d+(:\d+)?$/.test(c.user)) {
+    const p = parseUserSpec(c.user);
+    if (!p.ok) r(["user"], p.error);
+    else userSpec = c.user;
+  } else if (c.user !== undefined || !isImage)
+    user = resolveUser(c.user ?? "0:0", ctx, (m) => r(["user"], m));
 
-  const workdir = c.workdir ?? "/";
-  const badWd = checkAbsolutePath(workdir);
+  const workdir = c.workdir ?? (isImage ? undefined : "/");
+  const badWd = workdir === undefined ? undefined : checkAbsolutePath(workdir);
   if (badWd) r(["workdir"], badWd);
 
   const hostname = c.hostname ?? name.toLowerCase().replace(/[_.]/g, "-");
@@ -409,7 +439,7 @@ function resolveContainer(
     if (bad) r(["environmentFiles", i], bad);
   });
 
-  let stopSignal = "SIGTERM";
+  let stopSignal: string | undefined = isImage ? undefined : "SIGTERM";
   if (c.stopSignal !== undefined) {
     const p = parseSignal(c.stopSignal);
     if (!p.ok) r(["stopSignal"], p.error);
@@ -425,17 +455,19 @@ function resolveContainer(
   if (c.resources?.cpus !== undefined) resources.cpus = c.resources.cpus;
   if (c.resources?.pids !== undefined) resources.pids = c.resources.pids;
 
-  if (before.n > 0 || !user) return undefined;
+  if (before.n > 0 || (!user && !isImage)) return undefined;
   return Object.freeze({
     name,
-    args: [...(c.args ?? []), ...(c.cmd ?? [])],
+    ...(image ? { image } : {}),
+    args: isImage ? [] : [...(c.args ?? []), ...(c.cmd ?? [])],
     closure: c.closure ?? "elf",
     include: c.include ?? [],
     environment,
     environmentFiles: c.environmentFiles ?? [],
     mounts: mounts.sort((a, b) => a.destination.localeCompare(b.destination)),
-    user,
-    workdir,
+    ...(user ? { user } : {}),
+    ...(userSpec ? { userSpec } : {}),
+    ...(workdir !== undefined ? { workdir } : {}),
     hostname,
     readonly: c.readonly ?? true,
     os,
@@ -446,12 +478,62 @@ function resolveContainer(
     capabilities,
     devices,
     restart: c.restart ?? "always",
-    stopSignal,
+    ...(stopSignal !== undefined ? { stopSignal } : {}),
     stopTimeout: c.stopTimeout ?? 10,
     network: c.network ?? "none",
     resources,
     backend,
   });
+}
+
+function resolveImage(name: string, c: ContainerConfig, r: Report): ResolvedImage | undefined {
+  let ref: string | undefined;
+  if (c.image !== undefined) {
+    try {
+      ref = formatReference(parseReference(c.image));
+    } catch (e) {
+      r(["image"], (e as Error).message);
+      return undefined;
+    }
+  }
+  let file: string | undefined;
+  if (c.imageFile !== undefined) {
+    const path = c.imageFile.startsWith("oci:")
+      ? (c.imageFile.slice(4).split(":")[0] ?? "")
+      : c.imageFile;
+    const bad = checkAbsolutePath(path);
+    if (bad) {
+      r(
+        ["imageFile"],
+        `${bad}. expected a docker-archive or oci-archive tar, or "oci:/path/to/layout[:tag]"`,
+      );
+      return undefined;
+    }
+    file = c.imageFile;
+  }
+  const entrypoint =
+    c.entrypoint === undefined
+      ? undefined
+      : typeof c.entrypoint === "string"
+        ? [c.entrypoint]
+        : c.entrypoint;
+  let login: ResolvedImage["login"];
+  if (c.login) {
+    const bad = checkAbsolutePath(c.login.passwordFile);
+    if (bad) r(["login", "passwordFile"], bad);
+    const registry = c.login.registry ?? (ref ? parseReference(ref).domain : undefined);
+    if (!registry)
+      r(["login", "registry"], "is required when the image has no registry to take it from");
+    else login = { registry, username: c.login.username, passwordFile: c.login.passwordFile };
+  }
+  return {
+    ref: ref ?? `localhost/${name.toLowerCase()}:latest`,
+    ...(file !== undefined ? { file } : {}),
+    ...(entrypoint !== undefined ? { entrypoint } : {}),
+    ...(c.cmd !== undefined ? { cmd: c.cmd } : {}),
+    pull: c.pull ?? "missing",
+    ...(login ? { login } : {}),
+  };
 }
 
 function resolveUser(

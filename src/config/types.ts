@@ -37,14 +37,19 @@ export interface ContainerConfig {
   closure?: "elf" | "packages";
   /** Extra host paths (files or whole directories) copied into the rootfs by hardlink. @default [] */
   include?: string[];
-  /** Image reference. Not supported yet: images arrive in a later release. */
+  /** Image reference, e.g. "docker.io/library/busybox:1.36" or "busybox". Pinned in railyard.lock. */
   image?: string;
-  /** Image archive. Not supported yet: images arrive in a later release. */
+  /**
+   * Image archive imported without network: a `docker save` tar, an oci-archive tar, or an OCI
+   * layout directory as "oci:DIR[:TAG]". `image` then names it; @default the archive's own tag.
+   */
   imageFile?: string;
-  /** Overrides the image's Cmd. For host programs, appended to `args`. @default [] */
+  /** Overrides the image's Cmd. For host programs, appended to `args`. @default the image's Cmd */
   cmd?: string[];
-  /** Overrides the image's Entrypoint. Only meaningful with `image`. */
-  entrypoint?: string;
+  /** Overrides the image's Entrypoint (a string is one argument). @default the image's Entrypoint */
+  entrypoint?: string | string[];
+  /** Credentials for pulling `image`; the password is read from a file, never from argv or the config. */
+  login?: LoginConfig;
   /** Environment variables. @default {} */
   environment?: Record<string, string>;
   /** Files of `KEY=value` lines read at build time and merged under `environment`. @default [] */
@@ -73,8 +78,13 @@ export interface ContainerConfig {
   dependsOn?: string[];
   /** Start at boot. @default true */
   autoStart?: boolean;
-  /** Image pull policy. Only meaningful with `image`. @default "missing" */
-  pull?: "always" | "missing" | "never";
+  /**
+   * When to contact the registry at build time (never at start): "missing" pulls what the lock
+   * or store lacks; "always" re-resolves the tag at every build; "newer" does too but keeps the
+   * locked image when the registry is unreachable; "never" fails instead of pulling.
+   * @default "missing"
+   */
+  pull?: PullPolicy;
   /** Labels, written as OCI annotations. @default {} */
   labels?: Record<string, string>;
   /** Capability name -> true (add) or false (drop), on top of runc's default set. @default {} */
@@ -95,6 +105,22 @@ export interface ContainerConfig {
   backend?: Backend;
 }
 
+export type PullPolicy = "missing" | "always" | "newer" | "never";
+
+/** NixOS oci-containers' `login`. */
+export interface LoginConfig {
+  /** @default the image's registry */
+  registry?: string;
+  username: string;
+  /** A file holding the password (or token). */
+  passwordFile: string;
+}
+
+export interface RegistryConfig {
+  /** Talk plain HTTP to this registry. Only for registries you trust on a trusted network. @default false */
+  insecure?: boolean;
+}
+
 export type RuntimeName = "auto" | "runc" | "crun";
 export type Backend = "oci" | "docker" | "podman";
 
@@ -107,6 +133,8 @@ export interface UserConfig {
   stateDir?: string;
   /** Default engine for containers: the OCI runtime directly, or docker/podman. @default "oci" */
   backend?: Backend;
+  /** Per-registry settings, by host[:port], e.g. `{ "127.0.0.1:5000": { insecure: true } }`. @default {} */
+  registries?: Record<string, RegistryConfig>;
 }
 
 /** A bind or special mount after resolution: destination inside, source outside. */
@@ -133,16 +161,39 @@ export interface ResolvedDevice {
   readonly access: string;
 }
 
+/** Where an image container's image comes from, and how its process is overridden. */
+export interface ResolvedImage {
+  /** The normalised reference, e.g. "docker.io/library/busybox:latest". */
+  readonly ref: string;
+  /** Archive to import instead of pulling (path, or "oci:DIR[:TAG]"). */
+  readonly file?: string;
+  readonly entrypoint?: readonly string[];
+  readonly cmd?: readonly string[];
+  readonly pull: PullPolicy;
+  readonly login?: {
+    readonly registry: string;
+    readonly username: string;
+    readonly passwordFile: string;
+  };
+}
+
 export interface ResolvedContainer {
   readonly name: string;
+  /** Set for image containers; host-program containers have `args` instead. */
+  readonly image?: ResolvedImage;
+  /** The host program and its arguments ([] for image containers). */
   readonly args: readonly string[];
   readonly closure: "elf" | "packages";
   readonly include: readonly string[];
   readonly environment: Readonly<Record<string, string>>;
   readonly environmentFiles: readonly string[];
   readonly mounts: readonly ResolvedMount[];
-  readonly user: ResolvedUser;
-  readonly workdir: string;
+  /** The resolved user; unset only for image containers, which then take the image's User. */
+  readonly user?: ResolvedUser;
+  /** An image container's user given by name: looked up in the image's /etc/passwd at build. */
+  readonly userSpec?: string;
+  /** Unset only for image containers, which then take the image's WorkingDir. */
+  readonly workdir?: string;
   readonly hostname: string;
   readonly readonly: boolean;
   readonly os: string;
@@ -153,7 +204,8 @@ export interface ResolvedContainer {
   readonly capabilities: Readonly<Record<string, boolean>>;
   readonly devices: readonly ResolvedDevice[];
   readonly restart: RestartPolicy;
-  readonly stopSignal: string;
+  /** Unset only for image containers, which then take the image's StopSignal. */
+  readonly stopSignal?: string;
   readonly stopTimeout: number;
   readonly network: NetworkMode;
   readonly resources: {
@@ -171,4 +223,5 @@ export interface ResolvedConfig {
   readonly runtime: RuntimeName;
   readonly stateDir: string;
   readonly backend: Backend;
+  readonly registries: Readonly<Record<string, { readonly insecure: boolean }>>;
 }

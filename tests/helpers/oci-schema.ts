@@ -10,6 +10,22 @@ import { OCI_SCHEMAS } from "./paths.js";
 type Validate = ((data: unknown) => boolean) & { errors?: unknown };
 
 /**
+ * The schemas' `id`s (draft-04) rebase relative $refs onto opencontainers.org URLs that nest
+ * differently per file; the files themselves refer to each other by file name. Dropping the
+ * string-valued ids in memory (never on disk) lets every $ref resolve to the file it names.
+ */
+function withoutIds(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutIds);
+  if (v && typeof v === "object")
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([k, x]) => !(k === "id" && typeof x === "string"))
+        .map(([k, x]) => [k, withoutIds(x)]),
+    );
+  return v;
+}
+
+/**
  * A validator for one of the official OCI JSON schemas. Every file of the schema's folder is
  * loaded first, since they $ref each other by file name.
  */
@@ -20,9 +36,10 @@ export function ociValidator(
   const ajv = new Ajv({ allErrors: true, strict: false });
   const dir = join(OCI_SCHEMAS, folder);
   for (const f of readdirSync(dir).filter((f) => f.endsWith(".json")))
-    if (f !== top) ajv.addSchema(JSON.parse(readFileSync(join(dir, f), "utf8")) as object, f);
+    if (f !== top)
+      ajv.addSchema(withoutIds(JSON.parse(readFileSync(join(dir, f), "utf8"))) as object, f);
   const validate = ajv.compile(
-    JSON.parse(readFileSync(join(dir, top), "utf8")) as object,
+    withoutIds(JSON.parse(readFileSync(join(dir, top), "utf8"))) as object,
   ) as Validate;
   return (data) => (validate(data) ? [] : [JSON.stringify(validate.errors, null, 2)]);
 }

@@ -1,0 +1,115 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
+import { BuildError, RegistryError } from "../errors.js";
+import type { Credentials } from "./auth.js";
+import type { Platform } from "./manifest.js";
+import {
+  isComplete,
+  pullImage,
+  readStoredImage,
+  type PullEvent,
+  type StoredImage,
+} from "./pull.js";
+import { formatReference, parseReference } from "./reference.js";
+import { Store } from "./store.js";
+import { lockPathFor, readLock, writeLock } from "./lock.js";
+
+export const storeDir = (config: ResolvedConfig): string => join(config.stateDir, "images");
+export const rootfsRoot = (config: ResolvedConfig): string => join(config.stateDir, "rootfs");
+
+export interface AcquireOptions {
+  readonly env: NodeJS.ProcessEnv;
+  readonly onEvent?: (e: PullEvent) => void;
+  readonly log?: (m: string) => void;
+  /** Re-resolve tags even when locked (`railyard lock --update`, `pull`). */
+  readonly update?: boolean;
+}
+
+function loginCredentials(c: ResolvedContainer): Credentials | undefined {
+  const l = c.image?.login;
+  if (!l) return undefined;
+  let password: string;
+  try {
+    password = readFileSync(l.passwordFile, "utf8").replace(/\r?\n$/, "");
+  } catch (e) {
+    throw new BuildError(
+      `containers.${c.name}.login.passwordFile: cannot read ${l.passwordFile}: ${(e as Error).message}`,
+      c.name,
+    );
+  }
+  return { username: l.username, password };
+}
+
+export const hostPlatform = (c: ResolvedContainer): Platform => ({
+  os: c.os,
+  architecture: c.arch,
+});
+
+/**
+ * The image of a container, in the store: by the digest in railyard.lock when there is one, else
+ * by pulling (per the container's pull policy), after which the lock records the digest. Pulling
+ * happens here, at build time, and never when a container starts.
+ */
+export async function acquireImage(
+  config: ResolvedConfig,
+  c: ResolvedContainer,
+  o: AcquireOptions,
+): Promise<StoredImage> {
+  const img = c.image;
+  if (!img) throw new BuildError(`containers.${c.name} has no image`, c.name);
+  const store = new Store(storeDir(config)).init();
+  const platform = hostPlatform(c);
+  const lockPath = lockPathFor(config.file);
+  const lock = readLock(lockPath);
+  const ref = parseReference(img.ref);
+  const name = formatReference(ref);
+  const locked = ref.digest ?? lock.images[name]?.digest;
+  const where = `containers.${c.name}.image`;
+
+  const fromStore = (digest: string) =>
+    isComplete(store, digest, platform) ? readStoredImage(store, digest, platform) : undefined;
+  const pull = async (byDigest?: string) =>
+    pullImage(store, byDigest ? { ...ref, digest: byDigest } : ref, {
+      platform,
+      registries: config.registries,
+      env: o.env,
+      ...(loginCredentials(c) ? { credentials: loginCredentials(c) as Credentials } : {}),
+      ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+    });
+
+  let image: StoredImage | undefined;
+  const policy = o.update ? "always" : img.pull;
+  if (policy === "never") {
+    image = locked
+      ? fromStore(locked)
+      : (() => {
+          const tagged = store.lookup(name);
+          return tagged ? fromStore(tagged.digest) : undefined;
+        })();
+    if (!image)
+      throw new BuildError(
+        `${where}: ${name} is not in the image store and pull is "never". run railyard pull ${name}`,
+        c.name,
+      );
+  } else if (policy === "missing" || ref.digest) {
+    image = (locked ? fromStore(locked) : undefined) ?? (await pull(locked));
+  } else {
+    try {
+      image = await pull();
+    } catch (e) {
+      const fallback = policy === "newer" && locked ? fromStore(locked) : undefined;
+      if (!(e instanceof RegistryError) || !fallback) throw e;
+      o.log?.(`${where}: registry unreachable (${e.message}); keeping the locked ${locked}`);
+      image = fallback;
+    }
+  }
+  if (!ref.digest && lock.images[name]?.digest !== image.digest) {
+    writeLock(lockPath, {
+      version: 1,
+      images: { ...lock.images, [name]: { digest: image.digest } },
+    });
+    o.log?.(`railyard.lock: ${name} -> ${image.digest}`);
+  }
+  return image;
+}

@@ -1,0 +1,57 @@
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { ConfigError } from "../errors.js";
+
+/** railyard.lock: each image reference of the config pinned to the digest it resolved to. */
+export interface LockFile {
+  readonly version: 1;
+  readonly images: Readonly<Record<string, { readonly digest: string }>>;
+}
+
+export const lockPathFor = (configFile: string): string =>
+  join(dirname(configFile), "railyard.lock");
+
+export function readLock(path: string): LockFile {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return { version: 1, images: {} };
+  }
+  try {
+    const l = JSON.parse(text) as LockFile;
+    if (l.version !== 1 || typeof l.images !== "object" || l.images === null)
+      throw new Error("expected { version: 1, images: {...} }");
+    for (const [ref, v] of Object.entries(l.images))
+      if (!/^sha256:[a-f0-9]{64}$/.test(v?.digest ?? ""))
+        throw new Error(`images.${ref}.digest is not a sha256 digest`);
+    return l;
+  } catch (e) {
+    throw new ConfigError(path, [
+      {
+        path: "",
+        message: `invalid lock file: ${(e as Error).message}. fix it, or delete it and run railyard lock`,
+      },
+    ]);
+  }
+}
+
+/** Deterministic text: sorted references, one per line group. */
+export function serializeLock(l: LockFile): string {
+  const images = Object.fromEntries(Object.entries(l.images).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return `${JSON.stringify({ version: 1, images }, null, 2)}\n`;
+}
+
+export function writeLock(path: string, l: LockFile): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, "w", 0o644);
+  try {
+    const b = Buffer.from(serializeLock(l));
+    let off = 0;
+    while (off < b.length) off += writeSync(fd, b, off, b.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}

@@ -1,0 +1,278 @@
+import { createHash, randomBytes } from "node:crypto";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { DigestMismatchError, RailyardError } from "../errors.js";
+import { MEDIA, type Descriptor } from "./manifest.js";
+
+export const REF_ANNOTATION = "org.opencontainers.image.ref.name";
+
+interface IndexJson {
+  schemaVersion: 2;
+  mediaType?: string;
+  manifests: Descriptor[];
+}
+
+const hexOf = (digest: string): string => {
+  const m = /^sha256:([a-f0-9]{64})$/.exec(digest);
+  if (!m?.[1])
+    throw new RailyardError(
+      `unsupported digest ${JSON.stringify(digest)} (railyard stores sha256 only)`,
+    );
+  return m[1];
+};
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A content-addressed store in OCI image-layout form: `oci-layout`, `index.json`, `blobs/sha256/`.
+ * A blob file only ever appears under its name after its bytes were hashed and matched: writes go
+ * to a temp file that is fsynced and renamed. Partial downloads live outside the layout, in `tmp/`,
+ * keyed by digest, so an interrupted pull can resume them.
+ */
+export class Store {
+  readonly blobs: string;
+  readonly tmp: string;
+
+  constructor(readonly dir: string) {
+    this.blobs = join(dir, "blobs", "sha256");
+    this.tmp = join(dir, "..", "tmp");
+  }
+
+  /** Create the layout if missing. The store is 0700: unpacked images may hold setuid files. */
+  init(): this {
+    mkdirSync(this.blobs, { recursive: true, mode: 0o700 });
+    mkdirSync(this.tmp, { recursive: true, mode: 0o700 });
+    const layout = join(this.dir, "oci-layout");
+    if (!existsSync(layout))
+      this.writeAtomic(layout, `${JSON.stringify({ imageLayoutVersion: "1.0.0" })}\n`);
+    if (!existsSync(join(this.dir, "index.json")))
+      this.writeAtomic(
+        join(this.dir, "index.json"),
+        `${JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [] })}\n`,
+      );
+    return this;
+  }
+
+  blobPath(digest: string): string {
+    return join(this.blobs, hexOf(digest));
+  }
+
+  has(d: { digest: string; size?: number }): boolean {
+    try {
+      const st = statSync(this.blobPath(d.digest));
+      return d.size === undefined || st.size === d.size;
+    } catch {
+      return false;
+    }
+  }
+
+  readBlob(digest: string): Buffer {
+    return readFileSync(this.blobPath(digest));
+  }
+
+  /** Where a download of `digest` accumulates; resumable with an HTTP Range request. */
+  partialPath(digest: string): string {
+    return join(this.tmp, `partial-${hexOf(digest)}`);
+  }
+
+  private writeAtomic(path: string, data: string | Buffer): void {
+    const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+    const fd = openSync(tmp, "w", 0o644);
+    try {
+      const buf = typeof data === "string" ? Buffer.from(data) : data;
+      let off = 0;
+      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  }
+
+  /** Store bytes already in memory, checking them against `expected` when given. */
+  putBytes(bytes: Buffer, expected?: { digest: string; size?: number }): string {
+    const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    if (expected) {
+      if (expected.size !== undefined && expected.size !== bytes.length)
+        throw new DigestMismatchError(
+          `blob ${expected.digest}: expected ${expected.size} bytes, got ${bytes.length}`,
+          String(expected.size),
+          String(bytes.length),
+        );
+      if (expected.digest !== digest)
+        throw new DigestMismatchError(
+          `blob ${expected.digest}: content has digest ${digest}`,
+          expected.digest,
+          digest,
+        );
+    }
+    if (!this.has({ digest })) {
+      this.writeAtomic(this.blobPath(digest), bytes);
+      fsyncDir(this.blobs);
+    }
+    return digest;
+  }
+
+  /**
+   * Append a stream to the partial file of `expected`, then verify size and digest of the whole
+   * and move it into the store. A mismatch deletes the partial file (it can never become valid).
+   */
+  async putStream(
+    source: Readable,
+    expected: { digest: string; size: number },
+    append: boolean,
+  ): Promise<void> {
+    const partial = this.partialPath(expected.digest);
+    const hash = createHash("sha256");
+    let have = 0;
+    if (append && existsSync(partial)) {
+      const prior = readFileSync(partial);
+      hash.update(prior);
+      have = prior.length;
+    }
+    const fd = openSync(partial, append ? "a" : "w", 0o600);
+    try {
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        have += chunk.length;
+        if (have > expected.size)
+          throw new DigestMismatchError(
+            `blob ${expected.digest}: more than the expected ${expected.size} bytes`,
+            String(expected.size),
+            String(have),
+          );
+        hash.update(chunk);
+        let off = 0;
+        while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+      }
+      fsyncSync(fd);
+    } catch (e) {
+      closeSync(fd);
+      if (e instanceof DigestMismatchError) rmSync(partial, { force: true });
+      throw e;
+    }
+    closeSync(fd);
+    if (have !== expected.size) {
+      if (have > expected.size) rmSync(partial, { force: true });
+      throw new DigestMismatchError(
+        `blob ${expected.digest}: expected ${expected.size} bytes, got ${have}`,
+        String(expected.size),
+        String(have),
+      );
+    }
+    const actual = `sha256:${hash.digest("hex")}`;
+    if (actual !== expected.digest) {
+      rmSync(partial, { force: true });
+      throw new DigestMismatchError(
+        `blob ${expected.digest}: content has digest ${actual}`,
+        expected.digest,
+        actual,
+      );
+    }
+    renameSync(partial, this.blobPath(expected.digest));
+    fsyncDir(this.blobs);
+  }
+
+  /** Run `f` holding the store's index lock (a lock file with the holder's pid; stale locks are taken over). */
+  async withIndexLock<T>(f: () => T): Promise<T> {
+    const lock = join(this.dir, "index.json.lock");
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        writeFileSync(lock, String(process.pid), { flag: "wx" });
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+        const holder = Number(readFileSync(lock, "utf8").trim() || "0");
+        let alive = false;
+        try {
+          if (holder > 0) process.kill(holder, 0);
+          alive = holder > 0;
+        } catch {
+          alive = false;
+        }
+        if (!alive) rmSync(lock, { force: true });
+        else if (Date.now() > deadline)
+          throw new RailyardError(`the image store is locked by pid ${holder} (${lock})`);
+        else await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+    try {
+      return f();
+    } finally {
+      try {
+        unlinkSync(lock);
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  readIndex(): IndexJson {
+    try {
+      return JSON.parse(readFileSync(join(this.dir, "index.json"), "utf8")) as IndexJson;
+    } catch {
+      return { schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [] };
+    }
+  }
+
+  /** Point `name` (a full reference) at a manifest or index descriptor in index.json. */
+  async tag(name: string, d: Descriptor): Promise<void> {
+    await this.withIndexLock(() => {
+      const index = this.readIndex();
+      const manifests = index.manifests.filter((m) => m.annotations?.[REF_ANNOTATION] !== name);
+      manifests.push({
+        mediaType: d.mediaType,
+        digest: d.digest,
+        size: d.size,
+        annotations: { [REF_ANNOTATION]: name },
+      });
+      manifests.sort((a, b) =>
+        (a.annotations?.[REF_ANNOTATION] ?? "").localeCompare(
+          b.annotations?.[REF_ANNOTATION] ?? "",
+        ),
+      );
+      this.writeAtomic(
+        join(this.dir, "index.json"),
+        `${JSON.stringify({ ...index, manifests }, null, 2)}\n`,
+      );
+    });
+  }
+
+  async untag(name: string): Promise<boolean> {
+    return this.withIndexLock(() => {
+      const index = this.readIndex();
+      const manifests = index.manifests.filter((m) => m.annotations?.[REF_ANNOTATION] !== name);
+      if (manifests.length === index.manifests.length) return false;
+      this.writeAtomic(
+        join(this.dir, "index.json"),
+        `${JSON.stringify({ ...index, manifests }, null, 2)}\n`,
+      );
+      return true;
+    });
+  }
+
+  lookup(name: string): Descriptor | undefined {
+    return this.readIndex().manifests.find((m) => m.annotations?.[REF_ANNOTATION] === name);
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * A real registry for tests: Debian's docker-registry on 127.0.0.1 with a fresh storage
+ * directory, optionally behind htpasswd Basic auth. Images are built with umoci and pushed with
+ * skopeo, the tools the project compares itself against.
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+
+export interface TestRegistry {
+  /** host:port */
+  readonly host: string;
+  readonly dir: string;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      const port = typeof a === "object" && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(url: string, child: ChildProcess, log: () => string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`docker-registry exited: ${log()}`);
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`docker-registry did not start: ${log()}`);
+}
+
+export async function startRegistry(
+  dir: string,
+  auth?: { user: string; password: string },
+): Promise<TestRegistry> {
+  mkdirSync(join(dir, "storage"), { recursive: true });
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  let authConf = "";
+  if (auth) {
+    const line = execFileSync("htpasswd", ["-Bbn", auth.user, auth.password], { encoding: "utf8" });
+    writeFileSync(join(dir, "htpasswd"), line);
+    authConf = `auth:\n  htpasswd:\n    realm: railyard-test\n    path: ${join(dir, "htpasswd")}\n`;
+  }
+  const config = join(dir, "config.yml");
+  writeFileSync(
+    config,
+    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, "storage")}\n  delete:\n    enabled: true\nhttp:\n  addr: ${host}\n${authConf}`,
+  );
+  const child = spawn("docker-registry", ["serve", config], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (b: Buffer) => (stderr += b.toString()));
+  await waitFor(`http://${host}/v2/`, child, () => stderr);
+  return {
+    host,
+    dir,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.on("close", () => resolve());
+        child.kill("SIGKILL");
+      }),
+  };
+}
+
+/** One umoci layer: a function that changes the unpacked rootfs, or a tar archive added verbatim. */
+export type LayerStep = ((rootfs: string) => void) | { tar: string };
+
+export interface ImageSpec {
+  readonly layers: readonly LayerStep[];
+  readonly config?: {
+    entrypoint?: string[];
+    cmd?: string[];
+    user?: string;
+    env?: string[];
+    workdir?: string;
+    volumes?: string[];
+    labels?: Record<string, string>;
+    stopSignal?: string;
+    architecture?: string;
+  };
+}
+
+/** Build an image with umoci into an OCI layout directory `layout` under tag `tag`. */
+export function buildImage(layout: string, tag: string, spec: ImageSpec, work: string): void {
+  const run = (args: string[]) =>
+    execFileSync("umoci", args, { stdio: ["ignore", "ignore", "pipe"] });
+  try {
+    execFileSync("test", ["-e", join(layout, "index.json")]);
+  } catch {
+    run(["init", "--layout", layout]);
+  }
+  const image = `${layout}:${tag}`;
+  run(["new", "--image", image]);
+  const bundle = join(work, `bundle-${tag}`);
+  for (const step of spec.layers) {
+    if (typeof step === "function") {
+      execFileSync("rm", ["-rf", bundle]);
+      run(["unpack", "--image", image, bundle]);
+      step(join(bundle, "rootfs"));
+      run(["repack", "--image", image, bundle]);
+    } else run(["raw", "add-layer", "--image", image, step.tar]);
+  }
+  execFileSync("rm", ["-rf", bundle]);
+  const c = spec.config ?? {};
+  const args = ["config", "--image", image];
+  for (const e of c.entrypoint ?? []) args.push("--config.entrypoint", e);
+  for (const e of c.cmd ?? []) args.push("--config.cmd", e);
+  if (c.user) args.push("--config.user", c.user);
+  for (const e of c.env ?? []) args.push("--config.env", e);
+  if (c.workdir) args.push("--config.workingdir", c.workdir);
+  for (const v of c.volumes ?? []) args.push("--config.volume", v);
+  for (const [k, v] of Object.entries(c.labels ?? {})) args.push("--config.label", `${k}=${v}`);
+  if (c.stopSignal) args.push("--config.stopsignal", c.stopSignal);
+  if (c.architecture) args.push("--architecture", c.architecture);
+  if (args.length > 3) run(args);
+}
+
+/** Recompress every layer of `layout:tag` with zstd into `dest` (an OCI layout), with skopeo. */
+export function toZstd(layout: string, tag: string, dest: string): void {
+  execFileSync(
+    "skopeo",
+    [
+      "copy",
+      "-q",
+      "--dest-compress",
+      "--dest-compress-format",
+      "zstd",
+      `oci:${layout}:${tag}`,
+      `oci:${dest}:${tag}`,
+    ],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+}
+
+/** Push `layout:tag` to the registry with skopeo. */
+export function push(
+  layout: string,
+  tag: string,
+  dest: string,
+  o: { creds?: string; all?: boolean } = {},
+): void {
+  const args = ["copy", "-q", "--dest-tls-verify=false"];
+  if (o.creds) args.push("--dest-creds", o.creds);
+  if (o.all) args.push("--all");
+  args.push(`oci:${layout}:${tag}`, `docker://${dest}`);
+  execFileSync("skopeo", args, { stdio: ["ignore", "ignore", "pipe"] });
+}
