@@ -13,6 +13,7 @@ import {
 } from "./pull.js";
 import { formatReference, parseReference } from "./reference.js";
 import { Store } from "./store.js";
+import { importImageFile } from "./archive.js";
 import { lockPathFor, readLock, writeLock } from "./lock.js";
 
 export const storeDir = (config: ResolvedConfig): string => join(config.stateDir, "images");
@@ -80,7 +81,16 @@ export async function acquireImage(
 
   let image: StoredImage | undefined;
   const policy = o.update ? "always" : img.pull;
-  if (policy === "never") {
+  if (img.file) {
+    // An image file is imported as it is now, with no network; the lock follows the file.
+    const imported = await importImageFile(store, img.file, {
+      name,
+      platform,
+      tmpDir: store.tmp,
+      normalise: (t) => formatReference(parseReference(t)),
+    });
+    image = readStoredImage(store, imported.digest, platform);
+  } else if (policy === "never") {
     image = locked
       ? fromStore(locked)
       : (() => {

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { closeSync, openSync, readSync } from "node:fs";
 import { Transform, type TransformCallback } from "node:stream";
 import { createGunzip } from "node:zlib";
 
@@ -21,8 +22,20 @@ export function compressionOf(mediaType: string): Compression | undefined {
 /** Compression from the first bytes, for archives that do not say (docker save). */
 export function sniffCompression(head: Buffer): Compression {
   if (head[0] === 0x1f && head[1] === 0x8b) return "gzip";
-  if (head.readUInt32LE(0) === 0xfd2fb528) return "zstd";
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return "zstd";
   return "none";
+}
+
+/** Compression of a file, from its first bytes. */
+export function sniffFile(path: string): Compression {
+  const fd = openSync(path, "r");
+  try {
+    const b = Buffer.alloc(4);
+    readSync(fd, b, 0, 4, 0);
+    return sniffCompression(b);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

@@ -3,11 +3,10 @@ import { createReadStream, existsSync, mkdirSync, renameSync, rmSync } from "nod
 import { join } from "node:path";
 import { DigestMismatchError, InvalidLayerError } from "../errors.js";
 import { applyLayer } from "./apply.js";
-import { compressionOf, sniffCompression } from "./decompress.js";
+import { compressionOf, sniffFile } from "./decompress.js";
 import { chainIds } from "./manifest.js";
 import type { StoredImage } from "./pull.js";
 import type { Store } from "./store.js";
-import { openSync, readSync, closeSync } from "node:fs";
 
 export interface UnpackOptions {
   readonly asRoot: boolean;
@@ -22,17 +21,6 @@ export function rootfsDir(rootfsRoot: string, img: StoredImage): string {
   const chain = chainIds(img.config.rootfs.diff_ids, sha256);
   const top = chain[chain.length - 1] ?? `sha256:${sha256("empty")}`;
   return join(rootfsRoot, top.slice("sha256:".length));
-}
-
-function head(path: string): Buffer {
-  const fd = openSync(path, "r");
-  try {
-    const b = Buffer.alloc(4);
-    readSync(fd, b, 0, 4, 0);
-    return b;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**
@@ -55,7 +43,7 @@ export async function unpackImage(
   try {
     for (const [i, layer] of img.manifest.layers.entries()) {
       const blob = store.blobPath(layer.digest);
-      const compression = compressionOf(layer.mediaType) ?? sniffCompression(head(blob));
+      const compression = compressionOf(layer.mediaType) ?? sniffFile(blob);
       if (compressionOf(layer.mediaType) === undefined && !/tar/.test(layer.mediaType))
         throw new InvalidLayerError(
           `layer ${layer.digest}: unsupported media type ${layer.mediaType}`,

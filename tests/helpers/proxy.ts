@@ -29,7 +29,9 @@ export function startProxy(upstream: string, o: ProxyOptions): Promise<Proxy> {
   let tooMany = o.tooMany ?? 0;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? "/";
-    requests.push(`${req.method} ${url} ${req.headers.authorization?.split(" ")[0] ?? "-"}`);
+    requests.push(
+      `${req.method} ${url} ${req.headers.authorization?.split(" ")[0] ?? "-"}${req.headers.range ? ` ${req.headers.range}` : ""}`,
+    );
     const self = `http://${req.headers.host}`;
     if (url.startsWith("/token")) {
       const q = new URL(url, self).searchParams;

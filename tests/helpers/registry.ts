@@ -4,7 +4,8 @@
  * skopeo, the tools the project compares itself against.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 
@@ -160,4 +161,56 @@ export function push(
   if (o.all) args.push("--all");
   args.push(`oci:${layout}:${tag}`, `docker://${dest}`);
   execFileSync("skopeo", args, { stdio: ["ignore", "ignore", "pipe"] });
+}
+
+/**
+ * Add a multi-platform index to an OCI layout, naming images already in it by tag. The index
+ * document is written by hand (umoci makes no indexes); skopeo pushes it with --all.
+ */
+export function addIndex(
+  layout: string,
+  tag: string,
+  entries: { tag: string; os: string; architecture: string; variant?: string }[],
+): void {
+  const indexPath = join(layout, "index.json");
+  const top = JSON.parse(readFileSync(indexPath, "utf8")) as {
+    manifests: {
+      digest: string;
+      size: number;
+      mediaType: string;
+      annotations?: Record<string, string>;
+    }[];
+  };
+  const manifests = entries.map((e) => {
+    const m = top.manifests.find(
+      (x) => x.annotations?.["org.opencontainers.image.ref.name"] === e.tag,
+    );
+    if (!m) throw new Error(`no tag ${e.tag} in ${layout}`);
+    return {
+      mediaType: m.mediaType,
+      digest: m.digest,
+      size: m.size,
+      platform: {
+        os: e.os,
+        architecture: e.architecture,
+        ...(e.variant ? { variant: e.variant } : {}),
+      },
+    };
+  });
+  const bytes = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests,
+    }),
+  );
+  const hex = createHash("sha256").update(bytes).digest("hex");
+  writeFileSync(join(layout, "blobs/sha256", hex), bytes);
+  top.manifests.push({
+    mediaType: "application/vnd.oci.image.index.v1+json",
+    digest: `sha256:${hex}`,
+    size: bytes.length,
+    annotations: { "org.opencontainers.image.ref.name": tag },
+  });
+  writeFileSync(indexPath, JSON.stringify(top));
 }

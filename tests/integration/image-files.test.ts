@@ -1,0 +1,266 @@
+/**
+ * Image files, platforms, pull policies and interrupted pulls: a second real registry and a
+ * second set of umoci-built images, independent of images.test.ts.
+ */
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { CLI } from "../helpers/paths.js";
+import { railyard, scratchDir } from "../helpers/cli.js";
+import {
+  addIndex,
+  buildImage,
+  push,
+  startRegistry,
+  type TestRegistry,
+} from "../helpers/registry.js";
+import { startProxy } from "../helpers/proxy.js";
+
+const { dir, cleanup } = scratchDir("railyard-imgfiles-");
+let registry: TestRegistry;
+const layout = join(dir, "layout");
+
+const busybox = (r: string) => {
+  mkdirSync(join(r, "bin"), { recursive: true });
+  copyFileSync("/bin/busybox", join(r, "bin/busybox"));
+  chmodSync(join(r, "bin/busybox"), 0o755);
+};
+
+before(async () => {
+  registry = await startRegistry(join(dir, "registry"));
+  for (const [tag, arch, msg] of [
+    ["amd64", "amd64", "amd64 image"],
+    ["arm64", "arm64", "arm64 image"],
+  ] as const)
+    buildImage(
+      layout,
+      tag,
+      {
+        layers: [busybox],
+        config: { entrypoint: ["/bin/busybox", "echo", msg], architecture: arch },
+      },
+      dir,
+    );
+  // A bigger layer (about 4 MB of incompressible data) for the interrupted-pull test.
+  buildImage(
+    layout,
+    "big",
+    {
+      layers: [
+        busybox,
+        (r) =>
+          writeFileSync(
+            join(r, "blob.bin"),
+            Buffer.from(Array.from({ length: 4 << 20 }, (_, i) => (i * 2654435761) >>> 24)),
+          ),
+      ],
+      config: { entrypoint: ["/bin/busybox", "sh", "-c", "wc -c < /blob.bin"] },
+    },
+    dir,
+  );
+  addIndex(layout, "multi", [
+    { tag: "amd64", os: "linux", architecture: "amd64" },
+    { tag: "arm64", os: "linux", architecture: "arm64", variant: "v8" },
+  ]);
+  addIndex(layout, "armonly", [{ tag: "arm64", os: "linux", architecture: "arm64" }]);
+  push(layout, "multi", `${registry.host}/t/multi:v1`, { all: true });
+  push(layout, "armonly", `${registry.host}/t/armonly:v1`, { all: true });
+  push(layout, "big", `${registry.host}/t/big:v1`);
+  push(layout, "amd64", `${registry.host}/t/plain:v1`);
+});
+
+after(async () => {
+  await registry?.stop();
+  cleanup();
+});
+
+function cfg(
+  name: string,
+  containers: Record<string, unknown>,
+  registries: Record<string, unknown> = { [registry.host]: { insecure: true } },
+): string[] {
+  mkdirSync(join(dir, name), { recursive: true });
+  const file = join(dir, name, "railyard.config.json");
+  writeFileSync(
+    file,
+    JSON.stringify({ stateDir: join(dir, name, "state"), registries, containers }),
+  );
+  return ["--config", file];
+}
+
+describe("platforms", () => {
+  test("a multi-arch index selects the host's platform", async () => {
+    const r = await railyard([
+      ...cfg("multi", { m: { image: `${registry.host}/t/multi:v1` } }),
+      "run",
+      "m",
+    ]);
+    assert.equal(r.stdout, "amd64 image\n", r.stderr);
+  });
+  test("an index with no image for this platform is refused, naming what it offers", async () => {
+    const r = await railyard([
+      ...cfg("armonly", { m: { image: `${registry.host}/t/armonly:v1` } }),
+      "run",
+      "m",
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no image for linux\/amd64 in the index; it offers: linux\/arm64/);
+  });
+});
+
+describe("image files, without network", () => {
+  const unreachable = { "127.0.0.1:9": { insecure: true } };
+  test("a docker-archive, an oci-archive and an OCI layout directory each run", async () => {
+    execFileSync("skopeo", [
+      "copy",
+      "-q",
+      `oci:${layout}:amd64`,
+      `docker-archive:${join(dir, "img.docker.tar")}:example/app:v1`,
+    ]);
+    execFileSync("skopeo", [
+      "copy",
+      "-q",
+      `oci:${layout}:amd64`,
+      `oci-archive:${join(dir, "img.oci.tar")}`,
+    ]);
+    const r = cfg(
+      "files",
+      {
+        docker: { imageFile: join(dir, "img.docker.tar") },
+        oci: { imageFile: join(dir, "img.oci.tar"), image: "localhost/oci-archive:v1" },
+        layout: { imageFile: `oci:${layout}:amd64` },
+      },
+      unreachable,
+    );
+    for (const c of ["docker", "oci", "layout"]) {
+      const out = await railyard([...r, "run", c]);
+      assert.equal(out.stdout, "amd64 image\n", `${c}: ${out.stderr}`);
+    }
+    const lock = JSON.parse(readFileSync(join(dir, "files/railyard.lock"), "utf8")) as {
+      images: Record<string, unknown>;
+    };
+    assert.deepEqual(Object.keys(lock.images).sort(), [
+      "localhost/docker:latest",
+      "localhost/layout:latest",
+      "localhost/oci-archive:v1",
+    ]);
+  });
+  test("a truncated or unknown image file is refused clearly", async () => {
+    const whole = readFileSync(join(dir, "img.docker.tar"));
+    writeFileSync(join(dir, "truncated.tar"), whole.subarray(0, Math.floor(whole.length / 2)));
+    writeFileSync(join(dir, "empty.tar"), Buffer.alloc(1024));
+    const r = cfg(
+      "badfiles",
+      {
+        t: { imageFile: join(dir, "truncated.tar") },
+        e: { imageFile: join(dir, "empty.tar") },
+        n: { imageFile: join(dir, "absent.tar") },
+      },
+      unreachable,
+    );
+    const t = await railyard([...r, "build", "t"]);
+    assert.equal(t.code, 1);
+    assert.match(t.stderr, /truncated\.tar: not a valid tar archive: truncated archive/);
+    assert.match(
+      (await railyard([...r, "build", "e"])).stderr,
+      /neither manifest\.json \(docker-archive\) nor index\.json \(oci-archive\)/,
+    );
+    assert.match((await railyard([...r, "build", "n"])).stderr, /absent\.tar: no such image file/);
+  });
+});
+
+describe("pull policies and the lock", () => {
+  test('"never" fails when the image is not in the store, and works once it is; the lock pins the digest', async () => {
+    const c = cfg("policy", { p: { image: `${registry.host}/t/plain:v1`, pull: "never" } });
+    const r = await railyard([...c, "run", "p"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /is not in the image store and pull is "never"\. run railyard pull/);
+    assert.equal((await railyard([...c, "pull"])).code, 0);
+    assert.equal((await railyard([...c, "run", "p"])).stdout, "amd64 image\n");
+    const first = JSON.parse(readFileSync(join(dir, "policy/railyard.lock"), "utf8")) as {
+      images: Record<string, { digest: string }>;
+    };
+    // Move the tag to another image: "missing" keeps the locked digest; pull re-resolves it.
+    push(layout, "arm64", `${registry.host}/t/plain:v1`);
+    const keep = cfg("policy", { p: { image: `${registry.host}/t/plain:v1` } });
+    assert.equal(
+      (await railyard([...keep, "run", "p"])).stdout,
+      "amd64 image\n",
+      "the locked image, not the moved tag",
+    );
+    const pulled = await railyard([...keep, "pull", "p"]);
+    assert.equal(pulled.code, 1, "the moved tag is an arm64 image");
+    assert.match(pulled.stderr, /the image is for linux\/arm64/);
+    const after = JSON.parse(
+      readFileSync(join(dir, "policy/railyard.lock"), "utf8"),
+    ) as typeof first;
+    assert.deepEqual(after, first, "a failed pull leaves the lock alone");
+    push(layout, "amd64", `${registry.host}/t/plain:v1`);
+  });
+});
+
+describe("interrupted pulls", () => {
+  test("a pull killed with SIGKILL halfway resumes with Range, and the store holds no corrupt blob", async () => {
+    const proxy = await startProxy(registry.host, { throttle: 400_000 });
+    try {
+      const c = cfg(
+        "kill",
+        { big: { image: `${proxy.host}/t/big:v1` } },
+        { [proxy.host]: { insecure: true } },
+      );
+      const tmp = join(dir, "kill/state/tmp");
+      const child = spawn(process.execPath, [CLI, ...c, "pull"], { stdio: "ignore" });
+      const partialBytes = () =>
+        existsSync(tmp)
+          ? readdirSync(tmp)
+              .filter((f) => f.startsWith("partial-"))
+              .reduce((a, f) => a + statSync(join(tmp, f)).size, 0)
+          : 0;
+      const deadline = Date.now() + 30_000;
+      while (partialBytes() < 1_000_000 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      child.kill("SIGKILL");
+      await new Promise((r) => child.on("close", r));
+      const had = partialBytes();
+      assert.ok(had >= 1_000_000, `a partial download was left (${had} bytes)`);
+      assert.ok(
+        !existsSync(join(dir, "kill/railyard.lock")),
+        "nothing was locked by the killed pull",
+      );
+
+      const again = await railyard([...c, "run", "big"]);
+      assert.equal(again.stdout.trim(), String(4 << 20), again.stderr);
+      assert.ok(
+        proxy.requests.some((l) => / bytes=\d+-$/.test(l)),
+        "the second pull asked for the rest with Range",
+      );
+      const blobs = join(dir, "kill/state/images/blobs/sha256");
+      for (const f of readdirSync(blobs))
+        assert.equal(
+          createHash("sha256")
+            .update(readFileSync(join(blobs, f)))
+            .digest("hex"),
+          f,
+        );
+      assert.deepEqual(
+        readdirSync(tmp).filter((f) => f.startsWith("partial-")),
+        [],
+        "no partial files remain",
+      );
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
