@@ -4,16 +4,20 @@ import { parseArgs, type FlagSpec } from "./args.js";
 import { buildCommand } from "./build.js";
 import { checkCommand } from "./check.js";
 import type { Command, CommandContext } from "./context.js";
+import { gcCommand } from "./gc.js";
 import { imagesCommand } from "./images.js";
+import { lockCommand } from "./lock.js";
 import { pullCommand } from "./pull.js";
 import { runCommand } from "./run.js";
 
 const COMMANDS: readonly Command[] = [
+  checkCommand,
   buildCommand,
   runCommand,
-  checkCommand,
   pullCommand,
+  lockCommand,
   imagesCommand,
+  gcCommand,
 ];
 
 const GLOBAL_HELP = `Global flags (every command):

@@ -214,3 +214,56 @@ export function addIndex(
   });
   writeFileSync(indexPath, JSON.stringify(top));
 }
+
+/**
+ * Write an image whose layers are given as raw tar bytes straight into an OCI layout (for the
+ * hostile layers no image tool would produce), to be pushed with skopeo like any other.
+ * `diffIds` overrides the config's diff_ids (to test a mismatch).
+ */
+export function craftImage(
+  layout: string,
+  tag: string,
+  layers: Buffer[],
+  o: { diffIds?: string[]; entrypoint?: string[] } = {},
+): void {
+  mkdirSync(join(layout, "blobs/sha256"), { recursive: true });
+  const put = (b: Buffer) => {
+    const hex = createHash("sha256").update(b).digest("hex");
+    writeFileSync(join(layout, "blobs/sha256", hex), b);
+    return { digest: `sha256:${hex}`, size: b.length };
+  };
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: "amd64",
+      os: "linux",
+      config: { Entrypoint: o.entrypoint ?? ["/bin/busybox", "true"] },
+      rootfs: { type: "layers", diff_ids: o.diffIds ?? layers.map((l) => put(l).digest) },
+    }),
+  );
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: { mediaType: "application/vnd.oci.image.config.v1+json", ...put(config) },
+      layers: layers.map((l) => ({
+        mediaType: "application/vnd.oci.image.layer.v1.tar",
+        ...put(l),
+      })),
+    }),
+  );
+  const m = put(manifest);
+  writeFileSync(join(layout, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+  const indexPath = join(layout, "index.json");
+  let index: { schemaVersion: number; manifests: unknown[] } = { schemaVersion: 2, manifests: [] };
+  try {
+    index = JSON.parse(readFileSync(indexPath, "utf8")) as typeof index;
+  } catch {
+    // a new layout
+  }
+  index.manifests.push({
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    ...m,
+    annotations: { "org.opencontainers.image.ref.name": tag },
+  });
+  writeFileSync(indexPath, JSON.stringify(index));
+}

@@ -264,3 +264,82 @@ describe("interrupted pulls", () => {
     }
   });
 });
+
+describe("lock and gc", () => {
+  test("railyard lock pins every image; --update re-resolves; gc keeps what is locked and drops the rest", async () => {
+    const c = cfg("lockgc", {
+      a: { image: `${registry.host}/t/plain:v1` },
+      b: { image: `${registry.host}/t/multi:v1` },
+      h: { args: ["/bin/busybox", "true"] },
+    });
+    const first = await railyard([...c, "lock", "--json"]);
+    assert.equal(first.code, 0, first.stderr);
+    const rows = (JSON.parse(first.stdout) as { images: { container: string; changed: boolean }[] })
+      .images;
+    assert.deepEqual(
+      rows.map((r) => [r.container, r.changed]),
+      [
+        ["a", true],
+        ["b", true],
+      ],
+    );
+    const lockText = readFileSync(join(dir, "lockgc/railyard.lock"), "utf8");
+    assert.match(
+      lockText,
+      new RegExp(`"${registry.host}/t/multi:v1": \\{\\s+"digest": "sha256:[a-f0-9]{64}"`),
+    );
+    const again = await railyard([...c, "lock"]);
+    assert.match(again.stdout, /unchanged\n.*unchanged\n$/s);
+    const upd = await railyard([...c, "lock", "--update", "a"]);
+    assert.match(upd.stdout, /t\/plain:v1  sha256:[a-f0-9]{64}  unchanged/);
+    assert.equal(
+      readFileSync(join(dir, "lockgc/railyard.lock"), "utf8"),
+      lockText,
+      "a re-resolved tag that did not move leaves the lock byte-identical",
+    );
+
+    await railyard([...c, "build"]);
+    const images = JSON.parse((await railyard([...c, "images", "--json"])).stdout) as {
+      name: string;
+    }[];
+    assert.deepEqual(images.map((i) => i.name).sort(), [
+      `${registry.host}/t/multi:v1`,
+      `${registry.host}/t/plain:v1`,
+    ]);
+    const keep = await railyard([...c, "gc", "--json"]);
+    assert.deepEqual(
+      (JSON.parse(keep.stdout) as { blobs: string[] }).blobs,
+      [],
+      "everything is referenced",
+    );
+
+    // Drop container b, its name and its lock entry: its blobs and unpacked rootfs become garbage.
+    const c2 = cfg("lockgc", { a: { image: `${registry.host}/t/plain:v1` } });
+    const lock = JSON.parse(lockText) as { images: Record<string, unknown> };
+    delete lock.images[`${registry.host}/t/multi:v1`];
+    writeFileSync(join(dir, "lockgc/railyard.lock"), JSON.stringify(lock));
+    await railyard([...c2, "images", "rm", `${registry.host}/t/multi:v1`]);
+    execFileSync("rm", ["-rf", join(dir, "lockgc/state/bundles/b")]);
+    const dry = JSON.parse((await railyard([...c2, "gc", "--dry-run", "--json"])).stdout) as {
+      blobs: string[];
+      rootfs: string[];
+    };
+    const multiDigest = (JSON.parse(lockText) as { images: Record<string, { digest: string }> })
+      .images[`${registry.host}/t/multi:v1`]?.digest;
+    // The amd64 image of the index is the same as t/plain, which stays locked: only the index goes.
+    assert.deepEqual(dry.blobs, [multiDigest]);
+    const blobsDir = join(dir, "lockgc/state/images/blobs/sha256");
+    assert.ok(
+      dry.blobs.every((d) => existsSync(join(blobsDir, d.slice(7)))),
+      "--dry-run deletes nothing",
+    );
+    const real = await railyard([...c2, "gc"]);
+    assert.match(real.stdout, /^deleted \d+ blobs, \d+ unpacked images, 0 partial downloads/);
+    assert.ok(dry.blobs.every((d) => !existsSync(join(blobsDir, d.slice(7)))));
+    assert.equal(
+      (await railyard([...c2, "run", "a"])).stdout,
+      "amd64 image\n",
+      "what is locked still runs",
+    );
+  });
+});

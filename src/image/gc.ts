@@ -1,0 +1,90 @@
+import { createHash } from "node:crypto";
+import { readdirSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { chainIds, parseImageConfig, parseManifestDocument } from "./manifest.js";
+import type { Store } from "./store.js";
+
+export interface GcResult {
+  readonly blobs: readonly string[];
+  readonly rootfs: readonly string[];
+  readonly partials: readonly string[];
+  readonly bytes: number;
+}
+
+const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+
+/** Every blob an image needs, for every platform of an index, and the ChainIDs of its rootfs. */
+function reach(store: Store, digest: string, blobs: Set<string>, chains: Set<string>): void {
+  if (blobs.has(digest) || !store.has({ digest })) return;
+  blobs.add(digest);
+  let doc;
+  try {
+    doc = parseManifestDocument(store.readBlob(digest));
+  } catch {
+    return;
+  }
+  if (doc.kind === "index") {
+    for (const m of doc.manifests) reach(store, m.digest, blobs, chains);
+    return;
+  }
+  blobs.add(doc.config.digest);
+  for (const l of doc.layers) blobs.add(l.digest);
+  try {
+    const ids = chainIds(
+      parseImageConfig(store.readBlob(doc.config.digest)).rootfs.diff_ids,
+      sha256,
+    );
+    const top = ids[ids.length - 1];
+    if (top) chains.add(top.slice("sha256:".length));
+  } catch {
+    // no config: nothing unpacked from it
+  }
+}
+
+/**
+ * Delete what no root references: blobs and unpacked rootfs directories of images that are
+ * neither tagged in the store nor pinned by `roots` (lock files, bundles), and partial
+ * downloads idle for more than `partialAgeMs`.
+ */
+export function collectGarbage(
+  store: Store,
+  rootfsRoot: string,
+  roots: readonly string[],
+  o: { dryRun: boolean; now?: number; partialAgeMs?: number },
+): GcResult {
+  const blobs = new Set<string>();
+  const chains = new Set<string>();
+  for (const d of [...store.readIndex().manifests.map((m) => m.digest), ...roots])
+    reach(store, d, blobs, chains);
+  let bytes = 0;
+  const gone = (path: string) => {
+    try {
+      bytes += statSync(path).size;
+    } catch {
+      // raced away
+    }
+    if (!o.dryRun) rmSync(path, { recursive: true, force: true });
+  };
+  const deadBlobs = readdirSync(store.blobs).filter((h) => !blobs.has(`sha256:${h}`));
+  deadBlobs.forEach((h) => gone(join(store.blobs, h)));
+  let deadRootfs: string[] = [];
+  try {
+    deadRootfs = readdirSync(rootfsRoot).filter((d) => !chains.has(d) && !d.startsWith(".tmp-"));
+  } catch {
+    // nothing unpacked yet
+  }
+  deadRootfs.forEach((d) => gone(join(rootfsRoot, d)));
+  const now = o.now ?? Date.now();
+  let partials: string[] = [];
+  try {
+    partials = readdirSync(store.tmp).filter(
+      (f) =>
+        f.startsWith("partial-") &&
+        now - statSync(join(store.tmp, f)).mtimeMs > (o.partialAgeMs ?? 3600_000),
+    );
+  } catch {
+    // no tmp dir
+  }
+  partials.forEach((f) => gone(join(store.tmp, f)));
+  return { blobs: deadBlobs.map((h) => `sha256:${h}`), rootfs: deadRootfs, partials, bytes };
+}
