@@ -370,6 +370,44 @@ describe("pull and run from a real registry", () => {
     }
   });
 
+  test("interop with podman: its save archive runs under railyard, and podman runs the image from the same registry", async () => {
+    // podman is only a peer here: its own storage, and the settings this host needs
+    // (no default ulimits above the hard limit, cgroupfs, runc).
+    const conf = join(dir, "containers.conf");
+    writeFileSync(
+      conf,
+      '[containers]\ndefault_ulimits = []\n[engine]\ncgroup_manager = "cgroupfs"\nruntime = "runc"\n',
+    );
+    const env = { ...process.env, CONTAINERS_CONF: conf };
+    const podman = (args: string[]) =>
+      execFileSync(
+        "podman",
+        // vfs: no overlay mounts left behind in the scratch directory
+        [
+          "--storage-driver",
+          "vfs",
+          "--root",
+          join(dir, "podman/storage"),
+          "--runroot",
+          join(dir, "podman/run"),
+          ...args,
+        ],
+        { env, encoding: "utf8" },
+      );
+    // docker-archive (podman save's default) cannot hold zstd layers, so this is the gzip twin.
+    push(layout, "ref", `${registry.host}/test/bb:gzip`);
+    const ref = `${registry.host}/test/bb:gzip`;
+    podman(["pull", "-q", "--tls-verify=false", ref]);
+    assert.equal(podman(["run", "--rm", "--network", "none", ref]), "hello from the image\n");
+    const archive = join(dir, "podman-save.tar");
+    podman(["save", "-o", archive, ref]);
+    const cfg = configFile("podman", {
+      containers: { saved: { imageFile: archive, image: "localhost/from-podman:v1" } },
+    });
+    const r = await railyard([...cfg, "run", "saved"]);
+    assert.equal(r.stdout, "hello from the image\n", r.stderr);
+  });
+
   test("plain HTTP needs the registry listed as insecure", async () => {
     const cfg = configFile("secure", {
       containers: { bb: { image: `${registry.host}/test/bb:v1` } },
