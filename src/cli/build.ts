@@ -35,6 +35,7 @@ and prints where. A bundle that is already up to date is left alone unless --for
       results.push(
         await buildContainer(config, c, {
           log: ctx.debug,
+          warn: ctx.info,
           env: ctx.env,
           force: ctx.args.flags["force"] === true,
         }),

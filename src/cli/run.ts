@@ -45,7 +45,7 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
     const config = await loadFor(ctx, "run");
     const [c] = selectContainers(config, [name]);
     if (!c) throw new UsageError(`no container named ${name}`);
-    const built = await buildContainer(config, c, { log: ctx.debug, env: ctx.env });
+    const built = await buildContainer(config, c, { log: ctx.debug, warn: ctx.info, env: ctx.env });
     ctx.debug(built.changed ? `built ${built.bundle}` : `bundle ${built.bundle} is up to date`);
     const runtime = chooseRuntime(config.runtime, hostProbe(ctx.env));
     ctx.debug(`runtime: ${runtime.name} (${runtime.reason})`);

@@ -23,6 +23,8 @@ export interface AcquireOptions {
   readonly env: NodeJS.ProcessEnv;
   readonly onEvent?: (e: PullEvent) => void;
   readonly log?: (m: string) => void;
+  /** Notices the user should see even without --verbose. */
+  readonly warn?: (m: string) => void;
   /** Re-resolve tags even when locked (`railyard lock --update`, `pull`). */
   readonly update?: boolean;
 }
@@ -110,7 +112,9 @@ export async function acquireImage(
     } catch (e) {
       const fallback = policy === "newer" && locked ? fromStore(locked) : undefined;
       if (!(e instanceof RegistryError) || !fallback) throw e;
-      o.log?.(`${where}: registry unreachable (${e.message}); keeping the locked ${locked}`);
+      (o.warn ?? o.log)?.(
+        `${where}: registry unreachable (${e.message}); keeping the locked ${locked}`,
+      );
       image = fallback;
     }
   }

@@ -80,6 +80,7 @@ export function collectGarbage(
     partials = readdirSync(store.tmp).filter(
       (f) =>
         f.startsWith("partial-") &&
+        !f.endsWith(".lock") &&
         now - statSync(join(store.tmp, f)).mtimeMs > (o.partialAgeMs ?? 3600_000),
     );
   } catch {

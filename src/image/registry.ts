@@ -211,32 +211,35 @@ export class RegistryClient {
       progress?.(d.size);
       return;
     }
-    const partial = store.partialPath(d.digest);
-    const have = existsSync(partial) ? statSync(partial).size : 0;
-    const resume = have > 0 && have < d.size;
-    const res = await this.get(
-      `/v2/${repo}/blobs/${d.digest}`,
-      `repository:${repo}:pull`,
-      resume ? { range: `bytes=${have}-` } : {},
-    );
-    if (!res.ok) {
-      await res.body?.cancel();
-      throw new RegistryError(
-        `${this.domain}/${repo}: blob ${d.digest}: HTTP ${res.status}`,
-        res.status,
+    await store.withBlobLock(d, async () => {
+      const partial = store.partialPath(d.digest);
+      const have = existsSync(partial) ? statSync(partial).size : 0;
+      const resume = have > 0 && have < d.size;
+      const res = await this.get(
+        `/v2/${repo}/blobs/${d.digest}`,
+        `repository:${repo}:pull`,
+        resume ? { range: `bytes=${have}-` } : {},
       );
-    }
-    const append = resume && res.status === 206;
-    let seen = append ? have : 0;
-    progress?.(seen);
-    const counter = new Transform({
-      transform(chunk: Buffer, _e, cb) {
-        seen += chunk.length;
-        progress?.(seen);
-        cb(null, chunk);
-      },
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw new RegistryError(
+          `${this.domain}/${repo}: blob ${d.digest}: HTTP ${res.status}`,
+          res.status,
+        );
+      }
+      const append = resume && res.status === 206;
+      let seen = append ? have : 0;
+      progress?.(seen);
+      const counter = new Transform({
+        transform(chunk: Buffer, _e, cb) {
+          seen += chunk.length;
+          progress?.(seen);
+          cb(null, chunk);
+        },
+      });
+      const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>).pipe(counter);
+      await store.putStream(body, d, append);
     });
-    const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>).pipe(counter);
-    await store.putStream(body, d, append);
+    progress?.(d.size);
   }
 }

@@ -193,39 +193,23 @@ export class Store {
     fsyncDir(this.blobs);
   }
 
-  /** Run `f` holding the store's index lock (a lock file with the holder's pid; stale locks are taken over). */
+  /** Run `f` holding the store's index lock. */
   async withIndexLock<T>(f: () => T): Promise<T> {
-    const lock = join(this.dir, "index.json.lock");
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      try {
-        writeFileSync(lock, String(process.pid), { flag: "wx" });
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-        const holder = Number(readFileSync(lock, "utf8").trim() || "0");
-        let alive = false;
-        try {
-          if (holder > 0) process.kill(holder, 0);
-          alive = holder > 0;
-        } catch {
-          alive = false;
-        }
-        if (!alive) rmSync(lock, { force: true });
-        else if (Date.now() > deadline)
-          throw new RailyardError(`the image store is locked by pid ${holder} (${lock})`);
-        else await new Promise((r) => setTimeout(r, 25));
-      }
-    }
-    try {
-      return f();
-    } finally {
-      try {
-        unlinkSync(lock);
-      } catch {
-        // already gone
-      }
-    }
+    return withLockFile(join(this.dir, "index.json.lock"), async () => f(), 30_000);
+  }
+
+  /**
+   * Download a blob at most once at a time: concurrent pulls of the same image wait for the one
+   * holding the blob's lock, then find the blob in the store. `f` runs only if it is still missing.
+   */
+  async withBlobLock(d: { digest: string; size: number }, f: () => Promise<void>): Promise<void> {
+    await withLockFile(
+      `${this.partialPath(d.digest)}.lock`,
+      async () => {
+        if (!this.has(d)) await f();
+      },
+      24 * 3600_000,
+    );
   }
 
   readIndex(): IndexJson {
@@ -274,5 +258,50 @@ export class Store {
 
   lookup(name: string): Descriptor | undefined {
     return this.readIndex().manifests.find((m) => m.annotations?.[REF_ANNOTATION] === name);
+  }
+}
+
+function holderAlive(lock: string): boolean {
+  let holder = 0;
+  try {
+    holder = Number(readFileSync(lock, "utf8").trim() || "0");
+  } catch {
+    return false;
+  }
+  if (!(holder > 0)) return false;
+  try {
+    process.kill(holder, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A lock file holding the holder's pid. A lock whose holder died (a SIGKILLed pull) is taken
+ * over; a live holder is waited for, up to `timeoutMs`.
+ */
+async function withLockFile<T>(lock: string, f: () => Promise<T>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: "wx" });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      if (!holderAlive(lock)) rmSync(lock, { force: true });
+      else if (Date.now() > deadline)
+        throw new RailyardError(`${lock} is held by another railyard process`);
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  try {
+    return await f();
+  } finally {
+    try {
+      unlinkSync(lock);
+    } catch {
+      // already gone
+    }
   }
 }

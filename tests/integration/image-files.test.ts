@@ -265,6 +265,61 @@ describe("interrupted pulls", () => {
   });
 });
 
+describe("newer and always, and --json progress", () => {
+  test('"newer" keeps the locked image when the registry is unreachable; "always" fails', async () => {
+    const proxy = await startProxy(registry.host, {});
+    const regs = { [proxy.host]: { insecure: true } };
+    const newer = cfg("newer", { n: { image: `${proxy.host}/t/plain:v1`, pull: "newer" } }, regs);
+    const pulled = await railyard([...newer, "pull", "--json"]);
+    const events = pulled.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { kind: string });
+    assert.deepEqual([events[0]?.kind, events.at(-1)?.kind], ["resolved", "done"]);
+    assert.ok(events.some((e) => e.kind === "layer"));
+    await proxy.stop();
+    const r = await railyard([...newer, "run", "n"]);
+    assert.equal(r.stdout, "amd64 image\n");
+    assert.match(r.stderr, /registry unreachable .* keeping the locked sha256:/);
+    const always = cfg("newer", { n: { image: `${proxy.host}/t/plain:v1`, pull: "always" } }, regs);
+    const a = await railyard([...always, "run", "n"]);
+    assert.equal(a.code, 1);
+    assert.match(a.stderr, /cannot reach http:\/\/127\.0\.0\.1/);
+  });
+});
+
+describe("concurrent pulls", () => {
+  test("two pulls of one image at once both succeed, each blob is downloaded once, and the store is intact", async () => {
+    const proxy = await startProxy(registry.host, { throttle: 2_000_000 });
+    try {
+      const c = cfg(
+        "concurrent",
+        { big: { image: `${proxy.host}/t/big:v1` } },
+        { [proxy.host]: { insecure: true } },
+      );
+      const [a, b] = await Promise.all([railyard([...c, "pull"]), railyard([...c, "pull"])]);
+      assert.equal(a.code, 0, a.stderr);
+      assert.equal(b.code, 0, b.stderr);
+      const blobGets = proxy.requests.filter((l) => /^GET \/v2\/t\/big\/blobs\//.test(l));
+      assert.equal(
+        blobGets.length,
+        new Set(blobGets).size,
+        `no blob fetched twice: ${blobGets.join(", ")}`,
+      );
+      const blobs = join(dir, "concurrent/state/images/blobs/sha256");
+      for (const f of readdirSync(blobs))
+        assert.equal(
+          createHash("sha256")
+            .update(readFileSync(join(blobs, f)))
+            .digest("hex"),
+          f,
+        );
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
+
 describe("lock and gc", () => {
   test("railyard lock pins every image; --update re-resolves; gc keeps what is locked and drops the rest", async () => {
     const c = cfg("lockgc", {
