@@ -6,10 +6,12 @@ const probe = (o: {
   have: string[];
   layout: "unified" | "hybrid" | "legacy";
   controllers?: string[];
+  sysResource?: boolean;
 }): RuntimeProbe => ({
   which: (n) => (o.have.includes(n) ? `/usr/bin/${n}` : undefined),
   cgroupLayout: () => o.layout,
   v2Controllers: () => o.controllers ?? [],
+  hasSysResource: () => o.sysResource ?? true,
 });
 
 test("auto prefers crun, but picks runc where crun refuses the hybrid cgroup layout", () => {
@@ -29,6 +31,12 @@ test("auto prefers crun, but picks runc where crun refuses the hybrid cgroup lay
     "crun",
   );
   assert.equal(chooseRuntime("auto", probe({ have: ["runc"], layout: "unified" })).name, "runc");
+  const noCap = chooseRuntime(
+    "auto",
+    probe({ have: ["crun", "runc"], layout: "unified", sysResource: false }),
+  );
+  assert.equal(noCap.name, "runc");
+  assert.match(noCap.reason, /CAP_SYS_RESOURCE/);
   assert.throws(
     () => chooseRuntime("auto", probe({ have: [], layout: "unified" })),
     /no OCI runtime found/,

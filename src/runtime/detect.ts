@@ -11,6 +11,8 @@ export interface RuntimeProbe {
   cgroupLayout(): CgroupLayout;
   /** Controllers enabled in the cgroup v2 hierarchy (hybrid: the one at /sys/fs/cgroup/unified). */
   v2Controllers(): string[];
+  /** Whether this process holds CAP_SYS_RESOURCE (crun needs it to raise RLIMIT_MEMLOCK). */
+  hasSysResource(): boolean;
 }
 
 export interface RuntimeChoice {
@@ -49,6 +51,15 @@ export function hostProbe(env: NodeJS.ProcessEnv = process.env): RuntimeProbe {
       if (isCgroup2("/sys/fs/cgroup")) return "unified";
       return isCgroup2("/sys/fs/cgroup/unified") ? "hybrid" : "legacy";
     },
+    hasSysResource() {
+      try {
+        const hex =
+          /CapEff:\s*([0-9a-f]+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? "0";
+        return (BigInt(`0x${hex}`) & (1n << 24n)) !== 0n;
+      } catch {
+        return false;
+      }
+    },
     v2Controllers() {
       for (const p of [
         "/sys/fs/cgroup/unified/cgroup.controllers",
@@ -67,7 +78,8 @@ export function hostProbe(env: NodeJS.ProcessEnv = process.env): RuntimeProbe {
 
 /**
  * Pick the OCI runtime. "auto" prefers crun (smaller, faster to start) where it can work, and
- * runc otherwise: crun 1.x refuses a hybrid cgroup layout whose v2 hierarchy has controllers.
+ * runc otherwise: crun 1.x refuses a hybrid cgroup layout whose v2 hierarchy has controllers,
+ * and on cgroup v2 it raises RLIMIT_MEMLOCK for its device filter, which needs CAP_SYS_RESOURCE.
  */
 export function chooseRuntime(pref: RuntimeName, probe: RuntimeProbe): RuntimeChoice {
   const need = (name: "runc" | "crun", reason: string): RuntimeChoice => {
@@ -102,7 +114,7 @@ export function chooseRuntime(pref: RuntimeName, probe: RuntimeProbe): RuntimeCh
     };
   if (crun)
     throw new RuntimeError(
-      "crun cannot run on this host's hybrid cgroup layout and runc is not installed. install runc: apt-get install runc",
+      `crun cannot work here (${crunRefuses}) and runc is not installed. install runc: apt-get install runc`,
       "crun",
     );
   throw new RuntimeError("no OCI runtime found. install one: apt-get install runc", "runc");
