@@ -97,7 +97,12 @@ export function chooseRuntime(pref: RuntimeName, probe: RuntimeProbe): RuntimeCh
   const runc = probe.which("runc");
   const layout = probe.cgroupLayout();
   const controllers = layout === "hybrid" ? probe.v2Controllers() : [];
-  const crunRefuses = layout === "hybrid" && controllers.length > 0;
+  const crunRefuses =
+    layout === "hybrid" && controllers.length > 0
+      ? `this host's cgroup layout is hybrid (v1 with controllers ${controllers.join(",")} also in v2), which crun refuses`
+      : layout === "unified" && !probe.hasSysResource()
+        ? "this process lacks CAP_SYS_RESOURCE, so crun cannot raise RLIMIT_MEMLOCK for its cgroup v2 device filter"
+        : undefined;
   if (crun && !crunRefuses)
     return {
       name: "crun",
@@ -109,7 +114,7 @@ export function chooseRuntime(pref: RuntimeName, probe: RuntimeProbe): RuntimeCh
       name: "runc",
       path: runc,
       reason: crun
-        ? `auto: crun found, but this host's cgroup layout is hybrid (v1 with controllers ${controllers.join(",")} also in v2), which crun refuses; using runc`
+        ? `auto: crun found, but ${crunRefuses}; using runc`
         : "auto: crun not installed; using runc",
     };
   if (crun)
