@@ -1,5 +1,5 @@
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import { basename, join } from "node:path";
 import { computeClosure, type PlanEntry } from "../closure/index.js";
 import { hostFs } from "../closure/fs.js";
 import type { ResolvedConfig, ResolvedContainer, ResolvedMount } from "../config/types.js";
@@ -17,6 +17,7 @@ import {
 import { hostProcess, imageProcess, type ProcessInfo } from "./process.js";
 import { dirLookup, planRootfs, type RootfsPlan } from "./rootfs.js";
 import { renderSpec, serializeSpec } from "./spec.js";
+import { payloadCgroup } from "../systemd/unit.js";
 import { fingerprint, readStamp, writeBundle, type LinkMode } from "./write.js";
 
 export interface BuildResult {
@@ -39,11 +40,14 @@ export interface BuildOptions extends Partial<AcquireOptions> {
   readonly log?: (message: string) => void;
   /** Rebuild even if the stamp says the bundle is current. */
   readonly force?: boolean;
+  /** false: compute the fingerprint only (switch --dry-run); nothing is written. */
+  readonly write?: boolean;
 }
 
 /** OCI architecture names -> dpkg's. */
 const DPKG_ARCH: Record<string, string> = { "386": "i386", arm: "armhf" };
 
+/** The newest bundle of a container: a link to the content-named directory. */
 export const bundleDir = (config: ResolvedConfig, name: string): string =>
   join(config.stateDir, "bundles", name);
 
@@ -141,11 +145,13 @@ export async function buildContainer(
     devices: deviceInfo(c),
     process: src.process,
     extraMounts: extra,
+    cgroupsPath: payloadCgroup(c),
   });
   const specText = serializeSpec(spec);
   const linkMode = linkModeFor(c);
   const fp = fingerprint(specText, plan, linkMode);
-  const dir = bundleDir(config, c.name);
+  // Bundles are named by content, so generations share every bundle that did not change.
+  const dir = join(config.stateDir, "bundles", `${c.name}-${fp.slice("sha256:".length, 23)}`);
   const program = src.process.args[0] ?? "";
   const base = {
     container: c.name,
@@ -157,7 +163,11 @@ export async function buildContainer(
     ...(src.image ? { image: src.image } : {}),
     stopSignal: src.process.stopSignal,
   };
-  if (!o.force && readStamp(dir)?.fingerprint === fp) return { ...base, changed: false };
+  if (!o.force && readStamp(dir)?.fingerprint === fp) {
+    if (o.write !== false) linkLatest(config, c.name, dir);
+    return { ...base, changed: false };
+  }
+  if (o.write === false) return { ...base, changed: true };
   writeBundle(dir, specText, plan, {
     fingerprint: fp,
     container: c.name,
@@ -167,8 +177,18 @@ export async function buildContainer(
     linkMode,
     ...(src.image ? { image: src.image } : {}),
   });
+  linkLatest(config, c.name, dir);
   log(
     `built ${c.name}: ${src.image ? `image ${src.image}` : `${plan.entries.size} rootfs entries`} (${linkMode})`,
   );
   return { ...base, changed: true };
+}
+
+/** `<stateDir>/bundles/NAME` always names the newest bundle built for NAME (for people and scripts). */
+function linkLatest(config: ResolvedConfig, name: string, dir: string): void {
+  const link = bundleDir(config, name);
+  const tmp = `${link}.link-${process.pid}`;
+  rmSync(tmp, { force: true });
+  symlinkSync(basename(dir), tmp);
+  renameSync(tmp, link);
 }

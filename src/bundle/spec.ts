@@ -26,6 +26,7 @@ export interface OciSpec {
       pids?: { limit: number };
     };
     namespaces: { type: string }[];
+    cgroupsPath?: string;
     devices?: {
       path: string;
       type: string;
@@ -64,6 +65,24 @@ export interface SpecInputs {
   readonly rootPath?: string;
   /** Allocate a terminal (`railyard run -t`). */
   readonly terminal?: boolean;
+  /**
+   * The cgroup the container joins when a systemd unit runs it (a sub-cgroup of the service's
+   * delegated cgroup). Resource limits then live in the unit, not here.
+   */
+  readonly cgroupsPath?: string;
+}
+
+/** memory/cpu/pids limits in OCI form, for a runtime that manages the cgroup itself. */
+export function limitsFor(
+  c: ResolvedContainer,
+): Pick<OciSpec["linux"]["resources"], "memory" | "cpu" | "pids"> {
+  return {
+    ...(c.resources.memory !== undefined ? { memory: { limit: c.resources.memory } } : {}),
+    ...(c.resources.cpus !== undefined
+      ? { cpu: { quota: Math.round(c.resources.cpus * CPU_PERIOD), period: CPU_PERIOD } }
+      : {}),
+    ...(c.resources.pids !== undefined ? { pids: { limit: c.resources.pids } } : {}),
+  };
 }
 
 /** `runc spec`'s capability set: the floor railyard starts from. */
@@ -175,10 +194,9 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
       access: d.access,
     });
   }
-  if (c.resources.memory !== undefined) resources.memory = { limit: c.resources.memory };
-  if (c.resources.cpus !== undefined)
-    resources.cpu = { quota: Math.round(c.resources.cpus * CPU_PERIOD), period: CPU_PERIOD };
-  if (c.resources.pids !== undefined) resources.pids = { limit: c.resources.pids };
+  // Under systemd the unit's MemoryMax/CPUQuota/TasksMax hold the limits for the whole service
+  // cgroup; the container joins a sub-cgroup of it. Without systemd, the runtime applies them.
+  if (!inputs.cgroupsPath) Object.assign(resources, limitsFor(c));
 
   const annotations = sortedRecord({
     ...inputs.process.labels,
@@ -206,6 +224,7 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
     linux: {
       resources,
       namespaces,
+      ...(inputs.cgroupsPath ? { cgroupsPath: inputs.cgroupsPath } : {}),
       ...(devices.length > 0 ? { devices } : {}),
       maskedPaths: [...MASKED_PATHS],
       readonlyPaths: [...READONLY_PATHS],

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildContainer } from "../bundle/build.js";
-import type { OciSpec } from "../bundle/spec.js";
+import { limitsFor, type OciSpec } from "../bundle/spec.js";
 import { UsageError } from "../errors.js";
 import { chooseRuntime, hostProbe } from "../runtime/detect.js";
 import { runForeground } from "../runtime/run.js";
@@ -11,12 +11,21 @@ import { loadFor, type Command } from "./context.js";
 /** A copy of a built spec for one interactive run: a TTY and/or extra arguments. Pure. */
 export function specForRun(
   spec: OciSpec,
-  o: { terminal: boolean; extraArgs: readonly string[]; rootPath: string },
+  o: {
+    terminal: boolean;
+    extraArgs: readonly string[];
+    rootPath: string;
+    limits: Pick<OciSpec["linux"]["resources"], "memory" | "cpu" | "pids">;
+  },
 ): OciSpec {
   const env = spec.process.env.filter((e) => !e.startsWith("TERM="));
   if (o.terminal) env.push("TERM=xterm");
+  // Outside systemd the runtime makes its own cgroup and applies the limits there.
+  const { cgroupsPath: _unitCgroup, ...linux } = spec.linux;
   return {
     ...spec,
+    linux: { ...linux, resources: { ...linux.resources, ...o.limits } },
+
     process: {
       ...spec.process,
       terminal: o.terminal,
@@ -50,23 +59,21 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
     const runtime = chooseRuntime(config.runtime, hostProbe(ctx.env));
     ctx.debug(`runtime: ${runtime.name} (${runtime.reason})`);
 
-    let bundle = built.bundle;
-    const terminal = ctx.args.flags["tty"] === true;
-    const extraArgs = ctx.args.rest ?? [];
-    if (terminal || extraArgs.length > 0) {
-      // The built bundle stays as the unit will run it; this run gets its own config.json.
-      bundle = join(config.stateDir, "run", c.name);
-      mkdirSync(bundle, { recursive: true, mode: 0o700 });
-      const spec = JSON.parse(readFileSync(join(built.bundle, "config.json"), "utf8")) as OciSpec;
-      const patched = specForRun(spec, {
-        terminal,
-        extraArgs,
-        rootPath: join(built.bundle, "rootfs"),
-      });
-      writeFileSync(join(bundle, "config.json"), `${JSON.stringify(patched, null, 2)}\n`, {
-        mode: 0o600,
-      });
-    }
+    // The built bundle stays as its systemd unit runs it; this run gets its own config.json:
+    // its own cgroup with the limits applied by the runtime, and any TTY or extra arguments.
+    const bundle = join(config.stateDir, "run", c.name);
+    mkdirSync(bundle, { recursive: true, mode: 0o700 });
+    const spec = JSON.parse(readFileSync(join(built.bundle, "config.json"), "utf8")) as OciSpec;
+    const patched = specForRun(spec, {
+      terminal: ctx.args.flags["tty"] === true,
+      extraArgs: ctx.args.rest ?? [],
+      rootPath: join(built.bundle, "rootfs"),
+      limits: limitsFor(c),
+    });
+    writeFileSync(join(bundle, "config.json"), `${JSON.stringify(patched, null, 2)}\n`, {
+      mode: 0o600,
+    });
+
     return runForeground({
       runtime,
       name: c.name,

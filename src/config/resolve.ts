@@ -91,6 +91,7 @@ const containerSchema = z.strictObject({
     })
     .optional(),
   backend: z.enum(["oci", "docker", "podman"]).optional(),
+  serviceName: str.optional(),
 });
 
 const topSchema = z.strictObject({
@@ -240,7 +241,18 @@ export function resolveConfig(input: unknown, ctx: ResolveContext): Readonly<Res
     );
     if (c) containers[name] = c;
   }
+  const units = new Map<string, string>();
+  for (const c of Object.values(containers)) {
+    const other = units.get(c.serviceName);
+    if (other)
+      problems.push({
+        path: `containers.${c.name}.serviceName`,
+        message: `${c.serviceName} is already the unit of containers.${other}`,
+      });
+    units.set(c.serviceName, c.name);
+  }
   if (problems.length === 0) problems.push(...dependencyCycles(containers));
+
   if (problems.length > 0) throw new ConfigError(ctx.file, problems);
 
   return Object.freeze({
@@ -389,7 +401,19 @@ function resolveContainer(
   const badWd = workdir === undefined ? undefined : checkAbsolutePath(workdir);
   if (badWd) r(["workdir"], badWd);
 
+  const serviceName =
+    c.serviceName === undefined
+      ? `railyard-${name}.service`
+      : c.serviceName.endsWith(".service")
+        ? c.serviceName
+        : `${c.serviceName}.service`;
+  if (!/^[a-zA-Z0-9:_.\\-]+\.service$/.test(serviceName) || serviceName.includes("@"))
+    r(
+      ["serviceName"],
+      `${JSON.stringify(c.serviceName)} is not a valid systemd service name. expected letters, digits and ":_.-"`,
+    );
   const hostname = c.hostname ?? name.toLowerCase().replace(/[_.]/g, "-");
+
   if (!/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(hostname))
     r(
       ["hostname"],
@@ -483,6 +507,7 @@ function resolveContainer(
     network: c.network ?? "none",
     resources,
     backend,
+    serviceName,
   });
 }
 

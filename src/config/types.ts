@@ -103,6 +103,8 @@ export interface ContainerConfig {
   resources?: ResourcesConfig;
   /** Which engine runs this container. @default the top-level backend */
   backend?: Backend;
+  /** The systemd unit's name. @default "railyard-<name>.service" */
+  serviceName?: string;
 }
 
 export type PullPolicy = "missing" | "always" | "newer" | "never";
@@ -214,6 +216,8 @@ export interface ResolvedContainer {
     readonly pids?: number;
   };
   readonly backend: Backend;
+  /** The systemd unit, e.g. "railyard-web.service". */
+  readonly serviceName: string;
 }
 
 export interface ResolvedConfig {

@@ -374,7 +374,11 @@ describe("lock and gc", () => {
     delete lock.images[`${registry.host}/t/multi:v1`];
     writeFileSync(join(dir, "lockgc/railyard.lock"), JSON.stringify(lock));
     await railyard([...c2, "images", "rm", `${registry.host}/t/multi:v1`]);
-    execFileSync("rm", ["-rf", join(dir, "lockgc/state/bundles/b")]);
+    execFileSync("sh", [
+      "-c",
+      `rm -rf ${join(dir, "lockgc/state/bundles")}/b ${join(dir, "lockgc/state/bundles")}/b-*`,
+    ]);
+
     const dry = JSON.parse((await railyard([...c2, "gc", "--dry-run", "--json"])).stdout) as {
       blobs: string[];
       rootfs: string[];

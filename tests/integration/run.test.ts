@@ -9,6 +9,7 @@ import {
   mkdirSync,
   readFileSync,
   readdirSync,
+  realpathSync,
   statSync,
   writeFileSync,
 } from "node:fs";
@@ -215,7 +216,10 @@ describe("railyard build", () => {
     );
     const configs: string[] = [];
     for (const r of results) {
-      assert.equal(r.bundle, join(state, "bundles", r.container));
+      // Bundles are named by content; bundles/NAME links to the newest one.
+      assert.match(r.bundle, new RegExp(`^${join(state, "bundles", r.container)}-[0-9a-f]{16}$`));
+      assert.equal(realpathSync(join(state, "bundles", r.container)), r.bundle);
+
       const text = readFileSync(join(r.bundle, "config.json"), "utf8");
       configs.push(text);
       assert.deepEqual(validate(JSON.parse(text)), []);
