@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 # The image tests run a real registry (docker-registry, htpasswd from apache2-utils), build and
 # push images with umoci and skopeo, and check interop with podman (a peer, never a dependency).
 APT_PACKAGES=(runc crun busybox-static python3 gcc libc6-dev util-linux zstd
-  docker-registry skopeo umoci apache2-utils podman)
+  docker-registry skopeo umoci apache2-utils podman systemd)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -106,3 +106,31 @@ export class RegistryError extends RailyardError {
     super(message);
   }
 }
+
+/** Another switch (or build of a generation) holds the state directory's lock. */
+export class ConcurrentSwitchError extends RailyardError {
+  override name = "ConcurrentSwitchError";
+  constructor(
+    message: string,
+    readonly holder: number,
+  ) {
+    super(message);
+  }
+}
+
+/** A generation asked for (rollback --to N) does not exist. */
+export class GenerationNotFoundError extends RailyardError {
+  override name = "GenerationNotFoundError";
+  override readonly exitCode = 2;
+  constructor(
+    message: string,
+    readonly generation: number,
+  ) {
+    super(message);
+  }
+}
+
+/** systemd is not there (not PID 1) or a systemctl call failed. */
+export class SystemdError extends RailyardError {
+  override name = "SystemdError";
+}

@@ -9,10 +9,18 @@ import { imagesCommand } from "./images.js";
 import { lockCommand } from "./lock.js";
 import { pullCommand } from "./pull.js";
 import { runCommand } from "./run.js";
+import { generationsCommand } from "./generations.js";
+import { logsCommand, statusCommand } from "./status.js";
+import { rollbackCommand, switchCommand } from "./switch.js";
 
 const COMMANDS: readonly Command[] = [
   checkCommand,
   buildCommand,
+  switchCommand,
+  rollbackCommand,
+  generationsCommand,
+  statusCommand,
+  logsCommand,
   runCommand,
   pullCommand,
   lockCommand,

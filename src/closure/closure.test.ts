@@ -156,6 +156,27 @@ test(
   },
 );
 
+test("an included program brings its own libraries; an included directory comes whole", () => {
+  const c = computeClosure("/bin/busybox", {
+    fs,
+    mode: "elf",
+    include: ["/usr/bin/ls", "/etc/ssl"].filter((p) => fs.lstat(p)),
+  });
+  for (const lib of lddFiles("/usr/bin/ls")) assert.ok(realFiles(c).has(lib), lib);
+  if (fs.lstat("/etc/ssl")) assert.ok([...c.entries.keys()].some((p) => p.startsWith("/etc/ssl/")));
+});
+
+test("rootfs directories are traversable by every user, even when the host's are 0700", () => {
+  const private_ = join(scratch, "private");
+  mkdirSync(private_, { mode: 0o700 });
+  chmodSync(private_, 0o700);
+  writeFileSync(join(private_, "prog.sh"), "#!/bin/sh\n");
+  chmodSync(join(private_, "prog.sh"), 0o755);
+  const c = computeClosure(join(private_, "prog.sh"), { fs, mode: "elf" });
+  const e = c.entries.get(private_);
+  assert.equal(e?.kind === "dir" ? e.mode & 0o777 : undefined, 0o755);
+});
+
 test("ld.so.cache parses to what ldconfig -p prints", () => {
   const entries = parseLdCache(readFileSync("/etc/ld.so.cache"));
   const printed = execFileSync("ldconfig", ["-p"], { encoding: "utf8" })

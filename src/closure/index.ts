@@ -85,7 +85,10 @@ class ClosureBuilder {
       const real = this.walk(inc, true);
       if (real === undefined)
         throw new ClosureError(`include: ${inc} does not exist on this host`, inc);
-      if (this.fs.lstat(real)?.kind === "dir") this.addTree(real);
+      const st = this.fs.lstat(real);
+      if (st?.kind === "dir") this.addTree(real);
+      // An included program brings what it needs to run, as args[0] does.
+      else if (st?.kind === "file" && (st.mode & 0o111) !== 0) this.addProgram(inc, [inc]);
     }
     return { entries: this.entries, program, packages };
   }
@@ -282,7 +285,9 @@ class ClosureBuilder {
 
   private record(p: string, st: Stat): void {
     if (this.entries.has(p)) return;
-    if (st.kind === "dir") this.entries.set(p, { kind: "dir", mode: st.mode });
+    // Directories are railyard's own (only files are linked): they hold nothing but the closure, so
+    // every user may traverse them, whatever the host's mode (a program under a 0700 home still runs).
+    if (st.kind === "dir") this.entries.set(p, { kind: "dir", mode: (st.mode | 0o555) & ~0o7000 });
     else if (st.kind === "symlink")
       this.entries.set(p, { kind: "symlink", target: this.fs.readlink(p) });
     else if (st.kind === "file")

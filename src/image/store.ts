@@ -9,14 +9,13 @@ import {
   renameSync,
   rmSync,
   statSync,
-  unlinkSync,
-  writeFileSync,
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { DigestMismatchError, RailyardError } from "../errors.js";
 import { MEDIA, type Descriptor } from "./manifest.js";
+import { withLockFile } from "../util/lockfile.js";
 
 export const REF_ANNOTATION = "org.opencontainers.image.ref.name";
 
@@ -195,7 +194,13 @@ export class Store {
 
   /** Run `f` holding the store's index lock. */
   async withIndexLock<T>(f: () => T): Promise<T> {
-    return withLockFile(join(this.dir, "index.json.lock"), async () => f(), 30_000);
+    const lock = join(this.dir, "index.json.lock");
+    return withLockFile(
+      lock,
+      async () => f(),
+      30_000,
+      (pid) => new RailyardError(`the image store is locked by pid ${pid} (${lock})`),
+    );
   }
 
   /**
@@ -209,6 +214,8 @@ export class Store {
         if (!this.has(d)) await f();
       },
       24 * 3600_000,
+      (pid) =>
+        new RailyardError(`blob ${d.digest} is being downloaded by pid ${pid} for over a day`),
     );
   }
 
@@ -258,50 +265,5 @@ export class Store {
 
   lookup(name: string): Descriptor | undefined {
     return this.readIndex().manifests.find((m) => m.annotations?.[REF_ANNOTATION] === name);
-  }
-}
-
-function holderAlive(lock: string): boolean {
-  let holder = 0;
-  try {
-    holder = Number(readFileSync(lock, "utf8").trim() || "0");
-  } catch {
-    return false;
-  }
-  if (!(holder > 0)) return false;
-  try {
-    process.kill(holder, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * A lock file holding the holder's pid. A lock whose holder died (a SIGKILLed pull) is taken
- * over; a live holder is waited for, up to `timeoutMs`.
- */
-async function withLockFile<T>(lock: string, f: () => Promise<T>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      writeFileSync(lock, String(process.pid), { flag: "wx" });
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      if (!holderAlive(lock)) rmSync(lock, { force: true });
-      else if (Date.now() > deadline)
-        throw new RailyardError(`${lock} is held by another railyard process`);
-      else await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  try {
-    return await f();
-  } finally {
-    try {
-      unlinkSync(lock);
-    } catch {
-      // already gone
-    }
   }
 }

@@ -202,11 +202,13 @@ describe("railyard build", () => {
     });
     const first = await railyard([...cfg, "build", "--json"]);
     assert.equal(first.code, 0, first.stderr);
-    const results = JSON.parse(first.stdout) as {
-      container: string;
-      bundle: string;
-      changed: boolean;
-    }[];
+    const built = JSON.parse(first.stdout) as {
+      generation: number;
+      created: boolean;
+      bundles: { container: string; bundle: string; changed: boolean }[];
+    };
+    assert.deepEqual([built.generation, built.created], [1, true], "build makes generation 1");
+    const results = built.bundles;
     assert.deepEqual(
       results.map((r) => [r.container, r.changed]),
       [
@@ -229,7 +231,17 @@ describe("railyard build", () => {
     assert.match(second.stdout, /hello .* up to date/);
     assert.match(second.stdout, /web .* up to date/);
     const forced = await railyard([...cfg, "build", "--force", "--json"]);
-    assert.ok((JSON.parse(forced.stdout) as { changed: boolean }[]).every((r) => r.changed));
+    const again = JSON.parse(forced.stdout) as {
+      generation: number;
+      created: boolean;
+      bundles: { changed: boolean }[];
+    };
+    assert.ok(again.bundles.every((r) => r.changed));
+    assert.deepEqual(
+      [again.generation, again.created],
+      [1, false],
+      "identical content reuses the generation",
+    );
     assert.deepEqual(
       results.map((r) => readFileSync(join(r.bundle, "config.json"), "utf8")),
       configs,
@@ -257,10 +269,9 @@ describe("railyard build", () => {
     });
     const r = await railyard([...cfg2, "build", "--json"]);
     assert.deepEqual(
-      (JSON.parse(r.stdout) as { container: string; changed: boolean }[]).map((x) => [
-        x.container,
-        x.changed,
-      ]),
+      (JSON.parse(r.stdout) as { bundles: { container: string; changed: boolean }[] }).bundles.map(
+        (x) => [x.container, x.changed],
+      ),
       [
         ["a", false],
         ["b", true],

@@ -1,0 +1,31 @@
+import { currentGeneration, listGenerations, readManifest } from "../generations/store.js";
+import { loadFor, type Command } from "./context.js";
+
+export const generationsCommand: Command = {
+  name: "generations",
+  summary: "list the generations, marking the current one",
+  usage: "railyard generations",
+  help: "Lists every generation with its creation time, config hash and services; * marks the current one.",
+  flags: { long: {} },
+  async run(ctx) {
+    const config = await loadFor(ctx, "generations");
+    const cur = currentGeneration(config.stateDir);
+    const rows = listGenerations(config.stateDir).map((n) => {
+      const m = readManifest(config.stateDir, n);
+      return {
+        generation: n,
+        current: n === cur,
+        created: m.created,
+        configHash: m.configHash,
+        services: Object.keys(m.services),
+      };
+    });
+    if (ctx.args.globals.json) ctx.out(JSON.stringify(rows, null, 2));
+    else
+      for (const r of rows)
+        ctx.out(
+          `${r.current ? "*" : " "} ${String(r.generation).padStart(4)}  ${r.created}  ${r.configHash.slice(7, 19)}  ${r.services.join(", ")}`,
+        );
+    return 0;
+  },
+};

@@ -1,0 +1,110 @@
+import { spawn } from "node:child_process";
+import { currentGeneration, readManifest } from "../generations/store.js";
+import { UsageError } from "../errors.js";
+import { requireSystemd, Systemctl } from "../systemd/systemctl.js";
+import { exitStatus } from "../util/exec.js";
+import { loadFor, type Command } from "./context.js";
+
+const PROPS = ["Id", "ActiveState", "SubState", "MainPID", "NRestarts", "ActiveEnterTimestamp"];
+
+/** `@1700000000` (systemctl show --timestamp=unix) -> "3m12s". */
+function uptime(since: string, now: number): string {
+  const t = Number(since.replace(/^@/, "")) * 1000;
+  if (!since.startsWith("@") || !Number.isFinite(t)) return "-";
+  let s = Math.max(0, Math.floor((now - t) / 1000));
+  const d = Math.floor(s / 86400);
+  s %= 86400;
+  const h = Math.floor(s / 3600);
+  s %= 3600;
+  const m = Math.floor(s / 60);
+  s %= 60;
+  return d > 0 ? `${d}d${h}h` : h > 0 ? `${h}h${m}m` : m > 0 ? `${m}m${s}s` : `${s}s`;
+}
+
+export const statusCommand: Command = {
+  name: "status",
+  summary: "show each service: state, main PID, uptime, restarts, image, generation",
+  usage: "railyard status [NAME] [--json]",
+  help: "Shows the services of the current generation as systemd sees them.",
+  flags: { long: {} },
+  async run(ctx) {
+    const config = await loadFor(ctx, "status");
+    requireSystemd("railyard status");
+    const gen = currentGeneration(config.stateDir);
+    if (gen === undefined) throw new UsageError("no generation is active yet. run railyard switch");
+    const m = readManifest(config.stateDir, gen);
+    const names =
+      ctx.args.positionals.length > 0 ? ctx.args.positionals : Object.keys(m.services).sort();
+    for (const n of names)
+      if (!m.services[n])
+        throw new UsageError(
+          `no service ${JSON.stringify(n)} in generation ${gen}. services: ${Object.keys(m.services).join(", ")}`,
+        );
+    const states = await new Systemctl().show(
+      names.map((n) => m.services[n]?.unit ?? ""),
+      PROPS,
+    );
+    const now = Date.now();
+    const rows = names.map((n, i) => {
+      const s = states[i] ?? {};
+      return {
+        name: n,
+        unit: m.services[n]?.unit,
+        state: `${s["ActiveState"] ?? "?"}/${s["SubState"] ?? "?"}`,
+        mainPid: Number(s["MainPID"] ?? 0),
+        since: s["ActiveEnterTimestamp"] ?? "",
+        uptime: s["ActiveState"] === "active" ? uptime(s["ActiveEnterTimestamp"] ?? "", now) : "-",
+        restarts: Number(s["NRestarts"] ?? 0),
+        image: m.services[n]?.image ?? null,
+        generation: gen,
+      };
+    });
+    if (ctx.args.globals.json) ctx.out(JSON.stringify(rows, null, 2));
+    else {
+      const w = Math.max(4, ...rows.map((r) => r.name.length));
+      ctx.out(
+        `${"NAME".padEnd(w)}  ${"STATE".padEnd(18)} ${"PID".padStart(7)}  ${"UPTIME".padStart(7)}  RESTARTS  GEN  IMAGE`,
+      );
+      for (const r of rows)
+        ctx.out(
+          `${r.name.padEnd(w)}  ${r.state.padEnd(18)} ${String(r.mainPid || "-").padStart(7)}  ${r.uptime.padStart(7)}  ${String(r.restarts).padStart(8)}  ${String(r.generation).padStart(3)}  ${r.image ? r.image.slice(0, 19) : "(host)"}`,
+        );
+    }
+    return 0;
+  },
+};
+
+export const logsCommand: Command = {
+  name: "logs",
+  summary: "show a service's journal (journalctl -u)",
+  usage: "railyard logs NAME [-f] [-n N]",
+  help: `Shows the journal of a container's unit: its own output, and systemd's lines about it.
+
+  -f, --follow   keep printing new lines
+  -n, --lines N  how many lines (default: journalctl's)`,
+  flags: { long: { follow: false, lines: true }, short: { f: "follow", n: "lines" } },
+  async run(ctx) {
+    const [name, ...more] = ctx.args.positionals;
+    if (!name || more.length > 0) throw new UsageError(`usage: ${this.usage}`);
+    const config = await loadFor(ctx, "logs");
+    const c = config.containers[name];
+    const gen = currentGeneration(config.stateDir);
+    const unit =
+      (gen !== undefined ? readManifest(config.stateDir, gen).services[name]?.unit : undefined) ??
+      c?.serviceName;
+    if (!unit) throw new UsageError(`no container named ${JSON.stringify(name)} in ${config.file}`);
+    const args = ["-u", unit, "--no-pager"];
+    if (ctx.args.flags["follow"] === true) args.push("-f");
+    const lines = ctx.args.flags["lines"];
+    if (typeof lines === "string") {
+      if (!/^\d+$/.test(lines))
+        throw new UsageError(`--lines takes a number, got ${JSON.stringify(lines)}`);
+      args.push("-n", lines);
+    }
+    return new Promise((resolve) => {
+      const child = spawn("journalctl", args, { stdio: "inherit" });
+      child.on("error", () => resolve(127));
+      child.on("close", (code, sig) => resolve(exitStatus(code, sig)));
+    });
+  },
+};

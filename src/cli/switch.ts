@@ -1,0 +1,141 @@
+import { withSwitchLock, activate, type ActivationResult } from "../generations/activate.js";
+import { buildGeneration } from "../generations/build.js";
+import { currentGeneration, listGenerations, readJournal } from "../generations/store.js";
+import { GenerationNotFoundError, UsageError } from "../errors.js";
+import { chooseRuntime, hostProbe } from "../runtime/detect.js";
+import { requireSystemd, Systemctl } from "../systemd/systemctl.js";
+import { loadFor, type Command, type CommandContext } from "./context.js";
+import { DEFAULT_UNIT_DIR } from "../systemd/install.js";
+
+/** A test aid: RAILYARD_CRASH_AT=<step> makes activation SIGKILL itself after that step. */
+function crashHook(env: NodeJS.ProcessEnv): ((step: string) => void) | undefined {
+  const at = env["RAILYARD_CRASH_AT"];
+  return at ? (s) => (s === at ? process.kill(process.pid, "SIGKILL") : undefined) : undefined;
+}
+
+function report(ctx: CommandContext, r: ActivationResult, dryRun: boolean): number {
+  const p = r.plan;
+  if (ctx.args.globals.json) ctx.out(JSON.stringify({ dryRun, ...r }, null, 2));
+  else {
+    ctx.out(
+      `${dryRun ? "would switch" : "switched"} from generation ${r.from ?? "(none)"} to ${r.to}`,
+    );
+    const line = (what: string, xs: readonly string[]) => {
+      if (xs.length > 0) ctx.out(`  ${what.padEnd(10)} ${xs.join(", ")}`);
+    };
+    line("start", p.start);
+    line("restart", p.restart);
+    line("stop", p.stop);
+    line("install", p.installed);
+    line("unchanged", p.unchanged);
+    if (r.failed.length > 0)
+      ctx.out(
+        `failed to start: ${r.failed.join(", ")}. see railyard status and railyard logs NAME`,
+      );
+  }
+  return r.failed.length > 0 ? 1 : 0;
+}
+
+const unitDir = (env: NodeJS.ProcessEnv) => env["RAILYARD_UNIT_DIR"] ?? DEFAULT_UNIT_DIR;
+
+export const switchCommand: Command = {
+  name: "switch",
+  summary: "build a generation and make it the running one (only changed services restart)",
+  usage: "railyard switch [--dry-run]",
+  help: `Builds a generation from the config (see railyard build) and activates it: services that
+are new start, services whose unit or bundle changed restart, services removed from the config stop,
+and the rest are left alone. The current generation pointer is flipped atomically; a switch that
+is interrupted is completed by running switch again. Needs systemd as the init system.
+
+  --dry-run   print the plan (which services start, restart, stop), change nothing`,
+  flags: { long: { "dry-run": false } },
+  async run(ctx) {
+    const config = await loadFor(ctx, "switch");
+    const dryRun = ctx.args.flags["dry-run"] === true;
+    if (!dryRun) requireSystemd("railyard switch");
+    const runtime = chooseRuntime(config.runtime, hostProbe(ctx.env));
+    ctx.debug(`runtime: ${runtime.name} (${runtime.reason})`);
+    const r = await withSwitchLock(config.stateDir, async () => {
+      const g = await buildGeneration(config, runtime, {
+        log: ctx.debug,
+        warn: ctx.info,
+        env: ctx.env,
+        write: !dryRun,
+      });
+      if (dryRun && g.created) {
+        // Not written: plan against the current generation by hand.
+        const { planSwitch } = await import("../generations/manifest.js");
+        const { readManifest } = await import("../generations/store.js");
+        const cur = currentGeneration(config.stateDir);
+        return {
+          from: cur,
+          to: g.generation,
+          plan: planSwitch(
+            cur !== undefined ? readManifest(config.stateDir, cur) : undefined,
+            g.manifest,
+          ),
+          failed: [],
+        };
+      }
+      const hook = crashHook(ctx.env);
+      return activate(config.stateDir, g.generation, {
+        systemctl: new Systemctl(),
+        unitDir: unitDir(ctx.env),
+        dryRun,
+        log: ctx.debug,
+        ...(hook ? { step: hook } : {}),
+      });
+    });
+    return report(ctx, r, dryRun);
+  },
+};
+
+export const rollbackCommand: Command = {
+  name: "rollback",
+  summary: "activate an earlier generation (the previous one, or --to N)",
+  usage: "railyard rollback [--to N] [--dry-run]",
+  help: `Activates an earlier generation through the same steps as switch, with exactly its bundles
+and image digests. Without --to, the generation before the current one (or, after an interrupted
+switch, the one it was leaving).
+
+  --to N      the generation to activate (see railyard generations)
+  --dry-run   print the plan, change nothing`,
+  flags: { long: { to: true, "dry-run": false } },
+  async run(ctx) {
+    const config = await loadFor(ctx, "rollback");
+    const dryRun = ctx.args.flags["dry-run"] === true;
+    if (!dryRun) requireSystemd("railyard rollback");
+    const r = await withSwitchLock(config.stateDir, async () => {
+      const all = listGenerations(config.stateDir);
+      const cur = currentGeneration(config.stateDir);
+      const pending = readJournal(config.stateDir);
+      let target: number | undefined;
+      const to = ctx.args.flags["to"];
+      if (typeof to === "string") {
+        if (!/^\d+$/.test(to))
+          throw new UsageError(`--to takes a generation number, got ${JSON.stringify(to)}`);
+        target = Number(to);
+        if (!all.includes(target))
+          throw new GenerationNotFoundError(
+            `generation ${target} does not exist. generations: ${all.join(", ") || "(none)"}`,
+            target,
+          );
+      } else if (pending?.from !== undefined) target = pending.from;
+      else target = [...all].reverse().find((n) => cur !== undefined && n < cur);
+      if (target === undefined)
+        throw new GenerationNotFoundError(
+          `there is no generation before ${cur ?? "(none)"} to roll back to`,
+          (cur ?? 0) - 1,
+        );
+      const hook = crashHook(ctx.env);
+      return activate(config.stateDir, target, {
+        systemctl: new Systemctl(),
+        unitDir: unitDir(ctx.env),
+        dryRun,
+        log: ctx.debug,
+        ...(hook ? { step: hook } : {}),
+      });
+    });
+    return report(ctx, r, dryRun);
+  },
+};

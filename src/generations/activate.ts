@@ -1,0 +1,142 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { ConcurrentSwitchError } from "../errors.js";
+import { DEFAULT_UNIT_DIR, syncUnitLinks } from "../systemd/install.js";
+import type { Systemctl } from "../systemd/systemctl.js";
+import { tryLock } from "../util/lockfile.js";
+import { planSwitch, type GenerationManifest, type SwitchPlan } from "./manifest.js";
+import {
+  currentGeneration,
+  journalFile,
+  readJournal,
+  readManifest,
+  setCurrent,
+  type Journal,
+} from "./store.js";
+
+/** Hold the state directory's switch lock for `f`; a second switch fails at once. */
+export async function withSwitchLock<T>(stateDir: string, f: () => Promise<T>): Promise<T> {
+  mkdirSync(stateDir, { recursive: true, mode: 0o755 });
+  const lock = join(stateDir, "switch.lock");
+  const r = tryLock(lock);
+  if (typeof r !== "function")
+    throw new ConcurrentSwitchError(
+      `another railyard switch, rollback or build (pid ${r}) holds ${lock}; wait for it to finish`,
+      r,
+    );
+  try {
+    return await f();
+  } finally {
+    r();
+  }
+}
+
+function writeJournal(stateDir: string, j: Journal): void {
+  const fd = openSync(journalFile(stateDir), "w", 0o644);
+  try {
+    writeSync(fd, JSON.stringify(j));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface ActivateOptions {
+  readonly systemctl: Systemctl;
+  readonly unitDir?: string;
+  readonly dryRun?: boolean;
+  readonly log?: (m: string) => void;
+  /** Test hook: called after each named step, so tests can kill the process there. */
+  readonly step?: (name: string) => void;
+}
+
+export interface ActivationResult {
+  readonly from: number | undefined;
+  readonly to: number;
+  readonly plan: SwitchPlan;
+  /** Units that did not start (the generation is still current; see railyard status). */
+  readonly failed: readonly string[];
+}
+
+const unitsOf = (names: readonly string[], ...gens: (GenerationManifest | undefined)[]) => [
+  ...new Set(
+    names.map(
+      (n) =>
+        gens.map((g) => g?.services[n]?.unit).find((u) => u !== undefined) ??
+        `railyard-${n}.service`,
+    ),
+  ),
+];
+
+/**
+ * Make generation `to` the running one. Crash-safe: a journal names both generations while the
+ * host may run a mix of them, and running any switch or rollback again completes or redoes the
+ * activation from the journal. Steps: stop removed services; flip `current`; relink the units;
+ * daemon-reload; restart the changed and start the new services; drop the journal.
+ */
+export async function activate(
+  stateDir: string,
+  to: number,
+  o: ActivateOptions,
+): Promise<ActivationResult> {
+  const pending = readJournal(stateDir);
+  const current = currentGeneration(stateDir);
+  const target = readManifest(stateDir, to);
+  const fromN = pending ? pending.from : current;
+  const from = fromN !== undefined ? readManifest(stateDir, fromN) : undefined;
+  // After an interrupted switch the host may run a mix of the journal's two generations.
+  const also = pending ? readManifest(stateDir, pending.to) : undefined;
+  const plan = planSwitch(from, target, also);
+  if (o.dryRun) return { from: fromN, to, plan, failed: [] };
+  if (
+    !pending &&
+    current === to &&
+    plan.start.length === 0 &&
+    plan.restart.length === 0 &&
+    plan.stop.length === 0
+  )
+    return { from: current, to, plan, failed: [] };
+
+  const step = o.step ?? (() => {});
+  writeJournal(stateDir, { from: fromN, to });
+  step("journal");
+  if (plan.stop.length > 0) {
+    o.log?.(`stopping ${plan.stop.join(", ")}`);
+    const gone = unitsOf(plan.stop, from, also);
+    await o.systemctl.tryCall(["stop", ...gone]);
+    // A removed service that did not stop cleanly must not linger as "failed".
+    await o.systemctl.tryCall(["reset-failed", ...gone]);
+  }
+  step("stopped");
+  setCurrent(stateDir, to);
+  step("flipped");
+  syncUnitLinks(o.unitDir ?? DEFAULT_UNIT_DIR, stateDir, Object.values(target.services));
+  await o.systemctl.call(["daemon-reload"]);
+  step("reloaded");
+  const failed: string[] = [];
+  const run = async (verb: string, names: readonly string[]) => {
+    if (names.length === 0) return;
+    o.log?.(`${verb} ${names.join(", ")}`);
+    const units = unitsOf(names, target);
+    const r = await o.systemctl.tryCall([verb, ...units]);
+    if (!r.ok) {
+      // Find which units did not make it, for the report.
+      const states = await o.systemctl.show(units, ["Id", "ActiveState"]);
+      failed.push(
+        ...states
+          .filter((s) => s["ActiveState"] !== "active" && s["ActiveState"] !== "activating")
+          .map((s) => s["Id"] ?? ""),
+      );
+    }
+  };
+  const autoRestart = plan.restart.filter((n) => target.services[n]?.autoStart);
+  await run("restart", autoRestart);
+  await run(
+    "try-restart",
+    plan.restart.filter((n) => !autoRestart.includes(n)),
+  );
+  await run("start", plan.start);
+  step("started");
+  rmSync(journalFile(stateDir), { force: true });
+  return { from: fromN, to, plan, failed };
+}

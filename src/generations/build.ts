@@ -1,0 +1,106 @@
+import { createHash } from "node:crypto";
+import {
+  existsSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  copyFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { buildContainer, type BuildOptions, type BuildResult } from "../bundle/build.js";
+import type { ResolvedConfig } from "../config/types.js";
+import { lockPathFor } from "../image/lock.js";
+import type { RuntimeChoice } from "../runtime/detect.js";
+import { renderUnit } from "../systemd/unit.js";
+import { sameContent, type GenerationManifest, type ServiceEntry } from "./manifest.js";
+import { MANIFEST, generationDir, generationsDir, listGenerations, readManifest } from "./store.js";
+import { basename } from "node:path";
+
+const sha256 = (s: string) => `sha256:${createHash("sha256").update(s).digest("hex")}`;
+
+export interface BuiltGeneration {
+  readonly generation: number;
+  readonly dir: string;
+  readonly manifest: GenerationManifest;
+  /** False when the newest generation already had exactly this content (nothing was written). */
+  readonly created: boolean;
+  readonly bundles: readonly BuildResult[];
+}
+
+/** The bundle path every unit starts: stable across generations, through the `current` link. */
+export const unitBundlePath = (stateDir: string, name: string): string =>
+  join(stateDir, "current", "bundles", name);
+
+/**
+ * Build a complete generation: each container's bundle, its unit, the resolved config and the
+ * lock, under <stateDir>/generations/<N>/. Identical content to the newest generation reuses it.
+ * The caller holds the switch lock.
+ */
+export async function buildGeneration(
+  config: ResolvedConfig,
+  runtime: RuntimeChoice,
+  o: BuildOptions & { readonly now?: Date },
+): Promise<BuiltGeneration> {
+  const bundles: BuildResult[] = [];
+  const services: Record<string, ServiceEntry> = {};
+  const units: Record<string, string> = {};
+  for (const c of Object.values(config.containers)) {
+    const b = await buildContainer(config, c, o);
+    bundles.push(b);
+    const unit = renderUnit(config, c, {
+      runtime: runtime.path,
+      bundle: unitBundlePath(config.stateDir, c.name),
+      stopSignal: b.stopSignal,
+    });
+    units[c.serviceName] = unit;
+    services[c.name] = {
+      unit: c.serviceName,
+      unitHash: sha256(unit),
+      bundle: basename(b.bundle),
+      fingerprint: b.fingerprint,
+      ...(b.image ? { image: b.image } : {}),
+      autoStart: c.autoStart,
+    };
+  }
+  const existing = listGenerations(config.stateDir);
+  const latest =
+    existing.length > 0
+      ? readManifest(config.stateDir, existing[existing.length - 1] as number)
+      : undefined;
+  const manifest: GenerationManifest = {
+    generation: (latest?.generation ?? 0) + 1,
+    created: (o.now ?? new Date()).toISOString(),
+    configFile: config.file,
+    configHash: sha256(JSON.stringify(config)),
+    runtime: runtime.path,
+    services,
+  };
+  if (latest && sameContent(latest, manifest))
+    return {
+      generation: latest.generation,
+      dir: generationDir(config.stateDir, latest.generation),
+      manifest: latest,
+      created: false,
+      bundles,
+    };
+  if (o.write === false)
+    return { generation: manifest.generation, dir: "", manifest, created: true, bundles };
+
+  const dir = generationDir(config.stateDir, manifest.generation);
+  const tmp = join(generationsDir(config.stateDir), `.tmp-${manifest.generation}-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(join(tmp, "units"), { recursive: true });
+  mkdirSync(join(tmp, "bundles"));
+  for (const [unit, text] of Object.entries(units))
+    writeFileSync(join(tmp, "units", unit), text, { mode: 0o644 });
+  for (const [name, s] of Object.entries(services))
+    symlinkSync(join("..", "..", "..", "bundles", s.bundle), join(tmp, "bundles", name));
+  writeFileSync(join(tmp, "config.json"), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  const lock = lockPathFor(config.file);
+  if (existsSync(lock)) copyFileSync(lock, join(tmp, "railyard.lock"));
+  writeFileSync(join(tmp, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+  renameSync(tmp, dir);
+  return { generation: manifest.generation, dir, manifest, created: true, bundles };
+}

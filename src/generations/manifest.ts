@@ -1,0 +1,75 @@
+/** Generations: what one describes, and the plan for switching between two. Pure. */
+
+export interface ServiceEntry {
+  readonly unit: string;
+  /** sha256 of the rendered unit file. */
+  readonly unitHash: string;
+  /** The bundle directory's name under <stateDir>/bundles (content-named). */
+  readonly bundle: string;
+  readonly fingerprint: string;
+  readonly image?: string;
+  readonly autoStart: boolean;
+}
+
+export interface GenerationManifest {
+  readonly generation: number;
+  readonly created: string;
+  readonly configFile: string;
+  /** sha256 of the resolved config. */
+  readonly configHash: string;
+  readonly runtime: string;
+  readonly services: Readonly<Record<string, ServiceEntry>>;
+}
+
+/** Two generations run the same services the same way (numbers and times aside). */
+export function sameContent(a: GenerationManifest, b: GenerationManifest): boolean {
+  return (
+    a.runtime === b.runtime &&
+    a.configHash === b.configHash &&
+    JSON.stringify(a.services) === JSON.stringify(b.services)
+  );
+}
+
+export interface SwitchPlan {
+  /** New services that start now (autoStart). */
+  readonly start: readonly string[];
+  /** Services whose unit or bundle changed. */
+  readonly restart: readonly string[];
+  /** Services no longer in the target generation. */
+  readonly stop: readonly string[];
+  readonly unchanged: readonly string[];
+  /** New services without autoStart: installed, not started. */
+  readonly installed: readonly string[];
+}
+
+const changed = (a: ServiceEntry, b: ServiceEntry) =>
+  a.unitHash !== b.unitHash || a.fingerprint !== b.fingerprint || a.unit !== b.unit;
+
+/**
+ * What switching to `to` does to each service. `from` is the generation the host runs; after an
+ * interrupted switch, `alsoFrom` is the one it was leaving, so a service that differs from
+ * either is restarted (the host may run a mix of the two).
+ */
+export function planSwitch(
+  from: GenerationManifest | undefined,
+  to: GenerationManifest,
+  alsoFrom?: GenerationManifest,
+): SwitchPlan {
+  const olds = [from, alsoFrom].filter((g): g is GenerationManifest => g !== undefined);
+  const start: string[] = [];
+  const restart: string[] = [];
+  const unchanged: string[] = [];
+  const installed: string[] = [];
+  for (const [name, s] of Object.entries(to.services).sort(([a], [b]) => a.localeCompare(b))) {
+    const before = olds
+      .map((g) => g.services[name])
+      .filter((x): x is ServiceEntry => x !== undefined);
+    if (before.length === 0) (s.autoStart ? start : installed).push(name);
+    else if (before.some((b) => changed(b, s)) || before.length < olds.length) restart.push(name);
+    else unchanged.push(name);
+  }
+  const stop = [...new Set(olds.flatMap((g) => Object.keys(g.services)))]
+    .filter((n) => !(n in to.services))
+    .sort();
+  return { start, restart, stop, unchanged, installed };
+}

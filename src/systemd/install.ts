@@ -1,0 +1,63 @@
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
+import { join } from "node:path";
+
+export const DEFAULT_UNIT_DIR = "/etc/systemd/system";
+
+export interface InstalledService {
+  readonly unit: string;
+  readonly autoStart: boolean;
+}
+
+function linkTo(path: string, target: string): void {
+  let current: string | undefined;
+  try {
+    current = readlinkSync(path);
+  } catch {
+    current = undefined;
+  }
+  if (current === target) return;
+  const tmp = `${path}.railyard-${process.pid}`;
+  rmSync(tmp, { force: true });
+  symlinkSync(target, tmp);
+  renameSync(tmp, path);
+}
+
+/**
+ * Make the unit directory match a generation: each unit is a link through `<stateDir>/current`
+ * (so flipping `current` swaps every unit file at once), enabled ones get a
+ * multi-user.target.wants link, and railyard's links for services no longer there are removed.
+ * Only links that point into this state directory are ever touched.
+ */
+export function syncUnitLinks(
+  unitDir: string,
+  stateDir: string,
+  services: readonly InstalledService[],
+): { removed: string[] } {
+  const prefix = join(stateDir, "current", "units");
+  const wants = join(unitDir, "multi-user.target.wants");
+  mkdirSync(wants, { recursive: true });
+  const keep = new Set(services.map((s) => s.unit));
+  for (const s of services) {
+    linkTo(join(unitDir, s.unit), join(prefix, s.unit));
+    if (s.autoStart) linkTo(join(wants, s.unit), `../${s.unit}`);
+    else rmSync(join(wants, s.unit), { force: true });
+  }
+  const removed: string[] = [];
+  for (const name of readdirSync(unitDir)) {
+    const p = join(unitDir, name);
+    if (keep.has(name) || !lstatSync(p).isSymbolicLink()) continue;
+    if (!readlinkSync(p).startsWith(`${prefix}/`)) continue;
+    rmSync(p, { force: true });
+    rmSync(join(wants, name), { force: true });
+    removed.push(name);
+  }
+  return { removed };
+}

@@ -1,0 +1,355 @@
+/**
+ * switch, rollback and generations against a real systemd, booted as PID 1 of its own pid and
+ * mount namespaces, running real runc. railyard runs inside those namespaces, as it would on a
+ * host; the scratch directory is shared so that files the services write are checked from here.
+ */
+import assert from "node:assert/strict";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { railyard, scratchDir } from "../helpers/cli.js";
+import { bootSystemd, type BootedSystemd } from "../helpers/systemd.js";
+
+const { dir, cleanup } = scratchDir("railyard-systemd-");
+let sd: BootedSystemd;
+
+before(async () => {
+  sd = await bootSystemd(join(dir, "ns"), [dir]);
+});
+after(async () => {
+  await sd?.stop();
+  cleanup();
+});
+
+let n = 0;
+/** A fresh state dir and config file; `write` rewrites the config in place. */
+function project(): {
+  state: string;
+  file: string;
+  write: (containers: Record<string, unknown>) => string[];
+} {
+  const home = join(dir, `p${n++}`);
+  mkdirSync(home, { recursive: true });
+  const file = join(home, "railyard.config.json");
+  return {
+    state: join(home, "state"),
+    file,
+    write(containers) {
+      writeFileSync(
+        file,
+        JSON.stringify({ stateDir: join(home, "state"), runtime: "runc", containers }, null, 2),
+      );
+      return ["--config", file];
+    },
+  };
+}
+/** A well-behaved long-running program: as PID 1 it must handle SIGTERM itself to stop at once. */
+const sleeper = (msg: string) => ({
+  args: ["/bin/busybox", "sh", "-c", `trap 'exit 0' TERM; echo ${msg}; while :; do sleep 1; done`],
+});
+const mainPid = (unit: string) => Number(sd.show(unit, "MainPID")["MainPID"]);
+const active = (unit: string) => sd.show(unit, "ActiveState")["ActiveState"];
+
+async function waitFor(
+  what: string,
+  f: () => boolean,
+  ms = 20_000,
+  explain?: () => string,
+): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end)
+      assert.fail(`timed out waiting for ${what}${explain ? `\n${explain()}` : ""}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("switch", () => {
+  test("a OneDrive-like service: runs as 2000:100, writes to its volume, crashes, and systemd keeps restarting it", async () => {
+    const p = project();
+    const conf = join(dir, "onedrive/conf");
+    const data = join(dir, "onedrive/data");
+    mkdirSync(conf, { recursive: true });
+    writeFileSync(join(conf, "config"), "sync_dir = /onedrive/data\n");
+    const script = join(dir, "onedrive/sync.sh");
+    writeFileSync(
+      script,
+      '#!/bin/busybox sh\nn=$(ls /onedrive/data | wc -l)\necho "sync pass $n as $(id -u):$(id -g)"\necho "file $n" > /onedrive/data/file-$n\nsleep 1\necho "crashing"\nexit 1\n',
+    );
+    chmodSync(script, 0o755);
+    const cfg = p.write({
+      onedrive: {
+        args: [script],
+        user: "2000:100",
+        volumes: [`${conf}:/onedrive/conf:ro`, `${data}:/onedrive/data`],
+        restart: "always",
+      },
+    });
+    const r = await sd.railyard([...cfg, "switch"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /switched from generation \(none\) to 1\n {2}start {6}onedrive/);
+    await waitFor(
+      "two restarts",
+      () => Number(sd.show("railyard-onedrive.service", "NRestarts")["NRestarts"]) >= 2,
+    );
+    await waitFor(
+      "active again",
+      () => active("railyard-onedrive.service") === "active",
+      20_000,
+      () => sd.exec("journalctl", ["-u", "railyard-onedrive.service", "--no-pager"]).stdout,
+    );
+    const files = readdirSync(data);
+    assert.ok(files.length >= 2, `each run wrote a file: ${files.join(", ")}`);
+    for (const f of files) {
+      const st = statSync(join(data, f));
+      assert.deepEqual([st.uid, st.gid], [2000, 100], `${f} is owned by 2000:100 on the host`);
+    }
+    const journal = sd.exec("journalctl", [
+      "-u",
+      "railyard-onedrive.service",
+      "--no-pager",
+      "-o",
+      "cat",
+    ]).stdout;
+    assert.match(journal, /sync pass 0 as 2000:100/);
+    assert.match(journal, /sync pass 1 as 2000:100/);
+    const lines = journal.split("\n").filter((l) => l === "sync pass 0 as 2000:100");
+    assert.equal(lines.length, 1, "each line of the program appears once in the journal");
+    const logs = await sd.railyard([...cfg, "logs", "onedrive", "-n", "50"]);
+    assert.match(logs.stdout, /sync pass 0 as 2000:100/);
+    const status = JSON.parse((await sd.railyard([...cfg, "status", "--json"])).stdout) as {
+      name: string;
+      restarts: number;
+      generation: number;
+    }[];
+    assert.equal(status[0]?.name, "onedrive");
+    assert.ok((status[0]?.restarts ?? 0) >= 2);
+    assert.equal(status[0]?.generation, 1);
+    await sd.railyard([...cfg, "switch"]); // leave nothing behind for the next tests
+    p.write({});
+    await sd.railyard([...cfg, "switch"]);
+  });
+
+  test("nothing but the container stays resident: the service cgroup holds only its payload", async () => {
+    const p = project();
+    const cfg = p.write({ solo: sleeper("solo") });
+    assert.equal((await sd.railyard([...cfg, "switch"])).code, 0);
+    const procs = (cg: string) =>
+      sd
+        .exec("cat", [`/sys/fs/cgroup/system.slice/railyard-solo.service/${cg}cgroup.procs`])
+        .stdout.trim();
+    // The runtime's start process may still be exiting when systemctl returns; it must not stay.
+    await waitFor("the runtime to exit", () => procs("") === "", 5000);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(procs(""), "", "no runtime, shim or node process in the service's cgroup");
+    assert.ok(
+      procs("payload/")
+        .split("\n")
+        .includes(String(mainPid("railyard-solo.service"))),
+      "the main PID is the container's own process",
+    );
+    p.write({});
+    await sd.railyard([...cfg, "switch"]);
+  });
+
+  test("changing one of three services restarts exactly that one; removing one stops it; rollback restores it", async () => {
+    const p = project();
+    let cfg = p.write({ a: sleeper("a"), b: sleeper("b"), c: sleeper("c") });
+    assert.equal((await sd.railyard([...cfg, "switch"])).code, 0);
+    const pids = () =>
+      Object.fromEntries(["a", "b", "c"].map((x) => [x, mainPid(`railyard-${x}.service`)]));
+    const first = pids();
+    assert.ok(Object.values(first).every((pid) => pid > 0));
+
+    cfg = p.write({ a: sleeper("a"), b: sleeper("b, changed"), c: sleeper("c") });
+    const dry = await sd.railyard([...cfg, "switch", "--dry-run", "--json"]);
+    assert.deepEqual((JSON.parse(dry.stdout) as { plan: { restart: string[] } }).plan.restart, [
+      "b",
+    ]);
+    assert.deepEqual(pids(), first, "--dry-run changed nothing");
+    const r = await sd.railyard([...cfg, "switch"]);
+    assert.match(r.stdout, /restart {4}b\n {2}unchanged {2}a, c/);
+    const second = pids();
+    assert.equal(second["a"], first["a"]);
+    assert.equal(second["c"], first["c"]);
+    assert.notEqual(second["b"], first["b"]);
+
+    cfg = p.write({ a: sleeper("a"), b: sleeper("b, changed") });
+    const removed = await sd.railyard([...cfg, "switch"]);
+    assert.match(removed.stdout, /stop {7}c/);
+    assert.equal(active("railyard-c.service"), "inactive");
+    assert.equal(
+      sd.exec("test", ["-e", "/etc/systemd/system/railyard-c.service"]).code,
+      1,
+      "its unit file is gone",
+    );
+
+    const gens = JSON.parse((await sd.railyard([...cfg, "generations", "--json"])).stdout) as {
+      generation: number;
+      current: boolean;
+    }[];
+    assert.deepEqual(
+      gens.map((g) => [g.generation, g.current]),
+      [
+        [1, false],
+        [2, false],
+        [3, true],
+      ],
+    );
+
+    const back = await sd.railyard([...cfg, "rollback"]);
+    assert.equal(back.code, 0, back.stderr);
+    assert.match(back.stdout, /switched from generation 3 to 2/);
+    assert.equal(active("railyard-c.service"), "active", "the removed service is back");
+    assert.equal(mainPid("railyard-a.service"), first["a"], "a was never restarted");
+    const to1 = await sd.railyard([...cfg, "rollback", "--to", "1"]);
+    assert.match(to1.stdout, /restart {4}b/);
+    const bogus = await sd.railyard([...cfg, "rollback", "--to", "9"]);
+    assert.equal(bogus.code, 2);
+    assert.match(bogus.stderr, /generation 9 does not exist/);
+    p.write({});
+    await sd.railyard([...cfg, "switch"]);
+  });
+
+  test("dependsOn orders the start: B starts after A", async () => {
+    const p = project();
+    const cfg = p.write({ b: { ...sleeper("b"), dependsOn: ["a"] }, a: sleeper("a") });
+    assert.equal((await sd.railyard([...cfg, "switch"])).code, 0);
+    const t = (u: string) =>
+      Number(sd.show(u, "ExecMainStartTimestampMonotonic")["ExecMainStartTimestampMonotonic"]);
+    assert.ok(
+      t("railyard-a.service") > 0 && t("railyard-b.service") > t("railyard-a.service"),
+      "B's process started after A's",
+    );
+    const unit = readFileSync(join(p.state, "current/units/railyard-b.service"), "utf8");
+    assert.match(unit, /^Requires=railyard-a\.service$/m);
+    assert.match(unit, /^After=railyard-a\.service$/m);
+    p.write({});
+    await sd.railyard([...cfg, "switch"]);
+  });
+
+  test("a second switch while one runs fails at once with a clear error", async () => {
+    const p = project();
+    const cfg = p.write({ x: sleeper("x") });
+    mkdirSync(p.state, { recursive: true });
+    writeFileSync(join(p.state, "switch.lock"), "1"); // held by a live process: PID 1 of the namespace
+    const t0 = Date.now();
+    const r = await sd.railyard([...cfg, "switch"]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /another railyard switch, rollback or build \(pid 1\) holds .*switch\.lock/,
+    );
+    assert.ok(Date.now() - t0 < 5000, "fails at once");
+  });
+});
+
+describe("crash safety", () => {
+  for (const step of ["journal", "stopped", "flipped", "reloaded", "started"])
+    test(`a switch SIGKILLed after "${step}" converges when run again, and rollback converges to the old generation`, async () => {
+      const p = project();
+      let cfg = p.write({ keep: sleeper("keep"), change: sleeper("v1"), drop: sleeper("drop") });
+      assert.equal((await sd.railyard([...cfg, "switch"])).code, 0);
+      const keepPid = mainPid("railyard-keep.service");
+      const oldChange = mainPid("railyard-change.service");
+
+      cfg = p.write({ keep: sleeper("keep"), change: sleeper("v2"), add: sleeper("add") });
+      const killed = await sd.railyard([...cfg, "switch"], {
+        env: { ...process.env, RAILYARD_CRASH_AT: step },
+      });
+      assert.equal(
+        killed.signal ?? (killed.code === 137 ? "SIGKILL" : null),
+        "SIGKILL",
+        `killed at ${step}: ${killed.stderr}`,
+      );
+
+      const again = await sd.railyard([...cfg, "switch"]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(
+        readFileSync(join(p.state, "current/units/railyard-change.service"), "utf8").length > 0,
+        true,
+      );
+      assert.ok(!existsSync(join(p.state, "activation.json")), "the journal is gone");
+      assert.equal(active("railyard-drop.service"), "inactive");
+      for (const u of ["keep", "change", "add"])
+        assert.equal(active(`railyard-${u}.service`), "active", u);
+      assert.notEqual(mainPid("railyard-change.service"), oldChange, "change runs v2");
+      assert.match(
+        sd.exec("journalctl", ["-u", "railyard-change.service", "-o", "cat", "--no-pager"]).stdout,
+        /v2/,
+      );
+      if (step === "journal")
+        assert.equal(mainPid("railyard-keep.service"), keepPid, "keep was untouched");
+
+      const back = await sd.railyard([...cfg, "rollback"]);
+      assert.equal(back.code, 0, back.stderr);
+      assert.equal(active("railyard-add.service"), "inactive");
+      for (const u of ["keep", "change", "drop"])
+        assert.equal(active(`railyard-${u}.service`), "active", u);
+      p.write({});
+      await sd.railyard([...cfg, "switch"]);
+    });
+});
+
+describe("scale", () => {
+  test("100 services switched at once all reach active; a no-op switch restarts none", async (t) => {
+    const p = project();
+    const containers = Object.fromEntries(
+      Array.from({ length: 100 }, (_, i) => [`s${i}`, sleeper(`s${i}`)]),
+    );
+    const cfg = p.write(containers);
+    let t0 = Date.now();
+    const first = await sd.railyard([...cfg, "switch"]);
+    const firstMs = Date.now() - t0;
+    assert.equal(first.code, 0, first.stderr);
+    const units = Object.keys(containers).map((c) => `railyard-${c}.service`);
+    const states = sd.exec("systemctl", [
+      "show",
+      "-p",
+      "ActiveState",
+      "-p",
+      "MainPID",
+      ...units,
+    ]).stdout;
+    assert.equal((states.match(/ActiveState=active/g) ?? []).length, 100);
+    const before = states.match(/MainPID=\d+/g);
+    t0 = Date.now();
+    const noop = await sd.railyard([...cfg, "switch"]);
+    const noopMs = Date.now() - t0;
+    assert.match(noop.stdout, /switched from generation 1 to 1\n {2}unchanged/);
+    assert.deepEqual(
+      sd
+        .exec("systemctl", ["show", "-p", "ActiveState", "-p", "MainPID", ...units])
+        .stdout.match(/MainPID=\d+/g),
+      before,
+    );
+    t.diagnostic(`first switch of 100 services: ${firstMs} ms; no-op switch: ${noopMs} ms`);
+    p.write({});
+    await sd.railyard([...cfg, "switch"]);
+  });
+});
+
+test("without systemd as PID 1, switch says so and changes nothing", async () => {
+  const home = join(dir, "nosystemd");
+  mkdirSync(home, { recursive: true });
+  const file = join(home, "railyard.config.json");
+  writeFileSync(
+    file,
+    JSON.stringify({ stateDir: join(home, "state"), containers: { a: sleeper("a") } }),
+  );
+  const r = await railyard(["--config", file, "switch"]);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /railyard switch needs systemd as the init system, and this host does not run it/,
+  );
+  assert.ok(!existsSync(join(home, "state/generations")));
+});
