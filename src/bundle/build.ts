@@ -190,7 +190,8 @@ function linkLatest(config: ResolvedConfig, name: string, dir: string): void {
   const tmp = `${link}.link-${process.pid}`;
   rmSync(tmp, { force: true });
   // A state dir from before content-named bundles has a real directory here.
-  if (lstatSync(link, { throwIfNoEntry: false })?.isDirectory()) rmSync(link, { recursive: true, force: true });
+  if (lstatSync(link, { throwIfNoEntry: false })?.isDirectory())
+    rmSync(link, { recursive: true, force: true });
   symlinkSync(basename(dir), tmp);
   renameSync(tmp, link);
 }
