@@ -321,10 +321,10 @@ function resolveContainer(
   });
 
   const backend = c.backend ?? defaultBackend;
-  if (backend !== "oci")
+  if (backend !== "oci" && !isImage)
     r(
       ["backend"],
-      `${JSON.stringify(backend)} is not supported yet. expected "oci" (runc/crun run the bundle directly)`,
+      `${JSON.stringify(backend)} runs images only. host programs (args) need backend "oci" (runc/crun run the bundle directly)`,
     );
 
   // Mounts from three sources; every destination must be unique.

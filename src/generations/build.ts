@@ -10,10 +10,16 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { buildContainer, type BuildOptions, type BuildResult } from "../bundle/build.js";
-import type { ResolvedConfig } from "../config/types.js";
+import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
 import { lockPathFor } from "../image/lock.js";
 import type { RuntimeChoice } from "../runtime/detect.js";
 import { renderUnit } from "../systemd/unit.js";
+import { renderEngineUnit } from "../systemd/engine.js";
+import { acquireImage } from "../image/acquire.js";
+import { parseReference } from "../image/reference.js";
+import { hostProbe } from "../runtime/detect.js";
+import { BuildError } from "../errors.js";
+import { exec, type Exec } from "../util/exec.js";
 import { sameContent, type GenerationManifest, type ServiceEntry } from "./manifest.js";
 import { MANIFEST, generationDir, generationsDir, listGenerations, readManifest } from "./store.js";
 import { basename } from "node:path";
@@ -41,12 +47,25 @@ export const unitBundlePath = (stateDir: string, name: string): string =>
 export async function buildGeneration(
   config: ResolvedConfig,
   runtime: RuntimeChoice,
-  o: BuildOptions & { readonly now?: Date },
+  o: BuildOptions & { readonly now?: Date; readonly exec?: Exec },
 ): Promise<BuiltGeneration> {
   const bundles: BuildResult[] = [];
   const services: Record<string, ServiceEntry> = {};
   const units: Record<string, string> = {};
   for (const c of Object.values(config.containers)) {
+    if (c.backend !== "oci") {
+      const e = await engineService(config, c, o);
+      units[c.serviceName] = e.unit;
+      services[c.name] = {
+        unit: c.serviceName,
+        unitHash: sha256(e.unit),
+        bundle: "",
+        fingerprint: sha256(e.unit),
+        image: e.digest,
+        autoStart: c.autoStart,
+      };
+      continue;
+    }
     const b = await buildContainer(config, c, o);
     bundles.push(b);
     const unit = renderUnit(config, c, {
@@ -96,11 +115,70 @@ export async function buildGeneration(
   for (const [unit, text] of Object.entries(units))
     writeFileSync(join(tmp, "units", unit), text, { mode: 0o644 });
   for (const [name, s] of Object.entries(services))
-    symlinkSync(join("..", "..", "..", "bundles", s.bundle), join(tmp, "bundles", name));
+    if (s.bundle !== "")
+      symlinkSync(join("..", "..", "..", "bundles", s.bundle), join(tmp, "bundles", name));
   writeFileSync(join(tmp, "config.json"), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   const lock = lockPathFor(config.file);
   if (existsSync(lock)) copyFileSync(lock, join(tmp, "railyard.lock"));
   writeFileSync(join(tmp, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
   renameSync(tmp, dir);
   return { generation: manifest.generation, dir, manifest, created: true, bundles };
+}
+
+/**
+ * A docker/podman service: the image is pinned by the digest railyard.lock holds, and pulled into
+ * the engine's own storage now (at switch time), so that the unit never pulls.
+ */
+async function engineService(
+  config: ResolvedConfig,
+  c: ResolvedContainer,
+  o: BuildOptions & { readonly exec?: Exec },
+): Promise<{ unit: string; digest: string }> {
+  const engine = hostProbe(o.env ?? process.env).which(c.backend);
+  if (!engine)
+    throw new BuildError(
+      `containers.${c.name}.backend: ${c.backend} is not installed. install it, or use backend "oci"`,
+      c.name,
+    );
+  if (!c.image || c.image.file)
+    throw new BuildError(
+      `containers.${c.name}: the ${c.backend} backend runs registry images; imageFile needs backend "oci"`,
+      c.name,
+    );
+  const img = await acquireImage(config, c, {
+    env: o.env ?? process.env,
+    ...(o.log ? { log: o.log } : {}),
+    ...(o.warn ? { warn: o.warn } : {}),
+  });
+  const ref = parseReference(c.image.ref);
+  const pinned = `${ref.domain}/${ref.path}@${img.digest}`;
+  if (o.write !== false) {
+    const run = o.exec ?? exec;
+    const has = await run(
+      engine,
+      c.backend === "podman" ? ["image", "exists", pinned] : ["image", "inspect", pinned],
+    );
+    if (has.code !== 0) {
+      const insecure = config.registries[ref.domain]?.insecure === true;
+      const args = [
+        "pull",
+        ...(c.backend === "podman" && insecure ? ["--tls-verify=false"] : []),
+        pinned,
+      ];
+      const r = await run(engine, args);
+      if (r.code !== 0)
+        throw new BuildError(
+          `containers.${c.name}: ${c.backend} pull ${pinned} failed: ${r.stderr.trim()}`,
+          c.name,
+        );
+    }
+  }
+  return {
+    unit: renderEngineUnit(config, c, {
+      engine,
+      image: pinned,
+      ...(c.stopSignal ? { stopSignal: c.stopSignal } : {}),
+    }),
+    digest: img.digest,
+  };
 }

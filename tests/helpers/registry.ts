@@ -70,7 +70,7 @@ export async function startRegistry(
     dir,
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.on("close", () => resolve());
         child.kill("SIGKILL");
       }),

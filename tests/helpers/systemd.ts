@@ -177,7 +177,9 @@ export async function bootSystemd(work: string, binds: readonly string[]): Promi
       kill();
       process.off("exit", kill);
       await new Promise<void>((r) =>
-        unshare.exitCode !== null ? r() : unshare.on("close", () => r()),
+        unshare.exitCode !== null || unshare.signalCode !== null
+          ? r()
+          : unshare.on("close", () => r()),
       );
       for (const e of readdirSync(cgRoot))
         if (!before.has(e) && statSync(join(cgRoot, e)).isDirectory())

@@ -353,3 +353,87 @@ test("without systemd as PID 1, switch says so and changes nothing", async () =>
   );
   assert.ok(!existsSync(join(home, "state/generations")));
 });
+
+describe("the podman backend", () => {
+  test("a podman service pulls at switch time, runs from podman's storage, and never pulls at start", async () => {
+    const { startRegistry, buildImage, push } = await import("../helpers/registry.js");
+    const { copyFileSync } = await import("node:fs");
+    const registry = await startRegistry(join(dir, "podman-registry"));
+    try {
+      const layout = join(dir, "podman-layout");
+      buildImage(
+        layout,
+        "v1",
+        {
+          layers: [
+            (r) => {
+              mkdirSync(join(r, "bin"), { recursive: true });
+              copyFileSync("/bin/busybox", join(r, "bin/busybox"));
+              chmodSync(join(r, "bin/busybox"), 0o755);
+            },
+          ],
+          config: {
+            entrypoint: [
+              "/bin/busybox",
+              "sh",
+              "-c",
+              "trap 'exit 0' TERM; echo from podman; while :; do sleep 1; done",
+            ],
+          },
+        },
+        dir,
+      );
+      push(layout, "v1", `${registry.host}/t/pod:v1`);
+      // podman as this host needs it (a peer, configured inside the test systemd's own /etc).
+      sd.exec(
+        "sh",
+        [
+          "-c",
+          'mkdir -p /etc/containers && cat > /etc/containers/containers.conf && printf \'[storage]\\ndriver = "vfs"\\nrunroot = "/run/containers/storage"\\ngraphroot = "/var/lib/containers/storage"\\n\' > /etc/containers/storage.conf',
+        ],
+        {
+          input:
+            '[containers]\ndefault_ulimits = []\npids_limit = 0\n[engine]\ncgroup_manager = "cgroupfs"\nruntime = "runc"\n',
+        },
+      );
+      const p = project();
+      writeFileSync(
+        p.file,
+        JSON.stringify({
+          stateDir: p.state,
+          registries: { [registry.host]: { insecure: true } },
+          containers: { pod: { image: `${registry.host}/t/pod:v1`, backend: "podman" } },
+        }),
+      );
+      const r = await sd.railyard(["--config", p.file, "switch"]);
+      assert.equal(r.code, 0, r.stderr);
+      await waitFor(
+        "podman service active",
+        () => active("railyard-pod.service") === "active",
+        30_000,
+        () => sd.exec("journalctl", ["-u", "railyard-pod.service", "--no-pager"]).stdout,
+      );
+      await waitFor("its output", () =>
+        /from podman/.test(
+          sd.exec("journalctl", ["-u", "railyard-pod.service", "-o", "cat", "--no-pager"]).stdout,
+        ),
+      );
+      const unit = readFileSync(join(p.state, "current/units/railyard-pod.service"), "utf8");
+      assert.match(unit, new RegExp(`--pull=never .*${registry.host}/t/pod@sha256:[a-f0-9]{64}`));
+      // The registry may go away: starting again uses podman's storage only.
+      await registry.stop();
+      assert.equal(sd.exec("systemctl", ["restart", "railyard-pod.service"]).code, 0);
+      await waitFor(
+        "active after restart without registry",
+        () => active("railyard-pod.service") === "active",
+        30_000,
+      );
+      writeFileSync(p.file, JSON.stringify({ stateDir: p.state, containers: {} }));
+      const stop = await sd.railyard(["--config", p.file, "switch"]);
+      assert.match(stop.stdout, /stop {7}pod/);
+      assert.equal(active("railyard-pod.service"), "inactive");
+    } finally {
+      await registry.stop();
+    }
+  });
+});

@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { resolveConfig } from "../config/resolve.js";
+import { REPO_ROOT } from "../../tests/helpers/paths.js";
+import { renderEngineUnit } from "./engine.js";
+import { execQuote, renderUnit } from "./unit.js";
+
+const ctx = {
+  file: "/etc/railyard/railyard.config.ts",
+  hostArch: "amd64",
+  lookupUser: () => undefined,
+  lookupGroup: () => undefined,
+  userName: () => undefined,
+  groupName: () => undefined,
+};
+const SNAPSHOTS = join(REPO_ROOT, "src/systemd/__snapshots__");
+
+/** Compare with the committed snapshot; UPDATE_SNAPSHOTS=1 rewrites it (review the diff). */
+function snapshot(name: string, text: string): void {
+  const file = join(SNAPSHOTS, name);
+  if (process.env["UPDATE_SNAPSHOTS"] === "1" || !existsSync(file)) {
+    mkdirSync(SNAPSHOTS, { recursive: true });
+    writeFileSync(file, text);
+  }
+  assert.equal(
+    text,
+    readFileSync(file, "utf8"),
+    `${name} differs from its snapshot (UPDATE_SNAPSHOTS=1 to accept)`,
+  );
+}
+
+const onedrive = {
+  user: "2000:100",
+  volumes: ["/srv/onedrive/conf:/onedrive/conf", "/srv/onedrive/data:/onedrive/data"],
+  environment: { ONEDRIVE_VERBOSE: "1" },
+  environmentFiles: ["/etc/railyard/onedrive.env"],
+  resources: { memory: "512m", cpus: 0.5, pids: 200 },
+  network: "host",
+  dependsOn: ["db"],
+  stopTimeout: 30,
+};
+const config = (backend: string) =>
+  resolveConfig(
+    {
+      containers: {
+        onedrive: { image: "docker.io/driveone/onedrive:edge", backend, ...onedrive },
+        db: {
+          image: "docker.io/library/postgres:16",
+          backend,
+          autoStart: false,
+          stopSignal: "SIGINT",
+        },
+        host: { args: ["/usr/bin/onedrive", "--monitor"], ...onedrive, dependsOn: [] },
+      },
+    },
+    ctx,
+  );
+const DIGEST = `sha256:${"ab".repeat(32)}`;
+
+test("the runc unit of a OneDrive-like service matches its snapshot", () => {
+  const c = config("oci");
+  const od = c.containers["onedrive"];
+  assert.ok(od);
+  const text = renderUnit(c, od, {
+    runtime: "/usr/sbin/runc",
+    bundle: "/var/lib/railyard/current/bundles/onedrive",
+    stopSignal: "SIGTERM",
+  });
+  snapshot("railyard-onedrive.oci.service", text);
+  assert.match(text, /^Type=forking$/m);
+  assert.match(
+    text,
+    /^ExecStart=\/usr\/sbin\/runc run --detach --pid-file \/run\/railyard\/onedrive\.pid --bundle \/var\/lib\/railyard\/current\/bundles\/onedrive railyard-onedrive$/m,
+  );
+  assert.match(text, /^MemoryMax=536870912$/m);
+  assert.match(text, /^CPUQuota=50%$/m);
+  assert.match(text, /^TasksMax=200$/m);
+  assert.match(text, /^After=network-online\.target$/m);
+  assert.match(text, /^Requires=railyard-db\.service$/m);
+  const db = c.containers["db"];
+  assert.ok(db);
+  const dbText = renderUnit(c, db, {
+    runtime: "/usr/sbin/runc",
+    bundle: "/b",
+    stopSignal: "SIGINT",
+  });
+  assert.doesNotMatch(dbText, /network-online|\[Install\]/, "no network, not started at boot");
+  assert.match(dbText, /^KillSignal=SIGINT$/m);
+});
+
+test("podman and docker units match NixOS oci-containers' shape, with the image pinned by digest", () => {
+  for (const backend of ["podman", "docker"]) {
+    const c = config(backend);
+    const od = c.containers["onedrive"];
+    assert.ok(od);
+    const text = renderEngineUnit(c, od, {
+      engine: `/usr/bin/${backend}`,
+      image: `docker.io/driveone/onedrive@${DIGEST}`,
+    });
+    snapshot(`railyard-onedrive.${backend}.service`, text);
+    assert.match(
+      text,
+      new RegExp(`^ExecStartPre=-/usr/bin/${backend} rm -f`, "m"),
+      "idempotent before start",
+    );
+    assert.match(
+      text,
+      /--name=onedrive --log-driver=journald --pull=never/,
+      "named, journald, never pulls at start",
+    );
+    assert.match(text, /--user=2000:100/);
+    assert.match(text, / -v \/srv\/onedrive\/data:\/onedrive\/data /);
+    assert.match(text, /--env-file=\/etc\/railyard\/onedrive\.env/);
+    assert.match(text, new RegExp(`docker\\.io/driveone/onedrive@${DIGEST}`));
+    assert.match(text, new RegExp(`^ExecStop=/usr/bin/${backend} stop`, "m"), "a graceful stop");
+  }
+});
+
+test("host programs cannot use the docker or podman backends", () => {
+  assert.throws(
+    () => resolveConfig({ containers: { h: { args: ["/bin/true"], backend: "podman" } } }, ctx),
+    /"podman" runs images only/,
+  );
+});
+
+test("unit rendering is deterministic and quotes what systemd would split", () => {
+  const c = config("oci");
+  const od = c.containers["onedrive"];
+  assert.ok(od);
+  const u = { runtime: "/usr/sbin/runc", bundle: "/b", stopSignal: "SIGTERM" };
+  assert.equal(renderUnit(c, od, u), renderUnit(config("oci"), od, u));
+  assert.equal(execQuote("/plain/path"), "/plain/path");
+  assert.equal(execQuote("with space"), '"with space"');
+  assert.equal(execQuote("100%"), "100%%");
+  assert.equal(execQuote("$HOME"), '"$$HOME"');
+});
