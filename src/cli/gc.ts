@@ -6,16 +6,22 @@ import { collectGarbage } from "../image/gc.js";
 import { lockPathFor, readLock } from "../image/lock.js";
 import { Store } from "../image/store.js";
 import { loadFor, type Command } from "./context.js";
+import { UsageError } from "../errors.js";
+import { withSwitchLock } from "../generations/activate.js";
+import { collectGenerations } from "../generations/gc.js";
 
 export const gcCommand: Command = {
   name: "gc",
-  summary: "delete image blobs and unpacked rootfs that nothing references",
-  usage: "railyard gc [--dry-run]",
-  help: `Deletes image blobs and unpacked image directories that are neither tagged in the store,
-pinned by railyard.lock, nor used by a built bundle, and partial downloads idle for an hour.
+  summary: "delete old generations (--keep N), and bundles and images nothing references",
+  usage: "railyard gc [--keep N] [--dry-run]",
+  help: `With --keep N, deletes all but the newest N generations (never the current one). Then deletes
+bundles no remaining generation uses, image blobs and unpacked images that are neither tagged in
+the store, pinned by railyard.lock or a generation, nor used by a bundle, and partial downloads idle
+for an hour.
 
+  --keep N    keep the newest N generations (and the current one)
   --dry-run   list what would be deleted, delete nothing`,
-  flags: { long: { "dry-run": false } },
+  flags: { long: { "dry-run": false, keep: true } },
   async run(ctx) {
     const config = await loadFor(ctx, "gc");
     const store = new Store(storeDir(config)).init();
@@ -32,11 +38,28 @@ pinned by railyard.lock, nor used by a built bundle, and partial downloads idle 
       if (image) roots.push(image);
     }
     const dryRun = ctx.args.flags["dry-run"] === true;
+    const keepFlag = ctx.args.flags["keep"];
+    if (keepFlag !== undefined && (typeof keepFlag !== "string" || !/^[1-9]\d*$/.test(keepFlag)))
+      throw new UsageError(
+        `--keep takes a number of generations (at least 1), got ${JSON.stringify(keepFlag)}`,
+      );
+    const g = await withSwitchLock(config.stateDir, async () => {
+      const gens = collectGenerations(
+        config.stateDir,
+        keepFlag === undefined ? undefined : Number(keepFlag),
+        dryRun,
+      );
+      roots.push(...gens.images);
+      return gens;
+    });
     const r = collectGarbage(store, rootfsRoot(config), roots, { dryRun });
-    if (ctx.args.globals.json) ctx.out(JSON.stringify({ dryRun, ...r }, null, 2));
+    if (ctx.args.globals.json)
+      ctx.out(
+        JSON.stringify({ dryRun, generations: g.generations, bundles: g.bundles, ...r }, null, 2),
+      );
     else
       ctx.out(
-        `${dryRun ? "would delete" : "deleted"} ${r.blobs.length} blobs, ${r.rootfs.length} unpacked images, ${r.partials.length} partial downloads (${(r.bytes / 1024 / 1024).toFixed(1)} MiB of files)`,
+        `${dryRun ? "would delete" : "deleted"} ${g.generations.length} generations, ${g.bundles.length} bundles, ${r.blobs.length} blobs, ${r.rootfs.length} unpacked images, ${r.partials.length} partial downloads (${(r.bytes / 1024 / 1024).toFixed(1)} MiB of image files)`,
       );
     return 0;
   },

@@ -376,3 +376,55 @@ describe("CLI", () => {
     assert.match(r.stdout, /^hello from hello, uid 2000:100$/m);
   });
 });
+
+describe("generations without systemd", () => {
+  test("each changed build makes a generation; gc --keep 1 deletes the older ones and their bundles", async () => {
+    const gstate = join(dir, "gens-state");
+    const gen = (v: string) =>
+      config(
+        "gens",
+        { a: { args: ["/bin/busybox", "echo", v] }, b: { args: ["/bin/busybox", "true"] } },
+        { stateDir: gstate },
+      );
+    for (const v of ["1", "2", "3"]) assert.equal((await railyard([...gen(v), "build"])).code, 0);
+    const list = JSON.parse((await railyard([...gen("3"), "generations", "--json"])).stdout) as {
+      generation: number;
+      current: boolean;
+    }[];
+    assert.deepEqual(
+      list.map((g) => [g.generation, g.current]),
+      [
+        [1, false],
+        [2, false],
+        [3, false],
+      ],
+      "built, none activated",
+    );
+    const bundlesBefore = readdirSync(join(gstate, "bundles")).filter((n) =>
+      /^a-[0-9a-f]{16}$/.test(n),
+    );
+    assert.equal(bundlesBefore.length, 3, "one bundle of a per generation, b's shared");
+    const dry = JSON.parse(
+      (await railyard([...gen("3"), "gc", "--keep", "1", "--dry-run", "--json"])).stdout,
+    ) as { generations: number[]; bundles: string[] };
+    assert.deepEqual(dry.generations, [1, 2]);
+    assert.equal(dry.bundles.filter((b) => b.startsWith("a-")).length, 2);
+    assert.equal(
+      readdirSync(join(gstate, "generations")).filter((n) => /^\d+$/.test(n)).length,
+      3,
+      "--dry-run deleted nothing",
+    );
+    const r = await railyard([...gen("3"), "gc", "--keep", "1"]);
+    assert.match(r.stdout, /^deleted 2 generations, 2 bundles/);
+    assert.deepEqual(
+      readdirSync(join(gstate, "generations")).filter((n) => /^\d+$/.test(n)),
+      ["3"],
+    );
+    assert.equal(
+      (await railyard([...gen("3"), "run", "a"])).stdout,
+      "3\n",
+      "what is kept still runs",
+    );
+    assert.equal((await railyard([...gen("3"), "gc", "--keep", "0"])).code, 2);
+  });
+});

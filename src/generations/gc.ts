@@ -1,0 +1,66 @@
+import { lstatSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import {
+  currentGeneration,
+  generationDir,
+  listGenerations,
+  readJournal,
+  readManifest,
+} from "./store.js";
+
+export interface GenerationGcResult {
+  readonly generations: readonly number[];
+  readonly bundles: readonly string[];
+  /** Image digests the remaining generations use (roots for the image gc). */
+  readonly images: readonly string[];
+}
+
+/**
+ * Delete all but the newest `keep` generations (never the current one, nor either side of an
+ * unfinished activation), then every bundle that no remaining generation uses and that is not
+ * the newest bundle of its container.
+ */
+export function collectGenerations(
+  stateDir: string,
+  keep: number | undefined,
+  dryRun: boolean,
+): GenerationGcResult {
+  const all = listGenerations(stateDir);
+  const protect = new Set<number>();
+  const cur = currentGeneration(stateDir);
+  if (cur !== undefined) protect.add(cur);
+  const j = readJournal(stateDir);
+  if (j) {
+    protect.add(j.to);
+    if (j.from !== undefined) protect.add(j.from);
+  }
+  const kept =
+    keep === undefined ? all : all.filter((n, i) => i >= all.length - keep || protect.has(n));
+  const dropped = all.filter((n) => !kept.includes(n));
+  if (!dryRun)
+    for (const n of dropped) rmSync(generationDir(stateDir, n), { recursive: true, force: true });
+
+  const used = new Set<string>();
+  const images = new Set<string>();
+  for (const n of kept)
+    for (const s of Object.values(readManifest(stateDir, n).services)) {
+      if (s.bundle) used.add(s.bundle);
+      if (s.image) images.add(s.image);
+    }
+  const dir = join(stateDir, "bundles");
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    // nothing built yet
+  }
+  for (const e of entries) {
+    const st = lstatSync(join(dir, e));
+    if (st.isSymbolicLink()) used.add(readlinkSync(join(dir, e))); // the newest bundle of a container
+  }
+  const bundles = entries.filter(
+    (e) => !used.has(e) && lstatSync(join(dir, e)).isDirectory() && !/\.(tmp|old)-\d+$/.test(e),
+  );
+  if (!dryRun) for (const b of bundles) rmSync(join(dir, b), { recursive: true, force: true });
+  return { generations: dropped, bundles, images: [...images] };
+}
