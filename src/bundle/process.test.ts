@@ -5,15 +5,9 @@ import type { ResolvedContainer } from "../config/types.js";
 import { BuildError } from "../errors.js";
 import type { ImageConfig } from "../image/manifest.js";
 import { imageProcess } from "./process.js";
+import { fakeContext } from "../../tests/helpers/context.js";
 
-const ctx = {
-  file: "t.json",
-  hostArch: "amd64",
-  lookupUser: () => undefined,
-  lookupGroup: () => undefined,
-  userName: () => undefined,
-  groupName: () => undefined,
-};
+const ctx = fakeContext();
 const c = (extra: Record<string, unknown> = {}): ResolvedContainer => {
   const r = resolveConfig({ containers: { app: { image: "example/app", ...extra } } }, ctx)
     .containers["app"];

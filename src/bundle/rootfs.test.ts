@@ -4,15 +4,9 @@ import { resolveConfig } from "../config/resolve.js";
 import { BuildError } from "../errors.js";
 import { hostProcess } from "./process.js";
 import { ensureDir, planRootfs, type RootfsEntry } from "./rootfs.js";
+import { fakeContext } from "../../tests/helpers/context.js";
 
-const ctx = {
-  file: "t.json",
-  hostArch: "amd64",
-  lookupUser: () => undefined,
-  lookupGroup: () => undefined,
-  userName: () => undefined,
-  groupName: (g: number) => (g === 100 ? "users" : undefined),
-};
+const ctx = fakeContext({ groupName: (g) => (g === 100 ? "users" : undefined) });
 
 test("mount points are created through symlinks the way the runtime resolves them, never above /", () => {
   const plan = new Map<string, RootfsEntry>([

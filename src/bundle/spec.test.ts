@@ -12,15 +12,9 @@ import {
   serializeSpec,
   type SpecInputs,
 } from "./spec.js";
+import { fakeContext } from "../../tests/helpers/context.js";
 
-const ctx: ResolveContext = {
-  file: "t.json",
-  hostArch: "amd64",
-  lookupUser: () => undefined,
-  lookupGroup: () => undefined,
-  userName: () => undefined,
-  groupName: () => undefined,
-};
+const ctx: ResolveContext = fakeContext();
 const container = (c: Record<string, unknown>): ResolvedContainer => {
   const r = resolveConfig({ containers: { c: { args: ["/bin/busybox", "true"], ...c } } }, ctx)
     .containers["c"];

@@ -1,4 +1,4 @@
-import { readdirSync } from "node:fs";
+import { lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { readStamp } from "../bundle/write.js";
 import { rootfsRoot, storeDir } from "../image/acquire.js";
@@ -26,17 +26,6 @@ for an hour.
     const config = await loadFor(ctx, "gc");
     const store = new Store(storeDir(config)).init();
     const roots = Object.values(readLock(lockPathFor(config.file)).images).map((i) => i.digest);
-    const bundles = join(config.stateDir, "bundles");
-    let names: string[] = [];
-    try {
-      names = readdirSync(bundles).filter((n) => !n.includes(".tmp-") && !n.includes(".old-"));
-    } catch {
-      // nothing built yet
-    }
-    for (const n of names) {
-      const image = readStamp(join(bundles, n))?.image;
-      if (image) roots.push(image);
-    }
     const dryRun = ctx.args.flags["dry-run"] === true;
     const keepFlag = ctx.args.flags["keep"];
     if (keepFlag !== undefined && (typeof keepFlag !== "string" || !/^[1-9]\d*$/.test(keepFlag)))
@@ -48,10 +37,28 @@ for an hour.
         config.stateDir,
         keepFlag === undefined ? undefined : Number(keepFlag),
         dryRun,
+        new Set(Object.keys(config.containers)),
       );
       roots.push(...gens.images);
       return gens;
     });
+    // Bundles that stay (even in a dry run, only those) keep their images.
+    const bundles = join(config.stateDir, "bundles");
+    let names: string[] = [];
+    try {
+      names = readdirSync(bundles).filter(
+        (n) =>
+          !/\.(tmp|old)-\d+$/.test(n) &&
+          !g.bundles.includes(n) &&
+          lstatSync(join(bundles, n)).isDirectory(), // links name bundles listed themselves
+      );
+    } catch {
+      // nothing built yet
+    }
+    for (const n of names) {
+      const image = readStamp(join(bundles, n))?.image;
+      if (image) roots.push(image);
+    }
     const r = collectGarbage(store, rootfsRoot(config), roots, { dryRun });
     if (ctx.args.globals.json)
       ctx.out(

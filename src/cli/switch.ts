@@ -36,7 +36,22 @@ function report(ctx: CommandContext, r: ActivationResult, dryRun: boolean): numb
   return r.failed.length > 0 ? 1 : 0;
 }
 
-const unitDir = (env: NodeJS.ProcessEnv) => env["RAILYARD_UNIT_DIR"] ?? DEFAULT_UNIT_DIR;
+/** Activate a generation as the CLI does it: real systemctl, the host's unit dir, --verbose logs. */
+function activateFor(
+  ctx: CommandContext,
+  stateDir: string,
+  to: number,
+  dryRun: boolean,
+): Promise<ActivationResult> {
+  const hook = crashHook(ctx.env);
+  return activate(stateDir, to, {
+    systemctl: new Systemctl(),
+    unitDir: ctx.env["RAILYARD_UNIT_DIR"] ?? DEFAULT_UNIT_DIR,
+    dryRun,
+    log: ctx.debug,
+    ...(hook ? { step: hook } : {}),
+  });
+}
 
 export const switchCommand: Command = {
   name: "switch",
@@ -77,14 +92,7 @@ is interrupted is completed by running switch again. Needs systemd as the init s
           failed: [],
         };
       }
-      const hook = crashHook(ctx.env);
-      return activate(config.stateDir, g.generation, {
-        systemctl: new Systemctl(),
-        unitDir: unitDir(ctx.env),
-        dryRun,
-        log: ctx.debug,
-        ...(hook ? { step: hook } : {}),
-      });
+      return activateFor(ctx, config.stateDir, g.generation, dryRun);
     });
     return report(ctx, r, dryRun);
   },
@@ -127,14 +135,7 @@ switch, the one it was leaving).
           `there is no generation before ${cur ?? "(none)"} to roll back to`,
           (cur ?? 0) - 1,
         );
-      const hook = crashHook(ctx.env);
-      return activate(config.stateDir, target, {
-        systemctl: new Systemctl(),
-        unitDir: unitDir(ctx.env),
-        dryRun,
-        log: ctx.debug,
-        ...(hook ? { step: hook } : {}),
-      });
+      return activateFor(ctx, config.stateDir, target, dryRun);
     });
     return report(ctx, r, dryRun);
   },

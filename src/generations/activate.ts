@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
+import { writeFileAtomic } from "../util/atomic.js";
 import { join } from "node:path";
 import { ConcurrentSwitchError } from "../errors.js";
 import { DEFAULT_UNIT_DIR, syncUnitLinks } from "../systemd/install.js";
@@ -32,13 +33,7 @@ export async function withSwitchLock<T>(stateDir: string, f: () => Promise<T>): 
 }
 
 function writeJournal(stateDir: string, j: Journal): void {
-  const fd = openSync(journalFile(stateDir), "w", 0o644);
-  try {
-    writeSync(fd, JSON.stringify(j));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  writeFileAtomic(journalFile(stateDir), JSON.stringify(j));
 }
 
 export interface ActivateOptions {

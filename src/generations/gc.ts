@@ -24,6 +24,7 @@ export function collectGenerations(
   stateDir: string,
   keep: number | undefined,
   dryRun: boolean,
+  containers: ReadonlySet<string>,
 ): GenerationGcResult {
   const all = listGenerations(stateDir);
   const protect = new Set<number>();
@@ -55,11 +56,16 @@ export function collectGenerations(
     // nothing built yet
   }
   for (const e of entries) {
-    const st = lstatSync(join(dir, e));
-    if (st.isSymbolicLink()) used.add(readlinkSync(join(dir, e))); // the newest bundle of a container
+    if (!lstatSync(join(dir, e)).isSymbolicLink()) continue;
+    // The newest bundle of a container in the config stays; links of removed containers go.
+    if (containers.has(e)) used.add(readlinkSync(join(dir, e)));
+    else if (!dryRun) rmSync(join(dir, e), { force: true });
   }
   const bundles = entries.filter(
-    (e) => !used.has(e) && lstatSync(join(dir, e)).isDirectory() && !/\.(tmp|old)-\d+$/.test(e),
+    (e) =>
+      !used.has(e) &&
+      lstatSync(join(dir, e), { throwIfNoEntry: false })?.isDirectory() === true &&
+      !/\.(tmp|old)-\d+$/.test(e),
   );
   if (!dryRun) for (const b of bundles) rmSync(join(dir, b), { recursive: true, force: true });
   return { generations: dropped, bundles, images: [...images] };

@@ -20,11 +20,11 @@ import {
   chmodSync,
   type Stats,
 } from "node:fs";
-import { Writable, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { InvalidLayerError, UnsafeLayerError } from "../errors.js";
 import { decompressor, type Compression } from "./decompress.js";
-import { TarFormatError, TarReader, type TarHandlers, type TarHeader } from "./tar.js";
+import { TarFormatError, TarReader, tarSink, type TarHandlers, type TarHeader } from "./tar.js";
 
 export interface ApplyOptions {
   /** Running as root: ownership is applied, setuid bits and device nodes are kept. */
@@ -288,30 +288,14 @@ export async function applyLayer(
   const hash = createHash("sha256");
   let bytes = 0;
   const reader = new TarReader(writer);
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      try {
-        bytes += chunk.length;
-        if (bytes > o.maxBytes)
-          throw new UnsafeLayerError(
-            `layer expands to more than ${o.maxBytes} bytes uncompressed: refused as a decompression bomb`,
-            "",
-          );
-        hash.update(chunk);
-        reader.write(chunk);
-        cb();
-      } catch (e) {
-        cb(e as Error);
-      }
-    },
-    final(cb) {
-      try {
-        reader.finish();
-        cb();
-      } catch (e) {
-        cb(e as Error);
-      }
-    },
+  const sink = tarSink(reader, (chunk) => {
+    bytes += chunk.length;
+    if (bytes > o.maxBytes)
+      throw new UnsafeLayerError(
+        `layer expands to more than ${o.maxBytes} bytes uncompressed: refused as a decompression bomb`,
+        "",
+      );
+    hash.update(chunk);
   });
   try {
     await pipeline(input, decompressor(compression), sink);

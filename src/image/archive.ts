@@ -9,12 +9,11 @@ import {
   readFileSync,
   rmSync,
   statSync,
-  writeSync,
 } from "node:fs";
 import { join, posix } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { Writable } from "node:stream";
 import { RailyardError } from "../errors.js";
+import { writeAll } from "../util/atomic.js";
 import { decompressor, sniffFile } from "./decompress.js";
 import {
   MEDIA,
@@ -24,7 +23,7 @@ import {
   type Platform,
 } from "./manifest.js";
 import { REF_ANNOTATION, type Store } from "./store.js";
-import { TarFormatError, TarReader } from "./tar.js";
+import { TarFormatError, TarReader, tarSink } from "./tar.js";
 
 /** An image file to import: a docker-archive or oci-archive tar, or an OCI layout directory. */
 export interface ImportResult {
@@ -62,8 +61,7 @@ async function unpackMembers(archive: string, tmp: string): Promise<Map<string, 
     },
     data(chunk) {
       if (fd === undefined) return;
-      let off = 0;
-      while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+      writeAll(fd, chunk);
     },
     end() {
       if (fd !== undefined) closeSync(fd);
@@ -71,28 +69,7 @@ async function unpackMembers(archive: string, tmp: string): Promise<Map<string, 
     },
   });
   try {
-    await pipeline(
-      createReadStream(archive),
-      decompressor(sniffFile(archive)),
-      new Writable({
-        write(chunk: Buffer, _e, cb) {
-          try {
-            reader.write(chunk);
-            cb();
-          } catch (e) {
-            cb(e as Error);
-          }
-        },
-        final(cb) {
-          try {
-            reader.finish();
-            cb();
-          } catch (e) {
-            cb(e as Error);
-          }
-        },
-      }),
-    );
+    await pipeline(createReadStream(archive), decompressor(sniffFile(archive)), tarSink(reader));
   } catch (e) {
     if (fd !== undefined) closeSync(fd);
     if (e instanceof TarFormatError)

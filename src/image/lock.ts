@@ -1,6 +1,7 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ConfigError } from "../errors.js";
+import { writeFileAtomic } from "../util/atomic.js";
 
 /** railyard.lock: each image reference of the config pinned to the digest it resolved to. */
 export interface LockFile {
@@ -43,15 +44,5 @@ export function serializeLock(l: LockFile): string {
 }
 
 export function writeLock(path: string, l: LockFile): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, "w", 0o644);
-  try {
-    const b = Buffer.from(serializeLock(l));
-    let off = 0;
-    while (off < b.length) off += writeSync(fd, b, off, b.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  writeFileAtomic(path, serializeLock(l));
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import {
   closeSync,
   existsSync,
@@ -9,13 +9,13 @@ import {
   renameSync,
   rmSync,
   statSync,
-  writeSync,
 } from "node:fs";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { DigestMismatchError, RailyardError } from "../errors.js";
 import { MEDIA, type Descriptor } from "./manifest.js";
 import { withLockFile } from "../util/lockfile.js";
+import { writeAll, writeFileAtomic } from "../util/atomic.js";
 
 export const REF_ANNOTATION = "org.opencontainers.image.ref.name";
 
@@ -64,9 +64,9 @@ export class Store {
     mkdirSync(this.tmp, { recursive: true, mode: 0o700 });
     const layout = join(this.dir, "oci-layout");
     if (!existsSync(layout))
-      this.writeAtomic(layout, `${JSON.stringify({ imageLayoutVersion: "1.0.0" })}\n`);
+      writeFileAtomic(layout, `${JSON.stringify({ imageLayoutVersion: "1.0.0" })}\n`);
     if (!existsSync(join(this.dir, "index.json")))
-      this.writeAtomic(
+      writeFileAtomic(
         join(this.dir, "index.json"),
         `${JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [] })}\n`,
       );
@@ -95,20 +95,6 @@ export class Store {
     return join(this.tmp, `partial-${hexOf(digest)}`);
   }
 
-  private writeAtomic(path: string, data: string | Buffer): void {
-    const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-    const fd = openSync(tmp, "w", 0o644);
-    try {
-      const buf = typeof data === "string" ? Buffer.from(data) : data;
-      let off = 0;
-      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  }
-
   /** Store bytes already in memory, checking them against `expected` when given. */
   putBytes(bytes: Buffer, expected?: { digest: string; size?: number }): string {
     const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
@@ -127,7 +113,7 @@ export class Store {
         );
     }
     if (!this.has({ digest })) {
-      this.writeAtomic(this.blobPath(digest), bytes);
+      writeFileAtomic(this.blobPath(digest), bytes);
       fsyncDir(this.blobs);
     }
     return digest;
@@ -161,8 +147,7 @@ export class Store {
             String(have),
           );
         hash.update(chunk);
-        let off = 0;
-        while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+        writeAll(fd, chunk);
       }
       fsyncSync(fd);
     } catch (e) {
@@ -243,7 +228,7 @@ export class Store {
           b.annotations?.[REF_ANNOTATION] ?? "",
         ),
       );
-      this.writeAtomic(
+      writeFileAtomic(
         join(this.dir, "index.json"),
         `${JSON.stringify({ ...index, manifests }, null, 2)}\n`,
       );
@@ -255,7 +240,7 @@ export class Store {
       const index = this.readIndex();
       const manifests = index.manifests.filter((m) => m.annotations?.[REF_ANNOTATION] !== name);
       if (manifests.length === index.manifests.length) return false;
-      this.writeAtomic(
+      writeFileAtomic(
         join(this.dir, "index.json"),
         `${JSON.stringify({ ...index, manifests }, null, 2)}\n`,
       );

@@ -1,3 +1,5 @@
+import { Writable } from "node:stream";
+
 /**
  * A streaming tar reader (ustar, GNU long names, PAX), pure: feed it bytes, it calls back with
  * each entry's header and data. Strict by design: a bad checksum, an unknown entry type or a
@@ -271,4 +273,30 @@ export class TarReader {
       this.h.end();
     }
   }
+}
+
+/**
+ * A Writable that feeds a TarReader, turning its errors into stream errors and checking the
+ * archive is complete at the end. `onChunk` sees every chunk first (hashing, byte limits).
+ */
+export function tarSink(reader: TarReader, onChunk?: (chunk: Buffer) => void): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      try {
+        onChunk?.(chunk);
+        reader.write(chunk);
+        cb();
+      } catch (e) {
+        cb(e as Error);
+      }
+    },
+    final(cb) {
+      try {
+        reader.finish();
+        cb();
+      } catch (e) {
+        cb(e as Error);
+      }
+    },
+  });
 }

@@ -6,15 +6,9 @@ import { resolveConfig } from "../config/resolve.js";
 import { REPO_ROOT } from "../../tests/helpers/paths.js";
 import { renderEngineUnit } from "./engine.js";
 import { execQuote, renderUnit } from "./unit.js";
+import { fakeContext } from "../../tests/helpers/context.js";
 
-const ctx = {
-  file: "/etc/railyard/railyard.config.ts",
-  hostArch: "amd64",
-  lookupUser: () => undefined,
-  lookupGroup: () => undefined,
-  userName: () => undefined,
-  groupName: () => undefined,
-};
+const ctx = fakeContext({ file: "/etc/railyard/railyard.config.ts" });
 const SNAPSHOTS = join(REPO_ROOT, "src/systemd/__snapshots__");
 
 /** Compare with the committed snapshot; UPDATE_SNAPSHOTS=1 rewrites it (review the diff). */

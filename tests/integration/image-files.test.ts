@@ -374,15 +374,20 @@ describe("lock and gc", () => {
     delete lock.images[`${registry.host}/t/multi:v1`];
     writeFileSync(join(dir, "lockgc/railyard.lock"), JSON.stringify(lock));
     await railyard([...c2, "images", "rm", `${registry.host}/t/multi:v1`]);
-    execFileSync("sh", [
-      "-c",
-      `rm -rf ${join(dir, "lockgc/state/bundles")}/b ${join(dir, "lockgc/state/bundles")}/b-*`,
-    ]);
-
-    const dry = JSON.parse((await railyard([...c2, "gc", "--dry-run", "--json"])).stdout) as {
+    // A generation without b; generation 1 (which still pins b's image) is dropped with --keep 1.
+    assert.equal((await railyard([...c2, "build"])).code, 0);
+    const keepAll = JSON.parse((await railyard([...c2, "gc", "--dry-run", "--json"])).stdout) as {
+      blobs: string[];
+    };
+    assert.deepEqual(keepAll.blobs, [], "generation 1 still references the index");
+    const dry = JSON.parse(
+      (await railyard([...c2, "gc", "--keep", "1", "--dry-run", "--json"])).stdout,
+    ) as {
       blobs: string[];
       rootfs: string[];
+      generations: number[];
     };
+    assert.deepEqual(dry.generations, [1]);
     const multiDigest = (JSON.parse(lockText) as { images: Record<string, { digest: string }> })
       .images[`${registry.host}/t/multi:v1`]?.digest;
     // The amd64 image of the index is the same as t/plain, which stays locked: only the index goes.
@@ -392,8 +397,12 @@ describe("lock and gc", () => {
       dry.blobs.every((d) => existsSync(join(blobsDir, d.slice(7)))),
       "--dry-run deletes nothing",
     );
-    const real = await railyard([...c2, "gc"]);
-    assert.match(real.stdout, /^deleted \d+ blobs, \d+ unpacked images, 0 partial downloads/);
+    const real = await railyard([...c2, "gc", "--keep", "1"]);
+    assert.match(
+      real.stdout,
+      /^deleted 1 generations, \d+ bundles, \d+ blobs, \d+ unpacked images, 0 partial downloads/,
+      real.stderr,
+    );
     assert.ok(dry.blobs.every((d) => !existsSync(join(blobsDir, d.slice(7)))));
     assert.equal(
       (await railyard([...c2, "run", "a"])).stdout,
