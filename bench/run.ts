@@ -1,0 +1,397 @@
+/**
+ * railyard against its peers, measured side by side in one run: `npm run bench`.
+ * Prints medians with min/max and ratios, and writes bench/results.json and bench/results.md.
+ * Peers: bare runc, podman (with this host's settings), ldd; see bench/README.md.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { alternate, fmt, ms, timeUntil, type Stats } from "./lib.js";
+
+const REPO = resolve(new URL(".", import.meta.url).pathname, "../..");
+const CLI = join(REPO, "bin/railyard.js");
+const RUNS = Number(process.env["BENCH_RUNS"] ?? 15);
+// Lowercase only: podman names an image pulled from an OCI layout after the layout's path.
+const work = `/var/tmp/railyard-bench-${process.pid}`;
+mkdirSync(work, { recursive: true });
+const results: Row[] = [];
+
+interface Row {
+  readonly section: string;
+  readonly metric: string;
+  readonly railyard: Stats;
+  readonly peers: Record<string, Stats | string>;
+  readonly goal: string;
+  readonly met: boolean | null;
+  readonly note?: string;
+}
+
+const railyard = (args: string[]) =>
+  execFileSync(process.execPath, [CLI, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, RAILYARD_CONFIG: "" },
+  });
+const log = (s: string) => process.stdout.write(`${s}\n`);
+const ratio = (a: Stats, b: Stats) => a.median / b.median;
+
+function config(name: string, containers: Record<string, unknown>): string {
+  const file = join(work, `${name}.json`);
+  writeFileSync(file, JSON.stringify({ stateDir: join(work, "state"), containers }));
+  return file;
+}
+
+/** A hand-made runc bundle: `runc spec` plus busybox, the way a person would do it. */
+function bareBundle(): string {
+  const b = join(work, "bare");
+  mkdirSync(join(b, "rootfs/bin"), { recursive: true });
+  copyFileSync("/bin/busybox", join(b, "rootfs/bin/busybox"));
+  chmodSync(join(b, "rootfs/bin/busybox"), 0o755);
+  execFileSync("runc", ["spec"], { cwd: b });
+  const spec = JSON.parse(readFileSync(join(b, "config.json"), "utf8")) as {
+    process: { terminal: boolean; args: string[] };
+  };
+  spec.process.terminal = false;
+  spec.process.args = ["/bin/busybox", "echo", "ready"];
+  writeFileSync(join(b, "config.json"), JSON.stringify(spec));
+  return b;
+}
+
+let podmanReady: string | undefined;
+function podmanSetup(): string | undefined {
+  if (podmanReady !== undefined) return podmanReady;
+  if (spawnSync("podman", ["--version"]).status !== 0) return undefined;
+  const conf = join(work, "containers.conf");
+  writeFileSync(
+    conf,
+    '[containers]\ndefault_ulimits = []\n[engine]\ncgroup_manager = "cgroupfs"\nruntime = "runc"\n',
+  );
+  process.env["CONTAINERS_CONF"] = conf;
+  // A busybox image, built with umoci, pulled into podman's own storage from its OCI layout.
+  const layout = join(work, "layout");
+  execFileSync("umoci", ["init", "--layout", layout]);
+  execFileSync("umoci", ["new", "--image", `${layout}:bb`]);
+  const bundle = join(work, "umoci-bundle");
+  execFileSync("umoci", ["unpack", "--image", `${layout}:bb`, bundle]);
+  mkdirSync(join(bundle, "rootfs/bin"), { recursive: true });
+  copyFileSync("/bin/busybox", join(bundle, "rootfs/bin/busybox"));
+  execFileSync("umoci", ["repack", "--image", `${layout}:bb`, bundle]);
+  podmanReady = join(work, "podman");
+  const id = podman(["pull", "-q", `oci:${layout}:bb`]).trim();
+  podman(["tag", id, "localhost/bb"]);
+  return podmanReady;
+}
+const podman = (args: string[]) =>
+  execFileSync(
+    "podman",
+    [
+      "--storage-driver",
+      "vfs",
+      "--root",
+      join(work, "podman/storage"),
+      "--runroot",
+      join(work, "podman/run"),
+      ...args,
+    ],
+    {
+      encoding: "utf8",
+    },
+  );
+
+let n = 0;
+async function startLatency(): Promise<void> {
+  log("\n## 1. start latency: until the container's first output line (busybox echo)");
+  const cfg = config("start", { hello: { args: ["/bin/busybox", "echo", "ready"] } });
+  const built = JSON.parse(railyard(["--config", cfg, "build", "--json"])) as {
+    bundles: { bundle: string }[];
+  };
+  const bundle = built.bundles[0]?.bundle as string;
+  const bare = bareBundle();
+  const peers: Record<string, () => Promise<number>> = {
+    // What railyard's unit runs: the runtime on the prepared bundle, nothing else.
+    railyard: () =>
+      timeUntil("runc", ["run", "--bundle", bundle, `bench-${n++}`], { marker: "ready" }),
+    "bare runc": () =>
+      timeUntil("runc", ["run", "--bundle", bare, `bench-${n++}`], { marker: "ready" }),
+  };
+  if (podmanSetup())
+    peers["podman run"] = () =>
+      timeUntil(
+        "podman",
+        [
+          "--storage-driver",
+          "vfs",
+          "--root",
+          join(work, "podman/storage"),
+          "--runroot",
+          join(work, "podman/run"),
+          "run",
+          "--rm",
+          "--network",
+          "none",
+          "localhost/bb",
+          "/bin/busybox",
+          "echo",
+          "ready",
+        ],
+        { marker: "ready" },
+      );
+  const s = await alternate(peers, RUNS);
+  const r = s["railyard"] as Stats;
+  const goalRunc = ratio(r, s["bare runc"] as Stats) <= 1.15;
+  const goalPodman = s["podman run"] ? ratio(s["podman run"] as Stats, r) >= 5 : null;
+  for (const [k, v] of Object.entries(s))
+    log(
+      `  ${k.padEnd(12)} ${fmt(v)}${k === "railyard" ? "" : `  railyard/peer ${ratio(r, v).toFixed(2)}x`}`,
+    );
+  results.push({
+    section: "start",
+    metric: "ms to first output line",
+    railyard: r,
+    peers: {
+      "bare runc": s["bare runc"] as Stats,
+      "podman run": s["podman run"] ?? "podman not installed",
+    },
+    goal: "within 1.15x of bare runc; at least 5x faster than podman run",
+    met: goalRunc && goalPodman !== false,
+  });
+}
+
+async function cliOverhead(): Promise<void> {
+  log("\n## 2. CLI overhead: railyard run NAME of a built container, against bare runc");
+  const cfg = config("cli", { hi: { args: ["/bin/busybox", "echo", "ready"] } });
+  railyard(["--config", cfg, "build", "hi"]);
+  const bare = join(work, "bare");
+  const s = await alternate(
+    {
+      railyard: () =>
+        timeUntil(process.execPath, [CLI, "--config", cfg, "run", "hi"], {
+          env: { ...process.env, RAILYARD_CONFIG: "" },
+        }),
+      "bare runc": () => timeUntil("runc", ["run", "--bundle", bare, `bench-${n++}`]),
+    },
+    RUNS,
+  );
+  const r = s["railyard"] as Stats;
+  const b = s["bare runc"] as Stats;
+  log(
+    `  railyard     ${fmt(r)}\n  bare runc    ${fmt(b)}  difference ${(r.median - b.median).toFixed(1)} ms`,
+  );
+  results.push({
+    section: "cli",
+    metric: "ms for a complete run",
+    railyard: r,
+    peers: { "bare runc": b },
+    goal: "within 100 ms of bare runc",
+    met: r.median - b.median <= 100,
+  });
+}
+
+async function closure(): Promise<void> {
+  log("\n## 6. closure of /usr/bin/python3, against ldd");
+  const { computeClosure } = await import("../src/closure/index.js");
+  const { hostFs } = await import("../src/closure/fs.js");
+  const time = (f: () => unknown) => async () => {
+    const t = process.hrtime.bigint();
+    f();
+    return ms(t);
+  };
+  const s = await alternate(
+    {
+      "railyard elf": time(() => computeClosure("/usr/bin/python3", { fs: hostFs(), mode: "elf" })),
+      "railyard packages": time(() =>
+        computeClosure("/usr/bin/python3", { fs: hostFs(), mode: "packages", arch: "amd64" }),
+      ),
+      ldd: () => timeUntil("ldd", ["/usr/bin/python3"]),
+    },
+    RUNS,
+  );
+  for (const [k, v] of Object.entries(s)) log(`  ${k.padEnd(18)} ${fmt(v)}`);
+  results.push({
+    section: "closure",
+    metric: "ms for python3 (elf)",
+    railyard: s["railyard elf"] as Stats,
+    peers: { ldd: s["ldd"] as Stats },
+    goal: "(no goal: reported)",
+    met: null,
+  });
+  results.push({
+    section: "closure",
+    metric: "ms for python3 (packages)",
+    railyard: s["railyard packages"] as Stats,
+    peers: { ldd: s["ldd"] as Stats },
+    goal: "(no goal: reported)",
+    met: null,
+  });
+}
+
+async function memory(): Promise<void> {
+  log("\n## 5. memory held besides the container's own processes, per idle container");
+  const out = execFileSync(
+    process.execPath,
+    [join(REPO, "dist/bench/supervision-memory.js"), "20"],
+    { encoding: "utf8", cwd: REPO },
+  );
+  const kib = Number(/: ([\d.]+) KiB per container/.exec(out)?.[1] ?? NaN);
+  let conmon: string | Stats = "podman not installed";
+  if (podmanSetup()) {
+    const id = podman([
+      "run",
+      "-d",
+      "--network",
+      "none",
+      "localhost/bb",
+      "/bin/busybox",
+      "sleep",
+      "1000",
+    ]).trim();
+    const pid = Number(podman(["inspect", "--format", "{{.State.ConmonPid}}", id]).trim());
+    const rss = Number(
+      /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN,
+    );
+    podman(["rm", "-f", "-t", "0", id]);
+    conmon = { median: rss, min: rss, max: rss, runs: 1 };
+  }
+  log(
+    `  railyard   ${kib} KiB (0 daemons, no process outside the container)\n  podman     conmon ${typeof conmon === "string" ? conmon : `${conmon.median} KiB`}\n  docker     not measured: no docker engine runs on this machine`,
+  );
+  results.push({
+    section: "memory",
+    metric: "KiB per idle container (RSS outside the container)",
+    railyard: { median: kib, min: kib, max: kib, runs: 1 },
+    peers: {
+      "podman conmon": conmon,
+      "dockerd+containerd": "not measured: no docker engine on this machine",
+    },
+    goal: "0 daemons; at most 1 MB per container",
+    met: kib <= 1024,
+    note: out.trim().split("\n").pop() ?? "",
+  });
+}
+
+async function switchBench(): Promise<void> {
+  log("\n## 4. switch of 100 services under a real systemd (in a namespace)");
+  const { bootSystemd } = await import("../tests/helpers/systemd.js");
+  const sd = await bootSystemd(join(work, "ns"), [work]);
+  try {
+    const file = join(work, "switch.json");
+    const svc = (msg: string) => ({
+      args: [
+        "/bin/busybox",
+        "sh",
+        "-c",
+        `trap 'exit 0' TERM; echo ${msg}; while :; do sleep 60; done`,
+      ],
+    });
+    const write = (changed: string) =>
+      writeFileSync(
+        file,
+        JSON.stringify({
+          stateDir: join(work, "sw-state"),
+          runtime: "runc",
+          containers: Object.fromEntries(
+            Array.from({ length: 100 }, (_, i) => [`s${i}`, svc(i === 0 ? changed : `s${i}`)]),
+          ),
+        }),
+      );
+    const timed = async (args: string[]) => {
+      const t = process.hrtime.bigint();
+      const r = await sd.railyard(args);
+      if (r.code !== 0) throw new Error(r.stderr);
+      return { ms: ms(t), out: r.stdout };
+    };
+    write("v0");
+    const first = await timed(["--config", file, "switch", "--json"]);
+    const noops: number[] = [];
+    const changed: number[] = [];
+    let restartsNoop = 0;
+    let restartsChanged = 0;
+    for (let i = 0; i < 5; i++) {
+      const a = await timed(["--config", file, "switch", "--json"]);
+      noops.push(a.ms);
+      restartsNoop += (JSON.parse(a.out) as { plan: { restart: string[] } }).plan.restart.length;
+      write(`v${i + 1}`);
+      const b = await timed(["--config", file, "switch", "--json"]);
+      changed.push(b.ms);
+      restartsChanged = Math.max(
+        restartsChanged,
+        (JSON.parse(b.out) as { plan: { restart: string[] } }).plan.restart.length,
+      );
+    }
+    const { stats } = await import("./lib.js");
+    const noop = stats(noops);
+    const one = stats(changed);
+    log(
+      `  first switch (100 start)  ${first.ms.toFixed(0)} ms\n  no-op switch              ${fmt(noop)}, ${restartsNoop} restarts\n  1 of 100 changed          ${fmt(one)}, ${restartsChanged} restarted`,
+    );
+    results.push({
+      section: "switch",
+      metric: "ms, first switch of 100 services",
+      railyard: { median: first.ms, min: first.ms, max: first.ms, runs: 1 },
+      peers: {},
+      goal: "(reported)",
+      met: null,
+    });
+    results.push({
+      section: "switch",
+      metric: "ms, no-op switch of 100 services",
+      railyard: noop,
+      peers: {},
+      goal: "under 0.5 s with 0 restarts",
+      met: noop.median < 500 && restartsNoop === 0,
+    });
+    results.push({
+      section: "switch",
+      metric: "ms, 1 of 100 changed",
+      railyard: one,
+      peers: {},
+      goal: "restarts exactly 1",
+      met: restartsChanged === 1,
+    });
+  } finally {
+    await sd.stop();
+  }
+}
+
+try {
+  const t0 = Date.now();
+  log(
+    `# railyard benchmark, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, ${RUNS} alternating runs`,
+  );
+  if (!existsSync(join(REPO, "dist/src/cli/main.js"))) throw new Error("run npm run build first");
+  await startLatency();
+  await cliOverhead();
+  await closure();
+  await switchBench();
+  await memory();
+  const fmtPeer = (p: Stats | string) => (typeof p === "string" ? p : `${p.median.toFixed(1)}`);
+  const md = [
+    `| section | metric | railyard (median) | peers (median) | goal | met |`,
+    `| --- | --- | --- | --- | --- | --- |`,
+    ...results.map(
+      (r) =>
+        `| ${r.section} | ${r.metric} | ${r.railyard.median.toFixed(1)} | ${
+          Object.entries(r.peers)
+            .map(([k, v]) => `${k}: ${fmtPeer(v)}`)
+            .join("; ") || "-"
+        } | ${r.goal} | ${r.met === null ? "-" : r.met ? "yes" : "**no**"} |`,
+    ),
+  ].join("\n");
+  const header = `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, with \`npm run bench\` (${RUNS} alternating runs; ${((Date.now() - t0) / 1000).toFixed(0)} s).`;
+  writeFileSync(
+    join(REPO, "bench/results.json"),
+    `${JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, runs: RUNS, results }, null, 2)}\n`,
+  );
+  writeFileSync(join(REPO, "bench/results.md"), `${header}\n\n${md}\n`);
+  log(`\n${md}\n\n${header}`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
