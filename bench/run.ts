@@ -14,7 +14,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { alternate, fmt, ms, timeUntil, type Stats } from "./lib.js";
 
 const REPO = resolve(new URL(".", import.meta.url).pathname, "../..");
@@ -361,6 +361,153 @@ async function switchBench(): Promise<void> {
   }
 }
 
+/** Host directories that make the 5 layers of the pull benchmark (about 200 MB of real files). */
+const PULL_LAYERS = [
+  ["/bin/busybox"],
+  ["/usr/lib/python3.11"],
+  ["/usr/share/perl", "/usr/lib/x86_64-linux-gnu/perl"],
+  ["/usr/lib/gcc"],
+  ["/usr/share/zoneinfo", "/usr/share/mime"],
+];
+
+async function pullBench(): Promise<void> {
+  log("\n## 3. pull and unpack a 5-layer image from a registry on loopback, into an empty store");
+  const { startRegistry, buildImage, push } = await import("../tests/helpers/registry.js");
+  const layers = PULL_LAYERS.map((paths) => paths.filter((p) => existsSync(p)));
+  const layout = join(work, "pull-layout");
+  buildImage(
+    layout,
+    "big",
+    {
+      layers: layers.map(
+        (paths) => (r: string) =>
+          paths.forEach((p) => {
+            mkdirSync(join(r, dirname(p)), { recursive: true });
+            execFileSync("cp", ["-a", p, join(r, p)]);
+          }),
+      ),
+      config: { entrypoint: ["/bin/busybox", "true"] },
+    },
+    work,
+  );
+  const registry = await startRegistry(join(work, "pull-registry"));
+  try {
+    const ref = `${registry.host}/bench/big:v1`;
+    push(layout, "big", ref);
+    const manifest = JSON.parse(
+      execFileSync("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${ref}`], {
+        encoding: "utf8",
+      }),
+    ) as { layers: { digest: string; size: number }[] };
+    const blobs = join(layout, "blobs/sha256");
+    const compressed = manifest.layers.reduce((a, l) => a + l.size, 0);
+    let uncompressed = 0;
+    for (const l of manifest.layers)
+      uncompressed += execFileSync("gzip", ["-dc", join(blobs, l.digest.slice(7))], {
+        maxBuffer: 1 << 30,
+      }).length;
+    const fresh = (name: string) => {
+      const d = join(work, `pull-${name}-${n++}`);
+      mkdirSync(d, { recursive: true });
+      return d;
+    };
+    const cfgFor = (state: string) => {
+      const f = join(work, `pull-${n++}.json`);
+      writeFileSync(
+        f,
+        JSON.stringify({
+          stateDir: state,
+          registries: { [registry.host]: { insecure: true } },
+          containers: { big: { image: ref } },
+        }),
+      );
+      return f;
+    };
+    const podmanArgs = (d: string) => ["--root", join(d, "storage"), "--runroot", join(d, "run")];
+    const s = await alternate(
+      {
+        // Pulled, verified, unpacked and laid out as a bundle: ready to run.
+        railyard: async () => {
+          const d = fresh("railyard");
+          const f = cfgFor(d);
+          const t = await timeUntil(process.execPath, [CLI, "--config", f, "build", "big"], {
+            env: { ...process.env, RAILYARD_CONFIG: "" },
+          });
+          rmSync(d, { recursive: true, force: true });
+          return t;
+        },
+        "podman pull": async () => {
+          const d = fresh("podman");
+          const t = await timeUntil("podman", [
+            ...podmanArgs(d),
+            "pull",
+            "-q",
+            "--tls-verify=false",
+            ref,
+          ]);
+          spawnSync("podman", [...podmanArgs(d), "system", "reset", "-f"]);
+          rmSync(d, { recursive: true, force: true });
+          return t;
+        },
+        "skopeo+umoci": async () => {
+          const d = fresh("umoci");
+          const t0 = process.hrtime.bigint();
+          execFileSync("skopeo", [
+            "copy",
+            "-q",
+            "--src-tls-verify=false",
+            `docker://${ref}`,
+            `oci:${join(d, "layout")}:v1`,
+          ]);
+          execFileSync("umoci", [
+            "unpack",
+            "--image",
+            `${join(d, "layout")}:v1`,
+            join(d, "bundle"),
+          ]);
+          const t = ms(t0);
+          rmSync(d, { recursive: true, force: true });
+          return t;
+        },
+        "gzip -dc": async () => {
+          const t0 = process.hrtime.bigint();
+          for (const l of manifest.layers)
+            execFileSync("sh", ["-c", `gzip -dc ${join(blobs, l.digest.slice(7))} > /dev/null`]);
+          return ms(t0);
+        },
+      },
+      Math.max(3, Math.floor(RUNS / 5)),
+      0,
+    );
+    const r = s["railyard"] as Stats;
+    const mbps = (x: Stats) => uncompressed / 1e6 / (x.median / 1000);
+    log(
+      `  image: ${manifest.layers.length} layers, ${(compressed / 1e6).toFixed(0)} MB compressed, ${(uncompressed / 1e6).toFixed(0)} MB of files`,
+    );
+    for (const [k, v] of Object.entries(s))
+      log(
+        `  ${k.padEnd(13)} ${fmt(v)}  ${mbps(v).toFixed(0)} MB/s${k === "railyard" ? "" : `  railyard/peer ${ratio(r, v).toFixed(2)}x`}`,
+      );
+    const podmanS = s["podman pull"] as Stats;
+    const gz = s["gzip -dc"] as Stats;
+    results.push({
+      section: "pull",
+      metric: `ms to pull+unpack ${(uncompressed / 1e6).toFixed(0)} MB in ${manifest.layers.length} layers`,
+      railyard: r,
+      peers: {
+        "podman pull": podmanS,
+        "skopeo+umoci": s["skopeo+umoci"] as Stats,
+        "gzip -dc (limit)": gz,
+      },
+      goal: "at least 1.5x faster than podman pull; above 70% of the decompression limit",
+      met: ratio(podmanS, r) >= 1.5 && mbps(r) >= 0.7 * mbps(gz),
+      note: `${mbps(r).toFixed(0)} MB/s against ${mbps(gz).toFixed(0)} MB/s for gzip -dc`,
+    });
+  } finally {
+    await registry.stop();
+  }
+}
+
 try {
   const t0 = Date.now();
   log(
@@ -369,6 +516,7 @@ try {
   if (!existsSync(join(REPO, "dist/src/cli/main.js"))) throw new Error("run npm run build first");
   await startLatency();
   await cliOverhead();
+  await pullBench();
   await closure();
   await switchBench();
   await memory();
