@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as v from "valibot";
 import { ConfigError, type ConfigProblem } from "../errors.js";
 import {
   checkAbsolutePath,
@@ -41,72 +41,80 @@ export interface ResolveContext {
 
 export const DEFAULT_STATE_DIR = "/var/lib/railyard";
 
-const str = z.string();
-const strList = z.array(str);
-const strMap = z.record(z.string(), str);
+const str = v.string();
+const strList = v.array(str);
+const strMap = v.record(v.string(), str);
+const opt = v.optional;
+const whole = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
 
-const containerSchema = z.strictObject({
-  args: strList.min(1).optional(),
-  closure: z.enum(["elf", "packages"]).optional(),
-  include: strList.optional(),
-  image: str.optional(),
-  imageFile: str.optional(),
-  cmd: strList.optional(),
-  entrypoint: z.union([str, strList]).optional(),
-  login: z.strictObject({ registry: str.optional(), username: str, passwordFile: str }).optional(),
-  environment: strMap.optional(),
-  environmentFiles: strList.optional(),
-  mounts: z
-    .record(
-      z.string(),
-      z.strictObject({ source: str, type: str.optional(), options: strList.optional() }),
-    )
-    .optional(),
-  volumes: strList.optional(),
-  tmpfs: strList.optional(),
-  ports: strList.optional(),
-  user: str.optional(),
-  workdir: str.optional(),
-  hostname: str.optional(),
-  readonly: z.boolean().optional(),
-  os: str.optional(),
-  arch: str.optional(),
-  dependsOn: strList.optional(),
-  autoStart: z.boolean().optional(),
-  pull: z.enum(["missing", "always", "newer", "never"]).optional(),
-  labels: strMap.optional(),
-  capabilities: z.record(z.string(), z.boolean()).optional(),
-  devices: strList.optional(),
-  restart: z
-    .enum(["no", "always", "on-success", "on-failure", "on-abnormal", "on-abort", "on-watchdog"])
-    .optional(),
-  stopSignal: str.optional(),
-  stopTimeout: z.number().int().min(0).max(86400).optional(),
-  network: z.enum(["none", "host"]).optional(),
-  resources: z
-    .strictObject({
-      memory: z.union([z.number(), str]).optional(),
-      cpus: z.number().positive().optional(),
-      pids: z.number().int().positive().optional(),
-    })
-    .optional(),
-  backend: z.enum(["oci", "docker", "podman"]).optional(),
-  serviceName: str.optional(),
+const containerSchema = v.strictObject({
+  args: opt(v.pipe(strList, v.minLength(1, "must name a program: it cannot be empty"))),
+  closure: opt(v.picklist(["elf", "packages"])),
+  include: opt(strList),
+  image: opt(str),
+  imageFile: opt(str),
+  cmd: opt(strList),
+  entrypoint: opt(v.union([str, strList])),
+  login: opt(v.strictObject({ registry: opt(str), username: str, passwordFile: str })),
+  environment: opt(strMap),
+  environmentFiles: opt(strList),
+  mounts: opt(
+    v.record(v.string(), v.strictObject({ source: str, type: opt(str), options: opt(strList) })),
+  ),
+  volumes: opt(strList),
+  tmpfs: opt(strList),
+  ports: opt(strList),
+  user: opt(str),
+  workdir: opt(str),
+  hostname: opt(str),
+  readonly: opt(v.boolean()),
+  os: opt(str),
+  arch: opt(str),
+  dependsOn: opt(strList),
+  autoStart: opt(v.boolean()),
+  pull: opt(v.picklist(["missing", "always", "newer", "never"])),
+  labels: opt(strMap),
+  capabilities: opt(v.record(v.string(), v.boolean())),
+  devices: opt(strList),
+  restart: opt(
+    v.picklist([
+      "no",
+      "always",
+      "on-success",
+      "on-failure",
+      "on-abnormal",
+      "on-abort",
+      "on-watchdog",
+    ]),
+  ),
+  stopSignal: opt(str),
+  stopTimeout: opt(whole(0, 86400)),
+  network: opt(v.picklist(["none", "host"])),
+  resources: opt(
+    v.strictObject({
+      memory: opt(v.union([v.number(), str])),
+      cpus: opt(v.pipe(v.number(), v.gtValue(0))),
+      pids: opt(whole(1)),
+    }),
+  ),
+  backend: opt(v.picklist(["oci", "docker", "podman"])),
+  serviceName: opt(str),
 });
 
-const topSchema = z.strictObject({
-  containers: z.record(z.string(), z.unknown()).optional(),
-  runtime: z.enum(["auto", "runc", "crun"]).optional(),
-  stateDir: str.optional(),
-  backend: z.enum(["oci", "docker", "podman"]).optional(),
-  registries: z.record(z.string(), z.strictObject({ insecure: z.boolean().optional() })).optional(),
+const topSchema = v.strictObject({
+  containers: opt(v.record(v.string(), v.unknown())),
+  runtime: opt(v.picklist(["auto", "runc", "crun"])),
+  stateDir: opt(str),
+  backend: opt(v.picklist(["oci", "docker", "podman"])),
+  registries: opt(v.record(v.string(), v.strictObject({ insecure: opt(v.boolean()) }))),
 });
 
 // Compile-time guarantees that the schema and the documented types describe the same keys, and
 // that every documented value is accepted by the schema.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const sameKeys: Same<keyof z.input<typeof containerSchema>, keyof ContainerConfig> = true;
-const accepts = (c: ContainerConfig): z.input<typeof containerSchema> => c;
+const sameKeys: Same<keyof v.InferInput<typeof containerSchema>, keyof ContainerConfig> = true;
+const accepts = (c: ContainerConfig): v.InferInput<typeof containerSchema> => c;
 void sameKeys;
 void accepts;
 
@@ -128,36 +136,51 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[]): ConfigProblem[] {
+/** valibot's names of expected types, as people say them. */
+function typeName(expected: string): string {
+  const names: Record<string, string> = {
+    Array: "an array",
+    Object: "an object",
+    string: "a string",
+    number: "a number",
+    boolean: "a boolean",
+  };
+  const alts = expected.replace(/^\((.*)\)$/, "$1").split(" | ");
+  return alts.map((t) => names[t] ?? article(t)).join(" or ");
+}
+
+function schemaProblems(
+  issues: readonly v.BaseIssue<unknown>[],
+  prefix: readonly PropertyKey[],
+): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  for (const issue of error.issues) {
-    const path = [...prefix, ...issue.path];
-    switch (issue.code) {
-      case "unrecognized_keys":
-        for (const key of issue.keys)
-          problems.push({
-            path: formatPath([...path, key]),
-            message: "unknown key" + hint(key, path),
-          });
-        break;
-      case "invalid_type":
-        problems.push({
-          path: formatPath(path),
-          message: `must be ${article(issue.expected)}, got ${describe(issue.input)}`,
-        });
-        break;
-      case "invalid_value":
-        problems.push({
-          path: formatPath(path),
-          message: `${describe(issue.input)} is not allowed. expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`,
-        });
-        break;
-      default:
-        problems.push({
-          path: formatPath(path),
-          message: issue.message.replace(/^Invalid input: /, ""),
-        });
-    }
+  for (const issue of issues) {
+    const path = [...prefix, ...(issue.path ?? []).map((p) => p.key as PropertyKey)];
+    const at = formatPath(path);
+    if (issue.type === "strict_object") {
+      const key = String(issue.input);
+      problems.push({ path: at, message: "unknown key" + hint(key, path.slice(0, -1)) });
+    } else if (issue.type === "picklist")
+      problems.push({
+        path: at,
+        message: `${describe(issue.input)} is not allowed. expected one of ${(issue.expected ?? "")
+          .replace(/^\((.*)\)$/, "$1")
+          .split(" | ")
+          .join(", ")}`,
+      });
+    else if (issue.kind === "schema")
+      problems.push({
+        path: at,
+        message: `must be ${typeName(issue.expected ?? "")}, got ${describe(issue.input)}`,
+      });
+    else if (issue.type === "integer")
+      problems.push({ path: at, message: `must be a whole number, got ${describe(issue.input)}` });
+    else if (issue.type === "min_length") problems.push({ path: at, message: issue.message });
+    else
+      problems.push({
+        path: at,
+        message: `must be ${issue.expected ?? "valid"}, got ${describe(issue.input)}`,
+      });
   }
   return problems;
 }
@@ -166,10 +189,14 @@ function article(t: string): string {
   return /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`;
 }
 
-const KNOWN_KEYS = [...Object.keys(containerSchema.shape), ...Object.keys(topSchema.shape)];
+const KNOWN_KEYS = [...Object.keys(containerSchema.entries), ...Object.keys(topSchema.entries)];
 function hint(key: string, path: readonly PropertyKey[]): string {
-  const pool = path.length === 0 ? Object.keys(topSchema.shape) : KNOWN_KEYS;
-  const near = pool.find((k) => k.toLowerCase() === key.toLowerCase() || editDistance(k, key) <= 2);
+  const pool = path.length === 0 ? Object.keys(topSchema.entries) : KNOWN_KEYS;
+  const near = pool.find(
+    (k) =>
+      k.toLowerCase() === key.toLowerCase() ||
+      editDistance(k, key) <= Math.max(1, Math.floor(key.length / 3)),
+  );
   return near ? ` (did you mean "${near}"?)` : "";
 }
 
@@ -204,10 +231,10 @@ export function resolveConfig(input: unknown, ctx: ResolveContext): Readonly<Res
       },
     ]);
   }
-  const top = topSchema.safeParse(input, { reportInput: true });
-  if (!top.success) problems.push(...zodProblems(top.error, []));
+  const top = v.safeParse(topSchema, input);
+  if (!top.success) problems.push(...schemaProblems(top.issues, []));
   const raw = input as UserConfig;
-  const backend = top.success ? (top.data.backend ?? "oci") : "oci";
+  const backend = top.success ? (top.output.backend ?? "oci") : "oci";
 
   let stateDir = DEFAULT_STATE_DIR;
   if (typeof raw.stateDir === "string") {
@@ -226,14 +253,14 @@ export function resolveConfig(input: unknown, ctx: ResolveContext): Readonly<Res
     const at = (...p: PropertyKey[]) => formatPath(["containers", name, ...p]);
     const badName = checkName(name);
     if (badName) problems.push({ path: at(), message: badName });
-    const parsed = containerSchema.safeParse(rawContainers[name], { reportInput: true });
+    const parsed = v.safeParse(containerSchema, rawContainers[name]);
     if (!parsed.success) {
-      problems.push(...zodProblems(parsed.error, ["containers", name]));
+      problems.push(...schemaProblems(parsed.issues, ["containers", name]));
       continue;
     }
     const c = resolveContainer(
       name,
-      parsed.data as ContainerConfig,
+      parsed.output as ContainerConfig,
       backend,
       names,
       ctx,
@@ -258,11 +285,11 @@ export function resolveConfig(input: unknown, ctx: ResolveContext): Readonly<Res
   return Object.freeze({
     file: ctx.file,
     containers: Object.freeze(containers),
-    runtime: top.success ? (top.data.runtime ?? "auto") : "auto",
+    runtime: top.success ? (top.output.runtime ?? "auto") : "auto",
     stateDir,
     backend,
     registries: Object.fromEntries(
-      Object.entries((top.success ? top.data.registries : undefined) ?? {}).map(([host, r]) => [
+      Object.entries((top.success ? top.output.registries : undefined) ?? {}).map(([host, r]) => [
         host,
         { insecure: r.insecure ?? false },
       ]),
