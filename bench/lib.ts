@@ -60,8 +60,12 @@ export async function alternate(
   const samples: Record<string, number[]> = Object.fromEntries(
     Object.keys(peers).map((k) => [k, []]),
   );
+  const entries = Object.entries(peers);
   for (let i = 0; i < warmup + runs; i++)
-    for (const [k, f] of Object.entries(peers)) {
+    // Rotate who goes first: a peer's after-effects (podman's cleanup process, page cache) then
+    // fall on every peer in turn, not always on the one measured next.
+    for (let j = 0; j < entries.length; j++) {
+      const [k, f] = entries[(i + j) % entries.length] as [string, () => Promise<number>];
       const t = await f();
       if (i >= warmup) samples[k]?.push(t);
     }
