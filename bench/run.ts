@@ -89,22 +89,19 @@ function podmanSetup(): string | undefined {
   podman(["tag", id, "localhost/bb"]);
   return podmanReady;
 }
+/** podman with its own vfs storage in the work dir (no overlay mounts to leave behind). */
+const PODMAN = [
+  "--storage-driver",
+  "vfs",
+  "--root",
+  join(work, "podman/storage"),
+  "--runroot",
+  join(work, "podman/run"),
+];
 const podman = (args: string[]) =>
-  execFileSync(
-    "podman",
-    [
-      "--storage-driver",
-      "vfs",
-      "--root",
-      join(work, "podman/storage"),
-      "--runroot",
-      join(work, "podman/run"),
-      ...args,
-    ],
-    {
-      encoding: "utf8",
-    },
-  );
+  execFileSync("podman", [...PODMAN, ...args], {
+    encoding: "utf8",
+  });
 
 let n = 0;
 async function startLatency(): Promise<void> {
@@ -127,12 +124,7 @@ async function startLatency(): Promise<void> {
       timeUntil(
         "podman",
         [
-          "--storage-driver",
-          "vfs",
-          "--root",
-          join(work, "podman/storage"),
-          "--runroot",
-          join(work, "podman/run"),
+          ...PODMAN,
           "run",
           "--rm",
           "--network",

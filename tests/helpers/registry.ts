@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 
@@ -266,4 +266,11 @@ export function craftImage(
     annotations: { "org.opencontainers.image.ref.name": tag },
   });
   writeFileSync(indexPath, JSON.stringify(index));
+}
+
+/** A layer step that puts busybox-static at /bin/busybox (the base of most test images). */
+export function busyboxLayer(rootfs: string): void {
+  mkdirSync(join(rootfs, "bin"), { recursive: true });
+  copyFileSync("/bin/busybox", join(rootfs, "bin/busybox"));
+  chmodSync(join(rootfs, "bin/busybox"), 0o755);
 }

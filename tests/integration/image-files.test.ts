@@ -4,16 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -22,6 +13,7 @@ import { railyard, scratchDir } from "../helpers/cli.js";
 import {
   addIndex,
   buildImage,
+  busyboxLayer,
   push,
   startRegistry,
   type TestRegistry,
@@ -32,11 +24,7 @@ const { dir, cleanup } = scratchDir("railyard-imgfiles-");
 let registry: TestRegistry;
 const layout = join(dir, "layout");
 
-const busybox = (r: string) => {
-  mkdirSync(join(r, "bin"), { recursive: true });
-  copyFileSync("/bin/busybox", join(r, "bin/busybox"));
-  chmodSync(join(r, "bin/busybox"), 0o755);
-};
+const busybox = busyboxLayer;
 
 before(async () => {
   registry = await startRegistry(join(dir, "registry"));

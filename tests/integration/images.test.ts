@@ -5,8 +5,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import {
-  chmodSync,
-  copyFileSync,
   existsSync,
   linkSync,
   mkdirSync,
@@ -20,7 +18,14 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createHash } from "node:crypto";
 import { railyard, scratchDir } from "../helpers/cli.js";
-import { buildImage, push, startRegistry, toZstd, type TestRegistry } from "../helpers/registry.js";
+import {
+  buildImage,
+  busyboxLayer,
+  push,
+  startRegistry,
+  toZstd,
+  type TestRegistry,
+} from "../helpers/registry.js";
 import { startProxy } from "../helpers/proxy.js";
 import { ociValidator } from "../helpers/oci-schema.js";
 
@@ -54,9 +59,7 @@ before(async () => {
     {
       layers: [
         (r) => {
-          mkdirSync(join(r, "bin"), { recursive: true });
-          copyFileSync("/bin/busybox", join(r, "bin/busybox"));
-          chmodSync(join(r, "bin/busybox"), 0o755);
+          busyboxLayer(r);
           symlinkSync("busybox", join(r, "bin/sh"));
           mkdirSync(join(r, "etc"), { recursive: true });
           writeFileSync(

@@ -356,8 +356,8 @@ test("without systemd as PID 1, switch says so and changes nothing", async () =>
 
 describe("the podman backend", () => {
   test("a podman service pulls at switch time, runs from podman's storage, and never pulls at start", async () => {
-    const { startRegistry, buildImage, push } = await import("../helpers/registry.js");
-    const { copyFileSync } = await import("node:fs");
+    const { startRegistry, buildImage, push, busyboxLayer } =
+      await import("../helpers/registry.js");
     const registry = await startRegistry(join(dir, "podman-registry"));
     try {
       const layout = join(dir, "podman-layout");
@@ -365,13 +365,7 @@ describe("the podman backend", () => {
         layout,
         "v1",
         {
-          layers: [
-            (r) => {
-              mkdirSync(join(r, "bin"), { recursive: true });
-              copyFileSync("/bin/busybox", join(r, "bin/busybox"));
-              chmodSync(join(r, "bin/busybox"), 0o755);
-            },
-          ],
+          layers: [busyboxLayer],
           config: {
             entrypoint: [
               "/bin/busybox",
