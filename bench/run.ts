@@ -120,8 +120,8 @@ async function startLatency(): Promise<void> {
       timeUntil("runc", ["run", "--bundle", bare, `bench-${n++}`], { marker: "ready" }),
   };
   if (podmanSetup())
-    peers["podman run"] = () =>
-      timeUntil(
+    peers["podman run"] = async () => {
+      const t = await timeUntil(
         "podman",
         [
           ...PODMAN,
@@ -136,6 +136,11 @@ async function startLatency(): Promise<void> {
         ],
         { marker: "ready" },
       );
+      // podman's conmon starts a cleanup process after the container exits; let it finish
+      // (unmeasured) so it does not land on the next peer's measurement.
+      await new Promise((r) => setTimeout(r, 500));
+      return t;
+    };
   const s = await alternate(peers, RUNS);
   const r = s["railyard"] as Stats;
   const goalRunc = ratio(r, s["bare runc"] as Stats) <= 1.15;
