@@ -1,4 +1,5 @@
-import { lstatSync, mkdirSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import { lstatSync, mkdirSync, rmSync } from "node:fs";
+import { replaceSymlink } from "../util/atomic.js";
 import { basename, join } from "node:path";
 import { computeClosure, type PlanEntry } from "../closure/index.js";
 import { hostFs } from "../closure/fs.js";
@@ -187,11 +188,8 @@ export async function buildContainer(
 /** `<stateDir>/bundles/NAME` always names the newest bundle built for NAME (for people and scripts). */
 function linkLatest(config: ResolvedConfig, name: string, dir: string): void {
   const link = bundleDir(config, name);
-  const tmp = `${link}.link-${process.pid}`;
-  rmSync(tmp, { force: true });
   // A state dir from before content-named bundles has a real directory here.
   if (lstatSync(link, { throwIfNoEntry: false })?.isDirectory())
     rmSync(link, { recursive: true, force: true });
-  symlinkSync(basename(dir), tmp);
-  renameSync(tmp, link);
+  replaceSymlink(basename(dir), link);
 }

@@ -1,6 +1,12 @@
 import { withSwitchLock, activate, type ActivationResult } from "../generations/activate.js";
 import { buildGeneration } from "../generations/build.js";
-import { currentGeneration, listGenerations, readJournal } from "../generations/store.js";
+import { planSwitch } from "../generations/manifest.js";
+import {
+  currentGeneration,
+  listGenerations,
+  readJournal,
+  readManifest,
+} from "../generations/store.js";
 import { GenerationNotFoundError, UsageError } from "../errors.js";
 import { chooseRuntime, hostProbe } from "../runtime/detect.js";
 import { requireSystemd, Systemctl } from "../systemd/systemctl.js";
@@ -79,8 +85,6 @@ is interrupted is completed by running switch again. Needs systemd as the init s
       });
       if (dryRun && g.created) {
         // Not written: plan against the current generation by hand.
-        const { planSwitch } = await import("../generations/manifest.js");
-        const { readManifest } = await import("../generations/store.js");
         const cur = currentGeneration(config.stateDir);
         return {
           from: cur,

@@ -1,4 +1,5 @@
-import { readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { replaceSymlink } from "../util/atomic.js";
 import { join } from "node:path";
 import { GenerationNotFoundError } from "../errors.js";
 import type { GenerationManifest } from "./manifest.js";
@@ -45,11 +46,7 @@ export function currentGeneration(stateDir: string): number | undefined {
 
 /** Point `current` at generation n, atomically (a new link renamed over the old one). */
 export function setCurrent(stateDir: string, n: number): void {
-  const link = join(stateDir, "current");
-  const tmp = `${link}.tmp-${process.pid}`;
-  rmSync(tmp, { force: true });
-  symlinkSync(`generations/${n}`, tmp);
-  renameSync(tmp, link);
+  replaceSymlink(`generations/${n}`, join(stateDir, "current"));
 }
 
 /** The activation journal: present only while a switch is between its first and last step. */

@@ -72,12 +72,13 @@ export async function acquireImage(
 
   const fromStore = (digest: string) =>
     isComplete(store, digest, platform) ? readStoredImage(store, digest, platform) : undefined;
+  const credentials = loginCredentials(c);
   const pull = async (byDigest?: string) =>
     pullImage(store, byDigest ? { ...ref, digest: byDigest } : ref, {
       platform,
       registries: config.registries,
       env: o.env,
-      ...(loginCredentials(c) ? { credentials: loginCredentials(c) as Credentials } : {}),
+      ...(credentials ? { credentials } : {}),
       ...(o.onEvent ? { onEvent: o.onEvent } : {}),
     });
 

@@ -16,7 +16,6 @@ import {
   readlinkSync,
   rmSync,
   symlinkSync,
-  writeSync,
   chmodSync,
   type Stats,
 } from "node:fs";
@@ -24,6 +23,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { InvalidLayerError, UnsafeLayerError } from "../errors.js";
 import { decompressor, type Compression } from "./decompress.js";
+import { writeAll } from "../util/atomic.js";
 import { TarFormatError, TarReader, tarSink, type TarHandlers, type TarHeader } from "./tar.js";
 
 export interface ApplyOptions {
@@ -251,8 +251,7 @@ class LayerWriter implements TarHandlers {
   data(chunk: Buffer): void {
     if (this.fd === undefined) return;
     this.fileBytes += chunk.length;
-    let off = 0;
-    while (off < chunk.length) off += writeSync(this.fd, chunk, off, chunk.length - off);
+    writeAll(this.fd, chunk);
   }
 
   end(): void {

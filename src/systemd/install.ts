@@ -1,13 +1,6 @@
-import {
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  readlinkSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-} from "node:fs";
+import { lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { replaceSymlink } from "../util/atomic.js";
 
 export const DEFAULT_UNIT_DIR = "/etc/systemd/system";
 
@@ -23,11 +16,7 @@ function linkTo(path: string, target: string): void {
   } catch {
     current = undefined;
   }
-  if (current === target) return;
-  const tmp = `${path}.railyard-${process.pid}`;
-  rmSync(tmp, { force: true });
-  symlinkSync(target, tmp);
-  renameSync(tmp, path);
+  if (current !== target) replaceSymlink(target, path);
 }
 
 /**

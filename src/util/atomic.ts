@@ -1,5 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeSync,
+} from "node:fs";
 
 /** Write all of `data` to an open file descriptor (writeSync may write less than asked). */
 export function writeAll(fd: number, data: Buffer): void {
@@ -20,5 +28,13 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o64
   } finally {
     closeSync(fd);
   }
+  renameSync(tmp, path);
+}
+
+/** Point the symlink `path` at `target` atomically: a new link renamed over the old one. */
+export function replaceSymlink(target: string, path: string): void {
+  const tmp = `${path}.link-${process.pid}`;
+  rmSync(tmp, { force: true });
+  symlinkSync(target, tmp);
   renameSync(tmp, path);
 }
