@@ -27,7 +27,15 @@ export default tseslint.config(
     },
   },
   {
-    files: ["bin/**/*.js", "*.js"],
+    files: ["bin/**/*.js", "*.js", "scripts/**/*.mjs"],
     languageOptions: { globals: { process: "readonly", console: "readonly" } },
+  },
+  {
+    files: ["bin/**/*.cjs"],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { process: "readonly", require: "readonly" },
+    },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
   },
 );

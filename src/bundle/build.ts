@@ -4,9 +4,7 @@ import { basename, join } from "node:path";
 import { computeClosure, type PlanEntry } from "../closure/index.js";
 import { hostFs } from "../closure/fs.js";
 import type { ResolvedConfig, ResolvedContainer, ResolvedMount } from "../config/types.js";
-import { acquireImage, rootfsRoot, storeDir, type AcquireOptions } from "../image/acquire.js";
-import { Store } from "../image/store.js";
-import { unpackImage } from "../image/unpack.js";
+import type { AcquireOptions } from "../image/acquire.js";
 import {
   deviceInfo,
   hostNofileHard,
@@ -83,6 +81,12 @@ async function imageSource(
   c: ResolvedContainer,
   o: BuildOptions,
 ): Promise<Source> {
+  // Loaded here, not at the top: a host container (and `railyard run` of one) never needs them.
+  const [{ acquireImage, rootfsRoot, storeDir }, { Store }, { unpackImage }] = await Promise.all([
+    import("../image/acquire.js"),
+    import("../image/store.js"),
+    import("../image/unpack.js"),
+  ]);
   const image = await acquireImage(config, c, { env: o.env ?? process.env, ...o });
   const dir = await unpackImage(new Store(storeDir(config)), image, rootfsRoot(config), {
     asRoot: process.getuid?.() === 0,

@@ -1,26 +1,6 @@
-import { buildContainer, type BuildResult } from "../bundle/build.js";
-import { withSwitchLock } from "../generations/activate.js";
-import { buildGeneration } from "../generations/build.js";
-import { chooseRuntime, hostProbe } from "../runtime/detect.js";
-import { UsageError } from "../errors.js";
+import type { BuildResult } from "../bundle/build.js";
 import { loadFor, type Command } from "./context.js";
-import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
-
-/** The named containers (all when none are named), or a usage error naming the known ones. */
-export function selectContainers(
-  config: ResolvedConfig,
-  names: readonly string[],
-): ResolvedContainer[] {
-  if (names.length === 0) return Object.values(config.containers);
-  return names.map((n) => {
-    const c = config.containers[n];
-    if (!c)
-      throw new UsageError(
-        `no container named ${JSON.stringify(n)} in ${config.file}. known: ${Object.keys(config.containers).join(", ") || "(none)"}`,
-      );
-    return c;
-  });
-}
+import { selectContainers } from "./select.js";
 
 export const buildCommand: Command = {
   name: "build",
@@ -36,6 +16,7 @@ Nothing is activated: that is railyard switch. With NAMEs, only those containers
   flags: { long: { force: false } },
   async run(ctx) {
     const config = await loadFor(ctx, "build");
+    const { buildContainer } = await import("../bundle/build.js");
     const opts = {
       log: ctx.debug,
       warn: ctx.info,
@@ -49,6 +30,12 @@ Nothing is activated: that is railyard switch. With NAMEs, only those containers
       for (const c of selectContainers(config, ctx.args.positionals))
         results.push(await buildContainer(config, c, opts));
     } else {
+      const [{ chooseRuntime, hostProbe }, { withSwitchLock }, { buildGeneration }] =
+        await Promise.all([
+          import("../runtime/detect.js"),
+          import("../generations/activate.js"),
+          import("../generations/build.js"),
+        ]);
       const runtime = chooseRuntime(config.runtime, hostProbe(ctx.env));
       ctx.debug(`runtime: ${runtime.name} (${runtime.reason})`);
       const g = await withSwitchLock(config.stateDir, () => buildGeneration(config, runtime, opts));

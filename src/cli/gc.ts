@@ -1,14 +1,7 @@
 import { lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { readStamp } from "../bundle/write.js";
-import { rootfsRoot, storeDir } from "../image/acquire.js";
-import { collectGarbage } from "../image/gc.js";
-import { lockPathFor, readLock } from "../image/lock.js";
-import { Store } from "../image/store.js";
 import { loadFor, type Command } from "./context.js";
 import { UsageError } from "../errors.js";
-import { withSwitchLock } from "../generations/activate.js";
-import { collectGenerations } from "../generations/gc.js";
 
 export const gcCommand: Command = {
   name: "gc",
@@ -23,7 +16,25 @@ for an hour.
   --dry-run   list what would be deleted, delete nothing`,
   flags: { long: { "dry-run": false, keep: true } },
   async run(ctx) {
-    const config = await loadFor(ctx, "gc");
+    const [
+      config,
+      { readStamp },
+      { rootfsRoot, storeDir },
+      { collectGarbage },
+      { lockPathFor, readLock },
+      { Store },
+      { withSwitchLock },
+      { collectGenerations },
+    ] = await Promise.all([
+      loadFor(ctx, "gc"),
+      import("../bundle/write.js"),
+      import("../image/acquire.js"),
+      import("../image/gc.js"),
+      import("../image/lock.js"),
+      import("../image/store.js"),
+      import("../generations/activate.js"),
+      import("../generations/gc.js"),
+    ]);
     const store = new Store(storeDir(config)).init();
     const roots = Object.values(readLock(lockPathFor(config.file)).images).map((i) => i.digest);
     const dryRun = ctx.args.flags["dry-run"] === true;

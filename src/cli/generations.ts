@@ -1,4 +1,3 @@
-import { currentGeneration, listGenerations, readManifest } from "../generations/store.js";
 import { loadFor, type Command } from "./context.js";
 
 export const generationsCommand: Command = {
@@ -8,7 +7,10 @@ export const generationsCommand: Command = {
   help: "Lists every generation with its creation time, config hash and services; * marks the current one.",
   flags: { long: {} },
   async run(ctx) {
-    const config = await loadFor(ctx, "generations");
+    const [config, { currentGeneration, listGenerations, readManifest }] = await Promise.all([
+      loadFor(ctx, "generations"),
+      import("../generations/store.js"),
+    ]);
     const cur = currentGeneration(config.stateDir);
     const rows = listGenerations(config.stateDir).map((n) => {
       const m = readManifest(config.stateDir, n);

@@ -1,7 +1,3 @@
-import { storeDir } from "../image/acquire.js";
-import { parseManifestDocument } from "../image/manifest.js";
-import { formatReference, parseReference } from "../image/reference.js";
-import { REF_ANNOTATION, Store } from "../image/store.js";
 import { UsageError } from "../errors.js";
 import { loadFor, type Command } from "./context.js";
 
@@ -13,7 +9,19 @@ export const imagesCommand: Command = {
 "railyard images rm REF..." removes names from the store; their blobs go at the next gc.`,
   flags: { long: {} },
   async run(ctx) {
-    const config = await loadFor(ctx, "images");
+    const [
+      config,
+      { storeDir },
+      { parseManifestDocument },
+      { formatReference, parseReference },
+      { REF_ANNOTATION, Store },
+    ] = await Promise.all([
+      loadFor(ctx, "images"),
+      import("../image/acquire.js"),
+      import("../image/manifest.js"),
+      import("../image/reference.js"),
+      import("../image/store.js"),
+    ]);
     const store = new Store(storeDir(config)).init();
     const [sub, ...refs] = ctx.args.positionals;
     if (sub === "rm") {

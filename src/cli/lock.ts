@@ -1,7 +1,5 @@
-import { acquireImage } from "../image/acquire.js";
-import { lockPathFor, readLock } from "../image/lock.js";
 import { UsageError } from "../errors.js";
-import { selectContainers } from "./build.js";
+import { selectContainers } from "./select.js";
 import { pullReporter } from "./progress.js";
 import { loadFor, type Command } from "./context.js";
 
@@ -16,7 +14,11 @@ none are named) even when they are pinned.
   --update   re-resolve tags that are already locked`,
   flags: { long: { update: false } },
   async run(ctx) {
-    const config = await loadFor(ctx, "lock");
+    const [config, { acquireImage }, { lockPathFor, readLock }] = await Promise.all([
+      loadFor(ctx, "lock"),
+      import("../image/acquire.js"),
+      import("../image/lock.js"),
+    ]);
     const update = ctx.args.flags["update"] === true;
     if (!update && ctx.args.positionals.length > 0)
       throw new UsageError("naming containers needs --update: railyard lock --update NAME...");

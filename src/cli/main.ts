@@ -1,5 +1,5 @@
-import { createRequire } from "node:module";
 import { RailyardError } from "../errors.js";
+import { packageVersion } from "../util/package.js";
 import { parseArgs, type FlagSpec } from "./args.js";
 import { buildCommand } from "./build.js";
 import { checkCommand } from "./check.js";
@@ -37,11 +37,6 @@ const GLOBAL_HELP = `Global flags (every command):
   -h, --help            show help
       --version         show the version`;
 
-function version(): string {
-  const pkg = createRequire(import.meta.url)("../../../package.json") as { version: string };
-  return pkg.version;
-}
-
 export function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return `railyard: containers on one Linux host as supervised services, with no container daemon
@@ -72,7 +67,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     const args = parseArgs(argv, specFor);
     verbose = args.globals.verbose;
     if (args.globals.version) {
-      io.stdout(`railyard ${version()}\n`);
+      io.stdout(`railyard ${packageVersion()}\n`);
       return 0;
     }
     const cmd = COMMANDS.find((c) => c.name === args.command);

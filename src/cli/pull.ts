@@ -1,7 +1,3 @@
-import { acquireImage, storeDir } from "../image/acquire.js";
-import { pullImage } from "../image/pull.js";
-import { formatReference, parseReference } from "../image/reference.js";
-import { Store } from "../image/store.js";
 import { pullReporter } from "./progress.js";
 import { loadFor, type Command } from "./context.js";
 import { normaliseArch } from "../config/parse.js";
@@ -16,7 +12,19 @@ container is pulled into the store only. Progress bars go to stderr on a termina
 progress as JSON lines.`,
   flags: { long: {} },
   async run(ctx) {
-    const config = await loadFor(ctx, "pull");
+    const [
+      config,
+      { acquireImage, storeDir },
+      { pullImage },
+      { formatReference, parseReference },
+      { Store },
+    ] = await Promise.all([
+      loadFor(ctx, "pull"),
+      import("../image/acquire.js"),
+      import("../image/pull.js"),
+      import("../image/reference.js"),
+      import("../image/store.js"),
+    ]);
     const onEvent = pullReporter({
       tty: process.stderr.isTTY === true,
       json: ctx.args.globals.json,

@@ -1,11 +1,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildContainer } from "../bundle/build.js";
-import { limitsFor, type OciSpec } from "../bundle/spec.js";
+import type { OciSpec } from "../bundle/spec.js";
 import { UsageError } from "../errors.js";
-import { chooseRuntime, hostProbe } from "../runtime/detect.js";
-import { runForeground } from "../runtime/run.js";
-import { selectContainers } from "./build.js";
+import { selectContainers } from "./select.js";
 import { loadFor, type Command } from "./context.js";
 
 /** A copy of a built spec for one interactive run: a TTY and/or extra arguments. Pure. */
@@ -51,7 +48,19 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
   async run(ctx) {
     const [name, ...more] = ctx.args.positionals;
     if (!name || more.length > 0) throw new UsageError(`usage: ${this.usage}`);
-    const config = await loadFor(ctx, "run");
+    const [
+      config,
+      { buildContainer },
+      { limitsFor },
+      { chooseRuntime, hostProbe },
+      { runForeground },
+    ] = await Promise.all([
+      loadFor(ctx, "run"),
+      import("../bundle/build.js"),
+      import("../bundle/spec.js"),
+      import("../runtime/detect.js"),
+      import("../runtime/run.js"),
+    ]);
     const [c] = selectContainers(config, [name]);
     if (!c) throw new UsageError(`no container named ${name}`);
     const built = await buildContainer(config, c, { log: ctx.debug, warn: ctx.info, env: ctx.env });

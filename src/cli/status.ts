@@ -1,8 +1,5 @@
 import { spawn } from "node:child_process";
-import { currentGeneration, readManifest } from "../generations/store.js";
 import { UsageError } from "../errors.js";
-import { requireSystemd, Systemctl } from "../systemd/systemctl.js";
-import { exitStatus } from "../util/exec.js";
 import { loadFor, type Command } from "./context.js";
 
 const PROPS = ["Id", "ActiveState", "SubState", "MainPID", "NRestarts", "ActiveEnterTimestamp"];
@@ -28,7 +25,12 @@ export const statusCommand: Command = {
   help: "Shows the services of the current generation as systemd sees them.",
   flags: { long: {} },
   async run(ctx) {
-    const config = await loadFor(ctx, "status");
+    const [config, { currentGeneration, readManifest }, { requireSystemd, Systemctl }] =
+      await Promise.all([
+        loadFor(ctx, "status"),
+        import("../generations/store.js"),
+        import("../systemd/systemctl.js"),
+      ]);
     requireSystemd("railyard status");
     const gen = currentGeneration(config.stateDir);
     if (gen === undefined) throw new UsageError("no generation is active yet. run railyard switch");
@@ -86,7 +88,11 @@ export const logsCommand: Command = {
   async run(ctx) {
     const [name, ...more] = ctx.args.positionals;
     if (!name || more.length > 0) throw new UsageError(`usage: ${this.usage}`);
-    const config = await loadFor(ctx, "logs");
+    const [config, { currentGeneration, readManifest }, { exitStatus }] = await Promise.all([
+      loadFor(ctx, "logs"),
+      import("../generations/store.js"),
+      import("../util/exec.js"),
+    ]);
     const c = config.containers[name];
     const gen = currentGeneration(config.stateDir);
     const unit =

@@ -1,17 +1,21 @@
-import { withSwitchLock, activate, type ActivationResult } from "../generations/activate.js";
-import { buildGeneration } from "../generations/build.js";
-import { planSwitch } from "../generations/manifest.js";
-import {
-  currentGeneration,
-  listGenerations,
-  readJournal,
-  readManifest,
-} from "../generations/store.js";
+import type { ActivationResult } from "../generations/activate.js";
 import { GenerationNotFoundError, UsageError } from "../errors.js";
-import { chooseRuntime, hostProbe } from "../runtime/detect.js";
-import { requireSystemd, Systemctl } from "../systemd/systemctl.js";
 import { loadFor, type Command, type CommandContext } from "./context.js";
-import { DEFAULT_UNIT_DIR } from "../systemd/install.js";
+
+/** What switch and rollback use, loaded only when one of them runs (see main.ts). */
+async function modules() {
+  const [activation, build, manifest, store, detect, systemctl, install] = await Promise.all([
+    import("../generations/activate.js"),
+    import("../generations/build.js"),
+    import("../generations/manifest.js"),
+    import("../generations/store.js"),
+    import("../runtime/detect.js"),
+    import("../systemd/systemctl.js"),
+    import("../systemd/install.js"),
+  ]);
+  return { ...activation, ...build, ...manifest, ...store, ...detect, ...systemctl, ...install };
+}
+type Modules = Awaited<ReturnType<typeof modules>>;
 
 /** A test aid: RAILYARD_CRASH_AT=<step> makes activation SIGKILL itself after that step. */
 function crashHook(env: NodeJS.ProcessEnv): ((step: string) => void) | undefined {
@@ -44,15 +48,16 @@ function report(ctx: CommandContext, r: ActivationResult, dryRun: boolean): numb
 
 /** Activate a generation as the CLI does it: real systemctl, the host's unit dir, --verbose logs. */
 function activateFor(
+  m: Modules,
   ctx: CommandContext,
   stateDir: string,
   to: number,
   dryRun: boolean,
 ): Promise<ActivationResult> {
   const hook = crashHook(ctx.env);
-  return activate(stateDir, to, {
-    systemctl: new Systemctl(),
-    unitDir: ctx.env["RAILYARD_UNIT_DIR"] ?? DEFAULT_UNIT_DIR,
+  return m.activate(stateDir, to, {
+    systemctl: new m.Systemctl(),
+    unitDir: ctx.env["RAILYARD_UNIT_DIR"] ?? m.DEFAULT_UNIT_DIR,
     dryRun,
     log: ctx.debug,
     ...(hook ? { step: hook } : {}),
@@ -71,13 +76,13 @@ is interrupted is completed by running switch again. Needs systemd as the init s
   --dry-run   print the plan (which services start, restart, stop), change nothing`,
   flags: { long: { "dry-run": false } },
   async run(ctx) {
-    const config = await loadFor(ctx, "switch");
+    const [config, m] = await Promise.all([loadFor(ctx, "switch"), modules()]);
     const dryRun = ctx.args.flags["dry-run"] === true;
-    if (!dryRun) requireSystemd("railyard switch");
-    const runtime = chooseRuntime(config.runtime, hostProbe(ctx.env));
+    if (!dryRun) m.requireSystemd("railyard switch");
+    const runtime = m.chooseRuntime(config.runtime, m.hostProbe(ctx.env));
     ctx.debug(`runtime: ${runtime.name} (${runtime.reason})`);
-    const r = await withSwitchLock(config.stateDir, async () => {
-      const g = await buildGeneration(config, runtime, {
+    const r = await m.withSwitchLock(config.stateDir, async () => {
+      const g = await m.buildGeneration(config, runtime, {
         log: ctx.debug,
         warn: ctx.info,
         env: ctx.env,
@@ -85,18 +90,18 @@ is interrupted is completed by running switch again. Needs systemd as the init s
       });
       if (dryRun && g.created) {
         // Not written: plan against the current generation by hand.
-        const cur = currentGeneration(config.stateDir);
+        const cur = m.currentGeneration(config.stateDir);
         return {
           from: cur,
           to: g.generation,
-          plan: planSwitch(
-            cur !== undefined ? readManifest(config.stateDir, cur) : undefined,
+          plan: m.planSwitch(
+            cur !== undefined ? m.readManifest(config.stateDir, cur) : undefined,
             g.manifest,
           ),
           failed: [],
         };
       }
-      return activateFor(ctx, config.stateDir, g.generation, dryRun);
+      return activateFor(m, ctx, config.stateDir, g.generation, dryRun);
     });
     return report(ctx, r, dryRun);
   },
@@ -114,13 +119,13 @@ switch, the one it was leaving).
   --dry-run   print the plan, change nothing`,
   flags: { long: { to: true, "dry-run": false } },
   async run(ctx) {
-    const config = await loadFor(ctx, "rollback");
+    const [config, m] = await Promise.all([loadFor(ctx, "rollback"), modules()]);
     const dryRun = ctx.args.flags["dry-run"] === true;
-    if (!dryRun) requireSystemd("railyard rollback");
-    const r = await withSwitchLock(config.stateDir, async () => {
-      const all = listGenerations(config.stateDir);
-      const cur = currentGeneration(config.stateDir);
-      const pending = readJournal(config.stateDir);
+    if (!dryRun) m.requireSystemd("railyard rollback");
+    const r = await m.withSwitchLock(config.stateDir, async () => {
+      const all = m.listGenerations(config.stateDir);
+      const cur = m.currentGeneration(config.stateDir);
+      const pending = m.readJournal(config.stateDir);
       let target: number | undefined;
       const to = ctx.args.flags["to"];
       if (typeof to === "string") {
@@ -139,7 +144,7 @@ switch, the one it was leaving).
           `there is no generation before ${cur ?? "(none)"} to roll back to`,
           (cur ?? 0) - 1,
         );
-      return activateFor(ctx, config.stateDir, target, dryRun);
+      return activateFor(m, ctx, config.stateDir, target, dryRun);
     });
     return report(ctx, r, dryRun);
   },

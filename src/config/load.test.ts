@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -61,6 +61,48 @@ test("a TypeScript config imports defineConfig from railyard and is type-strippe
   );
   const c = await loadConfig({ flag: p, env: {}, cwd: dir, command: "check" });
   assert.deepEqual(c.containers["hello"]?.args, ["/bin/busybox", "echo", "2"]);
+});
+
+test("a script config is compiled once: later loads reuse it until it or a file it imports changes", async () => {
+  const cache = join(dir, "cache");
+  const cenv = { command: "check", env: { XDG_CACHE_HOME: cache } };
+  write("multi/ports.ts", `export const port: number = 8080;\n`);
+  const p = write(
+    "multi/railyard.config.ts",
+    `import { defineConfig } from "railyard";\nimport { port } from "./ports.ts";\nexport default defineConfig({ containers: { web: { args: ["/bin/busybox", "httpd", "-p", String(port)] } } });\n`,
+  );
+  const args = async () =>
+    ((await readConfigFile(p, cenv)) as { containers: { web: { args: string[] } } }).containers.web
+      .args;
+  assert.deepEqual(await args(), ["/bin/busybox", "httpd", "-p", "8080"]);
+  const compiled = readdirSync(join(cache, "railyard/config"));
+  assert.equal(compiled.filter((f) => f.endsWith(".mjs")).length, 1);
+  // Unchanged: the same compiled module, nothing new written.
+  await args();
+  assert.deepEqual(readdirSync(join(cache, "railyard/config")), compiled);
+  // The imported file changes (same size, so the mtime must tell): the config is compiled again.
+  write("multi/ports.ts", `export const port: number = 9090;\n`);
+  utimesSync(join(dir, "multi/ports.ts"), new Date(), new Date(Date.now() + 5000));
+  assert.deepEqual(await args(), ["/bin/busybox", "httpd", "-p", "9090"]);
+  // The stale compiled module is gone: the cache holds one module per config.
+  const now = readdirSync(join(cache, "railyard/config")).filter((f) => f.endsWith(".mjs"));
+  assert.equal(now.length, 1);
+  assert.notDeepEqual(
+    now,
+    compiled.filter((f) => f.endsWith(".mjs")),
+  );
+});
+
+test("a script config still loads when the compile cache cannot be written", async () => {
+  const blocked = write("not-a-dir", "a file where the cache directory would go\n");
+  const p = write(
+    "ro/railyard.config.ts",
+    `import { defineConfig } from "railyard";\nexport default defineConfig({ containers: {} });\n`,
+  );
+  assert.deepEqual(
+    await readConfigFile(p, { command: "check", env: { XDG_CACHE_HOME: blocked } }),
+    { containers: {} },
+  );
 });
 
 test("a config may export a function of the command and environment", async () => {

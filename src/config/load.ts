@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, extname, isAbsolute, resolve as resolvePath } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { ConfigError } from "../errors.js";
+import { configCacheDir, importScriptConfig } from "./compile.js";
 import type { ConfigEnv, UserConfigExport } from "./define.js";
 import { resolveConfig, type ResolveContext } from "./resolve.js";
 import type { ResolvedConfig } from "./types.js";
@@ -60,9 +60,6 @@ export function findConfigFile(o: FindOptions): string {
   ]);
 }
 
-/** Where `import { defineConfig } from "railyard"` in a config file resolves to: this package. */
-const PACKAGE_ENTRY = fileURLToPath(new URL("../index.js", import.meta.url));
-
 /** Read and evaluate a config file of any supported kind. Errors name the file and the position. */
 export async function readConfigFile(file: string, env: ConfigEnv): Promise<unknown> {
   const ext = extname(file);
@@ -103,14 +100,8 @@ export async function readConfigFile(file: string, env: ConfigEnv): Promise<unkn
     ]);
   let mod: unknown;
   try {
-    const { createJiti } = await import("jiti");
-    const jiti = createJiti(pathToFileURL(file).href, {
-      alias: { railyard: PACKAGE_ENTRY },
-      moduleCache: false,
-      interopDefault: false,
-      fsCache: true,
-    });
-    mod = ((await jiti.import(file)) as { default?: unknown } | undefined)?.default;
+    const ns = await importScriptConfig(file, configCacheDir(env.env));
+    mod = (ns as { default?: unknown } | undefined)?.default;
   } catch (e) {
     throw new ConfigError(file, [
       { path: "", message: `cannot load: ${firstLines((e as Error).message)}` },

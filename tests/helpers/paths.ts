@@ -10,4 +10,4 @@ export const REPO_ROOT = (() => {
 /** The official OCI schemas, shared beside the repository (see ../shared/oci-schemas/README.md). */
 export const OCI_SCHEMAS = resolve(REPO_ROOT, "../shared/oci-schemas");
 
-export const CLI = resolve(REPO_ROOT, "bin/railyard.js");
+export const CLI = resolve(REPO_ROOT, "bin/railyard.cjs");

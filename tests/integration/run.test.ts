@@ -140,7 +140,7 @@ describe("railyard run under runc", () => {
       },
     });
     // `script` gives railyard a real pseudo-terminal, as a user's shell would.
-    const cmd = ["node", join(process.cwd(), "bin/railyard.js"), ...cfg, "run", "-t", "login"]
+    const cmd = ["node", join(process.cwd(), "bin/railyard.cjs"), ...cfg, "run", "-t", "login"]
       .map((a) => `'${a}'`)
       .join(" ");
     const { spawnSync } = await import("node:child_process");

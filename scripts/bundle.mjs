@@ -1,0 +1,25 @@
+// Bundles the CLI into one CommonJS file, dist/cli/railyard.cjs, which bin/railyard.cjs loads.
+// Why one CommonJS file: node starts it fastest. Node's ESM loader costs per module, and splitting
+// into chunks cost more than it saved; in CommonJS, esbuild turns the commands' lazy `import()`s
+// (and the node built-ins those modules use) into code that runs only when a command needs it.
+// Measured with `npm run bench` (section "cli"); see ARCHITECTURE.md, "Startup".
+import { build } from "esbuild";
+
+await build({
+  entryPoints: ["src/cli/main.ts"],
+  outfile: "dist/cli/railyard.cjs",
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node20",
+  // From node_modules, loaded only when needed: yaml for YAML configs, esbuild to compile a
+  // script config that changed (see src/config/compile.ts).
+  external: ["esbuild", "yaml"],
+  // The bundle has no import.meta; util/package.ts finds package.json from this file's URL.
+  define: { "import.meta.url": "__railyard_module_url" },
+  banner: {
+    js: 'const __railyard_module_url = require("node:url").pathToFileURL(__filename).href;',
+  },
+  sourcemap: "linked",
+  logLevel: "warning",
+});

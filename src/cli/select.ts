@@ -1,0 +1,18 @@
+import { UsageError } from "../errors.js";
+import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
+
+/** The named containers (all when none are named), or a usage error naming the known ones. */
+export function selectContainers(
+  config: ResolvedConfig,
+  names: readonly string[],
+): ResolvedContainer[] {
+  if (names.length === 0) return Object.values(config.containers);
+  return names.map((n) => {
+    const c = config.containers[n];
+    if (!c)
+      throw new UsageError(
+        `no container named ${JSON.stringify(n)} in ${config.file}. known: ${Object.keys(config.containers).join(", ") || "(none)"}`,
+      );
+    return c;
+  });
+}
