@@ -1,7 +1,9 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { writeFileAtomic } from "../util/atomic.js";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { ConcurrentSwitchError } from "../errors.js";
+import { containerId } from "../runtime/oci.js";
+import { clearStaleContainer } from "../runtime/run.js";
 import { DEFAULT_UNIT_DIR, syncUnitLinks } from "../systemd/install.js";
 import type { Systemctl } from "../systemd/systemctl.js";
 import { tryLock } from "../util/lockfile.js";
@@ -62,6 +64,9 @@ const unitsOf = (names: readonly string[], ...gens: (GenerationManifest | undefi
     ),
   ),
 ];
+
+/** Runtimes whose units run `<runtime> run --detach` on a bundle (not the podman/docker engines). */
+const OCI_RUNTIMES = new Set(["runc", "crun"]);
 
 /**
  * Make generation `to` the running one. Crash-safe: a journal names both generations while the
@@ -130,6 +135,11 @@ export async function activate(
     "try-restart",
     plan.restart.filter((n) => !autoRestart.includes(n)),
   );
+  // No ExecStartPre clears the runtime's state (one process less on every start, see
+  // ARCHITECTURE.md): ExecStopPost does after every stop, and here a new service's id is freed
+  // from whatever a killed `railyard run` left behind.
+  if (OCI_RUNTIMES.has(basename(target.runtime)))
+    for (const n of plan.start) await clearStaleContainer(target.runtime, containerId(n));
   await run("start", plan.start);
   step("started");
   rmSync(journalFile(stateDir), { force: true });

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { basename } from "node:path";
 import { exec, exitStatus, type Exec } from "../util/exec.js";
 import { RuntimeError } from "../errors.js";
 import { containerId, deleteArgs, killArgs, runArgs, stateArgs } from "./oci.js";
@@ -19,24 +20,26 @@ export interface ForegroundOptions {
 }
 
 /** runc keeps container state under /run/runc/<id> (crun under /run/crun/<id>). */
-const stateDirOf = (r: RuntimeChoice, id: string) => `/run/${r.name}/${id}`;
+const stateDirOf = (runtimePath: string, id: string) => `/run/${basename(runtimePath)}/${id}`;
 
 /**
- * Clear a stale container left by a runtime that died (its state dir outlives it). A container that
- * is still running is an error: two foreground runs of one container cannot share an id.
+ * Delete a stale container that a killed runtime or `railyard run` left behind (its state dir
+ * outlives it), so that the id can be used again. A container that is still alive is left alone:
+ * resolves false for it, true when the id is free.
  */
-async function clearStale(o: ForegroundOptions, id: string, run: Exec): Promise<void> {
-  if (!existsSync(stateDirOf(o.runtime, id))) return;
-  const st = await run(o.runtime.path, stateArgs(id));
+export async function clearStaleContainer(
+  runtimePath: string,
+  id: string,
+  run: Exec = exec,
+): Promise<boolean> {
+  if (!existsSync(stateDirOf(runtimePath, id))) return true;
+  const st = await run(runtimePath, stateArgs(id));
   if (st.code === 0) {
     const status = (JSON.parse(st.stdout) as { status?: string }).status;
-    if (status === "running" || status === "paused" || status === "created")
-      throw new RuntimeError(
-        `container ${o.name} is already running (${o.runtime.name} id ${id}). stop it first: ${o.runtime.name} kill ${id} KILL`,
-        o.runtime.name,
-      );
+    if (status === "running" || status === "paused" || status === "created") return false;
   }
-  await run(o.runtime.path, deleteArgs(id));
+  await run(runtimePath, deleteArgs(id));
+  return true;
 }
 
 /**
@@ -48,7 +51,11 @@ export async function runForeground(o: ForegroundOptions): Promise<number> {
   const run = o.exec ?? exec;
   const log = o.log ?? (() => {});
   const id = containerId(o.name);
-  await clearStale(o, id, run);
+  if (!(await clearStaleContainer(o.runtime.path, id, run)))
+    throw new RuntimeError(
+      `container ${o.name} is already running (${o.runtime.name} id ${id}). stop it first: ${o.runtime.name} kill ${id} KILL`,
+      o.runtime.name,
+    );
   log(`${o.runtime.path} ${runArgs(id, o.bundle).join(" ")}`);
   const child = spawn(o.runtime.path, runArgs(id, o.bundle), { stdio: "inherit" });
 
@@ -81,6 +88,6 @@ export async function runForeground(o: ForegroundOptions): Promise<number> {
     o.signals?.off("SIGINT", onSignal);
     o.signals?.off("SIGTERM", onSignal);
     o.signals?.off("SIGHUP", onSignal);
-    if (existsSync(stateDirOf(o.runtime, id))) await run(o.runtime.path, deleteArgs(id));
+    if (existsSync(stateDirOf(o.runtime.path, id))) await run(o.runtime.path, deleteArgs(id));
   }
 }

@@ -46,7 +46,6 @@ export function renderUnit(config: ResolvedConfig, c: ResolvedContainer, u: Unit
     `PIDFile=${pidFile(c)}`,
     "RuntimeDirectory=railyard",
     "RuntimeDirectoryPreserve=yes",
-    `ExecStartPre=-${rt} delete --force ${id}`,
     `ExecStart=${rt} run --detach --pid-file ${pidFile(c)} --bundle ${execQuote(u.bundle)} ${id}`,
     `ExecStopPost=-${rt} delete --force ${id}`,
     `KillSignal=${u.stopSignal}`,

@@ -236,6 +236,38 @@ describe("switch", () => {
     await sd.railyard([...cfg, "switch"]);
   });
 
+  test("a container left behind by a killed `railyard run` does not keep its new service from starting", async () => {
+    const p = project();
+    const cfg = p.write({ left: sleeper("left") });
+    const built = JSON.parse((await sd.railyard([...cfg, "build", "left", "--json"])).stdout) as {
+      bundles: { bundle: string }[];
+    };
+    // What `railyard run left` leaves when it and runc are SIGKILLed: a dead container under the
+    // id that the unit uses, which `runc run` would refuse ("container with id exists"). Like
+    // railyard run, it has its own config.json, whose cgroup is not the unit's.
+    const bundle = built.bundles[0]?.bundle ?? "";
+    const spec = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8")) as {
+      root: { path: string };
+      linux: { cgroupsPath?: string };
+    };
+    delete spec.linux.cgroupsPath;
+    spec.root.path = join(bundle, "rootfs");
+    const runDir = join(p.state, "run-left");
+    mkdirSync(runDir, { recursive: true });
+    writeFileSync(join(runDir, "config.json"), JSON.stringify(spec));
+    const detached = `runc run --detach --bundle ${runDir} railyard-left </dev/null >/dev/null 2>&1`;
+    assert.equal(sd.exec("sh", ["-c", detached]).code, 0);
+    sd.exec("runc", ["kill", "railyard-left", "KILL"]);
+    await waitFor("the container to die", () =>
+      sd.exec("runc", ["state", "railyard-left"]).stdout.includes('"status": "stopped"'),
+    );
+    const r = await sd.railyard([...cfg, "switch"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(active("railyard-left.service"), "active");
+    p.write({});
+    await sd.railyard([...cfg, "switch"]);
+  });
+
   test("a second switch while one runs fails at once with a clear error", async () => {
     const p = project();
     const cfg = p.write({ x: sleeper("x") });
