@@ -32,5 +32,5 @@ fi
 npm ci --no-audit --no-fund --loglevel=error
 npm run --silent build
 
-echo "setup: running the demo: npx railyard --config examples/hello/railyard.config.ts run hello"
-as_root npx railyard --config examples/hello/railyard.config.ts run hello
+echo "setup: running the demo: ./bin/railyard.cjs --config examples/hello/railyard.config.ts run hello"
+as_root ./bin/railyard.cjs --config examples/hello/railyard.config.ts run hello
