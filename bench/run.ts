@@ -284,22 +284,15 @@ async function closure(): Promise<void> {
     RUNS,
   );
   for (const [k, v] of Object.entries(s)) log(`  ${k.padEnd(18)} ${fmt(v)}`);
-  results.push({
-    section: "closure",
-    metric: "ms for python3 (elf)",
-    railyard: s["railyard elf"] as Stats,
-    peers: { ldd: s["ldd"] as Stats },
-    goal: "(no goal: reported)",
-    met: null,
-  });
-  results.push({
-    section: "closure",
-    metric: "ms for python3 (packages)",
-    railyard: s["railyard packages"] as Stats,
-    peers: { ldd: s["ldd"] as Stats },
-    goal: "(no goal: reported)",
-    met: null,
-  });
+  for (const mode of ["elf", "packages"])
+    results.push({
+      section: "closure",
+      metric: `ms for python3 (${mode})`,
+      railyard: s[`railyard ${mode}`] as Stats,
+      peers: { ldd: s["ldd"] as Stats },
+      goal: "(no goal: reported)",
+      met: null,
+    });
 }
 
 async function memory(): Promise<void> {

@@ -27,8 +27,6 @@ interface BuildMessage {
   location?: { file: string; line: number; column: number } | null;
 }
 
-export class CompileError extends Error {}
-
 /** Where compiled configs are cached: $XDG_CACHE_HOME/railyard/config (default ~/.cache). */
 export function configCacheDir(env: Readonly<Record<string, string | undefined>>): string {
   const base = env["XDG_CACHE_HOME"] || join(env["HOME"] || homedir(), ".cache");
@@ -99,7 +97,7 @@ async function compile(file: string, cacheDir: string, key: string): Promise<Cac
     const where = first.location
       ? `/${first.location.file}:${first.location.line}:${first.location.column + 1}: `
       : "";
-    throw new CompileError(`${where}${first.text}`);
+    throw new Error(`${where}${first.text}`);
   }
   const code = result.outputFiles[0]?.text ?? "";
   const inputs = Object.keys(result.metafile.inputs).map((p) => {

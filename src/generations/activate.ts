@@ -1,6 +1,6 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { writeFileAtomic } from "../util/atomic.js";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { ConcurrentSwitchError } from "../errors.js";
 import { containerId } from "../runtime/oci.js";
 import { clearStaleContainer } from "../runtime/run.js";
@@ -64,9 +64,6 @@ const unitsOf = (names: readonly string[], ...gens: (GenerationManifest | undefi
     ),
   ),
 ];
-
-/** Runtimes whose units run `<runtime> run --detach` on a bundle (not the podman/docker engines). */
-const OCI_RUNTIMES = new Set(["runc", "crun"]);
 
 /**
  * Make generation `to` the running one. Crash-safe: a journal names both generations while the
@@ -137,9 +134,10 @@ export async function activate(
   );
   // No ExecStartPre clears the runtime's state (one process less on every start, see
   // ARCHITECTURE.md): ExecStopPost does after every stop, and here a new service's id is freed
-  // from whatever a killed `railyard run` left behind.
-  if (OCI_RUNTIMES.has(basename(target.runtime)))
-    for (const n of plan.start) await clearStaleContainer(target.runtime, containerId(n));
+  // from whatever a killed `railyard run` left behind. Only services with a bundle run under the
+  // OCI runtime; podman and docker services (no bundle) clear their own names in their units.
+  for (const n of plan.start)
+    if (target.services[n]?.bundle) await clearStaleContainer(target.runtime, containerId(n));
   await run("start", plan.start);
   step("started");
   rmSync(journalFile(stateDir), { force: true });
