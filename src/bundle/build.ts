@@ -5,6 +5,7 @@ import { computeClosure, type PlanEntry } from "../closure/index.js";
 import { hostFs } from "../closure/fs.js";
 import type { ResolvedConfig, ResolvedContainer, ResolvedMount } from "../config/types.js";
 import type { AcquireOptions } from "../image/acquire.js";
+import type { StoredImage } from "../image/pull.js";
 import {
   deviceInfo,
   hostNofileHard,
@@ -87,10 +88,31 @@ async function imageSource(
     import("../image/store.js"),
     import("../image/unpack.js"),
   ]);
-  const image = await acquireImage(config, c, { env: o.env ?? process.env, ...o });
-  const dir = await unpackImage(new Store(storeDir(config)), image, rootfsRoot(config), {
-    asRoot: process.getuid?.() === 0,
-  });
+  const store = new Store(storeDir(config));
+  const unpack = (img: StoredImage, ready?: (i: number) => Promise<void>) =>
+    unpackImage(store, img, rootfsRoot(config), {
+      asRoot: process.getuid?.() === 0,
+      ...(ready ? { ready } : {}),
+    });
+  // A pulled image is unpacked as its layers arrive, not after the last one.
+  const early: { digest?: string; dir?: Promise<string> } = {};
+  let image: StoredImage;
+  try {
+    image = await acquireImage(config, c, {
+      env: o.env ?? process.env,
+      ...o,
+      onManifest: (img, ready) => {
+        early.digest = img.digest;
+        early.dir = unpack(img, ready);
+        early.dir.catch(() => {});
+      },
+    });
+  } catch (e) {
+    await early.dir?.catch(() => {}); // its temporary tree is removed before we go on
+    throw e;
+  }
+  if (early.dir && early.digest !== image.digest) await early.dir.catch(() => {});
+  const dir = await (early.digest === image.digest && early.dir ? early.dir : unpack(image));
   const db = {
     passwd: readInRoot(dir, "/etc/passwd") ?? "",
     group: readInRoot(dir, "/etc/group") ?? "",

@@ -9,6 +9,7 @@ import {
   pullImage,
   readStoredImage,
   type PullEvent,
+  type PullOptions,
   type StoredImage,
 } from "./pull.js";
 import { formatReference, parseReference } from "./reference.js";
@@ -27,6 +28,8 @@ export interface AcquireOptions {
   readonly warn?: (m: string) => void;
   /** Re-resolve tags even when locked (`railyard lock --update`, `pull`). */
   readonly update?: boolean;
+  /** See PullOptions.onManifest: only called when the image is pulled. */
+  readonly onManifest?: PullOptions["onManifest"];
 }
 
 function loginCredentials(c: ResolvedContainer): Credentials | undefined {
@@ -80,6 +83,7 @@ export async function acquireImage(
       env: o.env,
       ...(credentials ? { credentials } : {}),
       ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+      ...(o.onManifest ? { onManifest: o.onManifest } : {}),
     });
 
   let image: StoredImage | undefined;

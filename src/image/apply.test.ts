@@ -113,6 +113,16 @@ describe("malicious layers are refused, and nothing outside the root changes", (
       ],
       /climbs out of the layer root/,
     ));
+  test("a directory already written through, then replaced by a symlink that leaves the root", () =>
+    refused(
+      [
+        { name: "d", type: "dir" },
+        { name: "d/sub/f", body: "fine" },
+        { name: "d", type: "symlink", linkname: "../.." },
+        { name: "d/sub/canary", body: "pwned" },
+      ],
+      /"d\/sub\/canary": its parent d is a symlink to \.\.\/\.\., which climbs out/,
+    ));
   test("a hardlink to an outside path", () =>
     refused(
       [{ name: "h", type: "hardlink", linkname: "../../canary" }],

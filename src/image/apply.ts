@@ -65,6 +65,13 @@ const lstatOrUndefined = (p: string): Stats | undefined => {
 class LayerWriter implements TarHandlers {
   /** Paths (relative, real) this layer created: whiteouts must not remove them. */
   private readonly created = new Set<string>();
+  /**
+   * Relative paths known to be real directories (not symlinks), so that each entry does not lstat
+   * every one of its parents again. Cleared whenever anything is removed.
+   */
+  private readonly knownDirs = new Set<string>();
+  /** Directories this layer made with mkdir: nothing is in them but what this layer created. */
+  private readonly madeDirs = new Set<string>();
   private fd: number | undefined;
   private current: TarHeader | undefined;
   private fileBytes = 0;
@@ -102,14 +109,23 @@ class LayerWriter implements TarHandlers {
     for (let i = 0; i < segs.length; i++) {
       const seg = segs[i] as string;
       const next = [...real, seg];
+      const key = next.join("/");
+      if (this.knownDirs.has(key)) {
+        real.push(seg);
+        continue;
+      }
       const st = lstatOrUndefined(this.abs(next));
       if (!st) {
-        if (!create) this.refuse(h, `${next.join("/")} does not exist`);
+        if (!create) this.refuse(h, `${key} does not exist`);
         mkdirSync(this.abs(next), { mode: 0o755 });
-        this.created.add(next.join("/"));
+        this.created.add(key);
+        this.madeDirs.add(key);
+        this.knownDirs.add(key);
         real.push(seg);
-      } else if (st.isDirectory()) real.push(seg);
-      else if (st.isSymbolicLink()) {
+      } else if (st.isDirectory()) {
+        this.knownDirs.add(key);
+        real.push(seg);
+      } else if (st.isSymbolicLink()) {
         const target = readlinkSync(this.abs(next));
         if (target.startsWith("/"))
           this.refuse(
@@ -149,17 +165,24 @@ class LayerWriter implements TarHandlers {
     const parent = this.resolveDir(h, segs.slice(0, -1), true);
     const parentAbs = this.abs(parent);
 
-    const rel = [...parent, name];
+    const relKey = [...parent, name].join("/");
     const dest = `${parentAbs}/${name}`;
-    const existing = lstatOrUndefined(dest);
-    if (existing && !(existing.isDirectory() && h.type === "dir"))
-      rmSync(dest, { recursive: true, force: true });
-    this.created.add(rel.join("/"));
+    // In a directory this layer made, only this layer's own entries can be in the way.
+    const existing =
+      this.madeDirs.has(parent.join("/")) && !this.created.has(relKey)
+        ? undefined
+        : lstatOrUndefined(dest);
+    if (existing && !(existing.isDirectory() && h.type === "dir")) this.remove(dest);
+    this.created.add(relKey);
 
     const mode = this.o.asRoot ? h.mode : h.mode & 0o1777;
     switch (h.type) {
       case "dir":
-        if (!existing?.isDirectory()) mkdirSync(dest, { mode: 0o755 });
+        if (!existing?.isDirectory()) {
+          mkdirSync(dest, { mode: 0o755 });
+          this.madeDirs.add(relKey);
+        }
+        this.knownDirs.add(relKey);
         chmodSync(dest, mode);
         this.own(dest, h);
         break;
@@ -232,7 +255,13 @@ class LayerWriter implements TarHandlers {
     }
     if (name === OPAQUE) return this.opaque(parent);
     if (!this.created.has([...parent, victim].join("/")))
-      rmSync(`${this.abs(parent)}/${victim}`, { recursive: true, force: true });
+      this.remove(`${this.abs(parent)}/${victim}`);
+  }
+
+  /** Remove a path and everything under it; forget which directories are known. */
+  private remove(abs: string): void {
+    rmSync(abs, { recursive: true, force: true });
+    this.knownDirs.clear();
   }
 
   private own(dest: string, h: TarHeader): void {
@@ -244,7 +273,7 @@ class LayerWriter implements TarHandlers {
     const abs = this.abs(dir);
     for (const child of readdirSync(abs)) {
       const rel = [...dir, child].join("/");
-      if (!this.created.has(rel)) rmSync(`${abs}/${child}`, { recursive: true, force: true });
+      if (!this.created.has(rel)) this.remove(`${abs}/${child}`);
     }
   }
 

@@ -45,6 +45,12 @@ export interface PullOptions {
   readonly fetch?: typeof fetch;
   /** Parallel layer downloads. @default 3 */
   readonly concurrency?: number;
+  /**
+   * Called once the manifest and config are stored and before the layers download. `layer(i)`
+   * settles when layer i is in the store, verified, so that unpacking can follow the download
+   * instead of waiting for all of it. A failed pull rejects every layer not yet stored.
+   */
+  readonly onManifest?: (img: StoredImage, layer: (i: number) => Promise<void>) => void;
 }
 
 /** An image in the store: the digest a reference resolved to, and the platform manifest and config. */
@@ -156,22 +162,44 @@ export async function pullImage(
     layers: manifest.layers.length,
     bytes: total,
   });
-  await inParallel(manifest.layers, o.concurrency ?? 3, (l) =>
-    client.blob(ref.path, l, store, (done) =>
-      o.onEvent?.({ kind: "layer", ref: name, digest: l.digest, done, size: l.size }),
-    ),
-  );
-  await store.tag(name, {
-    mediaType: topDoc.mediaType,
-    digest: top.digest,
-    size: top.bytes.length,
-  });
-  o.onEvent?.({ kind: "done", ref: name, digest: top.digest });
-  return {
+  const image: StoredImage = {
     digest: top.digest,
     manifestDigest: manifestDesc.digest,
     manifest,
     config,
     configDigest: manifest.config.digest,
   };
+  const stored = manifest.layers.map(() => deferred());
+  o.onManifest?.(image, (i) => stored[i]?.promise ?? Promise.resolve());
+  try {
+    await inParallel([...manifest.layers.keys()], o.concurrency ?? 3, async (i) => {
+      const l = manifest.layers[i] as Descriptor;
+      await client.blob(ref.path, l, store, (done) =>
+        o.onEvent?.({ kind: "layer", ref: name, digest: l.digest, done, size: l.size }),
+      );
+      stored[i]?.resolve();
+    });
+  } catch (e) {
+    for (const d of stored) d.reject(e);
+    throw e;
+  }
+  await store.tag(name, {
+    mediaType: topDoc.mediaType,
+    digest: top.digest,
+    size: top.bytes.length,
+  });
+  o.onEvent?.({ kind: "done", ref: name, digest: top.digest });
+  return image;
+}
+
+/** A promise with its resolve and reject; a rejection nobody awaits is not reported as unhandled. */
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } {
+  let resolve = () => {};
+  let reject: (e: unknown) => void = () => {};
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {});
+  return { promise, resolve, reject };
 }

@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
+import { promisify } from "node:util";
 import {
   closeSync,
   existsSync,
+  fsync,
   fsyncSync,
   mkdirSync,
   openSync,
@@ -149,7 +151,8 @@ export class Store {
         hash.update(chunk);
         writeAll(fd, chunk);
       }
-      fsyncSync(fd);
+      // On the thread pool: unpacking of earlier layers goes on meanwhile.
+      await promisify(fsync)(fd);
     } catch (e) {
       closeSync(fd);
       if (e instanceof DigestMismatchError) rmSync(partial, { force: true });

@@ -3,7 +3,7 @@ import { createReadStream, existsSync, mkdirSync, renameSync, rmSync } from "nod
 import { join } from "node:path";
 import { DigestMismatchError, InvalidLayerError } from "../errors.js";
 import { applyLayer } from "./apply.js";
-import { compressionOf, sniffFile } from "./decompress.js";
+import { CHUNK, compressionOf, sniffFile } from "./decompress.js";
 import { chainIds } from "./manifest.js";
 import type { StoredImage } from "./pull.js";
 import type { Store } from "./store.js";
@@ -12,6 +12,8 @@ export interface UnpackOptions {
   readonly asRoot: boolean;
   /** Most bytes a layer may expand to. @default 64 GiB */
   readonly maxLayerBytes?: number;
+  /** Settles when layer i is in the store (PullOptions.onManifest); awaited before applying it. */
+  readonly ready?: (i: number) => Promise<void>;
 }
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -42,16 +44,22 @@ export async function unpackImage(
   mkdirSync(tmp, { mode: 0o755 });
   try {
     for (const [i, layer] of img.manifest.layers.entries()) {
+      await o.ready?.(i);
       const blob = store.blobPath(layer.digest);
       const compression = compressionOf(layer.mediaType) ?? sniffFile(blob);
       if (compressionOf(layer.mediaType) === undefined && !/tar/.test(layer.mediaType))
         throw new InvalidLayerError(
           `layer ${layer.digest}: unsupported media type ${layer.mediaType}`,
         );
-      const r = await applyLayer(createReadStream(blob), compression, tmp, {
-        asRoot: o.asRoot,
-        maxBytes: o.maxLayerBytes ?? 64 * 1024 ** 3,
-      });
+      const r = await applyLayer(
+        createReadStream(blob, { highWaterMark: CHUNK }),
+        compression,
+        tmp,
+        {
+          asRoot: o.asRoot,
+          maxBytes: o.maxLayerBytes ?? 64 * 1024 ** 3,
+        },
+      );
       const want = img.config.rootfs.diff_ids[i];
       if (r.diffId !== want)
         throw new DigestMismatchError(

@@ -11,8 +11,8 @@ export interface ProxyOptions {
   bearer?: { user: string; password: string };
   /** Bytes per second for blob bodies. */
   throttle?: number;
-  /** Flip a byte in the middle of every blob body. */
-  corrupt?: boolean;
+  /** Flip a byte in the middle of every blob body, or only of the blob with this digest. */
+  corrupt?: boolean | string;
   /** Answer this many requests with 429 + Retry-After: 1 first. */
   tooMany?: number;
 }
@@ -88,7 +88,8 @@ export function startProxy(upstream: string, o: ProxyOptions): Promise<Proxy> {
         let seen = 0;
         const total = Number(ur.headers["content-length"] ?? 0);
         ur.on("data", (chunk: Buffer) => {
-          if (o.corrupt && seen <= total / 2 && seen + chunk.length > total / 2) {
+          const hit = o.corrupt === true || (!!o.corrupt && url.includes(o.corrupt));
+          if (hit && seen <= total / 2 && seen + chunk.length > total / 2) {
             const i = Math.floor(total / 2) - seen;
             chunk[i] = (chunk[i] ?? 0) ^ 0xff;
           }

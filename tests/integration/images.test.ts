@@ -142,15 +142,19 @@ function assertStoreIntact(stateDir: string): void {
   }
 }
 
+/** The manifest of test/bb:v1 as the registry serves it, read by skopeo. */
+const registryManifest = () =>
+  JSON.parse(
+    execFileSync(
+      "skopeo",
+      ["inspect", "--raw", "--tls-verify=false", `docker://${registry.host}/test/bb:v1`],
+      { encoding: "utf8" },
+    ),
+  ) as { layers: { mediaType: string; digest: string }[] };
+
 describe("pull and run from a real registry", () => {
   test("a multi-layer image (whiteout, opaque dir, hardlink, symlink, zstd) runs, and its files match umoci unpack", async () => {
-    const manifest = JSON.parse(
-      execFileSync(
-        "skopeo",
-        ["inspect", "--raw", "--tls-verify=false", `docker://${registry.host}/test/bb:v1`],
-        { encoding: "utf8" },
-      ),
-    ) as { layers: { mediaType: string }[] };
+    const manifest = registryManifest();
     assert.deepEqual(
       manifest.layers.map((l) => l.mediaType.split("+")[1]),
       ["zstd", "zstd", "gzip"],
@@ -368,6 +372,34 @@ describe("pull and run from a real registry", () => {
       assert.match(r.stderr, /blob sha256:[a-f0-9]{64}: content has digest sha256:/);
       assertStoreIntact(join(dir, "corrupt/state"));
       assert.ok(!existsSync(join(dir, "corrupt/railyard.lock")), "nothing was locked");
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test("a build that unpacks layers as they arrive stops cleanly when the last layer is corrupt", async () => {
+    const manifest = registryManifest();
+    const last = manifest.layers[manifest.layers.length - 1]?.digest ?? "";
+    const proxy = await startProxy(registry.host, { corrupt: last });
+    try {
+      const cfg = configFile("corrupt-last", {
+        registries: { [proxy.host]: { insecure: true } },
+        containers: { bb: { image: `${proxy.host}/test/bb:v1` } },
+      });
+      const r = await railyard([...cfg, "build", "bb"]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`blob ${last}: content has digest sha256:`));
+      const state = join(dir, "corrupt-last/state");
+      assertStoreIntact(state);
+      assert.deepEqual(readdirSync(join(state, "rootfs")), [], "no rootfs, partial or whole");
+      assert.ok(!existsSync(join(state, "bundles/bb")), "no bundle");
+      // The next build through the real registry completes the same store.
+      const ok = configFile("corrupt-last", {
+        registries: { [registry.host]: { insecure: true } },
+        containers: { bb: { image: `${registry.host}/test/bb:v1` } },
+      });
+      const again = await railyard([...ok, "run", "bb"]);
+      assert.equal(again.stdout, "hello from the image\n", again.stderr);
     } finally {
       await proxy.stop();
     }
