@@ -68,6 +68,9 @@ export async function alternate(
       const [k, f] = entries[(i + j) % entries.length] as [string, () => Promise<number>];
       const t = await f();
       if (i >= warmup) samples[k]?.push(t);
+      // BENCH_SAMPLES=1 prints every sample, for looking into a wide min..max.
+      if (process.env["BENCH_SAMPLES"])
+        process.stdout.write(`    round ${i} ${k}: ${t.toFixed(1)}\n`);
     }
   return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, stats(v)]));
 }
