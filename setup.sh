@@ -8,9 +8,10 @@ cd "$(dirname "$0")"
 # busybox-static and python3 are the demo's host programs; gcc/libc6-dev build the ELF test
 # fixtures; util-linux provides `script` for the TTY test; zstd decompresses zstd layers.
 # The image tests run a real registry (docker-registry, htpasswd from apache2-utils), build and
-# push images with umoci and skopeo, and check interop with podman (a peer, never a dependency).
+# push images with umoci and skopeo, and check interop with podman (a peer, never a dependency);
+# `podman kube play` of the Kubernetes export builds its pause image with catatonit.
 APT_PACKAGES=(runc crun busybox-static python3 gcc libc6-dev util-linux zstd
-  docker-registry skopeo umoci apache2-utils podman systemd)
+  docker-registry skopeo umoci apache2-utils podman catatonit systemd)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -1,5 +1,6 @@
 import { lstatSync, mkdirSync, rmSync } from "node:fs";
 import { replaceSymlink } from "../util/atomic.js";
+import { BuildError } from "../errors.js";
 import { basename, join } from "node:path";
 import { computeClosure, type PlanEntry } from "../closure/index.js";
 import { hostFs } from "../closure/fs.js";
@@ -150,6 +151,12 @@ export async function buildContainer(
   o: BuildOptions = {},
 ): Promise<BuildResult> {
   const log = o.log ?? (() => {});
+  if (c.ports.length > 0)
+    throw new BuildError(
+      `containers.${c.name}.ports: publishing ports needs a private network, which is not supported yet ` +
+        `(railyard export carries them). with network "host" the container already listens on the host's ports`,
+      c.name,
+    );
   const src = c.image ? await imageSource(config, c, o) : hostSource(c);
   const extra = volumeMounts(config, c, src.process);
   for (const m of extra) mkdirSync(m.source, { recursive: true, mode: 0o755 });

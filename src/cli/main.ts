@@ -3,6 +3,7 @@ import { packageVersion } from "../util/package.js";
 import { parseArgs, type FlagSpec } from "./args.js";
 import { buildCommand } from "./build.js";
 import { checkCommand } from "./check.js";
+import { exportCommand } from "./export.js";
 import type { Command, CommandContext } from "./context.js";
 import { gcCommand } from "./gc.js";
 import { imagesCommand } from "./images.js";
@@ -26,6 +27,7 @@ const COMMANDS: readonly Command[] = [
   lockCommand,
   imagesCommand,
   gcCommand,
+  exportCommand,
 ];
 
 const GLOBAL_HELP = `Global flags (every command):

@@ -57,6 +57,43 @@ export function parseVolume(spec: string): Parsed<VolumeSpec> {
   return ok({ source, destination, readonly: mode === "ro" });
 }
 
+export interface PortSpec {
+  /** The host address to bind; unset means any address the runtime chooses. */
+  readonly hostIp?: string;
+  /** The host port; unset means the container port's own number. */
+  readonly hostPort?: number;
+  readonly containerPort: number;
+  readonly protocol: "tcp" | "udp";
+}
+
+/** `"[ip:][hostPort:]containerPort[/tcp|/udp]"`, compose's short syntax (no ranges). */
+export function parsePort(spec: string): Parsed<PortSpec> {
+  const expected = 'expected "[ip:][hostPort:]containerPort[/tcp|/udp]", e.g. "127.0.0.1:8080:80"';
+  const m =
+    /^(?:(?:\[([0-9a-fA-F:]+)\]|(\d{1,3}(?:\.\d{1,3}){3})):)?(?:(\d+):)?(\d+)(?:\/(tcp|udp))?$/.exec(
+      spec,
+    );
+  if (!m) return fail(`${JSON.stringify(spec)} is not a port. ${expected}`);
+  const [, ip6, ip4, host, container = "", proto = "tcp"] = m;
+  const port = (s: string) => {
+    const n = Number(s);
+    return n >= 1 && n <= 65535 ? n : undefined;
+  };
+  const containerPort = port(container);
+  const hostPort = host === undefined ? undefined : port(host);
+  if (containerPort === undefined || (host !== undefined && hostPort === undefined))
+    return fail(`${JSON.stringify(spec)}: ports are 1 to 65535. ${expected}`);
+  const hostIp = ip6 ?? ip4;
+  if (ip4 !== undefined && ip4.split(".").some((o) => Number(o) > 255))
+    return fail(`${JSON.stringify(spec)}: ${ip4} is not an IPv4 address. ${expected}`);
+  return ok({
+    ...(hostIp !== undefined ? { hostIp } : {}),
+    ...(hostPort !== undefined ? { hostPort } : {}),
+    containerPort,
+    protocol: proto as "tcp" | "udp",
+  });
+}
+
 /** `"/path[:opt,opt]"`, as docker's --tmpfs. */
 export function parseTmpfs(spec: string): Parsed<{ destination: string; options: string[] }> {
   const idx = spec.indexOf(":");

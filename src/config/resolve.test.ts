@@ -167,7 +167,7 @@ test("every problem in every container is reported at once", () => {
     containers: {
       a: { args: ["/bin/true"], user: "nobody:nogroup", workdir: "rel", stopSignal: "SIGFOO" },
       b: { args: "not-a-list", dependsOn: ["zzz"] },
-      c: { args: ["/bin/true"], dependsOn: ["zzz"], ports: ["8080:80"] },
+      c: { args: ["/bin/true"], dependsOn: ["zzz"], ports: ["99999:80", "localhost:80"] },
     },
   });
   const text = all.join("\n");
@@ -179,7 +179,8 @@ test("every problem in every container is reported at once", () => {
     /containers\.a\.stopSignal: "SIGFOO" is not a signal/,
     /containers\.b\.args: must be an array, got the string "not-a-list"/,
     /containers\.c\.dependsOn\[0\]: "zzz" is not a container in this config/,
-    /containers\.c\.ports: publishing ports needs a private network/,
+    /containers\.c\.ports\[0\]: "99999:80": ports are 1 to 65535/,
+    /containers\.c\.ports\[1\]: "localhost:80" is not a port\. expected "\[ip:\]\[hostPort:\]containerPort/,
   ])
     assert.match(text, needle);
 });
@@ -199,4 +200,24 @@ test("the config must be an object", () => {
     problems([1, 2])[0] ?? "",
     /must be an object with a "containers" key, got an array/,
   );
+});
+
+test("ports: compose's short syntax, with the address, host port and protocol kept", () => {
+  const config = resolveConfig(
+    {
+      containers: {
+        web: {
+          args: ["/bin/true"],
+          ports: ["8080", "127.0.0.1:8081:80", "[::1]:53:53/udp", "9000:90/tcp"],
+        },
+      },
+    },
+    ctx,
+  );
+  assert.deepEqual(config.containers["web"]?.ports, [
+    { containerPort: 8080, protocol: "tcp" },
+    { hostIp: "127.0.0.1", hostPort: 8081, containerPort: 80, protocol: "tcp" },
+    { hostIp: "::1", hostPort: 53, containerPort: 53, protocol: "udp" },
+    { hostPort: 9000, containerPort: 90, protocol: "tcp" },
+  ]);
 });

@@ -10,7 +10,9 @@ import {
   parseSize,
   parseTmpfs,
   parseUserSpec,
+  parsePort,
   parseVolume,
+  type PortSpec,
 } from "./parse.js";
 import { formatReference, parseReference } from "../image/reference.js";
 import type {
@@ -407,12 +409,12 @@ function resolveContainer(
     else seen.set(m.destination, m.origin);
   }
 
-  if (c.ports !== undefined && c.ports.length > 0)
-    r(
-      ["ports"],
-      "publishing ports needs a private network, which is not supported yet. " +
-        'with network "host" the container already listens on the host\'s ports',
-    );
+  const ports: PortSpec[] = [];
+  c.ports?.forEach((spec, i) => {
+    const p = parsePort(spec);
+    if (p.ok) ports.push(p.value);
+    else r(["ports", i], p.error);
+  });
 
   // Host programs resolve user names on the host now; images look them up in the image at build.
   let user: ResolvedUser | undefined;
@@ -532,6 +534,7 @@ function resolveContainer(
     ...(stopSignal !== undefined ? { stopSignal } : {}),
     stopTimeout: c.stopTimeout ?? 10,
     network: c.network ?? "none",
+    ports,
     resources,
     backend,
     serviceName,

@@ -4,6 +4,8 @@
  * and `ociTools`) where a name exists there.
  */
 
+import type { PortSpec } from "./parse.js";
+
 /** `systemd` Restart= values. */
 export type RestartPolicy =
   "no" | "always" | "on-success" | "on-failure" | "on-abnormal" | "on-abort" | "on-watchdog";
@@ -60,7 +62,10 @@ export interface ContainerConfig {
   volumes?: string[];
   /** tmpfs mounts as `"/path[:options]"`, e.g. `"/tmp:size=64m,mode=1777"`. @default [] */
   tmpfs?: string[];
-  /** Published ports. Need private networks, which arrive in a later release. @default [] */
+  /**
+   * Published ports, `"[ip:][hostPort:]containerPort[/tcp|/udp]"`. `railyard export` carries
+   * them; running them needs private networks, which arrive in a later release. @default []
+   */
   ports?: string[];
   /** `"uid:gid"`, `"uid"`, `"name"` or `"name:group"`. @default "0:0" */
   user?: string;
@@ -210,6 +215,7 @@ export interface ResolvedContainer {
   readonly stopSignal?: string;
   readonly stopTimeout: number;
   readonly network: NetworkMode;
+  readonly ports: readonly PortSpec[];
   readonly resources: {
     readonly memory?: number;
     readonly cpus?: number;

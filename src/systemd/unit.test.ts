@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { resolveConfig } from "../config/resolve.js";
@@ -7,23 +6,12 @@ import { REPO_ROOT } from "../../tests/helpers/paths.js";
 import { renderEngineUnit } from "./engine.js";
 import { execQuote, renderUnit } from "./unit.js";
 import { fakeContext } from "../../tests/helpers/context.js";
+import { snapshot as snapshotIn } from "../../tests/helpers/snapshot.js";
 
 const ctx = fakeContext({ file: "/etc/railyard/railyard.config.ts" });
 const SNAPSHOTS = join(REPO_ROOT, "src/systemd/__snapshots__");
 
-/** Compare with the committed snapshot; UPDATE_SNAPSHOTS=1 rewrites it (review the diff). */
-function snapshot(name: string, text: string): void {
-  const file = join(SNAPSHOTS, name);
-  if (process.env["UPDATE_SNAPSHOTS"] === "1" || !existsSync(file)) {
-    mkdirSync(SNAPSHOTS, { recursive: true });
-    writeFileSync(file, text);
-  }
-  assert.equal(
-    text,
-    readFileSync(file, "utf8"),
-    `${name} differs from its snapshot (UPDATE_SNAPSHOTS=1 to accept)`,
-  );
-}
+const snapshot = (name: string, text: string) => snapshotIn(SNAPSHOTS, name, text);
 
 const onedrive = {
   user: "2000:100",

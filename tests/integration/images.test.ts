@@ -26,6 +26,7 @@ import {
   toZstd,
   type TestRegistry,
 } from "../helpers/registry.js";
+import { podmanPeer } from "../helpers/podman.js";
 import { startProxy } from "../helpers/proxy.js";
 import { ociValidator } from "../helpers/oci-schema.js";
 
@@ -406,29 +407,7 @@ describe("pull and run from a real registry", () => {
   });
 
   test("interop with podman: its save archive runs under railyard, and podman runs the image from the same registry", async () => {
-    // podman is only a peer here: its own storage, and the settings this host needs
-    // (no default ulimits above the hard limit, cgroupfs, runc).
-    const conf = join(dir, "containers.conf");
-    writeFileSync(
-      conf,
-      '[containers]\ndefault_ulimits = []\n[engine]\ncgroup_manager = "cgroupfs"\nruntime = "runc"\n',
-    );
-    const env = { ...process.env, CONTAINERS_CONF: conf };
-    const podman = (args: string[]) =>
-      execFileSync(
-        "podman",
-        // vfs: no overlay mounts left behind in the scratch directory
-        [
-          "--storage-driver",
-          "vfs",
-          "--root",
-          join(dir, "podman/storage"),
-          "--runroot",
-          join(dir, "podman/run"),
-          ...args,
-        ],
-        { env, encoding: "utf8" },
-      );
+    const podman = podmanPeer(dir).ok;
     // docker-archive (podman save's default) cannot hold zstd layers, so this is the gzip twin.
     push(layout, "ref", `${registry.host}/test/bb:gzip`);
     const ref = `${registry.host}/test/bb:gzip`;

@@ -1,0 +1,49 @@
+/**
+ * What the renderers need from the host (I/O): each image with the digest railyard.lock pins, and
+ * each container's environmentFiles. Plus the YAML writer they share.
+ */
+import { stringify } from "yaml";
+import { readEnvFiles } from "../bundle/host.js";
+import type { ResolvedConfig } from "../config/types.js";
+import { lockPathFor, readLock } from "../image/lock.js";
+
+export interface ExportInputs {
+  readonly images: Record<string, string>;
+  readonly envFiles: Record<string, Record<string, string>>;
+  readonly warnings: string[];
+}
+
+export function exportInputs(config: ResolvedConfig): ExportInputs {
+  const lock = readLock(lockPathFor(config.file));
+  const images: Record<string, string> = {};
+  const envFiles: Record<string, Record<string, string>> = {};
+  const warnings: string[] = [];
+  for (const c of Object.values(config.containers)) {
+    if (c.environmentFiles.length > 0) envFiles[c.name] = readEnvFiles(c);
+    if (!c.image) continue;
+    const at = `containers.${c.name}.image`;
+    if (c.image.file)
+      warnings.push(
+        `${at}: imported from ${c.image.file}; push it to a registry the target can pull from`,
+      );
+    if (c.image.ref.includes("@")) images[c.name] = c.image.ref;
+    else {
+      const digest = lock.images[c.image.ref]?.digest;
+      if (digest) images[c.name] = `${c.image.ref}@${digest}`;
+      else {
+        images[c.name] = c.image.ref;
+        warnings.push(
+          `${at}: ${c.image.ref} is not locked, so it is exported by tag (run railyard lock)`,
+        );
+      }
+    }
+  }
+  return { images, envFiles, warnings };
+}
+
+/** Documents as one YAML stream, "---" between them; keys keep the renderers' order. */
+export function toYamlStream(docs: readonly unknown[]): string {
+  return docs
+    .map((d) => stringify(d, { lineWidth: 0, aliasDuplicateObjects: false }))
+    .join("---\n");
+}

@@ -1,0 +1,218 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { test } from "node:test";
+import { Deployment, StatefulSet } from "kubernetes-models/apps/v1";
+import { ConfigMap, PersistentVolumeClaim, Secret, Service } from "kubernetes-models/v1";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
+import { resolveConfig } from "../config/resolve.js";
+import { fakeContext } from "../../tests/helpers/context.js";
+import { REPO_ROOT } from "../../tests/helpers/paths.js";
+import { snapshot } from "../../tests/helpers/snapshot.js";
+import { toYamlStream } from "./inputs.js";
+import { toKubernetes, type KubeObject, type KubernetesOptions } from "./kubernetes.js";
+import { dnsLabel } from "./names.js";
+
+const DIGEST = `sha256:${"a".repeat(64)}`;
+const config = resolveConfig(
+  {
+    containers: {
+      onedrive: {
+        image: "docker.io/driveone/onedrive:edge",
+        user: "2000:100",
+        volumes: ["/srv/onedrive/conf:/onedrive/conf", "/srv/onedrive/data:/onedrive/data:ro"],
+        environmentFiles: ["/etc/onedrive.env"],
+        resources: { memory: "512m", cpus: 0.5, pids: 100 },
+        capabilities: { NET_ADMIN: true, KILL: false },
+        dependsOn: ["web"],
+        network: "host",
+        stopTimeout: 30,
+      },
+      web: {
+        image: "nginx:1.25",
+        cmd: ["nginx", "-g", "daemon off;"],
+        ports: ["127.0.0.1:8080:80", "53/udp"],
+        tmpfs: ["/tmp:size=64m"],
+        restart: "on-failure",
+        labels: { "org.example/team": "home" },
+        environment: { B: "2", A: "1" },
+      },
+      isolated: { image: "busybox", dependsOn: ["web"] },
+      Host_Thing: { args: ["/bin/sh"] },
+    },
+  },
+  fakeContext(),
+);
+const input = {
+  images: {
+    onedrive: `docker.io/driveone/onedrive:edge@${DIGEST}`,
+    web: `docker.io/library/nginx:1.25@${DIGEST}`,
+    isolated: "docker.io/library/busybox:latest",
+  },
+  envFiles: { onedrive: { TOKEN: "t0k", MODE: "sync" } },
+};
+const render = (o: KubernetesOptions = {}) => toKubernetes(config, input, o);
+const find = (objs: readonly KubeObject[], kind: string, name: string) => {
+  const o = objs.find((x) => x.kind === kind && x.metadata.name === name);
+  assert.ok(
+    o,
+    `no ${kind} ${name} in ${objs.map((x) => `${x.kind}/${x.metadata.name}`).join(", ")}`,
+  );
+  return o as KubeObject & { spec: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+};
+
+const MODELS: Record<string, new (d: never) => { validate(): void }> = {
+  Deployment,
+  StatefulSet,
+  Service,
+  Secret,
+  ConfigMap,
+  PersistentVolumeClaim,
+  NetworkPolicy,
+};
+
+/** Every object through the validator that kubernetes-models builds from the OpenAPI schema. */
+function validateAll(objs: readonly KubeObject[]): void {
+  for (const o of objs) {
+    const Model = MODELS[o.kind];
+    assert.ok(Model, `no model for kind ${o.kind}`);
+    assert.doesNotThrow(
+      () => new Model(o as never).validate(),
+      `${o.kind}/${o.metadata.name} is valid`,
+    );
+    assert.match(o.metadata.name, /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "a DNS-1123 name");
+  }
+}
+
+test("every exported object validates against the Kubernetes schema, in each mode", () => {
+  for (const o of [
+    {},
+    { stateful: true },
+    { hostPaths: true },
+    { envFrom: "configmap" as const, claimSize: "5Gi" },
+  ])
+    validateAll(render(o).output);
+});
+
+test("the onedrive container: user, capabilities, resources, digests, env file Secret, claims", () => {
+  const objs = render().output;
+  const d = find(objs, "Deployment", "onedrive");
+  const pod = d.spec["template"].spec;
+  assert.deepEqual(pod.securityContext, { runAsUser: 2000, runAsGroup: 100 });
+  assert.equal(pod.hostNetwork, true);
+  assert.equal(pod.terminationGracePeriodSeconds, 30);
+  const [c] = pod.containers;
+  assert.equal(c.image, `docker.io/driveone/onedrive:edge@${DIGEST}`);
+  assert.deepEqual(c.securityContext, {
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ["ALL"], add: ["AUDIT_WRITE", "NET_ADMIN", "NET_BIND_SERVICE"] },
+    readOnlyRootFilesystem: true,
+  });
+  assert.deepEqual(c.resources, {
+    limits: { memory: "512Mi", cpu: "500m" },
+    requests: { memory: "512Mi", cpu: "500m" },
+  });
+  assert.deepEqual(c.envFrom, [{ secretRef: { name: "onedrive-env" } }]);
+  assert.deepEqual(find(objs, "Secret", "onedrive-env")["stringData"], {
+    MODE: "sync",
+    TOKEN: "t0k",
+  });
+  assert.deepEqual(
+    c.volumeMounts.map((m: { mountPath: string; readOnly?: boolean }) => [
+      m.mountPath,
+      !!m.readOnly,
+    ]),
+    [
+      ["/onedrive/conf", false],
+      ["/onedrive/data", true],
+    ],
+  );
+  const claims = objs.filter((o) => o.kind === "PersistentVolumeClaim");
+  assert.equal(claims.length, 2);
+  assert.deepEqual(
+    pod.volumes.map(
+      (v: { persistentVolumeClaim: { claimName: string } }) => v.persistentVolumeClaim.claimName,
+    ),
+    claims.map((cl) => cl.metadata.name),
+  );
+  // It depends on web, which has a Service: an init container waits for its name.
+  assert.match(pod.initContainers[0].command.join(" "), /until nslookup web;/);
+});
+
+test("ports become a Service; tmpfs an emptyDir; labels annotations; env sorted", () => {
+  const objs = render().output;
+  const svc = find(objs, "Service", "web");
+  assert.deepEqual(svc.spec["ports"], [
+    { name: "tcp-8080", port: 8080, targetPort: 80, protocol: "TCP" },
+    { name: "udp-53", port: 53, targetPort: 53, protocol: "UDP" },
+  ]);
+  const pod = find(objs, "Deployment", "web").spec["template"];
+  assert.deepEqual(pod.metadata.annotations, { "org.example/team": "home" });
+  const [c] = pod.spec.containers;
+  assert.deepEqual(c.args, ["nginx", "-g", "daemon off;"]);
+  assert.deepEqual(c.env, [
+    { name: "A", value: "1" },
+    { name: "B", value: "2" },
+  ]);
+  assert.deepEqual(pod.spec.volumes, [
+    { name: "data-0-tmp", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } },
+  ]);
+});
+
+test('network "none" becomes a deny-all NetworkPolicy', () => {
+  const objs = render().output;
+  const np = find(objs, "NetworkPolicy", "isolated-isolated");
+  assert.deepEqual(np.spec, {
+    podSelector: { matchLabels: { "app.kubernetes.io/name": "isolated" } },
+    policyTypes: ["Ingress", "Egress"],
+  });
+  assert.equal(
+    find(objs, "Deployment", "isolated").spec["template"].spec.initContainers,
+    undefined,
+  );
+});
+
+test("--stateful makes a StatefulSet with claim templates and a Service; --host-paths uses hostPath", () => {
+  const st = render({ stateful: true }).output;
+  const s = find(st, "StatefulSet", "onedrive");
+  assert.equal(s.spec["serviceName"], "onedrive");
+  assert.equal(s.spec["volumeClaimTemplates"].length, 2);
+  assert.equal(st.filter((o) => o.kind === "PersistentVolumeClaim").length, 0);
+  assert.equal(find(st, "Service", "onedrive").spec["clusterIP"], "None");
+
+  const hp = render({ hostPaths: true }).output;
+  const vols = find(hp, "Deployment", "onedrive").spec["template"].spec.volumes;
+  assert.deepEqual(
+    vols.map((v: { hostPath: { path: string } }) => v.hostPath.path),
+    ["/srv/onedrive/conf", "/srv/onedrive/data"],
+  );
+  assert.equal(hp.filter((o) => o.kind === "PersistentVolumeClaim").length, 0);
+});
+
+test("every key that does not carry over is named in a warning", () => {
+  const w = render().warnings.join("\n");
+  for (const needle of [
+    /containers\.Host_Thing: a host program \(args\) has no image/,
+    /containers\.onedrive\.resources\.pids: Kubernetes has no per-container process limit/,
+    /containers\.onedrive\.volumes\[0\]: \/srv\/onedrive\/conf becomes a PersistentVolumeClaim of 1Gi/,
+    /containers\.web\.restart: "on-failure" is not exported/,
+    /containers\.web\.ports\[0\]: the host address 127\.0\.0\.1 is not exported/,
+    /containers\.web\.network: "none" is not exported; the pod joins the cluster network/,
+    /containers\.isolated\.dependsOn: not exported; with network "none"/,
+  ])
+    assert.match(w, needle);
+});
+
+test("the output is deterministic and matches its snapshot", () => {
+  const a = toYamlStream(render().output);
+  assert.equal(a, toYamlStream(render().output));
+  snapshot(join(REPO_ROOT, "src/export/__snapshots__"), "kubernetes.yaml", a);
+});
+
+test("names become DNS-1123 labels, with a stable hash only when they had to change", () => {
+  assert.equal(dnsLabel("web"), "web");
+  assert.match(dnsLabel("Host_Thing"), /^host-thing-[a-f0-9]{6}$/);
+  assert.equal(dnsLabel("Host_Thing"), dnsLabel("Host_Thing"));
+  assert.notEqual(dnsLabel("web_1"), dnsLabel("web.1"));
+  assert.ok(dnsLabel("x".repeat(100)).length <= 63);
+  assert.match(dnsLabel("___"), /^x-[a-f0-9]{6}$/);
+});

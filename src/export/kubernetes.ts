@@ -1,0 +1,376 @@
+/**
+ * railyard config -> Kubernetes objects (pure). Each image container becomes a Deployment (or a
+ * StatefulSet), with a Service when it has ports, claims or hostPath volumes for its binds, and a
+ * Secret or ConfigMap for its environmentFiles. Whatever has no Kubernetes meaning is named in
+ * `warnings`, never dropped silently.
+ */
+import { DEFAULT_CAPABILITIES } from "../bundle/spec.js";
+import type { ResolvedConfig, ResolvedContainer, ResolvedMount } from "../config/types.js";
+import { dnsLabel } from "./names.js";
+
+/** The Kubernetes version whose schema the output is checked against in tests. */
+export const KUBERNETES_VERSION = "1.34";
+
+export type KubeObject = Record<string, unknown> & {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string } & Record<string, unknown>;
+};
+
+export interface KubernetesOptions {
+  /** StatefulSets with volumeClaimTemplates for containers with volumes. @default false */
+  readonly stateful?: boolean;
+  /** hostPath volumes instead of PersistentVolumeClaims. @default false */
+  readonly hostPaths?: boolean;
+  /** Where environmentFiles go. @default "secret" */
+  readonly envFrom?: "secret" | "configmap";
+  /** Size asked for by each claim. @default "1Gi" */
+  readonly claimSize?: string;
+  /** Image of the init containers that wait for a dependency's Service. */
+  readonly waitImage?: string;
+}
+
+export interface KubernetesInput {
+  /** The image each container runs, with its locked digest where there is one. */
+  readonly images: Readonly<Record<string, string>>;
+  /** Each container's environmentFiles, read and merged. */
+  readonly envFiles: Readonly<Record<string, Readonly<Record<string, string>>>>;
+}
+
+export interface ExportResult<T> {
+  readonly output: T;
+  /** One line per key or value that does not carry over, with its config path. */
+  readonly warnings: readonly string[];
+}
+
+const DEFAULT_WAIT_IMAGE = "docker.io/library/busybox:1.36";
+const MANAGED = { "app.kubernetes.io/managed-by": "railyard" };
+const sorted = <V>(r: Readonly<Record<string, V>>) =>
+  Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+/** Bytes as a Kubernetes quantity: binary units when exact. */
+export function quantity(bytes: number): string {
+  for (const [unit, n] of [
+    ["Gi", 2 ** 30],
+    ["Mi", 2 ** 20],
+    ["Ki", 2 ** 10],
+  ] as const)
+    if (bytes % n === 0) return `${bytes / n}${unit}`;
+  return String(bytes);
+}
+
+const cpuQuantity = (cpus: number) => `${Math.round(cpus * 1000)}m`;
+
+function tmpfsSize(m: ResolvedMount): string | undefined {
+  const size = m.options.find((o) => o.startsWith("size="))?.slice(5);
+  if (!size) return undefined;
+  const x = /^(\d+)([kmg]?)$/i.exec(size);
+  if (!x) return undefined;
+  const mult = { "": 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 }[(x[2] ?? "").toLowerCase()] ?? 1;
+  return quantity(Number(x[1]) * mult);
+}
+
+/** What a mount becomes: a volume of the pod (or a claim template) and the container's mount. */
+interface PodVolume {
+  readonly volume: Record<string, unknown>;
+  readonly mount: Record<string, unknown>;
+  readonly claim?: KubeObject;
+}
+
+function podVolumes(
+  c: ResolvedContainer,
+  name: string,
+  o: Required<KubernetesOptions>,
+  warn: (m: string) => void,
+): PodVolume[] {
+  const out: PodVolume[] = [];
+  c.mounts.forEach((m, i) => {
+    const slug = m.destination.toLowerCase().replace(/[^a-z0-9]+/g, "-");
+    const vol = dnsLabel(`data-${i}${slug === "-" ? "" : slug}`.replace(/-+$/, ""), 50);
+    const mount = {
+      name: vol,
+      mountPath: m.destination,
+      ...(m.options.includes("ro") ? { readOnly: true } : {}),
+    };
+    if (m.type === "tmpfs") {
+      const size = tmpfsSize(m);
+      out.push({
+        volume: { name: vol, emptyDir: { medium: "Memory", ...(size ? { sizeLimit: size } : {}) } },
+        mount,
+      });
+    } else if (m.type === "bind") {
+      if (o.hostPaths) {
+        out.push({ volume: { name: vol, hostPath: { path: m.source } }, mount });
+        return;
+      }
+      const claimName = dnsLabel(`${name}-${vol}`);
+      warn(
+        `containers.${c.name}.${m.origin}: ${m.source} becomes a PersistentVolumeClaim of ${o.claimSize}; its files are not copied`,
+      );
+      out.push({
+        volume: { name: vol, persistentVolumeClaim: { claimName } },
+        mount,
+        claim: {
+          apiVersion: "v1",
+          kind: "PersistentVolumeClaim",
+          metadata: { name: claimName, labels: { ...MANAGED, "app.kubernetes.io/name": name } },
+          spec: {
+            accessModes: ["ReadWriteOnce"],
+            resources: { requests: { storage: o.claimSize } },
+          },
+        },
+      });
+    } else
+      warn(
+        `containers.${c.name}.${m.origin}: a ${m.type} mount has no Kubernetes volume; not exported`,
+      );
+  });
+  return out;
+}
+
+/** Capabilities as Kubernetes takes them: drop ALL, then add exactly the set railyard grants. */
+function capabilities(c: ResolvedContainer): { drop: string[]; add: string[] } {
+  const set = new Set(DEFAULT_CAPABILITIES);
+  for (const [cap, on] of Object.entries(c.capabilities))
+    if (on) set.add(cap);
+    else set.delete(cap);
+  return { drop: ["ALL"], add: [...set].map((x) => x.replace(/^CAP_/, "")).sort() };
+}
+
+function warnUnmapped(c: ResolvedContainer, warn: (m: string) => void): void {
+  const at = `containers.${c.name}`;
+  if (c.resources.pids !== undefined)
+    warn(`${at}.resources.pids: Kubernetes has no per-container process limit; not exported`);
+  if (c.devices.length > 0) warn(`${at}.devices: host devices are not exported`);
+  if (c.restart !== "always")
+    warn(
+      `${at}.restart: "${c.restart}" is not exported; a Deployment's pods always restart (restartPolicy Always)`,
+    );
+  if (c.stopSignal !== undefined && c.stopSignal !== "SIGTERM")
+    warn(`${at}.stopSignal: ${c.stopSignal} is not exported; Kubernetes sends SIGTERM`);
+  if (!c.autoStart) warn(`${at}.autoStart: false is not exported; the Deployment runs 1 replica`);
+  if (c.image?.login)
+    warn(
+      `${at}.login: credentials are not exported; create an imagePullSecret for ${c.image.login.registry}`,
+    );
+  if (c.userSpec !== undefined)
+    warn(
+      `${at}.user: "${c.userSpec}" is a name; Kubernetes needs numeric ids (runAsUser), so the image's user applies`,
+    );
+  if (c.backend !== "oci") warn(`${at}.backend: "${c.backend}" is host-specific; not exported`);
+}
+
+/** The Kubernetes objects for a config, in a stable order. */
+export function toKubernetes(
+  config: ResolvedConfig,
+  input: KubernetesInput,
+  options: KubernetesOptions = {},
+): ExportResult<KubeObject[]> {
+  const o: Required<KubernetesOptions> = {
+    stateful: options.stateful ?? false,
+    hostPaths: options.hostPaths ?? false,
+    envFrom: options.envFrom ?? "secret",
+    claimSize: options.claimSize ?? "1Gi",
+    waitImage: options.waitImage ?? DEFAULT_WAIT_IMAGE,
+  };
+  const warnings: string[] = [];
+  const warn = (m: string) => warnings.push(m);
+  const objects: KubeObject[] = [];
+  const containers = sorted(config.containers).map(([, c]) => c);
+  const exported = containers.filter((c) => {
+    if (c.image) return true;
+    warn(
+      `containers.${c.name}: a host program (args) has no image, so it cannot run on Kubernetes; not exported`,
+    );
+    return false;
+  });
+  const names = new Map(exported.map((c) => [c.name, dnsLabel(c.name)]));
+
+  for (const c of exported) {
+    const name = names.get(c.name) as string;
+    const labels = { "app.kubernetes.io/name": name };
+    const meta = { name, labels: { ...MANAGED, ...labels } };
+    warnUnmapped(c, warn);
+    const volumes = podVolumes(c, name, o, warn);
+
+    const env = sorted(c.environment).map(([k, value]) => ({ name: k, value }));
+    const fileEnv = input.envFiles[c.name] ?? {};
+    const envFrom: Record<string, unknown>[] = [];
+    if (c.environmentFiles.length > 0) {
+      const envName = dnsLabel(`${name}-env`);
+      const data = Object.fromEntries(sorted(fileEnv));
+      if (o.envFrom === "secret") {
+        objects.push({
+          apiVersion: "v1",
+          kind: "Secret",
+          metadata: { ...meta, name: envName },
+          type: "Opaque",
+          stringData: data,
+        });
+        envFrom.push({ secretRef: { name: envName } });
+      } else {
+        objects.push({
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { ...meta, name: envName },
+          data,
+        });
+        envFrom.push({ configMapRef: { name: envName } });
+      }
+    }
+
+    const ports = c.ports.map((p) => ({
+      containerPort: p.containerPort,
+      protocol: p.protocol.toUpperCase(),
+    }));
+    c.ports.forEach((p, i) => {
+      if (p.hostIp !== undefined)
+        warn(
+          `containers.${c.name}.ports[${i}]: the host address ${p.hostIp} is not exported; a Service is reachable inside the cluster`,
+        );
+    });
+
+    const initContainers: Record<string, unknown>[] = [];
+    const isolated = c.network === "none" && c.ports.length === 0;
+    if (isolated && c.dependsOn.length > 0)
+      warn(
+        `containers.${c.name}.dependsOn: not exported; with network "none" the pod cannot reach a Service to wait for`,
+      );
+    for (const d of isolated ? [] : c.dependsOn) {
+      const dep = config.containers[d];
+      const depName = names.get(d);
+      if (!dep || !depName || dep.ports.length === 0) {
+        warn(
+          `containers.${c.name}.dependsOn: ${d} has no Service to wait for (${depName ? "no ports" : "not exported"}); the pod starts without waiting`,
+        );
+        continue;
+      }
+      initContainers.push({
+        name: dnsLabel(`wait-${depName}`),
+        image: o.waitImage,
+        command: [
+          "sh",
+          "-c",
+          `until nslookup ${depName}; do echo waiting for ${depName}; sleep 2; done`,
+        ],
+      });
+    }
+
+    const image = c.image as NonNullable<ResolvedContainer["image"]>;
+    const container: Record<string, unknown> = {
+      name,
+      image: input.images[c.name] ?? image.ref,
+      imagePullPolicy: {
+        always: "Always",
+        newer: "Always",
+        never: "Never",
+        missing: "IfNotPresent",
+      }[image.pull],
+      ...(image.entrypoint ? { command: [...image.entrypoint] } : {}),
+      ...(image.cmd ? { args: [...image.cmd] } : {}),
+      ...(env.length > 0 ? { env } : {}),
+      ...(envFrom.length > 0 ? { envFrom } : {}),
+      ...(c.workdir !== undefined ? { workingDir: c.workdir } : {}),
+      ...(ports.length > 0 ? { ports } : {}),
+      securityContext: {
+        allowPrivilegeEscalation: false,
+        capabilities: capabilities(c),
+        readOnlyRootFilesystem: c.readonly,
+      },
+      ...resources(c),
+      ...(volumes.length > 0 ? { volumeMounts: volumes.map((v) => v.mount) } : {}),
+    };
+    const podSpec: Record<string, unknown> = {
+      ...(c.user ? { securityContext: { runAsUser: c.user.uid, runAsGroup: c.user.gid } } : {}),
+      hostname: c.hostname.toLowerCase(),
+      ...(c.network === "host" ? { hostNetwork: true } : {}),
+      terminationGracePeriodSeconds: c.stopTimeout,
+      ...(initContainers.length > 0 ? { initContainers } : {}),
+      containers: [container],
+    };
+    const annotations = Object.fromEntries(sorted(c.labels));
+    const template = {
+      metadata: {
+        labels,
+        ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+      },
+      spec: podSpec,
+    };
+    const claims = volumes.flatMap((v) => (v.claim ? [v.claim] : []));
+    const stateful = o.stateful && claims.length > 0;
+    const podVolumesList = volumes.filter((v) => !(stateful && v.claim)).map((v) => v.volume);
+    if (podVolumesList.length > 0) podSpec["volumes"] = podVolumesList;
+
+    if (stateful) {
+      objects.push({
+        apiVersion: "apps/v1",
+        kind: "StatefulSet",
+        metadata: meta,
+        spec: {
+          replicas: 1,
+          serviceName: name,
+          selector: { matchLabels: labels },
+          template,
+          volumeClaimTemplates: volumes.flatMap((v) =>
+            v.claim ? [{ metadata: { name: v.volume["name"] }, spec: v.claim["spec"] }] : [],
+          ),
+        },
+      });
+    } else {
+      objects.push(...claims);
+      objects.push({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: meta,
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: labels },
+          // One writer at a time for ReadWriteOnce claims and host paths.
+          strategy: { type: "Recreate" },
+          template,
+        },
+      });
+    }
+
+    if (c.ports.length > 0 || stateful)
+      objects.push({
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: meta,
+        spec: {
+          selector: labels,
+          ...(c.ports.length === 0 ? { clusterIP: "None" } : {}),
+          ...(c.ports.length > 0
+            ? {
+                ports: c.ports.map((p) => ({
+                  name: `${p.protocol}-${p.hostPort ?? p.containerPort}`,
+                  port: p.hostPort ?? p.containerPort,
+                  targetPort: p.containerPort,
+                  protocol: p.protocol.toUpperCase(),
+                })),
+              }
+            : {}),
+        },
+      });
+    if (c.network === "none" && c.ports.length > 0)
+      warn(
+        `containers.${c.name}.network: "none" is not exported; the pod joins the cluster network so that its ports are reachable`,
+      );
+    if (isolated)
+      objects.push({
+        apiVersion: "networking.k8s.io/v1",
+        kind: "NetworkPolicy",
+        metadata: { ...meta, name: dnsLabel(`${name}-isolated`) },
+        // network "none": no traffic in or out, as with railyard's own loopback-only namespace.
+        spec: { podSelector: { matchLabels: labels }, policyTypes: ["Ingress", "Egress"] },
+      });
+  }
+  return { output: objects, warnings };
+}
+
+function resources(c: ResolvedContainer): Record<string, unknown> {
+  const limits: Record<string, string> = {};
+  if (c.resources.memory !== undefined) limits["memory"] = quantity(c.resources.memory);
+  if (c.resources.cpus !== undefined) limits["cpu"] = cpuQuantity(c.resources.cpus);
+  return Object.keys(limits).length > 0 ? { resources: { limits, requests: { ...limits } } } : {};
+}
