@@ -19,8 +19,8 @@ export function exportInputs(config: ResolvedConfig): ExportInputs {
   const envFiles: Record<string, Record<string, string>> = {};
   const warnings: string[] = [];
   for (const c of Object.values(config.containers)) {
+    if (!c.image) continue; // host programs are not exported: their env files are not read
     if (c.environmentFiles.length > 0) envFiles[c.name] = readEnvFiles(c);
-    if (!c.image) continue;
     const at = `containers.${c.name}.image`;
     if (c.image.file)
       warnings.push(

@@ -5,11 +5,9 @@
  * `warnings`, never dropped silently.
  */
 import { DEFAULT_CAPABILITIES } from "../bundle/spec.js";
+import { parseSize } from "../config/parse.js";
 import type { ResolvedConfig, ResolvedContainer, ResolvedMount } from "../config/types.js";
 import { dnsLabel } from "./names.js";
-
-/** The Kubernetes version whose schema the output is checked against in tests. */
-export const KUBERNETES_VERSION = "1.34";
 
 export type KubeObject = Record<string, unknown> & {
   readonly apiVersion: string;
@@ -63,11 +61,8 @@ const cpuQuantity = (cpus: number) => `${Math.round(cpus * 1000)}m`;
 
 function tmpfsSize(m: ResolvedMount): string | undefined {
   const size = m.options.find((o) => o.startsWith("size="))?.slice(5);
-  if (!size) return undefined;
-  const x = /^(\d+)([kmg]?)$/i.exec(size);
-  if (!x) return undefined;
-  const mult = { "": 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 }[(x[2] ?? "").toLowerCase()] ?? 1;
-  return quantity(Number(x[1]) * mult);
+  const bytes = size === undefined ? undefined : parseSize(size);
+  return bytes?.ok ? quantity(bytes.value) : undefined;
 }
 
 /** What a mount becomes: a volume of the pod (or a claim template) and the container's mount. */
@@ -339,7 +334,7 @@ export function toKubernetes(
         metadata: meta,
         spec: {
           selector: labels,
-          ...(c.ports.length === 0 ? { clusterIP: "None" } : {}),
+          // A StatefulSet's Service without ports is headless: it only names the pods.
           ...(c.ports.length > 0
             ? {
                 ports: c.ports.map((p) => ({
@@ -349,7 +344,7 @@ export function toKubernetes(
                   protocol: p.protocol.toUpperCase(),
                 })),
               }
-            : {}),
+            : { clusterIP: "None" }),
         },
       });
     if (c.network === "none" && c.ports.length > 0)

@@ -169,18 +169,17 @@ export async function pullImage(
     config,
     configDigest: manifest.config.digest,
   };
-  const stored = manifest.layers.map(() => deferred());
-  o.onManifest?.(image, (i) => stored[i]?.promise ?? Promise.resolve());
+  const layers = manifest.layers.map((desc) => ({ desc, stored: deferred() }));
+  o.onManifest?.(image, (i) => layers[i]?.stored.promise ?? Promise.resolve());
   try {
-    await inParallel([...manifest.layers.keys()], o.concurrency ?? 3, async (i) => {
-      const l = manifest.layers[i] as Descriptor;
+    await inParallel(layers, o.concurrency ?? 3, async ({ desc: l, stored }) => {
       await client.blob(ref.path, l, store, (done) =>
         o.onEvent?.({ kind: "layer", ref: name, digest: l.digest, done, size: l.size }),
       );
-      stored[i]?.resolve();
+      stored.resolve();
     });
   } catch (e) {
-    for (const d of stored) d.reject(e);
+    for (const l of layers) l.stored.reject(e);
     throw e;
   }
   await store.tag(name, {

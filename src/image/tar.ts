@@ -281,9 +281,6 @@ export class TarReader {
  */
 export function tarSink(reader: TarReader, onChunk?: (chunk: Buffer) => void): Writable {
   return new Writable({
-    // Room for a few decompressed chunks: the decompressor runs ahead on another thread while
-    // this one writes files.
-    highWaterMark: 4 * 1024 * 1024,
     write(chunk: Buffer, _enc, cb) {
       try {
         onChunk?.(chunk);
