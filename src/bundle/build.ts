@@ -144,6 +144,25 @@ function volumeMounts(
     }));
 }
 
+/**
+ * Keys that the config and `railyard export` carry, but that railyard cannot run yet. Refused at
+ * build time for every backend, so that nothing the user asked for is silently left out.
+ */
+export function refuseUnsupported(c: ResolvedContainer): void {
+  if (c.ports.length > 0)
+    throw new BuildError(
+      `containers.${c.name}.ports: publishing ports needs a private network, which is not supported yet ` +
+        `(railyard export carries them). with network "host" the container already listens on the host's ports`,
+      c.name,
+    );
+  if (c.healthcheck)
+    throw new BuildError(
+      `containers.${c.name}.healthcheck: running healthchecks is not supported yet ` +
+        `(railyard export carries them as probes). remove it to run the container here`,
+      c.name,
+    );
+}
+
 /** Build (or confirm up to date) the bundle of one container. */
 export async function buildContainer(
   config: ResolvedConfig,
@@ -151,12 +170,7 @@ export async function buildContainer(
   o: BuildOptions = {},
 ): Promise<BuildResult> {
   const log = o.log ?? (() => {});
-  if (c.ports.length > 0)
-    throw new BuildError(
-      `containers.${c.name}.ports: publishing ports needs a private network, which is not supported yet ` +
-        `(railyard export carries them). with network "host" the container already listens on the host's ports`,
-      c.name,
-    );
+  refuseUnsupported(c);
   const src = c.image ? await imageSource(config, c, o) : hostSource(c);
   const extra = volumeMounts(config, c, src.process);
   for (const m of extra) mkdirSync(m.source, { recursive: true, mode: 0o755 });

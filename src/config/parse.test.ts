@@ -5,6 +5,8 @@ import {
   checkName,
   parseCapability,
   parseDevice,
+  parseDuration,
+  formatDuration,
   parseSignal,
   parseSize,
   parseTmpfs,
@@ -77,4 +79,31 @@ test("tmpfs, devices, sizes, signals, capabilities and users parse as documented
   assert.ok(!parseUserSpec("abc:").ok);
   assert.ok(!parseUserSpec("-1").ok);
   assert.ok(!parseUserSpec("a b").ok);
+});
+
+test("durations: seconds or Go-style strings, to milliseconds and back", () => {
+  const ms = (v: number | string) => {
+    const p = parseDuration(v);
+    assert.ok(p.ok, `${v}: ${p.ok ? "" : p.error}`);
+    return p.value;
+  };
+  assert.equal(ms(30), 30_000);
+  assert.equal(ms(1.5), 1500);
+  assert.equal(ms("1m30s"), 90_000);
+  assert.equal(ms("500ms"), 500);
+  assert.equal(ms("2h"), 7_200_000);
+  assert.equal(ms("0"), 0);
+  for (const bad of ["", "30", "1x", "s", "-1s", "1m 30s"]) assert.ok(!parseDuration(bad).ok, bad);
+  assert.ok(!parseDuration(-1).ok);
+  for (const [n, s] of [
+    [0, "0s"],
+    [500, "500ms"],
+    [1500, "1.5s"],
+    [90_000, "1m30s"],
+    [3_600_000, "1h"],
+    [3_660_000, "1h1m"],
+  ] as const) {
+    assert.equal(formatDuration(n), s);
+    assert.equal(ms(s), n);
+  }
 });

@@ -147,6 +147,42 @@ export function parseSize(v: number | string): Parsed<number> {
   return bytes > 0 ? ok(bytes) : fail(`${JSON.stringify(v)} must be more than 0 bytes`);
 }
 
+const DURATION_UNITS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+
+/**
+ * Milliseconds from a number of seconds or a Go/compose duration: `"30s"`, `"1m30s"`, `"500ms"`,
+ * `"1.5s"`, `"2h"`. Negative durations are refused; zero is allowed (the caller may refuse it).
+ */
+export function parseDuration(v: number | string): Parsed<number> {
+  const expected = 'expected seconds or a duration such as "30s", "1m30s" or "500ms"';
+  if (typeof v === "number")
+    return Number.isFinite(v) && v >= 0
+      ? ok(Math.round(v * 1000))
+      : fail(`${v} is not a duration. ${expected}`);
+  const s = v.trim();
+  const part = /(\d+(?:\.\d+)?)(ms|h|m|s)/gy;
+  let ms = 0;
+  let m: RegExpExecArray | null;
+  let end = 0;
+  while ((m = part.exec(s)) !== null) {
+    ms += Number(m[1]) * (DURATION_UNITS[m[2] ?? ""] ?? 0);
+    end = part.lastIndex;
+  }
+  if (s === "0") return ok(0);
+  if (s === "" || end !== s.length)
+    return fail(`${JSON.stringify(v)} is not a duration. ${expected}`);
+  return ok(Math.round(ms));
+}
+
+/** Milliseconds as a Go duration, the form compose and Quadlet read: "1m30s", "1.5s", "500ms", "0s". */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return ms === 0 ? "0s" : `${ms}ms`;
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const rest = ms % 60_000;
+  return `${h > 0 ? `${h}h` : ""}${m > 0 ? `${m}m` : ""}${rest > 0 ? `${rest / 1000}s` : ""}`;
+}
+
 /** Linux signal numbers (x86/arm generic ABI), for stopSignal. */
 export const SIGNALS: Readonly<Record<string, number>> = {
   SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8,

@@ -221,3 +221,64 @@ test("ports: compose's short syntax, with the address, host port and protocol ke
     { hostPort: 9000, containerPort: 90, protocol: "tcp" },
   ]);
 });
+
+test("healthcheck: docker's defaults, durations in milliseconds, the test's form kept", () => {
+  const config = resolveConfig(
+    {
+      containers: {
+        a: { args: ["/bin/true"], healthcheck: { test: "curl -f http://localhost/" } },
+        b: {
+          args: ["/bin/true"],
+          healthcheck: {
+            test: ["/bin/check", "--quick"],
+            interval: "1m30s",
+            timeout: 5,
+            retries: 2,
+            startPeriod: "10s",
+          },
+        },
+      },
+    },
+    ctx,
+  );
+  assert.deepEqual(config.containers["a"]?.healthcheck, {
+    test: "curl -f http://localhost/",
+    interval: 30_000,
+    timeout: 30_000,
+    retries: 3,
+    startPeriod: 0,
+  });
+  assert.deepEqual(config.containers["b"]?.healthcheck, {
+    test: ["/bin/check", "--quick"],
+    interval: 90_000,
+    timeout: 5000,
+    retries: 2,
+    startPeriod: 10_000,
+  });
+  const text = problems({
+    containers: {
+      c: {
+        args: ["/bin/true"],
+        healthcheck: { test: " ", interval: "soon", timeout: 0, retries: 0, start: "1s" },
+      },
+      d: { args: ["/bin/true"], healthcheck: { test: [] } },
+    },
+  }).join("\n");
+  for (const needle of [
+    /containers\.c\.healthcheck\.start: unknown key/,
+    /containers\.c\.healthcheck\.retries: /,
+    /containers\.d\.healthcheck\.test: /,
+  ])
+    assert.match(text, needle);
+  const semantic = problems({
+    containers: {
+      c: { args: ["/bin/true"], healthcheck: { test: " ", interval: "soon", timeout: 0 } },
+    },
+  }).join("\n");
+  for (const needle of [
+    /containers\.c\.healthcheck\.test: must be a command: it cannot be empty/,
+    /containers\.c\.healthcheck\.interval: "soon" is not a duration/,
+    /containers\.c\.healthcheck\.timeout: must be at least 1ms/,
+  ])
+    assert.match(semantic, needle);
+});

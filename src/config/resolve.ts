@@ -6,6 +6,8 @@ import {
   normaliseArch,
   parseCapability,
   parseDevice,
+  parseDuration,
+  formatDuration,
   parseSignal,
   parseSize,
   parseTmpfs,
@@ -17,6 +19,8 @@ import {
 import { formatReference, parseReference } from "../image/reference.js";
 import type {
   ContainerConfig,
+  HealthcheckConfig,
+  ResolvedHealthcheck,
   ResolvedImage,
   ResolvedConfig,
   ResolvedContainer,
@@ -67,6 +71,18 @@ const containerSchema = v.strictObject({
   volumes: opt(strList),
   tmpfs: opt(strList),
   ports: opt(strList),
+  healthcheck: opt(
+    v.strictObject({
+      test: v.union([
+        str,
+        v.pipe(strList, v.minLength(1, "must name a program: it cannot be empty")),
+      ]),
+      interval: opt(v.union([v.number(), str])),
+      timeout: opt(v.union([v.number(), str])),
+      retries: opt(whole(1, 1000)),
+      startPeriod: opt(v.union([v.number(), str])),
+    }),
+  ),
   user: opt(str),
   workdir: opt(str),
   hostname: opt(str),
@@ -416,6 +432,8 @@ function resolveContainer(
     else r(["ports", i], p.error);
   });
 
+  const healthcheck = c.healthcheck ? resolveHealthcheck(c.healthcheck, r) : undefined;
+
   // Host programs resolve user names on the host now; images look them up in the image at build.
   let user: ResolvedUser | undefined;
   let userSpec: string | undefined;
@@ -535,10 +553,32 @@ function resolveContainer(
     stopTimeout: c.stopTimeout ?? 10,
     network: c.network ?? "none",
     ports,
+    ...(healthcheck ? { healthcheck } : {}),
     resources,
     backend,
     serviceName,
   });
+}
+
+function resolveHealthcheck(h: HealthcheckConfig, r: Report): ResolvedHealthcheck | undefined {
+  const time = (key: "interval" | "timeout" | "startPeriod", dflt: number, min: number) => {
+    const raw = h[key];
+    if (raw === undefined) return dflt;
+    const p = parseDuration(raw);
+    if (!p.ok) r(["healthcheck", key], p.error);
+    else if (p.value < min) r(["healthcheck", key], `must be at least ${formatDuration(min)}`);
+    return p.ok ? p.value : dflt;
+  };
+  if (typeof h.test === "string" && h.test.trim() === "")
+    r(["healthcheck", "test"], "must be a command: it cannot be empty");
+  const out = {
+    test: typeof h.test === "string" ? h.test : [...h.test],
+    interval: time("interval", 30_000, 1),
+    timeout: time("timeout", 30_000, 1),
+    retries: h.retries ?? 3,
+    startPeriod: time("startPeriod", 0, 0),
+  };
+  return out;
 }
 
 function resolveImage(name: string, c: ContainerConfig, r: Report): ResolvedImage | undefined {

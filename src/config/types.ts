@@ -67,6 +67,11 @@ export interface ContainerConfig {
    * them; running them needs private networks, which arrive in a later release. @default []
    */
   ports?: string[];
+  /**
+   * How to tell whether the program works, as compose's healthcheck. `railyard export` carries it
+   * (as Kubernetes probes); running it arrives in a later release. @default none
+   */
+  healthcheck?: HealthcheckConfig;
   /** `"uid:gid"`, `"uid"`, `"name"` or `"name:group"`. @default "0:0" */
   user?: string;
   /** Working directory inside the container. @default "/" */
@@ -110,6 +115,20 @@ export interface ContainerConfig {
   backend?: Backend;
   /** The systemd unit's name. @default "railyard-<name>.service" */
   serviceName?: string;
+}
+
+/** Durations are seconds, or a string such as "30s", "1m30s" or "500ms". */
+export interface HealthcheckConfig {
+  /** Run inside the container; exit status 0 means healthy. An argv, or a string for `/bin/sh -c`. */
+  test: string | string[];
+  /** Time between checks. @default "30s" */
+  interval?: number | string;
+  /** Time one check may take before it counts as failed. @default "30s" */
+  timeout?: number | string;
+  /** Failures in a row that make the container unhealthy. @default 3 */
+  retries?: number;
+  /** Time after start during which failures do not count. @default "0s" */
+  startPeriod?: number | string;
 }
 
 export type PullPolicy = "missing" | "always" | "newer" | "never";
@@ -184,6 +203,16 @@ export interface ResolvedImage {
   };
 }
 
+/** A healthcheck with its defaults applied; durations in milliseconds. */
+export interface ResolvedHealthcheck {
+  /** An argv, or a string for `/bin/sh -c` (kept apart so that exports keep the form). */
+  readonly test: string | readonly string[];
+  readonly interval: number;
+  readonly timeout: number;
+  readonly retries: number;
+  readonly startPeriod: number;
+}
+
 export interface ResolvedContainer {
   readonly name: string;
   /** Set for image containers; host-program containers have `args` instead. */
@@ -216,6 +245,7 @@ export interface ResolvedContainer {
   readonly stopTimeout: number;
   readonly network: NetworkMode;
   readonly ports: readonly PortSpec[];
+  readonly healthcheck?: ResolvedHealthcheck;
   readonly resources: {
     readonly memory?: number;
     readonly cpus?: number;

@@ -26,6 +26,7 @@ const config = resolveConfig(
         dependsOn: ["web"],
         network: "host",
         stopTimeout: 30,
+        healthcheck: { test: "test -f /onedrive/conf/refresh_token" },
       },
       web: {
         image: "nginx:1.25",
@@ -35,6 +36,13 @@ const config = resolveConfig(
         restart: "on-failure",
         labels: { "org.example/team": "home" },
         environment: { B: "2", A: "1" },
+        healthcheck: {
+          test: ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1/"],
+          interval: "10s",
+          timeout: 1.5,
+          retries: 5,
+          startPeriod: "1m",
+        },
       },
       isolated: { image: "busybox", dependsOn: ["web"] },
       Host_Thing: { args: ["/bin/sh"] },
@@ -156,6 +164,31 @@ test("ports become a Service; tmpfs an emptyDir; labels annotations; env sorted"
   assert.deepEqual(pod.spec.volumes, [
     { name: "data-0-tmp", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } },
   ]);
+});
+
+test("a healthcheck becomes liveness and readiness probes, its start period a startup probe", () => {
+  const r = render();
+  const [web] = find(r.output, "Deployment", "web").spec["template"].spec.containers;
+  const check = {
+    exec: { command: ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1/"] },
+    periodSeconds: 10,
+    timeoutSeconds: 2,
+  };
+  assert.deepEqual(web.livenessProbe, { ...check, failureThreshold: 5 });
+  assert.deepEqual(web.readinessProbe, { ...check, failureThreshold: 5 });
+  // 60 s of start period at one check per 10 s, then the 5 failures that count.
+  assert.deepEqual(web.startupProbe, { ...check, failureThreshold: 11 });
+  assert.match(r.warnings.join("\n"), /containers\.web\.healthcheck\.timeout: 1\.5s becomes 2s/);
+
+  const [od] = find(r.output, "Deployment", "onedrive").spec["template"].spec.containers;
+  // A string test runs under /bin/sh -c; docker's defaults: 30 s, 30 s, 3 retries, no start period.
+  assert.deepEqual(od.livenessProbe, {
+    exec: { command: ["/bin/sh", "-c", "test -f /onedrive/conf/refresh_token"] },
+    periodSeconds: 30,
+    timeoutSeconds: 30,
+    failureThreshold: 3,
+  });
+  assert.equal(od.startupProbe, undefined);
 });
 
 test('network "none" becomes a deny-all NetworkPolicy', () => {

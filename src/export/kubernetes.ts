@@ -5,7 +5,7 @@
  * `warnings`, never dropped silently.
  */
 import { DEFAULT_CAPABILITIES } from "../bundle/spec.js";
-import { parseSize } from "../config/parse.js";
+import { formatDuration, parseSize } from "../config/parse.js";
 import type { ResolvedConfig, ResolvedContainer, ResolvedMount } from "../config/types.js";
 import { dnsLabel } from "./names.js";
 
@@ -273,6 +273,7 @@ export function toKubernetes(
         readOnlyRootFilesystem: c.readonly,
       },
       ...resources(c),
+      ...probes(c, warn),
       ...(volumes.length > 0 ? { volumeMounts: volumes.map((v) => v.mount) } : {}),
     };
     const podSpec: Record<string, unknown> = {
@@ -368,4 +369,39 @@ function resources(c: ResolvedContainer): Record<string, unknown> {
   if (c.resources.memory !== undefined) limits["memory"] = quantity(c.resources.memory);
   if (c.resources.cpus !== undefined) limits["cpu"] = cpuQuantity(c.resources.cpus);
   return Object.keys(limits).length > 0 ? { resources: { limits, requests: { ...limits } } } : {};
+}
+
+/**
+ * A healthcheck as probes: liveness (restart after `retries` failures) and readiness (no traffic
+ * meanwhile), both the same exec check; a start period becomes a startup probe that holds them off.
+ */
+function probes(c: ResolvedContainer, warn: (m: string) => void): Record<string, unknown> {
+  const h = c.healthcheck;
+  if (!h) return {};
+  const seconds = (ms: number, key: string) => {
+    const s = Math.max(1, Math.ceil(ms / 1000));
+    if (s * 1000 !== ms)
+      warn(
+        `containers.${c.name}.healthcheck.${key}: ${formatDuration(ms)} becomes ${s}s; probes count whole seconds`,
+      );
+    return s;
+  };
+  const period = seconds(h.interval, "interval");
+  const check = {
+    exec: { command: typeof h.test === "string" ? ["/bin/sh", "-c", h.test] : [...h.test] },
+    periodSeconds: period,
+    timeoutSeconds: seconds(h.timeout, "timeout"),
+  };
+  return {
+    livenessProbe: { ...check, failureThreshold: h.retries },
+    readinessProbe: { ...check, failureThreshold: h.retries },
+    ...(h.startPeriod > 0
+      ? {
+          startupProbe: {
+            ...check,
+            failureThreshold: Math.ceil(h.startPeriod / (period * 1000)) + h.retries,
+          },
+        }
+      : {}),
+  };
 }

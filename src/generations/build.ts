@@ -9,7 +9,12 @@ import {
   copyFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { buildContainer, type BuildOptions, type BuildResult } from "../bundle/build.js";
+import {
+  buildContainer,
+  refuseUnsupported,
+  type BuildOptions,
+  type BuildResult,
+} from "../bundle/build.js";
 import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
 import { lockPathFor } from "../image/lock.js";
 import type { RuntimeChoice } from "../runtime/detect.js";
@@ -134,6 +139,7 @@ async function engineService(
   c: ResolvedContainer,
   o: BuildOptions & { readonly exec?: Exec },
 ): Promise<{ unit: string; digest: string }> {
+  refuseUnsupported(c);
   const engine = hostProbe(o.env ?? process.env).which(c.backend);
   if (!engine)
     throw new BuildError(

@@ -116,13 +116,16 @@ test("export refuses an unknown format and a bad --env-as with usage errors", as
   assert.match(b.stderr, /--env-as "vault": expected secret or configmap/);
 });
 
-test("a container with ports is exported with a Service, and build refuses it until private networks exist", async () => {
+test("ports and healthchecks are exported, and every backend refuses to run them until #7", async () => {
   const file = join(dir, "ports.json");
   writeFileSync(
     file,
     JSON.stringify({
       stateDir: join(dir, "ports-state"),
-      containers: { web: { image: ref, ports: ["127.0.0.1:8080:80"], pull: "never" } },
+      containers: {
+        web: { image: ref, ports: ["127.0.0.1:8080:80"], pull: "never" },
+        checked: { image: ref, healthcheck: { test: "true" }, pull: "never" },
+      },
     }),
   );
   const r = await railyard(["--config", file, "export", "kubernetes"]);
@@ -132,4 +135,22 @@ test("a container with ports is exported with a Service, and build refuses it un
   const b = await railyard(["--config", file, "build", "web"]);
   assert.equal(b.code, 1);
   assert.match(b.stderr, /containers\.web\.ports: publishing ports needs a private network/);
+  // Every backend refuses what railyard cannot run yet, rather than leaving it out.
+  const engineFile = join(dir, "ports-podman.json");
+  writeFileSync(
+    engineFile,
+    JSON.stringify({
+      stateDir: join(dir, "ports-state"),
+      containers: { engine: { image: ref, ports: ["8081:80"], pull: "never", backend: "podman" } },
+    }),
+  );
+  const e = await railyard(["--config", engineFile, "switch", "--dry-run"]);
+  assert.equal(e.code, 1);
+  assert.match(e.stderr, /containers\.engine\.ports: publishing ports needs a private network/);
+  const h = await railyard(["--config", file, "build", "checked"]);
+  assert.equal(h.code, 1);
+  assert.match(
+    h.stderr,
+    /containers\.checked\.healthcheck: running healthchecks is not supported yet/,
+  );
 });
