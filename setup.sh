@@ -9,9 +9,10 @@ cd "$(dirname "$0")"
 # fixtures; util-linux provides `script` for the TTY test; zstd decompresses zstd layers.
 # The image tests run a real registry (docker-registry, htpasswd from apache2-utils), build and
 # push images with umoci and skopeo, and check interop with podman (a peer, never a dependency);
-# `podman kube play` of the Kubernetes export builds its pause image with catatonit.
+# `podman kube play` of the Kubernetes export builds its pause image with catatonit, and
+# podman-compose runs the compose export.
 APT_PACKAGES=(runc crun busybox-static python3 gcc libc6-dev util-linux zstd
-  docker-registry skopeo umoci apache2-utils podman catatonit systemd)
+  docker-registry skopeo umoci apache2-utils podman catatonit podman-compose systemd)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

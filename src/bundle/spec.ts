@@ -143,17 +143,22 @@ export function containerEnv(
   ];
 }
 
-/**
- * Render a container's OCI runtime config. Pure and deterministic: the same container and inputs
- * give a byte-identical JSON. Defaults are `runc spec`'s, tightened or opened only by the config.
- */
-export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
+/** The capabilities a container holds: runc's default set with `capabilities` applied, sorted. */
+export function effectiveCapabilities(c: ResolvedContainer): string[] {
   const caps = new Set(DEFAULT_CAPABILITIES);
   for (const [cap, on] of Object.entries(c.capabilities)) {
     if (on) caps.add(cap);
     else caps.delete(cap);
   }
-  const capList = [...caps].sort();
+  return [...caps].sort();
+}
+
+/**
+ * Render a container's OCI runtime config. Pure and deterministic: the same container and inputs
+ * give a byte-identical JSON. Defaults are `runc spec`'s, tightened or opened only by the config.
+ */
+export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
+  const capList = effectiveCapabilities(c);
   const nofile = Math.min(NOFILE_DEFAULT, inputs.hostNofileHard);
 
   const namespaces = ["pid", "network", "ipc", "uts", "mount"]

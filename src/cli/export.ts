@@ -1,15 +1,19 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
-import { loadFor, type Command } from "./context.js";
+import { loadFor, type Command, type CommandContext } from "./context.js";
 
-const FORMATS = ["kubernetes"] as const;
+const FORMATS = ["kubernetes", "compose", "quadlet"] as const;
+type Format = (typeof FORMATS)[number];
+const KUBERNETES_FLAGS = ["stateful", "host-paths", "env-as", "claim-size", "wait-image"];
 
 export const exportCommand: Command = {
   name: "export",
-  summary: "write the config for another engine: Kubernetes objects",
+  summary: "write the config for another engine: Kubernetes objects, Quadlet files, a compose file",
   usage:
-    "railyard export kubernetes [--out DIR|-] [--stateful] [--host-paths] [--env-as secret|configmap]",
+    "railyard export kubernetes [--out DIR|-] [--stateful] [--host-paths] [--env-as secret|configmap]\n" +
+    "       railyard export quadlet [--out DIR|-]\n" +
+    "       railyard export compose [--out FILE|-]",
   help: `Writes what the config means for another engine, and lists on stderr every key that does not
 carry over. Images carry the digests locked in railyard.lock (run "railyard lock" first).
 
@@ -27,7 +31,24 @@ railyard export kubernetes
   --claim-size SIZE     storage asked for by each claim (default 1Gi)
   --wait-image IMAGE    image of the init containers (default docker.io/library/busybox:1.36)
 
-With --json, prints { "objects": [...], "warnings": [...] } instead.`,
+railyard export quadlet
+  A Podman Quadlet NAME.container file per image container (Podman 5 keys), which Quadlet turns
+  into NAME.service: the same user, read-only root, exact capabilities, no_new_privileges,
+  mounts, limits, healthcheck, Restart= and dependencies as railyard's own unit.
+
+  --out DIR|-           a file per container in DIR (e.g. /etc/containers/systemd), or stdout
+
+railyard export compose
+  A compose.yaml with a service per image container that means the same under docker compose
+  or podman-compose: capabilities as cap_drop [ALL] plus railyard's exact set, read_only and
+  network_mode written out (railyard's defaults are a read-only root and no network), durations
+  as compose writes them. "railyard import compose" reads it back.
+
+  --out FILE|-          the file to write, or stdout (default -)
+
+With --json, prints { "objects": [...], "warnings": [...] } (kubernetes) or
+{ "files": [...], "warnings": [...] } (quadlet) or { "compose": {...}, "warnings": [...] }
+(compose) instead.`,
   flags: {
     long: {
       out: true,
@@ -40,20 +61,65 @@ With --json, prints { "objects": [...], "warnings": [...] } instead.`,
   },
   async run(ctx) {
     const [format, ...extra] = ctx.args.positionals;
-    if (!FORMATS.includes(format as (typeof FORMATS)[number]) || extra.length > 0)
+    if (!FORMATS.includes(format as Format) || extra.length > 0)
       throw new UsageError(`usage: ${this.usage}`);
     const flag = (k: string) => {
       const v = ctx.args.flags[k];
       return typeof v === "string" ? v : undefined;
     };
+    if (format !== "kubernetes")
+      for (const k of KUBERNETES_FLAGS)
+        if (ctx.args.flags[k] !== undefined)
+          throw new UsageError(`--${k} is for railyard export kubernetes`);
     const envAs = flag("env-as") ?? "secret";
     if (envAs !== "secret" && envAs !== "configmap")
       throw new UsageError(`--env-as ${JSON.stringify(envAs)}: expected secret or configmap`);
-    const [config, { toKubernetes }, { exportInputs, toYamlStream }] = await Promise.all([
+    const [config, { exportInputs, toYamlStream }] = await Promise.all([
       loadFor(ctx, "export"),
-      import("../export/kubernetes.js"),
       import("../export/inputs.js"),
     ]);
+    const out = flag("out") ?? "-";
+
+    if (format === "compose") {
+      const { toCompose } = await import("../export/compose.js");
+      // compose reads environmentFiles itself, when it starts the service.
+      const inputs = exportInputs(config, { envFiles: false });
+      const r = toCompose(config, inputs.images);
+      const warnings = [...inputs.warnings, ...r.warnings];
+      if (ctx.args.globals.json) return json(ctx, { compose: r.output, warnings });
+      for (const w of warnings) ctx.info(`warning: ${w}`);
+      const text = toYamlStream([r.output]);
+      if (out === "-") ctx.out(text.trimEnd());
+      else {
+        writeFileSync(out, text);
+        ctx.info(`wrote ${Object.keys(r.output.services).length} services to ${out}`);
+      }
+      return 0;
+    }
+
+    if (format === "quadlet") {
+      const { toQuadlet } = await import("../export/quadlet.js");
+      const inputs = exportInputs(config, { envFiles: false });
+      const r = toQuadlet(config, inputs.images);
+      const warnings = [...inputs.warnings, ...r.warnings];
+      if (ctx.args.globals.json) return json(ctx, { files: r.output, warnings });
+      for (const w of warnings) ctx.info(`warning: ${w}`);
+      if (out === "-")
+        ctx.out(
+          r.output
+            .map((f) => f.text)
+            .join("\n")
+            .trimEnd(),
+        );
+      else {
+        mkdirSync(out, { recursive: true });
+        for (const f of r.output) writeFileSync(join(out, f.name), f.text);
+        ctx.info(`wrote ${r.output.length} files to ${out}`);
+      }
+      return 0;
+    }
+
+    const { toKubernetes } = await import("../export/kubernetes.js");
     const inputs = exportInputs(config);
     const claimSize = flag("claim-size");
     const waitImage = flag("wait-image");
@@ -65,12 +131,8 @@ With --json, prints { "objects": [...], "warnings": [...] } instead.`,
       ...(waitImage ? { waitImage } : {}),
     });
     const warnings = [...inputs.warnings, ...r.warnings];
-    if (ctx.args.globals.json) {
-      ctx.out(JSON.stringify({ objects: r.output, warnings }, null, 2));
-      return 0;
-    }
+    if (ctx.args.globals.json) return json(ctx, { objects: r.output, warnings });
     for (const w of warnings) ctx.info(`warning: ${w}`);
-    const out = flag("out") ?? "-";
     if (out === "-") {
       ctx.out(toYamlStream(r.output).trimEnd());
       return 0;
@@ -85,3 +147,8 @@ With --json, prints { "objects": [...], "warnings": [...] } instead.`,
     return 0;
   },
 };
+
+function json(ctx: CommandContext, value: unknown): number {
+  ctx.out(JSON.stringify(value, null, 2));
+  return 0;
+}

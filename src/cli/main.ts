@@ -7,6 +7,7 @@ import { exportCommand } from "./export.js";
 import type { Command, CommandContext } from "./context.js";
 import { gcCommand } from "./gc.js";
 import { imagesCommand } from "./images.js";
+import { importCommand } from "./import.js";
 import { lockCommand } from "./lock.js";
 import { pullCommand } from "./pull.js";
 import { runCommand } from "./run.js";
@@ -28,6 +29,7 @@ const COMMANDS: readonly Command[] = [
   imagesCommand,
   gcCommand,
   exportCommand,
+  importCommand,
 ];
 
 const GLOBAL_HELP = `Global flags (every command):

@@ -94,6 +94,20 @@ export function parsePort(spec: string): Parsed<PortSpec> {
   });
 }
 
+/**
+ * A port in compose's short syntax with the host port always written: an unset one means the
+ * container's own number here, while compose would pick a random one.
+ */
+export function formatPort(p: PortSpec): string {
+  const ip =
+    p.hostIp === undefined ? "" : p.hostIp.includes(":") ? `[${p.hostIp}]:` : `${p.hostIp}:`;
+  const proto = p.protocol === "udp" ? "/udp" : "";
+  return `${ip}${p.hostPort ?? p.containerPort}:${p.containerPort}${proto}`;
+}
+
+/** The options railyard puts in front of every tmpfs's own. */
+export const TMPFS_DEFAULT_OPTIONS: readonly string[] = ["nosuid", "nodev", "noexec"];
+
 /** `"/path[:opt,opt]"`, as docker's --tmpfs. */
 export function parseTmpfs(spec: string): Parsed<{ destination: string; options: string[] }> {
   const idx = spec.indexOf(":");
@@ -181,6 +195,18 @@ export function formatDuration(ms: number): string {
   const m = Math.floor((ms % 3_600_000) / 60_000);
   const rest = ms % 60_000;
   return `${h > 0 ? `${h}h` : ""}${m > 0 ? `${m}m` : ""}${rest > 0 ? `${rest / 1000}s` : ""}`;
+}
+
+/** The inverse of `parseSize`: the largest binary unit that is exact, as docker writes sizes ("512m"). */
+export function formatSize(bytes: number): string {
+  for (const [unit, n] of [
+    ["t", 1024 ** 4],
+    ["g", 1024 ** 3],
+    ["m", 1024 ** 2],
+    ["k", 1024],
+  ] as const)
+    if (bytes % n === 0) return `${bytes / n}${unit}`;
+  return String(bytes);
 }
 
 /** Linux signal numbers (x86/arm generic ABI), for stopSignal. */

@@ -14,6 +14,7 @@ import {
   parseUserSpec,
   parsePort,
   parseVolume,
+  TMPFS_DEFAULT_OPTIONS,
   type PortSpec,
 } from "./parse.js";
 import { formatReference, parseReference } from "../image/reference.js";
@@ -408,7 +409,7 @@ function resolveContainer(
       destination: p.value.destination,
       type: "tmpfs",
       source: "tmpfs",
-      options: ["nosuid", "nodev", "noexec", ...p.value.options],
+      options: [...TMPFS_DEFAULT_OPTIONS, ...p.value.options],
       origin: formatPath(["tmpfs", i]),
     });
   });

@@ -13,14 +13,18 @@ export interface ExportInputs {
   readonly warnings: string[];
 }
 
-export function exportInputs(config: ResolvedConfig): ExportInputs {
+/** `envFiles: false` for formats whose engine reads the files itself (compose, Quadlet). */
+export function exportInputs(
+  config: ResolvedConfig,
+  o: { readonly envFiles?: boolean } = {},
+): ExportInputs {
   const lock = readLock(lockPathFor(config.file));
   const images: Record<string, string> = {};
   const envFiles: Record<string, Record<string, string>> = {};
   const warnings: string[] = [];
   for (const c of Object.values(config.containers)) {
     if (!c.image) continue; // host programs are not exported: their env files are not read
-    if (c.environmentFiles.length > 0) envFiles[c.name] = readEnvFiles(c);
+    if (c.environmentFiles.length > 0 && o.envFiles !== false) envFiles[c.name] = readEnvFiles(c);
     const at = `containers.${c.name}.image`;
     if (c.image.file)
       warnings.push(
@@ -41,9 +45,13 @@ export function exportInputs(config: ResolvedConfig): ExportInputs {
   return { images, envFiles, warnings };
 }
 
-/** Documents as one YAML stream, "---" between them; keys keep the renderers' order. */
+/**
+ * Documents as one YAML stream, "---" between them; keys keep the renderers' order. Strings are
+ * quoted wherever a YAML 1.1 reader (PyYAML in podman-compose, go-yaml in Kubernetes) would take
+ * them for something else: "no", "on", "22:22" (a base-60 number there).
+ */
 export function toYamlStream(docs: readonly unknown[]): string {
   return docs
-    .map((d) => stringify(d, { lineWidth: 0, aliasDuplicateObjects: false }))
+    .map((d) => stringify(d, { lineWidth: 0, aliasDuplicateObjects: false, version: "1.1" }))
     .join("---\n");
 }

@@ -4,7 +4,7 @@
  * Secret or ConfigMap for its environmentFiles. Whatever has no Kubernetes meaning is named in
  * `warnings`, never dropped silently.
  */
-import { DEFAULT_CAPABILITIES } from "../bundle/spec.js";
+import { effectiveCapabilities } from "../bundle/spec.js";
 import { formatDuration, parseSize } from "../config/parse.js";
 import type { ResolvedConfig, ResolvedContainer, ResolvedMount } from "../config/types.js";
 import { dnsLabel } from "./names.js";
@@ -125,11 +125,7 @@ function podVolumes(
 
 /** Capabilities as Kubernetes takes them: drop ALL, then add exactly the set railyard grants. */
 function capabilities(c: ResolvedContainer): { drop: string[]; add: string[] } {
-  const set = new Set(DEFAULT_CAPABILITIES);
-  for (const [cap, on] of Object.entries(c.capabilities))
-    if (on) set.add(cap);
-    else set.delete(cap);
-  return { drop: ["ALL"], add: [...set].map((x) => x.replace(/^CAP_/, "")).sort() };
+  return { drop: ["ALL"], add: effectiveCapabilities(c).map((x) => x.replace(/^CAP_/, "")) };
 }
 
 function warnUnmapped(c: ResolvedContainer, warn: (m: string) => void): void {

@@ -10,16 +10,27 @@ import { join } from "node:path";
 export function podmanPeer(dir: string): {
   run: (args: readonly string[]) => SpawnSyncReturns<string>;
   ok: (args: readonly string[]) => string;
+  /** The global flags and environment, for tools that run podman themselves (podman-compose). */
+  globalArgs: readonly string[];
+  env: NodeJS.ProcessEnv;
 } {
   const conf = join(dir, "containers.conf");
   writeFileSync(
     conf,
     '[containers]\ndefault_ulimits = []\n[engine]\ncgroup_manager = "cgroupfs"\nruntime = "runc"\n',
   );
-  const base = ["--storage-driver", "vfs", "--root", join(dir, "podman/storage")];
+  const globalArgs = [
+    "--storage-driver",
+    "vfs",
+    "--root",
+    join(dir, "podman/storage"),
+    "--runroot",
+    join(dir, "podman/run"),
+  ];
+  const env = { ...process.env, CONTAINERS_CONF: conf };
   const run = (args: readonly string[]) =>
-    spawnSync("podman", [...base, "--runroot", join(dir, "podman/run"), ...args], {
-      env: { ...process.env, CONTAINERS_CONF: conf },
+    spawnSync("podman", [...globalArgs, ...args], {
+      env,
       encoding: "utf8",
       timeout: 120_000,
     });
@@ -28,5 +39,5 @@ export function podmanPeer(dir: string): {
     if (r.status !== 0) throw new Error(`podman ${args.join(" ")}: ${r.stderr || r.error}`);
     return r.stdout;
   };
-  return { run, ok };
+  return { run, ok, globalArgs, env };
 }

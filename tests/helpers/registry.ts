@@ -274,3 +274,15 @@ export function busyboxLayer(rootfs: string): void {
   copyFileSync("/bin/busybox", join(rootfs, "bin/busybox"));
   chmodSync(join(rootfs, "bin/busybox"), 0o755);
 }
+
+/** A registry under `dir` holding one busybox image, built by umoci and pushed by skopeo. */
+export async function registryWithBusybox(
+  dir: string,
+): Promise<{ registry: TestRegistry; ref: string }> {
+  const registry = await startRegistry(join(dir, "registry"));
+  const layout = join(dir, "layout");
+  buildImage(layout, "v1", { layers: [busyboxLayer] }, dir);
+  const ref = `${registry.host}/test/bb:v1`;
+  push(layout, "v1", ref);
+  return { registry, ref };
+}

@@ -1,0 +1,149 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { resolveConfig } from "../config/resolve.js";
+import { fakeContext } from "../../tests/helpers/context.js";
+import { REPO_ROOT } from "../../tests/helpers/paths.js";
+import { snapshot } from "../../tests/helpers/snapshot.js";
+import { quadletWord, toQuadlet } from "./quadlet.js";
+
+const config = resolveConfig(
+  {
+    containers: {
+      onedrive: {
+        image: "docker.io/driveone/onedrive:edge",
+        user: "2000:100",
+        volumes: ["/srv/onedrive/conf:/onedrive/conf", "/srv/onedrive/data:/onedrive/data:ro"],
+        environment: { GREETING: "hello world", PCT: "100%" },
+        environmentFiles: ["/etc/onedrive.env"],
+        resources: { memory: "512m", cpus: 0.5, pids: 100 },
+        capabilities: { NET_ADMIN: true, KILL: false },
+        dependsOn: ["web", "tool"],
+        network: "host",
+        stopTimeout: 30,
+        restart: "on-failure",
+        healthcheck: { test: ["/bin/check", "--quick"], interval: "1m", startPeriod: 20 },
+        labels: { "org.example/owner": "nas" },
+      },
+      web: {
+        image: "nginx:1.25",
+        cmd: ["nginx", "-g", "daemon off;"],
+        entrypoint: ["/docker-entrypoint.sh", "--"],
+        ports: ["127.0.0.1:8080:80"],
+        tmpfs: ["/tmp:size=64m"],
+        autoStart: false,
+        user: "nginx",
+      },
+      tool: { args: ["/bin/sh"] },
+    },
+  },
+  fakeContext(),
+);
+const images = { onedrive: `docker.io/driveone/onedrive:edge@sha256:${"a".repeat(64)}` };
+const keys = new Set(
+  (
+    JSON.parse(
+      readFileSync(join(REPO_ROOT, "src/export/__fixtures__/quadlet-container-keys.json"), "utf8"),
+    ) as { keys: string[] }
+  ).keys,
+);
+
+/** A unit file as sections of key/value lines (systemd's syntax: no continuation lines here). */
+function sections(text: string): Record<string, [string, string][]> {
+  const out: Record<string, [string, string][]> = {};
+  let current = "";
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const s = /^\[(\w+)\]$/.exec(line);
+    if (s) out[(current = s[1] as string)] = [];
+    else {
+      const eq = line.indexOf("=");
+      assert.ok(eq > 0 && current !== "", `not a key=value line in a section: ${line}`);
+      out[current]?.push([line.slice(0, eq), line.slice(eq + 1)]);
+    }
+  }
+  return out;
+}
+
+test("every [Container] key is one Podman 5's Quadlet accepts", () => {
+  for (const f of toQuadlet(config, images).output) {
+    const s = sections(f.text);
+    assert.deepEqual(
+      Object.keys(s).sort(),
+      f.name === "web.container"
+        ? ["Container", "Service", "Unit"]
+        : ["Container", "Install", "Service", "Unit"],
+    );
+    for (const [k] of s["Container"] ?? [])
+      assert.ok(keys.has(k), `${f.name}: ${k} is not a Quadlet key`);
+  }
+});
+
+test("a .container file says what railyard's own unit does", () => {
+  const [od, web] = toQuadlet(config, images).output;
+  assert.equal(od?.name, "onedrive.container");
+  const s = sections(od?.text ?? "");
+  const get = (sec: string, k: string) => (s[sec] ?? []).filter(([x]) => x === k).map(([, v]) => v);
+  assert.deepEqual(get("Container", "Image"), [images.onedrive]);
+  assert.deepEqual(get("Container", "User"), ["2000"]);
+  assert.deepEqual(get("Container", "Group"), ["100"]);
+  assert.deepEqual(get("Container", "ReadOnly"), ["true"]);
+  assert.deepEqual(get("Container", "DropCapability"), ["all"]);
+  assert.deepEqual(get("Container", "AddCapability"), [
+    "CAP_AUDIT_WRITE CAP_NET_ADMIN CAP_NET_BIND_SERVICE",
+  ]);
+  assert.deepEqual(get("Container", "NoNewPrivileges"), ["true"]);
+  assert.deepEqual(get("Container", "Environment"), ['"GREETING=hello world"', "PCT=100%%"]);
+  assert.deepEqual(get("Container", "Volume"), [
+    "/srv/onedrive/conf:/onedrive/conf",
+    "/srv/onedrive/data:/onedrive/data:ro",
+  ]);
+  assert.deepEqual(get("Container", "Network"), ["host"]);
+  assert.deepEqual(get("Container", "Memory"), ["512m"]);
+  assert.deepEqual(get("Container", "PidsLimit"), ["100"]);
+  assert.deepEqual(get("Container", "PodmanArgs"), ["--cpus=0.5"]);
+  assert.deepEqual(get("Container", "HealthCmd"), ['["CMD","/bin/check","--quick"]']);
+  assert.deepEqual(get("Container", "HealthInterval"), ["1m"]);
+  assert.deepEqual(get("Container", "HealthStartPeriod"), ["20s"]);
+  assert.deepEqual(get("Container", "Annotation"), ["org.example/owner=nas"]);
+  assert.deepEqual(get("Unit", "Requires"), ["web.service"], "the host program is not exported");
+  assert.deepEqual(get("Service", "Restart"), ["on-failure"]);
+  assert.deepEqual(get("Install", "WantedBy"), ["multi-user.target default.target"]);
+
+  const w = sections(web?.text ?? "");
+  const wget = (k: string) => (w["Container"] ?? []).filter(([x]) => x === k).map(([, v]) => v);
+  assert.deepEqual(wget("Exec"), ['nginx -g "daemon off;"']);
+  assert.deepEqual(wget("Entrypoint"), ['["/docker-entrypoint.sh","--"]']);
+  assert.deepEqual(wget("PublishPort"), ["127.0.0.1:8080:80"]);
+  assert.deepEqual(wget("Network"), [], "ports need podman's network");
+  assert.deepEqual(wget("User"), ["nginx"]);
+  assert.deepEqual(wget("Tmpfs"), ["/tmp:nosuid,nodev,noexec,size=64m"]);
+  assert.equal(w["Install"], undefined, "autoStart false: not wanted by any target");
+});
+
+test("warnings name what Quadlet cannot carry", () => {
+  const w = toQuadlet(config, images).warnings.join("\n");
+  assert.match(w, /containers\.tool: a host program \(args\) has no image/);
+  assert.match(w, /containers\.onedrive\.dependsOn: tool is a host program/);
+  assert.match(w, /containers\.web\.network: "none" is not exported/);
+});
+
+test("words are quoted as systemd reads them, % doubled", () => {
+  assert.equal(quadletWord("plain/path"), "plain/path");
+  assert.equal(quadletWord('say "hi"'), '"say \\"hi\\""');
+  assert.equal(quadletWord("50%"), "50%%");
+});
+
+test("the Quadlet output is deterministic and matches its snapshot", () => {
+  const text = toQuadlet(config, images)
+    .output.map((f) => f.text)
+    .join("\n");
+  assert.equal(
+    text,
+    toQuadlet(config, images)
+      .output.map((f) => f.text)
+      .join("\n"),
+  );
+  snapshot(join(REPO_ROOT, "src/export/__snapshots__"), "quadlet.container", text);
+});

@@ -1,0 +1,267 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { resolveConfig } from "../config/resolve.js";
+import { ConfigError } from "../errors.js";
+import { fakeContext } from "../../tests/helpers/context.js";
+import { fromCompose, type ImportContext } from "./compose.js";
+import { interpolate, parseDotEnv, shellSplit } from "./interpolate.js";
+import { renderConfigTs } from "./typescript.js";
+
+const ctx: ImportContext = {
+  file: "/srv/app/compose.yaml",
+  dir: "/srv/app",
+  env: { TAG: "1.25", EMPTY: "" },
+  volumesDir: "/var/lib/railyard/volumes",
+};
+const imp = (services: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  fromCompose({ services, ...extra }, ctx);
+const problems = (services: Record<string, unknown>) => {
+  try {
+    imp(services);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    return e.message;
+  }
+  assert.fail("expected a ConfigError");
+};
+
+test("interpolation follows the compose specification", () => {
+  const env = { A: "a", E: "" };
+  const v = (s: string) => interpolate(s, env).value;
+  assert.equal(v("$A ${A} $$A"), "a a $A");
+  assert.equal(v("${E:-d} ${E-d} ${U-d} ${U:-d}"), "d  d d");
+  assert.equal(v("${A:+alt} ${E:+alt} ${E+alt} ${U+alt}"), "alt  alt ");
+  assert.deepEqual(interpolate("x${U}y", env), { value: "xy", unset: ["U"] });
+  assert.match(interpolate("${E:?give E}", env).error ?? "", /E is required: give E/);
+  assert.equal(interpolate("${E?give E}", env).error, undefined);
+  assert.match(interpolate("cost ${", env).error ?? "", /write "\$\$" for a literal "\$"/);
+});
+
+test("string commands split into words as compose splits them", () => {
+  assert.deepEqual(shellSplit(`nginx -g 'daemon off;'`), ["nginx", "-g", "daemon off;"]);
+  assert.deepEqual(shellSplit(`sh -c "echo \\"hi\\" \\\\ there"  ''`), [
+    "sh",
+    "-c",
+    'echo "hi" \\ there',
+    "",
+  ]);
+  assert.deepEqual(shellSplit(`a\\ b c`), ["a b", "c"]);
+  assert.equal(shellSplit(`echo 'open`), undefined);
+});
+
+test(".env: comments, export, quotes", () => {
+  assert.deepEqual(parseDotEnv(`# c\nexport A=1\nB="two\\nlines"\nC='$x'\nD=plain # note\n\n`), {
+    vars: { A: "1", B: "two\nlines", C: "$x", D: "plain" },
+  });
+  assert.deepEqual(parseDotEnv("A=1\nnot a line\n"), { badLine: 2 });
+});
+
+test("the common keys map onto railyard's, with compose's defaults made explicit", () => {
+  const { config, warnings } = imp({
+    app: {
+      image: "nginx:${TAG}",
+      command: "nginx -g 'daemon off;'",
+      entrypoint: "/docker-entrypoint.sh",
+      environment: ["A=1", "B"],
+      env_file: ["./app.env", { path: "/etc/x.env", required: false }],
+      volumes: [
+        "./html:/usr/share/nginx/html:ro,z",
+        "cache:/var/cache/nginx",
+        "/logs",
+        { type: "tmpfs", target: "/run", tmpfs: { size: "16m" } },
+        { type: "bind", source: "/etc/ssl", target: "/ssl", read_only: true },
+      ],
+      ports: [
+        "8080:80",
+        { target: 443, published: 8443, host_ip: "127.0.0.1" },
+        "9000-9001:9000-9001",
+      ],
+      user: 101,
+      restart: "on-failure:3",
+      depends_on: { db: { condition: "service_healthy" }, builder: {} },
+      mem_limit: "256m",
+      deploy: {
+        resources: { limits: { cpus: "1.5", pids: 64 }, reservations: { memory: "64m" } },
+        replicas: 2,
+      },
+      stop_grace_period: "2.5s",
+      labels: ["team=web"],
+      privileged: true,
+    },
+    db: {
+      image: "postgres:16",
+      network_mode: "host",
+      healthcheck: { test: ["CMD", "pg_isready"], retries: 2 },
+    },
+    builder: { build: "." },
+  });
+  const app = config.containers?.["app"];
+  assert.deepEqual(app, {
+    image: "nginx:1.25",
+    entrypoint: ["/docker-entrypoint.sh"],
+    cmd: ["nginx", "-g", "daemon off;"],
+    environment: { A: "1" },
+    environmentFiles: ["/srv/app/app.env", "/etc/x.env"],
+    volumes: [
+      "/srv/app/html:/usr/share/nginx/html:ro",
+      "/var/lib/railyard/volumes/cache:/var/cache/nginx",
+      "/var/lib/railyard/volumes/app-logs:/logs",
+      "/etc/ssl:/ssl:ro",
+    ],
+    tmpfs: ["/run:size=16m"],
+    ports: ["8080:80", "127.0.0.1:8443:443"],
+    user: "101",
+    readonly: false,
+    dependsOn: ["db"],
+    labels: { team: "web" },
+    restart: "on-failure",
+    stopTimeout: 3,
+    network: "none",
+    resources: { memory: "256m", cpus: 1.5, pids: 64 },
+  });
+  assert.deepEqual(config.containers?.["db"]?.healthcheck, { test: ["pg_isready"], retries: 2 });
+  assert.equal(config.containers?.["db"]?.network, "host");
+  assert.equal(config.containers?.["builder"], undefined);
+  const w = warnings.join("\n");
+  for (const needle of [
+    /services\.app\.environment\[1\]: B takes its value from the environment, where it is not set; left out/,
+    /services\.app\.env_file\[1\]: required: false is not imported/,
+    /services\.app\.volumes\[0\]: the option z is not imported/,
+    /services\.app\.volumes\[1\]: the named volume cache becomes the host directory \/var\/lib\/railyard\/volumes\/cache/,
+    /services\.app\.volumes\[2\]: the anonymous volume becomes the host directory/,
+    /services\.app\.ports\[2\]: "9000-9001:9000-9001": port ranges are not imported/,
+    /services\.app\.restart: the limit of 3 retries is not imported/,
+    /services\.app\.depends_on\.db: condition service_healthy is not imported/,
+    /services\.app\.depends_on: builder was not imported/,
+    /services\.app\.deploy\.replicas: is not imported/,
+    /services\.app\.deploy\.resources\.reservations: is not imported/,
+    /services\.app\.stop_grace_period: 2\.5s becomes 3 s/,
+    /services\.app\.privileged: is not imported; railyard has no such setting/,
+    /services\.app\.network_mode: compose's default network is not imported/,
+    /services\.app\.cap_add: docker and podman also grant CHOWN, DAC_OVERRIDE/,
+    /services\.app\.ports: kept for export; publishing them needs private networks \(#7\)/,
+    /services\.db\.healthcheck: kept for export; railyard does not run healthchecks yet/,
+    /services\.builder: has only build: railyard runs images/,
+  ])
+    assert.match(w, needle);
+  // What comes out is a config railyard accepts.
+  resolveConfig(config, fakeContext());
+});
+
+test("capabilities: cap_drop ALL is exact; otherwise runc's floor, with docker's extras named", () => {
+  const exact = imp({
+    a: { image: "x", cap_drop: ["ALL"], cap_add: ["CAP_CHOWN", "net_bind_service"] },
+  });
+  assert.deepEqual(exact.config.containers?.["a"]?.capabilities, {
+    AUDIT_WRITE: false,
+    CHOWN: true,
+    KILL: false,
+  });
+  assert.ok(!exact.warnings.some((w) => /also grant/.test(w)));
+  const loose = imp({
+    a: { image: "x", cap_add: ["SYS_TIME", "CHOWN"], cap_drop: ["KILL", "NET_RAW"] },
+  });
+  assert.deepEqual(loose.config.containers?.["a"]?.capabilities, {
+    CHOWN: true,
+    KILL: false,
+    SYS_TIME: true,
+  });
+  const w = loose.warnings.join("\n");
+  assert.match(w, /also grant DAC_OVERRIDE, FOWNER/);
+  assert.doesNotMatch(w, /grant [^;]*\bNET_RAW\b/, "a dropped one is not missed");
+});
+
+test("healthcheck forms: CMD, CMD-SHELL, a string, NONE and disable", () => {
+  const h = (test: unknown, more: Record<string, unknown> = {}) =>
+    imp({ a: { image: "x", healthcheck: { test, ...more } } }).config.containers?.["a"]
+      ?.healthcheck;
+  assert.deepEqual(h(["CMD", "curl", "-f", "http://x/"]), { test: ["curl", "-f", "http://x/"] });
+  assert.deepEqual(h(["CMD-SHELL", "curl -f http://x/ || exit 1"]), {
+    test: "curl -f http://x/ || exit 1",
+  });
+  assert.deepEqual(h("true", { interval: "5s", start_period: "1m" }), {
+    test: "true",
+    interval: "5s",
+    startPeriod: "1m",
+  });
+  assert.equal(h(["NONE"]), undefined);
+  assert.equal(h("true", { disable: true }), undefined);
+});
+
+test("bad values are reported with their compose path, all at once, and nothing is returned", () => {
+  const text = problems({
+    "-bad": { image: "x" },
+    a: {
+      image: "x",
+      ports: ["99999:80"],
+      restart: "sometimes",
+      cap_add: ["FLY"],
+      command: "echo 'x",
+    },
+    b: { command: ["true"] },
+    c: { image: "x", environment: "A=1", healthcheck: { test: ["RUN", "x"] }, mem_limit: "lots" },
+    d: { image: "${MISSING:?set MISSING to the tag}" },
+  });
+  for (const needle of [
+    /\/srv\/app\/compose\.yaml: services\.-bad: /,
+    /services\.a\.ports\[0\]: "99999:80": ports are 1 to 65535/,
+    /services\.a\.restart: "sometimes" is not a restart policy/,
+    /services\.a\.cap_add\[0\]: "FLY" is not a Linux capability/,
+    /services\.a\.command: "echo 'x" has a quote that is not closed/,
+    /services\.b\.image: is required: railyard runs images/,
+    /services\.c\.environment: expected a map or a list of "KEY=value", got the string "A=1"/,
+    /services\.c\.healthcheck\.test: must start with "CMD", "CMD-SHELL" or "NONE", got "RUN"/,
+    /services\.c\.mem_limit: "lots" is not a size/,
+    /services\.d\.image: MISSING is required: set MISSING to the tag/,
+  ])
+    assert.match(text, needle);
+  assert.match(
+    (() => {
+      try {
+        fromCompose([1], ctx);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return "";
+    })(),
+    /expected a compose file \(a map with "services"\), got a list/,
+  );
+});
+
+test("top-level keys other than services and volumes are named", () => {
+  const { warnings } = imp(
+    { a: { image: "x" } },
+    { networks: { front: {} }, secrets: {}, version: "3.8" },
+  );
+  assert.ok(warnings.includes("networks: is not imported; railyard has no such setting"));
+  assert.ok(warnings.includes("secrets: is not imported; railyard has no such setting"));
+  assert.ok(!warnings.some((w) => w.startsWith("version")));
+});
+
+test("the TypeScript config is defineConfig around the object, with the warnings as comments", () => {
+  const ts = renderConfigTs(
+    { containers: { "my-app": { image: "x", cmd: ["a", "b"], environment: { "A.B": "1" } } } },
+    "Imported from compose.yaml.",
+    ["services.x.y: is not imported"],
+  );
+  assert.equal(
+    ts,
+    `// Imported from compose.yaml.
+// Not carried over, or changed (railyard import printed these too):
+//   services.x.y: is not imported
+import { defineConfig } from "railyard";
+
+export default defineConfig({
+  containers: {
+    "my-app": {
+      image: "x",
+      cmd: ["a", "b"],
+      environment: {
+        "A.B": "1",
+      },
+    },
+  },
+});
+`,
+  );
+});

@@ -1,0 +1,659 @@
+/**
+ * compose.yaml -> railyard config (pure). Reads the common service keys, interpolates variables
+ * as compose does, and names in `warnings` every key or value it leaves out or changes. Problems
+ * (a value that cannot mean anything) are collected with their paths and thrown once.
+ */
+import { isAbsolute, posix } from "node:path";
+import { DEFAULT_CAPABILITIES } from "../bundle/spec.js";
+import { formatPath } from "../config/resolve.js";
+import {
+  checkName,
+  formatPort,
+  parseCapability,
+  parseDuration,
+  parsePort,
+  parseSize,
+} from "../config/parse.js";
+import type {
+  ContainerConfig,
+  HealthcheckConfig,
+  RestartPolicy,
+  UserConfig,
+} from "../config/types.js";
+import { ConfigError, type ConfigProblem } from "../errors.js";
+import { interpolate, shellSplit, type Env } from "./interpolate.js";
+
+export interface ImportContext {
+  /** The compose file, for messages. */
+  readonly file: string;
+  /** The project directory: relative paths (volumes, env_file) resolve against it. */
+  readonly dir: string;
+  /** Variables for interpolation: the environment over the project's `.env`. */
+  readonly env: Env;
+  /** Where named volumes become host directories. */
+  readonly volumesDir: string;
+}
+
+export interface ImportResult {
+  readonly config: UserConfig;
+  /** One line per key or value left out or changed, with its compose path. */
+  readonly warnings: readonly string[];
+}
+
+/** Capabilities docker and podman grant by default beyond runc's set. */
+export const ENGINE_DEFAULT_CAPABILITIES = [
+  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_MKNOD", "CAP_NET_RAW",
+  "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT",
+]; // prettier-ignore
+
+type Path = (string | number)[];
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Top-level keys that carry nothing a container needs. */
+const QUIET_TOP = new Set(["version", "name", "services", "volumes"]);
+
+class Reader {
+  readonly problems: ConfigProblem[] = [];
+  readonly warnings: string[] = [];
+  constructor(readonly ctx: ImportContext) {}
+  problem(path: Path, message: string): void {
+    this.problems.push({ path: formatPath(path), message });
+  }
+  warn(path: Path, message: string): void {
+    this.warnings.push(`${formatPath(path)}: ${message}`);
+  }
+  /** A scalar as a string (YAML gives numbers for `user: 1000`), else a problem. */
+  string(v: unknown, path: Path): string | undefined {
+    if (typeof v === "string") return v;
+    if (typeof v === "number" || typeof v === "boolean") return String(v);
+    this.problem(path, `expected a string, got ${describe(v)}`);
+    return undefined;
+  }
+  strings(v: unknown, path: Path): string[] {
+    if (!Array.isArray(v)) {
+      this.problem(path, `expected a list, got ${describe(v)}`);
+      return [];
+    }
+    return v.flatMap((x, i) => this.string(x, [...path, i]) ?? []);
+  }
+  /** `command:`/`entrypoint:` forms: a list, or a string split into words as compose does. */
+  argv(v: unknown, path: Path): string[] | undefined {
+    if (typeof v === "string") {
+      const words = shellSplit(v);
+      if (!words) this.problem(path, `${JSON.stringify(v)} has a quote that is not closed`);
+      return words;
+    }
+    return this.strings(v, path);
+  }
+  /** `environment:`/`labels:` forms: a map, or a list of "KEY=value". */
+  map(
+    v: unknown,
+    path: Path,
+    bare: (key: string, at: Path) => string | undefined,
+  ): Record<string, string> {
+    const out: Record<string, string> = {};
+    if (Array.isArray(v))
+      v.forEach((item, i) => {
+        const s = this.string(item, [...path, i]);
+        if (s === undefined) return;
+        const eq = s.indexOf("=");
+        if (eq === -1) {
+          const value = bare(s, [...path, i]);
+          if (value !== undefined) out[s] = value;
+        } else out[s.slice(0, eq)] = s.slice(eq + 1);
+      });
+    else if (isObj(v))
+      for (const [k, x] of Object.entries(v)) {
+        if (x === null || x === undefined) {
+          const value = bare(k, [...path, k]);
+          if (value !== undefined) out[k] = value;
+        } else {
+          const s = this.string(x, [...path, k]);
+          if (s !== undefined) out[k] = s;
+        }
+      }
+    else this.problem(path, `expected a map or a list of "KEY=value", got ${describe(v)}`);
+    return out;
+  }
+  /** A host path from the project: relative ones resolve against its directory. */
+  hostPath(p: string): string {
+    return isAbsolute(p) ? posix.normalize(p) : posix.join(this.ctx.dir, p);
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "a map";
+  return `the ${typeof v} ${JSON.stringify(v)}`;
+}
+
+/** Every string value of the document interpolated; keys are left alone, as compose does. */
+function interpolateAll(v: unknown, r: Reader, path: Path): unknown {
+  if (typeof v === "string") {
+    const i = interpolate(v, r.ctx.env);
+    if (i.error) r.problem(path, i.error);
+    for (const name of i.unset)
+      r.warn(path, `the variable ${name} is not set; it was replaced by ""`);
+    return i.value;
+  }
+  if (Array.isArray(v)) return v.map((x, k) => interpolateAll(x, r, [...path, k]));
+  if (isObj(v))
+    return Object.fromEntries(
+      Object.entries(v).map(([k, x]) => [k, interpolateAll(x, r, [...path, k])]),
+    );
+  return v;
+}
+
+export function fromCompose(doc: unknown, ctx: ImportContext): ImportResult {
+  const r = new Reader(ctx);
+  if (!isObj(doc))
+    throw new ConfigError(ctx.file, [
+      {
+        path: "",
+        message: `expected a compose file (a map with "services"), got ${describe(doc)}`,
+      },
+    ]);
+  const top = interpolateAll(doc, r, []) as Obj;
+  for (const k of Object.keys(top))
+    if (!QUIET_TOP.has(k)) r.warn([k], "is not imported; railyard has no such setting");
+  const namedVolumes = isObj(top["volumes"]) ? top["volumes"] : {};
+  for (const [name, v] of Object.entries(namedVolumes))
+    if (isObj(v) && Object.keys(v).length > 0)
+      r.warn(
+        ["volumes", name],
+        `${Object.keys(v).join(", ")} not imported; the volume becomes a host directory`,
+      );
+
+  const services = top["services"];
+  const containers: Record<string, ContainerConfig> = {};
+  if (!isObj(services))
+    r.problem(["services"], `expected a map of services, got ${describe(services)}`);
+  else {
+    const kept = new Set(
+      Object.entries(services)
+        .filter(([, s]) => isObj(s) && s["image"] !== undefined)
+        .map(([n]) => n),
+    );
+    for (const [name, s] of Object.entries(services)) {
+      const at: Path = ["services", name];
+      const bad = checkName(name);
+      if (bad) r.problem(at, `${bad}; rename the service`);
+      if (!isObj(s)) {
+        r.problem(at, `expected a map, got ${describe(s)}`);
+        continue;
+      }
+      if (s["image"] === undefined) {
+        if (s["build"] !== undefined)
+          r.warn(
+            at,
+            "has only build: railyard runs images; build and push it, then set image. service not imported",
+          );
+        else r.problem([...at, "image"], "is required: railyard runs images");
+        continue;
+      }
+      containers[name] = service(s, at, r, kept);
+    }
+  }
+  if (r.problems.length > 0) throw new ConfigError(ctx.file, r.problems);
+  return { config: { containers }, warnings: r.warnings };
+}
+
+const RESTART: Record<string, RestartPolicy> = {
+  no: "no",
+  always: "always",
+  "unless-stopped": "always",
+  "on-failure": "on-failure",
+};
+
+/** The keys `service` reads; any other is named in a warning. */
+const HANDLED = new Set([
+  "image", "build", "command", "entrypoint", "environment", "env_file", "volumes", "tmpfs", "ports",
+  "healthcheck", "user", "working_dir", "hostname", "read_only", "depends_on", "pull_policy",
+  "labels", "cap_add", "cap_drop", "devices", "restart", "stop_signal", "stop_grace_period",
+  "network_mode", "mem_limit", "cpus", "pids_limit", "deploy", "security_opt",
+]); // prettier-ignore
+
+function service(s: Obj, at: Path, r: Reader, kept: ReadonlySet<string>): ContainerConfig {
+  const c: ContainerConfig = {};
+  const put = <K extends keyof ContainerConfig>(k: K, v: ContainerConfig[K] | undefined) => {
+    if (v !== undefined) c[k] = v;
+  };
+  const key = (k: string): Path => [...at, k];
+  for (const k of Object.keys(s))
+    if (!HANDLED.has(k)) r.warn(key(k), "is not imported; railyard has no such setting");
+
+  c.image = r.string(s["image"], key("image")) ?? "";
+  if (s["build"] !== undefined) r.warn(key("build"), "is not imported; the image is pulled");
+  const pull = s["pull_policy"];
+  if (pull !== undefined) {
+    const p = r.string(pull, key("pull_policy"));
+    const map: Record<string, ContainerConfig["pull"]> = {
+      always: "always",
+      never: "never",
+      missing: "missing",
+      if_not_present: "missing",
+    };
+    if (p !== undefined && map[p]) c.pull = map[p];
+    else if (p !== undefined)
+      r.warn(
+        key("pull_policy"),
+        `${JSON.stringify(p)} is not imported; railyard pulls what is missing`,
+      );
+  }
+  if (s["entrypoint"] !== undefined) put("entrypoint", r.argv(s["entrypoint"], key("entrypoint")));
+  if (s["command"] !== undefined) put("cmd", r.argv(s["command"], key("command")));
+
+  if (s["environment"] !== undefined) {
+    const env = r.map(s["environment"], key("environment"), (k, p) => {
+      const v = r.ctx.env[k];
+      if (v === undefined)
+        r.warn(p, `${k} takes its value from the environment, where it is not set; left out`);
+      else
+        r.warn(
+          p,
+          `${k} takes its value from the environment; its current value is written into the config`,
+        );
+      return v;
+    });
+    if (Object.keys(env).length > 0) c.environment = env;
+  }
+  if (s["env_file"] !== undefined) {
+    const v = s["env_file"];
+    const items = typeof v === "string" ? [v] : Array.isArray(v) ? v : [];
+    if (items.length === 0 && typeof v !== "string")
+      r.problem(key("env_file"), `expected a path or a list, got ${describe(v)}`);
+    c.environmentFiles = items.flatMap((item, i) => {
+      const p: Path = [...key("env_file"), i];
+      if (isObj(item)) {
+        if (item["required"] === false)
+          r.warn(p, "required: false is not imported; railyard needs the file at build time");
+        const f = r.string(item["path"], [...p, "path"]);
+        return f === undefined ? [] : [r.hostPath(f)];
+      }
+      const f = r.string(item, p);
+      return f === undefined ? [] : [r.hostPath(f)];
+    });
+  }
+
+  volumes(s, at, r, c);
+  if (s["tmpfs"] !== undefined) {
+    const t = s["tmpfs"];
+    c.tmpfs = [...(c.tmpfs ?? []), ...(typeof t === "string" ? [t] : r.strings(t, key("tmpfs")))];
+  }
+  ports(s["ports"], key("ports"), r, c);
+  if (c.ports)
+    r.warn(
+      key("ports"),
+      "kept for export; publishing them needs private networks (#7), so railyard build refuses them for now",
+    );
+
+  const hc = s["healthcheck"];
+  if (hc !== undefined) {
+    const h = healthcheck(hc, key("healthcheck"), r);
+    if (h) c.healthcheck = h;
+    if (h)
+      r.warn(
+        key("healthcheck"),
+        "kept for export; railyard does not run healthchecks yet (#7), so build refuses it for now",
+      );
+  }
+  if (s["user"] !== undefined) put("user", r.string(s["user"], key("user")));
+  if (s["working_dir"] !== undefined)
+    put("workdir", r.string(s["working_dir"], key("working_dir")));
+  if (s["hostname"] !== undefined) put("hostname", r.string(s["hostname"], key("hostname")));
+  // Compose's root filesystem is writable unless read_only says otherwise; railyard's is not.
+  c.readonly = s["read_only"] === true;
+  if (s["read_only"] !== undefined && typeof s["read_only"] !== "boolean")
+    r.problem(key("read_only"), `expected true or false, got ${describe(s["read_only"])}`);
+
+  const deps = s["depends_on"];
+  if (deps !== undefined) {
+    const names = Array.isArray(deps)
+      ? r.strings(deps, key("depends_on"))
+      : isObj(deps)
+        ? Object.keys(deps)
+        : [];
+    if (!Array.isArray(deps) && !isObj(deps))
+      r.problem(key("depends_on"), `expected a list or a map, got ${describe(deps)}`);
+    if (isObj(deps))
+      for (const [d, v] of Object.entries(deps)) {
+        const cond = isObj(v) ? v["condition"] : undefined;
+        if (cond !== undefined && cond !== "service_started")
+          r.warn(
+            [...key("depends_on"), d],
+            `condition ${String(cond)} is not imported; railyard starts ${d} first, without waiting for more`,
+          );
+      }
+    c.dependsOn = names.filter((d) => {
+      if (kept.has(d)) return true;
+      r.warn(key("depends_on"), `${d} was not imported; the dependency is dropped`);
+      return false;
+    });
+  }
+  if (s["labels"] !== undefined) {
+    const labels = r.map(s["labels"], key("labels"), (k, p) => {
+      r.warn(p, `the label ${k} has no value; written as ""`);
+      return "";
+    });
+    if (Object.keys(labels).length > 0) c.labels = labels;
+  }
+  capabilities(s, at, r, c);
+  if (s["devices"] !== undefined) {
+    const d = s["devices"];
+    c.devices = Array.isArray(d)
+      ? d.flatMap((x, i) => {
+          if (!isObj(x)) return r.string(x, [...key("devices"), i]) ?? [];
+          const src = r.string(x["source"], [...key("devices"), i, "source"]);
+          const dst =
+            x["target"] === undefined
+              ? src
+              : r.string(x["target"], [...key("devices"), i, "target"]);
+          const perm =
+            x["permissions"] === undefined
+              ? "rwm"
+              : r.string(x["permissions"], [...key("devices"), i, "permissions"]);
+          return src === undefined ? [] : [`${src}:${dst}:${perm}`];
+        })
+      : r.strings(d, key("devices"));
+  }
+
+  const restart = s["restart"];
+  if (restart !== undefined) {
+    const v = r.string(restart, key("restart")) ?? "";
+    const [policy = "", max] = v.split(":");
+    const mapped = RESTART[policy];
+    if (!mapped)
+      r.problem(
+        key("restart"),
+        `${JSON.stringify(v)} is not a restart policy. expected "no", "always", "on-failure[:max]" or "unless-stopped"`,
+      );
+    else c.restart = mapped;
+    if (policy === "unless-stopped")
+      r.warn(
+        key("restart"),
+        '"unless-stopped" becomes "always": a service stopped by hand starts again at boot',
+      );
+    if (max !== undefined && mapped)
+      r.warn(
+        key("restart"),
+        `the limit of ${max} retries is not imported; systemd restarts without a count`,
+      );
+  }
+  if (s["stop_signal"] !== undefined)
+    put("stopSignal", r.string(s["stop_signal"], key("stop_signal")));
+  if (s["stop_grace_period"] !== undefined) {
+    const v = s["stop_grace_period"];
+    const d = typeof v === "number" || typeof v === "string" ? parseDuration(v) : undefined;
+    if (!d?.ok)
+      r.problem(key("stop_grace_period"), d ? d.error : `expected a duration, got ${describe(v)}`);
+    else {
+      c.stopTimeout = Math.ceil(d.value / 1000);
+      if (c.stopTimeout * 1000 !== d.value)
+        r.warn(
+          key("stop_grace_period"),
+          `${String(v)} becomes ${c.stopTimeout} s; stopTimeout counts whole seconds`,
+        );
+    }
+  }
+
+  const mode = s["network_mode"];
+  if (mode === "host" || mode === "none") c.network = mode;
+  else {
+    c.network = "none";
+    r.warn(
+      key("network_mode"),
+      mode === undefined
+        ? "compose's default network is not imported; until private networks arrive (#7), the container has only loopback (set network \"host\" to share the host's)"
+        : `${JSON.stringify(mode)} is not imported; the container has only loopback`,
+    );
+  }
+  const secOpts = s["security_opt"];
+  if (secOpts !== undefined)
+    r.strings(secOpts, key("security_opt")).forEach((o, i) => {
+      if (!/^no-new-privileges(:true)?$/.test(o))
+        r.warn(
+          [...key("security_opt"), i],
+          `${JSON.stringify(o)} is not imported; railyard always sets no_new_privileges and runc's defaults`,
+        );
+    });
+  resources(s, at, r, c);
+  return c;
+}
+
+function volumes(s: Obj, at: Path, r: Reader, c: ContainerConfig): void {
+  const v = s["volumes"];
+  if (v === undefined) return;
+  const path = [...at, "volumes"];
+  if (!Array.isArray(v)) return r.problem(path, `expected a list, got ${describe(v)}`);
+  const binds: string[] = [];
+  const tmpfs: string[] = [];
+  const named = (name: string) => posix.join(r.ctx.volumesDir, name);
+  v.forEach((item, i) => {
+    const p = [...path, i];
+    if (isObj(item)) {
+      const type = item["type"];
+      const target = r.string(item["target"], [...p, "target"]);
+      if (target === undefined) return;
+      const ro = item["read_only"] === true ? ":ro" : "";
+      if (type === "tmpfs") {
+        const t = isObj(item["tmpfs"]) ? item["tmpfs"] : {};
+        const opts = [
+          ...(t["size"] !== undefined ? [`size=${String(t["size"])}`] : []),
+          ...(t["mode"] !== undefined ? [`mode=${String(t["mode"])}`] : []),
+        ];
+        tmpfs.push(opts.length > 0 ? `${target}:${opts.join(",")}` : target);
+      } else if (type === "bind" || type === "volume") {
+        const src =
+          item["source"] === undefined ? undefined : r.string(item["source"], [...p, "source"]);
+        const host =
+          type === "bind"
+            ? src === undefined
+              ? undefined
+              : r.hostPath(src)
+            : named(src ?? anonymous(at, target));
+        if (host === undefined) return r.problem([...p, "source"], "is required for a bind mount");
+        if (type === "volume")
+          r.warn(p, `the ${src ? "named" : "anonymous"} volume becomes the host directory ${host}`);
+        for (const extra of ["bind", "volume", "consistency"])
+          if (item[extra] !== undefined) r.warn([...p, extra], "is not imported");
+        binds.push(`${host}:${target}${ro}`);
+      } else r.warn(p, `a ${String(type)} mount is not imported`);
+      return;
+    }
+    const spec = r.string(item, p);
+    if (spec === undefined) return;
+    const [src = "", dst, mode, ...rest] = spec.split(":");
+    if (rest.length > 0)
+      return r.problem(
+        p,
+        `${JSON.stringify(spec)} is not a volume. expected "source:target[:mode]"`,
+      );
+    if (dst === undefined) {
+      const host = named(anonymous(at, src));
+      r.warn(p, `the anonymous volume becomes the host directory ${host}`);
+      return void binds.push(`${host}:${src}`);
+    }
+    const isPath = src.startsWith("/") || src.startsWith(".") || src.startsWith("~");
+    if (src.startsWith("~")) r.warn(p, `~ is not expanded; use an absolute path`);
+    const host = isPath ? r.hostPath(src) : named(src);
+    if (!isPath) r.warn(p, `the named volume ${src} becomes the host directory ${host}`);
+    const opts = (mode ?? "").split(",").filter((o) => o !== "");
+    for (const o of opts)
+      if (!["ro", "rw"].includes(o)) r.warn(p, `the option ${o} is not imported`);
+    binds.push(`${host}:${dst}${opts.includes("ro") ? ":ro" : ""}`);
+  });
+  if (binds.length > 0) c.volumes = binds;
+  if (tmpfs.length > 0) c.tmpfs = [...tmpfs, ...(c.tmpfs ?? [])];
+}
+
+const anonymous = (at: Path, target: string) =>
+  `${String(at[1])}${target.replace(/[^A-Za-z0-9_.-]+/g, "-")}`;
+
+function ports(v: unknown, path: Path, r: Reader, c: ContainerConfig): void {
+  if (v === undefined) return;
+  if (!Array.isArray(v)) return r.problem(path, `expected a list, got ${describe(v)}`);
+  const out: string[] = [];
+  v.forEach((item, i) => {
+    const p = [...path, i];
+    let spec: string | undefined;
+    if (isObj(item)) {
+      const target = item["target"];
+      const published = item["published"];
+      const ip = item["host_ip"];
+      const proto = item["protocol"] ?? "tcp";
+      spec = `${ip !== undefined ? `${String(ip).includes(":") ? `[${String(ip)}]` : String(ip)}:` : ""}${published !== undefined ? `${String(published)}:` : ""}${String(target)}/${String(proto)}`;
+      if (item["mode"] !== undefined && item["mode"] !== "host")
+        r.warn([...p, "mode"], "is not imported");
+    } else spec = r.string(item, p);
+    if (spec === undefined) return;
+    // "ip::80" and "80" ask compose for a random host port; railyard publishes the same number.
+    const random = /^(.*):(\d+(?:\/\w+)?)$/.exec(spec);
+    const fixed = random && random[1]?.endsWith(":") ? `${random[1]}${random[2]}` : spec;
+    const parsed = parsePort(fixed.replace(/\/tcp$/, ""));
+    if (!parsed.ok) {
+      if (/-/.test(spec))
+        r.warn(p, `${JSON.stringify(spec)}: port ranges are not imported; list each port`);
+      else r.problem(p, parsed.error);
+      return;
+    }
+    if (parsed.value.hostPort === undefined)
+      r.warn(
+        p,
+        `${JSON.stringify(spec)} asks for a random host port; railyard publishes ${parsed.value.containerPort}`,
+      );
+    out.push(formatPort(parsed.value));
+  });
+  if (out.length > 0) c.ports = out;
+}
+
+function healthcheck(v: unknown, path: Path, r: Reader): HealthcheckConfig | undefined {
+  if (!isObj(v)) {
+    r.problem(path, `expected a map, got ${describe(v)}`);
+    return undefined;
+  }
+  if (v["disable"] === true) return undefined;
+  const t = v["test"];
+  let test: string | string[] | undefined;
+  if (typeof t === "string") test = t;
+  else if (Array.isArray(t)) {
+    const [kind, ...rest] = r.strings(t, [...path, "test"]);
+    if (kind === "NONE") return undefined;
+    if (kind === "CMD") test = rest;
+    else if (kind === "CMD-SHELL") test = rest.join(" ");
+    else
+      r.problem(
+        [...path, "test"],
+        `must start with "CMD", "CMD-SHELL" or "NONE", got ${JSON.stringify(kind)}`,
+      );
+  } else if (t === undefined) {
+    r.warn(path, "has no test: the image's own HEALTHCHECK is not imported");
+    return undefined;
+  } else r.problem([...path, "test"], `expected a string or a list, got ${describe(t)}`);
+  if (test === undefined) return undefined;
+  const h: HealthcheckConfig = { test };
+  const dur = (k: string, into: "interval" | "timeout" | "startPeriod") => {
+    const d = v[k];
+    if (d === undefined) return;
+    if (typeof d === "string" || typeof d === "number") h[into] = d;
+    else r.problem([...path, k], `expected a duration, got ${describe(d)}`);
+  };
+  dur("interval", "interval");
+  dur("timeout", "timeout");
+  dur("start_period", "startPeriod");
+  if (v["retries"] !== undefined) {
+    if (typeof v["retries"] === "number") h.retries = v["retries"];
+    else r.problem([...path, "retries"], `expected a number, got ${describe(v["retries"])}`);
+  }
+  for (const k of Object.keys(v))
+    if (!["test", "interval", "timeout", "start_period", "retries", "disable"].includes(k))
+      r.warn([...path, k], "is not imported");
+  return h;
+}
+
+function capabilities(s: Obj, at: Path, r: Reader, c: ContainerConfig): void {
+  const read = (k: string) => {
+    const v = s[k];
+    if (v === undefined) return [];
+    return r.strings(v, [...at, k]).flatMap((name, i) => {
+      if (name.toUpperCase() === "ALL") return ["ALL"];
+      const p = parseCapability(name);
+      if (!p.ok) r.problem([...at, k, i], p.error);
+      return p.ok ? [p.value] : [];
+    });
+  };
+  const add = read("cap_add");
+  const drop = read("cap_drop");
+  if (add.includes("ALL")) r.warn([...at, "cap_add"], "ALL is not imported; name each capability");
+  const caps: Record<string, boolean> = {};
+  const grant = (cap: string) => {
+    if (!DEFAULT_CAPABILITIES.includes(cap)) caps[cap.replace(/^CAP_/, "")] = true;
+  };
+  if (drop.includes("ALL")) {
+    for (const cap of DEFAULT_CAPABILITIES)
+      if (!add.includes(cap)) caps[cap.replace(/^CAP_/, "")] = false;
+    add.forEach(grant);
+  } else {
+    add.forEach(grant);
+    for (const cap of drop)
+      if (DEFAULT_CAPABILITIES.includes(cap)) caps[cap.replace(/^CAP_/, "")] = false;
+    const missing = ENGINE_DEFAULT_CAPABILITIES.filter(
+      (x) => !add.includes(x) && !drop.includes(x),
+    );
+    if (missing.length > 0)
+      r.warn(
+        [...at, "cap_add"],
+        `docker and podman also grant ${missing.map((x) => x.replace(/^CAP_/, "")).join(", ")} by default; railyard starts from runc's ${DEFAULT_CAPABILITIES.map((x) => x.replace(/^CAP_/, "")).join(", ")}. add to capabilities what the program needs`,
+      );
+  }
+  if (Object.keys(caps).length > 0)
+    c.capabilities = Object.fromEntries(Object.entries(caps).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+function resources(s: Obj, at: Path, r: Reader, c: ContainerConfig): void {
+  const res: NonNullable<ContainerConfig["resources"]> = {};
+  const deploy = isObj(s["deploy"]) ? s["deploy"] : undefined;
+  const limits =
+    deploy && isObj(deploy["resources"]) && isObj(deploy["resources"]["limits"])
+      ? deploy["resources"]["limits"]
+      : {};
+  const unread = (path: Path, o: unknown, read: readonly string[]) => {
+    if (isObj(o))
+      for (const k of Object.keys(o))
+        if (!read.includes(k))
+          r.warn([...path, k], "is not imported; railyard runs one replica with limits only");
+  };
+  unread([...at, "deploy"], deploy, ["resources"]);
+  unread([...at, "deploy", "resources"], deploy?.["resources"], ["limits"]);
+  unread([...at, "deploy", "resources", "limits"], limits, ["memory", "cpus", "pids"]);
+  const memory = s["mem_limit"] ?? limits["memory"];
+  if (memory !== undefined) {
+    const p =
+      typeof memory === "number" || typeof memory === "string" ? parseSize(memory) : undefined;
+    if (!p?.ok)
+      r.problem(
+        [...at, s["mem_limit"] !== undefined ? "mem_limit" : "deploy"],
+        p ? p.error : `expected a size, got ${describe(memory)}`,
+      );
+    else res.memory = memory as number | string;
+  }
+  const cpus = s["cpus"] ?? limits["cpus"];
+  if (cpus !== undefined) {
+    const n = Number(cpus);
+    if (!(n > 0))
+      r.problem(
+        [...at, s["cpus"] !== undefined ? "cpus" : "deploy"],
+        `expected a number of CPUs above 0, got ${describe(cpus)}`,
+      );
+    else res.cpus = n;
+  }
+  const pids = s["pids_limit"] ?? limits["pids"];
+  if (pids !== undefined) {
+    if (typeof pids === "number" && Number.isInteger(pids) && pids > 0) res.pids = pids;
+    else if (pids !== -1 && pids !== 0)
+      r.problem([...at, "pids_limit"], `expected a whole number above 0, got ${describe(pids)}`);
+  }
+  if (Object.keys(res).length > 0) c.resources = res;
+}

@@ -1,0 +1,180 @@
+/**
+ * `railyard export compose` and `railyard import compose` through the CLI: podman-compose
+ * (Debian's, with Debian's podman) runs the exported file as a real consumer of the format, and
+ * compose -> railyard.config.ts -> compose gives the same file back.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { parse } from "yaml";
+import { assertValidCompose } from "../helpers/compose-schema.js";
+import { railyard, scratchDir } from "../helpers/cli.js";
+import { REPO_ROOT } from "../helpers/paths.js";
+import { podmanPeer } from "../helpers/podman.js";
+import { PROBE_OUTPUT, writeProbe } from "../helpers/probe.js";
+import { registryWithBusybox, type TestRegistry } from "../helpers/registry.js";
+
+const { dir, cleanup } = scratchDir("railyard-compose-");
+const peer = podmanPeer(dir);
+let registry: TestRegistry;
+let ref = "";
+const PROJECT = "rytest";
+
+const compose = (args: readonly string[]) =>
+  spawnSync(
+    "podman-compose",
+    ["--podman-args", peer.globalArgs.join(" "), "-p", PROJECT, ...args],
+    { cwd: dir, env: peer.env, encoding: "utf8", timeout: 180_000 },
+  );
+
+before(async () => {
+  ({ registry, ref } = await registryWithBusybox(dir));
+});
+
+after(async () => {
+  compose(["-f", join(dir, "compose.yaml"), "down"]);
+  peer.run(["system", "reset", "-f"]);
+  await registry?.stop();
+  cleanup();
+});
+
+test("podman-compose runs the exported compose file: locked digest, user, env file, $ kept, read-only root and volume, published port", async () => {
+  const { file, digest } = await writeProbe(dir, registry.host, ref, {
+    last: "busybox httpd -f -p 8080 -h /data",
+    greeting: "$GREETING as $(busybox id -u):$(busybox id -g) for $PRICE",
+    extra: {
+      environment: { PATH: "/bin", PRICE: "$5" },
+      // With ports the service joins the project network: podman-compose 1.0.3 adds that
+      // network even to a service with network_mode "none", which podman then refuses.
+      ports: ["127.0.0.1:18080:8080"],
+    },
+  });
+
+  const out = join(dir, "compose.yaml");
+  const r = await railyard(["--config", file, "export", "compose", "--out", out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(
+    r.stderr.split("\n").filter((l) => l.includes("warning")),
+    [
+      'railyard: warning: containers.hello.network: "none" is not exported; the service joins the project network so that its ports are reachable',
+    ],
+  );
+  const doc = parse(readFileSync(out, "utf8"), { version: "1.1" }) as {
+    services: Record<string, Record<string, unknown>>;
+  };
+  assertValidCompose(doc);
+  assert.equal(doc.services["hello"]?.["image"], `${ref}@${digest}`);
+
+  // The registry is plain HTTP; podman-compose would pull without --tls-verify=false.
+  peer.ok(["pull", "--tls-verify=false", `${ref}@${digest}`]);
+  const up = compose(["-f", out, "up", "-d"]);
+  assert.equal(up.status, 0, `${up.stdout}\n${up.stderr}`);
+  let logs = "";
+  for (let i = 0; i < 100 && !logs.includes("data "); i++) {
+    await new Promise((res) => setTimeout(res, 200));
+    logs = peer.run(["logs", `${PROJECT}_hello_1`]).stdout;
+  }
+  assert.equal(logs, `hello from an env file as 2000:100 for $5\n${PROBE_OUTPUT}`);
+  const served = await fetch("http://127.0.0.1:18080/x");
+  assert.equal(
+    await served.text(),
+    "a file on the host\n",
+    "the published port reaches the container",
+  );
+  const image = peer.run(["inspect", `${PROJECT}_hello_1`, "--format", "{{.ImageDigest}}"]);
+  assert.equal(image.stdout.trim(), digest, "podman runs the locked digest");
+  const caps = peer.run(["inspect", `${PROJECT}_hello_1`, "--format", "{{.EffectiveCaps}}"]);
+  assert.equal(caps.stdout.trim(), "[CAP_AUDIT_WRITE CAP_KILL CAP_NET_BIND_SERVICE]");
+  const down = compose(["-f", out, "down"]);
+  assert.equal(down.status, 0, down.stderr);
+
+  // And back: the exported file imports into a config that exports the same file.
+  const ts = join(dir, "back", "railyard.config.ts");
+  mkdirSync(join(dir, "back"));
+  const imp = await railyard(["import", "compose", out]);
+  assert.equal(imp.code, 0, imp.stderr);
+  writeFileSync(ts, imp.stdout);
+  const again = await railyard(["--config", ts, "export", "compose"]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(parse(again.stdout, { version: "1.1" }), doc);
+});
+
+test("import compose -> railyard.config.ts -> export compose gives the round-trip fixture back", async () => {
+  const fixture = join(REPO_ROOT, "src/import/__fixtures__/roundtrip.compose.yaml");
+  const imp = await railyard(["import", "compose", fixture]);
+  assert.equal(imp.code, 0, imp.stderr);
+  assert.match(
+    imp.stdout,
+    /^\/\/ Imported from .*roundtrip\.compose\.yaml by railyard import compose\./,
+  );
+  assert.match(imp.stderr, /warning: services\.web\.network_mode: compose's default network/);
+  const ts = join(dir, "fixture", "railyard.config.ts");
+  mkdirSync(join(dir, "fixture"));
+  writeFileSync(ts, imp.stdout);
+  const back = await railyard(["--config", ts, "export", "compose"]);
+  assert.equal(back.code, 0, back.stderr);
+  assert.deepEqual(
+    parse(back.stdout, { version: "1.1" }),
+    parse(readFileSync(fixture, "utf8"), { version: "1.1" }),
+  );
+
+  const json = await railyard(["import", "compose", fixture, "--format", "json"]);
+  assert.equal(json.code, 0, json.stderr);
+  const cfg = JSON.parse(json.stdout) as { containers: Record<string, { user?: string }> };
+  assert.equal(cfg.containers["onedrive"]?.user, "2000:100");
+  const machine = await railyard(["--json", "import", "compose", fixture]);
+  assert.equal(machine.code, 0, machine.stderr);
+  const m = JSON.parse(machine.stdout) as { config: unknown; warnings: string[] };
+  assert.deepEqual(m.config, cfg);
+  assert.equal(m.warnings.length, 4, m.warnings.join("\n"));
+});
+
+test("import refuses a bad compose file with the file, the key path and what is expected, and prints no config", async () => {
+  const bad = join(dir, "bad.yaml");
+  writeFileSync(
+    bad,
+    "services:\n  web:\n    image: nginx\n    ports: ['99999:80']\n    restart: sometimes\n",
+  );
+  const r = await railyard(["import", "compose", bad]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, "");
+  assert.match(
+    r.stderr,
+    new RegExp(`${bad}: services\\.web\\.ports\\[0\\]: "99999:80": ports are 1 to 65535`),
+  );
+  assert.match(r.stderr, /services\.web\.restart: "sometimes" is not a restart policy/);
+  const missing = await railyard(["import", "compose", join(dir, "nope.yaml")]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /nope\.yaml: no such file/);
+  const usage = await railyard(["import", "kube", bad]);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /usage: railyard import compose FILE/);
+  const flag = await railyard([
+    "--config",
+    join(dir, "railyard.config.json"),
+    "export",
+    "compose",
+    "--stateful",
+  ]);
+  assert.equal(flag.code, 2);
+  assert.match(flag.stderr, /--stateful is for railyard export kubernetes/);
+});
+
+test("export quadlet writes a .container file per image container", async () => {
+  const out = join(dir, "quadlet");
+  const r = await railyard([
+    "--config",
+    join(dir, "railyard.config.json"),
+    "export",
+    "quadlet",
+    "--out",
+    out,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const text = readFileSync(join(out, "hello.container"), "utf8");
+  assert.match(text, /^Image=.*@sha256:[a-f0-9]{64}$/m);
+  assert.match(text, /^User=2000\nGroup=100$/m);
+  assert.match(text, /^Environment="PRICE=\$5"$/m);
+});
