@@ -58,7 +58,10 @@ export function parseVolume(spec: string): Parsed<VolumeSpec> {
 }
 
 export interface PortSpec {
-  /** The host address to bind; unset means any address the runtime chooses. */
+  /**
+   * The host address to bind. Unset means 127.0.0.1 ({@link DEFAULT_HOST_IP}): published ports
+   * bypass the host firewall, so a port is only public when an address says so.
+   */
   readonly hostIp?: string;
   /** The host port; unset means the container port's own number. */
   readonly hostPort?: number;
@@ -94,13 +97,16 @@ export function parsePort(spec: string): Parsed<PortSpec> {
   });
 }
 
+/** Where a port without an address is published: loopback only (NixOS's lesson, see #7). */
+export const DEFAULT_HOST_IP = "127.0.0.1";
+
 /**
- * A port in compose's short syntax with the host port always written: an unset one means the
- * container's own number here, while compose would pick a random one.
+ * A port in compose's short syntax with the address and host port always written: compose
+ * would publish a port without an address on every address, and pick a random host port.
  */
 export function formatPort(p: PortSpec): string {
-  const ip =
-    p.hostIp === undefined ? "" : p.hostIp.includes(":") ? `[${p.hostIp}]:` : `${p.hostIp}:`;
+  const host = p.hostIp ?? DEFAULT_HOST_IP;
+  const ip = host.includes(":") ? `[${host}]:` : `${host}:`;
   const proto = p.protocol === "udp" ? "/udp" : "";
   return `${ip}${p.hostPort ?? p.containerPort}:${p.containerPort}${proto}`;
 }

@@ -63,8 +63,10 @@ export interface ContainerConfig {
   /** tmpfs mounts as `"/path[:options]"`, e.g. `"/tmp:size=64m,mode=1777"`. @default [] */
   tmpfs?: string[];
   /**
-   * Published ports, `"[ip:][hostPort:]containerPort[/tcp|/udp]"`. `railyard export` carries
-   * them; running them needs private networks, which arrive in a later release. @default []
+   * Published ports, `"[ip:][hostPort:]containerPort[/tcp|/udp]"`. Without an address a port is
+   * published on 127.0.0.1 only, since published ports bypass the host firewall; without a host
+   * port, on the container's own number. `railyard export` carries them; running them needs
+   * private networks, which arrive in a later release. @default []
    */
   ports?: string[];
   /**

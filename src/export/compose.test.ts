@@ -77,8 +77,12 @@ test("compose services mean what railyard's containers mean", () => {
     start_period: "0s",
   });
   const web = services["web"] as Record<string, unknown>;
-  // "8080" means the same port on the host here; compose would pick a random one.
-  assert.deepEqual(web["ports"], ["8080:8080", "127.0.0.1:8081:80", "53:53/udp"]);
+  // "8080" means port 8080 on 127.0.0.1 here; compose would take every address and a random port.
+  assert.deepEqual(web["ports"], [
+    "127.0.0.1:8080:8080",
+    "127.0.0.1:8081:80",
+    "127.0.0.1:53:53/udp",
+  ]);
   assert.deepEqual(web["tmpfs"], ["/tmp:size=64m"]);
   assert.equal(web["network_mode"], undefined, "ports need the project network");
   assert.equal((services["quiet"] as Record<string, unknown>)["network_mode"], "none");

@@ -524,7 +524,13 @@ function ports(v: unknown, path: Path, r: Reader, c: ContainerConfig): void {
         p,
         `${JSON.stringify(spec)} asks for a random host port; railyard publishes ${parsed.value.containerPort}`,
       );
-    out.push(formatPort(parsed.value));
+    // Compose publishes a port without an address on every address; railyard would not.
+    if (parsed.value.hostIp === undefined)
+      r.warn(
+        p,
+        `${JSON.stringify(spec)} is published on every address (0.0.0.0), as compose does, which bypasses the host firewall; write 127.0.0.1 to keep it local`,
+      );
+    out.push(formatPort({ hostIp: "0.0.0.0", ...parsed.value }));
   });
   if (out.length > 0) c.ports = out;
 }
