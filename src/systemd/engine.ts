@@ -1,3 +1,4 @@
+import { effectiveCapabilities } from "../bundle/spec.js";
 import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
 import { assembleUnit, execQuote } from "./unit.js";
 
@@ -40,8 +41,12 @@ function runArgs(c: ResolvedContainer, u: EngineUnitInputs, podman: boolean): st
     else a.push("-v", `${m.source}:${m.destination}${m.options.includes("ro") ? ":ro" : ""}`);
   }
   for (const d of c.devices) a.push(`--device=${d.hostPath}:${d.path}:${d.access}`);
-  for (const [cap, on] of Object.entries(c.capabilities).sort(([x], [y]) => (x < y ? -1 : 1)))
-    a.push(`--cap-${on ? "add" : "drop"}=${cap}`);
+  // The same floor as runc's bundles: exactly railyard's capabilities (the engines' own default
+  // set is larger), no new privileges, and a seccomp filter (the engine's default one is of the
+  // same strength as railyard's).
+  a.push("--cap-drop=ALL", ...effectiveCapabilities(c).map((cap) => `--cap-add=${cap}`));
+  a.push("--security-opt=no-new-privileges");
+  if (c.seccomp !== "default") a.push(`--security-opt=seccomp=${c.seccomp}`);
   for (const [k, v] of Object.entries(c.labels).sort(([x], [y]) => (x < y ? -1 : 1)))
     a.push(`--label=${k}=${v}`);
   if (c.resources.memory !== undefined) a.push(`--memory=${c.resources.memory}`);
