@@ -10,6 +10,7 @@ import type { StoredImage } from "../image/pull.js";
 import {
   deviceInfo,
   hostNofileHard,
+  customSeccomp,
   prepareMountSources,
   readEnvFiles,
   readHostResolvConf,
@@ -194,6 +195,7 @@ export async function buildContainer(
     process: src.process,
     extraMounts: extra,
     cgroupsPath: payloadCgroup(c),
+    ...customSeccomp(c),
   });
   const specText = serializeSpec(spec);
   const linkMode = linkModeFor(c);

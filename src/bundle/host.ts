@@ -1,3 +1,5 @@
+import { convertSeccomp, type OciSeccomp } from "./seccomp.js";
+import { effectiveCapabilities } from "./spec.js";
 import { chownSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import type { ResolvedContainer, ResolvedMount } from "../config/types.js";
 import { posix } from "node:path";
@@ -151,4 +153,22 @@ export function readInRoot(root: string, path: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A container's own seccomp profile (`seccomp` is a path), read and converted for its caps. */
+export function customSeccomp(c: ResolvedContainer): { customSeccomp?: OciSeccomp } {
+  if (c.seccomp === "default" || c.seccomp === "unconfined") return {};
+  const at = `containers.${c.name}.seccomp`;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(c.seccomp, "utf8"));
+  } catch (e) {
+    throw new BuildError(
+      `${at}: cannot read the profile ${c.seccomp}: ${(e as Error).message}`,
+      c.name,
+    );
+  }
+  const r = convertSeccomp(json, effectiveCapabilities(c), c.arch);
+  if (!r.ok) throw new BuildError(`${at}: ${c.seccomp}: ${r.error}`, c.name);
+  return { customSeccomp: r.value };
 }

@@ -1,3 +1,4 @@
+import { defaultSeccomp, type OciSeccomp } from "./seccomp.js";
 import type { ResolvedContainer, ResolvedMount } from "../config/types.js";
 import type { ProcessInfo } from "./process.js";
 
@@ -38,6 +39,7 @@ export interface OciSpec {
     }[];
     maskedPaths: string[];
     readonlyPaths: string[];
+    seccomp?: OciSeccomp;
   };
 }
 
@@ -70,6 +72,8 @@ export interface SpecInputs {
    * delegated cgroup). Resource limits then live in the unit, not here.
    */
   readonly cgroupsPath?: string;
+  /** The container's own profile (`seccomp` is a path), read and converted at build time. */
+  readonly customSeccomp?: OciSeccomp;
 }
 
 /** memory/cpu/pids limits in OCI form, for a runtime that manages the cgroup itself. */
@@ -143,6 +147,18 @@ export function containerEnv(
   ];
 }
 
+/** The container's seccomp filter; undefined for "unconfined". */
+function seccompFor(
+  c: ResolvedContainer,
+  caps: readonly string[],
+  custom: OciSeccomp | undefined,
+): OciSeccomp | undefined {
+  if (c.seccomp === "unconfined") return undefined;
+  if (c.seccomp === "default") return defaultSeccomp(caps, c.arch);
+  if (!custom) throw new Error(`containers.${c.name}.seccomp: the profile was not read`);
+  return custom;
+}
+
 /** The capabilities a container holds: runc's default set with `capabilities` applied, sorted. */
 export function effectiveCapabilities(c: ResolvedContainer): string[] {
   const caps = new Set(DEFAULT_CAPABILITIES);
@@ -159,6 +175,7 @@ export function effectiveCapabilities(c: ResolvedContainer): string[] {
  */
 export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
   const capList = effectiveCapabilities(c);
+  const seccomp = seccompFor(c, capList, inputs.customSeccomp);
   const nofile = Math.min(NOFILE_DEFAULT, inputs.hostNofileHard);
 
   const namespaces = ["pid", "network", "ipc", "uts", "mount"]
@@ -233,6 +250,7 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
       ...(devices.length > 0 ? { devices } : {}),
       maskedPaths: [...MASKED_PATHS],
       readonlyPaths: [...READONLY_PATHS],
+      ...(seccomp ? { seccomp } : {}),
     },
   };
 }

@@ -110,6 +110,7 @@ const containerSchema = v.strictObject({
   stopSignal: opt(str),
   stopTimeout: opt(whole(0, 86400)),
   network: opt(v.picklist(["none", "host"])),
+  seccomp: opt(str),
   resources: opt(
     v.strictObject({
       memory: opt(v.union([v.number(), str])),
@@ -434,6 +435,12 @@ function resolveContainer(
   });
 
   const healthcheck = c.healthcheck ? resolveHealthcheck(c.healthcheck, r) : undefined;
+  const seccomp = c.seccomp ?? "default";
+  if (seccomp !== "default" && seccomp !== "unconfined" && checkAbsolutePath(seccomp))
+    r(
+      ["seccomp"],
+      `${JSON.stringify(seccomp)} is not a profile. expected "default", "unconfined" or the absolute path of a profile file`,
+    );
 
   // Host programs resolve user names on the host now; images look them up in the image at build.
   let user: ResolvedUser | undefined;
@@ -553,6 +560,7 @@ function resolveContainer(
     ...(stopSignal !== undefined ? { stopSignal } : {}),
     stopTimeout: c.stopTimeout ?? 10,
     network: c.network ?? "none",
+    seccomp,
     ports,
     ...(healthcheck ? { healthcheck } : {}),
     resources,

@@ -111,6 +111,13 @@ export interface ContainerConfig {
   stopTimeout?: number;
   /** @default "none" (the runc spec default: a private namespace with only loopback) */
   network?: NetworkMode;
+  /**
+   * The seccomp filter: "default" (an allowlist as strong as docker's default profile, with the
+   * syscalls of a capability allowed only when the container holds it), "unconfined" (none), or
+   * the absolute path of a profile in docker/podman or OCI JSON form, read at build time.
+   * @default "default"
+   */
+  seccomp?: string;
   /** cgroup limits. @default {} */
   resources?: ResourcesConfig;
   /** Which engine runs this container. @default the top-level backend */
@@ -246,6 +253,8 @@ export interface ResolvedContainer {
   readonly stopSignal?: string;
   readonly stopTimeout: number;
   readonly network: NetworkMode;
+  /** "default", "unconfined", or the absolute path of a profile file. */
+  readonly seccomp: string;
   readonly ports: readonly PortSpec[];
   readonly healthcheck?: ResolvedHealthcheck;
   readonly resources: {

@@ -105,7 +105,11 @@ function service(
   s["cap_drop"] = ["ALL"];
   s["cap_add"] = effectiveCapabilities(c).map((x) => x.replace(/^CAP_/, ""));
   // Compose's engines add a seccomp profile and SELinux labels; railyard sets no_new_privileges.
-  s["security_opt"] = ["no-new-privileges:true"];
+  // "default" leaves the engine's own default profile, which is of the same strength.
+  s["security_opt"] = [
+    "no-new-privileges:true",
+    ...(c.seccomp === "default" ? [] : [`seccomp=${c.seccomp}`]),
+  ];
   if (c.devices.length > 0)
     s["devices"] = c.devices.map((d) => `${d.hostPath}:${d.path}:${d.access}`);
 

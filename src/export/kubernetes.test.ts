@@ -44,7 +44,7 @@ const config = resolveConfig(
           startPeriod: "1m",
         },
       },
-      isolated: { image: "busybox", dependsOn: ["web"] },
+      isolated: { image: "busybox", dependsOn: ["web"], seccomp: "unconfined" },
       Host_Thing: { args: ["/bin/sh"] },
     },
   },
@@ -114,6 +114,7 @@ test("the onedrive container: user, capabilities, resources, digests, env file S
     allowPrivilegeEscalation: false,
     capabilities: { drop: ["ALL"], add: ["AUDIT_WRITE", "NET_ADMIN", "NET_BIND_SERVICE"] },
     readOnlyRootFilesystem: true,
+    seccompProfile: { type: "RuntimeDefault" },
   });
   assert.deepEqual(c.resources, {
     limits: { memory: "512Mi", cpu: "500m" },
@@ -193,6 +194,8 @@ test("a healthcheck becomes liveness and readiness probes, its start period a st
 
 test('network "none" becomes a deny-all NetworkPolicy', () => {
   const objs = render().output;
+  const [iso] = find(objs, "Deployment", "isolated").spec["template"].spec.containers;
+  assert.deepEqual(iso.securityContext.seccompProfile, { type: "Unconfined" });
   const np = find(objs, "NetworkPolicy", "isolated-isolated");
   assert.deepEqual(np.spec, {
     podSelector: { matchLabels: { "app.kubernetes.io/name": "isolated" } },

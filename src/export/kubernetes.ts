@@ -149,6 +149,10 @@ function warnUnmapped(c: ResolvedContainer, warn: (m: string) => void): void {
       `${at}.user: "${c.userSpec}" is a name; Kubernetes needs numeric ids (runAsUser), so the image's user applies`,
     );
   if (c.backend !== "oci") warn(`${at}.backend: "${c.backend}" is host-specific; not exported`);
+  if (c.seccomp !== "default" && c.seccomp !== "unconfined")
+    warn(
+      `${at}.seccomp: ${c.seccomp} is not exported; the pod gets the runtime's default profile (copy the file to each node for type Localhost)`,
+    );
 }
 
 /** The Kubernetes objects for a config, in a stable order. */
@@ -267,6 +271,7 @@ export function toKubernetes(
         allowPrivilegeEscalation: false,
         capabilities: capabilities(c),
         readOnlyRootFilesystem: c.readonly,
+        seccompProfile: { type: c.seccomp === "unconfined" ? "Unconfined" : "RuntimeDefault" },
       },
       ...resources(c),
       ...probes(c, warn),

@@ -98,6 +98,7 @@ function render(
   k.push("DropCapability=all");
   k.push(`AddCapability=${effectiveCapabilities(c).join(" ")}`);
   k.push("NoNewPrivileges=true");
+  if (c.seccomp !== "default") k.push(`SeccompProfile=${c.seccomp}`);
   for (const d of c.devices) k.push(`AddDevice=${d.hostPath}:${d.path}:${d.access}`);
   if (c.stopSignal !== undefined) k.push(`StopSignal=${c.stopSignal}`);
   k.push(`StopTimeout=${c.stopTimeout}`);

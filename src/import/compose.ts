@@ -413,7 +413,10 @@ function service(s: Obj, at: Path, r: Reader, kept: ReadonlySet<string>): Contai
   const secOpts = s["security_opt"];
   if (secOpts !== undefined)
     r.strings(secOpts, key("security_opt")).forEach((o, i) => {
-      if (!/^no-new-privileges(:true)?$/.test(o))
+      const seccomp = /^seccomp[=:](.+)$/.exec(o)?.[1];
+      if (seccomp !== undefined)
+        c.seccomp = seccomp === "unconfined" ? seccomp : r.hostPath(seccomp);
+      else if (!/^no-new-privileges(:true)?$/.test(o))
         r.warn(
           [...key("security_opt"), i],
           `${JSON.stringify(o)} is not imported; railyard always sets no_new_privileges and runc's defaults`,

@@ -154,6 +154,48 @@ describe("railyard run under runc", () => {
     assert.equal(r.status, 0);
   });
 
+  test("seccomp: the default filter refuses a user namespace; unconfined allows it; a profile file applies", async () => {
+    const unshare = ["/bin/busybox", "unshare", "-U", "/bin/busybox", "id", "-u"];
+    // Without CAP_SYS_ADMIN the kernel still lets root create a user namespace: the filter must stop it.
+    const denied = await railyard([...config("sc-default", { u: { args: unshare } }), "run", "u"]);
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /unshare\(0x10000000\): Operation not permitted/);
+    const open = await railyard([
+      ...config("sc-open", { u: { args: unshare, seccomp: "unconfined" } }),
+      "run",
+      "u",
+    ]);
+    assert.equal(open.code, 0, open.stderr);
+    assert.equal(open.stdout, "65534\n");
+    const profile = join(dir, "no-kill.json");
+    writeFileSync(
+      profile,
+      JSON.stringify({
+        defaultAction: "SCMP_ACT_ALLOW",
+        syscalls: [{ names: ["kill"], action: "SCMP_ACT_ERRNO", errnoRet: 13 }],
+      }),
+    );
+    const own = await railyard([
+      ...config("sc-own", { u: { args: ["/bin/busybox", "kill", "-0", "1"], seccomp: profile } }),
+      "run",
+      "u",
+    ]);
+    assert.equal(own.code, 1);
+    assert.match(own.stderr, /can't kill pid 1: Permission denied/, "EACCES, as the profile says");
+    const bad = join(dir, "bad-profile.json");
+    writeFileSync(bad, JSON.stringify({ syscalls: [] }));
+    const refused = await railyard([
+      ...config("sc-bad", { u: { args: ["/bin/busybox", "true"], seccomp: bad } }),
+      "run",
+      "u",
+    ]);
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      /containers\.u\.seccomp: .*bad-profile\.json: not a seccomp profile/,
+    );
+  });
+
   test("extra arguments after -- are appended to args", async () => {
     const cfg = config("extra", { e: { args: ["/bin/busybox", "echo", "a"] } });
     const r = await railyard([...cfg, "run", "e", "--", "b", "--c"]);
