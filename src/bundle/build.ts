@@ -156,12 +156,6 @@ export function refuseUnsupported(c: ResolvedContainer): void {
         `(railyard export carries them). with network "host" the container already listens on the host's ports`,
       c.name,
     );
-  if (c.healthcheck)
-    throw new BuildError(
-      `containers.${c.name}.healthcheck: running healthchecks is not supported yet ` +
-        `(railyard export carries them as probes). remove it to run the container here`,
-      c.name,
-    );
 }
 
 /** Build (or confirm up to date) the bundle of one container. */

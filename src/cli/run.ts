@@ -64,6 +64,8 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
     const [c] = selectContainers(config, [name]);
     if (!c) throw new UsageError(`no container named ${name}`);
     const built = await buildContainer(config, c, { log: ctx.debug, warn: ctx.info, env: ctx.env });
+    if (c.healthcheck)
+      ctx.info(`note: ${c.name}'s healthcheck runs under systemd (railyard switch), not in run`);
     ctx.debug(built.changed ? `built ${built.bundle}` : `bundle ${built.bundle} is up to date`);
     const runtime = chooseRuntime(config.runtime, hostProbe(ctx.env));
     ctx.debug(`runtime: ${runtime.name} (${runtime.reason})`);

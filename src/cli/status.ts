@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { UsageError } from "../errors.js";
+import { healthFile } from "../systemd/unit.js";
 import { loadFor, type Command } from "./context.js";
 
 const PROPS = ["Id", "ActiveState", "SubState", "MainPID", "NRestarts", "ActiveEnterTimestamp"];
@@ -18,9 +20,19 @@ function uptime(since: string, now: number): string {
   return d > 0 ? `${d}d${h}h` : h > 0 ? `${h}h${m}m` : m > 0 ? `${m}m${s}s` : `${s}s`;
 }
 
+/** What the last check wrote: "healthy", "unhealthy 2" (failures in a row), "starting". */
+function readHealth(name: string, active: string | undefined): string {
+  if (active !== "active" && active !== "activating") return "-";
+  try {
+    return readFileSync(healthFile(name), "utf8").trim() || "starting";
+  } catch {
+    return "starting";
+  }
+}
+
 export const statusCommand: Command = {
   name: "status",
-  summary: "show each service: state, main PID, uptime, restarts, image, generation",
+  summary: "show each service: state, health, main PID, uptime, restarts, image, generation",
   usage: "railyard status [NAME] [--json]",
   help: "Shows the services of the current generation as systemd sees them.",
   flags: { long: {} },
@@ -58,6 +70,7 @@ export const statusCommand: Command = {
         uptime: s["ActiveState"] === "active" ? uptime(s["ActiveEnterTimestamp"] ?? "", now) : "-",
         restarts: Number(s["NRestarts"] ?? 0),
         image: m.services[n]?.image ?? null,
+        health: m.services[n]?.extraUnits ? readHealth(n, s["ActiveState"]) : null,
         generation: gen,
       };
     });
@@ -65,11 +78,11 @@ export const statusCommand: Command = {
     else {
       const w = Math.max(4, ...rows.map((r) => r.name.length));
       ctx.out(
-        `${"NAME".padEnd(w)}  ${"STATE".padEnd(18)} ${"PID".padStart(7)}  ${"UPTIME".padStart(7)}  RESTARTS  GEN  IMAGE`,
+        `${"NAME".padEnd(w)}  ${"STATE".padEnd(18)} ${"HEALTH".padEnd(11)} ${"PID".padStart(7)}  ${"UPTIME".padStart(7)}  RESTARTS  GEN  IMAGE`,
       );
       for (const r of rows)
         ctx.out(
-          `${r.name.padEnd(w)}  ${r.state.padEnd(18)} ${String(r.mainPid || "-").padStart(7)}  ${r.uptime.padStart(7)}  ${String(r.restarts).padStart(8)}  ${String(r.generation).padStart(3)}  ${r.image ? r.image.slice(0, 19) : "(host)"}`,
+          `${r.name.padEnd(w)}  ${r.state.padEnd(18)} ${(r.health ?? "-").padEnd(11)} ${String(r.mainPid || "-").padStart(7)}  ${r.uptime.padStart(7)}  ${String(r.restarts).padStart(8)}  ${String(r.generation).padStart(3)}  ${r.image ? r.image.slice(0, 19) : "(host)"}`,
         );
     }
     return 0;

@@ -70,8 +70,10 @@ export interface ContainerConfig {
    */
   ports?: string[];
   /**
-   * How to tell whether the program works, as compose's healthcheck. `railyard export` carries it
-   * (as Kubernetes probes); running it arrives in a later release. @default none
+   * How to tell whether the program works, as compose's healthcheck. Under systemd the service is
+   * ready only once a check passed (so dependents wait), checks run every `interval` from a
+   * timer (`runc exec`, nothing resident), and `retries` failures in a row restart the service.
+   * Exported as Kubernetes probes, Quadlet Health* keys and compose's healthcheck. @default none
    */
   healthcheck?: HealthcheckConfig;
   /** `"uid:gid"`, `"uid"`, `"name"` or `"name:group"`. @default "0:0" */

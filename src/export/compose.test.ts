@@ -117,16 +117,11 @@ test("compose -> railyard -> compose gives back every supported key", () => {
   );
   const back = toCompose(resolved, images).output;
   assert.deepEqual(back, original);
-  // What railyard changes or cannot run yet is named: web's default network, and the ports and
-  // healthchecks that are kept for export while build refuses them (#7).
+  // What railyard changes or cannot run yet is named: web's default network, and the ports
+  // that are kept for export while build refuses them (#7).
   assert.deepEqual(
     imported.warnings.map((w) => w.replace(/:.*/, "")),
-    [
-      "services.onedrive.healthcheck",
-      "services.web.ports",
-      "services.web.healthcheck",
-      "services.web.network_mode",
-    ],
+    ["services.web.ports", "services.web.network_mode"],
   );
 });
 

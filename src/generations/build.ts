@@ -18,7 +18,7 @@ import {
 import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
 import { lockPathFor } from "../image/lock.js";
 import type { RuntimeChoice } from "../runtime/detect.js";
-import { renderUnit } from "../systemd/unit.js";
+import { renderHealthUnits, renderUnit } from "../systemd/unit.js";
 import { renderEngineUnit } from "../systemd/engine.js";
 import { acquireImage } from "../image/acquire.js";
 import { parseReference } from "../image/reference.js";
@@ -79,9 +79,12 @@ export async function buildGeneration(
       stopSignal: b.stopSignal,
     });
     units[c.serviceName] = unit;
+    const health = renderHealthUnits(c, runtime.path);
+    Object.assign(units, health);
     services[c.name] = {
       unit: c.serviceName,
-      unitHash: sha256(unit),
+      ...(Object.keys(health).length > 0 ? { extraUnits: Object.keys(health).sort() } : {}),
+      unitHash: sha256([unit, ...Object.values(health)].join("\0")),
       bundle: basename(b.bundle),
       fingerprint: b.fingerprint,
       ...(b.image ? { image: b.image } : {}),
@@ -140,6 +143,12 @@ async function engineService(
   o: BuildOptions & { readonly exec?: Exec },
 ): Promise<{ unit: string; digest: string }> {
   refuseUnsupported(c);
+  if (c.healthcheck)
+    throw new BuildError(
+      `containers.${c.name}.healthcheck: healthchecks run with backend "oci" only, for now ` +
+        `(railyard export carries them). use backend "oci", or remove it`,
+      c.name,
+    );
   const engine = hostProbe(o.env ?? process.env).which(c.backend);
   if (!engine)
     throw new BuildError(

@@ -2,6 +2,8 @@
 
 export interface ServiceEntry {
   readonly unit: string;
+  /** Units that belong to this service (its healthcheck's timer and service), installed with it. */
+  readonly extraUnits?: readonly string[];
   /** sha256 of the rendered unit file. */
   readonly unitHash: string;
   /** The bundle directory's name under <stateDir>/bundles (content-named). */

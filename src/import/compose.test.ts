@@ -78,7 +78,11 @@ test("the common keys map onto railyard's, with compose's defaults made explicit
       ],
       user: 101,
       restart: "on-failure:3",
-      depends_on: { db: { condition: "service_healthy" }, builder: {} },
+      depends_on: {
+        db: { condition: "service_healthy" },
+        cache: { condition: "service_healthy" },
+        builder: {},
+      },
       mem_limit: "256m",
       deploy: {
         resources: { limits: { cpus: "1.5", pids: 64 }, reservations: { memory: "64m" } },
@@ -93,6 +97,7 @@ test("the common keys map onto railyard's, with compose's defaults made explicit
       network_mode: "host",
       healthcheck: { test: ["CMD", "pg_isready"], retries: 2 },
     },
+    cache: { image: "redis:7" },
     builder: { build: "." },
   });
   const app = config.containers?.["app"];
@@ -112,7 +117,7 @@ test("the common keys map onto railyard's, with compose's defaults made explicit
     ports: ["0.0.0.0:8080:80", "127.0.0.1:8443:443"],
     user: "101",
     readonly: false,
-    dependsOn: ["db"],
+    dependsOn: ["db", "cache"],
     labels: { team: "web" },
     restart: "on-failure",
     stopTimeout: 3,
@@ -132,7 +137,7 @@ test("the common keys map onto railyard's, with compose's defaults made explicit
     /services\.app\.ports\[2\]: "9000-9001:9000-9001": port ranges are not imported/,
     /services\.app\.ports\[0\]: "8080:80" is published on every address \(0\.0\.0\.0\), as compose does, which bypasses the host firewall/,
     /services\.app\.restart: the limit of 3 retries is not imported/,
-    /services\.app\.depends_on\.db: condition service_healthy is not imported/,
+    /services\.app\.depends_on\.cache: condition service_healthy: cache has no healthcheck here, so railyard waits only for it to start/,
     /services\.app\.depends_on: builder was not imported/,
     /services\.app\.deploy\.replicas: is not imported/,
     /services\.app\.deploy\.resources\.reservations: is not imported/,
@@ -141,10 +146,10 @@ test("the common keys map onto railyard's, with compose's defaults made explicit
     /services\.app\.network_mode: compose's default network is not imported/,
     /services\.app\.cap_add: docker and podman also grant CHOWN, DAC_OVERRIDE/,
     /services\.app\.ports: kept for export; publishing them needs private networks \(#7\)/,
-    /services\.db\.healthcheck: kept for export; railyard does not run healthchecks yet/,
     /services\.builder: has only build: railyard runs images/,
   ])
     assert.match(w, needle);
+  assert.doesNotMatch(w, /depends_on\.db/, "db has a healthcheck: railyard waits for it to pass");
   // What comes out is a config railyard accepts.
   resolveConfig(config, fakeContext());
 });

@@ -177,6 +177,21 @@ export function fromCompose(doc: unknown, ctx: ImportContext): ImportResult {
         .filter(([, s]) => isObj(s) && s["image"] !== undefined)
         .map(([n]) => n),
     );
+    // Services whose healthcheck is on: railyard's dependents wait until it passes.
+    const checked = new Set(
+      Object.entries(services)
+        .filter(([, s]) => {
+          const h = isObj(s) ? s["healthcheck"] : undefined;
+          const t = isObj(h) ? h["test"] : undefined;
+          return (
+            isObj(h) &&
+            h["disable"] !== true &&
+            t !== undefined &&
+            !(Array.isArray(t) && t[0] === "NONE")
+          );
+        })
+        .map(([n]) => n),
+    );
     for (const [name, s] of Object.entries(services)) {
       const at: Path = ["services", name];
       const bad = checkName(name);
@@ -194,7 +209,7 @@ export function fromCompose(doc: unknown, ctx: ImportContext): ImportResult {
         else r.problem([...at, "image"], "is required: railyard runs images");
         continue;
       }
-      containers[name] = service(s, at, r, kept);
+      containers[name] = service(s, at, r, kept, checked);
     }
   }
   if (r.problems.length > 0) throw new ConfigError(ctx.file, r.problems);
@@ -216,7 +231,13 @@ const HANDLED = new Set([
   "network_mode", "mem_limit", "cpus", "pids_limit", "deploy", "security_opt",
 ]); // prettier-ignore
 
-function service(s: Obj, at: Path, r: Reader, kept: ReadonlySet<string>): ContainerConfig {
+function service(
+  s: Obj,
+  at: Path,
+  r: Reader,
+  kept: ReadonlySet<string>,
+  checked: ReadonlySet<string>,
+): ContainerConfig {
   const c: ContainerConfig = {};
   const put = <K extends keyof ContainerConfig>(k: K, v: ContainerConfig[K] | undefined) => {
     if (v !== undefined) c[k] = v;
@@ -294,11 +315,6 @@ function service(s: Obj, at: Path, r: Reader, kept: ReadonlySet<string>): Contai
   if (hc !== undefined) {
     const h = healthcheck(hc, key("healthcheck"), r);
     if (h) c.healthcheck = h;
-    if (h)
-      r.warn(
-        key("healthcheck"),
-        "kept for export; railyard does not run healthchecks yet (#7), so build refuses it for now",
-      );
   }
   if (s["user"] !== undefined) put("user", r.string(s["user"], key("user")));
   if (s["working_dir"] !== undefined)
@@ -321,7 +337,13 @@ function service(s: Obj, at: Path, r: Reader, kept: ReadonlySet<string>): Contai
     if (isObj(deps))
       for (const [d, v] of Object.entries(deps)) {
         const cond = isObj(v) ? v["condition"] : undefined;
-        if (cond !== undefined && cond !== "service_started")
+        // railyard's units wait for a dependency's first passing check whenever it has one.
+        if (cond === "service_healthy" && !checked.has(d))
+          r.warn(
+            [...key("depends_on"), d],
+            `condition service_healthy: ${d} has no healthcheck here, so railyard waits only for it to start`,
+          );
+        else if (cond !== undefined && cond !== "service_started" && cond !== "service_healthy")
           r.warn(
             [...key("depends_on"), d],
             `condition ${String(cond)} is not imported; railyard starts ${d} first, without waiting for more`,

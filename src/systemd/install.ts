@@ -6,6 +6,8 @@ export const DEFAULT_UNIT_DIR = "/etc/systemd/system";
 
 export interface InstalledService {
   readonly unit: string;
+  /** Linked too, but never wanted by a target: the service starts them. */
+  readonly extraUnits?: readonly string[];
   readonly autoStart: boolean;
 }
 
@@ -33,8 +35,9 @@ export function syncUnitLinks(
   const prefix = join(stateDir, "current", "units");
   const wants = join(unitDir, "multi-user.target.wants");
   mkdirSync(wants, { recursive: true });
-  const keep = new Set(services.map((s) => s.unit));
+  const keep = new Set(services.flatMap((s) => [s.unit, ...(s.extraUnits ?? [])]));
   for (const s of services) {
+    for (const u of s.extraUnits ?? []) linkTo(join(unitDir, u), join(prefix, u));
     linkTo(join(unitDir, s.unit), join(prefix, s.unit));
     if (s.autoStart) linkTo(join(wants, s.unit), `../${s.unit}`);
     else rmSync(join(wants, s.unit), { force: true });

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { resolveConfig } from "../config/resolve.js";
 import { REPO_ROOT } from "../../tests/helpers/paths.js";
 import { renderEngineUnit } from "./engine.js";
-import { execQuote, renderUnit } from "./unit.js";
+import { execQuote, renderHealthUnits, renderUnit, shQuote } from "./unit.js";
 import { fakeContext } from "../../tests/helpers/context.js";
 import { snapshot as snapshotIn } from "../../tests/helpers/snapshot.js";
 
@@ -117,4 +117,59 @@ test("unit rendering is deterministic and quotes what systemd would split", () =
   assert.equal(execQuote("with space"), '"with space"');
   assert.equal(execQuote("100%"), "100%%");
   assert.equal(execQuote("$HOME"), '"$$HOME"');
+});
+
+test("a healthcheck adds a readiness wait to the unit, and a timer with a oneshot check", () => {
+  const c = resolveConfig(
+    {
+      containers: {
+        web: {
+          image: "docker.io/library/nginx:1.25",
+          healthcheck: {
+            test: "wget -q -O /dev/null http://127.0.0.1/ || exit 1",
+            interval: "10s",
+            timeout: 3,
+            retries: 2,
+            startPeriod: "20s",
+          },
+        },
+      },
+    },
+    ctx,
+  );
+  const web = c.containers["web"];
+  assert.ok(web);
+  const unit = renderUnit(c, web, {
+    runtime: "/usr/sbin/runc",
+    bundle: "/var/lib/railyard/current/bundles/web",
+    stopSignal: "SIGQUIT",
+  });
+  assert.match(unit, /^Wants=railyard-web-health\.timer$/m);
+  // start period 20 s + 2 retries x 10 s + one 3 s check, rounded up, + 30 s of margin.
+  assert.match(unit, /^TimeoutStartSec=73$/m);
+  const post = /^ExecStartPost=(.*)$/m.exec(unit)?.[1] ?? "";
+  assert.match(
+    post,
+    /timeout -s KILL 3 \/usr\/sbin\/runc exec railyard-web \/bin\/sh -c 'wget -q -O \/dev\/null http:\/\/127\.0\.0\.1\/ \|\| exit 1'/,
+  );
+  assert.match(post, /\$\$\(date \+%%s\)/, "$ and % are escaped for systemd");
+  const health = renderHealthUnits(web, "/usr/sbin/runc");
+  assert.deepEqual(Object.keys(health).sort(), [
+    "railyard-web-health.service",
+    "railyard-web-health.timer",
+  ]);
+  const timer = health["railyard-web-health.timer"] ?? "";
+  assert.match(timer, /^PartOf=railyard-web\.service$/m);
+  assert.match(timer, /^OnUnitActiveSec=10$/m);
+  const check = health["railyard-web-health.service"] ?? "";
+  assert.match(check, /^Requisite=railyard-web\.service$/m);
+  assert.match(
+    check,
+    /-ge 2 \]; then echo \\"web: 2 failed checks in a row, restarting\\"; systemctl --no-block restart railyard-web\.service/,
+  );
+  snapshot("railyard-web-health.service", check);
+  snapshot("railyard-web-health.timer", timer);
+  assert.equal(shQuote("it's"), `'it'\\''s'`);
+  const { healthcheck: _h, ...plain } = web;
+  assert.deepEqual(renderHealthUnits(plain, "/x"), {}, "no healthcheck, no units");
 });

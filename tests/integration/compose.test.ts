@@ -131,7 +131,7 @@ test("import compose -> railyard.config.ts -> export compose gives the round-tri
   assert.equal(machine.code, 0, machine.stderr);
   const m = JSON.parse(machine.stdout) as { config: unknown; warnings: string[] };
   assert.deepEqual(m.config, cfg);
-  assert.equal(m.warnings.length, 4, m.warnings.join("\n"));
+  assert.equal(m.warnings.length, 2, m.warnings.join("\n"));
 });
 
 test("import refuses a bad compose file with the file, the key path and what is expected, and prints no config", async () => {

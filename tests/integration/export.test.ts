@@ -75,7 +75,7 @@ test("export refuses an unknown format and a bad --env-as with usage errors", as
   assert.match(b.stderr, /--env-as "vault": expected secret or configmap/);
 });
 
-test("ports and healthchecks are exported, and every backend refuses to run them until #7", async () => {
+test("ports are exported, and every backend refuses to run them until #7; the engine backends refuse healthchecks", async () => {
   const file = join(dir, "ports.json");
   writeFileSync(
     file,
@@ -83,7 +83,6 @@ test("ports and healthchecks are exported, and every backend refuses to run them
       stateDir: join(dir, "ports-state"),
       containers: {
         web: { image: ref, ports: ["127.0.0.1:8080:80"], pull: "never" },
-        checked: { image: ref, healthcheck: { test: "true" }, pull: "never" },
       },
     }),
   );
@@ -106,10 +105,20 @@ test("ports and healthchecks are exported, and every backend refuses to run them
   const e = await railyard(["--config", engineFile, "switch", "--dry-run"]);
   assert.equal(e.code, 1);
   assert.match(e.stderr, /containers\.engine\.ports: publishing ports needs a private network/);
-  const h = await railyard(["--config", file, "build", "checked"]);
+  const checkedFile = join(dir, "checked-podman.json");
+  writeFileSync(
+    checkedFile,
+    JSON.stringify({
+      stateDir: join(dir, "ports-state"),
+      containers: {
+        checked: { image: ref, healthcheck: { test: "true" }, pull: "never", backend: "podman" },
+      },
+    }),
+  );
+  const h = await railyard(["--config", checkedFile, "switch", "--dry-run"]);
   assert.equal(h.code, 1);
   assert.match(
     h.stderr,
-    /containers\.checked\.healthcheck: running healthchecks is not supported yet/,
+    /containers\.checked\.healthcheck: healthchecks run with backend "oci" only/,
   );
 });

@@ -236,6 +236,64 @@ describe("switch", () => {
     await sd.railyard([...cfg, "switch"]);
   });
 
+  test("healthcheck: the service is ready only once healthy, dependents wait for it, and failing checks restart it", async () => {
+    const p = project();
+    const cfg = p.write({
+      slow: {
+        args: [
+          "/bin/busybox",
+          "sh",
+          "-c",
+          "trap 'exit 0' TERM; sleep 2; touch /tmp/ready; while :; do sleep 1; done",
+        ],
+        tmpfs: ["/tmp"],
+        healthcheck: {
+          test: ["/bin/busybox", "test", "-f", "/tmp/ready"],
+          interval: 1,
+          timeout: 2,
+          retries: 2,
+        },
+      },
+      after: { ...sleeper("after"), dependsOn: ["slow"] },
+    });
+    const sw = await sd.railyard([...cfg, "switch"]);
+    assert.equal(sw.code, 0, sw.stderr);
+    const mono = (u: string, prop: string) => Number(sd.show(u, prop)[prop]);
+    // The container started at once, but its unit became active only when the check passed,
+    // about 2 s later, and the dependent started only then.
+    const started = mono("railyard-slow.service", "ExecMainStartTimestampMonotonic");
+    const ready = mono("railyard-slow.service", "ActiveEnterTimestampMonotonic");
+    assert.ok(ready - started >= 1_500_000, `ready ${(ready - started) / 1000} ms after start`);
+    assert.ok(mono("railyard-after.service", "ExecMainStartTimestampMonotonic") >= ready);
+    assert.equal(active("railyard-slow-health.timer"), "active", "the checks run on a timer");
+    const status = await sd.railyard([...cfg, "--json", "status", "slow"]);
+    assert.equal((JSON.parse(status.stdout) as { health: string }[])[0]?.health, "healthy");
+
+    // Break it: two failed checks in a row restart the service, which then turns healthy again.
+    const pid = mainPid("railyard-slow.service");
+    const rm = sd.exec("runc", ["exec", "railyard-slow", "/bin/busybox", "rm", "/tmp/ready"]);
+    assert.equal(rm.code, 0, rm.stderr);
+    await waitFor(
+      "a restart after failed checks",
+      () =>
+        mono("railyard-slow.service", "NRestarts") >= 1 || mainPid("railyard-slow.service") !== pid,
+      20_000,
+      () =>
+        sd.exec("journalctl", ["--no-pager", "-n", "30", "-u", "railyard-slow-health.service"])
+          .stdout,
+    );
+    await waitFor("healthy again", () => active("railyard-slow.service") === "active");
+    const log = sd.exec("journalctl", ["--no-pager", "-u", "railyard-slow-health.service"]).stdout;
+    assert.match(log, /slow: 2 failed checks in a row, restarting/);
+    p.write({});
+    assert.equal((await sd.railyard([...cfg, "switch"])).code, 0);
+    assert.equal(
+      active("railyard-slow-health.timer"),
+      "inactive",
+      "the timer went with its service",
+    );
+  });
+
   test("a container left behind by a killed `railyard run` does not keep its new service from starting", async () => {
     const p = project();
     const cfg = p.write({ left: sleeper("left") });
