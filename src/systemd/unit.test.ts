@@ -153,6 +153,7 @@ test("a healthcheck adds a readiness wait to the unit, and a timer with a onesho
     /timeout -s KILL 3 \/usr\/sbin\/runc exec railyard-web \/bin\/sh -c 'wget -q -O \/dev\/null http:\/\/127\.0\.0\.1\/ \|\| exit 1'/,
   );
   assert.match(post, /\$\$\(date \+%%s\)/, "$ and % are escaped for systemd");
+  assert.match(post, /! kill -0 \\"\$\$MAINPID\\"/, "a container that died stops the wait");
   const health = renderHealthUnits(web, "/usr/sbin/runc");
   assert.deepEqual(Object.keys(health).sort(), [
     "railyard-web-health.service",

@@ -124,7 +124,9 @@ function readinessScript(c: ResolvedContainer, runtime: string): string {
   return (
     `echo starting > ${f}; end=$(($(date +%s) + ${deadline})); ` +
     `until ${checkCommand(c, runtime)} >/dev/null 2>&1; do ` +
-    `if [ "$(date +%s)" -ge "$end" ]; then echo unhealthy > ${f}; exit 1; fi; sleep ${seconds(h.interval)}; done; ` +
+    // A container that died while starting fails the start now, not at the deadline.
+    `if [ "$(date +%s)" -ge "$end" ] || ! kill -0 "$MAINPID" 2>/dev/null; then echo unhealthy > ${f}; exit 1; fi; ` +
+    `sleep ${seconds(h.interval)}; done; ` +
     `echo healthy > ${f}`
   );
 }

@@ -283,8 +283,12 @@ describe("switch", () => {
           .stdout,
     );
     await waitFor("healthy again", () => active("railyard-slow.service") === "active");
-    const log = sd.exec("journalctl", ["--no-pager", "-u", "railyard-slow-health.service"]).stdout;
-    assert.match(log, /slow: 2 failed checks in a row, restarting/);
+    // The journal says why (journald may write it a moment later).
+    await waitFor("the reason in the journal", () =>
+      /slow: 2 failed checks in a row, restarting/.test(
+        sd.exec("journalctl", ["--no-pager", "-u", "railyard-slow-health.service"]).stdout,
+      ),
+    );
     p.write({});
     assert.equal((await sd.railyard([...cfg, "switch"])).code, 0);
     assert.equal(
@@ -292,6 +296,25 @@ describe("switch", () => {
       "inactive",
       "the timer went with its service",
     );
+  });
+
+  test("healthcheck: a container that dies while starting fails its start at once, not at the deadline", async () => {
+    const p = project();
+    const cfg = p.write({
+      dies: {
+        args: ["/bin/busybox", "false"],
+        restart: "no",
+        healthcheck: { test: ["/bin/busybox", "true"], interval: 1, retries: 60 },
+      },
+    });
+    const t0 = Date.now();
+    const sw = await sd.railyard([...cfg, "switch"]);
+    const took = Date.now() - t0;
+    assert.notEqual(sw.code, 0, "the switch reports the service that did not start");
+    assert.match(sw.stderr + sw.stdout, /railyard-dies\.service/, JSON.stringify(sw));
+    assert.ok(took < 15_000, `the start gave up after ${took} ms, not after 60 checks`);
+    p.write({});
+    await sd.railyard([...cfg, "switch"]);
   });
 
   test("a container left behind by a killed `railyard run` does not keep its new service from starting", async () => {
