@@ -3,6 +3,7 @@ import { packageVersion } from "../util/package.js";
 import { parseArgs, type FlagSpec } from "./args.js";
 import { buildCommand } from "./build.js";
 import { checkCommand } from "./check.js";
+import { doctorCommand } from "./doctor.js";
 import { exportCommand } from "./export.js";
 import type { Command, CommandContext } from "./context.js";
 import { gcCommand } from "./gc.js";
@@ -30,6 +31,7 @@ const COMMANDS: readonly Command[] = [
   gcCommand,
   exportCommand,
   importCommand,
+  doctorCommand,
 ];
 
 const GLOBAL_HELP = `Global flags (every command):

@@ -450,6 +450,24 @@ describe("scale", () => {
   });
 });
 
+test("doctor: outside systemd the systemd check fails with its fix; under systemd it passes", async () => {
+  const outside = await railyard(["doctor"]);
+  assert.equal(outside.code, 1);
+  assert.match(outside.stdout, /^FAIL {2}systemd: systemd is not the init system/m);
+  assert.match(outside.stdout, /^ok {4}OCI runtime: (runc|crun) \(/m);
+  const inside = await sd.railyard(["--json", "doctor"]);
+  const checks = JSON.parse(inside.stdout) as { name: string; ok: boolean }[];
+  assert.equal(checks.find((c) => c.name === "systemd")?.ok, true);
+  assert.equal(inside.code, 0, inside.stdout);
+  // nobody has no subordinate ids and no lingering: each failure comes with its command.
+  const rootless = await railyard(["doctor", "--rootless", "--for", "nobody"]);
+  assert.equal(rootless.code, 1);
+  assert.match(rootless.stdout, /fix: loginctl enable-linger nobody/);
+  assert.match(rootless.stdout, /fix: usermod --add-subuids 100000-165535 nobody/);
+  const usage = await railyard(["doctor", "--for", "nobody"]);
+  assert.equal(usage.code, 2);
+});
+
 test("without systemd as PID 1, switch says so and changes nothing", async () => {
   const home = join(dir, "nosystemd");
   mkdirSync(home, { recursive: true });

@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { doctorChecks, subordinateIds, type DoctorFacts, type UserFacts } from "./checks.js";
+
+const host: DoctorFacts = {
+  runtime: {
+    ok: true,
+    choice: {
+      name: "runc",
+      path: "/usr/sbin/runc",
+      reason: "auto: crun not installed; using runc",
+    },
+  },
+  cgroupLayout: "unified",
+  systemdBooted: true,
+};
+const ready: UserFacts = {
+  name: "nas",
+  uid: 1000,
+  subuids: 65536,
+  subgids: 65536,
+  linger: true,
+  newuidmap: true,
+  newgidmap: true,
+  maxUserNamespaces: 15000,
+  delegated: ["cpuset", "cpu", "io", "memory", "pids"],
+};
+const failed = (f: DoctorFacts) => doctorChecks(f).filter((c) => !c.ok);
+
+test("a prepared host and user pass every check, with nothing to fix", () => {
+  const checks = doctorChecks({ ...host, user: ready });
+  assert.deepEqual(
+    checks.filter((c) => !c.ok),
+    [],
+  );
+  assert.ok(checks.every((c) => c.fix === undefined));
+  assert.deepEqual(
+    checks.map((c) => c.name),
+    [
+      "OCI runtime",
+      "systemd",
+      "cgroups",
+      "subordinate uids",
+      "subordinate gids",
+      "newuidmap/newgidmap",
+      "user namespaces",
+      "lingering",
+      "cgroup delegation",
+    ],
+  );
+});
+
+test("each missing prerequisite fails with the command that fixes it", () => {
+  const bad = failed({
+    runtime: { ok: false, error: "no OCI runtime found. install one: apt-get install runc" },
+    cgroupLayout: "hybrid",
+    systemdBooted: false,
+    user: {
+      ...ready,
+      subuids: 1000,
+      subgids: 0,
+      linger: false,
+      newgidmap: false,
+      unprivilegedUsernsClone: false,
+      delegated: ["pids"],
+    },
+  });
+  const by = Object.fromEntries(bad.map((c) => [c.name, c]));
+  assert.equal(by["OCI runtime"]?.fix, "apt-get install runc");
+  assert.equal(by["systemd"]?.severity, "error");
+  assert.equal(by["cgroups"]?.severity, "warning");
+  assert.match(
+    by["subordinate uids"]?.detail ?? "",
+    /has 1000 in \/etc\/subuid; rootless containers need 65536/,
+  );
+  assert.equal(
+    by["subordinate uids"]?.fix,
+    "usermod --add-subuids 100000-165535 nas  (pick a range no other user has)",
+  );
+  assert.equal(by["subordinate gids"]?.fix, "usermod --add-subgids 100000-165535 nas");
+  assert.equal(by["newuidmap/newgidmap"]?.fix, "apt-get install uidmap");
+  assert.match(by["user namespaces"]?.fix ?? "", /kernel\.unprivileged_userns_clone=1/);
+  assert.equal(by["lingering"]?.fix, "loginctl enable-linger nas");
+  assert.match(by["cgroup delegation"]?.detail ?? "", /may not use cpu, memory/);
+  assert.match(by["cgroup delegation"]?.fix ?? "", /Delegate=cpu cpuset io memory pids/);
+});
+
+test("subordinate ids count every range of the user, by name or by uid", () => {
+  const text = "nas:100000:65536\nother:165536:65536\n1000:300000:10\n# x\n";
+  assert.equal(subordinateIds(text, "nas", 1000), 65546);
+  assert.equal(subordinateIds(text, "nobody", 65534), 0);
+});

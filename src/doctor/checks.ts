@@ -1,0 +1,164 @@
+/**
+ * `railyard doctor` (pure): what a host needs for railyard, as checks with a fix for each that
+ * fails. The facts come from `facts.ts`; nothing here reads the host.
+ */
+import type { CgroupLayout, RuntimeChoice } from "../runtime/detect.js";
+
+/** What a rootless user needs: id ranges, lingering, id-mapping helpers, namespaces, delegation. */
+export interface UserFacts {
+  readonly name: string;
+  readonly uid: number;
+  /** Subordinate ids delegated in /etc/subuid and /etc/subgid (by name or by uid). */
+  readonly subuids: number;
+  readonly subgids: number;
+  /** /var/lib/systemd/linger/NAME: the user's systemd runs without a login session. */
+  readonly linger: boolean;
+  readonly newuidmap: boolean;
+  readonly newgidmap: boolean;
+  /** /proc/sys/user/max_user_namespaces. */
+  readonly maxUserNamespaces: number;
+  /** Debian's kernel.unprivileged_userns_clone, where the kernel has it. */
+  readonly unprivilegedUsernsClone?: boolean;
+  /** Controllers the user's systemd may use (its cgroup's subtree_control), when it runs. */
+  readonly delegated?: readonly string[];
+}
+
+export interface DoctorFacts {
+  readonly runtime:
+    | { readonly ok: true; readonly choice: RuntimeChoice }
+    | { readonly ok: false; readonly error: string };
+  readonly cgroupLayout: CgroupLayout;
+  readonly systemdBooted: boolean;
+  /** Set for `doctor --rootless`. */
+  readonly user?: UserFacts;
+}
+
+export interface Check {
+  readonly name: string;
+  readonly ok: boolean;
+  /** What was found. */
+  readonly detail: string;
+  /** A command or step that fixes it; only for failed checks. */
+  readonly fix?: string;
+  /** "warning": railyard works, with less. */
+  readonly severity: "error" | "warning";
+}
+
+/** Ids a rootless container maps: 65536 covers every uid an image may use (nobody is 65534). */
+export const SUBID_RANGE = 65536;
+const CONTROLLERS = ["cpu", "memory", "pids"];
+
+function check(
+  name: string,
+  ok: boolean,
+  detail: string,
+  fix: string,
+  severity: Check["severity"] = "error",
+): Check {
+  return ok ? { name, ok, detail, severity } : { name, ok, detail, fix, severity };
+}
+
+export function doctorChecks(f: DoctorFacts): Check[] {
+  const out: Check[] = [
+    f.runtime.ok
+      ? check(
+          "OCI runtime",
+          true,
+          `${f.runtime.choice.name} (${f.runtime.choice.path}): ${f.runtime.choice.reason}`,
+          "",
+        )
+      : check("OCI runtime", false, f.runtime.error, "apt-get install runc"),
+    check(
+      "systemd",
+      f.systemdBooted,
+      f.systemdBooted
+        ? "systemd is the init system"
+        : "systemd is not the init system (no /run/systemd/system): switch, status and logs need it",
+      "boot the host with systemd; without it, railyard run NAME still runs a container in the foreground",
+    ),
+    check(
+      "cgroups",
+      f.cgroupLayout === "unified",
+      `the cgroup layout is ${f.cgroupLayout}`,
+      "boot with systemd.unified_cgroup_hierarchy=1 for cgroup v2 only (crun works there, and rootless containers get limits)",
+      "warning",
+    ),
+  ];
+  const u = f.user;
+  if (!u) return out;
+  const who = `${u.name} (uid ${u.uid})`;
+  out.push(
+    check(
+      "subordinate uids",
+      u.subuids >= SUBID_RANGE,
+      `${who} has ${u.subuids} in /etc/subuid; rootless containers need ${SUBID_RANGE}`,
+      `usermod --add-subuids 100000-${100000 + SUBID_RANGE - 1} ${u.name}  (pick a range no other user has)`,
+    ),
+    check(
+      "subordinate gids",
+      u.subgids >= SUBID_RANGE,
+      `${who} has ${u.subgids} in /etc/subgid; rootless containers need ${SUBID_RANGE}`,
+      `usermod --add-subgids 100000-${100000 + SUBID_RANGE - 1} ${u.name}`,
+    ),
+    check(
+      "newuidmap/newgidmap",
+      u.newuidmap && u.newgidmap,
+      u.newuidmap && u.newgidmap
+        ? "found: the id ranges can be mapped"
+        : "missing: the subordinate ids cannot be mapped into a user namespace",
+      "apt-get install uidmap",
+    ),
+    check(
+      "user namespaces",
+      u.maxUserNamespaces > 0 && u.unprivilegedUsernsClone !== false,
+      u.unprivilegedUsernsClone === false
+        ? "kernel.unprivileged_userns_clone is 0: unprivileged users cannot create user namespaces"
+        : `user.max_user_namespaces is ${u.maxUserNamespaces}`,
+      u.unprivilegedUsernsClone === false
+        ? "sysctl -w kernel.unprivileged_userns_clone=1 (and set it in /etc/sysctl.d/)"
+        : "sysctl -w user.max_user_namespaces=15000 (and set it in /etc/sysctl.d/)",
+    ),
+    check(
+      "lingering",
+      u.linger,
+      u.linger
+        ? `${u.name}'s systemd runs without a login`
+        : `${u.name}'s systemd stops at logout, and the containers with it`,
+      `loginctl enable-linger ${u.name}`,
+    ),
+  );
+  if (u.delegated !== undefined) {
+    const missing = CONTROLLERS.filter((c) => !u.delegated?.includes(c));
+    out.push(
+      check(
+        "cgroup delegation",
+        missing.length === 0,
+        missing.length === 0
+          ? `${u.name}'s systemd may use ${CONTROLLERS.join(", ")}`
+          : `${u.name}'s systemd may not use ${missing.join(", ")}: memory, cpus and pids limits would not apply`,
+        `mkdir -p /etc/systemd/system/user@.service.d && printf '[Service]\\nDelegate=cpu cpuset io memory pids\\n' > /etc/systemd/system/user@.service.d/delegate.conf && systemctl daemon-reload`,
+        "warning",
+      ),
+    );
+  } else
+    out.push(
+      check(
+        "cgroup delegation",
+        false,
+        `${u.name}'s systemd is not running, so its delegated controllers cannot be read`,
+        `loginctl enable-linger ${u.name}, then run railyard doctor --rootless again`,
+        "warning",
+      ),
+    );
+  return out;
+}
+
+/** Subordinate ids of a user in /etc/subuid or /etc/subgid text ("name-or-uid:start:count"). */
+export function subordinateIds(text: string, name: string, uid: number): number {
+  let total = 0;
+  for (const line of text.split("\n")) {
+    const [who, , count] = line.trim().split(":");
+    if (who === name || who === String(uid)) total += Number(count) || 0;
+  }
+  return total;
+}

@@ -1,0 +1,57 @@
+/**
+ * The host facts `railyard doctor` checks (I/O): the runtime choice, the cgroup layout, systemd,
+ * and for a rootless user their id ranges, lingering, the id-mapping helpers, the user namespace
+ * sysctls and the controllers delegated to their systemd.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { parseIdFile } from "../config/load.js";
+import { UsageError } from "../errors.js";
+import { chooseRuntime, hostProbe } from "../runtime/detect.js";
+import { systemdBooted } from "../systemd/systemctl.js";
+import { subordinateIds, type DoctorFacts, type UserFacts } from "./checks.js";
+
+const read = (f: string): string | undefined => {
+  try {
+    return readFileSync(f, "utf8");
+  } catch {
+    return undefined;
+  }
+};
+
+export function userFacts(name: string, env: NodeJS.ProcessEnv): UserFacts {
+  const entry = parseIdFile(read("/etc/passwd") ?? "").get(name);
+  if (!entry) throw new UsageError(`no user ${JSON.stringify(name)} in /etc/passwd`);
+  const uid = entry[0];
+  const probe = hostProbe(env);
+  const clone = read("/proc/sys/kernel/unprivileged_userns_clone")?.trim();
+  const slice = `user.slice/user-${uid}.slice/user@${uid}.service/cgroup.subtree_control`;
+  const subtree = read(`/sys/fs/cgroup/${slice}`) ?? read(`/sys/fs/cgroup/unified/${slice}`);
+  return {
+    name,
+    uid,
+    subuids: subordinateIds(read("/etc/subuid") ?? "", name, uid),
+    subgids: subordinateIds(read("/etc/subgid") ?? "", name, uid),
+    linger: existsSync(`/var/lib/systemd/linger/${name}`),
+    newuidmap: probe.which("newuidmap") !== undefined,
+    newgidmap: probe.which("newgidmap") !== undefined,
+    maxUserNamespaces: Number(read("/proc/sys/user/max_user_namespaces")?.trim() ?? 0),
+    ...(clone !== undefined ? { unprivilegedUsernsClone: clone === "1" } : {}),
+    ...(subtree !== undefined ? { delegated: subtree.trim().split(/\s+/).filter(Boolean) } : {}),
+  };
+}
+
+export function doctorFacts(env: NodeJS.ProcessEnv, rootlessUser?: string): DoctorFacts {
+  const probe = hostProbe(env);
+  let runtime: DoctorFacts["runtime"];
+  try {
+    runtime = { ok: true, choice: chooseRuntime("auto", probe) };
+  } catch (e) {
+    runtime = { ok: false, error: (e as Error).message };
+  }
+  return {
+    runtime,
+    cgroupLayout: probe.cgroupLayout(),
+    systemdBooted: systemdBooted(),
+    ...(rootlessUser !== undefined ? { user: userFacts(rootlessUser, env) } : {}),
+  };
+}
