@@ -1,4 +1,5 @@
-import { readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { linkSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 
 /** Is the pid written in this lock file a live process? */
 export function lockHolder(lock: string): number | undefined {
@@ -22,24 +23,33 @@ export function lockHolder(lock: string): number | undefined {
  * the release function, or the live holder's pid when it is held.
  */
 export function tryLock(lock: string): (() => void) | number {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      writeFileSync(lock, String(process.pid), { flag: "wx" });
-      return () => {
-        try {
-          unlinkSync(lock);
-        } catch {
-          // already gone
-        }
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      const holder = lockHolder(lock);
-      if (holder !== undefined) return holder;
-      rmSync(lock, { force: true });
+  // The pid is written first and the file linked into place, so a lock file is never seen empty:
+  // with open(O_EXCL) and then a write, another process could read it in between, take the
+  // empty file for a dead holder's, remove it and take the lock too.
+  const mine = `${lock}.${process.pid}.${randomBytes(4).toString("hex")}`;
+  writeFileSync(mine, String(process.pid));
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        linkSync(mine, lock);
+        return () => {
+          try {
+            unlinkSync(lock);
+          } catch {
+            // already gone
+          }
+        };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+        const holder = lockHolder(lock);
+        if (holder !== undefined) return holder;
+        rmSync(lock, { force: true });
+      }
     }
+    return lockHolder(lock) ?? 0;
+  } finally {
+    rmSync(mine, { force: true });
   }
-  return lockHolder(lock) ?? 0;
 }
 
 /** Run `f` holding the lock, waiting for a live holder up to `timeoutMs`. */
