@@ -252,6 +252,9 @@ describe("switch", () => {
           interval: 1,
           timeout: 2,
           retries: 2,
+          // The readiness wait ends at startPeriod + retries x interval: without a start period
+          // that would be the very 2 s the container takes, and a loaded machine loses the race.
+          startPeriod: 10,
         },
       },
       after: { ...sleeper("after"), dependsOn: ["slow"] },
