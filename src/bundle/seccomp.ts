@@ -8,6 +8,7 @@
  * privilege escalations; like podman's, vmsplice and io_pgetevents. A custom profile in docker's
  * format (includes/excludes by capability and architecture) or in OCI form is converted here.
  */
+import { isRecord } from "../util/record.js";
 
 export interface SeccompArg {
   readonly index: number;
@@ -182,7 +183,6 @@ export function defaultSeccomp(caps: readonly string[], arch: string): OciSeccom
 }
 
 type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Docker's architecture names in includes/excludes, by OCI architecture. */
 const DOCKER_ARCH: Readonly<Record<string, string>> = { "386": "x86", amd64: "amd64" };
@@ -197,14 +197,14 @@ export function convertSeccomp(
   caps: readonly string[],
   arch: string,
 ): { ok: true; value: OciSeccomp } | { ok: false; error: string } {
-  if (!isObj(profile) || typeof profile["defaultAction"] !== "string")
+  if (!isRecord(profile) || typeof profile["defaultAction"] !== "string")
     return { ok: false, error: 'not a seccomp profile: expected an object with "defaultAction"' };
   if (!Array.isArray(profile["syscalls"] ?? []))
     return { ok: false, error: '"syscalls" must be a list' };
   const held = new Set(caps);
   const archName = DOCKER_ARCH[arch] ?? arch;
   const applies = (cond: unknown, include: boolean) => {
-    if (!isObj(cond)) return true;
+    if (!isRecord(cond)) return true;
     const c = (cond["caps"] as string[] | undefined) ?? [];
     const a = (cond["arches"] as string[] | undefined) ?? [];
     return include
@@ -213,7 +213,7 @@ export function convertSeccomp(
   };
   const syscalls: SeccompRule[] = [];
   for (const [i, raw] of ((profile["syscalls"] as unknown[]) ?? []).entries()) {
-    if (!isObj(raw) || typeof raw["action"] !== "string")
+    if (!isRecord(raw) || typeof raw["action"] !== "string")
       return { ok: false, error: `syscalls[${i}]: expected an object with "action"` };
     if (!applies(raw["includes"], true) || !applies(raw["excludes"], false)) continue;
     const names = Array.isArray(raw["names"])

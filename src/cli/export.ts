@@ -78,77 +78,93 @@ With --json, prints { "objects": [...], "warnings": [...] } (kubernetes) or
       loadFor(ctx, "export"),
       import("../export/inputs.js"),
     ]);
-    const out = flag("out") ?? "-";
-
-    if (format === "compose") {
-      const { toCompose } = await import("../export/compose.js");
-      // compose reads environmentFiles itself, when it starts the service.
+    let r: Rendered;
+    if (format === "kubernetes") {
+      const { toKubernetes } = await import("../export/kubernetes.js");
+      const inputs = exportInputs(config);
+      const claimSize = flag("claim-size");
+      const waitImage = flag("wait-image");
+      const k = toKubernetes(config, inputs, {
+        stateful: ctx.args.flags["stateful"] === true,
+        hostPaths: ctx.args.flags["host-paths"] === true,
+        envFrom: envAs,
+        ...(claimSize ? { claimSize } : {}),
+        ...(waitImage ? { waitImage } : {}),
+      });
+      r = {
+        json: { objects: k.output },
+        warnings: [...inputs.warnings, ...k.warnings],
+        stdout: toYamlStream(k.output),
+        files: k.output.map((o) => ({
+          name: `${o.metadata.name}-${o.kind.toLowerCase()}.yaml`,
+          text: toYamlStream([o]),
+        })),
+        count: k.output.length,
+        what: "objects",
+      };
+    } else {
+      // compose and Quadlet read environmentFiles themselves, when they start the container.
       const inputs = exportInputs(config, { envFiles: false });
-      const r = toCompose(config, inputs.images);
-      const warnings = [...inputs.warnings, ...r.warnings];
-      if (ctx.args.globals.json) return json(ctx, { compose: r.output, warnings });
-      for (const w of warnings) ctx.info(`warning: ${w}`);
-      const text = toYamlStream([r.output]);
-      if (out === "-") ctx.out(text.trimEnd());
-      else {
-        writeFileSync(out, text);
-        ctx.info(`wrote ${Object.keys(r.output.services).length} services to ${out}`);
+      if (format === "compose") {
+        const { toCompose } = await import("../export/compose.js");
+        const c = toCompose(config, inputs.images);
+        const text = toYamlStream([c.output]);
+        r = {
+          json: { compose: c.output },
+          warnings: [...inputs.warnings, ...c.warnings],
+          stdout: text,
+          file: text,
+          count: Object.keys(c.output.services).length,
+          what: "services",
+        };
+      } else {
+        const { toQuadlet } = await import("../export/quadlet.js");
+        const q = toQuadlet(config, inputs.images);
+        r = {
+          json: { files: q.output },
+          warnings: [...inputs.warnings, ...q.warnings],
+          stdout: q.output.map((f) => f.text).join("\n"),
+          files: q.output,
+          count: q.output.length,
+          what: "files",
+        };
       }
-      return 0;
     }
-
-    if (format === "quadlet") {
-      const { toQuadlet } = await import("../export/quadlet.js");
-      const inputs = exportInputs(config, { envFiles: false });
-      const r = toQuadlet(config, inputs.images);
-      const warnings = [...inputs.warnings, ...r.warnings];
-      if (ctx.args.globals.json) return json(ctx, { files: r.output, warnings });
-      for (const w of warnings) ctx.info(`warning: ${w}`);
-      if (out === "-")
-        ctx.out(
-          r.output
-            .map((f) => f.text)
-            .join("\n")
-            .trimEnd(),
-        );
-      else {
-        mkdirSync(out, { recursive: true });
-        for (const f of r.output) writeFileSync(join(out, f.name), f.text);
-        ctx.info(`wrote ${r.output.length} files to ${out}`);
-      }
-      return 0;
-    }
-
-    const { toKubernetes } = await import("../export/kubernetes.js");
-    const inputs = exportInputs(config);
-    const claimSize = flag("claim-size");
-    const waitImage = flag("wait-image");
-    const r = toKubernetes(config, inputs, {
-      stateful: ctx.args.flags["stateful"] === true,
-      hostPaths: ctx.args.flags["host-paths"] === true,
-      envFrom: envAs,
-      ...(claimSize ? { claimSize } : {}),
-      ...(waitImage ? { waitImage } : {}),
-    });
-    const warnings = [...inputs.warnings, ...r.warnings];
-    if (ctx.args.globals.json) return json(ctx, { objects: r.output, warnings });
-    for (const w of warnings) ctx.info(`warning: ${w}`);
-    if (out === "-") {
-      ctx.out(toYamlStream(r.output).trimEnd());
-      return 0;
-    }
-    mkdirSync(out, { recursive: true });
-    for (const obj of r.output) {
-      const file = join(out, `${obj.metadata.name}-${obj.kind.toLowerCase()}.yaml`);
-      writeFileSync(file, toYamlStream([obj]));
-      ctx.debug(`wrote ${file}`);
-    }
-    ctx.info(`wrote ${r.output.length} objects to ${out}`);
-    return 0;
+    return emit(ctx, r, flag("out") ?? "-");
   },
 };
 
-function json(ctx: CommandContext, value: unknown): number {
-  ctx.out(JSON.stringify(value, null, 2));
+/** One export, ready for each destination: --json, stdout, a directory of files, or one file. */
+interface Rendered {
+  readonly json: Record<string, unknown>;
+  readonly warnings: readonly string[];
+  readonly stdout: string;
+  /** A file per item, for --out DIR; or `file`, the one file --out FILE gets. */
+  readonly files?: readonly { readonly name: string; readonly text: string }[];
+  readonly file?: string;
+  /** How many of what were written, for the closing line. */
+  readonly count: number;
+  readonly what: string;
+}
+
+function emit(ctx: CommandContext, r: Rendered, out: string): number {
+  if (ctx.args.globals.json) {
+    ctx.out(JSON.stringify({ ...r.json, warnings: r.warnings }, null, 2));
+    return 0;
+  }
+  for (const w of r.warnings) ctx.info(`warning: ${w}`);
+  if (out === "-") {
+    ctx.out(r.stdout.trimEnd());
+    return 0;
+  }
+  if (r.file !== undefined) writeFileSync(out, r.file);
+  else {
+    mkdirSync(out, { recursive: true });
+    for (const f of r.files ?? []) {
+      writeFileSync(join(out, f.name), f.text);
+      ctx.debug(`wrote ${join(out, f.name)}`);
+    }
+  }
+  ctx.info(`wrote ${r.count} ${r.what} to ${out}`);
   return 0;
 }

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { isRecord } from "../util/record.js";
 import { ConfigError, type ConfigProblem } from "../errors.js";
 import {
   checkAbsolutePath,
@@ -263,10 +264,7 @@ export function resolveConfig(input: unknown, ctx: ResolveContext): Readonly<Res
     else stateDir = raw.stateDir;
   }
 
-  const rawContainers =
-    typeof raw.containers === "object" && raw.containers !== null && !Array.isArray(raw.containers)
-      ? (raw.containers as Record<string, unknown>)
-      : {};
+  const rawContainers = isRecord(raw.containers) ? raw.containers : {};
   const names = new Set(Object.keys(rawContainers));
   const containers: Record<string, ResolvedContainer> = {};
   for (const name of Object.keys(rawContainers).sort()) {

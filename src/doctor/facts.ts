@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseIdFile } from "../config/load.js";
 import { UsageError } from "../errors.js";
-import { chooseRuntime, hostProbe } from "../runtime/detect.js";
+import { chooseRuntime, hostProbe, type RuntimeProbe } from "../runtime/detect.js";
 import { systemdBooted } from "../systemd/systemctl.js";
 import { subordinateIds, type DoctorFacts, type UserFacts } from "./checks.js";
 
@@ -18,11 +18,10 @@ const read = (f: string): string | undefined => {
   }
 };
 
-export function userFacts(name: string, env: NodeJS.ProcessEnv): UserFacts {
+export function userFacts(name: string, probe: RuntimeProbe): UserFacts {
   const entry = parseIdFile(read("/etc/passwd") ?? "").get(name);
   if (!entry) throw new UsageError(`no user ${JSON.stringify(name)} in /etc/passwd`);
   const uid = entry[0];
-  const probe = hostProbe(env);
   const clone = read("/proc/sys/kernel/unprivileged_userns_clone")?.trim();
   const slice = `user.slice/user-${uid}.slice/user@${uid}.service/cgroup.subtree_control`;
   const subtree = read(`/sys/fs/cgroup/${slice}`) ?? read(`/sys/fs/cgroup/unified/${slice}`);
@@ -52,6 +51,6 @@ export function doctorFacts(env: NodeJS.ProcessEnv, rootlessUser?: string): Doct
     runtime,
     cgroupLayout: probe.cgroupLayout(),
     systemdBooted: systemdBooted(),
-    ...(rootlessUser !== undefined ? { user: userFacts(rootlessUser, env) } : {}),
+    ...(rootlessUser !== undefined ? { user: userFacts(rootlessUser, probe) } : {}),
   };
 }

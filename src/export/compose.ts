@@ -7,7 +7,13 @@
 import { effectiveCapabilities } from "../bundle/spec.js";
 import { formatDuration, formatPort, formatSize, TMPFS_DEFAULT_OPTIONS } from "../config/parse.js";
 import type { ResolvedConfig, ResolvedContainer, RestartPolicy } from "../config/types.js";
-import type { ExportResult } from "./kubernetes.js";
+import {
+  exportedDependencies,
+  imageContainers,
+  sortedEntries,
+  warnHostSpecific,
+  type ExportResult,
+} from "./common.js";
 
 export type ComposeService = Record<string, unknown>;
 export interface ComposeFile {
@@ -30,31 +36,18 @@ const PULL = { missing: "missing", always: "always", newer: "always", never: "ne
 const escape = (s: string) => s.replaceAll("$", "$$$$");
 
 const sortedRecord = (r: Readonly<Record<string, string>>) =>
-  Object.fromEntries(
-    Object.entries(r)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, v]) => [k, escape(v)]),
-  );
+  Object.fromEntries(sortedEntries(r).map(([k, v]) => [k, escape(v)]));
 
-export function toCompose(config: ResolvedConfig, images: Readonly<Record<string, string>>) {
+export function toCompose(
+  config: ResolvedConfig,
+  images: Readonly<Record<string, string>>,
+): ExportResult<ComposeFile> {
   const warnings: string[] = [];
+  const warn = (m: string) => warnings.push(m);
   const services: Record<string, ComposeService> = {};
-  const names = Object.keys(config.containers).sort();
-  for (const name of names) {
-    const c = config.containers[name] as ResolvedContainer;
-    const at = `containers.${name}`;
-    if (!c.image) {
-      warnings.push(
-        `${at}: a host program (args) has no image, so compose cannot run it; not exported`,
-      );
-      continue;
-    }
-    services[name] = service(c, images[name] ?? c.image.ref, config, (m) =>
-      warnings.push(`${at}.${m}`),
-    );
-  }
-  const result: ExportResult<ComposeFile> = { output: { services }, warnings };
-  return result;
+  for (const c of imageContainers(config, "compose", warn))
+    services[c.name] = service(c, images[c.name] ?? (c.image?.ref as string), config, warn);
+  return { output: { services }, warnings };
 }
 
 function service(
@@ -63,11 +56,12 @@ function service(
   config: ResolvedConfig,
   warn: (m: string) => void,
 ): ComposeService {
+  const here = (m: string) => warn(`containers.${c.name}.${m}`);
   const img = c.image as NonNullable<ResolvedContainer["image"]>;
   const s: ComposeService = { image };
   if (img.pull !== "missing") s["pull_policy"] = PULL[img.pull];
   if (img.pull === "newer")
-    warn('pull: "newer" becomes "always"; compose has no pull that falls back to the cache');
+    here('pull: "newer" becomes "always"; compose has no pull that falls back to the cache');
   if (img.entrypoint) s["entrypoint"] = img.entrypoint.map(escape);
   if (img.cmd) s["command"] = img.cmd.map(escape);
   if (Object.keys(c.environment).length > 0) s["environment"] = sortedRecord(c.environment);
@@ -82,9 +76,9 @@ function service(
     } else if (m.type === "bind") {
       const extra = m.options.filter((o) => !["rbind", "bind", "ro", "rw"].includes(o));
       if (extra.length > 0)
-        warn(`${m.origin}: the mount options ${extra.join(",")} are not exported`);
+        here(`${m.origin}: the mount options ${extra.join(",")} are not exported`);
       volumes.push(`${m.source}:${m.destination}${m.options.includes("ro") ? ":ro" : ""}`);
-    } else warn(`${m.origin}: a ${m.type} mount has no compose form; not exported`);
+    } else here(`${m.origin}: a ${m.type} mount has no compose form; not exported`);
   }
   if (volumes.length > 0) s["volumes"] = volumes;
   if (tmpfs.length > 0) s["tmpfs"] = tmpfs;
@@ -93,7 +87,7 @@ function service(
   if (c.network === "host") s["network_mode"] = "host";
   else if (c.ports.length === 0) s["network_mode"] = "none";
   else
-    warn(
+    here(
       'network: "none" is not exported; the service joins the project network so that its ports are reachable',
     );
 
@@ -115,15 +109,10 @@ function service(
 
   s["restart"] = RESTART[c.restart];
   if (RESTART[c.restart] !== c.restart)
-    warn(`restart: "${c.restart}" becomes "${RESTART[c.restart]}"; compose has no such policy`);
+    here(`restart: "${c.restart}" becomes "${RESTART[c.restart]}"; compose has no such policy`);
   if (!c.autoStart)
-    warn("autoStart: false is not exported; compose up starts every service it is given");
-  if (c.dependsOn.length > 0)
-    s["depends_on"] = c.dependsOn.filter((d) => {
-      if (config.containers[d]?.image) return true;
-      warn(`dependsOn: ${d} is a host program and is not exported; the dependency is dropped`);
-      return false;
-    });
+    here("autoStart: false is not exported; compose up starts every service it is given");
+  if (c.dependsOn.length > 0) s["depends_on"] = exportedDependencies(config, c, warn);
   if (c.stopSignal !== undefined) s["stop_signal"] = c.stopSignal;
   s["stop_grace_period"] = formatDuration(c.stopTimeout * 1000);
 
@@ -142,14 +131,8 @@ function service(
     };
   if (Object.keys(c.labels).length > 0) s["labels"] = sortedRecord(c.labels);
 
-  if (img.file)
-    warn(
-      `imageFile: ${img.file} is not exported; push the image to a registry compose can pull from`,
-    );
-  if (img.login)
-    warn(`login: credentials are not exported; run docker/podman login ${img.login.registry}`);
-  if (c.backend !== "oci") warn(`backend: "${c.backend}" is host-specific; not exported`);
+  warnHostSpecific(c, (r) => `run docker/podman login ${r}`, warn);
   if (c.serviceName !== `railyard-${c.name}.service`)
-    warn(`serviceName: ${c.serviceName} is not exported; compose names its own containers`);
+    here(`serviceName: ${c.serviceName} is not exported; compose names its own containers`);
   return s;
 }

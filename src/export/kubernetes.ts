@@ -7,6 +7,7 @@
 import { effectiveCapabilities } from "../bundle/spec.js";
 import { formatDuration, parseSize } from "../config/parse.js";
 import type { ResolvedConfig, ResolvedContainer, ResolvedMount } from "../config/types.js";
+import { imageContainers, sortedEntries, warnHostSpecific, type ExportResult } from "./common.js";
 import { dnsLabel } from "./names.js";
 
 export type KubeObject = Record<string, unknown> & {
@@ -35,16 +36,8 @@ export interface KubernetesInput {
   readonly envFiles: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
-export interface ExportResult<T> {
-  readonly output: T;
-  /** One line per key or value that does not carry over, with its config path. */
-  readonly warnings: readonly string[];
-}
-
 const DEFAULT_WAIT_IMAGE = "docker.io/library/busybox:1.36";
 const MANAGED = { "app.kubernetes.io/managed-by": "railyard" };
-const sorted = <V>(r: Readonly<Record<string, V>>) =>
-  Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
 /** Bytes as a Kubernetes quantity: binary units when exact. */
 export function quantity(bytes: number): string {
@@ -140,15 +133,11 @@ function warnUnmapped(c: ResolvedContainer, warn: (m: string) => void): void {
   if (c.stopSignal !== undefined && c.stopSignal !== "SIGTERM")
     warn(`${at}.stopSignal: ${c.stopSignal} is not exported; Kubernetes sends SIGTERM`);
   if (!c.autoStart) warn(`${at}.autoStart: false is not exported; the Deployment runs 1 replica`);
-  if (c.image?.login)
-    warn(
-      `${at}.login: credentials are not exported; create an imagePullSecret for ${c.image.login.registry}`,
-    );
   if (c.userSpec !== undefined)
     warn(
       `${at}.user: "${c.userSpec}" is a name; Kubernetes needs numeric ids (runAsUser), so the image's user applies`,
     );
-  if (c.backend !== "oci") warn(`${at}.backend: "${c.backend}" is host-specific; not exported`);
+  warnHostSpecific(c, (r) => `create an imagePullSecret for ${r}`, warn);
   if (c.seccomp !== "default" && c.seccomp !== "unconfined")
     warn(
       `${at}.seccomp: ${c.seccomp} is not exported; the pod gets the runtime's default profile (copy the file to each node for type Localhost)`,
@@ -171,14 +160,7 @@ export function toKubernetes(
   const warnings: string[] = [];
   const warn = (m: string) => warnings.push(m);
   const objects: KubeObject[] = [];
-  const containers = sorted(config.containers).map(([, c]) => c);
-  const exported = containers.filter((c) => {
-    if (c.image) return true;
-    warn(
-      `containers.${c.name}: a host program (args) has no image, so it cannot run on Kubernetes; not exported`,
-    );
-    return false;
-  });
+  const exported = imageContainers(config, "Kubernetes", warn);
   const names = new Map(exported.map((c) => [c.name, dnsLabel(c.name)]));
 
   for (const c of exported) {
@@ -188,12 +170,12 @@ export function toKubernetes(
     warnUnmapped(c, warn);
     const volumes = podVolumes(c, name, o, warn);
 
-    const env = sorted(c.environment).map(([k, value]) => ({ name: k, value }));
+    const env = sortedEntries(c.environment).map(([k, value]) => ({ name: k, value }));
     const fileEnv = input.envFiles[c.name] ?? {};
     const envFrom: Record<string, unknown>[] = [];
     if (c.environmentFiles.length > 0) {
       const envName = dnsLabel(`${name}-env`);
-      const data = Object.fromEntries(sorted(fileEnv));
+      const data = Object.fromEntries(sortedEntries(fileEnv));
       if (o.envFrom === "secret") {
         objects.push({
           apiVersion: "v1",
@@ -285,7 +267,7 @@ export function toKubernetes(
       ...(initContainers.length > 0 ? { initContainers } : {}),
       containers: [container],
     };
-    const annotations = Object.fromEntries(sorted(c.labels));
+    const annotations = Object.fromEntries(sortedEntries(c.labels));
     const template = {
       metadata: {
         labels,

@@ -4,9 +4,16 @@
  * systemd as written. Whatever Quadlet cannot say is named in `warnings`.
  */
 import { effectiveCapabilities } from "../bundle/spec.js";
+import { quoteWord } from "../systemd/unit.js";
 import { formatDuration, formatPort, formatSize } from "../config/parse.js";
 import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
-import type { ExportResult } from "./kubernetes.js";
+import {
+  exportedDependencies,
+  imageContainers,
+  sortedEntries,
+  warnHostSpecific,
+  type ExportResult,
+} from "./common.js";
 
 export interface QuadletFile {
   /** `NAME.container`: Quadlet turns it into `NAME.service`. */
@@ -14,12 +21,11 @@ export interface QuadletFile {
   readonly text: string;
 }
 
-/** One word of a value Quadlet splits into words (Exec=, PodmanArgs=): systemd's quoting, `%` doubled. */
-export function quadletWord(word: string): string {
-  const escaped = word.replace(/%/g, "%%");
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return escaped;
-  return `"${escaped.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
-}
+/**
+ * One word of a value Quadlet splits into words (Exec=, Environment=): systemd's quoting, with
+ * `$` left as it is (Quadlet re-quotes the words for the unit it generates).
+ */
+export const quadletWord = (word: string): string => quoteWord(word, false);
 
 const words = (ws: readonly string[]) => ws.map(quadletWord).join(" ");
 
@@ -28,21 +34,11 @@ export function toQuadlet(
   images: Readonly<Record<string, string>>,
 ): ExportResult<QuadletFile[]> {
   const warnings: string[] = [];
-  const files: QuadletFile[] = [];
-  for (const name of Object.keys(config.containers).sort()) {
-    const c = config.containers[name] as ResolvedContainer;
-    if (!c.image) {
-      warnings.push(
-        `containers.${name}: a host program (args) has no image, so Quadlet cannot run it; not exported`,
-      );
-      continue;
-    }
-    const warn = (m: string) => warnings.push(`containers.${name}.${m}`);
-    files.push({
-      name: `${name}.container`,
-      text: render(c, images[name] ?? c.image.ref, config, warn),
-    });
-  }
+  const warn = (m: string) => warnings.push(m);
+  const files = imageContainers(config, "Quadlet", warn).map((c) => ({
+    name: `${c.name}.container`,
+    text: render(c, images[c.name] ?? (c.image?.ref as string), config, warn),
+  }));
   return { output: files, warnings };
 }
 
@@ -52,15 +48,11 @@ function render(
   config: ResolvedConfig,
   warn: (m: string) => void,
 ): string {
+  const here = (m: string) => warn(`containers.${c.name}.${m}`);
   const img = c.image as NonNullable<ResolvedContainer["image"]>;
   const unit: string[] = [`Description=railyard container ${c.name}`];
-  for (const d of c.dependsOn) {
-    if (!config.containers[d]?.image) {
-      warn(`dependsOn: ${d} is a host program and is not exported; the dependency is dropped`);
-      continue;
-    }
+  for (const d of exportedDependencies(config, c, warn))
     unit.push(`Requires=${d}.service`, `After=${d}.service`);
-  }
 
   const k: string[] = [`Image=${image}`];
   k.push(`Pull=${img.pull}`);
@@ -69,7 +61,7 @@ function render(
       `Entrypoint=${img.entrypoint.length === 1 ? img.entrypoint[0] : JSON.stringify(img.entrypoint)}`,
     );
   if (img.cmd) k.push(`Exec=${words(img.cmd)}`);
-  for (const [key, v] of Object.entries(c.environment).sort(([a], [b]) => (a < b ? -1 : 1)))
+  for (const [key, v] of sortedEntries(c.environment))
     k.push(`Environment=${quadletWord(`${key}=${v}`)}`);
   for (const f of c.environmentFiles) k.push(`EnvironmentFile=${f}`);
   for (const m of c.mounts) {
@@ -78,13 +70,13 @@ function render(
     else if (m.type === "tmpfs") {
       const opts = m.options.join(",");
       k.push(`Tmpfs=${m.destination}${opts ? `:${opts}` : ""}`);
-    } else warn(`${m.origin}: a ${m.type} mount has no Quadlet form; not exported`);
+    } else here(`${m.origin}: a ${m.type} mount has no Quadlet form; not exported`);
   }
   for (const p of c.ports) k.push(`PublishPort=${formatPort(p)}`);
   if (c.network === "host") k.push("Network=host");
   else if (c.ports.length === 0) k.push("Network=none");
   else
-    warn(
+    here(
       'network: "none" is not exported; the container joins podman\'s default network so that its ports are reachable',
     );
   if (c.user) k.push(`User=${c.user.uid}`, `Group=${c.user.gid}`);
@@ -117,22 +109,16 @@ function render(
       `HealthStartPeriod=${formatDuration(h.startPeriod)}`,
     );
   }
-  for (const [key, v] of Object.entries(c.labels).sort(([a], [b]) => (a < b ? -1 : 1)))
+  for (const [key, v] of sortedEntries(c.labels))
     k.push(`Annotation=${quadletWord(`${key}=${v}`)}`);
 
   // systemd's Restart= is railyard's restart, value for value.
   const service = [`Restart=${c.restart}`, `TimeoutStopSec=${c.stopTimeout + 30}`];
   const install = c.autoStart ? ["[Install]", "WantedBy=multi-user.target default.target", ""] : [];
 
-  if (img.file)
-    warn(
-      `imageFile: ${img.file} is not exported; push the image to a registry podman can pull from`,
-    );
-  if (img.login)
-    warn(`login: credentials are not exported; run podman login ${img.login.registry}`);
-  if (c.backend !== "oci") warn(`backend: "${c.backend}" is host-specific; not exported`);
+  warnHostSpecific(c, (r) => `run podman login ${r}`, warn);
   if (c.serviceName !== `railyard-${c.name}.service`)
-    warn(
+    here(
       `serviceName: Quadlet names the unit ${c.name}.service after the file, not ${c.serviceName}`,
     );
 

@@ -3,6 +3,7 @@
  * as compose does, and names in `warnings` every key or value it leaves out or changes. Problems
  * (a value that cannot mean anything) are collected with their paths and thrown once.
  */
+import { isRecord } from "../util/record.js";
 import { isAbsolute, posix } from "node:path";
 import { DEFAULT_CAPABILITIES } from "../bundle/spec.js";
 import { formatPath } from "../config/resolve.js";
@@ -48,8 +49,6 @@ export const ENGINE_DEFAULT_CAPABILITIES = [
 
 type Path = (string | number)[];
 type Obj = Record<string, unknown>;
-
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Top-level keys that carry nothing a container needs. */
 const QUIET_TOP = new Set(["version", "name", "services", "volumes"]);
@@ -104,7 +103,7 @@ class Reader {
           if (value !== undefined) out[s] = value;
         } else out[s.slice(0, eq)] = s.slice(eq + 1);
       });
-    else if (isObj(v))
+    else if (isRecord(v))
       for (const [k, x] of Object.entries(v)) {
         if (x === null || x === undefined) {
           const value = bare(k, [...path, k]);
@@ -140,7 +139,7 @@ function interpolateAll(v: unknown, r: Reader, path: Path): unknown {
     return i.value;
   }
   if (Array.isArray(v)) return v.map((x, k) => interpolateAll(x, r, [...path, k]));
-  if (isObj(v))
+  if (isRecord(v))
     return Object.fromEntries(
       Object.entries(v).map(([k, x]) => [k, interpolateAll(x, r, [...path, k])]),
     );
@@ -149,7 +148,7 @@ function interpolateAll(v: unknown, r: Reader, path: Path): unknown {
 
 export function fromCompose(doc: unknown, ctx: ImportContext): ImportResult {
   const r = new Reader(ctx);
-  if (!isObj(doc))
+  if (!isRecord(doc))
     throw new ConfigError(ctx.file, [
       {
         path: "",
@@ -159,9 +158,9 @@ export function fromCompose(doc: unknown, ctx: ImportContext): ImportResult {
   const top = interpolateAll(doc, r, []) as Obj;
   for (const k of Object.keys(top))
     if (!QUIET_TOP.has(k)) r.warn([k], "is not imported; railyard has no such setting");
-  const namedVolumes = isObj(top["volumes"]) ? top["volumes"] : {};
+  const namedVolumes = isRecord(top["volumes"]) ? top["volumes"] : {};
   for (const [name, v] of Object.entries(namedVolumes))
-    if (isObj(v) && Object.keys(v).length > 0)
+    if (isRecord(v) && Object.keys(v).length > 0)
       r.warn(
         ["volumes", name],
         `${Object.keys(v).join(", ")} not imported; the volume becomes a host directory`,
@@ -169,22 +168,22 @@ export function fromCompose(doc: unknown, ctx: ImportContext): ImportResult {
 
   const services = top["services"];
   const containers: Record<string, ContainerConfig> = {};
-  if (!isObj(services))
+  if (!isRecord(services))
     r.problem(["services"], `expected a map of services, got ${describe(services)}`);
   else {
     const kept = new Set(
       Object.entries(services)
-        .filter(([, s]) => isObj(s) && s["image"] !== undefined)
+        .filter(([, s]) => isRecord(s) && s["image"] !== undefined)
         .map(([n]) => n),
     );
     // Services whose healthcheck is on: railyard's dependents wait until it passes.
     const checked = new Set(
       Object.entries(services)
         .filter(([, s]) => {
-          const h = isObj(s) ? s["healthcheck"] : undefined;
-          const t = isObj(h) ? h["test"] : undefined;
+          const h = isRecord(s) ? s["healthcheck"] : undefined;
+          const t = isRecord(h) ? h["test"] : undefined;
           return (
-            isObj(h) &&
+            isRecord(h) &&
             h["disable"] !== true &&
             t !== undefined &&
             !(Array.isArray(t) && t[0] === "NONE")
@@ -196,7 +195,7 @@ export function fromCompose(doc: unknown, ctx: ImportContext): ImportResult {
       const at: Path = ["services", name];
       const bad = checkName(name);
       if (bad) r.problem(at, `${bad}; rename the service`);
-      if (!isObj(s)) {
+      if (!isRecord(s)) {
         r.problem(at, `expected a map, got ${describe(s)}`);
         continue;
       }
@@ -288,7 +287,7 @@ function service(
       r.problem(key("env_file"), `expected a path or a list, got ${describe(v)}`);
     c.environmentFiles = items.flatMap((item, i) => {
       const p: Path = [...key("env_file"), i];
-      if (isObj(item)) {
+      if (isRecord(item)) {
         if (item["required"] === false)
           r.warn(p, "required: false is not imported; railyard needs the file at build time");
         const f = r.string(item["path"], [...p, "path"]);
@@ -329,14 +328,14 @@ function service(
   if (deps !== undefined) {
     const names = Array.isArray(deps)
       ? r.strings(deps, key("depends_on"))
-      : isObj(deps)
+      : isRecord(deps)
         ? Object.keys(deps)
         : [];
-    if (!Array.isArray(deps) && !isObj(deps))
+    if (!Array.isArray(deps) && !isRecord(deps))
       r.problem(key("depends_on"), `expected a list or a map, got ${describe(deps)}`);
-    if (isObj(deps))
+    if (isRecord(deps))
       for (const [d, v] of Object.entries(deps)) {
-        const cond = isObj(v) ? v["condition"] : undefined;
+        const cond = isRecord(v) ? v["condition"] : undefined;
         // railyard's units wait for a dependency's first passing check whenever it has one.
         if (cond === "service_healthy" && !checked.has(d))
           r.warn(
@@ -367,7 +366,7 @@ function service(
     const d = s["devices"];
     c.devices = Array.isArray(d)
       ? d.flatMap((x, i) => {
-          if (!isObj(x)) return r.string(x, [...key("devices"), i]) ?? [];
+          if (!isRecord(x)) return r.string(x, [...key("devices"), i]) ?? [];
           const src = r.string(x["source"], [...key("devices"), i, "source"]);
           const dst =
             x["target"] === undefined
@@ -458,13 +457,13 @@ function volumes(s: Obj, at: Path, r: Reader, c: ContainerConfig): void {
   const named = (name: string) => posix.join(r.ctx.volumesDir, name);
   v.forEach((item, i) => {
     const p = [...path, i];
-    if (isObj(item)) {
+    if (isRecord(item)) {
       const type = item["type"];
       const target = r.string(item["target"], [...p, "target"]);
       if (target === undefined) return;
       const ro = item["read_only"] === true ? ":ro" : "";
       if (type === "tmpfs") {
-        const t = isObj(item["tmpfs"]) ? item["tmpfs"] : {};
+        const t = isRecord(item["tmpfs"]) ? item["tmpfs"] : {};
         const opts = [
           ...(t["size"] !== undefined ? [`size=${String(t["size"])}`] : []),
           ...(t["mode"] !== undefined ? [`mode=${String(t["mode"])}`] : []),
@@ -524,7 +523,7 @@ function ports(v: unknown, path: Path, r: Reader, c: ContainerConfig): void {
   v.forEach((item, i) => {
     const p = [...path, i];
     let spec: string | undefined;
-    if (isObj(item)) {
+    if (isRecord(item)) {
       const target = item["target"];
       const published = item["published"];
       const ip = item["host_ip"];
@@ -561,7 +560,7 @@ function ports(v: unknown, path: Path, r: Reader, c: ContainerConfig): void {
 }
 
 function healthcheck(v: unknown, path: Path, r: Reader): HealthcheckConfig | undefined {
-  if (!isObj(v)) {
+  if (!isRecord(v)) {
     r.problem(path, `expected a map, got ${describe(v)}`);
     return undefined;
   }
@@ -645,13 +644,13 @@ function capabilities(s: Obj, at: Path, r: Reader, c: ContainerConfig): void {
 
 function resources(s: Obj, at: Path, r: Reader, c: ContainerConfig): void {
   const res: NonNullable<ContainerConfig["resources"]> = {};
-  const deploy = isObj(s["deploy"]) ? s["deploy"] : undefined;
+  const deploy = isRecord(s["deploy"]) ? s["deploy"] : undefined;
   const limits =
-    deploy && isObj(deploy["resources"]) && isObj(deploy["resources"]["limits"])
+    deploy && isRecord(deploy["resources"]) && isRecord(deploy["resources"]["limits"])
       ? deploy["resources"]["limits"]
       : {};
   const unread = (path: Path, o: unknown, read: readonly string[]) => {
-    if (isObj(o))
+    if (isRecord(o))
       for (const k of Object.keys(o))
         if (!read.includes(k))
           r.warn([...path, k], "is not imported; railyard runs one replica with limits only");

@@ -19,11 +19,22 @@ export const pidFile = (c: ResolvedContainer): string => `/run/railyard/${c.name
 /** systemd's CPUQuota= from a number of cores. */
 const cpuQuota = (cpus: number) => `${Math.round(cpus * 100)}%`;
 
-/** Quote one word for an Exec*= line (systemd's own quoting rules). */
-export function execQuote(word: string): string {
+/**
+ * Quote one word for a systemd value split into words: `%` doubled for specifiers, a newline
+ * written `\n`, and, where systemd expands variables (`variables`), `$` doubled.
+ */
+export function quoteWord(word: string, variables: boolean): string {
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word.replace(/%/g, "%%");
-  return `"${word.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/%/g, "%%").replace(/\$/g, "$$$$")}"`;
+  const q = word
+    .replace(/\\/g, "\\\\")
+    .replace(/"/g, '\\"')
+    .replace(/\n/g, "\\n")
+    .replace(/%/g, "%%");
+  return `"${variables ? q.replace(/\$/g, "$$$$") : q}"`;
 }
+
+/** Quote one word for an Exec*= line (systemd's own quoting rules). */
+export const execQuote = (word: string): string => quoteWord(word, true);
 
 /**
  * The systemd unit of one container run directly by the OCI runtime. `runc run --detach` starts

@@ -1,0 +1,62 @@
+/**
+ * What every renderer shares (pure): which containers another engine can run, their
+ * dependencies among those, the warnings for host-specific keys, and stable key order.
+ */
+import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
+
+export interface ExportResult<T> {
+  readonly output: T;
+  /** One line per key or value that does not carry over, with its config path. */
+  readonly warnings: readonly string[];
+}
+
+/** A record's entries in key order, so that rendered files are byte-stable. */
+export const sortedEntries = <V>(r: Readonly<Record<string, V>>): [string, V][] =>
+  Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+/** Image containers by name; each host program (no image to run elsewhere) is named in a warning. */
+export function imageContainers(
+  config: ResolvedConfig,
+  engine: string,
+  warn: (m: string) => void,
+): ResolvedContainer[] {
+  return sortedEntries(config.containers)
+    .map(([, c]) => c)
+    .filter((c) => {
+      if (c.image) return true;
+      warn(
+        `containers.${c.name}: a host program (args) has no image, so ${engine} cannot run it; not exported`,
+      );
+      return false;
+    });
+}
+
+/** `dependsOn` without the host programs, which are not exported; each one dropped is named. */
+export function exportedDependencies(
+  config: ResolvedConfig,
+  c: ResolvedContainer,
+  warn: (m: string) => void,
+): string[] {
+  return c.dependsOn.filter((d) => {
+    if (config.containers[d]?.image) return true;
+    warn(
+      `containers.${c.name}.dependsOn: ${d} is a host program and is not exported; the dependency is dropped`,
+    );
+    return false;
+  });
+}
+
+/**
+ * Keys that belong to this host: `login` (the credentials stay here; `loginFix` says how the
+ * other engine gets its own) and `backend`. `imageFile` is warned about once, by exportInputs.
+ */
+export function warnHostSpecific(
+  c: ResolvedContainer,
+  loginFix: (registry: string) => string,
+  warn: (m: string) => void,
+): void {
+  const at = `containers.${c.name}`;
+  if (c.image?.login)
+    warn(`${at}.login: credentials are not exported; ${loginFix(c.image.login.registry)}`);
+  if (c.backend !== "oci") warn(`${at}.backend: "${c.backend}" is host-specific; not exported`);
+}
