@@ -10,9 +10,11 @@ cd "$(dirname "$0")"
 # The image tests run a real registry (docker-registry, htpasswd from apache2-utils), build and
 # push images with umoci and skopeo, and check interop with podman (a peer, never a dependency);
 # `podman kube play` of the Kubernetes export builds its pause image with catatonit, and
-# podman-compose runs the compose export.
+# podman-compose runs the compose export. iproute2 and nftables set up private and named
+# networks at each start; the network tests send traffic with curl.
 APT_PACKAGES=(runc crun busybox-static python3 gcc libc6-dev util-linux zstd
-  docker-registry skopeo umoci apache2-utils podman catatonit podman-compose systemd)
+  docker-registry skopeo umoci apache2-utils podman catatonit podman-compose systemd
+  iproute2 nftables curl)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

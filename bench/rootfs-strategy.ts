@@ -28,7 +28,7 @@ if (!c) throw new Error("unreachable");
 const closure = computeClosure(program, { fs: hostFs(), mode });
 const proc = hostProcess(c, closure.program);
 const plan = planRootfs(c, proc, closure.entries, {
-  hostResolvConf: undefined,
+  resolvConf: undefined,
   fileMounts: new Set(),
 });
 const files = [...plan.entries].filter(([, e]) => e.kind === "file");

@@ -134,3 +134,14 @@ export class GenerationNotFoundError extends RailyardError {
 export class SystemdError extends RailyardError {
   override name = "SystemdError";
 }
+
+/** A network cannot be set up: its addresses ran out, or its subnet is already the host's. */
+export class NetworkError extends RailyardError {
+  override name = "NetworkError";
+  constructor(
+    message: string,
+    readonly network: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,6 +1,5 @@
 import { lstatSync, mkdirSync, rmSync } from "node:fs";
 import { replaceSymlink } from "../util/atomic.js";
-import { BuildError } from "../errors.js";
 import { basename, join } from "node:path";
 import { computeClosure, type PlanEntry } from "../closure/index.js";
 import { hostFs } from "../closure/fs.js";
@@ -13,7 +12,7 @@ import {
   customSeccomp,
   prepareMountSources,
   readEnvFiles,
-  readHostResolvConf,
+  containerResolvConf,
   readInRoot,
 } from "./host.js";
 import { hostProcess, imageProcess, type ProcessInfo } from "./process.js";
@@ -21,6 +20,7 @@ import { dirLookup, planRootfs, type RootfsPlan } from "./rootfs.js";
 import { renderSpec, serializeSpec } from "./spec.js";
 import { payloadCgroup } from "../systemd/unit.js";
 import { fingerprint, readStamp, writeBundle, type LinkMode } from "./write.js";
+import { ensureFile, hostsFile } from "../network/files.js";
 
 export interface BuildResult {
   readonly container: string;
@@ -146,16 +146,21 @@ function volumeMounts(
 }
 
 /**
- * Keys that the config and `railyard export` carry, but that railyard cannot run yet. Refused at
- * build time for every backend, so that nothing the user asked for is silently left out.
+ * A named network's /etc/hosts: one file per network under the state directory, bind-mounted
+ * read-only, so that a switch that adds a member rewrites it (in place) for every member without
+ * restarting them. The file must exist for the mount; `publishHosts` fills it.
  */
-export function refuseUnsupported(c: ResolvedContainer): void {
-  if (c.ports.length > 0)
-    throw new BuildError(
-      `containers.${c.name}.ports: publishing ports needs a private network, which is not supported yet ` +
-        `(railyard export carries them). with network "host" the container already listens on the host's ports`,
-      c.name,
-    );
+export function networkMounts(config: ResolvedConfig, c: ResolvedContainer): ResolvedMount[] {
+  if (!(c.network in config.networks)) return [];
+  return [
+    {
+      destination: "/etc/hosts",
+      type: "bind",
+      source: hostsFile(config.stateDir, c.network),
+      options: ["bind", "ro", "nosuid", "nodev", "noexec"],
+      origin: `network ${c.network}`,
+    },
+  ];
 }
 
 /** Build (or confirm up to date) the bundle of one container. */
@@ -165,17 +170,19 @@ export async function buildContainer(
   o: BuildOptions = {},
 ): Promise<BuildResult> {
   const log = o.log ?? (() => {});
-  refuseUnsupported(c);
   const src = c.image ? await imageSource(config, c, o) : hostSource(c);
-  const extra = volumeMounts(config, c, src.process);
-  for (const m of extra) mkdirSync(m.source, { recursive: true, mode: 0o755 });
+  const volumes = volumeMounts(config, c, src.process);
+  for (const m of volumes) mkdirSync(m.source, { recursive: true, mode: 0o755 });
+  const netMounts = networkMounts(config, c);
+  for (const m of netMounts) ensureFile(m.source);
+  const extra = [...volumes, ...netMounts];
   const fileMounts = prepareMountSources(c, [...c.mounts, ...extra], src.process.user, log);
   const plan = planRootfs(
     c,
     src.process,
     src.closure,
     {
-      hostResolvConf: readHostResolvConf(),
+      resolvConf: containerResolvConf(c),
       fileMounts,
       ...(src.base ? { baseLookup: dirLookup(src.base.dir) } : {}),
     },

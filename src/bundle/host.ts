@@ -5,6 +5,7 @@ import type { ResolvedContainer, ResolvedMount } from "../config/types.js";
 import { posix } from "node:path";
 import { BuildError } from "../errors.js";
 import { dirLookup } from "./rootfs.js";
+import { privateResolvConf } from "../network/script.js";
 import type { DeviceInfo } from "./spec.js";
 
 /** Host facts a bundle depends on, read at build time (never while a container starts). */
@@ -114,12 +115,24 @@ export function prepareMountSources(
   return files;
 }
 
-export function readHostResolvConf(): string | undefined {
+const readOptional = (path: string): string | undefined => {
   try {
-    return readFileSync("/etc/resolv.conf", "utf8");
+    return readFileSync(path, "utf8");
   } catch {
     return undefined;
   }
+};
+
+/**
+ * The resolv.conf a container gets: the host's for network "host"; for a network of its own,
+ * the host's nameservers that are reachable from there (systemd-resolved's upstream servers
+ * when the host only names its stub on 127.0.0.53); none for network "none".
+ */
+export function containerResolvConf(c: ResolvedContainer): string | undefined {
+  if (c.network === "none") return undefined;
+  const host = readOptional("/etc/resolv.conf");
+  if (c.network === "host") return host;
+  return privateResolvConf(host, readOptional("/run/systemd/resolve/resolv.conf"));
 }
 
 /**

@@ -37,7 +37,7 @@ test("the rootfs has a minimal /etc with the container's user, and mount points"
   ).containers["web"];
   assert.ok(c);
   const { entries: plan } = planRootfs(c, hostProcess(c, "/bin/true"), new Map(), {
-    hostResolvConf: "nameserver 9.9.9.9\n",
+    resolvConf: "nameserver 9.9.9.9\n",
     fileMounts: new Set(["/etc/app.conf"]),
   });
   const data = (p: string) => {

@@ -17,8 +17,11 @@ export interface RootfsPlan {
 }
 
 export interface RootfsInputs {
-  /** The host's /etc/resolv.conf, copied for network "host". */
-  readonly hostResolvConf: string | undefined;
+  /**
+   * The container's resolv.conf: the host's for network "host", the host's usable nameservers
+   * for a network of its own (`privateResolvConf`). Unset means no DNS.
+   */
+  readonly resolvConf: string | undefined;
   /** Bind-mount destinations whose source is a file (they need a file mount point). */
   readonly fileMounts: ReadonlySet<string>;
   /** Looks up a path in the base image (not following the last component), if there is one. */
@@ -31,14 +34,14 @@ const BASE_DIRS = ["/proc", "/dev", "/sys", "/etc"];
 /** Files every container gets, image or not: its name and its view of the network. */
 export function networkFiles(
   c: ResolvedContainer,
-  hostResolvConf: string | undefined,
+  resolvConf: string | undefined,
 ): Record<string, string> {
   return {
     "/etc/hosts": `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${c.hostname}\n`,
     "/etc/hostname": `${c.hostname}\n`,
     "/etc/resolv.conf":
-      c.network === "host" && hostResolvConf !== undefined
-        ? hostResolvConf
+      c.network !== "none" && resolvConf !== undefined
+        ? resolvConf
         : `# written by railyard: network "${c.network}" has no DNS\n`,
   };
 }
@@ -87,7 +90,7 @@ export function planRootfs(
   const at = (path: string) => ensureDir(plan, path, c.name, inputs.baseLookup);
   if (!base) plan.set("/", { kind: "dir", mode: 0o755 });
   for (const d of [...BASE_DIRS, ...(!base && p.user.uid === 0 ? ["/root"] : []), p.cwd]) at(d);
-  const files = { ...networkFiles(c, inputs.hostResolvConf), ...(base ? {} : userFiles(p)) };
+  const files = { ...networkFiles(c, inputs.resolvConf), ...(base ? {} : userFiles(p)) };
   for (const [path, content] of Object.entries(files)) {
     const real = at("/etc");
     plan.set(`${real === "/" ? "" : real}/${posix.basename(path)}`, {

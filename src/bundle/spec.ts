@@ -1,3 +1,4 @@
+import { isPrivateOrNamed, netnsPath } from "../network/script.js";
 import { defaultSeccomp, type OciSeccomp } from "./seccomp.js";
 import type { ResolvedContainer, ResolvedMount } from "../config/types.js";
 import type { ProcessInfo } from "./process.js";
@@ -178,9 +179,13 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
   const seccomp = seccompFor(c, capList, inputs.customSeccomp);
   const nofile = Math.min(NOFILE_DEFAULT, inputs.hostNofileHard);
 
+  // A private or named network's namespace is made (with its link and address) by the unit's
+  // network script before the runtime starts; the container joins it by path.
   const namespaces = ["pid", "network", "ipc", "uts", "mount"]
     .filter((t) => !(t === "network" && c.network === "host"))
-    .map((type) => ({ type }));
+    .map((type) =>
+      type === "network" && isPrivateOrNamed(c) ? { type, path: netnsPath(c.name) } : { type },
+    );
 
   const userMounts = [...c.mounts, ...(inputs.extraMounts ?? [])].sort((a, b) =>
     a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0,

@@ -34,7 +34,9 @@ railyard export kubernetes
 railyard export quadlet
   A Podman Quadlet NAME.container file per image container (Podman 5 keys), which Quadlet turns
   into NAME.service: the same user, read-only root, exact capabilities, no_new_privileges,
-  mounts, limits, healthcheck, Restart= and dependencies as railyard's own unit.
+  mounts, limits, healthcheck, Restart= and dependencies as railyard's own unit. A NET.network
+  file per network: a named network keeps its name and subnet; each container on network
+  "private" gets a network of its own, private-NAME.
 
   --out DIR|-           a file per container in DIR (e.g. /etc/containers/systemd), or stdout
 

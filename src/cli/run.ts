@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { OciSpec } from "../bundle/spec.js";
+import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
 import { UsageError } from "../errors.js";
 import { selectContainers } from "./select.js";
 import { loadFor, type Command } from "./context.js";
@@ -31,6 +32,37 @@ export function specForRun(
     },
     root: { ...spec.root, path: o.rootPath },
   };
+}
+
+/**
+ * The network script of a run outside systemd: the running generation's addresses (a container
+ * keeps its own, a new one gets a free one), and its named network's hosts file published.
+ */
+async function runNetwork(
+  config: ResolvedConfig,
+  c: ResolvedContainer,
+  bundle: string,
+): Promise<string | undefined> {
+  const [{ allocateNetworks }, { containerNetwork, renderNetScript }, files, store] =
+    await Promise.all([
+      import("../network/allocate.js"),
+      import("../network/script.js"),
+      import("../network/files.js"),
+      import("../generations/store.js"),
+    ]);
+  const current = store.currentGeneration(config.stateDir);
+  const alloc = allocateNetworks(
+    config,
+    files.readAllocation(
+      current === undefined ? undefined : store.generationDir(config.stateDir, current),
+    ),
+  );
+  const net = containerNetwork(c, alloc);
+  if (!net) return undefined;
+  if (c.network in config.networks) files.publishHosts(config, alloc);
+  const script = join(bundle, "network.sh");
+  writeFileSync(script, renderNetScript(net), { mode: 0o700 });
+  return script;
 }
 
 export const runCommand: Command = {
@@ -84,6 +116,7 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
     writeFileSync(join(bundle, "config.json"), `${JSON.stringify(patched, null, 2)}\n`, {
       mode: 0o600,
     });
+    const networkScript = await runNetwork(config, c, bundle);
 
     return runForeground({
       runtime,
@@ -92,6 +125,7 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
       stopSignal: built.stopSignal,
       stopTimeout: c.stopTimeout,
       log: ctx.debug,
+      ...(networkScript ? { networkScript } : {}),
       signals: process,
     });
   },

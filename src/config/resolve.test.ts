@@ -208,7 +208,7 @@ test("ports: compose's short syntax, with the address, host port and protocol ke
       containers: {
         web: {
           args: ["/bin/true"],
-          ports: ["8080", "127.0.0.1:8081:80", "[::1]:53:53/udp", "9000:90/tcp"],
+          ports: ["8080", "127.0.0.1:8081:80", "0.0.0.0:53:53/udp", "9000:90/tcp"],
         },
       },
     },
@@ -217,9 +217,88 @@ test("ports: compose's short syntax, with the address, host port and protocol ke
   assert.deepEqual(config.containers["web"]?.ports, [
     { containerPort: 8080, protocol: "tcp" },
     { hostIp: "127.0.0.1", hostPort: 8081, containerPort: 80, protocol: "tcp" },
-    { hostIp: "::1", hostPort: 53, containerPort: 53, protocol: "udp" },
+    { hostIp: "0.0.0.0", hostPort: 53, containerPort: 53, protocol: "udp" },
     { hostPort: 9000, containerPort: 90, protocol: "tcp" },
   ]);
+  // Ports need a network of the container's own: without one, it is "private".
+  assert.equal(config.containers["web"]?.network, "private");
+});
+
+test("networks: private, named ones, and the host; the default stays none", () => {
+  const config = resolveConfig(
+    {
+      networks: { backend: {}, front: { subnet: "10.20.0.0/24" } },
+      containers: {
+        a: { args: ["/bin/true"], network: "backend" },
+        b: { args: ["/bin/true"], network: "front", ports: ["8080:80"] },
+        c: { args: ["/bin/true"], network: "private" },
+        d: { args: ["/bin/true"] },
+      },
+    },
+    ctx,
+  );
+  assert.deepEqual(config.networks, { backend: {}, front: { subnet: "10.20.0.0/24" } });
+  assert.deepEqual(
+    Object.values(config.containers).map((c) => c.network),
+    ["backend", "front", "private", "none"],
+  );
+});
+
+test("networks: each mistake is named with its key and what is expected", () => {
+  const got = problems({
+    networks: {
+      private: {},
+      "Bad Name": {},
+      toolongnetworkname: {},
+      a: { subnet: "10.20.0.1/24" },
+      b: { subnet: "10.40.0.0/24" },
+      f: { subnet: "10.40.0.128/25" },
+      c: { subnet: "10.90.4.0/24" },
+      d: { subnet: "10.30.0.0/29" },
+      e: { subnet: "fd00::/64" },
+    },
+    containers: {
+      x: { args: ["/bin/true"], network: "backend" },
+      y: { args: ["/bin/true"], network: "none", ports: ["80"] },
+      z: { args: ["/bin/true"], network: "host", ports: ["81"] },
+      v6: { args: ["/bin/true"], ports: ["[::1]:53:53/udp"] },
+      p1: { args: ["/bin/true"], ports: ["8080:80"] },
+      p2: { args: ["/bin/true"], ports: ["0.0.0.0:8080:80"] },
+      p3: { args: ["/bin/true"], ports: ["8080:80/udp"] },
+      // A /29 has room for 5: the network address, the host's and the broadcast address are taken.
+      ...Object.fromEntries(
+        [1, 2, 3, 4, 5, 6].map((i) => [`d${i}`, { args: ["/bin/true"], network: "d" }]),
+      ),
+    },
+  });
+  const has = (path: string, re: RegExp) =>
+    assert.ok(
+      got.some((l) => l.startsWith(`railyard.config.ts: ${path}: `) && re.test(l)),
+      `${path} ${re}\n${got.join("\n")}`,
+    );
+  has("networks.private", /built in/);
+  has("networks.Bad Name", /not a network name/);
+  has("networks.toolongnetworkname", /1 to 12/);
+  has("networks.a.subnet", /host bits set. did you mean "10.20.0.0\/24"/);
+  has("networks.f.subnet", /overlaps networks\.b\.subnet/);
+  has("networks.c.subnet", /overlaps the pool of network "private" \(10\.90\.0\.0\/16\)/);
+  has("networks.d.subnet", /room for 5 containers, and 6 are on it/);
+  has("networks.e.subnet", /not a subnet/);
+  has(
+    "containers.x.network",
+    /"backend" is not a network\. expected "none", "host", "private" or a network declared under networks \(a, b, c, d, e, f\)/,
+  );
+  has("containers.y.ports", /network "none" has only loopback/);
+  has("containers.z.ports", /with network "host" the program listens on the host's ports itself/);
+  has("containers.v6.ports[0]", /IPv6/);
+  has(
+    "containers.p2.ports[0]",
+    /0\.0\.0\.0:8080\/tcp is already published by containers\.p1\.ports\[0\]/,
+  );
+  assert.ok(
+    !got.some((l) => l.includes("containers.p3")),
+    "udp 8080 is another port than tcp 8080",
+  );
 });
 
 test("healthcheck: docker's defaults, durations in milliseconds, the test's form kept", () => {

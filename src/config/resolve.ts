@@ -16,8 +16,17 @@ import {
   parsePort,
   parseVolume,
   TMPFS_DEFAULT_OPTIONS,
+  DEFAULT_HOST_IP,
   type PortSpec,
 } from "./parse.js";
+import {
+  formatSubnet,
+  overlaps,
+  parseSubnet,
+  subnetSize,
+  type Subnet,
+} from "../network/address.js";
+import { PRIVATE_POOL } from "../network/allocate.js";
 import { formatReference, parseReference } from "../image/reference.js";
 import type {
   ContainerConfig,
@@ -110,7 +119,7 @@ const containerSchema = v.strictObject({
   ),
   stopSignal: opt(str),
   stopTimeout: opt(whole(0, 86400)),
-  network: opt(v.picklist(["none", "host"])),
+  network: opt(str),
   seccomp: opt(str),
   resources: opt(
     v.strictObject({
@@ -129,6 +138,7 @@ const topSchema = v.strictObject({
   stateDir: opt(str),
   backend: opt(v.picklist(["oci", "docker", "podman"])),
   registries: opt(v.record(v.string(), v.strictObject({ insecure: opt(v.boolean()) }))),
+  networks: opt(v.record(v.string(), v.strictObject({ subnet: opt(str) }))),
 });
 
 // Compile-time guarantees that the schema and the documented types describe the same keys, and
@@ -264,6 +274,7 @@ export function resolveConfig(input: unknown, ctx: ResolveContext): Readonly<Res
     else stateDir = raw.stateDir;
   }
 
+  const networks = top.success ? resolveNetworks(top.output.networks ?? {}, problems) : {};
   const rawContainers = isRecord(raw.containers) ? raw.containers : {};
   const names = new Set(Object.keys(rawContainers));
   const containers: Record<string, ResolvedContainer> = {};
@@ -281,6 +292,7 @@ export function resolveConfig(input: unknown, ctx: ResolveContext): Readonly<Res
       parsed.output as ContainerConfig,
       backend,
       names,
+      new Set(Object.keys(networks)),
       ctx,
       (path, message) => problems.push({ path: at(...path), message }),
     );
@@ -297,6 +309,7 @@ export function resolveConfig(input: unknown, ctx: ResolveContext): Readonly<Res
     units.set(c.serviceName, c.name);
   }
   if (problems.length === 0) problems.push(...dependencyCycles(containers));
+  problems.push(...networkProblems(networks, containers));
 
   if (problems.length > 0) throw new ConfigError(ctx.file, problems);
 
@@ -312,6 +325,7 @@ export function resolveConfig(input: unknown, ctx: ResolveContext): Readonly<Res
         { insecure: r.insecure ?? false },
       ]),
     ),
+    networks,
   });
 }
 
@@ -322,6 +336,7 @@ function resolveContainer(
   c: ContainerConfig,
   defaultBackend: ResolvedConfig["backend"],
   names: ReadonlySet<string>,
+  declaredNetworks: ReadonlySet<string>,
   ctx: ResolveContext,
   report: Report,
 ): ResolvedContainer | undefined {
@@ -428,9 +443,25 @@ function resolveContainer(
   const ports: PortSpec[] = [];
   c.ports?.forEach((spec, i) => {
     const p = parsePort(spec);
-    if (p.ok) ports.push(p.value);
-    else r(["ports", i], p.error);
+    if (!p.ok) r(["ports", i], p.error);
+    else if (p.value.hostIp?.includes(":"))
+      r(["ports", i], `publishing on an IPv6 address is not supported yet. use an IPv4 address`);
+    else ports.push(p.value);
   });
+  const network = c.network ?? (c.ports?.length ? "private" : "none");
+  if (!BUILTIN_NETWORKS.includes(network) && !declaredNetworks.has(network))
+    r(
+      ["network"],
+      `${JSON.stringify(network)} is not a network. expected "none", "host", "private" or a network declared under networks` +
+        (declaredNetworks.size > 0 ? ` (${[...declaredNetworks].sort().join(", ")})` : ""),
+    );
+  if (ports.length > 0 && (network === "host" || network === "none"))
+    r(
+      ["ports"],
+      network === "host"
+        ? `with network "host" the program listens on the host's ports itself. remove ports, or use network "private"`
+        : `ports are published from a network of the container's own, and network "none" has only loopback. use network "private" or a named network`,
+    );
 
   const healthcheck = c.healthcheck ? resolveHealthcheck(c.healthcheck, r) : undefined;
   const seccomp = c.seccomp ?? "default";
@@ -557,7 +588,7 @@ function resolveContainer(
     restart: c.restart ?? "always",
     ...(stopSignal !== undefined ? { stopSignal } : {}),
     stopTimeout: c.stopTimeout ?? 10,
-    network: c.network ?? "none",
+    network,
     seccomp,
     ports,
     ...(healthcheck ? { healthcheck } : {}),
@@ -707,5 +738,94 @@ function dependencyCycles(containers: Record<string, ResolvedContainer>): Config
     state.set(n, "done");
   };
   for (const n of Object.keys(containers)) if (problems.length === 0) visit(n, []);
+  return problems;
+}
+
+/** The networks every config has; the others are declared under `networks`. */
+const BUILTIN_NETWORKS: readonly string[] = ["none", "host", "private"];
+
+/** Becomes the bridge "ry-<name>", and interface names have 15 characters at most. */
+const NETWORK_NAME = /^[a-z0-9][a-z0-9_-]{0,11}$/;
+
+function resolveNetworks(
+  raw: Record<string, { subnet?: string | undefined }>,
+  problems: ConfigProblem[],
+): Record<string, { subnet?: string }> {
+  const out: Record<string, { subnet?: string }> = {};
+  for (const name of Object.keys(raw).sort()) {
+    const at = (...p: string[]) => formatPath(["networks", name, ...p]);
+    if (BUILTIN_NETWORKS.includes(name)) {
+      problems.push({
+        path: at(),
+        message: `"${name}" is built in and cannot be declared. pick another name`,
+      });
+      continue;
+    }
+    if (!NETWORK_NAME.test(name)) {
+      problems.push({
+        path: at(),
+        message: `${JSON.stringify(name)} is not a network name. expected 1 to 12 of a-z, 0-9, "-" and "_", starting with a letter or digit`,
+      });
+      continue;
+    }
+    const subnet = raw[name]?.subnet;
+    if (subnet === undefined) {
+      out[name] = {};
+      continue;
+    }
+    const p = parseSubnet(subnet, 12, 29);
+    if (!p.ok) problems.push({ path: at("subnet"), message: p.error });
+    out[name] = { subnet };
+  }
+  return out;
+}
+
+/** Problems between networks and containers: overlapping subnets, full subnets, ports published twice. */
+function networkProblems(
+  networks: Record<string, { subnet?: string }>,
+  containers: Record<string, ResolvedContainer>,
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const subnets: [string, Subnet][] = [['the pool of network "private"', PRIVATE_POOL]];
+  for (const [name, n] of Object.entries(networks)) {
+    const p = n.subnet === undefined ? undefined : parseSubnet(n.subnet, 12, 29);
+    if (!p?.ok) continue;
+    const clash = subnets.find(([, s]) => overlaps(s, p.value));
+    if (clash)
+      problems.push({
+        path: `networks.${name}.subnet`,
+        message: `${n.subnet} overlaps ${clash[0].startsWith("the pool") ? `${clash[0]} (${formatSubnet(clash[1])})` : `networks.${clash[0]}.subnet`}. pick a subnet of its own`,
+      });
+    subnets.push([name, p.value]);
+    const members = Object.values(containers).filter((c) => c.network === name).length;
+    const room = subnetSize(p.value) - 3;
+    if (members > room)
+      problems.push({
+        path: `networks.${name}.subnet`,
+        message: `${n.subnet} has room for ${room} containers, and ${members} are on it. use a larger subnet`,
+      });
+  }
+  const published: { where: string; ip: string; port: number; protocol: string }[] = [];
+  for (const c of Object.values(containers))
+    c.ports.forEach((p, i) => {
+      const here = {
+        where: `containers.${c.name}.ports[${i}]`,
+        ip: p.hostIp ?? DEFAULT_HOST_IP,
+        port: p.hostPort ?? p.containerPort,
+        protocol: p.protocol,
+      };
+      const other = published.find(
+        (o) =>
+          o.port === here.port &&
+          o.protocol === here.protocol &&
+          (o.ip === here.ip || o.ip === "0.0.0.0" || here.ip === "0.0.0.0"),
+      );
+      if (other)
+        problems.push({
+          path: here.where,
+          message: `${here.ip}:${here.port}/${here.protocol} is already published by ${other.where} (${other.ip}:${other.port}). pick another host port`,
+        });
+      published.push(here);
+    });
   return problems;
 }

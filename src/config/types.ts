@@ -10,8 +10,19 @@ import type { PortSpec } from "./parse.js";
 export type RestartPolicy =
   "no" | "always" | "on-success" | "on-failure" | "on-abnormal" | "on-abort" | "on-watchdog";
 
-/** Where a container's network lives. Private networks arrive in a later release. */
-export type NetworkMode = "none" | "host";
+/**
+ * Where a container's network lives: "none" (its own namespace, loopback only), "host" (the
+ * host's), "private" (its own namespace with an address, outbound traffic and the ports it
+ * publishes, and no way to reach other containers but their published ports), or the name of a
+ * network declared under `networks`, whose members also reach each other by name.
+ */
+export type NetworkMode = "none" | "host" | "private" | (string & {});
+
+/** A named network: a bridge whose members reach each other by name. */
+export interface NetworkConfig {
+  /** An IPv4 subnet, e.g. "10.91.7.0/24"; the host's bridge takes its first address. @default the first free /24 of 10.91.0.0/16 */
+  subnet?: string;
+}
 
 /** An ociTools-style mount, keyed by its destination inside the container. */
 export interface MountConfig {
@@ -65,8 +76,8 @@ export interface ContainerConfig {
   /**
    * Published ports, `"[ip:][hostPort:]containerPort[/tcp|/udp]"`. Without an address a port is
    * published on 127.0.0.1 only, since published ports bypass the host firewall; without a host
-   * port, on the container's own number. `railyard export` carries them; running them needs
-   * private networks, which arrive in a later release. @default []
+   * port, on the container's own number. Ports need a network of the container's own: without
+   * a `network`, a container with ports is on network "private". @default []
    */
   ports?: string[];
   /**
@@ -111,7 +122,10 @@ export interface ContainerConfig {
   stopSignal?: string;
   /** Seconds to wait after stopSignal before SIGKILL. @default 10 */
   stopTimeout?: number;
-  /** @default "none" (the runc spec default: a private namespace with only loopback) */
+  /**
+   * "none", "host", "private" or a network declared under `networks` (see NetworkMode).
+   * @default "private" when the container publishes ports, else "none" (runc's default: its own namespace with only loopback)
+   */
   network?: NetworkMode;
   /**
    * The seccomp filter: "default" (an allowlist as strong as docker's default profile, with the
@@ -172,6 +186,11 @@ export interface UserConfig {
   backend?: Backend;
   /** Per-registry settings, by host[:port], e.g. `{ "127.0.0.1:5000": { insecure: true } }`. @default {} */
   registries?: Record<string, RegistryConfig>;
+  /**
+   * Named networks, by name (up to 12 of a-z, 0-9, "-" and "_"). Containers join one with
+   * `network: "<name>"`; its members reach each other by container name. @default {}
+   */
+  networks?: Record<string, NetworkConfig>;
 }
 
 /** A bind or special mount after resolution: destination inside, source outside. */
@@ -277,4 +296,6 @@ export interface ResolvedConfig {
   readonly stateDir: string;
   readonly backend: Backend;
   readonly registries: Readonly<Record<string, { readonly insecure: boolean }>>;
+  /** Declared networks; a subnet only where the config gives one (the rest is allocated at build). */
+  readonly networks: Readonly<Record<string, { readonly subnet?: string }>>;
 }

@@ -13,6 +13,7 @@ const host: DoctorFacts = {
   },
   cgroupLayout: "unified",
   systemdBooted: true,
+  networkTools: { ip: true, nft: true },
 };
 const ready: UserFacts = {
   name: "nas",
@@ -40,6 +41,7 @@ test("a prepared host and user pass every check, with nothing to fix", () => {
       "OCI runtime",
       "systemd",
       "cgroups",
+      "networks",
       "subordinate uids",
       "subordinate gids",
       "newuidmap/newgidmap",
@@ -55,6 +57,7 @@ test("each missing prerequisite fails with the command that fixes it", () => {
     runtime: { ok: false, error: "no OCI runtime found. install one: apt-get install runc" },
     cgroupLayout: "hybrid",
     systemdBooted: false,
+    networkTools: { ip: true, nft: false },
     user: {
       ...ready,
       subuids: 1000,
@@ -69,6 +72,8 @@ test("each missing prerequisite fails with the command that fixes it", () => {
   assert.equal(by["OCI runtime"]?.fix, "apt-get install runc");
   assert.equal(by["systemd"]?.severity, "error");
   assert.equal(by["cgroups"]?.severity, "warning");
+  assert.equal(by["networks"]?.fix, "apt-get install nftables");
+  assert.match(by["networks"]?.detail ?? "", /^nft missing: network "private"/);
   assert.match(
     by["subordinate uids"]?.detail ?? "",
     /has 1000 in \/etc\/subuid; rootless containers need 65536/,

@@ -29,6 +29,8 @@ export interface DoctorFacts {
     | { readonly ok: false; readonly error: string };
   readonly cgroupLayout: CgroupLayout;
   readonly systemdBooted: boolean;
+  /** The tools that private and named networks run at each start. */
+  readonly networkTools: { readonly ip: boolean; readonly nft: boolean };
   /** Set for `doctor --rootless`. */
   readonly user?: UserFacts;
 }
@@ -81,6 +83,15 @@ export function doctorChecks(f: DoctorFacts): Check[] {
       f.cgroupLayout === "unified",
       `the cgroup layout is ${f.cgroupLayout}`,
       "boot with systemd.unified_cgroup_hierarchy=1 for cgroup v2 only (crun works there, and rootless containers get limits)",
+      "warning",
+    ),
+    check(
+      "networks",
+      f.networkTools.ip && f.networkTools.nft,
+      f.networkTools.ip && f.networkTools.nft
+        ? 'ip and nft are installed: network "private", named networks and ports work'
+        : `${[f.networkTools.ip ? "" : "ip", f.networkTools.nft ? "" : "nft"].filter(Boolean).join(" and ")} missing: network "private", named networks and ports need them`,
+      `apt-get install ${[f.networkTools.ip ? "" : "iproute2", f.networkTools.nft ? "" : "nftables"].filter(Boolean).join(" ")}`,
       "warning",
     ),
   ];

@@ -51,6 +51,7 @@ export function doctorFacts(env: NodeJS.ProcessEnv, rootlessUser?: string): Doct
     runtime,
     cgroupLayout: probe.cgroupLayout(),
     systemdBooted: systemdBooted(),
+    networkTools: { ip: probe.which("ip") !== undefined, nft: probe.which("nft") !== undefined },
     ...(rootlessUser !== undefined ? { user: userFacts(rootlessUser, probe) } : {}),
   };
 }

@@ -60,3 +60,21 @@ export function warnHostSpecific(
     warn(`${at}.login: credentials are not exported; ${loginFix(c.image.login.registry)}`);
   if (c.backend !== "oci") warn(`${at}.backend: "${c.backend}" is host-specific; not exported`);
 }
+
+/** How a container's network reads in another engine: none, host, or a network by name. */
+export type ExportedNetwork =
+  | { readonly kind: "none" | "host" }
+  | { readonly kind: "network"; readonly name: string; readonly subnet?: string };
+
+/**
+ * A named network keeps its name (and subnet, when the config gives one). Network "private" has
+ * no counterpart in other engines, whose networks let members reach each other, so each private
+ * container gets a network of its own, "private-NAME": just as isolated.
+ */
+export function exportedNetwork(config: ResolvedConfig, c: ResolvedContainer): ExportedNetwork {
+  if (c.network === "none") return { kind: "none" };
+  if (c.network === "host") return { kind: "host" };
+  if (c.network === "private") return { kind: "network", name: `private-${c.name}` };
+  const subnet = config.networks[c.network]?.subnet;
+  return { kind: "network", name: c.network, ...(subnet !== undefined ? { subnet } : {}) };
+}

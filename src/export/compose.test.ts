@@ -9,12 +9,14 @@ import { assertValidCompose } from "../../tests/helpers/compose-schema.js";
 import { fakeContext } from "../../tests/helpers/context.js";
 import { REPO_ROOT } from "../../tests/helpers/paths.js";
 import { snapshot } from "../../tests/helpers/snapshot.js";
-import { toCompose } from "./compose.js";
+import { toCompose, type ComposeFile } from "./compose.js";
 import { toYamlStream } from "./inputs.js";
 
 const config = resolveConfig(
   {
+    networks: { backend: { subnet: "10.20.0.0/24" } },
     containers: {
+      db: { image: "postgres:16", network: "backend" },
       onedrive: {
         image: "docker.io/driveone/onedrive:edge",
         user: "2000:100",
@@ -84,7 +86,13 @@ test("compose services mean what railyard's containers mean", () => {
     "127.0.0.1:53:53/udp",
   ]);
   assert.deepEqual(web["tmpfs"], ["/tmp:size=64m"]);
-  assert.equal(web["network_mode"], undefined, "ports need the project network");
+  assert.equal(web["network_mode"], undefined);
+  assert.deepEqual(web["networks"], ["private-web"], "network private: a network of its own");
+  assert.deepEqual((services["db"] as Record<string, unknown>)["networks"], ["backend"]);
+  assert.deepEqual(toCompose(config, images).output.networks, {
+    backend: { ipam: { config: [{ subnet: "10.20.0.0/24" }] } },
+    "private-web": {},
+  });
   assert.equal((services["quiet"] as Record<string, unknown>)["network_mode"], "none");
   assert.equal(services["tool"], undefined);
 });
@@ -96,14 +104,13 @@ test("every key compose cannot carry is named in a warning", () => {
     /containers\.onedrive\.restart: "on-abnormal" becomes "on-failure"/,
     /containers\.onedrive\.dependsOn: tool is a host program/,
     /containers\.web\.autoStart: false is not exported/,
-    /containers\.web\.network: "none" is not exported; the service joins the project network/,
   ])
     assert.match(w, needle);
 });
 
 test("compose -> railyard -> compose gives back every supported key", () => {
   const file = join(REPO_ROOT, "src/import/__fixtures__/roundtrip.compose.yaml");
-  const original = parse(readFileSync(file, "utf8")) as { services: Record<string, unknown> };
+  const original = parse(readFileSync(file, "utf8")) as ComposeFile;
   assertValidCompose(original);
   const imported = fromCompose(original, {
     file,
@@ -117,12 +124,8 @@ test("compose -> railyard -> compose gives back every supported key", () => {
   );
   const back = toCompose(resolved, images).output;
   assert.deepEqual(back, original);
-  // What railyard changes or cannot run yet is named: web's default network, and the ports
-  // that are kept for export while build refuses them (#7).
-  assert.deepEqual(
-    imported.warnings.map((w) => w.replace(/:.*/, "")),
-    ["services.web.ports", "services.web.network_mode"],
-  );
+  // Every key in it carries over exactly, so nothing is warned about.
+  assert.deepEqual(imported.warnings, []);
 });
 
 test("the compose output is deterministic and matches its snapshot", () => {

@@ -2,13 +2,14 @@
  * railyard config -> compose.yaml (pure). Each image container becomes a service that means the
  * same under docker compose or podman-compose: capabilities as `cap_drop: [ALL]` plus railyard's
  * exact set, `read_only` always written (railyard's default is true, compose's false), the
- * network "none" written out. Whatever compose cannot say is named in `warnings`.
+ * network written out ("none", "host", or a network by name). Whatever compose cannot say is named in `warnings`.
  */
 import { effectiveCapabilities } from "../bundle/spec.js";
 import { formatDuration, formatPort, formatSize, TMPFS_DEFAULT_OPTIONS } from "../config/parse.js";
 import type { ResolvedConfig, ResolvedContainer, RestartPolicy } from "../config/types.js";
 import {
   exportedDependencies,
+  exportedNetwork,
   imageContainers,
   sortedEntries,
   warnHostSpecific,
@@ -18,6 +19,7 @@ import {
 export type ComposeService = Record<string, unknown>;
 export interface ComposeFile {
   services: Record<string, ComposeService>;
+  networks?: Record<string, { ipam?: { config: { subnet: string }[] } }>;
 }
 
 const RESTART: Record<RestartPolicy, string> = {
@@ -45,9 +47,21 @@ export function toCompose(
   const warnings: string[] = [];
   const warn = (m: string) => warnings.push(m);
   const services: Record<string, ComposeService> = {};
-  for (const c of imageContainers(config, "compose", warn))
+  const networks: NonNullable<ComposeFile["networks"]> = {};
+  for (const c of imageContainers(config, "compose", warn)) {
     services[c.name] = service(c, images[c.name] ?? (c.image?.ref as string), config, warn);
-  return { output: { services }, warnings };
+    const net = exportedNetwork(config, c);
+    if (net.kind === "network")
+      networks[net.name] = net.subnet ? { ipam: { config: [{ subnet: net.subnet }] } } : {};
+  }
+  const named = Object.keys(networks).length > 0;
+  return {
+    output: {
+      services,
+      ...(named ? { networks: Object.fromEntries(sortedEntries(networks)) } : {}),
+    },
+    warnings,
+  };
 }
 
 function service(
@@ -84,12 +98,9 @@ function service(
   if (tmpfs.length > 0) s["tmpfs"] = tmpfs;
 
   if (c.ports.length > 0) s["ports"] = c.ports.map(formatPort);
-  if (c.network === "host") s["network_mode"] = "host";
-  else if (c.ports.length === 0) s["network_mode"] = "none";
-  else
-    here(
-      'network: "none" is not exported; the service joins the project network so that its ports are reachable',
-    );
+  const net = exportedNetwork(config, c);
+  if (net.kind === "network") s["networks"] = [net.name];
+  else s["network_mode"] = net.kind;
 
   if (c.user) s["user"] = `${c.user.uid}:${c.user.gid}`;
   else if (c.userSpec !== undefined) s["user"] = c.userSpec;

@@ -15,7 +15,9 @@ import { dnsLabel } from "./names.js";
 const DIGEST = `sha256:${"a".repeat(64)}`;
 const config = resolveConfig(
   {
+    networks: { backend: {} },
     containers: {
+      db: { image: "postgres:16", network: "backend" },
       onedrive: {
         image: "docker.io/driveone/onedrive:edge",
         user: "2000:100",
@@ -192,6 +194,33 @@ test("a healthcheck becomes liveness and readiness probes, its start period a st
   assert.equal(od.startupProbe, undefined);
 });
 
+test("network private lets in only the published ports", () => {
+  const np = find(render().output, "NetworkPolicy", "web-network");
+  assert.deepEqual(np.spec, {
+    podSelector: { matchLabels: { "app.kubernetes.io/name": "web" } },
+    policyTypes: ["Ingress"],
+    ingress: [
+      {
+        ports: [
+          { port: 80, protocol: "TCP" },
+          { port: 53, protocol: "UDP" },
+        ],
+      },
+    ],
+  });
+});
+
+test("a named network's members reach each other, and nothing else reaches them", () => {
+  const objs = render().output;
+  const pod = find(objs, "Deployment", "db").spec["template"];
+  assert.equal(pod.metadata.labels["railyard.network"], "backend");
+  assert.deepEqual(find(objs, "NetworkPolicy", "db-network").spec, {
+    podSelector: { matchLabels: { "app.kubernetes.io/name": "db" } },
+    policyTypes: ["Ingress"],
+    ingress: [{ from: [{ podSelector: { matchLabels: { "railyard.network": "backend" } } }] }],
+  });
+});
+
 test('network "none" becomes a deny-all NetworkPolicy', () => {
   const objs = render().output;
   const [iso] = find(objs, "Deployment", "isolated").spec["template"].spec.containers;
@@ -232,7 +261,6 @@ test("every key that does not carry over is named in a warning", () => {
     /containers\.onedrive\.volumes\[0\]: \/srv\/onedrive\/conf becomes a PersistentVolumeClaim of 1Gi/,
     /containers\.web\.restart: "on-failure" is not exported/,
     /containers\.web\.ports\[0\]: the host address 127\.0\.0\.1 is not exported/,
-    /containers\.web\.network: "none" is not exported; the pod joins the cluster network/,
     /containers\.isolated\.dependsOn: not exported; with network "none"/,
   ])
     assert.match(w, needle);

@@ -38,6 +38,8 @@ export interface KubernetesInput {
 
 const DEFAULT_WAIT_IMAGE = "docker.io/library/busybox:1.36";
 const MANAGED = { "app.kubernetes.io/managed-by": "railyard" };
+/** The pod label that names a container's railyard network, for its NetworkPolicy. */
+const NETWORK_LABEL = "railyard.network";
 
 /** Bytes as a Kubernetes quantity: binary units when exact. */
 export function quantity(bytes: number): string {
@@ -268,9 +270,10 @@ export function toKubernetes(
       containers: [container],
     };
     const annotations = Object.fromEntries(sortedEntries(c.labels));
+    const named = c.network in config.networks;
     const template = {
       metadata: {
-        labels,
+        labels: named ? { ...labels, [NETWORK_LABEL]: dnsLabel(c.network) } : labels,
         ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
       },
       spec: podSpec,
@@ -331,10 +334,39 @@ export function toKubernetes(
             : { clusterIP: "None" }),
         },
       });
-    if (c.network === "none" && c.ports.length > 0)
-      warn(
-        `containers.${c.name}.network: "none" is not exported; the pod joins the cluster network so that its ports are reachable`,
-      );
+    if (c.network === "private" || named)
+      objects.push({
+        apiVersion: "networking.k8s.io/v1",
+        kind: "NetworkPolicy",
+        metadata: { ...meta, name: dnsLabel(`${name}-network`) },
+        // As railyard's networks: the published ports from anywhere, everything from the members
+        // of the same named network, nothing else. Outbound traffic is not restricted.
+        spec: {
+          podSelector: { matchLabels: labels },
+          policyTypes: ["Ingress"],
+          ingress: [
+            ...(named
+              ? [
+                  {
+                    from: [
+                      { podSelector: { matchLabels: { [NETWORK_LABEL]: dnsLabel(c.network) } } },
+                    ],
+                  },
+                ]
+              : []),
+            ...(c.ports.length > 0
+              ? [
+                  {
+                    ports: c.ports.map((p) => ({
+                      port: p.containerPort,
+                      protocol: p.protocol.toUpperCase(),
+                    })),
+                  },
+                ]
+              : []),
+          ],
+        },
+      });
     if (isolated)
       objects.push({
         apiVersion: "networking.k8s.io/v1",

@@ -8,8 +8,10 @@ import { DEFAULT_UNIT_DIR, syncUnitLinks } from "../systemd/install.js";
 import type { Systemctl } from "../systemd/systemctl.js";
 import { tryLock } from "../util/lockfile.js";
 import { planSwitch, type GenerationManifest, type SwitchPlan } from "./manifest.js";
+import { publishGenerationHosts } from "../network/files.js";
 import {
   currentGeneration,
+  generationDir,
   journalFile,
   readJournal,
   readManifest,
@@ -106,6 +108,8 @@ export async function activate(
   }
   step("stopped");
   setCurrent(stateDir, to);
+  // Named networks' members see the new generation's peers by name, restarted or not.
+  publishGenerationHosts(generationDir(stateDir, to));
   step("flipped");
   syncUnitLinks(o.unitDir ?? DEFAULT_UNIT_DIR, stateDir, Object.values(target.services));
   await o.systemctl.call(["daemon-reload"]);

@@ -9,12 +9,7 @@ import {
   copyFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import {
-  buildContainer,
-  refuseUnsupported,
-  type BuildOptions,
-  type BuildResult,
-} from "../bundle/build.js";
+import { buildContainer, type BuildOptions, type BuildResult } from "../bundle/build.js";
 import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
 import { lockPathFor } from "../image/lock.js";
 import type { RuntimeChoice } from "../runtime/detect.js";
@@ -26,8 +21,19 @@ import { hostProbe } from "../runtime/detect.js";
 import { BuildError } from "../errors.js";
 import { exec, type Exec } from "../util/exec.js";
 import { sameContent, type GenerationManifest, type ServiceEntry } from "./manifest.js";
-import { MANIFEST, generationDir, generationsDir, listGenerations, readManifest } from "./store.js";
+import {
+  MANIFEST,
+  currentGeneration,
+  generationDir,
+  generationsDir,
+  listGenerations,
+  readManifest,
+} from "./store.js";
 import { basename } from "node:path";
+import { allocateNetworks } from "../network/allocate.js";
+import { containerNetwork, isPrivateOrNamed, renderNetScript } from "../network/script.js";
+import { ALLOCATION_FILE, readAllocation } from "../network/files.js";
+import { checkNetworkHost } from "../network/host.js";
 
 const sha256 = (s: string) => `sha256:${createHash("sha256").update(s).digest("hex")}`;
 
@@ -44,6 +50,10 @@ export interface BuiltGeneration {
 export const unitBundlePath = (stateDir: string, name: string): string =>
   join(stateDir, "current", "bundles", name);
 
+/** The network script a unit runs, through the `current` link like its bundle. */
+export const unitNetScriptPath = (stateDir: string, name: string): string =>
+  join(stateDir, "current", "network", `${name}.sh`);
+
 /**
  * Build a complete generation: each container's bundle, its unit, the resolved config and the
  * lock, under <stateDir>/generations/<N>/. Identical content to the newest generation reuses it.
@@ -57,6 +67,13 @@ export async function buildGeneration(
   const bundles: BuildResult[] = [];
   const services: Record<string, ServiceEntry> = {};
   const units: Record<string, string> = {};
+  const current = currentGeneration(config.stateDir);
+  const alloc = allocateNetworks(
+    config,
+    readAllocation(current === undefined ? undefined : generationDir(config.stateDir, current)),
+  );
+  checkNetworkHost(config, alloc);
+  const netScripts: Record<string, string> = {};
   for (const c of Object.values(config.containers)) {
     if (c.backend !== "oci") {
       const e = await engineService(config, c, o);
@@ -73,10 +90,13 @@ export async function buildGeneration(
     }
     const b = await buildContainer(config, c, o);
     bundles.push(b);
+    const net = containerNetwork(c, alloc);
+    if (net) netScripts[c.name] = renderNetScript(net);
     const unit = renderUnit(config, c, {
       runtime: runtime.path,
       bundle: unitBundlePath(config.stateDir, c.name),
       stopSignal: b.stopSignal,
+      ...(net ? { networkScript: unitNetScriptPath(config.stateDir, c.name) } : {}),
     });
     units[c.serviceName] = unit;
     const health = renderHealthUnits(c, runtime.path);
@@ -84,7 +104,8 @@ export async function buildGeneration(
     services[c.name] = {
       unit: c.serviceName,
       ...(Object.keys(health).length > 0 ? { extraUnits: Object.keys(health).sort() } : {}),
-      unitHash: sha256([unit, ...Object.values(health)].join("\0")),
+      // The network script is part of what the unit runs: a new address restarts the service.
+      unitHash: sha256([unit, ...Object.values(health), netScripts[c.name] ?? ""].join("\0")),
       bundle: basename(b.bundle),
       fingerprint: b.fingerprint,
       ...(b.image ? { image: b.image } : {}),
@@ -120,8 +141,12 @@ export async function buildGeneration(
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(join(tmp, "units"), { recursive: true });
   mkdirSync(join(tmp, "bundles"));
+  mkdirSync(join(tmp, "network"));
   for (const [unit, text] of Object.entries(units))
     writeFileSync(join(tmp, "units", unit), text, { mode: 0o644 });
+  for (const [name, text] of Object.entries(netScripts))
+    writeFileSync(join(tmp, "network", `${name}.sh`), text, { mode: 0o755 });
+  writeFileSync(join(tmp, ALLOCATION_FILE), `${JSON.stringify(alloc, null, 2)}\n`);
   for (const [name, s] of Object.entries(services))
     if (s.bundle !== "")
       symlinkSync(join("..", "..", "..", "bundles", s.bundle), join(tmp, "bundles", name));
@@ -142,7 +167,12 @@ async function engineService(
   c: ResolvedContainer,
   o: BuildOptions & { readonly exec?: Exec },
 ): Promise<{ unit: string; digest: string }> {
-  refuseUnsupported(c);
+  if (isPrivateOrNamed(c))
+    throw new BuildError(
+      `containers.${c.name}.network: network ${JSON.stringify(c.network)} (and published ports) run with backend "oci" only, for now ` +
+        `(railyard export carries them). use backend "oci", or network "host"`,
+      c.name,
+    );
   if (c.healthcheck)
     throw new BuildError(
       `containers.${c.name}.healthcheck: healthchecks run with backend "oci" only, for now ` +

@@ -121,7 +121,7 @@ test("the common keys map onto railyard's, with compose's defaults made explicit
     labels: { team: "web" },
     restart: "on-failure",
     stopTimeout: 3,
-    network: "none",
+    network: "default",
     resources: { memory: "256m", cpus: 1.5, pids: 64 },
   });
   assert.deepEqual(config.containers?.["db"]?.healthcheck, { test: ["pg_isready"], retries: 2 });
@@ -143,9 +143,7 @@ test("the common keys map onto railyard's, with compose's defaults made explicit
     /services\.app\.deploy\.resources\.reservations: is not imported/,
     /services\.app\.stop_grace_period: 2\.5s becomes 3 s/,
     /services\.app\.privileged: is not imported; railyard has no such setting/,
-    /services\.app\.network_mode: compose's default network is not imported/,
     /services\.app\.cap_add: docker and podman also grant CHOWN, DAC_OVERRIDE/,
-    /services\.app\.ports: kept for export; publishing them needs private networks \(#7\)/,
     /services\.builder: has only build: railyard runs images/,
   ])
     assert.match(w, needle);
@@ -234,12 +232,53 @@ test("bad values are reported with their compose path, all at once, and nothing 
   );
 });
 
-test("top-level keys other than services and volumes are named", () => {
+test("networks: compose's implicit default, named ones with their subnets, one per container", () => {
+  const { config, warnings } = imp(
+    {
+      a: { image: "x" },
+      b: { image: "x", networks: ["Front_End", "back"] },
+      c: { image: "x", networks: { back: { aliases: ["db"] } } },
+      d: { image: "x", network_mode: "bridge" },
+      e: { image: "x", ports: ["[::1]:53:53/udp", "127.0.0.1:80:80"] },
+      f: { image: "x", networks: ["private-f"] },
+    },
+    {
+      networks: {
+        back: { ipam: { config: [{ subnet: "10.20.0.0/24" }] } },
+        Front_End: { external: true },
+      },
+    },
+  );
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(config.containers ?? {}).map(([n, c]) => [n, c.network])),
+    { a: "default", b: "front_end", c: "back", d: "private", e: "default", f: "private" },
+  );
+  assert.deepEqual(config.networks, {
+    back: { subnet: "10.20.0.0/24" },
+    default: {},
+    front_end: {},
+  });
+  assert.deepEqual(config.containers?.["e"]?.ports, ["127.0.0.1:80:80"]);
+  const w = warnings.join("\n");
+  for (const needle of [
+    /services\.b\.networks: joins Front_End only; a railyard container is on one network \(back left out\)/,
+    /services\.b\.networks: Front_End becomes front_end/,
+    /services\.c\.networks\.back: aliases not imported/,
+    /services\.d\.network_mode: "bridge" is not imported; the container gets network "private"/,
+    /networks\.Front_End: external not imported/,
+    /services\.e\.ports\[0\]: "\[::1\]:53:53\/udp": IPv6 addresses are not imported/,
+  ])
+    assert.match(w, needle);
+  // What it imports is a config railyard accepts.
+  resolveConfig(config, fakeContext());
+});
+
+test("top-level keys other than services, volumes and networks are named", () => {
   const { warnings } = imp(
     { a: { image: "x" } },
     { networks: { front: {} }, secrets: {}, version: "3.8" },
   );
-  assert.ok(warnings.includes("networks: is not imported; railyard has no such setting"));
+  assert.ok(!warnings.some((w) => w.startsWith("networks")));
   assert.ok(warnings.includes("secrets: is not imported; railyard has no such setting"));
   assert.ok(!warnings.some((w) => w.startsWith("version")));
 });

@@ -51,7 +51,7 @@ type Path = (string | number)[];
 type Obj = Record<string, unknown>;
 
 /** Top-level keys that carry nothing a container needs. */
-const QUIET_TOP = new Set(["version", "name", "services", "volumes"]);
+const QUIET_TOP = new Set(["version", "name", "services", "volumes", "networks"]);
 
 class Reader {
   readonly problems: ConfigProblem[] = [];
@@ -211,8 +211,97 @@ export function fromCompose(doc: unknown, ctx: ImportContext): ImportResult {
       containers[name] = service(s, at, r, kept, checked);
     }
   }
+  const networks = declaredNetworks(top["networks"], containers, r);
   if (r.problems.length > 0) throw new ConfigError(ctx.file, r.problems);
-  return { config: { containers }, warnings: r.warnings };
+  return {
+    config: { ...(Object.keys(networks).length > 0 ? { networks } : {}), containers },
+    warnings: r.warnings,
+  };
+}
+
+/** A compose network's name as railyard's (1 to 12 of a-z, 0-9, "-", "_"). */
+function networkName(name: string): string {
+  const n = name
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, "-")
+    .replace(/^[-_]+/, "");
+  return (n || "net").slice(0, 12);
+}
+
+/**
+ * The network of one service: network_mode "host" and "none" as they are; otherwise the (first)
+ * compose network it joins, or compose's implicit "default" network that every service without
+ * `networks` shares, so that services still reach each other by name. "private-NAME", the way
+ * railyard exports network "private", reads back as "private".
+ */
+function serviceNetwork(s: Obj, at: Path, r: Reader): string {
+  const mode = s["network_mode"];
+  if (mode === "host" || mode === "none") return mode;
+  if (mode !== undefined) {
+    r.warn(
+      [...at, "network_mode"],
+      `${JSON.stringify(mode)} is not imported; the container gets network "private" (its own, reachable only through its published ports)`,
+    );
+    return "private";
+  }
+  const nets = s["networks"];
+  if (nets === undefined) return "default";
+  const names = Array.isArray(nets)
+    ? r.strings(nets, [...at, "networks"])
+    : isRecord(nets)
+      ? Object.keys(nets)
+      : [];
+  if (!Array.isArray(nets) && !isRecord(nets))
+    r.problem([...at, "networks"], `expected a list or a map of networks, got ${describe(nets)}`);
+  if (isRecord(nets))
+    for (const [n, v] of Object.entries(nets))
+      if (isRecord(v) && Object.keys(v).length > 0)
+        r.warn(
+          [...at, "networks", n],
+          `${Object.keys(v).join(", ")} not imported; members are reached by their service name`,
+        );
+  const first = names[0];
+  if (first === undefined) return "default";
+  // railyard export's form of network "private": a network of the service's own.
+  if (names.length === 1 && first === `private-${String(at[at.length - 1])}`) return "private";
+  if (names.length > 1)
+    r.warn(
+      [...at, "networks"],
+      `joins ${first} only; a railyard container is on one network (${names.slice(1).join(", ")} left out)`,
+    );
+  if (networkName(first) !== first)
+    r.warn([...at, "networks"], `${first} becomes ${networkName(first)}, a name railyard accepts`);
+  return networkName(first);
+}
+
+/** The networks the imported containers join, with the subnets compose's ipam gives them. */
+function declaredNetworks(
+  raw: unknown,
+  containers: Readonly<Record<string, ContainerConfig>>,
+  r: Reader,
+): Record<string, { subnet?: string }> {
+  const top = isRecord(raw) ? raw : {};
+  const used = new Set(Object.values(containers).map((c) => c.network ?? ""));
+  const out: Record<string, { subnet?: string }> = {};
+  const byName = new Map(Object.keys(top).map((n) => [networkName(n), n]));
+  for (const name of [...used].filter((n) => !["", "none", "host", "private"].includes(n)).sort()) {
+    const composeName = byName.get(name) ?? name;
+    const def = top[composeName];
+    const net: { subnet?: string } = {};
+    if (isRecord(def)) {
+      const path: Path = ["networks", composeName];
+      const cfg = isRecord(def["ipam"]) ? def["ipam"]["config"] : undefined;
+      const subnet = Array.isArray(cfg) && isRecord(cfg[0]) ? cfg[0]["subnet"] : undefined;
+      if (typeof subnet === "string" && !subnet.includes(":")) net.subnet = subnet;
+      const left = Object.keys(def).filter(
+        (k) => k !== "ipam" && !(k === "driver" && def[k] === "bridge"),
+      );
+      if (left.length > 0)
+        r.warn(path, `${left.join(", ")} not imported; railyard's networks are bridges of its own`);
+    }
+    out[name] = net;
+  }
+  return out;
 }
 
 const RESTART: Record<string, RestartPolicy> = {
@@ -227,7 +316,7 @@ const HANDLED = new Set([
   "image", "build", "command", "entrypoint", "environment", "env_file", "volumes", "tmpfs", "ports",
   "healthcheck", "user", "working_dir", "hostname", "read_only", "depends_on", "pull_policy",
   "labels", "cap_add", "cap_drop", "devices", "restart", "stop_signal", "stop_grace_period",
-  "network_mode", "mem_limit", "cpus", "pids_limit", "deploy", "security_opt",
+  "network_mode", "networks", "mem_limit", "cpus", "pids_limit", "deploy", "security_opt",
 ]); // prettier-ignore
 
 function service(
@@ -304,11 +393,6 @@ function service(
     c.tmpfs = [...(c.tmpfs ?? []), ...(typeof t === "string" ? [t] : r.strings(t, key("tmpfs")))];
   }
   ports(s["ports"], key("ports"), r, c);
-  if (c.ports)
-    r.warn(
-      key("ports"),
-      "kept for export; publishing them needs private networks (#7), so railyard build refuses them for now",
-    );
 
   const hc = s["healthcheck"];
   if (hc !== undefined) {
@@ -420,17 +504,7 @@ function service(
     }
   }
 
-  const mode = s["network_mode"];
-  if (mode === "host" || mode === "none") c.network = mode;
-  else {
-    c.network = "none";
-    r.warn(
-      key("network_mode"),
-      mode === undefined
-        ? "compose's default network is not imported; until private networks arrive (#7), the container has only loopback (set network \"host\" to share the host's)"
-        : `${JSON.stringify(mode)} is not imported; the container has only loopback`,
-    );
-  }
+  c.network = serviceNetwork(s, at, r);
   const secOpts = s["security_opt"];
   if (secOpts !== undefined)
     r.strings(secOpts, key("security_opt")).forEach((o, i) => {
@@ -537,6 +611,13 @@ function ports(v: unknown, path: Path, r: Reader, c: ContainerConfig): void {
     const random = /^(.*):(\d+(?:\/\w+)?)$/.exec(spec);
     const fixed = random && random[1]?.endsWith(":") ? `${random[1]}${random[2]}` : spec;
     const parsed = parsePort(fixed.replace(/\/tcp$/, ""));
+    if (parsed.ok && parsed.value.hostIp?.includes(":")) {
+      r.warn(
+        p,
+        `${JSON.stringify(spec)}: IPv6 addresses are not imported; railyard publishes on IPv4`,
+      );
+      return;
+    }
     if (!parsed.ok) {
       if (/-/.test(spec))
         r.warn(p, `${JSON.stringify(spec)}: port ranges are not imported; list each port`);

@@ -15,6 +15,8 @@ export interface ForegroundOptions {
   readonly stopTimeout: number;
   readonly log?: (m: string) => void;
   readonly exec?: Exec;
+  /** The network script (network "private" or named): `up` before the runtime runs, `down` after. */
+  readonly networkScript?: string;
   /** Signals to watch (the CLI passes `process`); absent in tests that drive signals themselves. */
   readonly signals?: Pick<NodeJS.Process, "on" | "off">;
 }
@@ -56,6 +58,16 @@ export async function runForeground(o: ForegroundOptions): Promise<number> {
       `container ${o.name} is already running (${o.runtime.name} id ${id}). stop it first: ${o.runtime.name} kill ${id} KILL`,
       o.runtime.name,
     );
+  if (o.networkScript) {
+    const up = await run("/bin/sh", [o.networkScript, "up"]);
+    if (up.code !== 0) {
+      await run("/bin/sh", [o.networkScript, "down"]);
+      throw new RuntimeError(
+        `cannot set up the network of ${o.name}: ${up.stderr.trim() || `exit ${up.code}`}`,
+        o.runtime.name,
+      );
+    }
+  }
   log(`${o.runtime.path} ${runArgs(id, o.bundle).join(" ")}`);
   const child = spawn(o.runtime.path, runArgs(id, o.bundle), { stdio: "inherit" });
 
@@ -89,5 +101,6 @@ export async function runForeground(o: ForegroundOptions): Promise<number> {
     o.signals?.off("SIGTERM", onSignal);
     o.signals?.off("SIGHUP", onSignal);
     if (existsSync(stateDirOf(o.runtime.path, id))) await run(o.runtime.path, deleteArgs(id));
+    if (o.networkScript) await run("/bin/sh", [o.networkScript, "down"]);
   }
 }

@@ -174,3 +174,27 @@ test("a healthcheck adds a readiness wait to the unit, and a timer with a onesho
   const { healthcheck: _h, ...plain } = web;
   assert.deepEqual(renderHealthUnits(plain, "/x"), {}, "no healthcheck, no units");
 });
+
+test("a container with a network of its own sets it up before start and tears it down after stop", () => {
+  const c = resolveConfig(
+    { containers: { web: { args: ["/bin/httpd"], ports: ["8080:80"] } } },
+    ctx,
+  );
+  const web = c.containers["web"];
+  assert.ok(web);
+  const text = renderUnit(c, web, {
+    runtime: "/usr/sbin/runc",
+    bundle: "/var/lib/railyard/current/bundles/web",
+    stopSignal: "SIGTERM",
+    networkScript: "/var/lib/railyard/current/network/web.sh",
+  });
+  const lines = text.split("\n");
+  const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+  const up = at(/^ExecStartPre=\/bin\/sh \/var\/lib\/railyard\/current\/network\/web\.sh up$/);
+  const start = at(/^ExecStart=/);
+  const del = at(/^ExecStopPost=-\/usr\/sbin\/runc delete --force railyard-web$/);
+  const down = at(/^ExecStopPost=-\/bin\/sh \/var\/lib\/railyard\/current\/network\/web\.sh down$/);
+  assert.ok(up >= 0 && up < start, "up runs before the runtime");
+  assert.ok(del >= 0 && del < down, "the container is gone before its namespace is removed");
+  assert.match(text, /^After=network-online\.target$/m);
+});

@@ -8,6 +8,11 @@ export interface UnitInputs {
   /** The stable bundle path the unit starts (through the `current` generation link). */
   readonly bundle: string;
   readonly stopSignal: string;
+  /**
+   * The container's network script (network "private" or a named one): `up` builds its
+   * namespace, link and published ports before the runtime starts, `down` removes them.
+   */
+  readonly networkScript?: string;
 }
 
 /** The cgroup a unit's container joins: a sub-cgroup of the service's delegated cgroup. */
@@ -46,19 +51,22 @@ export function renderUnit(config: ResolvedConfig, c: ResolvedContainer, u: Unit
   const rt = execQuote(u.runtime);
   const deps = c.dependsOn.map((d) => config.containers[d]?.serviceName ?? `railyard-${d}.service`);
   const unit: string[] = [`Description=railyard container ${c.name}`];
-  if (c.network === "host") unit.push("Wants=network-online.target", "After=network-online.target");
+  if (c.network !== "none") unit.push("Wants=network-online.target", "After=network-online.target");
   if (deps.length > 0) unit.push(`Requires=${deps.join(" ")}`, `After=${deps.join(" ")}`);
   // A service that crashes now and then keeps being restarted; one that cannot start at all
   // (20 starts within a minute, with 2 s between them) is given up on.
   unit.push("StartLimitIntervalSec=60", "StartLimitBurst=20");
 
+  const net = u.networkScript === undefined ? undefined : execQuote(u.networkScript);
   const service = [
     "Type=forking",
     `PIDFile=${pidFile(c)}`,
     "RuntimeDirectory=railyard",
     "RuntimeDirectoryPreserve=yes",
+    ...(net ? [`ExecStartPre=/bin/sh ${net} up`] : []),
     `ExecStart=${rt} run --detach --pid-file ${pidFile(c)} --bundle ${execQuote(u.bundle)} ${id}`,
     `ExecStopPost=-${rt} delete --force ${id}`,
+    ...(net ? [`ExecStopPost=-/bin/sh ${net} down`] : []),
     `KillSignal=${u.stopSignal}`,
     `TimeoutStopSec=${c.stopTimeout}`,
     `Restart=${c.restart}`,

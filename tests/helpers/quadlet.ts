@@ -6,7 +6,10 @@ import { shellSplit } from "../../src/import/interpolate.js";
  * "podman run equivalent" (Podman 5). Debian 12's podman 4.3 has no Quadlet, so the tests run
  * these arguments instead; any other key fails loudly rather than being skipped.
  */
-export function quadletRunArgs(text: string): string[] {
+export function quadletRunArgs(
+  text: string,
+  networks: Readonly<Record<string, string>> = {},
+): string[] {
   const words = (v: string) => {
     const w = shellSplit(v.replace(/%%/g, "%"));
     if (!w) throw new Error(`unbalanced quotes: ${v}`);
@@ -18,7 +21,6 @@ export function quadletRunArgs(text: string): string[] {
     Volume: "--volume",
     Tmpfs: "--tmpfs",
     PublishPort: "--publish",
-    Network: "--network",
     WorkingDir: "--workdir",
     HostName: "--hostname",
     AddDevice: "--device",
@@ -47,7 +49,12 @@ export function quadletRunArgs(text: string): string[] {
     const value = line.slice(line.indexOf("=") + 1);
     const f = flag[key];
     if (f) args.push(`${f}=${value.replace(/%%/g, "%")}`);
-    else if (key === "Image") image = value;
+    else if (key === "Network") {
+      // "NAME.network" names a .network file: its podman network (NetworkName=, see below).
+      const net = value.endsWith(".network") ? networks[value] : value;
+      if (net === undefined) throw new Error(`no .network file for Network=${value}`);
+      args.push(`--network=${net}`);
+    } else if (key === "Image") image = value;
     else if (key === "Exec") exec = words(value);
     else if (key === "User") user = value;
     else if (key === "Group") group = value;
@@ -65,4 +72,25 @@ export function quadletRunArgs(text: string): string[] {
   }
   if (user !== undefined) args.push(`--user=${group === undefined ? user : `${user}:${group}`}`);
   return [...args, image, ...exec];
+}
+
+/**
+ * The `podman network create` arguments Quadlet's generator makes of a `.network` file (the keys
+ * railyard writes), and the network's name: NetworkName=, else "systemd-" and the file's name.
+ */
+export function quadletNetwork(
+  fileName: string,
+  text: string,
+): { name: string; createArgs: string[] } {
+  let name = `systemd-${fileName.replace(/\.network$/, "")}`;
+  const args: string[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.includes("=") || line.startsWith("#")) continue;
+    const key = line.slice(0, line.indexOf("="));
+    const value = line.slice(line.indexOf("=") + 1);
+    if (key === "NetworkName") name = value;
+    else if (key === "Subnet") args.push(`--subnet=${value}`);
+    else throw new Error(`no podman network create equivalent known for ${key}=`);
+  }
+  return { name, createArgs: ["network", "create", ...args, name] };
 }

@@ -21,6 +21,8 @@ import type { CliResult } from "./cli.js";
 const BOOT = `set -e
 W=$1; shift
 mount --make-rprivate /
+# With a network namespace of its own (--net), only loopback exists; bring it up.
+ip link set lo up
 mkdir -p "$W/upper" "$W/work" "$W/root"
 mount -t overlay overlay -o "lowerdir=/,upperdir=$W/upper,workdir=$W/work" "$W/root"
 N=$W/root
@@ -77,13 +79,38 @@ function rmCgroupTree(dir: string): void {
   }
 }
 
-export async function bootSystemd(work: string, binds: readonly string[]): Promise<BootedSystemd> {
+export interface BootOptions {
+  /**
+   * A network namespace of its own (only loopback), for tests that change the host's networking:
+   * bridges, links and nftables rules stay in it, and die with it. Without it, the namespace
+   * shares the host's network (and so reaches a registry on the host's loopback).
+   */
+  readonly isolateNetwork?: boolean;
+}
+
+export async function bootSystemd(
+  work: string,
+  binds: readonly string[],
+  o: BootOptions = {},
+): Promise<BootedSystemd> {
   mkdirSync(work, { recursive: true });
   const cgRoot = unifiedRoot();
   const before = new Set(readdirSync(cgRoot));
   const unshare: ChildProcess = spawn(
     "unshare",
-    ["--pid", "--fork", "--mount", "--", "/bin/sh", "-c", BOOT, "boot", work, ...binds],
+    [
+      "--pid",
+      "--fork",
+      "--mount",
+      ...(o.isolateNetwork ? ["--net"] : []),
+      "--",
+      "/bin/sh",
+      "-c",
+      BOOT,
+      "boot",
+      work,
+      ...binds,
+    ],
     {
       stdio: ["ignore", "ignore", "pipe"],
     },
@@ -108,7 +135,7 @@ export async function bootSystemd(work: string, binds: readonly string[]): Promi
     }
   }
   if (pid === 0) throw new Error(`systemd did not start: ${stderr}`);
-  const ns = ["-t", String(pid), "-m", "-p", "--"];
+  const ns = ["-t", String(pid), "-m", "-p", ...(o.isolateNetwork ? ["-n"] : []), "--"];
   const exec = (
     cmd: string,
     args: readonly string[],

@@ -30,5 +30,11 @@ void defineConfig({ containers: { a: { args: ["/bin/true"], restart: "sometimes"
 // @ts-expect-error runtime is "auto", "runc" or "crun"
 void defineConfig({ runtime: "kata" });
 
-// @ts-expect-error network is "none" or "host" for now
-void defineConfig({ containers: { a: { network: "bridge" } } });
+// Networks: the built-in ones, or a name declared under networks (checked when railyard runs).
+void defineConfig({
+  networks: { backend: { subnet: "10.91.7.0/24" } },
+  containers: { a: { network: "private" }, b: { network: "backend" } },
+});
+
+// @ts-expect-error a subnet is a string such as "10.91.7.0/24"
+void defineConfig({ networks: { backend: { subnet: 24 } } });

@@ -1,0 +1,87 @@
+#!/bin/sh
+# The network of container app. Written by railyard: its unit runs "up" before the
+# container starts and "down" after it stopped.
+set -eu
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+undo=/run/railyard/net/app.undo
+down() {
+	if [ -f "$undo" ]; then nft -f "$undo" || true; rm -f "$undo"; fi
+	ip netns delete railyard-app 2>/dev/null || true
+}
+case "${1-}" in
+up)
+	mkdir -p /run/railyard/net
+	down
+	(
+		flock 9
+		nft list table ip railyard >/dev/null 2>&1 || nft -f - <<'NFT'
+table ip railyard {
+	set ifaces {
+		type ifname
+	}
+	set samebridge {
+		type ifname . ifname
+	}
+	map published {
+		type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service
+	}
+	map publishedany {
+		type inet_proto . inet_service : ipv4_addr . inet_service
+	}
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		fib daddr type local dnat to ip daddr . meta l4proto . th dport map @published
+		fib daddr type local dnat to meta l4proto . th dport map @publishedany
+	}
+	chain output {
+		type nat hook output priority -100; policy accept;
+		fib daddr type local dnat to ip daddr . meta l4proto . th dport map @published
+		fib daddr type local dnat to meta l4proto . th dport map @publishedany
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname @ifaces ip saddr 127.0.0.0/8 masquerade
+		oifname @ifaces iifname @ifaces ct status dnat masquerade
+		iifname @ifaces oifname != @ifaces masquerade
+	}
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		oifname @ifaces ct state established,related accept
+		oifname @ifaces ct status dnat accept
+		iifname . oifname @samebridge accept
+		oifname @ifaces drop
+	}
+}
+NFT
+		echo 1 >/proc/sys/net/ipv4/ip_forward
+		if ! ip link show dev ry-backend >/dev/null 2>&1; then
+			ip link add ry-backend address 02:72:0a:5b:00:01 type bridge
+			nft add element ip railyard ifaces '{ "ry-backend" }'
+			nft add element ip railyard samebridge '{ "ry-backend" . "ry-backend" }'
+		fi
+		echo 1 >/proc/sys/net/ipv4/conf/ry-backend/route_localnet
+		ip -4 addr show dev ry-backend | grep -q ' inet 10.91.0.1/24 ' || { ip addr flush dev ry-backend; ip addr add 10.91.0.1/24 dev ry-backend; }
+		ip link set ry-backend up
+	) 9>/run/railyard/net/.lock
+	ip link delete ryv-a172cedcae 2>/dev/null || true
+	ip netns add railyard-app
+	ip link add ryv-a172cedcae type veth peer name eth0 address 02:72:0a:5b:00:02 netns railyard-app
+	ip link set ryv-a172cedcae master ry-backend up
+	ip -n railyard-app -batch - <<'IP'
+addr add 10.91.0.2/24 dev eth0
+link set eth0 up
+link set lo up
+route add default via 10.91.0.1
+IP
+	nft -f - <<'NFT' || { echo "railyard: cannot publish 127.0.0.1:8080/tcp 0.0.0.0:5353/udp of app: another container publishes it" >&2; exit 1; }
+create element ip railyard published { 127.0.0.1 . tcp . 8080 : 10.91.0.2 . 80 }
+create element ip railyard publishedany { udp . 5353 : 10.91.0.2 . 53 }
+NFT
+	cat >"$undo" <<'NFT'
+delete element ip railyard published { 127.0.0.1 . tcp . 8080 }
+delete element ip railyard publishedany { udp . 5353 }
+NFT
+	;;
+down) down ;;
+*) echo "usage: $0 up|down" >&2; exit 2 ;;
+esac

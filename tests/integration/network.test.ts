@@ -1,0 +1,278 @@
+/**
+ * Private and named networks under a real systemd with real runc, ip and nftables. The systemd
+ * gets a network namespace of its own, so bridges, links and rules never touch the host's; an
+ * "outside" namespace behind a veth link stands in for the internet. Traffic is real: busybox
+ * httpd servers and curl clients, inside containers and from the (namespaced) host.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { scratchDir } from "../helpers/cli.js";
+import { bootSystemd, type BootedSystemd } from "../helpers/systemd.js";
+
+const { dir, cleanup } = scratchDir("railyard-network-");
+let sd: BootedSystemd;
+const OUTSIDE = "198.51.100.2";
+
+before(async () => {
+  sd = await bootSystemd(join(dir, "ns"), [dir], { isolateNetwork: true });
+  // "The internet": a namespace behind a routed link, with a web server that reports who called.
+  const www = join(dir, "outside-www");
+  mkdirSync(join(www, "cgi-bin"), { recursive: true });
+  writeFileSync(
+    join(www, "cgi-bin", "who"),
+    '#!/bin/sh\necho "Content-Type: text/plain"\necho\necho "$REMOTE_ADDR"\n',
+    {
+      mode: 0o755,
+    },
+  );
+  const sh = (script: string) => {
+    const r = sd.exec("/bin/sh", ["-ec", script]);
+    assert.equal(r.code, 0, `${script}\n${r.stderr}`);
+  };
+  sh(`ip netns add outside
+ip link add out0 type veth peer name eth0 netns outside
+ip addr add 198.51.100.1/24 dev out0
+ip link set out0 up
+ip -n outside addr add ${OUTSIDE}/24 dev eth0
+ip -n outside link set eth0 up
+ip -n outside link set lo up
+ip netns exec outside busybox httpd -p 80 -h ${www}`);
+});
+after(async () => {
+  await sd?.stop();
+  cleanup();
+});
+
+/** A web server container: busybox httpd serving `text` at /index.html, on port 80. */
+function web(text: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const root = join(dir, "www", text);
+  mkdirSync(root, { recursive: true });
+  writeFileSync(join(root, "index.html"), `${text}\n`);
+  return {
+    args: ["/bin/busybox", "httpd", "-f", "-p", "80", "-h", "/www"],
+    volumes: [`${root}:/www:ro`],
+    include: ["/usr/bin/curl"],
+    restart: "always",
+    stopSignal: "SIGKILL",
+    ...extra,
+  };
+}
+
+let n = 0;
+function project(): { file: string; write: (config: Record<string, unknown>) => string[] } {
+  const home = join(dir, `p${n++}`);
+  mkdirSync(home, { recursive: true });
+  const file = join(home, "railyard.config.json");
+  return {
+    file,
+    write(config) {
+      writeFileSync(
+        file,
+        JSON.stringify({ stateDir: join(home, "state"), runtime: "runc", ...config }, null, 2),
+      );
+      return ["--config", file];
+    },
+  };
+}
+
+/** curl from inside a running container (runc exec); the body, or "" when it could not connect. */
+function curlIn(container: string, url: string): string {
+  const r = sd.exec("runc", [
+    "exec",
+    `railyard-${container}`,
+    "/usr/bin/curl",
+    "-sS",
+    "-m",
+    "3",
+    url,
+  ]);
+  return r.code === 0 ? r.stdout.trim() : "";
+}
+/** curl from the host (the systemd's namespace). */
+function curlHost(url: string): string {
+  const r = sd.exec("curl", ["-sS", "-m", "3", url]);
+  return r.code === 0 ? r.stdout.trim() : "";
+}
+const mainPid = (unit: string) => Number(sd.show(unit, "MainPID")["MainPID"]);
+/** The container's address on its network, from its own eth0. */
+function addressOf(container: string): string {
+  const r = sd.exec("ip", [
+    "-n",
+    `railyard-${container}`,
+    "-4",
+    "-o",
+    "addr",
+    "show",
+    "dev",
+    "eth0",
+  ]);
+  const m = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(r.stdout);
+  assert.ok(m, `no address on ${container}'s eth0: ${r.stdout}${r.stderr}`);
+  return m[1] as string;
+}
+
+/** What a failed wait shows: the unit, its journal, the rules and the links. */
+function diagnose(unit: string): string {
+  const out = (cmd: string, args: string[]) => {
+    const r = sd.exec(cmd, args);
+    return `$ ${cmd} ${args.join(" ")}\n${r.stdout}${r.stderr}`;
+  };
+  return [
+    out("systemctl", ["status", "--no-pager", unit]),
+    out("journalctl", ["--no-pager", "-n", "40", "-u", unit]),
+    out("nft", ["list", "table", "ip", "railyard"]),
+    out("ip", ["-br", "addr"]),
+  ].join("\n");
+}
+
+async function waitFor(what: string, f: () => boolean, ms = 15_000, unit?: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end)
+      assert.fail(`timed out waiting for ${what}${unit ? `\n${diagnose(unit)}` : ""}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("networks", () => {
+  const p = project();
+  const backend = {
+    networks: { backend: {} },
+    containers: {
+      db: web("db", { network: "backend" }),
+      app: web("app", { network: "backend", ports: ["8080:80"] }),
+      pub: web("pub", { ports: ["0.0.0.0:9090:80"] }),
+      loner: web("loner", { network: "private" }),
+    },
+  };
+
+  test("switch starts containers on a named network and on private ones", async () => {
+    const r = await sd.railyard([...p.write(backend), "switch"]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const c of ["db", "app", "pub", "loner"])
+      assert.equal(sd.show(`railyard-${c}.service`, "ActiveState")["ActiveState"], "active", c);
+  });
+
+  test("a published port answers on the host: 127.0.0.1 by default, every address when asked", async () => {
+    await waitFor("app on 127.0.0.1:8080", () => curlHost("http://127.0.0.1:8080/") === "app");
+    assert.equal(curlHost("http://127.0.0.1:9090/"), "pub");
+    // 8080 has no address in the config, so it is published on loopback only.
+    sd.exec("ip", ["addr", "add", "192.0.2.10/32", "dev", "lo"]);
+    assert.equal(
+      curlHost("http://192.0.2.10:8080/"),
+      "",
+      "8080 must not be published beyond 127.0.0.1",
+    );
+    assert.equal(curlHost("http://192.0.2.10:9090/"), "pub");
+  });
+
+  test("members of a named network reach each other by name, unpublished ports included", () => {
+    assert.equal(curlIn("app", "http://db/"), "db");
+    assert.equal(curlIn("db", "http://app/"), "app");
+  });
+
+  test("attack: no container reaches a port that another container did not publish", () => {
+    const db = addressOf("db");
+    const app = addressOf("app");
+    const pub = addressOf("pub");
+    // From a private container: nothing of the others, by address.
+    assert.equal(curlIn("loner", `http://${db}/`), "", "loner reached db");
+    assert.equal(curlIn("loner", `http://${app}/`), "", "loner reached app's unpublished port 80");
+    assert.equal(curlIn("loner", `http://${pub}/`), "", "loner reached pub directly");
+    // From another network: nothing either.
+    assert.equal(curlIn("app", `http://${pub}/`), "", "app reached pub directly");
+    assert.equal(curlIn("pub", `http://${db}/`), "", "pub reached db");
+    // What is published on every address is reachable through the host, from any container.
+    const gateway = sd
+      .exec("ip", ["-n", "railyard-loner", "route", "show", "default"])
+      .stdout.split(/\s+/)[2];
+    assert.equal(curlIn("loner", `http://${gateway}:9090/`), "pub");
+    // What is published on 127.0.0.1 is not (the container's loopback is its own).
+    assert.equal(curlIn("loner", `http://${gateway}:8080/`), "");
+    assert.equal(curlIn("loner", "http://127.0.0.1:8080/"), "");
+  });
+
+  test("containers reach the outside through the host (masqueraded), and the outside cannot reach them", () => {
+    sd.exec("ip", ["-n", "outside", "route", "add", "10.0.0.0/8", "via", "198.51.100.1"]);
+    // busybox httpd reports an IPv4 caller as "[::ffff:a.b.c.d]".
+    const caller = (c: string) =>
+      curlIn(c, `http://${OUTSIDE}/cgi-bin/who`).replace(/^\[::ffff:(.*)\]$/, "$1");
+    assert.equal(caller("loner"), "198.51.100.1");
+    assert.equal(caller("app"), "198.51.100.1");
+    // Even with a route to them, unpublished ports stay closed to the outside.
+    const r = sd.exec("ip", [
+      "netns",
+      "exec",
+      "outside",
+      "curl",
+      "-sS",
+      "-m",
+      "3",
+      `http://${addressOf("db")}/`,
+    ]);
+    assert.notEqual(r.code, 0, `the outside reached db: ${r.stdout}`);
+  });
+
+  test("resolv.conf of a private container names the host's nameservers, not loopback ones", () => {
+    const r = sd.exec("runc", [
+      "exec",
+      "railyard-loner",
+      "/bin/busybox",
+      "cat",
+      "/etc/resolv.conf",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /nameserver\s+127\./);
+  });
+
+  test("adding a member restarts nobody, keeps every address, and the others see it by name", async () => {
+    const before = { db: addressOf("db"), app: addressOf("app") };
+    const pids = { db: mainPid("railyard-db.service"), app: mainPid("railyard-app.service") };
+    const next = {
+      ...backend,
+      containers: { ...backend.containers, cache: web("cache", { network: "backend" }) },
+    };
+    const r = await sd.railyard([...p.write(next), "switch"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual({ db: addressOf("db"), app: addressOf("app") }, before);
+    assert.deepEqual(
+      { db: mainPid("railyard-db.service"), app: mainPid("railyard-app.service") },
+      pids,
+    );
+    assert.equal(curlIn("app", "http://cache/"), "cache");
+  });
+
+  test("a crashed container comes back with its network and published port", async () => {
+    const pid = mainPid("railyard-app.service");
+    assert.equal(sd.exec("kill", ["-KILL", String(pid)]).code, 0);
+    await waitFor(
+      "app restarted",
+      () => mainPid("railyard-app.service") !== pid && mainPid("railyard-app.service") > 0,
+    );
+    await waitFor(
+      "app on 127.0.0.1:8080 again",
+      () => curlHost("http://127.0.0.1:8080/") === "app",
+      15_000,
+      "railyard-app.service",
+    );
+    assert.equal(curlIn("app", "http://db/"), "db");
+  });
+
+  test("stopping a container removes its port, its link and its namespace", async () => {
+    const r = sd.exec("systemctl", ["stop", "railyard-app.service"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(curlHost("http://127.0.0.1:8080/"), "");
+    const nft = sd.exec("nft", ["list", "table", "ip", "railyard"]).stdout;
+    assert.doesNotMatch(nft, /8080/);
+    assert.doesNotMatch(sd.exec("ip", ["netns", "list"]).stdout, /railyard-app\b/);
+    assert.equal(sd.exec("systemctl", ["start", "railyard-app.service"]).code, 0);
+    await waitFor(
+      "app back on 8080",
+      () => curlHost("http://127.0.0.1:8080/") === "app",
+      15_000,
+      "railyard-app.service",
+    );
+  });
+});
