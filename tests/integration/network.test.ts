@@ -260,6 +260,29 @@ describe("networks", () => {
     assert.equal(curlIn("app", "http://db/"), "db");
   });
 
+  test("railyard run (no unit) sets up the same network, and removes it when the program exits", async () => {
+    // In the same config (one state directory per host): its address is one the running
+    // generation left free.
+    const r = await sd.railyard([
+      ...p.write({
+        ...backend,
+        containers: {
+          ...backend.containers,
+          client: {
+            args: ["/usr/bin/curl", "-sS", "-m", "3", `http://${OUTSIDE}/cgi-bin/who`],
+            network: "private",
+            autoStart: false,
+          },
+        },
+      }),
+      "run",
+      "client",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim().replace(/^\[::ffff:(.*)\]$/, "$1"), "198.51.100.1");
+    assert.doesNotMatch(sd.exec("ip", ["netns", "list"]).stdout, /railyard-client\b/);
+  });
+
   test("stopping a container removes its port, its link and its namespace", async () => {
     const r = sd.exec("systemctl", ["stop", "railyard-app.service"]);
     assert.equal(r.code, 0, r.stderr);
