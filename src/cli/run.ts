@@ -43,23 +43,16 @@ async function runNetwork(
   c: ResolvedContainer,
   bundle: string,
 ): Promise<string | undefined> {
-  const [{ allocateNetworks }, { containerNetwork, renderNetScript }, files, store] =
+  const [{ allocateFromRunning }, { containerNetwork, renderNetScript }, { publishHosts }] =
     await Promise.all([
-      import("../network/allocate.js"),
+      import("../generations/build.js"),
       import("../network/script.js"),
       import("../network/files.js"),
-      import("../generations/store.js"),
     ]);
-  const current = store.currentGeneration(config.stateDir);
-  const alloc = allocateNetworks(
-    config,
-    files.readAllocation(
-      current === undefined ? undefined : store.generationDir(config.stateDir, current),
-    ),
-  );
+  const alloc = allocateFromRunning(config);
   const net = containerNetwork(c, alloc);
   if (!net) return undefined;
-  if (c.network in config.networks) files.publishHosts(config, alloc);
+  if (c.network in config.networks) publishHosts(config, alloc);
   const script = join(bundle, "network.sh");
   writeFileSync(script, renderNetScript(net), { mode: 0o700 });
   return script;

@@ -100,15 +100,23 @@ export function parsePort(spec: string): Parsed<PortSpec> {
 /** Where a port without an address is published: loopback only (NixOS's lesson, see #7). */
 export const DEFAULT_HOST_IP = "127.0.0.1";
 
+/** The host address a port is published on: its own, else {@link DEFAULT_HOST_IP}. */
+export const publishedIp = (p: PortSpec): string => p.hostIp ?? DEFAULT_HOST_IP;
+/** The host port a port is published on: its own, else the container port's number. */
+export const publishedPort = (p: PortSpec): number => p.hostPort ?? p.containerPort;
+/** Where a port is published, as messages name it: `127.0.0.1:8080/tcp`. */
+export const formatPublished = (p: PortSpec): string =>
+  `${publishedIp(p)}:${publishedPort(p)}/${p.protocol}`;
+
 /**
  * A port in compose's short syntax with the address and host port always written: compose
  * would publish a port without an address on every address, and pick a random host port.
  */
 export function formatPort(p: PortSpec): string {
-  const host = p.hostIp ?? DEFAULT_HOST_IP;
+  const host = publishedIp(p);
   const ip = host.includes(":") ? `[${host}]:` : `${host}:`;
   const proto = p.protocol === "udp" ? "/udp" : "";
-  return `${ip}${p.hostPort ?? p.containerPort}:${p.containerPort}${proto}`;
+  return `${ip}${publishedPort(p)}:${p.containerPort}${proto}`;
 }
 
 /** The options railyard puts in front of every tmpfs's own. */

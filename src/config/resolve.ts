@@ -16,7 +16,9 @@ import {
   parsePort,
   parseVolume,
   TMPFS_DEFAULT_OPTIONS,
-  DEFAULT_HOST_IP,
+  formatPublished,
+  publishedIp,
+  publishedPort,
   type PortSpec,
 } from "./parse.js";
 import {
@@ -742,7 +744,7 @@ function dependencyCycles(containers: Record<string, ResolvedContainer>): Config
 }
 
 /** The networks every config has; the others are declared under `networks`. */
-const BUILTIN_NETWORKS: readonly string[] = ["none", "host", "private"];
+export const BUILTIN_NETWORKS: readonly string[] = ["none", "host", "private"];
 
 /** Becomes the bridge "ry-<name>", and interface names have 15 characters at most. */
 const NETWORK_NAME = /^[a-z0-9][a-z0-9_-]{0,11}$/;
@@ -805,27 +807,25 @@ function networkProblems(
         message: `${n.subnet} has room for ${room} containers, and ${members} are on it. use a larger subnet`,
       });
   }
-  const published: { where: string; ip: string; port: number; protocol: string }[] = [];
+  const published: { where: string; port: PortSpec }[] = [];
   for (const c of Object.values(containers))
     c.ports.forEach((p, i) => {
-      const here = {
-        where: `containers.${c.name}.ports[${i}]`,
-        ip: p.hostIp ?? DEFAULT_HOST_IP,
-        port: p.hostPort ?? p.containerPort,
-        protocol: p.protocol,
-      };
-      const other = published.find(
-        (o) =>
-          o.port === here.port &&
-          o.protocol === here.protocol &&
-          (o.ip === here.ip || o.ip === "0.0.0.0" || here.ip === "0.0.0.0"),
-      );
+      const where = `containers.${c.name}.ports[${i}]`;
+      const ip = publishedIp(p);
+      const other = published.find(({ port: o }) => {
+        const oip = publishedIp(o);
+        return (
+          publishedPort(o) === publishedPort(p) &&
+          o.protocol === p.protocol &&
+          (oip === ip || oip === "0.0.0.0" || ip === "0.0.0.0")
+        );
+      });
       if (other)
         problems.push({
-          path: here.where,
-          message: `${here.ip}:${here.port}/${here.protocol} is already published by ${other.where} (${other.ip}:${other.port}). pick another host port`,
+          path: where,
+          message: `${formatPublished(p)} is already published by ${other.where} (${publishedIp(other.port)}:${publishedPort(other.port)}). pick another host port`,
         });
-      published.push(here);
+      published.push({ where, port: p });
     });
   return problems;
 }

@@ -5,7 +5,7 @@
  * `warnings`, never dropped silently.
  */
 import { effectiveCapabilities } from "../bundle/spec.js";
-import { formatDuration, parseSize } from "../config/parse.js";
+import { formatDuration, parseSize, publishedPort } from "../config/parse.js";
 import type { ResolvedConfig, ResolvedContainer, ResolvedMount } from "../config/types.js";
 import { imageContainers, sortedEntries, warnHostSpecific, type ExportResult } from "./common.js";
 import { dnsLabel } from "./names.js";
@@ -325,8 +325,8 @@ export function toKubernetes(
           ...(c.ports.length > 0
             ? {
                 ports: c.ports.map((p) => ({
-                  name: `${p.protocol}-${p.hostPort ?? p.containerPort}`,
-                  port: p.hostPort ?? p.containerPort,
+                  name: `${p.protocol}-${publishedPort(p)}`,
+                  port: publishedPort(p),
                   targetPort: p.containerPort,
                   protocol: p.protocol.toUpperCase(),
                 })),

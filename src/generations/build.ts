@@ -30,7 +30,7 @@ import {
   readManifest,
 } from "./store.js";
 import { basename } from "node:path";
-import { allocateNetworks } from "../network/allocate.js";
+import { EMPTY_ALLOCATION, allocateNetworks, type NetworkAllocation } from "../network/allocate.js";
 import { containerNetwork, isPrivateOrNamed, renderNetScript } from "../network/script.js";
 import { ALLOCATION_FILE, readAllocation } from "../network/files.js";
 import { checkNetworkHost } from "../network/host.js";
@@ -55,6 +55,20 @@ export const unitNetScriptPath = (stateDir: string, name: string): string =>
   join(stateDir, "current", "network", `${name}.sh`);
 
 /**
+ * The networks' addresses for `config`, keeping those of the generation the host runs (a build,
+ * a switch and a foreground run all start from it).
+ */
+export function allocateFromRunning(config: ResolvedConfig): NetworkAllocation {
+  const current = currentGeneration(config.stateDir);
+  return allocateNetworks(
+    config,
+    current === undefined
+      ? EMPTY_ALLOCATION
+      : readAllocation(generationDir(config.stateDir, current)),
+  );
+}
+
+/**
  * Build a complete generation: each container's bundle, its unit, the resolved config and the
  * lock, under <stateDir>/generations/<N>/. Identical content to the newest generation reuses it.
  * The caller holds the switch lock.
@@ -67,12 +81,8 @@ export async function buildGeneration(
   const bundles: BuildResult[] = [];
   const services: Record<string, ServiceEntry> = {};
   const units: Record<string, string> = {};
-  const current = currentGeneration(config.stateDir);
-  const alloc = allocateNetworks(
-    config,
-    readAllocation(current === undefined ? undefined : generationDir(config.stateDir, current)),
-  );
-  checkNetworkHost(config, alloc);
+  const alloc = allocateFromRunning(config);
+  checkNetworkHost(config, alloc, o.env ?? process.env);
   const netScripts: Record<string, string> = {};
   for (const c of Object.values(config.containers)) {
     if (c.backend !== "oci") {

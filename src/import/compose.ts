@@ -6,7 +6,7 @@
 import { isRecord } from "../util/record.js";
 import { isAbsolute, posix } from "node:path";
 import { DEFAULT_CAPABILITIES } from "../bundle/spec.js";
-import { formatPath } from "../config/resolve.js";
+import { BUILTIN_NETWORKS, formatPath } from "../config/resolve.js";
 import {
   checkName,
   formatPort,
@@ -284,7 +284,7 @@ function declaredNetworks(
   const used = new Set(Object.values(containers).map((c) => c.network ?? ""));
   const out: Record<string, { subnet?: string }> = {};
   const byName = new Map(Object.keys(top).map((n) => [networkName(n), n]));
-  for (const name of [...used].filter((n) => !["", "none", "host", "private"].includes(n)).sort()) {
+  for (const name of [...used].filter((n) => n !== "" && !BUILTIN_NETWORKS.includes(n)).sort()) {
     const composeName = byName.get(name) ?? name;
     const def = top[composeName];
     const net: { subnet?: string } = {};

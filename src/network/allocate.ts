@@ -62,12 +62,12 @@ export function allocateNetworks(
   const taken = () => [...subnets.values()];
   for (const n of sortedNames(config.networks)) {
     const s = config.networks[n]?.subnet;
-    if (s !== undefined) subnets.set(n, parse(s));
+    if (s !== undefined) subnets.set(n, parseAllocatedSubnet(s));
   }
   for (const n of sortedNames(config.networks)) {
     const before = previous.networks[n]?.subnet;
     if (subnets.has(n) || before === undefined) continue;
-    const s = parse(before);
+    const s = parseAllocatedSubnet(before);
     if (!taken().some((t) => overlaps(t, s))) subnets.set(n, s);
   }
   for (const n of sortedNames(config.networks)) {
@@ -121,7 +121,8 @@ export function allocateNetworks(
   return { networks, private: priv };
 }
 
-function parse(s: string): Subnet {
+/** A subnet as an allocation (or the config, already checked) stores it. */
+export function parseAllocatedSubnet(s: string): Subnet {
   const r = parseSubnet(s, 8, 30);
   if (!r.ok) throw new NetworkError(r.error, s);
   return r.value;

@@ -21,9 +21,8 @@ export function ensureFile(path: string): void {
   closeSync(openSync(path, "a", 0o644));
 }
 
-/** A generation's allocation; empty when the generation has none (or there is no generation). */
-export function readAllocation(generationDir: string | undefined): NetworkAllocation {
-  if (generationDir === undefined) return EMPTY_ALLOCATION;
+/** A generation's allocation; empty when the generation has none. */
+export function readAllocation(generationDir: string): NetworkAllocation {
   try {
     const a = JSON.parse(readFileSync(join(generationDir, ALLOCATION_FILE), "utf8")) as unknown;
     const ok = typeof a === "object" && a !== null && "networks" in a && "private" in a;

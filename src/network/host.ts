@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import type { ResolvedConfig } from "../config/types.js";
 import { NetworkError } from "../errors.js";
 import { hostProbe } from "../runtime/detect.js";
-import { formatSubnet, overlaps, parseProcRoute, parseSubnet, type Subnet } from "./address.js";
-import { PRIVATE_POOL, type NetworkAllocation } from "./allocate.js";
+import { formatSubnet, overlaps, parseProcRoute, type Subnet } from "./address.js";
+import { PRIVATE_POOL, parseAllocatedSubnet, type NetworkAllocation } from "./allocate.js";
 import { isPrivateOrNamed } from "./script.js";
 
 /** Interfaces railyard made: bridges ("ry-NAME") and private links ("ryv-..."). */
@@ -15,13 +15,17 @@ const OURS = /^ry(v)?-/;
  * route of the host already covers (a LAN, a VPN, docker's bridge), where traffic would go
  * astray. Nothing to check when no container has a network of its own.
  */
-export function checkNetworkHost(config: ResolvedConfig, alloc: NetworkAllocation): void {
+export function checkNetworkHost(
+  config: ResolvedConfig,
+  alloc: NetworkAllocation,
+  env: NodeJS.ProcessEnv,
+): void {
   const users = Object.values(config.containers).filter(
     (c) => c.backend === "oci" && isPrivateOrNamed(c),
   );
   const first = users[0];
   if (!first) return;
-  const probe = hostProbe(process.env);
+  const probe = hostProbe(env);
   for (const [tool, pkg] of [
     ["ip", "iproute2"],
     ["nft", "nftables"],
@@ -41,10 +45,9 @@ export function checkNetworkHost(config: ResolvedConfig, alloc: NetworkAllocatio
   }
   const used: [string, Subnet][] = [];
   if (users.some((c) => c.network === "private")) used.push(['network "private"', PRIVATE_POOL]);
-  for (const [name, n] of Object.entries(alloc.networks)) {
-    const s = parseSubnet(n.subnet, 8, 30);
-    if (s.ok && users.some((c) => c.network === name)) used.push([`networks.${name}`, s.value]);
-  }
+  for (const [name, n] of Object.entries(alloc.networks))
+    if (users.some((c) => c.network === name))
+      used.push([`networks.${name}`, parseAllocatedSubnet(n.subnet)]);
   for (const [where, s] of used) {
     const r = routes.find((r) => overlaps(r.subnet, s));
     if (r)

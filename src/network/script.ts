@@ -6,9 +6,9 @@
  */
 import { createHash } from "node:crypto";
 import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
-import { DEFAULT_HOST_IP, type PortSpec } from "../config/parse.js";
-import { formatIPv4, parseIPv4, parseSubnet } from "./address.js";
-import { gatewayOf, type NetworkAllocation } from "./allocate.js";
+import { formatPublished, publishedIp, publishedPort, type PortSpec } from "../config/parse.js";
+import { formatIPv4, parseIPv4 } from "./address.js";
+import { gatewayOf, parseAllocatedSubnet, type NetworkAllocation } from "./allocate.js";
 
 /** The nftables table every railyard network shares (`nft list table ip railyard`). */
 export const NFT_TABLE = "railyard";
@@ -104,28 +104,23 @@ export function containerNetwork(
   const address = net?.members[c.name];
   if (!net || address === undefined)
     throw new Error(`no address allocated for ${c.name} on ${c.network}`);
-  const s = parseSubnet(net.subnet, 8, 30);
-  if (!s.ok) throw new Error(s.error);
+  const s = parseAllocatedSubnet(net.subnet);
   return {
     ...common,
     address,
-    prefix: s.value.prefix,
-    gateway: formatIPv4(gatewayOf(s.value)),
+    prefix: s.prefix,
+    gateway: formatIPv4(gatewayOf(s)),
     bridge: bridgeName(c.network),
     ports: c.ports,
   };
 }
 
-const proto = (p: PortSpec) => p.protocol;
-const hostIp = (p: PortSpec) => p.hostIp ?? DEFAULT_HOST_IP;
-const isAny = (p: PortSpec) => hostIp(p) === "0.0.0.0";
-
 /** nft map elements for the published ports: key only (for delete) or key : value (for add). */
 function portElements(n: ContainerNetwork, withValue: boolean): string[] {
   return n.ports.map((p) => {
-    const hostPort = p.hostPort ?? p.containerPort;
-    const key = isAny(p) ? `${proto(p)} . ${hostPort}` : `${hostIp(p)} . ${proto(p)} . ${hostPort}`;
-    const map = isAny(p) ? "publishedany" : "published";
+    const any = publishedIp(p) === "0.0.0.0";
+    const key = `${any ? "" : `${publishedIp(p)} . `}${p.protocol} . ${publishedPort(p)}`;
+    const map = any ? "publishedany" : "published";
     return `${map} { ${key}${withValue ? ` : ${n.address} . ${p.containerPort}` : ""} }`;
   });
 }
@@ -213,9 +208,7 @@ export function renderNetScript(n: ContainerNetwork): string {
   const add = [...(n.bridge ? [] : [`ifaces { "${n.hostIf}" }`]), ...portElements(n, true)];
   if (add.length > 0) {
     const del = [...(n.bridge ? [] : [`ifaces { "${n.hostIf}" }`]), ...portElements(n, false)];
-    const published = n.ports.map(
-      (p) => `${hostIp(p)}:${p.hostPort ?? p.containerPort}/${p.protocol}`,
-    );
+    const published = n.ports.map(formatPublished);
     lines.push(
       `\tnft -f - <<'NFT' || { echo "railyard: cannot publish ${published.join(" ") || "the link"} of ${n.container}: another container publishes it" >&2; exit 1; }`,
       ...add.map((e) => `create element ip ${NFT_TABLE} ${e}`),
