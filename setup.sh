@@ -11,10 +11,12 @@ cd "$(dirname "$0")"
 # push images with umoci and skopeo, and check interop with podman (a peer, never a dependency);
 # `podman kube play` of the Kubernetes export builds its pause image with catatonit, and
 # podman-compose runs the compose export. iproute2 and nftables set up private and named
-# networks at each start; the network tests send traffic with curl.
+# networks at each start; the network tests send traffic with curl. uidmap (newuidmap and
+# newgidmap) maps a rootless user's subordinate ids (railyard --user); libpam-systemd lets logind
+# start a lingering user's systemd.
 APT_PACKAGES=(runc crun busybox-static python3 gcc libc6-dev util-linux zstd
   docker-registry skopeo umoci apache2-utils podman catatonit podman-compose systemd
-  iproute2 nftables curl)
+  iproute2 nftables curl uidmap libpam-systemd)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

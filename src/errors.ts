@@ -145,3 +145,14 @@ export class NetworkError extends RailyardError {
     super(message);
   }
 }
+
+/** `railyard --user` cannot run as this user: no subordinate ids, no runtime dir, run as root. */
+export class RootlessError extends RailyardError {
+  override name = "RootlessError";
+  constructor(
+    message: string,
+    readonly user: string,
+  ) {
+    super(message);
+  }
+}

@@ -3,7 +3,12 @@ import { replaceSymlink } from "../util/atomic.js";
 import { basename, join } from "node:path";
 import { computeClosure, type PlanEntry } from "../closure/index.js";
 import { hostFs } from "../closure/fs.js";
-import type { ResolvedConfig, ResolvedContainer, ResolvedMount } from "../config/types.js";
+import type {
+  ResolvedConfig,
+  ResolvedContainer,
+  ResolvedMount,
+  RootlessScope,
+} from "../config/types.js";
 import type { AcquireOptions } from "../image/acquire.js";
 import type { StoredImage } from "../image/pull.js";
 import {
@@ -18,7 +23,8 @@ import {
 import { hostProcess, imageProcess, type ProcessInfo } from "./process.js";
 import { dirLookup, planRootfs, type RootfsPlan } from "./rootfs.js";
 import { renderSpec, serializeSpec } from "./spec.js";
-import { payloadCgroup } from "../systemd/unit.js";
+import { BuildError } from "../errors.js";
+import { payloadCgroup } from "../rootless/scope.js";
 import { fingerprint, readStamp, writeBundle, type LinkMode } from "./write.js";
 import { ensureFile, hostsFile } from "../network/files.js";
 
@@ -163,6 +169,20 @@ export function networkMounts(config: ResolvedConfig, c: ResolvedContainer): Res
   ];
 }
 
+/** Rootless, the process's ids must be mapped (an image's USER is known only now). */
+function checkMappedUser(
+  c: ResolvedContainer,
+  user: { uid: number; gid: number },
+  scope: RootlessScope,
+): void {
+  if (user.uid > scope.subuid.count || user.gid > scope.subgid.count)
+    throw new BuildError(
+      `containers.${c.name}: the process runs as ${user.uid}:${user.gid}, outside the ids a rootless container maps ` +
+        `(0-${scope.subuid.count}:0-${scope.subgid.count}). set user to ids in that range`,
+      c.name,
+    );
+}
+
 /** Build (or confirm up to date) the bundle of one container. */
 export async function buildContainer(
   config: ResolvedConfig,
@@ -176,7 +196,15 @@ export async function buildContainer(
   const netMounts = networkMounts(config, c);
   for (const m of netMounts) ensureFile(m.source);
   const extra = [...volumes, ...netMounts];
-  const fileMounts = prepareMountSources(c, [...c.mounts, ...extra], src.process.user, log);
+  const rootless = config.rootless;
+  if (rootless) checkMappedUser(c, src.process.user, rootless);
+  const fileMounts = await prepareMountSources(
+    c,
+    [...c.mounts, ...extra],
+    src.process.user,
+    log,
+    rootless,
+  );
   const plan = planRootfs(
     c,
     src.process,
@@ -195,7 +223,8 @@ export async function buildContainer(
     devices: deviceInfo(c),
     process: src.process,
     extraMounts: extra,
-    cgroupsPath: payloadCgroup(c),
+    cgroupsPath: payloadCgroup(c, rootless),
+    ...(rootless ? { rootless } : {}),
     ...customSeccomp(c),
   });
   const specText = serializeSpec(spec);

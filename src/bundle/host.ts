@@ -1,7 +1,8 @@
 import { convertSeccomp, type OciSeccomp } from "./seccomp.js";
 import { effectiveCapabilities } from "./spec.js";
 import { chownSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import type { ResolvedContainer, ResolvedMount } from "../config/types.js";
+import type { ResolvedContainer, ResolvedMount, RootlessScope } from "../config/types.js";
+import { chownMapped } from "../rootless/host.js";
 import { posix } from "node:path";
 import { BuildError } from "../errors.js";
 import { dirLookup } from "./rootfs.js";
@@ -93,14 +94,16 @@ export function deviceInfo(c: ResolvedContainer): Record<string, DeviceInfo> {
 
 /**
  * Prepare bind-mount sources: a missing source directory is created (as docker does), owned by
- * the container's user so that it can write there. Returns the destinations whose source is a file.
+ * the container's user so that it can write there (rootless: by the host ids that user maps to).
+ * Returns the destinations whose source is a file.
  */
-export function prepareMountSources(
+export async function prepareMountSources(
   c: ResolvedContainer,
   mounts: readonly ResolvedMount[],
   owner: { uid: number; gid: number },
   log: (m: string) => void,
-): Set<string> {
+  rootless?: RootlessScope,
+): Promise<Set<string>> {
   const files = new Set<string>();
   for (const m of mounts) {
     if (m.type !== "bind") continue;
@@ -108,7 +111,8 @@ export function prepareMountSources(
       if (statSync(m.source).isFile()) files.add(m.destination);
     } catch {
       mkdirSync(m.source, { recursive: true, mode: 0o755 });
-      chownSync(m.source, owner.uid, owner.gid);
+      if (rootless) await chownMapped(m.source, owner, rootless);
+      else chownSync(m.source, owner.uid, owner.gid);
       log(`created ${m.source} for containers.${c.name} (owner ${owner.uid}:${owner.gid})`);
     }
   }

@@ -12,7 +12,7 @@ import {
   serializeSpec,
   type SpecInputs,
 } from "./spec.js";
-import { fakeContext } from "../../tests/helpers/context.js";
+import { fakeContext, SCOPE } from "../../tests/helpers/context.js";
 
 const ctx: ResolveContext = fakeContext();
 const container = (c: Record<string, unknown>): ResolvedContainer => {
@@ -129,4 +129,28 @@ test("rendering is deterministic: the same config gives byte-identical JSON what
     render(container({ labels: { a: "2", b: "1" }, environment: { Y: "2", X: "1" } })),
   );
   assert.equal(a, b);
+});
+
+test("rootless: a user namespace onto the user and its subordinate ids; /sys bound when on the host's network", () => {
+  for (const network of ["host", "none"] as const) {
+    const c = container({ user: "2000:100", network });
+    const s = render(c, { rootless: SCOPE });
+    assert.deepEqual(validate(s), []);
+    assert.ok(s.linux.namespaces.some((n) => n.type === "user"));
+    assert.deepEqual(s.linux.uidMappings, [
+      { containerID: 0, hostID: 1000, size: 1 },
+      { containerID: 1, hostID: 100000, size: 65536 },
+    ]);
+    assert.deepEqual(s.linux.gidMappings?.[1], { containerID: 1, hostID: 200000, size: 65536 });
+    const sys = s.mounts.find((m) => m.destination === "/sys");
+    // sysfs needs the network namespace's owner: only a container with its own may mount it.
+    if (network === "host")
+      assert.deepEqual(sys?.options, ["rbind", "nosuid", "noexec", "nodev", "ro"]);
+    else assert.equal(sys?.type, "sysfs");
+    // The floor does not move: same capabilities, masked paths, no_new_privs.
+    assert.deepEqual(s.process.capabilities.bounding, [...DEFAULT_CAPABILITIES].sort());
+    assert.deepEqual(s.linux.maskedPaths, MASKED_PATHS);
+    assert.equal(s.process.noNewPrivileges, true);
+  }
+  assert.equal(render(container({})).linux.uidMappings, undefined);
 });

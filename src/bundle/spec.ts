@@ -1,6 +1,7 @@
 import { isPrivateOrNamed, netnsPath } from "../network/script.js";
 import { defaultSeccomp, type OciSeccomp } from "./seccomp.js";
-import type { ResolvedContainer, ResolvedMount } from "../config/types.js";
+import type { ResolvedContainer, ResolvedMount, RootlessScope } from "../config/types.js";
+import { idMappings, type OciIdMapping } from "../rootless/scope.js";
 import type { ProcessInfo } from "./process.js";
 
 /** The subset of the OCI runtime-spec config.json that railyard writes. */
@@ -28,6 +29,8 @@ export interface OciSpec {
       pids?: { limit: number };
     };
     namespaces: { type: string }[];
+    uidMappings?: OciIdMapping[];
+    gidMappings?: OciIdMapping[];
     cgroupsPath?: string;
     devices?: {
       path: string;
@@ -75,7 +78,20 @@ export interface SpecInputs {
   readonly cgroupsPath?: string;
   /** The container's own profile (`seccomp` is a path), read and converted at build time. */
   readonly customSeccomp?: OciSeccomp;
+  /** `railyard --user`: a user namespace onto the user and its subordinate ids. */
+  readonly rootless?: RootlessScope;
 }
+
+/**
+ * /sys for a rootless container on the host's network: sysfs can only be mounted by the owner of
+ * the network namespace, so the host's /sys is bound read-only instead (as `runc spec --rootless`).
+ */
+const ROOTLESS_HOST_SYS = {
+  destination: "/sys",
+  type: "none",
+  source: "/sys",
+  options: ["rbind", "nosuid", "noexec", "nodev", "ro"],
+};
 
 /** memory/cpu/pids limits in OCI form, for a runtime that manages the cgroup itself. */
 export function limitsFor(
@@ -181,7 +197,8 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
 
   // A private or named network's namespace is made (with its link and address) by the unit's
   // network script before the runtime starts; the container joins it by path.
-  const namespaces = ["pid", "network", "ipc", "uts", "mount"]
+  const rootless = inputs.rootless;
+  const namespaces = ["pid", "network", "ipc", "uts", "mount", ...(rootless ? ["user"] : [])]
     .filter((t) => !(t === "network" && c.network === "host"))
     .map((type) =>
       type === "network" && isPrivateOrNamed(c) ? { type, path: netnsPath(c.name) } : { type },
@@ -190,8 +207,12 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
   const userMounts = [...c.mounts, ...(inputs.extraMounts ?? [])].sort((a, b) =>
     a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0,
   );
+  const base =
+    rootless && c.network === "host"
+      ? BASE_MOUNTS.map((m) => (m.destination === "/sys" ? ROOTLESS_HOST_SYS : m))
+      : BASE_MOUNTS;
   const mounts: OciSpec["mounts"] = [
-    ...BASE_MOUNTS.filter((m) => !userMounts.some((u) => u.destination === m.destination)),
+    ...base.filter((m) => !userMounts.some((u) => u.destination === m.destination)),
     ...userMounts.map((m) => ({
       destination: m.destination,
       type: m.type,
@@ -251,6 +272,7 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
     linux: {
       resources,
       namespaces,
+      ...(rootless ? idMappings(rootless) : {}),
       ...(inputs.cgroupsPath ? { cgroupsPath: inputs.cgroupsPath } : {}),
       ...(devices.length > 0 ? { devices } : {}),
       maskedPaths: [...MASKED_PATHS],

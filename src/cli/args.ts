@@ -5,6 +5,8 @@ export interface GlobalFlags {
   config?: string;
   stateDir?: string;
   json: boolean;
+  /** Rootless: run as this user, under its systemd user manager. */
+  user: boolean;
   verbose: boolean;
   help: boolean;
   version: boolean;
@@ -32,6 +34,7 @@ const GLOBAL_VALUED: Record<string, keyof GlobalFlags> = {
 };
 const GLOBAL_BOOL: Record<string, keyof GlobalFlags> = {
   json: "json",
+  user: "user",
   verbose: "verbose",
   help: "help",
   version: "version",
@@ -43,7 +46,13 @@ export function parseArgs(
   argv: readonly string[],
   specFor: (command: string | undefined) => FlagSpec,
 ): ParsedArgs {
-  const globals: GlobalFlags = { json: false, verbose: false, help: false, version: false };
+  const globals: GlobalFlags = {
+    json: false,
+    user: false,
+    verbose: false,
+    help: false,
+    version: false,
+  };
   const flags: Record<string, string | true> = {};
   const positionals: string[] = [];
   let command: string | undefined;

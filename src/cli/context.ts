@@ -1,6 +1,11 @@
 import { loadConfig } from "../config/load.js";
 import type { ResolvedConfig } from "../config/types.js";
+import { UsageError } from "../errors.js";
+import { userScope } from "../rootless/host.js";
 import type { ParsedArgs } from "./args.js";
+
+/** Commands that build or run containers: as a non-root user, only rootless (--user) can. */
+const NEEDS_ROOT_OR_USER = new Set(["build", "switch", "rollback", "run"]);
 
 /** What every command receives: parsed args, output channels and the environment. */
 export interface CommandContext {
@@ -15,12 +20,19 @@ export interface CommandContext {
 }
 
 export function loadFor(ctx: CommandContext, command: string): Promise<Readonly<ResolvedConfig>> {
+  const user = ctx.args.globals.user ? userScope(ctx.env) : undefined;
+  if (!user && process.getuid?.() !== 0 && NEEDS_ROOT_OR_USER.has(command))
+    throw new UsageError(
+      `railyard ${command} runs system services as root. as a non-root user, run it rootless: ` +
+        `railyard --user ${command} (railyard doctor --user checks what that needs)`,
+    );
   return loadConfig({
     flag: ctx.args.globals.config,
     env: ctx.env,
     cwd: ctx.cwd,
     command,
-    stateDir: ctx.args.globals.stateDir,
+    stateDir: ctx.args.globals.stateDir ?? user?.stateDir,
+    ...(user ? { rootless: user.scope } : {}),
   });
 }
 

@@ -5,7 +5,8 @@ import type { Command } from "./context.js";
 export const doctorCommand: Command = {
   name: "doctor",
   summary: "check what this host needs (runtime, systemd, cgroups; --rootless: a user's setup)",
-  usage: "railyard doctor [--rootless [--for USER]]",
+  usage:
+    "railyard doctor [--rootless [--for USER]]   (railyard --user doctor: --rootless for yourself)",
   help: `Checks what railyard needs on this host and prints a fix for each check that fails:
 the OCI runtime it would choose (and why), systemd as the init system, and the cgroup layout.
 
@@ -19,7 +20,8 @@ code. With --json, prints the checks as a list.`,
   flags: { long: { rootless: false, for: true } },
   async run(ctx) {
     if (ctx.args.positionals.length > 0) throw new UsageError(`usage: ${this.usage}`);
-    const rootless = ctx.args.flags["rootless"] === true;
+    // `railyard --user doctor` checks the rootless setup of whoever runs it.
+    const rootless = ctx.args.flags["rootless"] === true || ctx.args.globals.user;
     const forUser = ctx.args.flags["for"];
     if (forUser !== undefined && !rootless)
       throw new UsageError(

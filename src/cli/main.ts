@@ -38,6 +38,8 @@ const GLOBAL_HELP = `Global flags (every command):
   -c, --config FILE     config file (default: $RAILYARD_CONFIG, ./railyard.config.{ts,mjs,js,json,yaml},
                         then /etc/railyard/)
       --state-dir DIR   where bundles and state live (overrides stateDir; default /var/lib/railyard)
+      --user            rootless: run as this (non-root) user, under its systemd user manager, with
+                        state in $XDG_STATE_HOME/railyard (see railyard doctor --user)
       --json            machine-readable output on stdout
   -v, --verbose         explain what is happening on stderr
   -h, --help            show help

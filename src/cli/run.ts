@@ -100,11 +100,18 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
     const bundle = join(config.stateDir, "run", c.name);
     mkdirSync(bundle, { recursive: true, mode: 0o700 });
     const spec = JSON.parse(readFileSync(join(built.bundle, "config.json"), "utf8")) as OciSpec;
+    // A rootless runtime may only write cgroups delegated to it, and a login shell's are not:
+    // the limits hold under the user manager's unit (railyard --user switch) instead.
+    const limits = config.rootless ? {} : limitsFor(c);
+    if (config.rootless && Object.keys(limitsFor(c)).length > 0)
+      ctx.info(
+        `note: ${c.name}'s resource limits apply under railyard --user switch, not in a rootless run`,
+      );
     const patched = specForRun(spec, {
       terminal: ctx.args.flags["tty"] === true,
       extraArgs: ctx.args.rest ?? [],
       rootPath: join(built.bundle, "rootfs"),
-      limits: limitsFor(c),
+      limits,
     });
     writeFileSync(join(bundle, "config.json"), `${JSON.stringify(patched, null, 2)}\n`, {
       mode: 0o600,
@@ -119,6 +126,7 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
       stopTimeout: c.stopTimeout,
       log: ctx.debug,
       ...(networkScript ? { networkScript } : {}),
+      ...(config.rootless ? { rootless: config.rootless } : {}),
       signals: process,
     });
   },

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { UsageError } from "../errors.js";
+import type { RootlessScope } from "../config/types.js";
 import { healthFile } from "../systemd/unit.js";
 import { loadFor, type Command } from "./context.js";
 
@@ -21,10 +22,14 @@ function uptime(since: string, now: number): string {
 }
 
 /** What the last check wrote: "healthy", "unhealthy 2" (failures in a row), "starting". */
-function readHealth(name: string, active: string | undefined): string {
+function readHealth(
+  name: string,
+  active: string | undefined,
+  rootless: RootlessScope | undefined,
+): string {
   if (active !== "active" && active !== "activating") return "-";
   try {
-    return readFileSync(healthFile(name), "utf8").trim() || "starting";
+    return readFileSync(healthFile(name, rootless), "utf8").trim() || "starting";
   } catch {
     return "starting";
   }
@@ -43,7 +48,7 @@ export const statusCommand: Command = {
         import("../generations/store.js"),
         import("../systemd/systemctl.js"),
       ]);
-    requireSystemd("railyard status");
+    requireSystemd("railyard status", config.rootless);
     const gen = currentGeneration(config.stateDir);
     if (gen === undefined) throw new UsageError("no generation is active yet. run railyard switch");
     const m = readManifest(config.stateDir, gen);
@@ -54,7 +59,7 @@ export const statusCommand: Command = {
         throw new UsageError(
           `no service ${JSON.stringify(n)} in generation ${gen}. services: ${Object.keys(m.services).join(", ")}`,
         );
-    const states = await new Systemctl().show(
+    const states = await new Systemctl(undefined, config.rootless).show(
       names.map((n) => m.services[n]?.unit ?? ""),
       PROPS,
     );
@@ -70,7 +75,7 @@ export const statusCommand: Command = {
         uptime: s["ActiveState"] === "active" ? uptime(s["ActiveEnterTimestamp"] ?? "", now) : "-",
         restarts: Number(s["NRestarts"] ?? 0),
         image: m.services[n]?.image ?? null,
-        health: m.services[n]?.extraUnits ? readHealth(n, s["ActiveState"]) : null,
+        health: m.services[n]?.extraUnits ? readHealth(n, s["ActiveState"], config.rootless) : null,
         generation: gen,
       };
     });
@@ -88,6 +93,24 @@ export const statusCommand: Command = {
     return 0;
   },
 };
+
+/**
+ * journalctl's selection of a unit's lines. Rootless, not `--user -u`: that also requires the
+ * sender's uid to be the user's, and a container running as a container user other than root
+ * writes as a subordinate uid. Instead: what the user's manager ran in that unit (its cgroup
+ * names the owner), or what the manager said about the unit.
+ */
+export function logMatches(unit: string, rootless: RootlessScope | undefined): string[] {
+  if (!rootless) return ["-u", unit];
+  const uid = String(rootless.uid);
+  return [
+    `_SYSTEMD_USER_UNIT=${unit}`,
+    `_SYSTEMD_OWNER_UID=${uid}`,
+    "+",
+    `USER_UNIT=${unit}`,
+    `_UID=${uid}`,
+  ];
+}
 
 export const logsCommand: Command = {
   name: "logs",
@@ -112,7 +135,7 @@ export const logsCommand: Command = {
       (gen !== undefined ? readManifest(config.stateDir, gen).services[name]?.unit : undefined) ??
       c?.serviceName;
     if (!unit) throw new UsageError(`no container named ${JSON.stringify(name)} in ${config.file}`);
-    const args = ["-u", unit, "--no-pager"];
+    const args = [...logMatches(unit, config.rootless), "--no-pager"];
     if (ctx.args.flags["follow"] === true) args.push("-f");
     const lines = ctx.args.flags["lines"];
     if (typeof lines === "string") {

@@ -1,10 +1,11 @@
+import type { ResolvedConfig } from "../config/types.js";
 import type { ActivationResult } from "../generations/activate.js";
 import { GenerationNotFoundError, UsageError } from "../errors.js";
 import { loadFor, type Command, type CommandContext } from "./context.js";
 
 /** What switch and rollback use, loaded only when one of them runs (see main.ts). */
 async function modules() {
-  const [activation, build, manifest, store, detect, systemctl, install] = await Promise.all([
+  const [activation, build, manifest, store, detect, systemctl, install, exec] = await Promise.all([
     import("../generations/activate.js"),
     import("../generations/build.js"),
     import("../generations/manifest.js"),
@@ -12,8 +13,18 @@ async function modules() {
     import("../runtime/detect.js"),
     import("../systemd/systemctl.js"),
     import("../systemd/install.js"),
+    import("../util/exec.js"),
   ]);
-  return { ...activation, ...build, ...manifest, ...store, ...detect, ...systemctl, ...install };
+  return {
+    ...activation,
+    ...build,
+    ...manifest,
+    ...store,
+    ...detect,
+    ...systemctl,
+    ...install,
+    ...exec,
+  };
 }
 type Modules = Awaited<ReturnType<typeof modules>>;
 
@@ -50,14 +61,16 @@ function report(ctx: CommandContext, r: ActivationResult, dryRun: boolean): numb
 function activateFor(
   m: Modules,
   ctx: CommandContext,
-  stateDir: string,
+  config: ResolvedConfig,
   to: number,
   dryRun: boolean,
 ): Promise<ActivationResult> {
   const hook = crashHook(ctx.env);
-  return m.activate(stateDir, to, {
-    systemctl: new m.Systemctl(),
-    unitDir: ctx.env["RAILYARD_UNIT_DIR"] ?? m.DEFAULT_UNIT_DIR,
+  const rootless = config.rootless;
+  return m.activate(config.stateDir, to, {
+    systemctl: new m.Systemctl(m.exec, rootless),
+    unitDir: ctx.env["RAILYARD_UNIT_DIR"] ?? rootless?.unitDir ?? m.DEFAULT_UNIT_DIR,
+    ...(rootless ? { rootless } : {}),
     dryRun,
     log: ctx.debug,
     ...(hook ? { step: hook } : {}),
@@ -78,7 +91,7 @@ is interrupted is completed by running switch again. Needs systemd as the init s
   async run(ctx) {
     const [config, m] = await Promise.all([loadFor(ctx, "switch"), modules()]);
     const dryRun = ctx.args.flags["dry-run"] === true;
-    if (!dryRun) m.requireSystemd("railyard switch");
+    if (!dryRun) m.requireSystemd("railyard switch", config.rootless);
     const runtime = m.chooseRuntime(config.runtime, m.hostProbe(ctx.env));
     ctx.debug(`runtime: ${runtime.name} (${runtime.reason})`);
     const r = await m.withSwitchLock(config.stateDir, async () => {
@@ -101,7 +114,7 @@ is interrupted is completed by running switch again. Needs systemd as the init s
           failed: [],
         };
       }
-      return activateFor(m, ctx, config.stateDir, g.generation, dryRun);
+      return activateFor(m, ctx, config, g.generation, dryRun);
     });
     return report(ctx, r, dryRun);
   },
@@ -121,7 +134,7 @@ switch, the one it was leaving).
   async run(ctx) {
     const [config, m] = await Promise.all([loadFor(ctx, "rollback"), modules()]);
     const dryRun = ctx.args.flags["dry-run"] === true;
-    if (!dryRun) m.requireSystemd("railyard rollback");
+    if (!dryRun) m.requireSystemd("railyard rollback", config.rootless);
     const r = await m.withSwitchLock(config.stateDir, async () => {
       const all = m.listGenerations(config.stateDir);
       const cur = m.currentGeneration(config.stateDir);
@@ -144,7 +157,7 @@ switch, the one it was leaving).
           `there is no generation before ${cur ?? "(none)"} to roll back to`,
           (cur ?? 0) - 1,
         );
-      return activateFor(m, ctx, config.stateDir, target, dryRun);
+      return activateFor(m, ctx, config, target, dryRun);
     });
     return report(ctx, r, dryRun);
   },

@@ -4,7 +4,8 @@ import { ConfigError } from "../errors.js";
 import { configCacheDir, importScriptConfig } from "./compile.js";
 import type { ConfigEnv, UserConfigExport } from "./define.js";
 import { resolveConfig, type ResolveContext } from "./resolve.js";
-import type { ResolvedConfig } from "./types.js";
+import type { ResolvedConfig, RootlessScope } from "./types.js";
+import { rootlessProblems } from "../rootless/scope.js";
 import { normaliseArch } from "./parse.js";
 
 export const CONFIG_NAMES = [
@@ -170,13 +171,20 @@ export interface LoadOptions extends FindOptions {
   readonly command: string;
   /** `--state-dir`, which overrides the config's `stateDir`. */
   readonly stateDir?: string | undefined;
+  /** `--user`: build for this rootless scope; what it cannot run is a config error. */
+  readonly rootless?: RootlessScope;
 }
 
 /** Find, read, validate: the one call the CLI makes to get a ResolvedConfig. */
 export async function loadConfig(o: LoadOptions): Promise<Readonly<ResolvedConfig>> {
   const file = findConfigFile(o);
   const raw = await readConfigFile(file, { command: o.command, env: o.env });
-  const resolved = resolveConfig(raw, hostResolveContext(file));
+  let resolved = resolveConfig(raw, hostResolveContext(file));
+  if (o.rootless) {
+    const problems = rootlessProblems(resolved, o.rootless);
+    if (problems.length > 0) throw new ConfigError(file, problems);
+    resolved = Object.freeze({ ...resolved, rootless: o.rootless });
+  }
   if (o.stateDir === undefined) return resolved;
   if (!isAbsolute(o.stateDir))
     throw new ConfigError(file, [

@@ -180,7 +180,10 @@ export interface UserConfig {
   containers?: Record<string, ContainerConfig>;
   /** OCI runtime. "auto" prefers crun where it works on this host, else runc. @default "auto" */
   runtime?: RuntimeName;
-  /** Where bundles and state live. @default "/var/lib/railyard" */
+  /**
+   * Where bundles and state live. `railyard --user` ignores it and uses
+   * $XDG_STATE_HOME/railyard (or --state-dir), so one config serves both. @default "/var/lib/railyard"
+   */
   stateDir?: string;
   /** Default engine for containers: the OCI runtime directly, or docker/podman. @default "oci" */
   backend?: Backend;
@@ -288,9 +291,33 @@ export interface ResolvedContainer {
   readonly serviceName: string;
 }
 
+/** A range of subordinate ids from /etc/subuid or /etc/subgid. */
+export interface IdRange {
+  readonly start: number;
+  readonly count: number;
+}
+
+/**
+ * How railyard runs for `--user`: as this non-root user, under its systemd user manager, with
+ * container ids 0 → the user and 1..count → the subordinate range (a user namespace).
+ */
+export interface RootlessScope {
+  readonly user: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly subuid: IdRange;
+  readonly subgid: IdRange;
+  /** $XDG_RUNTIME_DIR (/run/user/UID): the user manager's runtime dir, runc's state, PID files. */
+  readonly runtimeDir: string;
+  /** Where the user manager reads units: $XDG_CONFIG_HOME/systemd/user. */
+  readonly unitDir: string;
+}
+
 export interface ResolvedConfig {
   /** The file the config was read from. */
   readonly file: string;
+  /** Set under `railyard --user`: the rootless scope every bundle and unit is built for. */
+  readonly rootless?: RootlessScope;
   readonly containers: Readonly<Record<string, ResolvedContainer>>;
   readonly runtime: RuntimeName;
   readonly stateDir: string;

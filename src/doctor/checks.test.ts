@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { doctorChecks, subordinateIds, type DoctorFacts, type UserFacts } from "./checks.js";
+import { doctorChecks, type DoctorFacts, type UserFacts } from "./checks.js";
 
 const host: DoctorFacts = {
   runtime: {
@@ -25,6 +25,7 @@ const ready: UserFacts = {
   newgidmap: true,
   maxUserNamespaces: 15000,
   delegated: ["cpuset", "cpu", "io", "memory", "pids"],
+  journalReader: true,
 };
 const failed = (f: DoctorFacts) => doctorChecks(f).filter((c) => !c.ok);
 
@@ -47,6 +48,7 @@ test("a prepared host and user pass every check, with nothing to fix", () => {
       "newuidmap/newgidmap",
       "user namespaces",
       "lingering",
+      "journal access",
       "cgroup delegation",
     ],
   );
@@ -66,6 +68,7 @@ test("each missing prerequisite fails with the command that fixes it", () => {
       newgidmap: false,
       unprivilegedUsernsClone: false,
       delegated: ["pids"],
+      journalReader: false,
     },
   });
   const by = Object.fromEntries(bad.map((c) => [c.name, c]));
@@ -86,12 +89,8 @@ test("each missing prerequisite fails with the command that fixes it", () => {
   assert.equal(by["newuidmap/newgidmap"]?.fix, "apt-get install uidmap");
   assert.match(by["user namespaces"]?.fix ?? "", /kernel\.unprivileged_userns_clone=1/);
   assert.equal(by["lingering"]?.fix, "loginctl enable-linger nas");
+  assert.equal(by["journal access"]?.fix, "usermod -aG systemd-journal nas");
+  assert.equal(by["journal access"]?.severity, "warning");
   assert.match(by["cgroup delegation"]?.detail ?? "", /may not use cpu, memory/);
   assert.match(by["cgroup delegation"]?.fix ?? "", /Delegate=cpu cpuset io memory pids/);
-});
-
-test("subordinate ids count every range of the user, by name or by uid", () => {
-  const text = "nas:100000:65536\nother:165536:65536\n1000:300000:10\n# x\n";
-  assert.equal(subordinateIds(text, "nas", 1000), 65546);
-  assert.equal(subordinateIds(text, "nobody", 65534), 0);
 });

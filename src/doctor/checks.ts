@@ -2,13 +2,14 @@
  * `railyard doctor` (pure): what a host needs for railyard, as checks with a fix for each that
  * fails. The facts come from `facts.ts`; nothing here reads the host.
  */
+import { SUBID_RANGE } from "../rootless/scope.js";
 import type { CgroupLayout, RuntimeChoice } from "../runtime/detect.js";
 
 /** What a rootless user needs: id ranges, lingering, id-mapping helpers, namespaces, delegation. */
 export interface UserFacts {
   readonly name: string;
   readonly uid: number;
-  /** Subordinate ids delegated in /etc/subuid and /etc/subgid (by name or by uid). */
+  /** Subordinate ids railyard would map from /etc/subuid and /etc/subgid (its one chosen range). */
   readonly subuids: number;
   readonly subgids: number;
   /** /var/lib/systemd/linger/NAME: the user's systemd runs without a login session. */
@@ -21,6 +22,8 @@ export interface UserFacts {
   readonly unprivilegedUsernsClone?: boolean;
   /** Controllers the user's systemd may use (its cgroup's subtree_control), when it runs. */
   readonly delegated?: readonly string[];
+  /** A member of systemd-journal or adm: may read the journal of every uid. */
+  readonly journalReader: boolean;
 }
 
 export interface DoctorFacts {
@@ -46,8 +49,6 @@ export interface Check {
   readonly severity: "error" | "warning";
 }
 
-/** Ids a rootless container maps: 65536 covers every uid an image may use (nobody is 65534). */
-export const SUBID_RANGE = 65536;
 const CONTROLLERS = ["cpu", "memory", "pids"];
 
 function check(
@@ -137,6 +138,17 @@ export function doctorChecks(f: DoctorFacts): Check[] {
         : `${u.name}'s systemd stops at logout, and the containers with it`,
       `loginctl enable-linger ${u.name}`,
     ),
+    // journald files a process's output by its host uid: a container user other than root is a
+    // subordinate uid, whose journal only the journal groups may read.
+    check(
+      "journal access",
+      u.journalReader,
+      u.journalReader
+        ? `${u.name} reads the output of containers that run as any container user`
+        : `${u.name} sees the output of containers running as container root only: others log under subordinate uids`,
+      `usermod -aG systemd-journal ${u.name}`,
+      "warning",
+    ),
   );
   if (u.delegated !== undefined) {
     const missing = CONTROLLERS.filter((c) => !u.delegated?.includes(c));
@@ -162,14 +174,4 @@ export function doctorChecks(f: DoctorFacts): Check[] {
       ),
     );
   return out;
-}
-
-/** Subordinate ids of a user in /etc/subuid or /etc/subgid text ("name-or-uid:start:count"). */
-export function subordinateIds(text: string, name: string, uid: number): number {
-  let total = 0;
-  for (const line of text.split("\n")) {
-    const [who, , count] = line.trim().split(":");
-    if (who === name || who === String(uid)) total += Number(count) || 0;
-  }
-  return total;
 }

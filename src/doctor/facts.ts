@@ -8,7 +8,12 @@ import { parseIdFile } from "../config/load.js";
 import { UsageError } from "../errors.js";
 import { chooseRuntime, hostProbe, type RuntimeProbe } from "../runtime/detect.js";
 import { systemdBooted } from "../systemd/systemctl.js";
-import { subordinateIds, type DoctorFacts, type UserFacts } from "./checks.js";
+import { chooseRange, subordinateRanges } from "../rootless/scope.js";
+import type { DoctorFacts, UserFacts } from "./checks.js";
+
+/** The ids railyard maps from a subordinate file: its chosen range (one range is mapped). */
+const mappedIds = (text: string, name: string, uid: number): number =>
+  chooseRange(subordinateRanges(text, name, uid))?.count ?? 0;
 
 const read = (f: string): string | undefined => {
   try {
@@ -17,6 +22,20 @@ const read = (f: string): string | undefined => {
     return undefined;
   }
 };
+
+/** Is the user (primary gid, or listed as a member) in one of these groups of /etc/group text? */
+export function inGroups(
+  text: string,
+  user: string,
+  gid: number,
+  groups: readonly string[],
+): boolean {
+  return text.split("\n").some((line) => {
+    const [name, , id, members] = line.split(":");
+    if (name === undefined || !groups.includes(name)) return false;
+    return Number(id) === gid || (members ?? "").split(",").includes(user);
+  });
+}
 
 export function userFacts(name: string, probe: RuntimeProbe): UserFacts {
   const entry = parseIdFile(read("/etc/passwd") ?? "").get(name);
@@ -28,9 +47,10 @@ export function userFacts(name: string, probe: RuntimeProbe): UserFacts {
   return {
     name,
     uid,
-    subuids: subordinateIds(read("/etc/subuid") ?? "", name, uid),
-    subgids: subordinateIds(read("/etc/subgid") ?? "", name, uid),
+    subuids: mappedIds(read("/etc/subuid") ?? "", name, uid),
+    subgids: mappedIds(read("/etc/subgid") ?? "", name, uid),
     linger: existsSync(`/var/lib/systemd/linger/${name}`),
+    journalReader: inGroups(read("/etc/group") ?? "", name, entry[1], ["systemd-journal", "adm"]),
     newuidmap: probe.which("newuidmap") !== undefined,
     newgidmap: probe.which("newgidmap") !== undefined,
     maxUserNamespaces: Number(read("/proc/sys/user/max_user_namespaces")?.trim() ?? 0),

@@ -1,7 +1,10 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { writeFileAtomic } from "../util/atomic.js";
 import { join } from "node:path";
+import type { RootlessScope } from "../config/types.js";
 import { ConcurrentSwitchError } from "../errors.js";
+import { bootTarget } from "../rootless/scope.js";
+import { exec } from "../util/exec.js";
 import { containerId } from "../runtime/oci.js";
 import { clearStaleContainer } from "../runtime/run.js";
 import { DEFAULT_UNIT_DIR, syncUnitLinks } from "../systemd/install.js";
@@ -42,7 +45,10 @@ function writeJournal(stateDir: string, j: Journal): void {
 
 export interface ActivateOptions {
   readonly systemctl: Systemctl;
+  /** Where units are linked; the default is the manager's (the system's, or the user's). */
   readonly unitDir?: string;
+  /** `railyard --user`: the user manager's units and boot target, and runc's state root. */
+  readonly rootless?: RootlessScope;
   readonly dryRun?: boolean;
   readonly log?: (m: string) => void;
   /** Test hook: called after each named step, so tests can kill the process there. */
@@ -111,7 +117,12 @@ export async function activate(
   // Named networks' members see the new generation's peers by name, restarted or not.
   publishGenerationHosts(generationDir(stateDir, to));
   step("flipped");
-  syncUnitLinks(o.unitDir ?? DEFAULT_UNIT_DIR, stateDir, Object.values(target.services));
+  syncUnitLinks(
+    o.unitDir ?? o.rootless?.unitDir ?? DEFAULT_UNIT_DIR,
+    stateDir,
+    Object.values(target.services),
+    bootTarget(o.rootless),
+  );
   await o.systemctl.call(["daemon-reload"]);
   step("reloaded");
   const failed: string[] = [];
@@ -141,7 +152,8 @@ export async function activate(
   // from whatever a killed `railyard run` left behind. Only services with a bundle run under the
   // OCI runtime; podman and docker services (no bundle) clear their own names in their units.
   for (const n of plan.start)
-    if (target.services[n]?.bundle) await clearStaleContainer(target.runtime, containerId(n));
+    if (target.services[n]?.bundle)
+      await clearStaleContainer(target.runtime, containerId(n), exec, o.rootless);
   await run("start", plan.start);
   step("started");
   rmSync(journalFile(stateDir), { force: true });

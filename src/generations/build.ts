@@ -109,7 +109,7 @@ export async function buildGeneration(
       ...(net ? { networkScript: unitNetScriptPath(config.stateDir, c.name) } : {}),
     });
     units[c.serviceName] = unit;
-    const health = renderHealthUnits(c, runtime.path);
+    const health = renderHealthUnits(c, runtime.path, config.rootless);
     Object.assign(units, health);
     services[c.name] = {
       unit: c.serviceName,

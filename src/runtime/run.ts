@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { basename } from "node:path";
 import { exec, exitStatus, type Exec } from "../util/exec.js";
+import type { RootlessScope } from "../config/types.js";
 import { RuntimeError } from "../errors.js";
+import { runtimeGlobalArgs, runtimeRoot } from "../rootless/scope.js";
 import { containerId, deleteArgs, killArgs, runArgs, stateArgs } from "./oci.js";
 import type { RuntimeChoice } from "./detect.js";
 
@@ -19,10 +20,9 @@ export interface ForegroundOptions {
   readonly networkScript?: string;
   /** Signals to watch (the CLI passes `process`); absent in tests that drive signals themselves. */
   readonly signals?: Pick<NodeJS.Process, "on" | "off">;
+  /** `railyard --user`: the runtime keeps its state under the user's runtime dir. */
+  readonly rootless?: RootlessScope;
 }
-
-/** runc keeps container state under /run/runc/<id> (crun under /run/crun/<id>). */
-const stateDirOf = (runtimePath: string, id: string) => `/run/${basename(runtimePath)}/${id}`;
 
 /**
  * Delete a stale container that a killed runtime or `railyard run` left behind (its state dir
@@ -33,14 +33,17 @@ export async function clearStaleContainer(
   runtimePath: string,
   id: string,
   run: Exec = exec,
+  rootless?: RootlessScope,
 ): Promise<boolean> {
-  if (!existsSync(stateDirOf(runtimePath, id))) return true;
-  const st = await run(runtimePath, stateArgs(id));
+  // runc keeps a container's state under <root>/<id> (/run/runc/<id> for root).
+  if (!existsSync(`${runtimeRoot(runtimePath, rootless)}/${id}`)) return true;
+  const g = runtimeGlobalArgs(runtimePath, rootless);
+  const st = await run(runtimePath, [...g, ...stateArgs(id)]);
   if (st.code === 0) {
     const status = (JSON.parse(st.stdout) as { status?: string }).status;
     if (status === "running" || status === "paused" || status === "created") return false;
   }
-  await run(runtimePath, deleteArgs(id));
+  await run(runtimePath, [...g, ...deleteArgs(id)]);
   return true;
 }
 
@@ -53,7 +56,8 @@ export async function runForeground(o: ForegroundOptions): Promise<number> {
   const run = o.exec ?? exec;
   const log = o.log ?? (() => {});
   const id = containerId(o.name);
-  if (!(await clearStaleContainer(o.runtime.path, id, run)))
+  const g = runtimeGlobalArgs(o.runtime.path, o.rootless);
+  if (!(await clearStaleContainer(o.runtime.path, id, run, o.rootless)))
     throw new RuntimeError(
       `container ${o.name} is already running (${o.runtime.name} id ${id}). stop it first: ${o.runtime.name} kill ${id} KILL`,
       o.runtime.name,
@@ -68,12 +72,13 @@ export async function runForeground(o: ForegroundOptions): Promise<number> {
       );
     }
   }
-  log(`${o.runtime.path} ${runArgs(id, o.bundle).join(" ")}`);
-  const child = spawn(o.runtime.path, runArgs(id, o.bundle), { stdio: "inherit" });
+  const argv = [...g, ...runArgs(id, o.bundle)];
+  log(`${o.runtime.path} ${argv.join(" ")}`);
+  const child = spawn(o.runtime.path, argv, { stdio: "inherit" });
 
   let stopping = false;
   let killTimer: NodeJS.Timeout | undefined;
-  const kill = (sig: string) => void run(o.runtime.path, killArgs(id, sig));
+  const kill = (sig: string) => void run(o.runtime.path, [...g, ...killArgs(id, sig)]);
   const onSignal = () => {
     if (stopping) {
       log("second signal: SIGKILL");
@@ -100,7 +105,8 @@ export async function runForeground(o: ForegroundOptions): Promise<number> {
     o.signals?.off("SIGINT", onSignal);
     o.signals?.off("SIGTERM", onSignal);
     o.signals?.off("SIGHUP", onSignal);
-    if (existsSync(stateDirOf(o.runtime.path, id))) await run(o.runtime.path, deleteArgs(id));
+    if (existsSync(`${runtimeRoot(o.runtime.path, o.rootless)}/${id}`))
+      await run(o.runtime.path, [...g, ...deleteArgs(id)]);
     if (o.networkScript) await run("/bin/sh", [o.networkScript, "down"]);
   }
 }

@@ -23,17 +23,18 @@ function linkTo(path: string, target: string): void {
 
 /**
  * Make the unit directory match a generation: each unit is a link through `<stateDir>/current`
- * (so flipping `current` swaps every unit file at once), enabled ones get a
- * multi-user.target.wants link, and railyard's links for services no longer there are removed.
- * Only links that point into this state directory are ever touched.
+ * (so flipping `current` swaps every unit file at once), enabled ones get a `<target>.wants`
+ * link (multi-user.target; default.target for a user manager), and railyard's links for services
+ * no longer there are removed. Only links that point into this state directory are ever touched.
  */
 export function syncUnitLinks(
   unitDir: string,
   stateDir: string,
   services: readonly InstalledService[],
+  target = "multi-user.target",
 ): { removed: string[] } {
   const prefix = join(stateDir, "current", "units");
-  const wants = join(unitDir, "multi-user.target.wants");
+  const wants = join(unitDir, `${target}.wants`);
   mkdirSync(wants, { recursive: true });
   const keep = new Set(services.flatMap((s) => [s.unit, ...(s.extraUnits ?? [])]));
   for (const s of services) {

@@ -5,7 +5,7 @@ import { resolveConfig } from "../config/resolve.js";
 import { REPO_ROOT } from "../../tests/helpers/paths.js";
 import { renderEngineUnit } from "./engine.js";
 import { execQuote, renderHealthUnits, renderUnit, shQuote } from "./unit.js";
-import { fakeContext } from "../../tests/helpers/context.js";
+import { fakeContext, SCOPE } from "../../tests/helpers/context.js";
 import { snapshot as snapshotIn } from "../../tests/helpers/snapshot.js";
 
 const ctx = fakeContext({ file: "/etc/railyard/railyard.config.ts" });
@@ -197,4 +197,39 @@ test("a container with a network of its own sets it up before start and tears it
   assert.ok(up >= 0 && up < start, "up runs before the runtime");
   assert.ok(del >= 0 && del < down, "the container is gone before its namespace is removed");
   assert.match(text, /^After=network-online\.target$/m);
+});
+
+test("a rootless unit runs under the user's manager: runc's state and PID file in its runtime dir", () => {
+  const c = { ...config("oci"), rootless: SCOPE };
+  const od = c.containers["host"];
+  assert.ok(od);
+  const text = renderUnit(c, od, {
+    runtime: "/usr/sbin/runc",
+    bundle: "/home/nas/.local/state/railyard/current/bundles/host",
+    stopSignal: "SIGTERM",
+  });
+  snapshot("railyard-host.rootless.service", text);
+  assert.match(
+    text,
+    /^ExecStart=\/usr\/sbin\/runc --root \/run\/user\/1000\/runc run --detach --pid-file \/run\/user\/1000\/railyard\/host\.pid /m,
+  );
+  assert.match(
+    text,
+    /^ExecStopPost=-\/usr\/sbin\/runc --root \/run\/user\/1000\/runc delete --force railyard-host$/m,
+  );
+  assert.match(text, /^WantedBy=default\.target$/m);
+  // The user manager has no network-online.target.
+  assert.doesNotMatch(text, /network-online/);
+  const health = renderHealthUnits(
+    {
+      ...od,
+      healthcheck: { test: ["true"], interval: 5000, timeout: 1000, retries: 2, startPeriod: 0 },
+    },
+    "/usr/sbin/runc",
+    SCOPE,
+  );
+  const check = health["railyard-host-health.service"] ?? "";
+  assert.match(check, /runc --root \/run\/user\/1000\/runc exec railyard-host true/);
+  assert.match(check, /systemctl --user --no-block restart railyard-host\.service/);
+  assert.match(check, /\/run\/user\/1000\/railyard\/host\.health/);
 });

@@ -40,6 +40,17 @@ umount -l /oldroot
 exec env -i container=other PATH=/usr/sbin:/usr/bin:/sbin:/bin /lib/systemd/systemd --system --log-target=null
 `;
 
+/** `systemctl show` output (KEY=value lines) as a record. */
+export function parseShow(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
+}
+
 export interface BootedSystemd {
   /** systemd's PID as the host sees it. */
   readonly pid: number;
@@ -191,13 +202,7 @@ export async function bootSystemd(
         ...props.flatMap((p) => ["-p", p]),
         unit,
       ]);
-      return Object.fromEntries(
-        r.stdout
-          .trim()
-          .split("\n")
-          .filter(Boolean)
-          .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-      );
+      return parseShow(r.stdout);
     },
     async stop() {
       // SIGKILL to PID 1 of the namespace ends every process in it; never kill by name.

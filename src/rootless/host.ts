@@ -1,0 +1,104 @@
+/**
+ * Rootless mode, the I/O part: the scope of the user running railyard (from /etc/passwd,
+ * /etc/subuid, /etc/subgid and the XDG environment), and a chown to container ids, done inside a
+ * user namespace because the user cannot chown to its subordinate ids directly.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { RootlessScope } from "../config/types.js";
+import { parseIdFile } from "../config/load.js";
+import { RootlessError, UsageError } from "../errors.js";
+import { exec, type Exec } from "../util/exec.js";
+import { chooseRange, SUBID_RANGE, subordinateRanges } from "./scope.js";
+
+const readOr = (f: string): string => {
+  try {
+    return readFileSync(f, "utf8");
+  } catch {
+    return "";
+  }
+};
+
+/** $XDG_STATE_HOME/railyard, or ~/.local/state/railyard: where `--user` keeps its state. */
+export function userStateDir(env: NodeJS.ProcessEnv, home: string): string {
+  const xdg = env["XDG_STATE_HOME"];
+  return xdg && xdg.startsWith("/") ? join(xdg, "railyard") : join(home, ".local/state/railyard");
+}
+
+/** The scope of the user this process runs as. Throws RootlessError with the fix. */
+export function userScope(
+  env: NodeJS.ProcessEnv,
+  ids = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
+): {
+  scope: RootlessScope;
+  stateDir: string;
+} {
+  const { uid, gid } = ids;
+  const name = [...parseIdFile(readOr("/etc/passwd"))].find(([, [u]]) => u === uid)?.[0];
+  if (uid === 0)
+    throw new UsageError(
+      "--user runs containers as a non-root user under that user's systemd. as root, leave --user out (system services)",
+    );
+  if (!name) throw new RootlessError(`uid ${uid} has no entry in /etc/passwd`, String(uid));
+  const home = env["HOME"] || `/home/${name}`;
+  const pick = (file: string, flag: string) => {
+    const r = chooseRange(subordinateRanges(readOr(file), name, uid));
+    if (!r)
+      throw new RootlessError(
+        `${name} has no subordinate ids in ${file}, which rootless containers map onto container ids 1-${SUBID_RANGE}. ` +
+          `as root: usermod ${flag} 100000-${100000 + SUBID_RANGE - 1} ${name} (a range no other user has); railyard doctor --rootless --for ${name} checks the rest`,
+        name,
+      );
+    return r;
+  };
+  const subuid = pick("/etc/subuid", "--add-subuids");
+  const subgid = pick("/etc/subgid", "--add-subgids");
+  const runtimeDir = env["XDG_RUNTIME_DIR"] || `/run/user/${uid}`;
+  if (!existsSync(runtimeDir))
+    throw new RootlessError(
+      `${runtimeDir} (XDG_RUNTIME_DIR) does not exist: ${name} has no systemd user manager running. ` +
+        `as root: loginctl enable-linger ${name} (it then runs from boot, logged in or not)`,
+      name,
+    );
+  const config = env["XDG_CONFIG_HOME"]?.startsWith("/")
+    ? (env["XDG_CONFIG_HOME"] as string)
+    : join(home, ".config");
+  return {
+    scope: {
+      user: name,
+      uid,
+      gid,
+      subuid,
+      subgid,
+      runtimeDir,
+      unitDir: join(config, "systemd/user"),
+    },
+    stateDir: userStateDir(env, home),
+  };
+}
+
+/**
+ * chown a path to container ids: `unshare` maps the user to 0 and the subordinate range to
+ * 1..count (through the setuid newuidmap/newgidmap), and chown runs in there.
+ */
+export async function chownMapped(
+  path: string,
+  owner: { uid: number; gid: number },
+  scope: RootlessScope,
+  run: Exec = exec,
+): Promise<void> {
+  const r = await run("unshare", [
+    `--map-users=${scope.subuid.start},1,${scope.subuid.count}`,
+    `--map-groups=${scope.subgid.start},1,${scope.subgid.count}`,
+    "--map-root-user",
+    "chown",
+    `${owner.uid}:${owner.gid}`,
+    path,
+  ]);
+  if (r.code !== 0)
+    throw new RootlessError(
+      `cannot give ${path} to container user ${owner.uid}:${owner.gid} (unshare with newuidmap): ${r.stderr.trim()}. ` +
+        "install uidmap, and see railyard doctor --user",
+      scope.user,
+    );
+}

@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { resolveConfig } from "../config/resolve.js";
+import { fakeContext, SCOPE } from "../../tests/helpers/context.js";
+import {
+  chooseRange,
+  hostIdOf,
+  idMappings,
+  payloadCgroup,
+  rootlessProblems,
+  subordinateRanges,
+} from "./scope.js";
+
+test("subordinate ranges of a user, by name or by uid; the first full range is the one mapped", () => {
+  const text = "other:1:65536\nnas:100000:1000\n# comment\n1000:300000:65536\nnas:bad:10\n";
+  const ranges = subordinateRanges(text, "nas", 1000);
+  assert.deepEqual(ranges, [
+    { start: 100000, count: 1000 },
+    { start: 300000, count: 65536 },
+  ]);
+  assert.deepEqual(chooseRange(ranges), { start: 300000, count: 65536 });
+  // With no full range, the largest; with none, nothing.
+  assert.deepEqual(
+    chooseRange([
+      { start: 5, count: 10 },
+      { start: 50, count: 20 },
+    ]),
+    {
+      start: 50,
+      count: 20,
+    },
+  );
+  assert.equal(chooseRange(subordinateRanges(text, "nobody", 65534)), undefined);
+});
+
+test("container root is the user; container ids 1..N are the subordinate range", () => {
+  assert.deepEqual(idMappings(SCOPE), {
+    uidMappings: [
+      { containerID: 0, hostID: 1000, size: 1 },
+      { containerID: 1, hostID: 100000, size: 65536 },
+    ],
+    gidMappings: [
+      { containerID: 0, hostID: 1000, size: 1 },
+      { containerID: 1, hostID: 200000, size: 65536 },
+    ],
+  });
+  assert.equal(hostIdOf(0, 1000, SCOPE.subuid), 1000);
+  assert.equal(hostIdOf(2000, 1000, SCOPE.subuid), 101999);
+  assert.equal(hostIdOf(65537, 1000, SCOPE.subuid), undefined);
+});
+
+test("a user unit's container joins a cgroup under the user's manager", () => {
+  const c = resolveConfig({ containers: { web: { args: ["/bin/true"] } } }, fakeContext())
+    .containers["web"];
+  assert.ok(c);
+  assert.equal(
+    payloadCgroup(c, SCOPE),
+    "/user.slice/user-1000.slice/user@1000.service/app.slice/railyard-web.service/payload",
+  );
+  assert.equal(payloadCgroup(c), "/system.slice/railyard-web.service/payload");
+});
+
+test("what needs root is a config problem at its key, with what to do instead", () => {
+  const config = resolveConfig(
+    {
+      networks: { back: {} },
+      containers: {
+        web: { args: ["/bin/true"], ports: ["8080:80"] },
+        db: { args: ["/bin/true"], network: "back" },
+        big: { args: ["/bin/true"], user: "70000:10", network: "none" },
+        engine: { image: "docker.io/library/busybox", backend: "podman", network: "host" },
+        fine: { args: ["/bin/true"], user: "65536:65536", network: "host" },
+      },
+    },
+    fakeContext(),
+  );
+  const problems = rootlessProblems(config, SCOPE);
+  const at = (path: string) => problems.find((p) => p.path === path)?.message ?? "";
+  assert.deepEqual(problems.map((p) => p.path).sort(), [
+    "containers.big.user",
+    "containers.db.network",
+    "containers.engine.backend",
+    "containers.web.ports",
+  ]);
+  assert.match(
+    at("containers.web.ports"),
+    /published ports need root \(nftables\)\. rootless, use network "host"/,
+  );
+  assert.match(at("containers.db.network"), /network "back" needs root/);
+  assert.match(
+    at("containers.big.user"),
+    /uid 70000 is outside the ids a rootless container maps \(0-65536/,
+  );
+  assert.match(at("containers.engine.backend"), /OCI runtime only, not podman/);
+});

@@ -1,0 +1,241 @@
+/**
+ * Rootless mode (`railyard --user`) under a real systemd with real runc: a non-root user with
+ * subordinate ids and lingering runs `railyard --user switch`, and its own systemd user manager
+ * runs the containers in user namespaces. The user lives only in the namespace's overlay.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { scratchDir } from "../helpers/cli.js";
+import { addTestUser, type TestUser } from "../helpers/rootless.js";
+import { bootSystemd, parseShow, type BootedSystemd } from "../helpers/systemd.js";
+
+const { dir, cleanup } = scratchDir("railyard-rootless-");
+let sd: BootedSystemd;
+let rly: TestUser;
+const SUB = 100000;
+
+before(async () => {
+  sd = await bootSystemd(join(dir, "ns"), []);
+  rly = await addTestUser(sd, { name: "rly", uid: 1500, subStart: SUB, journal: true });
+  // Host files the attack test goes after: root's, in a directory the container gets mounted.
+  const r = sd.exec("/bin/sh", [
+    "-ec",
+    `mkdir -p /srv/shared/open
+echo original > /srv/shared/root-owned
+chmod 0644 /srv/shared/root-owned
+chmod 0755 /srv/shared
+chmod 1777 /srv/shared/open
+echo secret > /etc/railyard-secret
+chmod 0600 /etc/railyard-secret`,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+});
+after(async () => {
+  await sd?.stop();
+  cleanup();
+});
+
+/** Write the user's config (as the user) and return the flags that select it. */
+function config(name: string, containers: Record<string, unknown>): string[] {
+  const file = `${rly.home}/${name}/railyard.config.json`;
+  const w = rly.run(
+    "/bin/sh",
+    ["-c", `mkdir -p "$(dirname ${file})" && cat > ${file}`],
+    JSON.stringify({ runtime: "runc", containers }, null, 2),
+  );
+  assert.equal(w.code, 0, w.stderr);
+  return ["--config", file];
+}
+
+/** `systemctl --user show` of one of the user's units. */
+function showUser(unit: string, ...props: string[]): Record<string, string> {
+  const r = rly.run("systemctl", ["--user", "show", ...props.flatMap((p) => ["-p", p]), unit]);
+  return parseShow(r.stdout);
+}
+
+async function waitFor(what: string, ok: () => boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (ok()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+const statIds = (path: string) => sd.exec("stat", ["-c", "%u:%g", path]).stdout.trim();
+const hostUidOf = (pid: string) =>
+  /^Uid:\s+(\d+)/m.exec(sd.exec("cat", [`/proc/${pid}/status`]).stdout)?.[1];
+
+describe("railyard --user", () => {
+  test("a user's containers run under its own systemd, in a user namespace, and come back after a crash", async () => {
+    const flags = config("app", {
+      app: {
+        args: [
+          "/bin/busybox",
+          "sh",
+          "-c",
+          "id > /data/id; echo app started; exec busybox sleep 100000",
+        ],
+        user: "2000:100",
+        volumes: [`${rly.home}/data:/data`],
+        restart: "always",
+        stopSignal: "SIGKILL",
+      },
+    });
+    const sw = rly.railyard(["--user", ...flags, "switch"]);
+    assert.equal(sw.code, 0, sw.stderr);
+    assert.match(sw.stdout, /start\s+app/);
+
+    // The user's manager runs it; the system manager knows nothing of it.
+    const s = showUser("railyard-app.service", "ActiveState", "MainPID", "ControlGroup");
+    assert.equal(s["ActiveState"], "active");
+    assert.match(s["ControlGroup"] ?? "", /^\/user\.slice\/user-1500\.slice\/user@1500\.service\//);
+    assert.notEqual(
+      sd.exec("systemctl", ["is-active", "railyard-app.service"]).stdout.trim(),
+      "active",
+    );
+    // Units and state live in the user's XDG dirs.
+    assert.equal(
+      sd.exec("test", ["-L", `${rly.home}/.config/systemd/user/railyard-app.service`]).code,
+      0,
+    );
+    assert.equal(
+      sd.exec("test", ["-d", `${rly.home}/.local/state/railyard/generations/1`]).code,
+      0,
+    );
+
+    // Container uid 2000 is subordinate id SUB+1999 on the host, for the process and its files.
+    const pid = s["MainPID"] ?? "0";
+    assert.equal(hostUidOf(pid), String(SUB + 1999));
+    await waitFor(
+      "the app's id file",
+      () => sd.exec("test", ["-s", `${rly.home}/data/id`]).code === 0,
+    );
+    assert.match(sd.exec("cat", [`${rly.home}/data/id`]).stdout, /^uid=2000\(\w+\) gid=100\(\w+\)/);
+    assert.equal(statIds(`${rly.home}/data`), `${SUB + 1999}:${SUB + 99}`);
+    assert.equal(statIds(`${rly.home}/data/id`), `${SUB + 1999}:${SUB + 99}`);
+
+    // status and logs speak to the user's manager and journal.
+    const st = rly.railyard(["--user", ...flags, "status", "--json"]);
+    assert.equal(st.code, 0, st.stderr);
+    assert.equal((JSON.parse(st.stdout) as { state: string }[])[0]?.state, "active/running");
+    await waitFor("the app's journal", () =>
+      rly.railyard(["--user", ...flags, "logs", "app"]).stdout.includes("app started"),
+    );
+
+    // A crash: the user manager restarts the container.
+    assert.equal(sd.exec("kill", ["-9", pid]).code, 0);
+    await waitFor("the restart", () => {
+      const r = showUser("railyard-app.service", "ActiveState", "MainPID", "NRestarts");
+      return r["ActiveState"] === "active" && r["MainPID"] !== pid && r["MainPID"] !== "0";
+    });
+    assert.equal(showUser("railyard-app.service", "NRestarts")["NRestarts"], "1");
+
+    // A second generation, then a rollback to the first.
+    const flags2 = config("app", {
+      app: {
+        args: ["/bin/busybox", "sh", "-c", "echo generation two; exec busybox sleep 100000"],
+        user: "2000:100",
+        restart: "always",
+        stopSignal: "SIGKILL",
+      },
+    });
+    const sw2 = rly.railyard(["--user", ...flags2, "switch"]);
+    assert.equal(sw2.code, 0, sw2.stderr);
+    assert.match(sw2.stdout, /from generation 1 to 2[\s\S]*restart\s+app/);
+    const rb = rly.railyard(["--user", ...flags2, "rollback"]);
+    assert.equal(rb.code, 0, rb.stderr);
+    assert.match(rb.stdout, /from generation 2 to 1/);
+    assert.equal(showUser("railyard-app.service", "ActiveState")["ActiveState"], "active");
+    assert.match(
+      rly.run("readlink", [`${rly.home}/.local/state/railyard/current`]).stdout,
+      /generations\/1\n$/,
+    );
+  });
+
+  test("attack: root in a rootless container cannot write host files outside its own mounts", async () => {
+    // The attacker is root inside the container, with the shared host directory mounted rw.
+    const attack = [
+      'try() { if sh -c "$2" 2>/dev/null; then echo "$1 WRITTEN"; else echo "$1 denied"; fi; }',
+      "try root-owned 'echo pwned >> /shared/root-owned'",
+      "try new-file 'echo pwned > /shared/planted'",
+      "try chmod 'chmod 0666 /shared/root-owned'",
+      "try sysrq 'echo h > /proc/sysrq-trigger'",
+      "try sysfs 'echo 1 > /sys/kernel/mm/ksm/run'",
+      "try mknod 'mknod /tmp/disk b 8 0 && cat /tmp/disk > /dev/null'",
+      "try remount 'mount -o remount,rw /'",
+      "try open-dir 'echo mine > /shared/open/by-container'",
+    ].join("\n");
+    const flags = config("attack", {
+      attack: {
+        args: ["/bin/busybox", "sh", "-c", attack],
+        user: "0:0",
+        volumes: ["/srv/shared:/shared"],
+        restart: "no",
+      },
+    });
+    const r = rly.railyard(["--user", ...flags, "run", "attack"]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const what of ["root-owned", "new-file", "chmod", "sysrq", "sysfs", "mknod", "remount"])
+      assert.match(r.stdout, new RegExp(`^${what} denied$`, "m"), r.stdout);
+    // The one place it may write (a world-writable dir) gets a file owned by the user, not root.
+    assert.match(r.stdout, /^open-dir WRITTEN$/m);
+    assert.equal(statIds("/srv/shared/open/by-container"), "1500:1500");
+    assert.equal(sd.exec("cat", ["/srv/shared/root-owned"]).stdout, "original\n");
+    assert.equal(sd.exec("stat", ["-c", "%a", "/srv/shared/root-owned"]).stdout.trim(), "644");
+    assert.notEqual(sd.exec("test", ["-e", "/srv/shared/planted"]).code, 0);
+
+    // The same container run by root (no user namespace) does write root's file: the user
+    // namespace, not the mount options, is what stops it.
+    const asRoot = await sd.railyard([
+      ...flags,
+      "--state-dir",
+      "/var/lib/railyard-attack",
+      "run",
+      "attack",
+    ]);
+    assert.equal(asRoot.code, 0, asRoot.stderr);
+    assert.match(asRoot.stdout, /^root-owned WRITTEN$/m);
+  });
+
+  test("what needs root is refused with the key and the reason, and nothing is written", async () => {
+    const flags = config("ports", {
+      web: { args: ["/bin/busybox", "httpd", "-f"], ports: ["8080:80"] },
+      big: { args: ["/bin/busybox", "true"], user: "70000:70000", network: "none" },
+    });
+    const r = rly.railyard(["--user", ...flags, "switch"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /containers\.web\.ports: published ports need root/);
+    assert.match(
+      r.stderr,
+      /containers\.big\.user: uid 70000 is outside the ids a rootless container maps \(0-65536/,
+    );
+    assert.equal(
+      sd.exec("test", ["-e", `${rly.home}/.config/systemd/user/railyard-web.service`]).code,
+      1,
+    );
+
+    // Without --user, a non-root user is told to use it; root is told not to.
+    const plain = rly.railyard([
+      ...config("plain", { a: { args: ["/bin/busybox", "true"] } }),
+      "switch",
+    ]);
+    assert.equal(plain.code, 2);
+    assert.match(plain.stderr, /railyard --user switch/);
+    const root = await sd.railyard(["--user", ...flags, "switch"]);
+    assert.equal(root.code, 2);
+    assert.match(root.stderr, /as root, leave --user out/);
+  });
+
+  test("railyard --user doctor passes for a user set up this way", () => {
+    const r = rly.railyard(["--user", "doctor", "--json"]);
+    const checks = JSON.parse(r.stdout) as { name: string; ok: boolean }[];
+    const by = Object.fromEntries(checks.map((c) => [c.name, c.ok]));
+    assert.equal(by["subordinate uids"], true);
+    assert.equal(by["subordinate gids"], true);
+    assert.equal(by["newuidmap/newgidmap"], true);
+    assert.equal(by["lingering"], true);
+    assert.equal(by["journal access"], true);
+  });
+});
