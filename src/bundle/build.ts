@@ -24,7 +24,7 @@ import { hostProcess, imageProcess, type ProcessInfo } from "./process.js";
 import { dirLookup, planRootfs, type RootfsPlan } from "./rootfs.js";
 import { renderSpec, serializeSpec } from "./spec.js";
 import { BuildError } from "../errors.js";
-import { payloadCgroup } from "../rootless/scope.js";
+import { hostIdOf, payloadCgroup } from "../rootless/scope.js";
 import { fingerprint, readStamp, writeBundle, type LinkMode } from "./write.js";
 import { ensureFile, hostsFile } from "../network/files.js";
 
@@ -175,7 +175,10 @@ function checkMappedUser(
   user: { uid: number; gid: number },
   scope: RootlessScope,
 ): void {
-  if (user.uid > scope.subuid.count || user.gid > scope.subgid.count)
+  if (
+    hostIdOf(user.uid, scope.uid, scope.subuid) === undefined ||
+    hostIdOf(user.gid, scope.gid, scope.subgid) === undefined
+  )
     throw new BuildError(
       `containers.${c.name}: the process runs as ${user.uid}:${user.gid}, outside the ids a rootless container maps ` +
         `(0-${scope.subuid.count}:0-${scope.subgid.count}). set user to ids in that range`,

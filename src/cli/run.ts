@@ -102,8 +102,9 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
     const spec = JSON.parse(readFileSync(join(built.bundle, "config.json"), "utf8")) as OciSpec;
     // A rootless runtime may only write cgroups delegated to it, and a login shell's are not:
     // the limits hold under the user manager's unit (railyard --user switch) instead.
-    const limits = config.rootless ? {} : limitsFor(c);
-    if (config.rootless && Object.keys(limitsFor(c)).length > 0)
+    const wanted = limitsFor(c);
+    const limits = config.rootless ? {} : wanted;
+    if (config.rootless && Object.keys(wanted).length > 0)
       ctx.info(
         `note: ${c.name}'s resource limits apply under railyard --user switch, not in a rootless run`,
       );

@@ -5,26 +5,15 @@ import { loadFor, type Command, type CommandContext } from "./context.js";
 
 /** What switch and rollback use, loaded only when one of them runs (see main.ts). */
 async function modules() {
-  const [activation, build, manifest, store, detect, systemctl, install, exec] = await Promise.all([
+  const [activation, build, manifest, store, detect, systemctl] = await Promise.all([
     import("../generations/activate.js"),
     import("../generations/build.js"),
     import("../generations/manifest.js"),
     import("../generations/store.js"),
     import("../runtime/detect.js"),
     import("../systemd/systemctl.js"),
-    import("../systemd/install.js"),
-    import("../util/exec.js"),
   ]);
-  return {
-    ...activation,
-    ...build,
-    ...manifest,
-    ...store,
-    ...detect,
-    ...systemctl,
-    ...install,
-    ...exec,
-  };
+  return { ...activation, ...build, ...manifest, ...store, ...detect, ...systemctl };
 }
 type Modules = Awaited<ReturnType<typeof modules>>;
 
@@ -67,9 +56,11 @@ function activateFor(
 ): Promise<ActivationResult> {
   const hook = crashHook(ctx.env);
   const rootless = config.rootless;
+  // activate picks the manager's own unit dir; the variable overrides it (tests).
+  const unitDir = ctx.env["RAILYARD_UNIT_DIR"];
   return m.activate(config.stateDir, to, {
-    systemctl: new m.Systemctl(m.exec, rootless),
-    unitDir: ctx.env["RAILYARD_UNIT_DIR"] ?? rootless?.unitDir ?? m.DEFAULT_UNIT_DIR,
+    systemctl: new m.Systemctl(undefined, rootless),
+    ...(unitDir !== undefined ? { unitDir } : {}),
     ...(rootless ? { rootless } : {}),
     dryRun,
     log: ctx.debug,

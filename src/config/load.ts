@@ -136,7 +136,8 @@ export function parseIdFile(text: string): Map<string, [number, number]> {
   return out;
 }
 
-function readOr(file: string, fallback: string): string {
+/** A text file's contents, or `fallback` when it cannot be read. */
+export function readOr(file: string, fallback: string): string {
   try {
     return readFileSync(file, "utf8");
   } catch {

@@ -3,21 +3,13 @@
  * /etc/subuid, /etc/subgid and the XDG environment), and a chown to container ids, done inside a
  * user namespace because the user cannot chown to its subordinate ids directly.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { RootlessScope } from "../config/types.js";
-import { parseIdFile } from "../config/load.js";
+import { parseIdFile, readOr } from "../config/load.js";
 import { RootlessError, UsageError } from "../errors.js";
 import { exec, type Exec } from "../util/exec.js";
 import { chooseRange, SUBID_RANGE, subordinateRanges } from "./scope.js";
-
-const readOr = (f: string): string => {
-  try {
-    return readFileSync(f, "utf8");
-  } catch {
-    return "";
-  }
-};
 
 /** $XDG_STATE_HOME/railyard, or ~/.local/state/railyard: where `--user` keeps its state. */
 export function userStateDir(env: NodeJS.ProcessEnv, home: string): string {
@@ -34,7 +26,7 @@ export function userScope(
   stateDir: string;
 } {
   const { uid, gid } = ids;
-  const name = [...parseIdFile(readOr("/etc/passwd"))].find(([, [u]]) => u === uid)?.[0];
+  const name = [...parseIdFile(readOr("/etc/passwd", ""))].find(([, [u]]) => u === uid)?.[0];
   if (uid === 0)
     throw new UsageError(
       "--user runs containers as a non-root user under that user's systemd. as root, leave --user out (system services)",
@@ -42,7 +34,7 @@ export function userScope(
   if (!name) throw new RootlessError(`uid ${uid} has no entry in /etc/passwd`, String(uid));
   const home = env["HOME"] || `/home/${name}`;
   const pick = (file: string, flag: string) => {
-    const r = chooseRange(subordinateRanges(readOr(file), name, uid));
+    const r = chooseRange(subordinateRanges(readOr(file, ""), name, uid));
     if (!r)
       throw new RootlessError(
         `${name} has no subordinate ids in ${file}, which rootless containers map onto container ids 1-${SUBID_RANGE}. ` +

@@ -110,11 +110,11 @@ export function rootlessProblems(config: ResolvedConfig, scope: RootlessScope): 
         message: `network ${JSON.stringify(c.network)} needs root (veth links, nftables). rootless containers use "host" or "none"`,
       });
     if (c.user) {
-      for (const [kind, id, r] of [
-        ["uid", c.user.uid, scope.subuid],
-        ["gid", c.user.gid, scope.subgid],
+      for (const [kind, id, own, r] of [
+        ["uid", c.user.uid, scope.uid, scope.subuid],
+        ["gid", c.user.gid, scope.gid, scope.subgid],
       ] as const)
-        if (id > r.count)
+        if (hostIdOf(id, own, r) === undefined)
           problems.push({
             path: at(c, "user"),
             message: `${kind} ${id} is outside the ids a rootless container maps (0-${r.count}, from /etc/sub${kind}). use an id up to ${r.count}, or give ${scope.user} a larger range`,

@@ -4,6 +4,7 @@
  * and cgroup2, then pivot_root and exec systemd. `binds` are host directories shared into it,
  * so what the services write there can be checked from outside.
  */
+import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import {
   existsSync,
@@ -39,6 +40,24 @@ pivot_root . oldroot
 umount -l /oldroot
 exec env -i container=other PATH=/usr/sbin:/usr/bin:/sbin:/bin /lib/systemd/systemd --system --log-target=null
 `;
+
+/**
+ * Poll `f` every 100 ms until it holds; after `ms`, fail with `what` and, if given, `explain()`
+ * (the journal or the host's state at that moment).
+ */
+export async function waitFor(
+  what: string,
+  f: () => boolean,
+  ms = 15_000,
+  explain?: () => string,
+): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end)
+      assert.fail(`timed out waiting for ${what}${explain ? `\n${explain()}` : ""}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 /** `systemctl show` output (KEY=value lines) as a record. */
 export function parseShow(text: string): Record<string, string> {

@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { scratchDir } from "../helpers/cli.js";
-import { bootSystemd, type BootedSystemd } from "../helpers/systemd.js";
+import { bootSystemd, waitFor, type BootedSystemd } from "../helpers/systemd.js";
 
 const { dir, cleanup } = scratchDir("railyard-network-");
 let sd: BootedSystemd;
@@ -125,15 +125,6 @@ function diagnose(unit: string): string {
     out("nft", ["list", "table", "ip", "railyard"]),
     out("ip", ["-br", "addr"]),
   ].join("\n");
-}
-
-async function waitFor(what: string, f: () => boolean, ms = 15_000, unit?: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end)
-      assert.fail(`timed out waiting for ${what}${unit ? `\n${diagnose(unit)}` : ""}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe("networks", () => {
@@ -255,7 +246,7 @@ describe("networks", () => {
       "app on 127.0.0.1:8080 again",
       () => curlHost("http://127.0.0.1:8080/") === "app",
       15_000,
-      "railyard-app.service",
+      () => diagnose("railyard-app.service"),
     );
     assert.equal(curlIn("app", "http://db/"), "db");
   });
@@ -295,7 +286,7 @@ describe("networks", () => {
       "app back on 8080",
       () => curlHost("http://127.0.0.1:8080/") === "app",
       15_000,
-      "railyard-app.service",
+      () => diagnose("railyard-app.service"),
     );
   });
 });

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { scratchDir } from "../helpers/cli.js";
 import { addTestUser, type TestUser } from "../helpers/rootless.js";
-import { bootSystemd, parseShow, type BootedSystemd } from "../helpers/systemd.js";
+import { bootSystemd, parseShow, waitFor, type BootedSystemd } from "../helpers/systemd.js";
 
 const { dir, cleanup } = scratchDir("railyard-rootless-");
 let sd: BootedSystemd;
@@ -52,15 +52,6 @@ function config(name: string, containers: Record<string, unknown>): string[] {
 function showUser(unit: string, ...props: string[]): Record<string, string> {
   const r = rly.run("systemctl", ["--user", "show", ...props.flatMap((p) => ["-p", p]), unit]);
   return parseShow(r.stdout);
-}
-
-async function waitFor(what: string, ok: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (ok()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 const statIds = (path: string) => sd.exec("stat", ["-c", "%u:%g", path]).stdout.trim();

@@ -16,7 +16,7 @@ import {
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { railyard, scratchDir } from "../helpers/cli.js";
-import { bootSystemd, type BootedSystemd } from "../helpers/systemd.js";
+import { bootSystemd, waitFor as waitUntil, type BootedSystemd } from "../helpers/systemd.js";
 
 const { dir, cleanup } = scratchDir("railyard-systemd-");
 let sd: BootedSystemd;
@@ -58,19 +58,9 @@ const sleeper = (msg: string) => ({
 const mainPid = (unit: string) => Number(sd.show(unit, "MainPID")["MainPID"]);
 const active = (unit: string) => sd.show(unit, "ActiveState")["ActiveState"];
 
-async function waitFor(
-  what: string,
-  f: () => boolean,
-  ms = 20_000,
-  explain?: () => string,
-): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end)
-      assert.fail(`timed out waiting for ${what}${explain ? `\n${explain()}` : ""}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** The shared poll, with this file's longer default wait (services here start and stop a lot). */
+const waitFor = (what: string, f: () => boolean, ms = 20_000, explain?: () => string) =>
+  waitUntil(what, f, ms, explain);
 
 describe("switch", () => {
   test("a OneDrive-like service: runs as 2000:100, writes to its volume, crashes, and systemd keeps restarting it", async () => {
