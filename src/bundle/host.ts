@@ -5,11 +5,20 @@ import type { ResolvedContainer, ResolvedMount, RootlessScope } from "../config/
 import { chownMapped } from "../rootless/host.js";
 import { posix } from "node:path";
 import { BuildError } from "../errors.js";
-import { dirLookup } from "./rootfs.js";
+import { dirLookup, type HostAccounts } from "./rootfs.js";
+import { readOr } from "../config/load.js";
 import { privateResolvConf } from "../network/script.js";
 import type { DeviceInfo } from "./spec.js";
 
 /** Host facts a bundle depends on, read at build time (never while a container starts). */
+
+/** The host's /etc/passwd and /etc/group, whose system accounts a host program's rootfs gets. */
+export function hostAccounts(root = "/"): HostAccounts {
+  return {
+    passwd: readOr(posix.join(root, "etc/passwd"), ""),
+    group: readOr(posix.join(root, "etc/group"), ""),
+  };
+}
 
 /** The hard limit of RLIMIT_NOFILE, parsed from /proc/self/limits text. */
 export function parseNofileHard(limitsText: string): number {

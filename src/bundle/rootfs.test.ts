@@ -61,3 +61,68 @@ test("the rootfs has a minimal /etc with the container's user, and mount points"
   const keys = [...plan.keys()];
   assert.deepEqual(keys, [...keys].sort(), "parents come before children");
 });
+
+test("a host program's /etc carries the host's system accounts, never people's or a password", () => {
+  const c = resolveConfig(
+    { containers: { web: { args: ["/usr/sbin/nginx"], user: "33:33" } } },
+    fakeContext({
+      userName: (u) => (u === 33 ? "www-data" : undefined),
+      groupName: (g) => (g === 33 ? "www-data" : undefined),
+    }),
+  ).containers["web"];
+  assert.ok(c);
+  const host = {
+    passwd: [
+      "root:x:0:0:root:/root:/bin/bash",
+      "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin",
+      "www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin",
+      "postgres:$6$hash:105:110:PostgreSQL administrator:/var/lib/postgresql:/bin/bash",
+      "alice:x:1000:1000:Alice:/home/alice:/bin/bash",
+      "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin",
+      "broken line",
+    ].join("\n"),
+    group: [
+      "root:x:0:",
+      "www-data:x:33:",
+      "ssl-cert:x:109:postgres,alice",
+      "alice:x:1000:",
+      "nogroup:x:65534:",
+    ].join("\n"),
+  };
+  const { entries } = planRootfs(c, hostProcess(c, "/usr/sbin/nginx"), new Map(), {
+    resolvConf: undefined,
+    fileMounts: new Set(),
+    hostAccounts: host,
+  });
+  const data = (p: string) => {
+    const e = entries.get(p);
+    return e?.kind === "data" ? e.content : "";
+  };
+  const passwd = data("/etc/passwd");
+  const names = passwd
+    .trim()
+    .split("\n")
+    .map((l) => l.split(":")[0]);
+  // The container's own user comes last, as for any host program.
+  assert.deepEqual(names, ["root", "daemon", "postgres", "nobody", "www-data"]);
+  assert.match(passwd, /^postgres:x:105:110:/m, "a password field is always x");
+  assert.doesNotMatch(passwd, /alice|\$6\$/);
+  assert.equal(
+    data("/etc/group"),
+    "root:x:0:\nssl-cert:x:109:postgres\nnogroup:x:65534:\nwww-data:x:33:\n",
+  );
+});
+
+test("a tmpfs mount point takes the tmpfs's mode (1777 unless mode= says), since runc copies it", () => {
+  const c = resolveConfig(
+    { containers: { t: { args: ["/bin/true"], tmpfs: ["/tmp", "/run/app:mode=0750,uid=33"] } } },
+    ctx,
+  ).containers["t"];
+  assert.ok(c);
+  const { entries } = planRootfs(c, hostProcess(c, "/bin/true"), new Map(), {
+    resolvConf: undefined,
+    fileMounts: new Set(),
+  });
+  assert.deepEqual(entries.get("/tmp"), { kind: "dir", mode: 0o1777 });
+  assert.deepEqual(entries.get("/run/app"), { kind: "dir", mode: 0o750 });
+});

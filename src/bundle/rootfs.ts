@@ -3,6 +3,7 @@ import { posix } from "node:path";
 import type { PlanEntry } from "../closure/index.js";
 import type { ResolvedContainer, ResolvedMount } from "../config/types.js";
 import { BuildError } from "../errors.js";
+import { tmpfsMode } from "../config/parse.js";
 import type { ProcessInfo } from "./process.js";
 
 /** A rootfs entry: from the host closure, or a small file railyard generates. */
@@ -26,6 +27,8 @@ export interface RootfsInputs {
   readonly fileMounts: ReadonlySet<string>;
   /** Looks up a path in the base image (not following the last component), if there is one. */
   readonly baseLookup?: (path: string) => RootfsEntry | undefined;
+  /** A host program's system accounts come from the host's user database. */
+  readonly hostAccounts?: HostAccounts;
 }
 
 /** Directories every rootfs has: the runtime's mount points and /etc. */
@@ -46,12 +49,61 @@ export function networkFiles(
   };
 }
 
-/** The minimal user database of a host-program rootfs (images keep their own). */
-export function userFiles(p: ProcessInfo): Record<string, string> {
+/** The host's user database, as /etc/passwd and /etc/group read it (never shadow). */
+export interface HostAccounts {
+  readonly passwd: string;
+  readonly group: string;
+}
+
+/** Below this, and `nobody`/`nogroup`, an id is a system account (Debian's SYS_UID_MAX + 1). */
+const FIRST_REGULAR_ID = 1000;
+const NOBODY_ID = 65534;
+
+const isSystemId = (id: number) => id < FIRST_REGULAR_ID || id === NOBODY_ID;
+
+/**
+ * The host's system accounts (ids below 1000, nobody, nogroup), so that a host nginx or postgres
+ * finds `www-data` or `postgres`. People's accounts are left out, every password field is "x",
+ * and a group keeps only members that are themselves system accounts. Pure.
+ */
+export function systemAccounts(host: HostAccounts): { passwd: string[]; group: string[] } {
+  const fields = (text: string, n: number) =>
+    text
+      .split("\n")
+      .map((l) => l.split(":"))
+      .filter((f) => f.length === n && /^\d+$/.test(f[2] ?? "") && isSystemId(Number(f[2])));
+  const users = fields(host.passwd, 7).map(([name = "", , uid, gid, gecos, home, shell]) =>
+    [name, "x", uid, gid, gecos, home, shell].join(":"),
+  );
+  const names = new Set(users.map((l) => l.split(":")[0]));
+  const groups = fields(host.group, 4).map(([name = "", , gid, members = ""]) =>
+    [
+      name,
+      "x",
+      gid,
+      members
+        .split(",")
+        .filter((m) => names.has(m))
+        .join(","),
+    ].join(":"),
+  );
+  return { passwd: users, group: groups };
+}
+
+/**
+ * The user database of a host-program rootfs (images keep their own): root, the host's system
+ * accounts when given, and the container's user.
+ */
+export function userFiles(p: ProcessInfo, host?: HostAccounts): Record<string, string> {
   const u = p.user;
-  const passwd = ["root:x:0:0:root:/root:/bin/sh"];
+  const system = host ? systemAccounts(host) : { passwd: [], group: [] };
+  const idOf = (line: string) => Number(line.split(":")[2]);
+  const passwd = [
+    "root:x:0:0:root:/root:/bin/sh",
+    ...system.passwd.filter((l) => idOf(l) !== 0 && idOf(l) !== u.uid),
+  ];
   if (u.uid !== 0) passwd.push(`${u.name}:x:${u.uid}:${u.gid}:${u.name}:${p.home}:/bin/sh`);
-  const group = ["root:x:0:"];
+  const group = ["root:x:0:", ...system.group.filter((l) => idOf(l) !== 0 && idOf(l) !== u.gid)];
   if (u.gid !== 0) group.push(`${u.group}:x:${u.gid}:`);
   return {
     "/etc/passwd": passwd.join("\n") + "\n",
@@ -90,7 +142,10 @@ export function planRootfs(
   const at = (path: string) => ensureDir(plan, path, c.name, inputs.baseLookup);
   if (!base) plan.set("/", { kind: "dir", mode: 0o755 });
   for (const d of [...BASE_DIRS, ...(!base && p.user.uid === 0 ? ["/root"] : []), p.cwd]) at(d);
-  const files = { ...networkFiles(c, inputs.resolvConf), ...(base ? {} : userFiles(p)) };
+  const files = {
+    ...networkFiles(c, inputs.resolvConf),
+    ...(base ? {} : userFiles(p, inputs.hostAccounts)),
+  };
   for (const [path, content] of Object.entries(files)) {
     const real = at("/etc");
     plan.set(`${real === "/" ? "" : real}/${posix.basename(path)}`, {
@@ -106,7 +161,11 @@ export function planRootfs(
       const existing = plan.get(dest) ?? inputs.baseLookup?.(dest);
       if (existing === undefined || existing.kind === "dir")
         plan.set(dest, { kind: "data", content: "", mode: 0o644 });
-    } else at(m.destination);
+    } else {
+      const real = at(m.destination);
+      // runc gives a tmpfs its mount point's mode, whatever `mode=` says: set the mount point's.
+      if (m.type === "tmpfs") plan.set(real, { kind: "dir", mode: tmpfsMode(m.options) });
+    }
   }
   return {
     ...(base ? { base } : {}),

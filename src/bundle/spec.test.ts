@@ -3,9 +3,10 @@ import { test } from "node:test";
 import { resolveConfig, type ResolveContext } from "../config/resolve.js";
 import type { ResolvedContainer } from "../config/types.js";
 import { ociValidator } from "../../tests/helpers/oci-schema.js";
-import { hostProcess } from "./process.js";
+import { hostProcess, imageProcess } from "./process.js";
 import {
   DEFAULT_CAPABILITIES,
+  IMAGE_CAPABILITIES,
   MASKED_PATHS,
   READONLY_PATHS,
   renderSpec,
@@ -153,4 +154,59 @@ test("rootless: a user namespace onto the user and its subordinate ids; /sys bou
     assert.equal(s.process.noNewPrivileges, true);
   }
   assert.equal(render(container({})).linux.uidMappings, undefined);
+});
+
+test("an image container starts from podman's capability set; a non-root process keeps only what the config adds", () => {
+  const img = (c: Record<string, unknown>) => {
+    const r = resolveConfig({ containers: { c: { image: "debian:12", ...c } } }, ctx).containers[
+      "c"
+    ];
+    assert.ok(r);
+    return r;
+  };
+  const renderImage = (c: ResolvedContainer) =>
+    renderSpec(c, {
+      ...base,
+      process: imageProcess(
+        c,
+        { config: { Cmd: ["/entrypoint.sh"] }, rootfs: { type: "layers", diff_ids: [] } },
+        { passwd: "", group: "" },
+      ),
+    });
+  const c = img({});
+  assert.equal(c.readonly, false, "an image's root is writable by default");
+  const s = renderImage(c);
+  assert.deepEqual(validate(s), []);
+  assert.deepEqual(s.process.capabilities.bounding, [...IMAGE_CAPABILITIES].sort());
+  assert.deepEqual(s.process.capabilities.permitted, s.process.capabilities.bounding);
+  // Ambient capabilities survive into a non-root process; docker gives such a process none.
+  assert.deepEqual(s.process.capabilities.ambient, []);
+  const added = renderImage(img({ capabilities: { NET_ADMIN: true, CHOWN: false } }));
+  assert.ok(added.process.capabilities.bounding.includes("CAP_NET_ADMIN"));
+  assert.ok(!added.process.capabilities.bounding.includes("CAP_CHOWN"));
+  assert.deepEqual(added.process.capabilities.ambient, ["CAP_NET_ADMIN"]);
+  // A host program keeps runc's floor, in every set.
+  const host = render(container({}));
+  assert.deepEqual(host.process.capabilities.ambient, [...DEFAULT_CAPABILITIES].sort());
+  assert.equal(img({ readonly: true }).readonly, true, "hardening is one key away");
+});
+
+test("a container with its own network namespace gets docker's sysctls; network host never does", () => {
+  const own = render(container({}));
+  assert.deepEqual(own.linux.sysctl, {
+    "net.ipv4.ip_unprivileged_port_start": "0",
+    "net.ipv4.ping_group_range": "0 2147483647",
+  });
+  assert.equal(render(container({ network: "host" })).linux.sysctl, undefined);
+  const mine = render(
+    container({
+      sysctls: { "net.core.somaxconn": 4096, "net.ipv4.ip_unprivileged_port_start": "80" },
+    }),
+  );
+  assert.deepEqual(validate(mine), []);
+  assert.equal(mine.linux.sysctl?.["net.core.somaxconn"], "4096");
+  assert.equal(mine.linux.sysctl?.["net.ipv4.ip_unprivileged_port_start"], "80", "the config wins");
+  // In a user namespace only mapped groups can be named, so the ping range is left out.
+  const rootless = render(container({}), { rootless: SCOPE });
+  assert.deepEqual(rootless.linux.sysctl, { "net.ipv4.ip_unprivileged_port_start": "0" });
 });

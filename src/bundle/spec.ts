@@ -43,6 +43,7 @@ export interface OciSpec {
     }[];
     maskedPaths: string[];
     readonlyPaths: string[];
+    sysctl?: Record<string, string>;
     seccomp?: OciSeccomp;
   };
 }
@@ -106,8 +107,38 @@ export function limitsFor(
   };
 }
 
-/** `runc spec`'s capability set: the floor railyard starts from. */
+/** `runc spec`'s capability set: where a host program's container starts from. */
 export const DEFAULT_CAPABILITIES = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
+
+/**
+ * podman's default set: where an image container starts from. Official images' entrypoints run
+ * as root, chown their data (CHOWN, DAC_OVERRIDE, FOWNER) and drop to a service user (SETUID,
+ * SETGID); docker adds MKNOD, NET_RAW and AUDIT_WRITE to these.
+ */
+export const IMAGE_CAPABILITIES = [
+  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_NET_BIND_SERVICE",
+  "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT",
+]; // prettier-ignore
+
+/** The set a container starts from before its `capabilities` apply. */
+export const baseCapabilities = (c: Pick<ResolvedContainer, "image">): readonly string[] =>
+  c.image ? IMAGE_CAPABILITIES : DEFAULT_CAPABILITIES;
+
+/**
+ * docker's and podman's defaults for a container with a network namespace of its own: any user
+ * may bind ports below 1024 and open ICMP echo sockets inside it. Never for network "host".
+ */
+export function namespaceSysctls(
+  c: Pick<ResolvedContainer, "network">,
+  rootless: boolean,
+): Record<string, string> {
+  if (c.network === "host") return {};
+  return {
+    "net.ipv4.ip_unprivileged_port_start": "0",
+    // In a user namespace only mapped groups can be named; the range would be refused.
+    ...(rootless ? {} : { "net.ipv4.ping_group_range": "0 2147483647" }),
+  };
+}
 
 /** `runc spec`'s masked and read-only paths. */
 export const MASKED_PATHS = [
@@ -176,14 +207,25 @@ function seccompFor(
   return custom;
 }
 
-/** The capabilities a container holds: runc's default set with `capabilities` applied, sorted. */
+/** The capabilities a container holds: its kind's default set with `capabilities` applied, sorted. */
 export function effectiveCapabilities(c: ResolvedContainer): string[] {
-  const caps = new Set(DEFAULT_CAPABILITIES);
+  const caps = new Set(baseCapabilities(c));
   for (const [cap, on] of Object.entries(c.capabilities)) {
     if (on) caps.add(cap);
     else caps.delete(cap);
   }
   return [...caps].sort();
+}
+
+/**
+ * The capabilities a process keeps when it runs as a user other than root. A host program keeps
+ * its whole (small) set, as `runc spec` writes it. An image's non-root process keeps only what
+ * the config adds by name, as docker gives it none: podman's wide default set is for the root
+ * entrypoint, and a process that drops to a service user (gosu, nginx's workers) loses it.
+ */
+function ambientCapabilities(c: ResolvedContainer, caps: readonly string[]): string[] {
+  if (!c.image) return [...caps];
+  return caps.filter((cap) => c.capabilities[cap] === true);
 }
 
 /**
@@ -261,7 +303,12 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
       args: [...p.args],
       env: containerEnv(c, p, inputs.fileEnvironment, inputs.terminal ?? false),
       cwd: p.cwd,
-      capabilities: { bounding: capList, effective: capList, permitted: capList, ambient: capList },
+      capabilities: {
+        bounding: capList,
+        effective: capList,
+        permitted: capList,
+        ambient: ambientCapabilities(c, capList),
+      },
       rlimits: [{ type: "RLIMIT_NOFILE", hard: nofile, soft: nofile }],
       noNewPrivileges: true,
     },
@@ -275,11 +322,17 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
       ...(rootless ? idMappings(rootless) : {}),
       ...(inputs.cgroupsPath ? { cgroupsPath: inputs.cgroupsPath } : {}),
       ...(devices.length > 0 ? { devices } : {}),
+      ...sysctlFor(c, rootless !== undefined),
       maskedPaths: [...MASKED_PATHS],
       readonlyPaths: [...READONLY_PATHS],
       ...(seccomp ? { seccomp } : {}),
     },
   };
+}
+
+function sysctlFor(c: ResolvedContainer, rootless: boolean): { sysctl?: Record<string, string> } {
+  const all = { ...namespaceSysctls(c, rootless), ...c.sysctls };
+  return Object.keys(all).length > 0 ? { sysctl: sortedRecord(all) } : {};
 }
 
 /** The exact bytes written to config.json. */

@@ -20,10 +20,13 @@ a TypeScript config. The config is checked before it is printed; nothing on the 
 Read: image, command, entrypoint, environment, env_file, volumes (bind, named and tmpfs), tmpfs,
 ports, user, restart, depends_on, read_only, cap_add/cap_drop, mem_limit, cpus, pids_limit,
 deploy.resources.limits, healthcheck, hostname, working_dir, labels, devices, stop_signal,
-stop_grace_period, network_mode (host or none), pull_policy, security_opt no-new-privileges.
+stop_grace_period, network_mode (host or none), networks, pull_policy, security_opt no-new-privileges,
+sysctls, init.
 
-What changes: railyard starts from runc's capabilities, not docker's larger set, and a service
-without network_mode gets only loopback until private networks arrive. Named volumes become
+What carries over as compose means it: docker's default capabilities (written as the difference
+from railyard's image default, podman's set), a writable root unless read_only, sysctls and init.
+What changes: ports without an address stay on every address (0.0.0.0) as compose publishes them,
+and the warning says so; networks become railyard's own bridges. Named volumes become
 directories under --volumes-dir (default /var/lib/railyard/volumes).
 
   --format FORMAT     ts (default), json or yaml

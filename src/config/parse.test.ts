@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   checkAbsolutePath,
+  cleanPath,
+  tmpfsMode,
   checkName,
   parseCapability,
   parseDevice,
@@ -106,4 +108,25 @@ test("durations: seconds or Go-style strings, to milliseconds and back", () => {
     assert.equal(formatDuration(n), s);
     assert.equal(ms(s), n);
   }
+});
+
+test("paths as docker writes them: trailing and doubled slashes are cleaned, .. is still refused", () => {
+  assert.equal(cleanPath("/etc/pihole/"), "/etc/pihole");
+  assert.equal(cleanPath("/srv//media/./x/"), "/srv/media/x");
+  assert.equal(cleanPath("/"), "/");
+  assert.deepEqual(parseVolume("/etc/pihole/:/etc/pihole/"), {
+    ok: true,
+    value: { source: "/etc/pihole", destination: "/etc/pihole", readonly: false },
+  });
+  assert.deepEqual(parseVolume("/srv/media/:/media/:ro"), {
+    ok: true,
+    value: { source: "/srv/media", destination: "/media", readonly: true },
+  });
+  const up = parseVolume("/srv/../etc:/x");
+  assert.ok(!up.ok && /must be a normalised absolute path/.test(up.error));
+  assert.deepEqual(parseTmpfs("/run/"), { ok: true, value: { destination: "/run", options: [] } });
+  assert.equal(tmpfsMode([]), 0o1777);
+  assert.equal(tmpfsMode(["size=1m", "mode=0755"]), 0o755);
+  const bad = parseTmpfs("/tmp:mode=rwx");
+  assert.ok(!bad.ok && /a mode is octal/.test(bad.error));
 });

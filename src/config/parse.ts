@@ -29,6 +29,16 @@ export function checkAbsolutePath(p: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A path as docker cleans it before use: repeated and trailing slashes and "." segments dropped
+ * (`/etc/pihole/` -> `/etc/pihole`). ".." is left alone, for `checkAbsolutePath` to refuse.
+ */
+export function cleanPath(p: string): string {
+  if (!p.startsWith("/") || p.split("/").includes("..")) return p;
+  const segs = p.split("/").filter((s) => s !== "" && s !== ".");
+  return `/${segs.join("/")}`;
+}
+
 export interface VolumeSpec {
   readonly source: string;
   readonly destination: string;
@@ -42,7 +52,9 @@ export function parseVolume(spec: string): Parsed<VolumeSpec> {
     return fail(
       `${JSON.stringify(spec)} is not a volume. expected "/host/path:/container/path[:ro|:rw]"`,
     );
-  const [source = "", destination = "", mode = "rw"] = parts;
+  const [rawSource = "", rawDestination = "", mode = "rw"] = parts;
+  const source = cleanPath(rawSource);
+  const destination = cleanPath(rawDestination);
   if (!source.startsWith("/"))
     return fail(
       `${JSON.stringify(spec)}: source ${JSON.stringify(source)} must be an absolute host path ` +
@@ -122,16 +134,27 @@ export function formatPort(p: PortSpec): string {
 /** The options railyard puts in front of every tmpfs's own. */
 export const TMPFS_DEFAULT_OPTIONS: readonly string[] = ["nosuid", "nodev", "noexec"];
 
+/** A tmpfs's mode without `mode=`: world-writable and sticky, as docker's `--tmpfs` and /tmp. */
+export const TMPFS_DEFAULT_MODE = 0o1777;
+
+/** The mode a tmpfs's options ask for (`mode=0755`), else {@link TMPFS_DEFAULT_MODE}. */
+export function tmpfsMode(options: readonly string[]): number {
+  const m = options.map((o) => /^mode=([0-7]{1,4})$/.exec(o)).find((x) => x !== null);
+  return m ? parseInt(m[1] ?? "", 8) : TMPFS_DEFAULT_MODE;
+}
+
 /** `"/path[:opt,opt]"`, as docker's --tmpfs. */
 export function parseTmpfs(spec: string): Parsed<{ destination: string; options: string[] }> {
   const idx = spec.indexOf(":");
-  const destination = idx === -1 ? spec : spec.slice(0, idx);
+  const destination = cleanPath(idx === -1 ? spec : spec.slice(0, idx));
   const bad = checkAbsolutePath(destination);
   if (bad) return fail(`${JSON.stringify(spec)}: ${bad}. expected "/path[:size=64m,mode=1777]"`);
   const options = idx === -1 ? [] : spec.slice(idx + 1).split(",");
   for (const o of options)
     if (!/^[a-z_]+(=[A-Za-z0-9._-]+)?$/.test(o))
       return fail(`${JSON.stringify(spec)}: ${JSON.stringify(o)} is not a tmpfs option`);
+    else if (o.startsWith("mode=") && !/^mode=[0-7]{1,4}$/.test(o))
+      return fail(`${JSON.stringify(spec)}: ${JSON.stringify(o)}: a mode is octal, e.g. mode=0755`);
   return ok({ destination, options });
 }
 

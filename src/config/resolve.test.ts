@@ -361,3 +361,45 @@ test("healthcheck: docker's defaults, durations in milliseconds, the test's form
   ])
     assert.match(semantic, needle);
 });
+
+test("sysctls: only namespaced ones, net.* not on the host's network, each mistake named", () => {
+  const ok = resolveConfig(
+    {
+      containers: {
+        a: { image: "x", sysctls: { "net.core.somaxconn": 1024, "kernel.shmmax": "68719476736" } },
+      },
+    },
+    ctx,
+  ).containers["a"];
+  assert.deepEqual(ok?.sysctls, { "kernel.shmmax": "68719476736", "net.core.somaxconn": "1024" });
+  assert.equal(ok?.init, false);
+  assert.throws(
+    () =>
+      resolveConfig(
+        {
+          containers: {
+            a: { image: "x", sysctls: { "vm.swappiness": 10, "kernel.hostname": "x" } },
+            b: { image: "x", network: "host", sysctls: { "net.ipv4.ip_forward": 1 } },
+            c: { image: "x", sysctls: { "not a name": 1, "net.core.x": "" } },
+          },
+        },
+        ctx,
+      ),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      const m = e.message;
+      assert.match(
+        m,
+        /containers\.a\.sysctls\.vm\.swappiness: is not namespaced, so it would change the whole host/,
+      );
+      assert.match(m, /containers\.a\.sysctls\.kernel\.hostname: is not namespaced/);
+      assert.match(
+        m,
+        /containers\.b\.sysctls\.net\.ipv4\.ip_forward: would change the host's network/,
+      );
+      assert.match(m, /containers\.c\.sysctls\.not a name: is not a kernel parameter name/);
+      assert.match(m, /containers\.c\.sysctls\.net\.core\.x: must be a value on one line/);
+      return true;
+    },
+  );
+});

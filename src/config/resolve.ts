@@ -4,6 +4,7 @@ import { ConfigError, type ConfigProblem } from "../errors.js";
 import {
   checkAbsolutePath,
   checkName,
+  cleanPath,
   normaliseArch,
   parseCapability,
   parseDevice,
@@ -107,6 +108,8 @@ const containerSchema = v.strictObject({
   pull: opt(v.picklist(["missing", "always", "newer", "never"])),
   labels: opt(strMap),
   capabilities: opt(v.record(v.string(), v.boolean())),
+  sysctls: opt(v.record(v.string(), v.union([str, v.number()]))),
+  init: opt(v.boolean()),
   devices: opt(strList),
   restart: opt(
     v.picklist([
@@ -391,20 +394,22 @@ function resolveContainer(
 
   // Mounts from three sources; every destination must be unique.
   const mounts: ResolvedMount[] = [];
-  for (const [dest, m] of Object.entries(c.mounts ?? {})) {
+  for (const [key, m] of Object.entries(c.mounts ?? {})) {
+    const dest = cleanPath(key);
     const badDest = checkAbsolutePath(dest);
-    if (badDest) r(["mounts", dest], `destination ${badDest}`);
+    if (badDest) r(["mounts", key], `destination ${badDest}`);
     const type = m.type ?? "bind";
+    const source = type === "bind" ? cleanPath(m.source) : m.source;
     if (type === "bind") {
-      const bad = checkAbsolutePath(m.source);
-      if (bad) r(["mounts", dest, "source"], bad.replace(/^".*" must/, "must"));
+      const bad = checkAbsolutePath(source);
+      if (bad) r(["mounts", key, "source"], bad.replace(/^".*" must/, "must"));
     }
     mounts.push({
       destination: dest,
       type,
-      source: m.source,
+      source,
       options: m.options ?? (type === "bind" ? ["rbind", "rw"] : []),
-      origin: formatPath(["mounts", dest]),
+      origin: formatPath(["mounts", key]),
     });
   }
   c.volumes?.forEach((v, i) => {
@@ -531,6 +536,8 @@ function resolveContainer(
     else capabilities[p.value] = v;
   }
 
+  const sysctls = resolveSysctls(c.sysctls ?? {}, network, r);
+
   const devices: ResolvedDevice[] = [];
   c.devices?.forEach((d, i) => {
     const p = parseDevice(d);
@@ -579,13 +586,15 @@ function resolveContainer(
     ...(userSpec ? { userSpec } : {}),
     ...(workdir !== undefined ? { workdir } : {}),
     hostname,
-    readonly: c.readonly ?? true,
+    readonly: c.readonly ?? !isImage,
     os,
     arch,
     dependsOn: c.dependsOn ?? [],
     autoStart: c.autoStart ?? true,
     labels: c.labels ?? {},
     capabilities,
+    sysctls,
+    init: c.init ?? false,
     devices,
     restart: c.restart ?? "always",
     ...(stopSignal !== undefined ? { stopSignal } : {}),
@@ -598,6 +607,36 @@ function resolveContainer(
     backend,
     serviceName,
   });
+}
+
+/** Kernel parameters a container may set: those namespaced per container, as runc allows. */
+const NAMESPACED_SYSCTL = /^(net\.|kernel\.shm|kernel\.msg|kernel\.sem$|fs\.mqueue\.)/;
+
+function resolveSysctls(
+  given: Readonly<Record<string, string | number>>,
+  network: string,
+  r: Report,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, raw] of Object.entries(given).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const value = String(raw);
+    if (!/^[a-z0-9_]+(\.[a-z0-9_-]+)+$/.test(k))
+      r(
+        ["sysctls", k],
+        `is not a kernel parameter name. expected dotted words, e.g. "net.core.somaxconn"`,
+      );
+    else if (!NAMESPACED_SYSCTL.test(k))
+      r(
+        ["sysctls", k],
+        `is not namespaced, so it would change the whole host. expected net.*, kernel.shm*, kernel.msg*, kernel.sem or fs.mqueue.*`,
+      );
+    else if (k.startsWith("net.") && network === "host")
+      r(["sysctls", k], `would change the host's network: the container is on network "host"`);
+    else if (value === "" || /[\0\n]/.test(value))
+      r(["sysctls", k], `must be a value on one line, e.g. "1024"`);
+    else out[k] = value;
+  }
+  return out;
 }
 
 function resolveHealthcheck(h: HealthcheckConfig, r: Report): ResolvedHealthcheck | undefined {

@@ -93,8 +93,25 @@ export interface ContainerConfig {
   workdir?: string;
   /** @default the container's name */
   hostname?: string;
-  /** Mount the root filesystem read-only. @default true */
+  /**
+   * Mount the root filesystem read-only. An image container's root is writable by default, as
+   * images are written for (a per-container overlay over the shared unpacked image); a host
+   * program's root is read-only. @default false for images, true for host programs
+   */
   readonly?: boolean;
+  /**
+   * Namespaced kernel parameters, as docker's `--sysctl`: `net.*` (not with network "host"),
+   * `kernel.shm*`, `kernel.msg*`, `kernel.sem` and `fs.mqueue.*`. A container with a network
+   * namespace of its own already gets docker's two: `net.ipv4.ip_unprivileged_port_start=0`
+   * (any user may bind ports below 1024 inside) and `net.ipv4.ping_group_range` (any group may
+   * ping). @default {}
+   */
+  sysctls?: Record<string, string | number>;
+  /**
+   * Run a small init (Debian's tini) as PID 1 that reaps zombies and passes signals on to the
+   * program, as `docker run --init` and Quadlet's `RunInit=` do. @default false
+   */
+  init?: boolean;
   /** Must be "linux". @default "linux" */
   os?: string;
   /** Must be this host's architecture for host programs. @default the host's */
@@ -112,7 +129,13 @@ export interface ContainerConfig {
   pull?: PullPolicy;
   /** Labels, written as OCI annotations. @default {} */
   labels?: Record<string, string>;
-  /** Capability name -> true (add) or false (drop), on top of runc's default set. @default {} */
+  /**
+   * Capability name -> true (add) or false (drop), on top of the default set: for images,
+   * podman's (CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, NET_BIND_SERVICE, SETFCAP, SETGID,
+   * SETPCAP, SETUID, SYS_CHROOT), what official images' root entrypoints need to chown their
+   * data and drop to a service user; for host programs, runc's (AUDIT_WRITE, KILL,
+   * NET_BIND_SERVICE). @default {}
+   */
   capabilities?: Record<string, boolean>;
   /** Host devices: `"/dev/fuse"` or `"/dev/host:/dev/container[:rwm]"`. @default [] */
   devices?: string[];
@@ -271,6 +294,9 @@ export interface ResolvedContainer {
   readonly autoStart: boolean;
   readonly labels: Readonly<Record<string, string>>;
   readonly capabilities: Readonly<Record<string, boolean>>;
+  /** `sysctls` as given (railyard's namespace defaults are added in the spec). */
+  readonly sysctls: Readonly<Record<string, string>>;
+  readonly init: boolean;
   readonly devices: readonly ResolvedDevice[];
   readonly restart: RestartPolicy;
   /** Unset only for image containers, which then take the image's StopSignal. */

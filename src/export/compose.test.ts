@@ -59,9 +59,14 @@ test("compose services mean what railyard's containers mean", () => {
   const od = services["onedrive"] as Record<string, unknown>;
   assert.equal(od["image"], images.onedrive, "the locked digest");
   assert.equal(od["user"], "2000:100");
-  assert.equal(od["read_only"], true, "railyard's read-only root is written out");
+  assert.equal(od["read_only"], false, "an image's writable root is written out");
+  assert.equal(services["tool"], undefined, "a host program is not a service");
   assert.deepEqual(od["cap_drop"], ["ALL"]);
-  assert.deepEqual(od["cap_add"], ["AUDIT_WRITE", "NET_ADMIN", "NET_BIND_SERVICE"]);
+  // podman's set, less KILL, plus NET_ADMIN: exactly, not docker's larger default.
+  assert.deepEqual(od["cap_add"], [
+    "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "NET_ADMIN", "NET_BIND_SERVICE", "SETFCAP",
+    "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+  ]); // prettier-ignore
   assert.deepEqual(od["security_opt"], ["no-new-privileges:true"]);
   assert.equal(od["network_mode"], "host");
   assert.deepEqual(od["environment"], { A: "1", COST: "$$5" }, "a literal $ is escaped");

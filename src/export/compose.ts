@@ -117,6 +117,8 @@ function service(
   ];
   if (c.devices.length > 0)
     s["devices"] = c.devices.map((d) => `${d.hostPath}:${d.path}:${d.access}`);
+  if (Object.keys(c.sysctls).length > 0) s["sysctls"] = { ...c.sysctls };
+  if (c.init) s["init"] = true;
 
   s["restart"] = RESTART[c.restart];
   if (RESTART[c.restart] !== c.restart)

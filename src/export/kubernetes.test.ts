@@ -21,6 +21,7 @@ const config = resolveConfig(
       onedrive: {
         image: "docker.io/driveone/onedrive:edge",
         user: "2000:100",
+        readonly: true,
         volumes: ["/srv/onedrive/conf:/onedrive/conf", "/srv/onedrive/data:/onedrive/data:ro"],
         environmentFiles: ["/etc/onedrive.env"],
         resources: { memory: "512m", cpus: 0.5, pids: 100 },
@@ -114,7 +115,13 @@ test("the onedrive container: user, capabilities, resources, digests, env file S
   assert.equal(c.image, `docker.io/driveone/onedrive:edge@${DIGEST}`);
   assert.deepEqual(c.securityContext, {
     allowPrivilegeEscalation: false,
-    capabilities: { drop: ["ALL"], add: ["AUDIT_WRITE", "NET_ADMIN", "NET_BIND_SERVICE"] },
+    capabilities: {
+      drop: ["ALL"],
+      add: [
+        "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "NET_ADMIN", "NET_BIND_SERVICE", "SETFCAP",
+        "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+      ], // prettier-ignore
+    },
     readOnlyRootFilesystem: true,
     seccompProfile: { type: "RuntimeDefault" },
   });

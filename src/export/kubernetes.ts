@@ -123,11 +123,28 @@ function capabilities(c: ResolvedContainer): { drop: string[]; add: string[] } {
   return { drop: ["ALL"], add: effectiveCapabilities(c).map((x) => x.replace(/^CAP_/, "")) };
 }
 
+/** The sysctls a kubelet allows without --allowed-unsafe-sysctls (Kubernetes 1.29+). */
+const KUBERNETES_SAFE_SYSCTLS = [
+  "kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies",
+  "net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start",
+  "net.ipv4.ip_local_reserved_ports", "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout",
+  "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes",
+]; // prettier-ignore
+
 function warnUnmapped(c: ResolvedContainer, warn: (m: string) => void): void {
   const at = `containers.${c.name}`;
   if (c.resources.pids !== undefined)
     warn(`${at}.resources.pids: Kubernetes has no per-container process limit; not exported`);
   if (c.devices.length > 0) warn(`${at}.devices: host devices are not exported`);
+  if (c.init)
+    warn(
+      `${at}.init: not exported; Kubernetes has no init per container (shareProcessNamespace makes the pause process PID 1)`,
+    );
+  const unsafe = Object.keys(c.sysctls).filter((k) => !KUBERNETES_SAFE_SYSCTLS.includes(k));
+  if (unsafe.length > 0)
+    warn(
+      `${at}.sysctls: ${unsafe.join(", ")} ${unsafe.length === 1 ? "is" : "are"} not among Kubernetes' safe sysctls; the kubelet must allow ${unsafe.length === 1 ? "it" : "them"} (--allowed-unsafe-sysctls)`,
+    );
   if (c.restart !== "always")
     warn(
       `${at}.restart: "${c.restart}" is not exported; a Deployment's pods always restart (restartPolicy Always)`,
@@ -261,8 +278,13 @@ export function toKubernetes(
       ...probes(c, warn),
       ...(volumes.length > 0 ? { volumeMounts: volumes.map((v) => v.mount) } : {}),
     };
+    const sysctls = Object.entries(c.sysctls).map(([name, value]) => ({ name, value }));
+    const podSecurity = {
+      ...(c.user ? { runAsUser: c.user.uid, runAsGroup: c.user.gid } : {}),
+      ...(sysctls.length > 0 ? { sysctls } : {}),
+    };
     const podSpec: Record<string, unknown> = {
-      ...(c.user ? { securityContext: { runAsUser: c.user.uid, runAsGroup: c.user.gid } } : {}),
+      ...(Object.keys(podSecurity).length > 0 ? { securityContext: podSecurity } : {}),
       hostname: c.hostname.toLowerCase(),
       ...(c.network === "host" ? { hostNetwork: true } : {}),
       terminationGracePeriodSeconds: c.stopTimeout,

@@ -94,10 +94,11 @@ test("a .container file says what railyard's own unit does", () => {
   assert.deepEqual(get("Container", "Image"), [images.onedrive]);
   assert.deepEqual(get("Container", "User"), ["2000"]);
   assert.deepEqual(get("Container", "Group"), ["100"]);
-  assert.deepEqual(get("Container", "ReadOnly"), ["true"]);
+  assert.deepEqual(get("Container", "ReadOnly"), ["false"], "an image's root is writable");
   assert.deepEqual(get("Container", "DropCapability"), ["all"]);
   assert.deepEqual(get("Container", "AddCapability"), [
-    "CAP_AUDIT_WRITE CAP_NET_ADMIN CAP_NET_BIND_SERVICE",
+    "CAP_CHOWN CAP_DAC_OVERRIDE CAP_FOWNER CAP_FSETID CAP_NET_ADMIN CAP_NET_BIND_SERVICE " +
+      "CAP_SETFCAP CAP_SETGID CAP_SETPCAP CAP_SETUID CAP_SYS_CHROOT",
   ]);
   assert.deepEqual(get("Container", "NoNewPrivileges"), ["true"]);
   assert.deepEqual(get("Container", "Environment"), ['"GREETING=hello world"', "PCT=100%%"]);

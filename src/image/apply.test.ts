@@ -223,6 +223,27 @@ describe("malicious layers are refused, and nothing outside the root changes", (
 });
 
 describe("the OCI changeset rules", () => {
+  test('a root entry written "/" or "./" is the root itself, as docker and podman read it', async () => {
+    const f = fixture();
+    await apply(
+      makeTar([
+        { name: "/", type: "dir", mode: 0o755 },
+        { name: "./", type: "dir", mode: 0o755 },
+        { name: "etc/", type: "dir" },
+        { name: "etc/os-release", body: "ID=debian\n" },
+      ]),
+      f.root,
+    );
+    assert.equal(readFileSync(join(f.root, "etc/os-release"), "utf8"), "ID=debian\n");
+    f.outside();
+    // Only the bare root: "/etc" is still an absolute path.
+    await refused([{ name: "//etc/x", body: "pwned" }], /"\/\/etc\/x": path .* is absolute/);
+    await refused(
+      [{ name: "/", type: "symlink", linkname: "/etc" }],
+      /a symlink cannot replace the layer root/,
+    );
+  });
+
   test("whiteouts remove lower-layer entries; opaque directories hide them, but not this layer's own", async () => {
     const f = fixture();
     await apply(

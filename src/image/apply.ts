@@ -86,9 +86,14 @@ class LayerWriter implements TarHandlers {
     throw new UnsafeLayerError(`unsafe layer entry ${JSON.stringify(h.path)}: ${why}`, h.path);
   }
 
-  /** Clean an archive path to segments; refuses absolute paths and `..`. */
+  /**
+   * Clean an archive path to segments; refuses absolute paths and `..`. The one exception is an
+   * entry for the root itself written as "/" (umoci insert and some build tools do; docker and
+   * podman accept it), which means what "./" means.
+   */
   private segments(h: TarHeader, p: string, what: string): string[] {
     if (p.includes("\0")) this.refuse(h, `${what} contains a NUL byte`);
+    if (what === "path" && /^\/+$/.test(p)) return [];
     if (p.startsWith("/")) this.refuse(h, `${what} ${JSON.stringify(p)} is absolute`);
     const segs = p.split("/").filter((s) => s !== "" && s !== ".");
     if (segs.includes("..")) this.refuse(h, `${what} ${JSON.stringify(p)} contains ".."`);

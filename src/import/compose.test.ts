@@ -3,7 +3,8 @@ import { test } from "node:test";
 import { resolveConfig } from "../config/resolve.js";
 import { ConfigError } from "../errors.js";
 import { fakeContext } from "../../tests/helpers/context.js";
-import { fromCompose, type ImportContext } from "./compose.js";
+import { DOCKER_CAPABILITIES, fromCompose, type ImportContext } from "./compose.js";
+import { effectiveCapabilities } from "../bundle/spec.js";
 import { interpolate, parseDotEnv, shellSplit } from "./interpolate.js";
 import { renderConfigTs } from "./typescript.js";
 
@@ -116,7 +117,7 @@ test("the common keys map onto railyard's, with compose's defaults made explicit
     tmpfs: ["/run:size=16m"],
     ports: ["0.0.0.0:8080:80", "127.0.0.1:8443:443"],
     user: "101",
-    readonly: false,
+    capabilities: { AUDIT_WRITE: true, MKNOD: true, NET_RAW: true },
     dependsOn: ["db", "cache"],
     labels: { team: "web" },
     restart: "on-failure",
@@ -143,7 +144,6 @@ test("the common keys map onto railyard's, with compose's defaults made explicit
     /services\.app\.deploy\.resources\.reservations: is not imported/,
     /services\.app\.stop_grace_period: 2\.5s becomes 3 s/,
     /services\.app\.privileged: is not imported; railyard has no such setting/,
-    /services\.app\.cap_add: docker and podman also grant CHOWN, DAC_OVERRIDE/,
     /services\.builder: has only build: railyard runs images/,
   ])
     assert.match(w, needle);
@@ -152,27 +152,51 @@ test("the common keys map onto railyard's, with compose's defaults made explicit
   resolveConfig(config, fakeContext());
 });
 
-test("capabilities: cap_drop ALL is exact; otherwise runc's floor, with docker's extras named", () => {
-  const exact = imp({
-    a: { image: "x", cap_drop: ["ALL"], cap_add: ["CAP_CHOWN", "net_bind_service"] },
-  });
-  assert.deepEqual(exact.config.containers?.["a"]?.capabilities, {
-    AUDIT_WRITE: false,
-    CHOWN: true,
+test("capabilities: compose's meaning, docker's default set, written as the difference from podman's", () => {
+  const caps = (svc: Record<string, unknown>) => {
+    const r = imp({ a: { image: "x", ...svc } });
+    assert.ok(!r.warnings.some((w) => /cap_add/.test(w)), "no capability warning");
+    return r.config.containers?.["a"]?.capabilities;
+  };
+  // No cap_add or cap_drop: docker's set, which is podman's plus these three.
+  assert.deepEqual(caps({}), { AUDIT_WRITE: true, MKNOD: true, NET_RAW: true });
+  // cap_drop ALL is exact: nothing but what cap_add names.
+  assert.deepEqual(caps({ cap_drop: ["ALL"], cap_add: ["CAP_CHOWN", "net_bind_service"] }), {
+    DAC_OVERRIDE: false, FOWNER: false, FSETID: false, KILL: false, SETFCAP: false,
+    SETGID: false, SETPCAP: false, SETUID: false, SYS_CHROOT: false,
+  }); // prettier-ignore
+  assert.deepEqual(caps({ cap_add: ["SYS_TIME", "CHOWN"], cap_drop: ["KILL", "NET_RAW"] }), {
+    AUDIT_WRITE: true,
     KILL: false,
-  });
-  assert.ok(!exact.warnings.some((w) => /also grant/.test(w)));
-  const loose = imp({
-    a: { image: "x", cap_add: ["SYS_TIME", "CHOWN"], cap_drop: ["KILL", "NET_RAW"] },
-  });
-  assert.deepEqual(loose.config.containers?.["a"]?.capabilities, {
-    CHOWN: true,
-    KILL: false,
+    MKNOD: true,
     SYS_TIME: true,
   });
-  const w = loose.warnings.join("\n");
-  assert.match(w, /also grant DAC_OVERRIDE, FOWNER/);
-  assert.doesNotMatch(w, /grant [^;]*\bNET_RAW\b/, "a dropped one is not missed");
+  // What the import wrote means docker's set once resolved.
+  const r = imp({ a: { image: "x" } });
+  const c = resolveConfig(r.config, fakeContext()).containers["a"];
+  assert.ok(c);
+  assert.deepEqual(
+    effectiveCapabilities(c),
+    [...DOCKER_CAPABILITIES].sort(),
+    "the same set docker grants",
+  );
+  // 2000 services without cap_add: not one warning about capabilities.
+  const many = imp(
+    Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`s${i}`, { image: "x" }])),
+  );
+  assert.equal(many.warnings.filter((w) => /cap/.test(w)).length, 0);
+});
+
+test("sysctls (map or list) and init carry over; read_only only when true", () => {
+  const r = imp({
+    a: { image: "x", sysctls: { "net.core.somaxconn": 1024 }, init: true, read_only: false },
+    b: { image: "x", sysctls: ["net.ipv4.tcp_syncookies=0"], read_only: true },
+  });
+  assert.deepEqual(r.config.containers?.["a"]?.sysctls, { "net.core.somaxconn": "1024" });
+  assert.equal(r.config.containers?.["a"]?.init, true);
+  assert.equal(r.config.containers?.["a"]?.readonly, undefined, "writable is an image's default");
+  assert.deepEqual(r.config.containers?.["b"]?.sysctls, { "net.ipv4.tcp_syncookies": "0" });
+  assert.equal(r.config.containers?.["b"]?.readonly, true);
 });
 
 test("healthcheck forms: CMD, CMD-SHELL, a string, NONE and disable", () => {

@@ -5,7 +5,7 @@
  */
 import { isRecord } from "../util/record.js";
 import { isAbsolute, posix } from "node:path";
-import { DEFAULT_CAPABILITIES } from "../bundle/spec.js";
+import { IMAGE_CAPABILITIES } from "../bundle/spec.js";
 import { BUILTIN_NETWORKS, formatPath } from "../config/resolve.js";
 import {
   checkName,
@@ -41,10 +41,11 @@ export interface ImportResult {
   readonly warnings: readonly string[];
 }
 
-/** Capabilities docker and podman grant by default beyond runc's set. */
-export const ENGINE_DEFAULT_CAPABILITIES = [
-  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_MKNOD", "CAP_NET_RAW",
-  "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT",
+/** docker's default capability set: what a compose service without cap_add/cap_drop holds. */
+export const DOCKER_CAPABILITIES = [
+  "CAP_AUDIT_WRITE", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+  "CAP_MKNOD", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP",
+  "CAP_SETUID", "CAP_SYS_CHROOT",
 ]; // prettier-ignore
 
 type Path = (string | number)[];
@@ -317,6 +318,7 @@ const HANDLED = new Set([
   "healthcheck", "user", "working_dir", "hostname", "read_only", "depends_on", "pull_policy",
   "labels", "cap_add", "cap_drop", "devices", "restart", "stop_signal", "stop_grace_period",
   "network_mode", "networks", "mem_limit", "cpus", "pids_limit", "deploy", "security_opt",
+  "init", "sysctls",
 ]); // prettier-ignore
 
 function service(
@@ -403,10 +405,14 @@ function service(
   if (s["working_dir"] !== undefined)
     put("workdir", r.string(s["working_dir"], key("working_dir")));
   if (s["hostname"] !== undefined) put("hostname", r.string(s["hostname"], key("hostname")));
-  // Compose's root filesystem is writable unless read_only says otherwise; railyard's is not.
-  c.readonly = s["read_only"] === true;
+  // Compose's root filesystem is writable unless read_only says so, as an image's is in railyard.
+  if (s["read_only"] === true) c.readonly = true;
   if (s["read_only"] !== undefined && typeof s["read_only"] !== "boolean")
     r.problem(key("read_only"), `expected true or false, got ${describe(s["read_only"])}`);
+  if (s["init"] === true) c.init = true;
+  if (s["init"] !== undefined && typeof s["init"] !== "boolean")
+    r.problem(key("init"), `expected true or false, got ${describe(s["init"])}`);
+  sysctls(s["sysctls"], key("sysctls"), r, c);
 
   const deps = s["depends_on"];
   if (deps !== undefined) {
@@ -698,29 +704,35 @@ function capabilities(s: Obj, at: Path, r: Reader, c: ContainerConfig): void {
   const add = read("cap_add");
   const drop = read("cap_drop");
   if (add.includes("ALL")) r.warn([...at, "cap_add"], "ALL is not imported; name each capability");
+  // compose means docker's set with cap_add and cap_drop applied; railyard's image containers
+  // start from podman's, so the config names the difference (MKNOD, NET_RAW, AUDIT_WRITE).
+  const wanted = new Set(drop.includes("ALL") ? [] : DOCKER_CAPABILITIES);
+  for (const cap of drop) wanted.delete(cap);
+  for (const cap of add) if (cap !== "ALL") wanted.add(cap);
   const caps: Record<string, boolean> = {};
-  const grant = (cap: string) => {
-    if (!DEFAULT_CAPABILITIES.includes(cap)) caps[cap.replace(/^CAP_/, "")] = true;
-  };
-  if (drop.includes("ALL")) {
-    for (const cap of DEFAULT_CAPABILITIES)
-      if (!add.includes(cap)) caps[cap.replace(/^CAP_/, "")] = false;
-    add.forEach(grant);
-  } else {
-    add.forEach(grant);
-    for (const cap of drop)
-      if (DEFAULT_CAPABILITIES.includes(cap)) caps[cap.replace(/^CAP_/, "")] = false;
-    const missing = ENGINE_DEFAULT_CAPABILITIES.filter(
-      (x) => !add.includes(x) && !drop.includes(x),
-    );
-    if (missing.length > 0)
-      r.warn(
-        [...at, "cap_add"],
-        `docker and podman also grant ${missing.map((x) => x.replace(/^CAP_/, "")).join(", ")} by default; railyard starts from runc's ${DEFAULT_CAPABILITIES.map((x) => x.replace(/^CAP_/, "")).join(", ")}. add to capabilities what the program needs`,
-      );
-  }
+  for (const cap of new Set([...IMAGE_CAPABILITIES, ...wanted]))
+    if (wanted.has(cap) !== IMAGE_CAPABILITIES.includes(cap))
+      caps[cap.replace(/^CAP_/, "")] = wanted.has(cap);
   if (Object.keys(caps).length > 0)
     c.capabilities = Object.fromEntries(Object.entries(caps).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** compose's sysctls: a map, or a list of "name=value". */
+function sysctls(v: unknown, path: Path, r: Reader, c: ContainerConfig): void {
+  if (v === undefined) return;
+  const out: Record<string, string> = {};
+  if (Array.isArray(v))
+    r.strings(v, path).forEach((item, i) => {
+      const eq = item.indexOf("=");
+      if (eq <= 0) r.problem([...path, i], `${JSON.stringify(item)} is not "name=value"`);
+      else out[item.slice(0, eq).trim()] = item.slice(eq + 1).trim();
+    });
+  else if (isRecord(v))
+    for (const [k, x] of Object.entries(v))
+      if (typeof x === "string" || typeof x === "number") out[k] = String(x);
+      else r.problem([...path, k], `expected a string or a number, got ${describe(x)}`);
+  else return r.problem(path, `expected a map or a list, got ${describe(v)}`);
+  if (Object.keys(out).length > 0) c.sysctls = out;
 }
 
 function resources(s: Obj, at: Path, r: Reader, c: ContainerConfig): void {

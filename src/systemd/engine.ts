@@ -41,6 +41,8 @@ function runArgs(c: ResolvedContainer, u: EngineUnitInputs, podman: boolean): st
     else a.push("-v", `${m.source}:${m.destination}${m.options.includes("ro") ? ":ro" : ""}`);
   }
   for (const d of c.devices) a.push(`--device=${d.hostPath}:${d.path}:${d.access}`);
+  for (const [k, v] of Object.entries(c.sysctls)) a.push(`--sysctl=${k}=${v}`);
+  if (c.init) a.push("--init");
   // The same floor as runc's bundles: exactly railyard's capabilities (the engines' own default
   // set is larger), no new privileges, and a seccomp filter (the engine's default one is of the
   // same strength as railyard's).

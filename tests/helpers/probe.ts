@@ -40,6 +40,8 @@ export async function writeProbe(
           ],
           environment: { PATH: "/bin" },
           user: "2000:100",
+          // The hardened recipe: each engine must keep the root read-only when told to.
+          readonly: true,
           volumes: [`${data}:/data:ro`],
           environmentFiles: [join(dir, "app.env")],
           ...o.extra,
