@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, rmSync } from "node:fs";
 import { replaceSymlink } from "../util/atomic.js";
 import { basename, join } from "node:path";
 import { computeClosure, type PlanEntry } from "../closure/index.js";
@@ -18,6 +18,7 @@ import {
   prepareMountSources,
   readEnvFiles,
   containerResolvConf,
+  hostAccounts,
   readInRoot,
 } from "./host.js";
 import { hostProcess, imageProcess, type ProcessInfo } from "./process.js";
@@ -27,6 +28,7 @@ import { BuildError } from "../errors.js";
 import { hostIdOf, payloadCgroup } from "../rootless/scope.js";
 import { fingerprint, readStamp, writeBundle, type LinkMode } from "./write.js";
 import { ensureFile, hostsFile } from "../network/files.js";
+import { mountArgs, overlayOf, overlayTarget, type Overlay } from "./overlay.js";
 
 export interface BuildResult {
   readonly container: string;
@@ -42,6 +44,8 @@ export interface BuildResult {
   readonly image?: string;
   /** The stop signal and timeout the runtime should use. */
   readonly stopSignal: string;
+  /** A writable image root: the overlay to mount before the runtime starts. */
+  readonly overlay?: Overlay;
 }
 
 export interface BuildOptions extends Partial<AcquireOptions> {
@@ -59,8 +63,13 @@ const DPKG_ARCH: Record<string, string> = { "386": "i386", arm: "armhf" };
 export const bundleDir = (config: ResolvedConfig, name: string): string =>
   join(config.stateDir, "bundles", name);
 
-/** Read-only roots are hardlinked; a writable root is made of copies, so nothing shared is written. */
-export const linkModeFor = (c: ResolvedContainer): LinkMode => (c.readonly ? "hardlink" : "copy");
+/**
+ * Read-only roots are hardlinked. A writable image root is an overlay over the shared unpacked
+ * image; other writable roots (host programs, and rootless, where the user's manager cannot
+ * mount) are made of copies. Either way nothing shared is ever written.
+ */
+export const linkModeFor = (c: ResolvedContainer, rootless?: RootlessScope): LinkMode =>
+  c.readonly ? "hardlink" : c.image && !rootless ? "overlay" : "copy";
 
 interface Source {
   readonly process: ProcessInfo;
@@ -151,6 +160,33 @@ function volumeMounts(
     }));
 }
 
+/** `init: true`: Debian's static tini (no libraries needed in the image), bound read-only. */
+export const INIT_BINARY = "/usr/bin/tini-static";
+/** Where the init appears inside, docker's place for its own (`/sbin/docker-init`). */
+export const INIT_PATH = "/sbin/railyard-init";
+
+function initMounts(c: ResolvedContainer): ResolvedMount[] {
+  if (!c.init) return [];
+  if (!existsSync(INIT_BINARY))
+    throw new BuildError(
+      `containers.${c.name}.init: ${INIT_BINARY} is missing. install Debian's tini package (apt-get install tini), or remove init`,
+      c.name,
+    );
+  return [
+    {
+      destination: INIT_PATH,
+      type: "bind",
+      source: INIT_BINARY,
+      options: ["bind", "ro", "nosuid", "nodev"],
+      origin: "init",
+    },
+  ];
+}
+
+/** The process under the init: tini runs it as its child, reaps zombies and passes signals on. */
+const withInit = (c: ResolvedContainer, p: ProcessInfo): ProcessInfo =>
+  c.init ? { ...p, args: [INIT_PATH, "--", ...p.args] } : p;
+
 /**
  * A named network's /etc/hosts: one file per network under the state directory, bind-mounted
  * read-only, so that a switch that adds a member rewrites it (in place) for every member without
@@ -193,12 +229,13 @@ export async function buildContainer(
   o: BuildOptions = {},
 ): Promise<BuildResult> {
   const log = o.log ?? (() => {});
-  const src = c.image ? await imageSource(config, c, o) : hostSource(c);
+  const found = c.image ? await imageSource(config, c, o) : hostSource(c);
+  const src = { ...found, process: withInit(c, found.process) };
   const volumes = volumeMounts(config, c, src.process);
   for (const m of volumes) mkdirSync(m.source, { recursive: true, mode: 0o755 });
   const netMounts = networkMounts(config, c);
   for (const m of netMounts) ensureFile(m.source);
-  const extra = [...volumes, ...netMounts];
+  const extra = [...volumes, ...netMounts, ...initMounts(c)];
   const rootless = config.rootless;
   if (rootless) checkMappedUser(c, src.process.user, rootless);
   const fileMounts = await prepareMountSources(
@@ -214,12 +251,14 @@ export async function buildContainer(
     src.closure,
     {
       resolvConf: containerResolvConf(c),
+      ...(src.base ? {} : { hostAccounts: hostAccounts() }),
       fileMounts,
       ...(src.base ? { baseLookup: dirLookup(src.base.dir) } : {}),
     },
     src.base,
     extra,
   );
+  const linkMode = linkModeFor(c, rootless);
   const spec = renderSpec(c, {
     hostNofileHard: hostNofileHard(),
     fileEnvironment: readEnvFiles(c),
@@ -227,15 +266,15 @@ export async function buildContainer(
     process: src.process,
     extraMounts: extra,
     cgroupsPath: payloadCgroup(c, rootless),
+    ...(linkMode === "overlay" ? { rootPath: overlayTarget(c.name) } : {}),
     ...(rootless ? { rootless } : {}),
     ...customSeccomp(c),
   });
   const specText = serializeSpec(spec);
-  const linkMode = linkModeFor(c);
   const fp = fingerprint(specText, plan, linkMode);
   // Bundles are named by content, so generations share every bundle that did not change.
   const dir = join(config.stateDir, "bundles", `${c.name}-${fp.slice("sha256:".length, 23)}`);
-  const program = src.process.args[0] ?? "";
+  const program = found.process.args[0] ?? "";
   const base = {
     container: c.name,
     bundle: dir,
@@ -245,6 +284,9 @@ export async function buildContainer(
     packages: src.packages,
     ...(src.image ? { image: src.image } : {}),
     stopSignal: src.process.stopSignal,
+    ...(linkMode === "overlay" && src.base
+      ? { overlay: checkedOverlay(dir, src.base.dir, c.name) }
+      : {}),
   };
   if (!o.force && readStamp(dir)?.fingerprint === fp) {
     if (o.write !== false) linkLatest(config, c.name, dir);
@@ -265,6 +307,12 @@ export async function buildContainer(
     `built ${c.name}: ${src.image ? `image ${src.image}` : `${plan.entries.size} rootfs entries`} (${linkMode})`,
   );
   return { ...base, changed: true };
+}
+
+function checkedOverlay(bundle: string, base: string, name: string): Overlay {
+  const o = overlayOf(bundle, base, name);
+  mountArgs(o, name); // refuses paths that overlayfs cannot take
+  return o;
 }
 
 /** `<stateDir>/bundles/NAME` always names the newest bundle built for NAME (for people and scripts). */

@@ -18,8 +18,12 @@ import {
 import { join } from "node:path";
 import type { RootfsPlan } from "./rootfs.js";
 
-/** How closure files get into the rootfs: a hardlink to the host inode, or a copy. */
-export type LinkMode = "hardlink" | "copy";
+/**
+ * How the rootfs is made: a hardlink farm of host or image files (read-only roots), copies
+ * (writable host-program roots, rootless), or an overlay over the unpacked image (writable image
+ * roots: only railyard's own entries are written, in `layer/`; see overlay.ts).
+ */
+export type LinkMode = "hardlink" | "copy" | "overlay";
 
 export const STAMP_FILE = "railyard.json";
 
@@ -95,6 +99,42 @@ function cloneTree(src: string, dest: string, linkMode: LinkMode): void {
   }
 }
 
+/**
+ * An overlay's top lower layer: only the plan's entries. A directory the image also has is made
+ * with the image's owner (and mode, unless the plan gives one), since the merged directory shows
+ * the attributes of the topmost layer that has it.
+ */
+function materialiseLayer(bundle: string, plan: RootfsPlan): void {
+  const base = plan.base?.dir ?? "";
+  const layer = join(bundle, "layer");
+  const like = (dest: string, rel: string, mode?: number) => {
+    const st = lstatSync(join(base, rel), { throwIfNoEntry: false });
+    mkdirSync(dest);
+    lchownSync(dest, st?.uid ?? 0, st?.gid ?? 0);
+    chmodSync(dest, mode ?? (st ? st.mode & 0o7777 : 0o755));
+  };
+  like(layer, "/");
+  like(join(bundle, "upper"), "/"); // the merged root shows the upper root's attributes
+  mkdirSync(join(bundle, "work"), { mode: 0o700 });
+  for (const [p, e] of plan.entries) {
+    if (p === "/") continue;
+    const dest = join(layer, p);
+    // Parents the plan does not name are the image's directories (ensureDir resolved symlinks).
+    const segs = p.split("/").filter(Boolean);
+    for (let i = 1; i < segs.length; i++) {
+      const rel = `/${segs.slice(0, i).join("/")}`;
+      if (!lstatSync(join(layer, rel), { throwIfNoEntry: false })) like(join(layer, rel), rel);
+    }
+    if (e.kind === "dir") like(dest, p, e.mode);
+    else if (e.kind === "symlink") symlinkSync(e.target, dest);
+    else if (e.kind === "data") writeFileSync(dest, e.content, { mode: e.mode });
+    else {
+      copyFileSync(e.source, dest, constants.COPYFILE_FICLONE);
+      chmodSync(dest, e.mode);
+    }
+  }
+}
+
 function materialise(rootfs: string, plan: RootfsPlan, linkMode: LinkMode): void {
   if (plan.base) cloneTree(plan.base.dir, rootfs, linkMode);
   for (const [p, e] of plan.entries) {
@@ -109,7 +149,11 @@ function materialise(rootfs: string, plan: RootfsPlan, linkMode: LinkMode): void
       }
       if (existing && !(existing.isDirectory() && e.kind === "dir"))
         rmSync(dest, { recursive: true, force: true });
-      else if (existing) continue;
+      else if (existing) {
+        // A directory of the image's that the plan names (a tmpfs mount point) takes its mode.
+        if (e.kind === "dir" && (existing.mode & 0o7777) !== e.mode) chmodSync(dest, e.mode);
+        continue;
+      }
     }
     switch (e.kind) {
       case "dir":
@@ -141,7 +185,7 @@ function materialise(rootfs: string, plan: RootfsPlan, linkMode: LinkMode): void
 }
 
 /**
- * Write a bundle directory: rootfs/, config.json (0600: it may hold secrets from environmentFiles)
+ * Write a bundle directory: rootfs/ (or an overlay's layer/, upper/ and work/), config.json (0600: it may hold secrets from environmentFiles)
  * and the build stamp. Built beside the target and renamed into place, so a bundle directory is
  * always either the old bundle or the complete new one.
  */
@@ -155,7 +199,8 @@ export function writeBundle(
   const old = `${bundleDir}.old-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true, mode: 0o700 });
-  materialise(join(tmp, "rootfs"), plan, stamp.linkMode);
+  if (stamp.linkMode === "overlay") materialiseLayer(tmp, plan);
+  else materialise(join(tmp, "rootfs"), plan, stamp.linkMode);
   writeFileSync(join(tmp, "config.json"), specText, { mode: 0o600 });
   writeFileSync(join(tmp, STAMP_FILE), `${JSON.stringify(stamp, null, 2)}\n`, { mode: 0o644 });
   let hadOld = true;

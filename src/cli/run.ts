@@ -76,15 +76,17 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
     const [
       config,
       { buildContainer },
-      { limitsFor },
+      { limitsFor, effectiveCapabilities },
       { chooseRuntime, hostProbe },
       { runForeground },
+      { diagnose },
     ] = await Promise.all([
       loadFor(ctx, "run"),
       import("../bundle/build.js"),
       import("../bundle/spec.js"),
       import("../runtime/detect.js"),
       import("../runtime/run.js"),
+      import("../runtime/diagnose.js"),
     ]);
     const [c] = selectContainers(config, [name]);
     if (!c) throw new UsageError(`no container named ${name}`);
@@ -111,7 +113,7 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
     const patched = specForRun(spec, {
       terminal: ctx.args.flags["tty"] === true,
       extraArgs: ctx.args.rest ?? [],
-      rootPath: join(built.bundle, "rootfs"),
+      rootPath: built.overlay ? built.overlay.target : join(built.bundle, "rootfs"),
       limits,
     });
     writeFileSync(join(bundle, "config.json"), `${JSON.stringify(patched, null, 2)}\n`, {
@@ -127,6 +129,12 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
       stopTimeout: c.stopTimeout,
       log: ctx.debug,
       ...(networkScript ? { networkScript } : {}),
+      ...(built.overlay ? { overlay: built.overlay } : {}),
+      terminal: ctx.args.flags["tty"] === true,
+      explain: (tail, status, ms) => {
+        ctx.info(`${c.name} exited with status ${status} after ${(ms / 1000).toFixed(1)} s`);
+        for (const h of diagnose(tail, c, effectiveCapabilities(c))) ctx.info(`hint: ${h}`);
+      },
       ...(config.rootless ? { rootless: config.rootless } : {}),
       signals: process,
     });

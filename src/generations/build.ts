@@ -107,6 +107,7 @@ export async function buildGeneration(
       bundle: unitBundlePath(config.stateDir, c.name),
       stopSignal: b.stopSignal,
       ...(net ? { networkScript: unitNetScriptPath(config.stateDir, c.name) } : {}),
+      ...(b.overlay ? { overlay: b.overlay } : {}),
     });
     units[c.serviceName] = unit;
     const health = renderHealthUnits(c, runtime.path, config.rootless);

@@ -1,11 +1,13 @@
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { exec, exitStatus, type Exec } from "../util/exec.js";
 import type { RootlessScope } from "../config/types.js";
 import { RuntimeError } from "../errors.js";
 import { runtimeGlobalArgs, runtimeRoot } from "../rootless/scope.js";
 import { containerId, deleteArgs, killArgs, runArgs, stateArgs } from "./oci.js";
 import type { RuntimeChoice } from "./detect.js";
+import { EARLY_EXIT_MS, TailLines } from "./diagnose.js";
+import { MOUNT, UMOUNT, isMountPoint, mountArgs, type Overlay } from "../bundle/overlay.js";
 
 export interface ForegroundOptions {
   readonly runtime: RuntimeChoice;
@@ -22,6 +24,15 @@ export interface ForegroundOptions {
   readonly signals?: Pick<NodeJS.Process, "on" | "off">;
   /** `railyard --user`: the runtime keeps its state under the user's runtime dir. */
   readonly rootless?: RootlessScope;
+  /** A writable image root: mounted before the runtime runs, unmounted after. */
+  readonly overlay?: Overlay;
+  /** The spec has a terminal: stdio is the runtime's, untouched. */
+  readonly terminal?: boolean;
+  /**
+   * Called when the container fails within EARLY_EXIT_MS of its start, with the last lines of its
+   * stderr (passed through to ours as it comes, then kept for this).
+   */
+  readonly explain?: (stderrTail: readonly string[], status: number, ms: number) => void;
 }
 
 /**
@@ -62,10 +73,25 @@ export async function runForeground(o: ForegroundOptions): Promise<number> {
       `container ${o.name} is already running (${o.runtime.name} id ${id}). stop it first: ${o.runtime.name} kill ${id} KILL`,
       o.runtime.name,
     );
+  if (o.overlay) {
+    // A killed run can leave its root mounted; no container uses it now (checked above).
+    if (isMountPoint(readFileSync("/proc/self/mountinfo", "utf8"), o.overlay.target))
+      await run(UMOUNT, [o.overlay.target]);
+    const m = await run(MOUNT, mountArgs(o.overlay, o.name));
+    if (m.code !== 0)
+      throw new RuntimeError(
+        `cannot mount the root of ${o.name} at ${o.overlay.target}: ${m.stderr.trim() || `exit ${m.code}`}`,
+        o.runtime.name,
+      );
+  }
+  const unmount = async () => {
+    if (o.overlay) await run(UMOUNT, [o.overlay.target]);
+  };
   if (o.networkScript) {
     const up = await run("/bin/sh", [o.networkScript, "up"]);
     if (up.code !== 0) {
       await run("/bin/sh", [o.networkScript, "down"]);
+      await unmount();
       throw new RuntimeError(
         `cannot set up the network of ${o.name}: ${up.stderr.trim() || `exit ${up.code}`}`,
         o.runtime.name,
@@ -74,7 +100,17 @@ export async function runForeground(o: ForegroundOptions): Promise<number> {
   }
   const argv = [...g, ...runArgs(id, o.bundle)];
   log(`${o.runtime.path} ${argv.join(" ")}`);
-  const child = spawn(o.runtime.path, argv, { stdio: "inherit" });
+  // Without a terminal, stderr passes through us so that an early death can be explained; stdout
+  // stays the caller's own (a pipe would change how the program buffers it).
+  const tail = new TailLines();
+  const started = Date.now();
+  const child = spawn(o.runtime.path, argv, {
+    stdio: o.terminal || !o.explain ? "inherit" : ["inherit", "inherit", "pipe"],
+  });
+  child.stderr?.on("data", (b: Buffer) => {
+    process.stderr.write(b);
+    tail.push(b.toString());
+  });
 
   let stopping = false;
   let killTimer: NodeJS.Timeout | undefined;
@@ -94,12 +130,15 @@ export async function runForeground(o: ForegroundOptions): Promise<number> {
   o.signals?.on("SIGTERM", onSignal);
   o.signals?.on("SIGHUP", onSignal);
   try {
-    return await new Promise<number>((resolve, reject) => {
+    const status = await new Promise<number>((resolve, reject) => {
       child.on("error", (e) =>
         reject(new RuntimeError(`cannot start ${o.runtime.path}: ${e.message}`, o.runtime.name)),
       );
       child.on("close", (code, signal) => resolve(exitStatus(code, signal)));
     });
+    const ms = Date.now() - started;
+    if (status !== 0 && !stopping && ms < EARLY_EXIT_MS) o.explain?.(tail.get(), status, ms);
+    return status;
   } finally {
     if (killTimer) clearTimeout(killTimer);
     o.signals?.off("SIGINT", onSignal);
@@ -108,5 +147,6 @@ export async function runForeground(o: ForegroundOptions): Promise<number> {
     if (existsSync(`${runtimeRoot(o.runtime.path, o.rootless)}/${id}`))
       await run(o.runtime.path, [...g, ...deleteArgs(id)]);
     if (o.networkScript) await run("/bin/sh", [o.networkScript, "down"]);
+    await unmount();
   }
 }

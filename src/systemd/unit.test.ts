@@ -4,6 +4,8 @@ import { test } from "node:test";
 import { resolveConfig } from "../config/resolve.js";
 import { REPO_ROOT } from "../../tests/helpers/paths.js";
 import { renderEngineUnit } from "./engine.js";
+import { mountArgs, overlayOf } from "../bundle/overlay.js";
+import { BuildError } from "../errors.js";
 import { execQuote, renderHealthUnits, renderUnit, shQuote } from "./unit.js";
 import { fakeContext, SCOPE } from "../../tests/helpers/context.js";
 import { snapshot as snapshotIn } from "../../tests/helpers/snapshot.js";
@@ -232,4 +234,30 @@ test("a rootless unit runs under the user's manager: runc's state and PID file i
   assert.match(check, /runc --root \/run\/user\/1000\/runc exec railyard-host true/);
   assert.match(check, /systemctl --user --no-block restart railyard-host\.service/);
   assert.match(check, /\/run\/user\/1000\/railyard\/host\.health/);
+});
+
+test("a writable image root is mounted as an overlay before the runtime and unmounted after it", () => {
+  const c = resolveConfig({ containers: { db: { image: "postgres:16" } } }, ctx);
+  const db = c.containers["db"];
+  assert.ok(db);
+  const bundle = "/var/lib/railyard/bundles/db-0123456789abcdef";
+  const overlay = overlayOf(bundle, "/var/lib/railyard/rootfs/sha256-abc", "db");
+  const text = renderUnit(c, db, {
+    runtime: "/usr/sbin/runc",
+    bundle: "/var/lib/railyard/current/bundles/db",
+    stopSignal: "SIGINT",
+    overlay,
+  });
+  const lines = text.split("\n");
+  const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+  const mount = at(
+    /^ExecStartPre=\/bin\/mount -t overlay overlay --mkdir=0755 -o lowerdir=\/var\/lib\/railyard\/bundles\/db-0123456789abcdef\/layer:\/var\/lib\/railyard\/rootfs\/sha256-abc,upperdir=\/var\/lib\/railyard\/bundles\/db-0123456789abcdef\/upper,workdir=\/var\/lib\/railyard\/bundles\/db-0123456789abcdef\/work \/run\/railyard\/rootfs\/railyard-db$/,
+  );
+  const start = at(/^ExecStart=/);
+  const del = at(/^ExecStopPost=-\/usr\/sbin\/runc delete --force railyard-db$/);
+  const umount = at(/^ExecStopPost=-\/bin\/umount \/run\/railyard\/rootfs\/railyard-db$/);
+  assert.ok(mount >= 0 && mount < start, "mounted before the runtime starts");
+  assert.ok(del >= 0 && del < umount, "unmounted once the container is gone");
+  // overlayfs splits its options at "," and ":": such a state dir is refused at build.
+  assert.throws(() => mountArgs(overlayOf("/srv/a,b/x", "/srv/r", "db"), "db"), BuildError);
 });

@@ -1,6 +1,7 @@
 import type { ResolvedConfig, ResolvedContainer, RootlessScope } from "../config/types.js";
 import { bootTarget, managerFlags, runDir, runtimeGlobalArgs } from "../rootless/scope.js";
 import { containerId } from "../runtime/oci.js";
+import { MOUNT, UMOUNT, mountArgs, type Overlay } from "../bundle/overlay.js";
 
 /** What a unit needs beyond the container's own config. */
 export interface UnitInputs {
@@ -14,6 +15,8 @@ export interface UnitInputs {
    * namespace, link and published ports before the runtime starts, `down` removes them.
    */
   readonly networkScript?: string;
+  /** A writable image root: mounted before the runtime starts, unmounted after it stops. */
+  readonly overlay?: Overlay;
 }
 
 export const pidFile = (c: ResolvedContainer, scope?: RootlessScope): string =>
@@ -70,8 +73,12 @@ export function renderUnit(config: ResolvedConfig, c: ResolvedContainer, u: Unit
     "RuntimeDirectory=railyard",
     "RuntimeDirectoryPreserve=yes",
     ...(net ? [`ExecStartPre=/bin/sh ${net} up`] : []),
+    ...(u.overlay
+      ? [`ExecStartPre=${[MOUNT, ...mountArgs(u.overlay, c.name)].map(execQuote).join(" ")}`]
+      : []),
     `ExecStart=${rt} run --detach --pid-file ${pid} --bundle ${execQuote(u.bundle)} ${id}`,
     `ExecStopPost=-${rt} delete --force ${id}`,
+    ...(u.overlay ? [`ExecStopPost=-${UMOUNT} ${execQuote(u.overlay.target)}`] : []),
     ...(net ? [`ExecStopPost=-/bin/sh ${net} down`] : []),
     `KillSignal=${u.stopSignal}`,
     `TimeoutStopSec=${c.stopTimeout}`,

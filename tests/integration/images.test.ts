@@ -263,28 +263,52 @@ describe("pull and run from a real registry", () => {
     assert.equal(spec.annotations["org.example.kind"], "test");
   });
 
-  test("two containers of one image share its unpacked files (hardlinks, no copies)", async () => {
+  test("containers of one image share its unpacked files: hardlinks for a read-only root, an overlay for a writable one", async () => {
     const cfg = configFile("share", {
       registries: { [registry.host]: { insecure: true } },
       containers: {
-        a: { image: `${registry.host}/test/bb:v1` },
-        b: { image: `${registry.host}/test/bb:v1` },
+        a: { image: `${registry.host}/test/bb:v1`, readonly: true },
+        b: { image: `${registry.host}/test/bb:v1`, readonly: true },
+        w: {
+          image: `${registry.host}/test/bb:v1`,
+          user: "0:0", // the image's own user (app) may not write /bin
+          entrypoint: ["/bin/busybox", "sh", "-c"],
+          cmd: [
+            "cat /bin/marker 2>/dev/null; echo written > /bin/marker && busybox cat /bin/marker",
+          ],
+        },
       },
     });
     const r = await railyard([...cfg, "build"]);
     assert.equal(r.code, 0, r.stderr);
+    const state = join(dir, "share/state");
     const ino = (c: string) =>
-      execFileSync(
-        "stat",
-        ["-c", "%i", join(dir, "share/state/bundles", c, "rootfs/bin/busybox")],
-        { encoding: "utf8" },
-      );
+      execFileSync("stat", ["-c", "%i", join(state, "bundles", c, "rootfs/bin/busybox")], {
+        encoding: "utf8",
+      });
     assert.equal(ino("a"), ino("b"));
     assert.equal(
-      readdirSync(join(dir, "share/state/rootfs")).filter((n) => !n.startsWith(".")).length,
+      readdirSync(join(state, "rootfs")).filter((n) => !n.startsWith(".")).length,
       1,
       "one unpacked copy",
     );
+    // The writable root's bundle holds only railyard's own entries and an empty upper layer.
+    const w = join(state, "bundles", "w");
+    assert.deepEqual(readdirSync(join(w, "upper")), []);
+    assert.ok(!readdirSync(join(w, "layer")).includes("bin"), "no image file is copied");
+    const du = Number(execFileSync("du", ["-sk", w], { encoding: "utf8" }).split("\t")[0]);
+    assert.ok(du < 100, `the writable bundle takes ${du} KiB`);
+    // The container writes over an image file; the shared unpacked image is untouched, and the
+    // write is kept in the container's upper layer (a second run sees it).
+    const run1 = await railyard([...cfg, "run", "w"]);
+    assert.equal(run1.stdout, "written\n", run1.stderr);
+    const run2 = await railyard([...cfg, "run", "w"]);
+    assert.equal(run2.stdout, "written\nwritten\n", run2.stderr);
+    assert.equal(readFileSync(join(w, "upper/bin/marker"), "utf8"), "written\n");
+    const [unpacked] = readdirSync(join(state, "rootfs")).filter((n) => !n.startsWith("."));
+    assert.ok(!existsSync(join(state, "rootfs", unpacked ?? "", "bin/marker")));
+    // Nothing stays mounted after the run.
+    assert.doesNotMatch(readFileSync("/proc/self/mountinfo", "utf8"), /railyard-w\b/);
   });
 
   test("htpasswd Basic auth: credentials from the config's login, and from ~/.docker/config.json", async () => {
