@@ -13,12 +13,25 @@ cd "$(dirname "$0")"
 # podman-compose runs the compose export. iproute2 and nftables set up private and named
 # networks at each start; the network tests send traffic with curl. uidmap (newuidmap and
 # newgidmap) maps a rootless user's subordinate ids (railyard --user); libpam-systemd lets logind
-# start a lingering user's systemd.
-APT_PACKAGES=(runc crun busybox-static python3 gcc libc6-dev util-linux zstd
+# start a lingering user's systemd. tini is the init of `init: true` containers. The tests build
+# images like the official postgres and nginx ones from Debian's packages with mmdebstrap, and
+# talk to them with psql (postgresql-client), curl and ps (procps). nginx is the host program of
+# examples/nginx (installed without starting or enabling its own service).
+APT_PACKAGES=(runc crun busybox-static python3 gcc libc6-dev util-linux zstd tini
   docker-registry skopeo umoci apache2-utils podman catatonit podman-compose systemd
-  iproute2 nftables curl uidmap libpam-systemd)
+  iproute2 nftables curl uidmap libpam-systemd mmdebstrap postgresql-client procps nginx)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# nginx is the host program of examples/nginx. Its package would start (and enable) a server on
+# port 80; a policy-rc.d that says no, only while apt runs, keeps the host as it was.
+no_service_starts() {
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+    as_root chmod 755 /usr/sbin/policy-rc.d
+    trap 'as_root rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+}
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -27,7 +40,12 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   as_root apt-get update -qq
+  no_service_starts
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The example's nginx runs in a container, not as the host's own service at boot.
+  if [[ " ${missing[*]} " == *" nginx "* ]] && command -v systemctl >/dev/null; then
+    as_root systemctl disable --quiet nginx.service 2>/dev/null || true
+  fi
 fi
 
 if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then

@@ -597,6 +597,122 @@ async function pullBench(): Promise<void> {
   }
 }
 
+/** Kilobytes under `paths` (du -sk, hardlinks counted once across them). */
+const du = (paths: string[]): number =>
+  paths.length === 0
+    ? 0
+    : Number(
+        execFileSync("du", ["-skc", ...paths], { encoding: "utf8" })
+          .trim()
+          .split("\n")
+          .pop()
+          ?.split("\t")[0],
+      );
+
+/**
+ * Ten writable containers of one image that is already pulled and unpacked: railyard's overlay
+ * roots (the default) and hardlinked read-only roots, against `podman create` with podman's
+ * overlay driver (its default as root). Each round builds ten new bundles (a new environment
+ * value changes every fingerprint), as a changed config would.
+ */
+async function writableBench(): Promise<void> {
+  log("\n## 5. ten containers with writable roots from one image already on the host");
+  const { startRegistry, push } = await import("../tests/helpers/registry.js");
+  const registry = await startRegistry(join(work, "writable-registry"));
+  const pstore = join(work, "writable-podman");
+  const pargs = [
+    "--storage-driver",
+    "overlay",
+    "--root",
+    join(pstore, "storage"),
+    "--runroot",
+    join(pstore, "run"),
+  ];
+  const state = join(work, "writable-state");
+  try {
+    const ref = `${registry.host}/bench/big:v1`;
+    push(pullLayout, "big", ref);
+    let round = 0;
+    const cfg = (readonly: boolean) => {
+      const f = join(work, `writable-${round}.json`);
+      const env = { ROUND: String(round++) };
+      writeFileSync(
+        f,
+        JSON.stringify({
+          stateDir: state,
+          registries: { [registry.host]: { insecure: true } },
+          containers: Object.fromEntries(
+            Array.from({ length: 10 }, (_, i) => [
+              `w${i}`,
+              { image: ref, readonly, environment: env },
+            ]),
+          ),
+        }),
+      );
+      return f;
+    };
+    // Pull and unpack once for each engine; only the per-container cost is measured.
+    railyard(["--config", cfg(false), "build"]);
+    execFileSync("podman", [...pargs, "pull", "-q", "--tls-verify=false", ref]);
+    const bundles = () => readdirSync(join(state, "bundles")).filter((b) => b.includes("-"));
+    const diskOf = { railyard: 0, "railyard read-only": 0, "podman create": 0 };
+    const measure = (name: keyof typeof diskOf, f: () => Promise<number>) => async () => {
+      const before = bundles();
+      const podmanBefore = du([join(pstore, "storage")]);
+      const t = await f();
+      const added = bundles()
+        .filter((b) => !before.includes(b))
+        .map((b) => join(state, "bundles", b));
+      diskOf[name] =
+        name === "podman create" ? du([join(pstore, "storage")]) - podmanBefore : du(added);
+      return t;
+    };
+    let c = 0;
+    const s = await alternate(
+      {
+        railyard: measure("railyard", () =>
+          timeUntil(process.execPath, [CLI, "--config", cfg(false), "build"], { env: ENV }),
+        ),
+        "railyard read-only": measure("railyard read-only", () =>
+          timeUntil(process.execPath, [CLI, "--config", cfg(true), "build"], { env: ENV }),
+        ),
+        "podman create": measure("podman create", () => {
+          const names = Array.from({ length: 10 }, (_, i) => `w${c}-${i}`);
+          c++;
+          const loop = names
+            .map((nm) => `podman ${pargs.join(" ")} create -q --name ${nm} ${ref} true >/dev/null`)
+            .join(" && ");
+          return timeUntil("sh", ["-c", loop]);
+        }),
+      },
+      Math.max(5, Math.floor(RUNS / 3)),
+      1,
+    );
+    const r = s["railyard"] as Stats;
+    for (const [k, v] of Object.entries(s))
+      log(
+        `  ${k.padEnd(19)} ${fmt(v)}  ${diskOf[k as keyof typeof diskOf]} KiB for 10${k === "railyard" ? "" : `  railyard/peer ${ratio(r, v).toFixed(2)}x`}`,
+      );
+    const p = s["podman create"] as Stats;
+    results.push({
+      section: "writable",
+      metric: "ms to build 10 writable containers of one unpacked image",
+      railyard: r,
+      peers: {
+        "railyard read-only (hardlinks)": s["railyard read-only"] as Stats,
+        "podman create x10": p,
+      },
+      goal: "well under 1 s each and under 1 MB each; faster than podman create",
+      met: r.median < 10_000 && diskOf.railyard < 10 * 1024 && r.median < p.median,
+      note: `disk for 10: railyard ${diskOf.railyard} KiB, read-only ${diskOf["railyard read-only"]} KiB, podman ${diskOf["podman create"]} KiB`,
+    });
+  } finally {
+    await registry.stop();
+    spawnSync("podman", [...pargs, "system", "reset", "-f"]);
+    rmSync(pstore, { recursive: true, force: true });
+  }
+}
+
 try {
   const t0 = Date.now();
   log(
@@ -610,10 +726,11 @@ try {
     closure,
     switch: switchBench,
     memory,
+    writable: writableBench,
   };
   // BENCH_ONLY=pull,switch runs some sections; the results files are then left as they were.
   const only = process.env["BENCH_ONLY"]?.split(",").filter(Boolean);
-  if (!only || only.includes("pull")) await buildPullImage();
+  if (!only || only.includes("pull") || only.includes("writable")) await buildPullImage();
   for (const [name, run] of Object.entries(sections)) if (!only || only.includes(name)) await run();
   const fmtPeer = (p: Stats | string) => (typeof p === "string" ? p : `${p.median.toFixed(1)}`);
   const md = [

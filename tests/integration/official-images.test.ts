@@ -1,0 +1,322 @@
+/**
+ * Images written like the official postgres and nginx images (root entrypoint, chown of the data
+ * volume, gosu or setuid workers, pid and socket files under /run), built from Debian's packages,
+ * pushed to a real registry, and run with the config a user copies from a Docker Hub page: image,
+ * environment, one volume, one published port. No capability or tmpfs tweaks. Real clients (psql,
+ * curl) answer from the host, under `railyard run` and under `switch` with a real systemd, and
+ * again after a restart over the existing data.
+ *
+ * The images are pulled on the host (the registry is on its loopback); the containers run in a
+ * booted systemd with a network namespace of its own, so published ports and their nftables
+ * rules never touch the host's network.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { railyard, scratchDir, type CliResult } from "../helpers/cli.js";
+import { debianImage } from "../helpers/debian-images.js";
+import { REPO_ROOT } from "../helpers/paths.js";
+import { NGINX_LIKE, POSTGRES_LIKE } from "../helpers/official-images.js";
+import { push, startRegistry, type TestRegistry } from "../helpers/registry.js";
+import { bootSystemd, waitFor, type BootedSystemd } from "../helpers/systemd.js";
+
+const { dir, cleanup } = scratchDir("railyard-official-");
+let registry: TestRegistry;
+let sd: BootedSystemd;
+let pgRef = "";
+let nginxRef = "";
+
+before(async () => {
+  const pg = debianImage("postgres-like", POSTGRES_LIKE);
+  const nginx = debianImage("nginx-like", NGINX_LIKE);
+  registry = await startRegistry(join(dir, "registry"));
+  pgRef = `${registry.host}/library/postgres-like:15`;
+  nginxRef = `${registry.host}/library/nginx-like:1`;
+  push(pg, "v1", pgRef);
+  push(nginx, "v1", nginxRef);
+  sd = await bootSystemd(join(dir, "ns"), [dir], { isolateNetwork: true });
+});
+after(async () => {
+  await sd?.stop();
+  await registry?.stop();
+  cleanup();
+});
+
+let n = 0;
+/** A project: its config file (JSON, as a user would write it) and a state dir. */
+function project(containers: Record<string, unknown>): { cfg: string[]; home: string } {
+  const home = join(dir, `p${n++}`);
+  mkdirSync(home, { recursive: true });
+  const file = join(home, "railyard.config.json");
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        stateDir: join(home, "state"),
+        runtime: "runc",
+        registries: { [registry.host]: { insecure: true } },
+        containers,
+      },
+      null,
+      2,
+    ),
+  );
+  return { cfg: ["--config", file], home };
+}
+
+/** Pull, unpack and build on the host, where the registry is reachable. */
+async function buildOnHost(cfg: string[]): Promise<void> {
+  const r = await railyard([...cfg, "build"], { timeoutMs: 300_000 });
+  assert.equal(r.code, 0, r.stderr);
+}
+
+const psql = (port: number, sql: string): CliResult =>
+  sd.exec("psql", ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-tAc", sql], {
+    env: { ...process.env, PGPASSWORD: "secret", PGCONNECT_TIMEOUT: "2" },
+  });
+const curl = (port: number): string =>
+  sd.exec("curl", ["-sS", "-m", "3", `http://127.0.0.1:${port}/`]).stdout;
+
+/** Wait until psql's answer to `sql` is `want`, or until curl gets the page `want`. */
+const pgSays = (port: number, sql: string, want: string, explain?: () => string) =>
+  waitFor(`psql on ${port}: ${sql}`, () => psql(port, sql).stdout.trim() === want, 60_000, explain);
+const webSays = (port: number, want: string, explain?: () => string) =>
+  waitFor(`curl on ${port}`, () => curl(port) === want, 30_000, explain);
+
+/** nginx's workers (at least `count`) run as www-data (33), so its master's setuid worked. */
+function assertWorkersAreWwwData(count: number): void {
+  const workers = sd
+    .exec("ps", ["-eo", "uid=,args="])
+    .stdout.split("\n")
+    .filter((l) => l.includes("nginx: worker process"));
+  assert.ok(workers.length >= count, workers.join("\n"));
+  for (const w of workers) assert.match(w.trim(), /^33 /, "a worker runs as www-data (33)");
+}
+
+/** `railyard run NAME` inside the namespace, in the background; `stop` signals the container. */
+function runInBackground(cfg: string[], name: string) {
+  let result: CliResult | undefined;
+  const done = sd.railyard([...cfg, "run", name]).then((r) => (result = r));
+  return {
+    exited: () => result !== undefined,
+    output: () => (result ? `${result.stdout}\n${result.stderr}` : "(still running)"),
+    async stop(signal: string): Promise<CliResult> {
+      const k = sd.exec("runc", ["kill", `railyard-${name}`, signal]);
+      assert.equal(k.code, 0, k.stderr);
+      return done;
+    },
+  };
+}
+
+const pgConfig = (data: string, port: number) => ({
+  image: pgRef,
+  environment: { POSTGRES_PASSWORD: "secret" },
+  volumes: [`${data}:/var/lib/postgresql/data`],
+  ports: [`127.0.0.1:${port}:5432`],
+});
+const nginxConfig = (site: string, port: number, extra: Record<string, unknown> = {}) => ({
+  image: nginxRef,
+  volumes: [`${site}:/usr/share/nginx/html:ro`],
+  ports: [`127.0.0.1:${port}:80`],
+  ...extra,
+});
+function site(text: string): string {
+  const d = join(dir, `site-${n++}`);
+  mkdirSync(d, { recursive: true });
+  writeFileSync(join(d, "index.html"), `${text}\n`);
+  return d;
+}
+
+describe("railyard run", () => {
+  test("postgres-like: initialises its volume as postgres, answers psql, and again after a restart over its data", async () => {
+    const data = join(dir, "pgdata-run");
+    const { cfg } = project({ db: pgConfig(data, 15432) });
+    await buildOnHost(cfg);
+
+    const first = runInBackground(cfg, "db");
+    await pgSays(15432, "select 1", "1", first.output);
+    assert.equal(psql(15432, "create table t (v text); insert into t values ('kept')").code, 0);
+    const r1 = await first.stop("INT");
+    assert.match(r1.stdout, /entrypoint: initialised \/var\/lib\/postgresql\/data/);
+    // The volume belongs to the image's postgres user, as under docker.
+    const owner = statSync(data).uid;
+    assert.notEqual(owner, 0, "chowned to the service user");
+    assert.equal(statSync(data).mode & 0o777, 0o700);
+
+    const second = runInBackground(cfg, "db");
+    await pgSays(15432, "select v from t", "kept", second.output);
+    const r2 = await second.stop("INT");
+    assert.doesNotMatch(r2.stdout, /initialised/, "the existing data is used, not replaced");
+    assert.equal(statSync(data).uid, owner);
+  });
+
+  test("nginx-like: the root master starts workers as www-data, which serve the volume", async () => {
+    const { cfg } = project({ web: nginxConfig(site("hello from a volume"), 18080) });
+    await buildOnHost(cfg);
+    const web = runInBackground(cfg, "web");
+    await webSays(18080, "hello from a volume\n", web.output);
+    assertWorkersAreWwwData(2);
+    await web.stop("QUIT");
+    const again = runInBackground(cfg, "web");
+    await webSays(18080, "hello from a volume\n", again.output);
+    await again.stop("QUIT");
+  });
+
+  test("hardened: a read-only root with tmpfs for /run and the cache, and only the capabilities nginx uses", async () => {
+    const { cfg } = project({
+      web: nginxConfig(site("hardened"), 18081, {
+        readonly: true,
+        tmpfs: ["/run", "/var/cache/nginx"],
+        capabilities: {
+          DAC_OVERRIDE: false, FOWNER: false, FSETID: false, KILL: false,
+          NET_BIND_SERVICE: false, SETFCAP: false, SETPCAP: false, SYS_CHROOT: false,
+        }, // prettier-ignore
+      }),
+    });
+    await buildOnHost(cfg);
+    const web = runInBackground(cfg, "web");
+    await webSays(18081, "hardened\n", web.output);
+    await web.stop("QUIT");
+  });
+});
+
+describe("a host program as a system service", () => {
+  test("examples/nginx: the host's nginx serves its page on a published port, its workers as www-data", async () => {
+    const example = join(REPO_ROOT, "examples/nginx/railyard.config.ts");
+    const cfg = ["--config", example, "--state-dir", join(dir, "example-state")];
+    const web = runInBackground(cfg, "web");
+    await waitFor(
+      "curl answers",
+      () => curl(8080).includes("Welcome to nginx!"),
+      60_000,
+      web.output,
+    );
+    assertWorkersAreWwwData(1);
+    await web.stop("QUIT");
+  });
+});
+
+describe("an image in a tighter container than it was written for", () => {
+  test("dies at once, and railyard run names the cause and the config change", async () => {
+    const { cfg } = project({
+      // runc's floor instead of podman's set: the entrypoint's chown fails.
+      floor: {
+        ...pgConfig(join(dir, "pgdata-floor"), 15433),
+        ports: [],
+        capabilities: {
+          CHOWN: false, DAC_OVERRIDE: false, FOWNER: false, FSETID: false, SETFCAP: false,
+          SETGID: false, SETPCAP: false, SETUID: false, SYS_CHROOT: false, AUDIT_WRITE: true,
+        }, // prettier-ignore
+      },
+      // A read-only root with no tmpfs: the entrypoint cannot make its cache directory.
+      ro: { image: nginxRef, readonly: true },
+    });
+    await buildOnHost(cfg);
+    const floor = await sd.railyard([...cfg, "run", "floor"]);
+    assert.equal(floor.code, 1);
+    assert.match(
+      floor.stderr,
+      /chown: changing ownership of '\/var\/lib\/postgresql\/data': Operation not permitted/,
+    );
+    assert.match(floor.stderr, /floor exited with status 1 after \d+\.\d s/);
+    assert.match(
+      floor.stderr,
+      /hint: changing a file's owner needs CAP_CHOWN.*capabilities: \{ CHOWN: true \}/,
+    );
+    const ro = await sd.railyard([...cfg, "run", "ro"]);
+    assert.equal(ro.code, 1);
+    assert.match(
+      ro.stderr,
+      /hint: the root is read-only \(readonly: true\) and the program writes \/var\/cache\/nginx\. set readonly: false, or add tmpfs: \["\/var\/cache\/nginx"\]/,
+    );
+  });
+});
+
+describe("switch under systemd", () => {
+  test("both services start, answer, survive a restart with their data, and run as a Docker Hub page says", async () => {
+    const data = join(dir, "pgdata-switch");
+    const { cfg } = project({
+      db: pgConfig(data, 25432),
+      web: nginxConfig(site("served under systemd"), 28080),
+    });
+    await buildOnHost(cfg);
+    const r = await sd.railyard([...cfg, "switch"]);
+    assert.equal(r.code, 0, r.stderr);
+    const journal = (u: string) => () =>
+      sd.exec("journalctl", ["-u", u, "--no-pager", "-o", "cat"]).stdout;
+    await pgSays(25432, "select 1", "1", journal("railyard-db.service"));
+    await webSays(28080, "served under systemd\n", journal("railyard-web.service"));
+    assert.equal(psql(25432, "create table t (v text); insert into t values ('kept')").code, 0);
+
+    const before = sd.show("railyard-db.service", "MainPID")["MainPID"];
+    const restart = sd.exec("systemctl", [
+      "restart",
+      "railyard-db.service",
+      "railyard-web.service",
+    ]);
+    assert.equal(restart.code, 0, restart.stderr);
+    assert.notEqual(sd.show("railyard-db.service", "MainPID")["MainPID"], before);
+    await pgSays(25432, "select v from t", "kept", journal("railyard-db.service"));
+    await webSays(28080, "served under systemd\n", journal("railyard-web.service"));
+    const inits = journal("railyard-db.service")().match(/entrypoint: initialised/g) ?? [];
+    assert.equal(inits.length, 1, "initialised once, then started over its data");
+    // The overlay is unmounted with each stop: after stopping, nothing of it stays mounted.
+    sd.exec("systemctl", ["stop", "railyard-db.service", "railyard-web.service"]);
+    const mounts = sd.exec("cat", ["/proc/self/mountinfo"]).stdout;
+    assert.doesNotMatch(mounts, /\/run\/railyard\/rootfs\/railyard-(db|web)/);
+  });
+
+  test("the same images from `import compose` output, as a compose user writes paths (trailing slashes)", async () => {
+    const home = join(dir, "compose");
+    mkdirSync(join(home, "site"), { recursive: true });
+    writeFileSync(join(home, "site/index.html"), "from compose\n");
+    writeFileSync(
+      join(home, "compose.yaml"),
+      `services:
+  db:
+    image: ${pgRef}
+    environment:
+      POSTGRES_PASSWORD: secret
+    volumes:
+      - ./pgdata/:/var/lib/postgresql/data/
+    ports:
+      - "127.0.0.1:35432:5432"
+  web:
+    image: ${nginxRef}
+    volumes:
+      - ./site/:/usr/share/nginx/html/:ro
+    ports:
+      - "127.0.0.1:38080:80"
+    depends_on: [db]
+`,
+    );
+    const imp = await railyard([
+      "import",
+      "compose",
+      join(home, "compose.yaml"),
+      "--format",
+      "json",
+    ]);
+    assert.equal(imp.code, 0, imp.stderr);
+    const imported = JSON.parse(imp.stdout) as Record<string, unknown>;
+    // What a user adds for a plain-HTTP registry on this host; the containers stay as imported.
+    const file = join(home, "railyard.config.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...imported,
+        stateDir: join(home, "state"),
+        runtime: "runc",
+        registries: { [registry.host]: { insecure: true } },
+      }),
+    );
+    const cfg = ["--config", file];
+    await buildOnHost(cfg);
+    const r = await sd.railyard([...cfg, "switch"]);
+    assert.equal(r.code, 0, r.stderr);
+    await pgSays(35432, "select 1", "1");
+    await webSays(38080, "from compose\n");
+    assert.ok(readFileSync(file, "utf8").length > 0);
+  });
+});
