@@ -2,18 +2,91 @@ import type { ResolvedConfig } from "../config/types.js";
 import type { ActivationResult } from "../generations/activate.js";
 import { GenerationNotFoundError, UsageError } from "../errors.js";
 import { loadFor, type Command, type CommandContext } from "./context.js";
+import { logMatches } from "./status.js";
 
 /** What switch and rollback use, loaded only when one of them runs (see main.ts). */
 async function modules() {
-  const [activation, build, manifest, store, detect, systemctl] = await Promise.all([
-    import("../generations/activate.js"),
-    import("../generations/build.js"),
-    import("../generations/manifest.js"),
-    import("../generations/store.js"),
-    import("../runtime/detect.js"),
-    import("../systemd/systemctl.js"),
-  ]);
-  return { ...activation, ...build, ...manifest, ...store, ...detect, ...systemctl };
+  const [activation, build, manifest, store, detect, systemctl, settle, diagnose, spec, exec] =
+    await Promise.all([
+      import("../generations/activate.js"),
+      import("../generations/build.js"),
+      import("../generations/manifest.js"),
+      import("../generations/store.js"),
+      import("../runtime/detect.js"),
+      import("../systemd/systemctl.js"),
+      import("../generations/settle.js"),
+      import("../runtime/diagnose.js"),
+      import("../bundle/spec.js"),
+      import("../util/exec.js"),
+    ]);
+  return {
+    ...activation,
+    ...build,
+    ...manifest,
+    ...store,
+    ...detect,
+    ...systemctl,
+    ...settle,
+    ...diagnose,
+    ...spec,
+    ...exec,
+  };
+}
+
+/** The switch and rollback result, with the services that died while settling. */
+type Outcome = ActivationResult & { readonly died: readonly string[] };
+
+/** `--settle SECONDS`: how long started services must stay up; 0 does not wait. */
+function settleMs(ctx: CommandContext, dflt: number): number {
+  const v = ctx.args.flags["settle"];
+  if (typeof v !== "string") return dflt;
+  if (!/^\d+(\.\d+)?$/.test(v) || Number(v) > 3600)
+    throw new UsageError(`--settle takes seconds from 0 to 3600, got ${JSON.stringify(v)}`);
+  return Math.round(Number(v) * 1000);
+}
+
+/**
+ * Watch what the activation started until it settles; for each service that failed to start or
+ * died within that time, print its last journal lines and what they point to.
+ */
+async function settleAndExplain(
+  m: Modules,
+  ctx: CommandContext,
+  config: ResolvedConfig,
+  r: ActivationResult,
+): Promise<Outcome> {
+  const manifest = m.readManifest(config.stateDir, r.to);
+  const unitOf = (n: string) => manifest.services[n]?.unit ?? `railyard-${n}.service`;
+  const started = [...r.plan.start, ...r.plan.restart].filter(
+    (n) => manifest.services[n]?.autoStart && !r.failed.includes(unitOf(n)),
+  );
+  const systemctl = new m.Systemctl(undefined, config.rootless);
+  const diedUnits = await m.watchSettle(
+    systemctl,
+    started.map(unitOf),
+    settleMs(ctx, m.DEFAULT_SETTLE_MS),
+  );
+  const bad = Object.keys(manifest.services).filter((n) =>
+    [...r.failed, ...diedUnits].includes(unitOf(n)),
+  );
+  if (!ctx.args.globals.json)
+    for (const n of bad) {
+      const j = await m.exec("journalctl", [
+        ...logMatches(unitOf(n), config.rootless),
+        "--no-pager",
+        "-o",
+        "cat",
+        "-n",
+        "15",
+      ]);
+      const lines = j.stdout.split("\n").filter((l) => l !== "");
+      ctx.info(`${n} did not stay up. its last lines:`);
+      for (const l of lines) ctx.info(`  | ${l}`);
+      const c = config.containers[n];
+      if (c)
+        for (const h of m.diagnose(lines, c, m.effectiveCapabilities(c))) ctx.info(`hint: ${h}`);
+    }
+  return { ...r, died: diedUnits };
 }
 type Modules = Awaited<ReturnType<typeof modules>>;
 
@@ -23,7 +96,7 @@ function crashHook(env: NodeJS.ProcessEnv): ((step: string) => void) | undefined
   return at ? (s) => (s === at ? process.kill(process.pid, "SIGKILL") : undefined) : undefined;
 }
 
-function report(ctx: CommandContext, r: ActivationResult, dryRun: boolean): number {
+function report(ctx: CommandContext, r: Outcome, dryRun: boolean): number {
   const p = r.plan;
   if (ctx.args.globals.json) ctx.out(JSON.stringify({ dryRun, ...r }, null, 2));
   else {
@@ -42,23 +115,27 @@ function report(ctx: CommandContext, r: ActivationResult, dryRun: boolean): numb
       ctx.out(
         `failed to start: ${r.failed.join(", ")}. see railyard status and railyard logs NAME`,
       );
+    if (r.died.length > 0)
+      ctx.out(
+        `died after starting: ${r.died.join(", ")}. systemd keeps restarting them; see railyard logs NAME`,
+      );
   }
-  return r.failed.length > 0 ? 1 : 0;
+  return r.failed.length > 0 || r.died.length > 0 ? 1 : 0;
 }
 
 /** Activate a generation as the CLI does it: real systemctl, the host's unit dir, --verbose logs. */
-function activateFor(
+async function activateFor(
   m: Modules,
   ctx: CommandContext,
   config: ResolvedConfig,
   to: number,
   dryRun: boolean,
-): Promise<ActivationResult> {
+): Promise<Outcome> {
   const hook = crashHook(ctx.env);
   const rootless = config.rootless;
   // activate picks the manager's own unit dir; the variable overrides it (tests).
   const unitDir = ctx.env["RAILYARD_UNIT_DIR"];
-  return m.activate(config.stateDir, to, {
+  const r = await m.activate(config.stateDir, to, {
     systemctl: new m.Systemctl(undefined, rootless),
     ...(unitDir !== undefined ? { unitDir } : {}),
     ...(rootless ? { rootless } : {}),
@@ -66,6 +143,7 @@ function activateFor(
     log: ctx.debug,
     ...(hook ? { step: hook } : {}),
   });
+  return dryRun ? { ...r, died: [] } : settleAndExplain(m, ctx, config, r);
 }
 
 export const switchCommand: Command = {
@@ -77,8 +155,13 @@ are new start, services whose unit or bundle changed restart, services removed f
 and the rest are left alone. The current generation pointer is flipped atomically; a switch that
 is interrupted is completed by running switch again. Needs systemd as the init system.
 
-  --dry-run   print the plan (which services start, restart, stop), change nothing`,
-  flags: { long: { "dry-run": false } },
+Each service it starts or restarts must then stay up for --settle seconds (default 3, all at
+once); one that fails or dies in that time has its last journal lines printed, with a hint when
+they show the cause, and switch exits 1.
+
+  --dry-run      print the plan (which services start, restart, stop), change nothing
+  --settle SECS  how long started services must stay up (default 3; 0 does not wait)`,
+  flags: { long: { "dry-run": false, settle: true } },
   async run(ctx) {
     const [config, m] = await Promise.all([loadFor(ctx, "switch"), modules()]);
     const dryRun = ctx.args.flags["dry-run"] === true;
@@ -103,6 +186,7 @@ is interrupted is completed by running switch again. Needs systemd as the init s
             g.manifest,
           ),
           failed: [],
+          died: [],
         };
       }
       return activateFor(m, ctx, config, g.generation, dryRun);
@@ -119,9 +203,10 @@ export const rollbackCommand: Command = {
 and image digests. Without --to, the generation before the current one (or, after an interrupted
 switch, the one it was leaving).
 
-  --to N      the generation to activate (see railyard generations)
-  --dry-run   print the plan, change nothing`,
-  flags: { long: { to: true, "dry-run": false } },
+  --to N         the generation to activate (see railyard generations)
+  --dry-run      print the plan, change nothing
+  --settle SECS  how long started services must stay up, as for switch (default 3)`,
+  flags: { long: { to: true, "dry-run": false, settle: true } },
   async run(ctx) {
     const [config, m] = await Promise.all([loadFor(ctx, "rollback"), modules()]);
     const dryRun = ctx.args.flags["dry-run"] === true;

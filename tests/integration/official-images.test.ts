@@ -231,6 +231,28 @@ describe("an image in a tighter container than it was written for", () => {
       /hint: the root is read-only \(readonly: true\) and the program writes \/var\/cache\/nginx\. set readonly: false, or add tmpfs: \["\/var\/cache\/nginx"\]/,
     );
   });
+
+  test("under switch, the service that does not stay up is named with its last lines and the hint", async () => {
+    const { cfg } = project({
+      ro: { image: nginxRef, readonly: true },
+      ok: nginxConfig(site("up"), 18082),
+    });
+    await buildOnHost(cfg);
+    const r = await sd.railyard([...cfg, "switch"]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /died after starting: railyard-ro\.service\./);
+    assert.doesNotMatch(r.stdout, /railyard-ok/, "the healthy one is not named");
+    assert.match(
+      r.stderr,
+      /ro did not stay up\. its last lines:\n(.*\n)*.*\| mkdir: cannot create directory '\/var\/cache\/nginx': Read-only file system/,
+    );
+    assert.match(
+      r.stderr,
+      /hint: the root is read-only \(readonly: true\) and the program writes \/var\/cache\/nginx/,
+    );
+    await webSays(18082, "up\n");
+    sd.exec("systemctl", ["stop", "railyard-ro.service", "railyard-ok.service"]);
+  });
 });
 
 describe("switch under systemd", () => {

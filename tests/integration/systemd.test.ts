@@ -84,8 +84,14 @@ describe("switch", () => {
       },
     });
     const r = await sd.railyard([...cfg, "switch"]);
-    assert.equal(r.code, 0, r.stderr);
+    // It crashes within the settle time: switch says so, with its last lines, and exits 1.
+    assert.equal(r.code, 1, r.stderr);
     assert.match(r.stdout, /switched from generation \(none\) to 1\n {2}start {6}onedrive/);
+    assert.match(r.stdout, /died after starting: railyard-onedrive\.service/);
+    assert.match(
+      r.stderr,
+      /onedrive did not stay up\. its last lines:\n.*\| sync pass 0 as 2000:100/,
+    );
     await waitFor(
       "two restarts",
       () => Number(sd.show("railyard-onedrive.service", "NRestarts")["NRestarts"]) >= 2,
