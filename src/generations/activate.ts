@@ -26,16 +26,16 @@ import {
 export async function withSwitchLock<T>(stateDir: string, f: () => Promise<T>): Promise<T> {
   mkdirSync(stateDir, { recursive: true, mode: 0o755 });
   const lock = join(stateDir, "switch.lock");
-  const r = tryLock(lock);
+  const r = await tryLock(lock);
   if (typeof r !== "function")
     throw new ConcurrentSwitchError(
-      `another railyard switch, rollback or build (pid ${r}) holds ${lock}; wait for it to finish`,
+      `another railyard switch, rollback, build or gc (${r > 0 ? `pid ${r}` : "a process that just took it"}) holds ${lock}; wait for it to finish`,
       r,
     );
   try {
     return await f();
   } finally {
-    r();
+    await r();
   }
 }
 

@@ -93,6 +93,15 @@ export class Store {
   }
 
   /** Where a download of `digest` accumulates; resumable with an HTTP Range request. */
+  /**
+   * The flock of one blob's download. Lock files are never unlinked (see util/lockfile.ts): they
+   * stay, a few bytes each, in `tmp/locks/`, apart from the partial downloads.
+   */
+  blobLockPath(digest: string): string {
+    mkdirSync(join(this.tmp, "locks"), { recursive: true, mode: 0o700 });
+    return join(this.tmp, "locks", `blob-${hexOf(digest)}.lock`);
+  }
+
   partialPath(digest: string): string {
     return join(this.tmp, `partial-${hexOf(digest)}`);
   }
@@ -197,7 +206,7 @@ export class Store {
    */
   async withBlobLock(d: { digest: string; size: number }, f: () => Promise<void>): Promise<void> {
     await withLockFile(
-      `${this.partialPath(d.digest)}.lock`,
+      this.blobLockPath(d.digest),
       async () => {
         if (!this.has(d)) await f();
       },

@@ -1,7 +1,17 @@
-import { randomBytes } from "node:crypto";
-import { linkSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 
-/** Is the pid written in this lock file a live process? */
+/**
+ * Locks are flock(2) locks on a file that is never unlinked, held through util-linux's flock(1)
+ * (node has no flock). The helper takes the lock, says so, and then waits on a pipe from us: it
+ * holds the lock until we close that pipe, or until we die, since the kernel closes the pipe of
+ * a killed process too. So a crashed holder's lock is free at once, with no stale pid to judge
+ * and no takeover race, and a release can never drop a lock that someone else holds now.
+ *
+ * The holder writes its pid into the file, for messages only.
+ */
+
+/** The pid the holder wrote into a lock file, if that process is alive (for messages). */
 export function lockHolder(lock: string): number | undefined {
   let holder = 0;
   try {
@@ -18,38 +28,41 @@ export function lockHolder(lock: string): number | undefined {
   }
 }
 
+/** flock(1)'s exit code when the lock is held by someone else (--conflict-exit-code). */
+const HELD = 75;
+
 /**
- * Take a lock file holding our pid. A lock whose holder died (SIGKILL) is taken over. Returns
- * the release function, or the live holder's pid when it is held.
+ * Take `lock` if it is free. Resolves with the release function, or, when another process holds
+ * it, with that holder's pid (0 when it is not known yet).
  */
-export function tryLock(lock: string): (() => void) | number {
-  // The pid is written first and the file linked into place, so a lock file is never seen empty:
-  // with open(O_EXCL) and then a write, another process could read it in between, take the
-  // empty file for a dead holder's, remove it and take the lock too.
-  const mine = `${lock}.${process.pid}.${randomBytes(4).toString("hex")}`;
-  writeFileSync(mine, String(process.pid));
-  try {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        linkSync(mine, lock);
-        return () => {
-          try {
-            unlinkSync(lock);
-          } catch {
-            // already gone
-          }
-        };
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-        const holder = lockHolder(lock);
-        if (holder !== undefined) return holder;
-        rmSync(lock, { force: true });
-      }
-    }
-    return lockHolder(lock) ?? 0;
-  } finally {
-    rmSync(mine, { force: true });
-  }
+export async function tryLock(lock: string): Promise<(() => Promise<void>) | number> {
+  const child = spawn(
+    "flock",
+    ["--nonblock", "--conflict-exit-code", String(HELD), lock, "sh", "-c", "echo locked; exec cat"],
+    { stdio: ["pipe", "pipe", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+  const closed = new Promise<number>((resolve) =>
+    child.on("close", (code, signal) => resolve(code ?? (signal ? 128 : 1))),
+  );
+  const outcome = await new Promise<"locked" | number>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (b: Buffer) => {
+      out += b.toString();
+      if (out.includes("locked\n")) resolve("locked");
+    });
+    child.on("error", (e) => reject(new Error(`cannot run flock for ${lock}: ${e.message}`)));
+    void closed.then(resolve);
+  });
+  if (outcome === HELD) return lockHolder(lock) ?? 0;
+  if (outcome !== "locked")
+    throw new Error(`flock ${lock} failed (exit ${outcome}): ${stderr.trim()}`);
+  writeFileSync(lock, `${process.pid}\n`);
+  return async () => {
+    child.stdin.end();
+    await closed;
+  };
 }
 
 /** Run `f` holding the lock, waiting for a live holder up to `timeoutMs`. */
@@ -61,12 +74,12 @@ export async function withLockFile<T>(
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const r = tryLock(lock);
+    const r = await tryLock(lock);
     if (typeof r === "function") {
       try {
         return await f();
       } finally {
-        r();
+        await r();
       }
     }
     if (Date.now() > deadline) throw onTimeout(r);

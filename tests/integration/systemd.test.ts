@@ -4,6 +4,7 @@
  * host; the scratch directory is shared so that files the services write are checked from here.
  */
 import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
 import {
   chmodSync,
   existsSync,
@@ -352,15 +353,31 @@ describe("switch", () => {
     const p = project();
     const cfg = p.write({ x: sleeper("x") });
     mkdirSync(p.state, { recursive: true });
-    writeFileSync(join(p.state, "switch.lock"), "1"); // held by a live process: PID 1 of the namespace
-    const t0 = Date.now();
-    const r = await sd.railyard([...cfg, "switch"]);
-    assert.equal(r.code, 1);
-    assert.match(
-      r.stderr,
-      /another railyard switch, rollback or build \(pid 1\) holds .*switch\.lock/,
+    const lock = join(p.state, "switch.lock");
+    // A real holder of the flock, which says it is PID 1 of the namespace (alive there).
+    writeFileSync(lock, "1\n");
+    const holder = spawn("flock", ["--close", lock, "sleep", "60"], { stdio: "ignore" });
+    await waitFor(
+      "the holder to take the lock",
+      () => spawnSync("flock", ["--nonblock", lock, "true"]).status !== 0,
     );
-    assert.ok(Date.now() - t0 < 5000, "fails at once");
+    try {
+      const t0 = Date.now();
+      const r = await sd.railyard([...cfg, "switch"]);
+      assert.equal(r.code, 1);
+      assert.match(
+        r.stderr,
+        /another railyard switch, rollback, build or gc \(pid 1\) holds .*switch\.lock/,
+      );
+      assert.ok(Date.now() - t0 < 5000, "fails at once");
+    } finally {
+      holder.kill("SIGKILL");
+    }
+    // The holder is gone, and so is its lock: no stale file stands in the way.
+    const again = await sd.railyard([...cfg, "switch"]);
+    assert.equal(again.code, 0, again.stderr);
+    p.write({});
+    await sd.railyard([...cfg, "switch"]);
   });
 });
 
