@@ -261,7 +261,7 @@ export async function buildContainer(
   const linkMode = linkModeFor(c, rootless);
   const spec = renderSpec(c, {
     hostNofileHard: hostNofileHard(),
-    fileEnvironment: readEnvFiles(c),
+    fileEnvironment: readEnvFiles(c, config.file),
     devices: deviceInfo(c),
     process: src.process,
     extraMounts: extra,

@@ -1,10 +1,12 @@
 import { convertSeccomp, type OciSeccomp } from "./seccomp.js";
 import { effectiveCapabilities } from "./spec.js";
-import { chownSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirNoFollow, UnsafePathError } from "../util/mkdir-safe.js";
+import { jsonProblem } from "../util/parse-error.js";
 import type { ResolvedContainer, ResolvedMount, RootlessScope } from "../config/types.js";
 import { chownMapped } from "../rootless/host.js";
 import { posix } from "node:path";
-import { BuildError } from "../errors.js";
+import { BuildError, ConfigError } from "../errors.js";
 import { dirLookup, type HostAccounts } from "./rootfs.js";
 import { readOr } from "../config/load.js";
 import { privateResolvConf } from "../network/script.js";
@@ -35,41 +37,54 @@ export function hostNofileHard(): number {
   }
 }
 
-/** `KEY=value` lines, docker --env-file style: no quote processing, `#` comments, blank lines skipped. */
+/**
+ * `KEY=value` lines, docker --env-file style: no quote processing, `#` comments, blank lines
+ * skipped. A bad line is named by its number, never shown: the file may hold secrets.
+ */
 export function parseEnvFile(
   text: string,
-  file: string,
-  container: string,
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  text.split("\n").forEach((raw, i) => {
-    const line = raw.replace(/\r$/, "");
-    if (line.trim() === "" || line.trimStart().startsWith("#")) return;
+): { ok: true; env: Record<string, string> } | { ok: false; line: number } {
+  const env: Record<string, string> = {};
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = (lines[i] ?? "").replace(/\r$/, "");
+    if (line.trim() === "" || line.trimStart().startsWith("#")) continue;
     const m = /^\s*(?:export\s+)?([^=\s]+)=(.*)$/.exec(line);
-    if (!m)
-      throw new BuildError(
-        `${file}:${i + 1}: expected KEY=value, got ${JSON.stringify(line)}`,
-        container,
-      );
-    out[m[1] as string] = m[2] as string;
-  });
-  return out;
+    if (!m) return { ok: false, line: i + 1 };
+    env[m[1] as string] = m[2] as string;
+  }
+  return { ok: true, env };
 }
 
-export function readEnvFiles(c: ResolvedContainer): Record<string, string> {
+/**
+ * A container's environmentFiles, read and merged in order. A file that is missing or does not
+ * parse is a config problem (exit 2), named by its key, the file and the line.
+ */
+export function readEnvFiles(c: ResolvedContainer, configFile: string): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const f of c.environmentFiles) {
+  const problems: { path: string; message: string }[] = [];
+  c.environmentFiles.forEach((f, i) => {
+    const path = `containers.${c.name}.environmentFiles[${i}]`;
     let text: string;
     try {
       text = readFileSync(f, "utf8");
     } catch (e) {
-      throw new BuildError(
-        `containers.${c.name}.environmentFiles: cannot read ${f}: ${(e as Error).message}`,
-        c.name,
-      );
+      const code = (e as NodeJS.ErrnoException).code;
+      problems.push({
+        path,
+        message: `cannot read ${f}${code === "ENOENT" ? ": no such file" : `: ${code ?? (e as Error).message}`}. expected a file of KEY=value lines`,
+      });
+      return;
     }
-    Object.assign(env, parseEnvFile(text, f, c.name));
-  }
+    const r = parseEnvFile(text);
+    if (r.ok) Object.assign(env, r.env);
+    else
+      problems.push({
+        path,
+        message: `${f}:${r.line}: expected KEY=value (the line is not shown: the file may hold secrets)`,
+      });
+  });
+  if (problems.length > 0) throw new ConfigError(configFile, problems);
   return env;
 }
 
@@ -104,6 +119,7 @@ export function deviceInfo(c: ResolvedContainer): Record<string, DeviceInfo> {
 /**
  * Prepare bind-mount sources: a missing source directory is created (as docker does), owned by
  * the container's user so that it can write there (rootless: by the host ids that user maps to).
+ * As root it is created without following a symlink that root does not own (mkdir-safe.ts).
  * Returns the destinations whose source is a file.
  */
 export async function prepareMountSources(
@@ -119,9 +135,17 @@ export async function prepareMountSources(
     try {
       if (statSync(m.source).isFile()) files.add(m.destination);
     } catch {
-      mkdirSync(m.source, { recursive: true, mode: 0o755 });
-      if (rootless) await chownMapped(m.source, owner, rootless);
-      else chownSync(m.source, owner.uid, owner.gid);
+      if (rootless) {
+        // As the user: it can create only where it may write anyway.
+        mkdirSync(m.source, { recursive: true, mode: 0o755 });
+        await chownMapped(m.source, owner, rootless);
+      } else
+        try {
+          mkdirNoFollow(m.source, owner);
+        } catch (e) {
+          if (!(e instanceof UnsafePathError)) throw e;
+          throw new BuildError(`containers.${c.name}: ${m.origin}: ${e.message}`, c.name);
+        }
       log(`created ${m.source} for containers.${c.name} (owner ${owner.uid}:${owner.gid})`);
     }
   }
@@ -185,14 +209,20 @@ export function readInRoot(root: string, path: string): string | undefined {
 export function customSeccomp(c: ResolvedContainer): { customSeccomp?: OciSeccomp } {
   if (c.seccomp === "default" || c.seccomp === "unconfined") return {};
   const at = `containers.${c.name}.seccomp`;
-  let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(readFileSync(c.seccomp, "utf8"));
+    text = readFileSync(c.seccomp, "utf8");
   } catch (e) {
     throw new BuildError(
       `${at}: cannot read the profile ${c.seccomp}: ${(e as Error).message}`,
       c.name,
     );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new BuildError(`${at}: ${c.seccomp}: ${jsonProblem(e, text)}`, c.name);
   }
   const r = convertSeccomp(json, effectiveCapabilities(c), c.arch);
   if (!r.ok) throw new BuildError(`${at}: ${c.seccomp}: ${r.error}`, c.name);

@@ -4,11 +4,15 @@ export const checkCommand: Command = {
   name: "check",
   summary: "validate the config and print what it resolves to; changes nothing",
   usage: "railyard check",
-  help: `Loads and validates the config. Prints a summary, or with --json the fully resolved config
-(every default applied). Exits 2 and lists every problem when the config is invalid.`,
+  help: `Loads and validates the config, and reads every environmentFiles file. Prints a summary,
+or with --json the fully resolved config (every default applied). Exits 2 and lists every problem
+when the config is invalid.`,
   flags: { long: {} },
   async run(ctx) {
     const config = await loadFor(ctx, "check");
+    // environmentFiles are config too: a missing or broken one fails check, not only build.
+    const { readEnvFiles } = await import("../bundle/host.js");
+    for (const c of Object.values(config.containers)) readEnvFiles(c, config.file);
     if (ctx.args.globals.json) ctx.out(JSON.stringify(config, null, 2));
     else {
       const names = Object.keys(config.containers);

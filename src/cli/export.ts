@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
+import { writeFileAtomic } from "../util/atomic.js";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
 import { loadFor, type Command, type CommandContext } from "./context.js";
@@ -43,10 +44,13 @@ railyard export quadlet
 railyard export compose
   A compose.yaml with a service per image container that means the same under docker compose
   or podman-compose: capabilities as cap_drop [ALL] plus railyard's exact set, read_only and
-  network_mode written out (railyard's defaults are a read-only root and no network), durations
-  as compose writes them. "railyard import compose" reads it back.
+  network_mode written out (compose's defaults differ from railyard's), durations as compose
+  writes them. "railyard import compose" reads it back.
 
   --out FILE|-          the file to write, or stdout (default -)
+
+Files written with --out are 0600 (they hold environment values, and Secrets from
+environmentFiles); a directory --out makes is 0700.
 
 With --json, prints { "objects": [...], "warnings": [...] } (kubernetes) or
 { "files": [...], "warnings": [...] } (quadlet) or { "compose": {...}, "warnings": [...] }
@@ -159,11 +163,13 @@ function emit(ctx: CommandContext, r: Rendered, out: string): number {
     ctx.out(r.stdout.trimEnd());
     return 0;
   }
-  if (r.file !== undefined) writeFileSync(out, r.file);
+  // Exports hold environment values and env file contents (Secrets): every file is 0600, also
+  // when it replaces one with a wider mode, and a directory made here is 0700.
+  if (r.file !== undefined) writeFileAtomic(out, r.file, 0o600);
   else {
-    mkdirSync(out, { recursive: true });
+    mkdirSync(out, { recursive: true, mode: 0o700 });
     for (const f of r.files ?? []) {
-      writeFileSync(join(out, f.name), f.text);
+      writeFileAtomic(join(out, f.name), f.text, 0o600);
       ctx.debug(`wrote ${join(out, f.name)}`);
     }
   }

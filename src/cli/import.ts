@@ -1,3 +1,4 @@
+import { yamlProblem } from "../util/parse-error.js";
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError, UsageError } from "../errors.js";
@@ -67,7 +68,7 @@ With --json, prints { "config": {...}, "warnings": [...] } instead.`,
       doc = parse(text);
     } catch (e) {
       throw new ConfigError(path, [
-        { path: "", message: `not valid YAML: ${(e as Error).message}` },
+        { path: "", message: `not valid YAML at ${yamlProblem(e as Error)}` },
       ]);
     }
     const dotEnvFile = join(dir, ".env");

@@ -1,3 +1,4 @@
+import { jsonProblem, yamlProblem } from "../util/parse-error.js";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, extname, isAbsolute, resolve as resolvePath } from "node:path";
 import { ConfigError } from "../errors.js";
@@ -76,7 +77,7 @@ export async function readConfigFile(file: string, env: ConfigEnv): Promise<unkn
     try {
       return JSON.parse(text ?? "");
     } catch (e) {
-      throw new ConfigError(file, [{ path: "", message: `invalid JSON: ${(e as Error).message}` }]);
+      throw new ConfigError(file, [{ path: "", message: jsonProblem(e, text ?? "") }]);
     }
   }
   if (ext === ".yaml" || ext === ".yml") {
@@ -87,10 +88,17 @@ export async function readConfigFile(file: string, env: ConfigEnv): Promise<unkn
         file,
         doc.errors.map((e) => ({
           path: "",
-          message: `invalid YAML at line ${e.linePos?.[0]?.line ?? "?"}, column ${e.linePos?.[0]?.col ?? "?"}: ${e.message.split("\n")[0]}`,
+          message: `invalid YAML at ${yamlProblem(e)}`,
         })),
       );
-    return doc.toJS();
+    try {
+      return doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      // The yaml library refuses an alias bomb (aliases that expand exponentially) here.
+      throw new ConfigError(file, [
+        { path: "", message: `invalid YAML: ${(e as Error).message.split("\n")[0]}` },
+      ]);
+    }
   }
   if (![".ts", ".mts", ".mjs", ".js", ".cjs"].includes(ext))
     throw new ConfigError(file, [
@@ -116,7 +124,64 @@ export async function readConfigFile(file: string, env: ConfigEnv): Promise<unkn
         message: "has no default export. expected `export default defineConfig({ ... })`",
       },
     ]);
-  return typeof exported === "function" ? await exported(env) : await exported;
+  return settleExport(exported, env, file);
+}
+
+/** How long a script config's default export (a promise, or a function's result) may take. */
+const CONFIG_SETTLE_MS = 30_000;
+
+/**
+ * The config a script exports, settled within CONFIG_SETTLE_MS (a timer also keeps node alive,
+ * so a promise that never settles is an error, not a silent exit 0) and copied into plain data,
+ * so that a getter that throws or a cycle is a config error here, not a crash later.
+ */
+async function settleExport(
+  exported: UserConfigExport,
+  env: ConfigEnv,
+  file: string,
+): Promise<unknown> {
+  const ms = Number(env.env["RAILYARD_CONFIG_TIMEOUT_MS"] ?? CONFIG_SETTLE_MS);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new ConfigError(file, [
+            {
+              path: "",
+              message: `the default export did not settle within ${ms / 1000} s. expected a config object, or a function or promise that gives one`,
+            },
+          ]),
+        ),
+      ms,
+    );
+  });
+  const fail = (what: string, e: unknown) =>
+    new ConfigError(file, [{ path: "", message: `${what}: ${thrown(e)}` }]);
+  let value: unknown;
+  try {
+    value = await Promise.race([
+      (async () => (typeof exported === "function" ? await exported(env) : await exported))(),
+      late,
+    ]);
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw fail("the default export failed", e);
+  } finally {
+    clearTimeout(timer);
+  }
+  try {
+    return value === undefined ? undefined : (JSON.parse(JSON.stringify(value)) as unknown);
+  } catch (e) {
+    throw fail("the config is not plain data (a getter threw, or it refers to itself)", e);
+  }
+}
+
+/** What a script threw, whatever it was: an Error's first lines, or the value's type. */
+function thrown(e: unknown): string {
+  if (e instanceof Error) return firstLines(e.message);
+  if (typeof e === "string") return firstLines(e);
+  return `it threw ${e === null ? "null" : typeof e} rather than an Error`;
 }
 
 function firstLines(s: string): string {

@@ -24,7 +24,8 @@ export function exportInputs(
   const warnings: string[] = [];
   for (const c of Object.values(config.containers)) {
     if (!c.image) continue; // host programs are not exported: their env files are not read
-    if (c.environmentFiles.length > 0 && o.envFiles !== false) envFiles[c.name] = readEnvFiles(c);
+    if (c.environmentFiles.length > 0 && o.envFiles !== false)
+      envFiles[c.name] = readEnvFiles(c, config.file);
     const at = `containers.${c.name}.image`;
     if (c.image.file)
       warnings.push(

@@ -73,8 +73,8 @@ test("environment and environmentFiles reach the process; environment wins", asy
   });
   assert.equal(r.stdout, "inline eu nas\n", r.stderr);
   const missing = await run({ args: sh("true"), environmentFiles: [join(dir, "absent.env")] });
-  assert.equal(missing.code, 1);
-  assert.match(missing.stderr, /environmentFiles: cannot read .*absent\.env/);
+  assert.equal(missing.code, 2, "a config problem");
+  assert.match(missing.stderr, /environmentFiles\[0\]: cannot read .*absent\.env: no such file/);
 });
 
 test("tmpfs gives a writable scratch directory in a read-only root", async () => {
