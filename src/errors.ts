@@ -35,6 +35,12 @@ export class UsageError extends RailyardError {
   override readonly exitCode = 2;
 }
 
+/** An image reference that is not one (`pull 'no such::ref'`): bad input, exit 2. */
+export class InvalidReferenceError extends RailyardError {
+  override name = "InvalidReferenceError";
+  override readonly exitCode = 2;
+}
+
 /** A host program's closure could not be computed (missing file, unreadable ELF, unresolvable library). */
 export class ClosureError extends RailyardError {
   override name = "ClosureError";

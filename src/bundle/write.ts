@@ -199,10 +199,16 @@ export function writeBundle(
   const old = `${bundleDir}.old-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true, mode: 0o700 });
-  if (stamp.linkMode === "overlay") materialiseLayer(tmp, plan);
-  else materialise(join(tmp, "rootfs"), plan, stamp.linkMode);
-  writeFileSync(join(tmp, "config.json"), specText, { mode: 0o600 });
-  writeFileSync(join(tmp, STAMP_FILE), `${JSON.stringify(stamp, null, 2)}\n`, { mode: 0o644 });
+  try {
+    if (stamp.linkMode === "overlay") materialiseLayer(tmp, plan);
+    else materialise(join(tmp, "rootfs"), plan, stamp.linkMode);
+    writeFileSync(join(tmp, "config.json"), specText, { mode: 0o600 });
+    writeFileSync(join(tmp, STAMP_FILE), `${JSON.stringify(stamp, null, 2)}\n`, { mode: 0o644 });
+  } catch (e) {
+    // A full disk (or any failure) leaves no half-written bundle behind.
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
   let hadOld = true;
   try {
     renameSync(bundleDir, old);

@@ -30,3 +30,10 @@ test("unknown flags and missing values are usage errors", () => {
   assert.throws(() => parseArgs(["--config"], spec), /--config needs a value/);
   assert.throws(() => parseArgs(["run", "--tty=yes"], spec), /--tty takes no value/);
 });
+
+test('"-" and negative numbers are values of a flag, for the command to check', () => {
+  const spec = () => ({ long: { out: true, keep: true } });
+  assert.equal(parseArgs(["export", "compose", "--out", "-"], spec).flags["out"], "-");
+  assert.equal(parseArgs(["gc", "--keep", "-1"], spec).flags["keep"], "-1");
+  assert.throws(() => parseArgs(["gc", "--keep", "--json"], spec), /--keep needs a value/);
+});

@@ -92,7 +92,9 @@ export function parseArgs(
     const takeValue = (): string => {
       if (inline !== undefined) return inline;
       const v = argv[i + 1];
-      if (v === undefined || v.startsWith("-")) throw new UsageError(`--${name} needs a value`);
+      // "-" (stdout) and a negative number are values; the command checks their range.
+      const isValue = v !== undefined && (!v.startsWith("-") || v === "-" || /^-\d+$/.test(v));
+      if (!isValue) throw new UsageError(`--${name} needs a value`);
       i++;
       return v;
     };

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { loadConfig } from "../config/load.js";
 import type { ResolvedConfig } from "../config/types.js";
 import { UsageError } from "../errors.js";
@@ -31,7 +32,11 @@ export function loadFor(ctx: CommandContext, command: string): Promise<Readonly<
     env: ctx.env,
     cwd: ctx.cwd,
     command,
-    stateDir: ctx.args.globals.stateDir ?? user?.stateDir,
+    // A path argument is relative to where the command runs, as for --config.
+    stateDir:
+      ctx.args.globals.stateDir !== undefined
+        ? resolve(ctx.cwd, ctx.args.globals.stateDir)
+        : user?.stateDir,
     ...(user ? { rootless: user.scope } : {}),
   });
 }

@@ -23,6 +23,10 @@ export const generationsCommand: Command = {
       };
     });
     if (ctx.args.globals.json) ctx.out(JSON.stringify(rows, null, 2));
+    else if (rows.length === 0)
+      ctx.out(
+        `no generations yet in ${config.stateDir}: railyard build or railyard switch makes the first`,
+      );
     else
       for (const r of rows)
         ctx.out(

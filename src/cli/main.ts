@@ -1,4 +1,4 @@
-import { RailyardError } from "../errors.js";
+import { RailyardError, UsageError } from "../errors.js";
 import { packageVersion } from "../util/package.js";
 import { parseArgs, type FlagSpec } from "./args.js";
 import { buildCommand } from "./build.js";
@@ -92,6 +92,10 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       io.stdout(`${commandHelp(cmd)}\n`);
       return 0;
     }
+    if (!takesArguments(cmd.usage) && args.positionals.length > 0)
+      throw new UsageError(
+        `railyard ${cmd.name} takes no arguments, got ${args.positionals.map((p) => JSON.stringify(p)).join(" ")}. usage: ${cmd.usage}`,
+      );
     const ctx: CommandContext = {
       args,
       env: io.env,
@@ -114,6 +118,19 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     );
     return 1;
   }
+}
+
+/**
+ * Whether a command's usage line names any argument besides flags and their values (so the usage
+ * that --help prints is also what is enforced): "railyard gc [--keep N] [--dry-run]" takes none.
+ */
+export function takesArguments(usage: string): boolean {
+  const line = usage.split("\n")[0] ?? "";
+  const rest = line
+    .replace(/^railyard \S+/, "")
+    .replace(/\[-[^\]]*\]/g, "")
+    .trim();
+  return rest !== "";
 }
 
 function commandHelp(c: Command): string {

@@ -42,12 +42,15 @@ export const statusCommand: Command = {
   help: "Shows the services of the current generation as systemd sees them.",
   flags: { long: {} },
   async run(ctx) {
-    const [config, { currentGeneration, readManifest }, { requireSystemd, Systemctl }] =
-      await Promise.all([
-        loadFor(ctx, "status"),
-        import("../generations/store.js"),
-        import("../systemd/systemctl.js"),
-      ]);
+    const [
+      config,
+      { currentGeneration, readJournal, readManifest },
+      { requireSystemd, Systemctl },
+    ] = await Promise.all([
+      loadFor(ctx, "status"),
+      import("../generations/store.js"),
+      import("../systemd/systemctl.js"),
+    ]);
     requireSystemd("railyard status", config.rootless);
     const gen = currentGeneration(config.stateDir);
     if (gen === undefined) throw new UsageError("no generation is active yet. run railyard switch");
@@ -63,6 +66,20 @@ export const statusCommand: Command = {
       names.map((n) => m.services[n]?.unit ?? ""),
       PROPS,
     );
+    // An interrupted switch leaves each changed service on either generation until a switch
+    // finishes it: say so rather than claim the new one.
+    const pending = readJournal(config.stateDir);
+    const other =
+      pending && pending.from !== undefined
+        ? readManifest(config.stateDir, pending.from === gen ? pending.to : pending.from)
+        : undefined;
+    const unsure = (n: string) =>
+      pending !== undefined &&
+      (other === undefined || other.services[n]?.fingerprint !== m.services[n]?.fingerprint);
+    if (pending && !ctx.args.globals.json)
+      ctx.info(
+        `a switch from generation ${pending.from ?? "(none)"} to ${pending.to} did not finish; services marked ? may run either. railyard switch (or rollback) finishes it`,
+      );
     const now = Date.now();
     const rows = names.map((n, i) => {
       const s = states[i] ?? {};
@@ -76,7 +93,7 @@ export const statusCommand: Command = {
         restarts: Number(s["NRestarts"] ?? 0),
         image: m.services[n]?.image ?? null,
         health: m.services[n]?.extraUnits ? readHealth(n, s["ActiveState"], config.rootless) : null,
-        generation: gen,
+        generation: unsure(n) ? null : gen,
       };
     });
     if (ctx.args.globals.json) ctx.out(JSON.stringify(rows, null, 2));
@@ -87,7 +104,7 @@ export const statusCommand: Command = {
       );
       for (const r of rows)
         ctx.out(
-          `${r.name.padEnd(w)}  ${r.state.padEnd(18)} ${(r.health ?? "-").padEnd(11)} ${String(r.mainPid || "-").padStart(7)}  ${r.uptime.padStart(7)}  ${String(r.restarts).padStart(8)}  ${String(r.generation).padStart(3)}  ${r.image ? r.image.slice(0, 19) : "(host)"}`,
+          `${r.name.padEnd(w)}  ${r.state.padEnd(18)} ${(r.health ?? "-").padEnd(11)} ${String(r.mainPid || "-").padStart(7)}  ${r.uptime.padStart(7)}  ${String(r.restarts).padStart(8)}  ${String(r.generation ?? "?").padStart(3)}  ${r.image ? r.image.slice(0, 19) : "(host)"}`,
         );
     }
     return 0;
@@ -124,11 +141,15 @@ export const logsCommand: Command = {
   async run(ctx) {
     const [name, ...more] = ctx.args.positionals;
     if (!name || more.length > 0) throw new UsageError(`usage: ${this.usage}`);
-    const [config, { currentGeneration, readManifest }, { exitStatus }] = await Promise.all([
-      loadFor(ctx, "logs"),
-      import("../generations/store.js"),
-      import("../util/exec.js"),
-    ]);
+    const [config, { currentGeneration, readManifest }, { exitStatus }, { requireSystemd }] =
+      await Promise.all([
+        loadFor(ctx, "logs"),
+        import("../generations/store.js"),
+        import("../util/exec.js"),
+        import("../systemd/systemctl.js"),
+      ]);
+    // Without systemd there is no journal of services to show: say what status says.
+    requireSystemd("railyard logs", config.rootless);
     const c = config.containers[name];
     const gen = currentGeneration(config.stateDir);
     const unit =

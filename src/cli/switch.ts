@@ -165,6 +165,7 @@ they show the cause, and switch exits 1.
   async run(ctx) {
     const [config, m] = await Promise.all([loadFor(ctx, "switch"), modules()]);
     const dryRun = ctx.args.flags["dry-run"] === true;
+    settleMs(ctx, 0); // a bad --settle is a usage error before anything is built
     if (!dryRun) m.requireSystemd("railyard switch", config.rootless);
     const runtime = m.chooseRuntime(config.runtime, m.hostProbe(ctx.env));
     ctx.debug(`runtime: ${runtime.name} (${runtime.reason})`);
@@ -210,16 +211,17 @@ switch, the one it was leaving).
   async run(ctx) {
     const [config, m] = await Promise.all([loadFor(ctx, "rollback"), modules()]);
     const dryRun = ctx.args.flags["dry-run"] === true;
+    const to = ctx.args.flags["to"];
+    if (typeof to === "string" && !/^\d+$/.test(to))
+      throw new UsageError(`--to takes a generation number, got ${JSON.stringify(to)}`);
+    settleMs(ctx, 0); // a bad --settle is a usage error before anything happens
     if (!dryRun) m.requireSystemd("railyard rollback", config.rootless);
     const r = await m.withSwitchLock(config.stateDir, async () => {
       const all = m.listGenerations(config.stateDir);
       const cur = m.currentGeneration(config.stateDir);
       const pending = m.readJournal(config.stateDir);
       let target: number | undefined;
-      const to = ctx.args.flags["to"];
       if (typeof to === "string") {
-        if (!/^\d+$/.test(to))
-          throw new UsageError(`--to takes a generation number, got ${JSON.stringify(to)}`);
         target = Number(to);
         if (!all.includes(target))
           throw new GenerationNotFoundError(

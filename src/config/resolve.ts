@@ -564,13 +564,35 @@ function resolveContainer(
   }
 
   const resources: { memory?: number; cpus?: number; pids?: number } = {};
+  // Out-of-range limits are refused: systemd would read them as no limit at all.
   if (c.resources?.memory !== undefined) {
     const p = parseSize(c.resources.memory);
     if (!p.ok) r(["resources", "memory"], p.error);
+    else if (p.value < MIN_MEMORY || p.value > MAX_MEMORY)
+      r(
+        ["resources", "memory"],
+        `${JSON.stringify(c.resources.memory)} is out of range. expected from "6m" (the least runc allows) to "8192t"`,
+      );
     else resources.memory = p.value;
   }
-  if (c.resources?.cpus !== undefined) resources.cpus = c.resources.cpus;
-  if (c.resources?.pids !== undefined) resources.pids = c.resources.pids;
+  const cpus = c.resources?.cpus;
+  if (cpus !== undefined) {
+    if (!(cpus >= 0.01 && cpus <= 1024))
+      r(
+        ["resources", "cpus"],
+        `${cpus} is out of range. expected from 0.01 (systemd's CPUQuota=1%) to 1024 cores`,
+      );
+    else resources.cpus = cpus;
+  }
+  const pids = c.resources?.pids;
+  if (pids !== undefined) {
+    if (pids > MAX_PIDS)
+      r(
+        ["resources", "pids"],
+        `${pids} is more than Linux allows (${MAX_PIDS}). expected 1 to ${MAX_PIDS}`,
+      );
+    else resources.pids = pids;
+  }
 
   if (before.n > 0 || (!user && !isImage)) return undefined;
   return Object.freeze({
@@ -608,6 +630,12 @@ function resolveContainer(
     serviceName,
   });
 }
+
+/** Limits systemd and runc take as meant (beyond them they mean nothing, or no limit). */
+const MIN_MEMORY = 6 * 1024 ** 2;
+const MAX_MEMORY = 8192 * 1024 ** 4;
+/** The kernel's largest pid_max (PID_MAX_LIMIT on 64-bit). */
+const MAX_PIDS = 4_194_304;
 
 /** Kernel parameters a container may set: those namespaced per container, as runc allows. */
 const NAMESPACED_SYSCTL = /^(net\.|kernel\.shm|kernel\.msg|kernel\.sem$|fs\.mqueue\.)/;

@@ -1,5 +1,6 @@
 import { lstatSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { isStaleTemp, tempPid } from "../util/stale.js";
 import {
   currentGeneration,
   generationDir,
@@ -65,8 +66,20 @@ export function collectGenerations(
     (e) =>
       !used.has(e) &&
       lstatSync(join(dir, e), { throwIfNoEntry: false })?.isDirectory() === true &&
-      !/\.(tmp|old)-\d+$/.test(e),
+      (tempPid(e) === undefined || isStaleTemp(e)),
   );
-  if (!dryRun) for (const b of bundles) rmSync(join(dir, b), { recursive: true, force: true });
+  // What a killed build or switch left half-written (its pid is dead).
+  const genDir = join(stateDir, "generations");
+  const temps = (() => {
+    try {
+      return readdirSync(genDir).filter((e) => isStaleTemp(e));
+    } catch {
+      return [];
+    }
+  })();
+  if (!dryRun) {
+    for (const b of bundles) rmSync(join(dir, b), { recursive: true, force: true });
+    for (const t of temps) rmSync(join(genDir, t), { recursive: true, force: true });
+  }
   return { generations: dropped, bundles, images: [...images] };
 }

@@ -1,3 +1,4 @@
+import { isStaleTemp } from "../util/stale.js";
 import { createHash } from "node:crypto";
 import { readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -69,7 +70,10 @@ export function collectGarbage(
   deadBlobs.forEach((h) => gone(join(store.blobs, h)));
   let deadRootfs: string[] = [];
   try {
-    deadRootfs = readdirSync(rootfsRoot).filter((d) => !chains.has(d) && !d.startsWith(".tmp-"));
+    // A temporary tree is an unpack in progress, unless its process is dead (a killed build).
+    deadRootfs = readdirSync(rootfsRoot).filter(
+      (d) => !chains.has(d) && (!d.startsWith(".tmp-") || isStaleTemp(d)),
+    );
   } catch {
     // nothing unpacked yet
   }

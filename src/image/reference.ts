@@ -1,4 +1,5 @@
 /** Image references, normalised as docker does. Pure. */
+import { InvalidReferenceError } from "../errors.js";
 
 export interface ImageReference {
   /** Registry host[:port], e.g. "docker.io", "127.0.0.1:5000". */
@@ -7,10 +8,6 @@ export interface ImageReference {
   readonly path: string;
   readonly tag?: string;
   readonly digest?: string;
-}
-
-export class ReferenceError extends Error {
-  override name = "ReferenceError";
 }
 
 const DIGEST = /^sha256:[a-f0-9]{64}$|^sha512:[a-f0-9]{128}$/;
@@ -27,7 +24,7 @@ export const isDigest = (s: string): boolean => DIGEST.test(s);
  */
 export function parseReference(input: string): ImageReference {
   const bad = (why: string) =>
-    new ReferenceError(`${JSON.stringify(input)} is not a valid image reference: ${why}`);
+    new InvalidReferenceError(`${JSON.stringify(input)} is not a valid image reference: ${why}`);
   let rest = input.trim();
   if (rest === "") throw bad("it is empty");
   let digest: string | undefined;

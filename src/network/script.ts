@@ -138,6 +138,24 @@ export function macFor(address: string): string {
   return ["02", "72", ...bytes].join(":");
 }
 
+/**
+ * The last member to leave a named network takes its bridge and the bridge's nftables elements
+ * with it (under the same lock as `up` makes them), so nothing of a network stays on the host
+ * while none of its containers runs; the next member's `up` makes them again.
+ */
+function bridgeCleanup(b: string): string[] {
+  return [
+    `\tif [ -d /sys/class/net/${b}/brif ] && [ -d ${NET_RUN_DIR} ]; then (`,
+    "\t\tflock 9",
+    `\t\tif [ -z "$(ls /sys/class/net/${b}/brif)" ]; then`,
+    `\t\t\tip link delete ${b} 2>/dev/null || true`,
+    `\t\t\tnft delete element ip ${NFT_TABLE} ifaces '{ "${b}" }' 2>/dev/null || true`,
+    `\t\t\tnft delete element ip ${NFT_TABLE} samebridge '{ "${b}" . "${b}" }' 2>/dev/null || true`,
+    "\t\tfi",
+    `\t) 9>${NET_RUN_DIR}/.lock; fi`,
+  ];
+}
+
 /** The run-time directory where `up` leaves what `down` must undo. */
 export const NET_RUN_DIR = "/run/railyard/net";
 
@@ -158,6 +176,7 @@ export function renderNetScript(n: ContainerNetwork): string {
     "down() {",
     `\tif [ -f "$undo" ]; then nft -f "$undo" || true; rm -f "$undo"; fi`,
     `\tip netns delete ${n.netns} 2>/dev/null || true`,
+    ...(n.bridge ? bridgeCleanup(n.bridge) : []),
     "}",
     'case "${1-}" in',
     "up)",
@@ -184,15 +203,21 @@ export function renderNetScript(n: ContainerNetwork): string {
       `\t\tip link set ${b} up`,
     );
   }
-  lines.push(
-    `\t) 9>${NET_RUN_DIR}/.lock`,
-    `\tip link delete ${n.hostIf} 2>/dev/null || true`,
-    `\tip netns add ${n.netns}`,
-    `\tip link add ${n.hostIf} type veth peer name eth0 address ${macFor(n.address)} netns ${n.netns}`,
-  );
-  if (n.bridge) lines.push(`\tip link set ${n.hostIf} master ${n.bridge} up`);
+  const link = [
+    `ip link delete ${n.hostIf} 2>/dev/null || true`,
+    `ip netns add ${n.netns}`,
+    `ip link add ${n.hostIf} type veth peer name eth0 address ${macFor(n.address)} netns ${n.netns}`,
+  ];
+  if (n.bridge)
+    // Attached under the lock: the last member's `down` removes an empty bridge under it too.
+    lines.push(
+      ...[...link, `ip link set ${n.hostIf} master ${n.bridge} up`].map((l) => `\t\t${l}`),
+      `\t) 9>${NET_RUN_DIR}/.lock`,
+    );
   else
     lines.push(
+      `\t) 9>${NET_RUN_DIR}/.lock`,
+      ...link.map((l) => `\t${l}`),
       `\tip addr add ${n.gateway}/31 dev ${n.hostIf}`,
       `\techo 1 >/proc/sys/net/ipv4/conf/${n.hostIf}/route_localnet`,
       `\tip link set ${n.hostIf} up`,

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { exec, exitStatus, type Exec } from "../util/exec.js";
 import type { RootlessScope } from "../config/types.js";
 import { RuntimeError } from "../errors.js";
@@ -68,11 +69,24 @@ export async function runForeground(o: ForegroundOptions): Promise<number> {
   const log = o.log ?? (() => {});
   const id = containerId(o.name);
   const g = runtimeGlobalArgs(o.runtime.path, o.rootless);
-  if (!(await clearStaleContainer(o.runtime.path, id, run, o.rootless)))
+  if (!(await clearStaleContainer(o.runtime.path, id, run, o.rootless))) {
+    // Advise stopping it only when it is ours: same id, but maybe another project's container.
+    const st = await run(o.runtime.path, [...g, ...stateArgs(id)]);
+    let bundle = "";
+    try {
+      bundle = (JSON.parse(st.stdout) as { bundle?: string }).bundle ?? "";
+    } catch {
+      // no state to read
+    }
+    const stateDir = dirname(dirname(o.bundle));
+    const ours = bundle === "" || bundle.startsWith(`${stateDir}/`);
     throw new RuntimeError(
-      `container ${o.name} is already running (${o.runtime.name} id ${id}). stop it first: ${o.runtime.name} kill ${id} KILL`,
+      ours
+        ? `container ${o.name} is already running (${o.runtime.name} id ${id}). stop it first: systemctl stop its service, or ${o.runtime.name} kill ${id} KILL`
+        : `the ${o.runtime.name} id ${id} is taken by a container this state dir did not start (its bundle is ${bundle}). railyard names runtime ids after the container: rename this container, or stop that one from its own project`,
       o.runtime.name,
     );
+  }
   if (o.overlay) {
     // A killed run can leave its root mounted; no container uses it now (checked above).
     if (isMountPoint(readFileSync("/proc/self/mountinfo", "utf8"), o.overlay.target))

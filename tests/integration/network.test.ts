@@ -274,6 +274,36 @@ describe("networks", () => {
     assert.doesNotMatch(sd.exec("ip", ["netns", "list"]).stdout, /railyard-client\b/);
   });
 
+  test("railyard run on a named network no service uses leaves no bridge and no nft element behind", async () => {
+    const r = await sd.railyard([
+      ...p.write({
+        ...backend,
+        networks: { ...backend.networks, solo: {} },
+        containers: {
+          ...backend.containers,
+          once: {
+            args: [
+              "/bin/busybox",
+              "sh",
+              "-c",
+              "/bin/busybox ip -4 -o addr show dev eth0 | /bin/busybox grep -q inet && echo up",
+            ],
+            network: "solo",
+            autoStart: false,
+          },
+        },
+      }),
+      "run",
+      "once",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "up\n");
+    assert.notEqual(sd.exec("ip", ["link", "show", "dev", "ry-solo"]).code, 0, "no bridge left");
+    assert.doesNotMatch(sd.exec("nft", ["list", "table", "ip", "railyard"]).stdout, /ry-solo/);
+    // The backend network, whose members run, keeps its bridge.
+    assert.equal(sd.exec("ip", ["link", "show", "dev", "ry-backend"]).code, 0);
+  });
+
   test("stopping a container removes its port, its link and its namespace", async () => {
     const r = sd.exec("systemctl", ["stop", "railyard-app.service"]);
     assert.equal(r.code, 0, r.stderr);

@@ -399,6 +399,21 @@ describe("crash safety", () => {
         "SIGKILL",
         `killed at ${step}: ${killed.stderr}`,
       );
+      if (step === "flipped") {
+        // current is the new generation, but change may still run the old bundle: status says
+        // which services it cannot vouch for, and why.
+        const st = await sd.railyard([...cfg, "status", "--json"]);
+        const gens = Object.fromEntries(
+          (JSON.parse(st.stdout) as { name: string; generation: number | null }[]).map((r) => [
+            r.name,
+            r.generation,
+          ]),
+        );
+        assert.equal(gens["change"], null, "change: unknown until the switch finishes");
+        assert.equal(gens["keep"], 2, "keep is the same in both generations");
+        const text = await sd.railyard([...cfg, "status"]);
+        assert.match(text.stderr, /a switch from generation 1 to 2 did not finish/);
+      }
 
       const again = await sd.railyard([...cfg, "switch"]);
       assert.equal(again.code, 0, again.stderr);

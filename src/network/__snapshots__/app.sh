@@ -7,6 +7,14 @@ undo=/run/railyard/net/app.undo
 down() {
 	if [ -f "$undo" ]; then nft -f "$undo" || true; rm -f "$undo"; fi
 	ip netns delete railyard-app 2>/dev/null || true
+	if [ -d /sys/class/net/ry-backend/brif ] && [ -d /run/railyard/net ]; then (
+		flock 9
+		if [ -z "$(ls /sys/class/net/ry-backend/brif)" ]; then
+			ip link delete ry-backend 2>/dev/null || true
+			nft delete element ip railyard ifaces '{ "ry-backend" }' 2>/dev/null || true
+			nft delete element ip railyard samebridge '{ "ry-backend" . "ry-backend" }' 2>/dev/null || true
+		fi
+	) 9>/run/railyard/net/.lock; fi
 }
 case "${1-}" in
 up)
@@ -62,11 +70,11 @@ NFT
 		echo 1 >/proc/sys/net/ipv4/conf/ry-backend/route_localnet
 		ip -4 addr show dev ry-backend | grep -q ' inet 10.91.0.1/24 ' || { ip addr flush dev ry-backend; ip addr add 10.91.0.1/24 dev ry-backend; }
 		ip link set ry-backend up
+		ip link delete ryv-a172cedcae 2>/dev/null || true
+		ip netns add railyard-app
+		ip link add ryv-a172cedcae type veth peer name eth0 address 02:72:0a:5b:00:02 netns railyard-app
+		ip link set ryv-a172cedcae master ry-backend up
 	) 9>/run/railyard/net/.lock
-	ip link delete ryv-a172cedcae 2>/dev/null || true
-	ip netns add railyard-app
-	ip link add ryv-a172cedcae type veth peer name eth0 address 02:72:0a:5b:00:02 netns railyard-app
-	ip link set ryv-a172cedcae master ry-backend up
 	ip -n railyard-app -batch - <<'IP'
 addr add 10.91.0.2/24 dev eth0
 link set eth0 up

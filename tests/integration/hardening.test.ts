@@ -1,0 +1,256 @@
+/**
+ * The faults an adversarial pass over the CLI found (#16), each as the user or attacker meets
+ * it: the real `railyard` binary, real files, real owners and modes.
+ */
+import assert from "node:assert/strict";
+import {
+  existsSync,
+  lchownSync,
+  mkdirSync,
+  readdirSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { railyard, scratchDir } from "../helpers/cli.js";
+
+const { dir, cleanup } = scratchDir("railyard-hardening-");
+after(cleanup);
+
+let n = 0;
+function config(containers: Record<string, unknown>, ext = "json"): string[] {
+  const home = join(dir, `p${n++}`);
+  mkdirSync(home, { recursive: true });
+  const file = join(home, `railyard.config.${ext}`);
+  writeFileSync(file, JSON.stringify({ stateDir: join(home, "state"), containers }));
+  return ["--config", file];
+}
+
+/** A file that stands for /etc/shadow: a secret on a line that is not KEY=value. */
+const SECRET = "root:$6$s3cr3t-hash:19000:0:99999:7:::";
+const secretFile = join(dir, "shadow");
+writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
+
+describe("security", () => {
+  test("a volume source is never created through a symlink someone else owns", async () => {
+    const alice = join(dir, "home/alice");
+    const target = join(dir, "etc-systemd-system");
+    mkdirSync(alice, { recursive: true });
+    mkdirSync(target);
+    lchownSync(alice, 1000, 1000);
+    symlinkSync(target, join(alice, "app"));
+    lchownSync(join(alice, "app"), 1000, 1000);
+    const cfg = config({
+      x: { args: ["/bin/busybox", "true"], user: "1000:1000", volumes: [`${alice}/app/x:/data`] },
+    });
+    const r = await railyard([...cfg, "build"]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /containers\.x: volumes\[0\]: .*app is a symbolic link owned by uid 1000, not by root/,
+    );
+    assert.deepEqual(readdirSync(target), [], "nothing was made where the link points");
+  });
+
+  test("every export file is 0600 (they hold environment values and Secrets), even over a 0644 one", async () => {
+    const env = join(dir, "app.env");
+    writeFileSync(env, "TOKEN=t0k3n\n", { mode: 0o600 });
+    const cfg = config({
+      app: {
+        image: "docker.io/library/busybox:1.36@sha256:" + "a".repeat(64),
+        environment: { PASSWORD: "pw" },
+        environmentFiles: [env],
+      },
+    });
+    const out = join(dir, "exports");
+    for (const [format, where] of [
+      ["kubernetes", join(out, "k8s")],
+      ["quadlet", join(out, "quadlet")],
+      ["compose", join(out, "compose.yaml")],
+    ] as const) {
+      if (format === "compose") {
+        mkdirSync(out, { recursive: true });
+        writeFileSync(where, "old\n", { mode: 0o644 });
+      }
+      const r = await railyard([...cfg, "export", format, "--out", where]);
+      assert.equal(r.code, 0, r.stderr);
+      const files = format === "compose" ? [where] : readdirSync(where).map((f) => join(where, f));
+      assert.ok(files.length > 0);
+      for (const f of files) assert.equal(statSync(f).mode & 0o777, 0o600, `${f} is 0600`);
+      if (format !== "compose")
+        assert.equal(statSync(where).mode & 0o777, 0o700, `${where} is 0700`);
+    }
+  });
+
+  test("no error message prints a line of a file it could not parse", async () => {
+    const env = await railyard([
+      ...config({ x: { args: ["/bin/true"], environmentFiles: [secretFile] } }),
+      "check",
+    ]);
+    assert.equal(env.code, 2, env.stderr);
+    assert.match(
+      env.stderr,
+      /containers\.x\.environmentFiles\[0\]: .*shadow:1: expected KEY=value/,
+    );
+    const seccomp = await railyard([
+      ...config({ x: { args: ["/bin/true"], seccomp: secretFile } }),
+      "build",
+    ]);
+    assert.equal(seccomp.code, 1);
+    assert.match(seccomp.stderr, /containers\.x\.seccomp: .*shadow: invalid JSON/);
+    const imp = await railyard(["import", "compose", secretFile]);
+    assert.equal(imp.code, 2);
+    const json = join(dir, "secret.json");
+    writeFileSync(json, `{"a": 1,\n${SECRET}\n`);
+    const cfg = await railyard(["--config", json, "check"]);
+    assert.equal(cfg.code, 2);
+    assert.match(cfg.stderr, /secret\.json: invalid JSON/);
+    for (const r of [env, seccomp, imp, cfg]) {
+      assert.ok(!r.stderr.includes("s3cr3t"), `no secret in: ${r.stderr}`);
+      assert.ok(!r.stdout.includes("s3cr3t"));
+    }
+    const missing = await railyard([
+      ...config({ x: { args: ["/bin/true"], environmentFiles: [join(dir, "nope.env")] } }),
+      "check",
+    ]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /environmentFiles\[0\]: cannot read .*nope\.env: no such file/);
+  });
+});
+
+describe("wrong results", () => {
+  test("a TS config whose export never settles, rejects with a non-Error, or has a throwing getter: exit 2, named", async () => {
+    const ts = (name: string, body: string) => {
+      const file = join(dir, `${name}.config.ts`);
+      writeFileSync(file, body);
+      return ["--config", file];
+    };
+    const env = { ...process.env, RAILYARD_CONFIG: "", RAILYARD_CONFIG_TIMEOUT_MS: "500" };
+    const never = await railyard(
+      [...ts("never", "export default new Promise(() => {});\n"), "check"],
+      { env },
+    );
+    assert.equal(never.code, 2, never.stderr);
+    assert.match(
+      never.stderr,
+      /never\.config\.ts: the default export did not settle within 0\.5 s/,
+    );
+    const rejects = await railyard([
+      ...ts("rejects", "export default Promise.reject(42);\n"),
+      "check",
+    ]);
+    assert.equal(rejects.code, 2, rejects.stderr);
+    assert.match(
+      rejects.stderr,
+      /rejects\.config\.ts: the default export failed: it threw number rather than an Error/,
+    );
+    const getter = await railyard([
+      ...ts("getter", "export default { get containers() { throw new Error('boom'); } };\n"),
+      "check",
+    ]);
+    assert.equal(getter.code, 2, getter.stderr);
+    assert.match(getter.stderr, /getter\.config\.ts: the config is not plain data .*: boom/);
+  });
+
+  test("absurd resources are refused with the key and the range, not turned into no limit", async () => {
+    const r = await railyard([
+      ...config({
+        a: { args: ["/bin/true"], resources: { memory: "99999999999999999999g" } },
+        b: { args: ["/bin/true"], resources: { cpus: 1e300 } },
+        c: { args: ["/bin/true"], resources: { cpus: 0.001, memory: "1k" } },
+      }),
+      "check",
+    ]);
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /containers\.a\.resources\.memory: "99999999999999999999g" is out of range/,
+    );
+    assert.match(r.stderr, /containers\.b\.resources\.cpus: 1e\+300 is out of range/);
+    assert.match(r.stderr, /containers\.c\.resources\.cpus: 0\.001 is out of range/);
+    assert.match(r.stderr, /containers\.c\.resources\.memory: "1k" is out of range/);
+  });
+
+  test("a YAML alias bomb as a config is exit 2, naming the file", async () => {
+    const file = join(dir, "bomb.yaml");
+    const lines = ["a: &a [x, x, x, x, x, x, x, x, x]"];
+    for (let i = 1; i < 12; i++)
+      lines.push(
+        `${"b".repeat(i)}: &${"b".repeat(i)} [${Array(9)
+          .fill(`*${i === 1 ? "a" : "b".repeat(i - 1)}`)
+          .join(", ")}]`,
+      );
+    writeFileSync(file, `${lines.join("\n")}\n`);
+    const r = await railyard(["--config", file, "check"]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /bomb\.yaml: invalid YAML/);
+    assert.doesNotMatch(r.stderr, /internal error/);
+  });
+});
+
+describe("leftovers", () => {
+  test("gc removes what killed builds left (their pid is dead), and leaves work in progress alone", async () => {
+    const cfg = config({ hello: { args: ["/bin/busybox", "true"] } });
+    const built = await railyard([...cfg, "build"]);
+    assert.equal(built.code, 0, built.stderr);
+    const state = join(dir, `p${n - 1}`, "state");
+    const dead = 4_000_000; // above any pid_max in use here: no such process
+    const stale = [
+      join(state, "bundles", `hello-0123456789abcdef.tmp-${dead}`),
+      join(state, "rootfs", `.tmp-${dead}-deadbeef`),
+      join(state, "generations", `.tmp-9-${dead}`),
+    ];
+    const live = [
+      join(state, "bundles", "hello-0123456789abcdef.tmp-1"),
+      join(state, "rootfs", ".tmp-1-deadbeef"),
+    ];
+    for (const d of [...stale, ...live]) mkdirSync(join(d, "sub"), { recursive: true });
+    const dry = await railyard([...cfg, "gc", "--dry-run"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.ok(
+      stale.every((d) => existsSync(d)),
+      "a dry run deletes nothing",
+    );
+    const r = await railyard([...cfg, "gc"]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const d of stale) assert.ok(!existsSync(d), `${d} is removed`);
+    for (const d of live) assert.ok(existsSync(d), `${d} (pid 1 is alive) is kept`);
+    // The bundle the build just made stays: it is the container's newest.
+    assert.ok(readdirSync(join(state, "bundles")).some((b) => /^hello-[0-9a-f]{16}$/.test(b)));
+  });
+});
+
+describe("exit codes and arguments", () => {
+  test("user errors are exit 2 with one line, never an internal error", async () => {
+    const cfg = config({ hello: { args: ["/bin/busybox", "true"] } });
+    for (const args of [
+      ["pull", "no such::ref"],
+      ["images", "rm", "no such::ref"],
+      ["generations", "extra"],
+      ["gc", "--keep", "-1"],
+      ["rollback", "--to", "-1"],
+    ]) {
+      const r = await railyard([...cfg, ...args]);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /internal error|needs a value/, args.join(" "));
+      assert.equal(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
+    }
+  });
+
+  test("--state-dir relative to where railyard runs; generations with none says so", async () => {
+    const cfg = config({ hello: { args: ["/bin/busybox", "true"] } });
+    const cwd = join(dir, "rel");
+    mkdirSync(cwd);
+    const r = await railyard([...cfg, "--state-dir", "st", "generations"], { cwd });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      `no generations yet in ${join(cwd, "st")}: railyard build or railyard switch makes the first\n`,
+    );
+    const b = await railyard([...cfg, "--state-dir", "st", "build"], { cwd });
+    assert.equal(b.code, 0, b.stderr);
+    assert.ok(existsSync(join(cwd, "st/generations/1")));
+  });
+});
