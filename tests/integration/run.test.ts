@@ -212,6 +212,41 @@ describe("railyard run under runc", () => {
     assert.ok(!existsSync("/run/runc/railyard-sleeper"), "runc state is gone");
   });
 
+  test("init: true puts tini in front: the same program then stops at once on SIGTERM, and zombies are reaped", async () => {
+    const cfg = config("init", {
+      sleeper: {
+        args: [
+          "/bin/busybox",
+          "sh",
+          "-c",
+          "echo up; cat /proc/1/comm; exec /bin/busybox sleep 300",
+        ],
+        init: true,
+        stopTimeout: 30,
+      },
+      reaper: {
+        // An orphan that exits becomes PID 1's child: tini reaps it, so no zombie stays.
+        args: [
+          "/bin/busybox",
+          "sh",
+          "-c",
+          "(/bin/busybox sleep 0.2 &) ; /bin/busybox sleep 1; /bin/busybox ps -o stat,comm | /bin/busybox grep -c '^Z' || true",
+        ],
+        init: true,
+      },
+    });
+    const {
+      code,
+      ms: took,
+      stdout,
+    } = await signalWhenReady([...cfg, "run", "sleeper"], "up", "SIGTERM");
+    assert.match(stdout, /up\nrailyard-init\n/, "PID 1 is the init");
+    assert.equal(code, 143, "the program died of the SIGTERM tini passed on: 128 + 15");
+    assert.ok(took < 5_000, `stopped at once, not after stopTimeout: ${took} ms`);
+    const reaped = await railyard([...cfg, "run", "reaper"]);
+    assert.equal(reaped.stdout.trim(), "0", reaped.stderr);
+  });
+
   test("Ctrl-C (SIGINT) sends the stopSignal: a program that handles it exits at once with its own status", async () => {
     const cfg = config("trap", {
       trapper: {
