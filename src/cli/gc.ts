@@ -1,3 +1,4 @@
+import { tempPid } from "../util/stale.js";
 import { lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { loadFor, type Command } from "./context.js";
@@ -59,7 +60,7 @@ for an hour.
     try {
       names = readdirSync(bundles).filter(
         (n) =>
-          !/\.(tmp|old)-\d+$/.test(n) &&
+          tempPid(n) === undefined &&
           !g.bundles.includes(n) &&
           lstatSync(join(bundles, n)).isDirectory(), // links name bundles listed themselves
       );
@@ -70,7 +71,7 @@ for an hour.
       const image = readStamp(join(bundles, n))?.image;
       if (image) roots.push(image);
     }
-    const r = collectGarbage(store, rootfsRoot(config), roots, { dryRun });
+    const r = await collectGarbage(store, rootfsRoot(config), roots, { dryRun });
     if (ctx.args.globals.json)
       ctx.out(
         JSON.stringify({ dryRun, generations: g.generations, bundles: g.bundles, ...r }, null, 2),

@@ -1,3 +1,5 @@
+import { statfsSync } from "node:fs";
+import { dirname } from "node:path";
 import { RailyardError, UsageError } from "../errors.js";
 import { packageVersion } from "../util/package.js";
 import { parseArgs, type FlagSpec } from "./args.js";
@@ -113,11 +115,35 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       if (verbose && e.stack) io.stderr(`${e.stack}\n`);
       return e.exitCode;
     }
+    const full = diskFull(e);
+    if (full) {
+      io.stderr(`railyard: ${full}\n`);
+      return 1;
+    }
     io.stderr(
       `railyard: internal error: ${e instanceof Error ? (verbose ? e.stack : e.message) : String(e)}\n`,
     );
     return 1;
   }
+}
+
+/**
+ * A full disk, said in one line with the path and what is left there (a failure, exit 1: the
+ * command was right, the host could not take it). `railyard gc` frees unused images, bundles
+ * and dead partial downloads at once.
+ */
+function diskFull(e: unknown): string | undefined {
+  const err = e as NodeJS.ErrnoException;
+  if (err?.code !== "ENOSPC" && err?.code !== "EDQUOT") return undefined;
+  const path = err.path ?? (err as { dest?: string }).dest;
+  let free = "";
+  try {
+    const st = statfsSync(path ? dirname(path) : "/");
+    free = `, ${((st.bavail * st.bsize) / 1024 ** 2).toFixed(0)} MiB free there`;
+  } catch {
+    // the path's directory is gone too
+  }
+  return `no space left on the device of ${path ?? "a file railyard was writing"}${free}. free some space (railyard gc removes unused images, bundles and partial downloads) and run the command again`;
 }
 
 /**

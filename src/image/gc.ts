@@ -1,3 +1,4 @@
+import { tryLock } from "../util/lockfile.js";
 import { isStaleTemp } from "../util/stale.js";
 import { createHash } from "node:crypto";
 import { readdirSync, rmSync, statSync } from "node:fs";
@@ -47,12 +48,12 @@ function reach(store: Store, digest: string, blobs: Set<string>, chains: Set<str
  * neither tagged in the store nor pinned by `roots` (lock files, bundles), and partial
  * downloads idle for more than `partialAgeMs`.
  */
-export function collectGarbage(
+export async function collectGarbage(
   store: Store,
   rootfsRoot: string,
   roots: readonly string[],
   o: { dryRun: boolean; now?: number; partialAgeMs?: number },
-): GcResult {
+): Promise<GcResult> {
   const blobs = new Set<string>();
   const chains = new Set<string>();
   for (const d of [...store.readIndex().manifests.map((m) => m.digest), ...roots])
@@ -79,17 +80,24 @@ export function collectGarbage(
   }
   deadRootfs.forEach((d) => gone(join(rootfsRoot, d)));
   const now = o.now ?? Date.now();
-  let partials: string[] = [];
+  let candidates: string[] = [];
   try {
-    partials = readdirSync(store.tmp).filter(
-      (f) =>
-        f.startsWith("partial-") &&
-        !f.endsWith(".lock") &&
-        now - statSync(join(store.tmp, f)).mtimeMs > (o.partialAgeMs ?? 3600_000),
-    );
+    candidates = readdirSync(store.tmp).filter((f) => f.startsWith("partial-"));
   } catch {
     // no tmp dir
   }
-  partials.forEach((f) => gone(join(store.tmp, f)));
+  // A partial download is stale at once when no pull holds its blob's lock (it died), and
+  // otherwise only when idle past partialAgeMs (a pull that hangs).
+  const partials: string[] = [];
+  for (const f of candidates) {
+    const idle = now - (statSync(join(store.tmp, f), { throwIfNoEntry: false })?.mtimeMs ?? now);
+    const lock = await tryLock(store.blobLockPath(`sha256:${f.slice("partial-".length)}`));
+    const free = typeof lock === "function";
+    if (free || idle > (o.partialAgeMs ?? 3600_000)) {
+      partials.push(f);
+      gone(join(store.tmp, f));
+    }
+    if (free) await lock();
+  }
   return { blobs: deadBlobs.map((h) => `sha256:${h}`), rootfs: deadRootfs, partials, bytes };
 }
