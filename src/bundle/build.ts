@@ -29,6 +29,7 @@ import { hostIdOf, payloadCgroup } from "../rootless/scope.js";
 import { fingerprint, readStamp, writeBundle, type LinkMode } from "./write.js";
 import { ensureFile, hostsFile } from "../network/files.js";
 import { mountArgs, overlayOf, overlayTarget, type Overlay } from "./overlay.js";
+import { containerId } from "../runtime/oci.js";
 
 export interface BuildResult {
   readonly container: string;
@@ -266,7 +267,9 @@ export async function buildContainer(
     process: src.process,
     extraMounts: extra,
     cgroupsPath: payloadCgroup(c, rootless),
-    ...(linkMode === "overlay" ? { rootPath: overlayTarget(c.name) } : {}),
+    ...(linkMode === "overlay"
+      ? { rootPath: overlayTarget(containerId(c.name, config.idScope)) }
+      : {}),
     ...(rootless ? { rootless } : {}),
     ...customSeccomp(c),
   });
@@ -285,7 +288,7 @@ export async function buildContainer(
     ...(src.image ? { image: src.image } : {}),
     stopSignal: src.process.stopSignal,
     ...(linkMode === "overlay" && src.base
-      ? { overlay: checkedOverlay(dir, src.base.dir, c.name) }
+      ? { overlay: checkedOverlay(dir, src.base.dir, c.name, containerId(c.name, config.idScope)) }
       : {}),
   };
   if (!o.force && readStamp(dir)?.fingerprint === fp) {
@@ -309,8 +312,8 @@ export async function buildContainer(
   return { ...base, changed: true };
 }
 
-function checkedOverlay(bundle: string, base: string, name: string): Overlay {
-  const o = overlayOf(bundle, base, name);
+function checkedOverlay(bundle: string, base: string, name: string, id: string): Overlay {
+  const o = overlayOf(bundle, base, id);
   mountArgs(o, name); // refuses paths that overlayfs cannot take
   return o;
 }

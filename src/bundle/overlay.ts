@@ -1,5 +1,4 @@
 import { BuildError } from "../errors.js";
-import { containerId } from "../runtime/oci.js";
 
 /**
  * A writable image root as an overlay: the bundle's small `layer/` (railyard's /etc files and
@@ -24,15 +23,16 @@ export interface Overlay {
 /** The directory under which overlay roots are mounted (a tmpfs: empty after a boot). */
 export const OVERLAY_ROOT = "/run/railyard/rootfs";
 
-export const overlayTarget = (name: string): string => `${OVERLAY_ROOT}/${containerId(name)}`;
+/** Where the root of the container with runtime id `id` is mounted. */
+export const overlayTarget = (id: string): string => `${OVERLAY_ROOT}/${id}`;
 
-/** The overlay of a bundle directory over an unpacked image. Pure. */
-export function overlayOf(bundle: string, base: string, name: string): Overlay {
+/** The overlay of a bundle directory over an unpacked image, for runtime id `id`. Pure. */
+export function overlayOf(bundle: string, base: string, id: string): Overlay {
   return {
     lower: [`${bundle}/layer`, base],
     upper: `${bundle}/upper`,
     work: `${bundle}/work`,
-    target: overlayTarget(name),
+    target: overlayTarget(id),
   };
 }
 

@@ -37,6 +37,7 @@ export function loadFor(ctx: CommandContext, command: string): Promise<Readonly<
       ctx.args.globals.stateDir !== undefined
         ? resolve(ctx.cwd, ctx.args.globals.stateDir)
         : user?.stateDir,
+    ...(user ? { defaultStateDir: user.stateDir } : {}),
     ...(user ? { rootless: user.scope } : {}),
   });
 }

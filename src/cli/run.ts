@@ -5,6 +5,7 @@ import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
 import { UsageError } from "../errors.js";
 import { selectContainers } from "./select.js";
 import { loadFor, type Command } from "./context.js";
+import { containerId } from "../runtime/oci.js";
 
 /** A copy of a built spec for one interactive run: a TTY and/or extra arguments. Pure. */
 export function specForRun(
@@ -124,6 +125,7 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
     return runForeground({
       runtime,
       name: c.name,
+      id: containerId(c.name, config.idScope),
       bundle,
       stopSignal: built.stopSignal,
       stopTimeout: c.stopTimeout,

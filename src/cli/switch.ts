@@ -139,6 +139,7 @@ async function activateFor(
     systemctl: new m.Systemctl(undefined, rootless),
     ...(unitDir !== undefined ? { unitDir } : {}),
     ...(rootless ? { rootless } : {}),
+    ...(config.idScope ? { idScope: config.idScope } : {}),
     dryRun,
     log: ctx.debug,
     ...(hook ? { step: hook } : {}),

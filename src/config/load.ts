@@ -1,3 +1,5 @@
+import { idScope } from "../runtime/oci.js";
+import { DEFAULT_STATE_DIR } from "./resolve.js";
 import { jsonProblem, yamlProblem } from "../util/parse-error.js";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, extname, isAbsolute, resolve as resolvePath } from "node:path";
@@ -237,6 +239,8 @@ export interface LoadOptions extends FindOptions {
   readonly command: string;
   /** `--state-dir`, which overrides the config's `stateDir`. */
   readonly stateDir?: string | undefined;
+  /** The state dir that gets plain runtime ids: /var/lib/railyard, or a rootless user's own. */
+  readonly defaultStateDir?: string;
   /** `--user`: build for this rootless scope; what it cannot run is a config error. */
   readonly rootless?: RootlessScope;
 }
@@ -251,12 +255,14 @@ export async function loadConfig(o: LoadOptions): Promise<Readonly<ResolvedConfi
     if (problems.length > 0) throw new ConfigError(file, problems);
     resolved = Object.freeze({ ...resolved, rootless: o.rootless });
   }
-  if (o.stateDir === undefined) return resolved;
-  if (!isAbsolute(o.stateDir))
+  if (o.stateDir !== undefined && !isAbsolute(o.stateDir))
     throw new ConfigError(file, [
       { path: "--state-dir", message: `${JSON.stringify(o.stateDir)} must be an absolute path` },
     ]);
-  return Object.freeze({ ...resolved, stateDir: o.stateDir });
+  const stateDir = o.stateDir ?? resolved.stateDir;
+  const scope = idScope(stateDir, o.defaultStateDir ?? DEFAULT_STATE_DIR);
+  if (o.stateDir === undefined && scope === undefined) return resolved;
+  return Object.freeze({ ...resolved, stateDir, ...(scope ? { idScope: scope } : {}) });
 }
 
 export const configDir = (c: ResolvedConfig): string => dirname(c.file);

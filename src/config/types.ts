@@ -344,6 +344,8 @@ export interface ResolvedConfig {
   readonly file: string;
   /** Set under `railyard --user`: the rootless scope every bundle and unit is built for. */
   readonly rootless?: RootlessScope;
+  /** Set when the state dir is not the default: runtime ids carry it (see runtime/oci.ts). */
+  readonly idScope?: string;
   readonly containers: Readonly<Record<string, ResolvedContainer>>;
   readonly runtime: RuntimeName;
   readonly stateDir: string;

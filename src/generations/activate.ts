@@ -51,6 +51,8 @@ export interface ActivateOptions {
   readonly rootless?: RootlessScope;
   readonly dryRun?: boolean;
   readonly log?: (m: string) => void;
+  /** The runtime id scope of this state dir (ResolvedConfig.idScope). */
+  readonly idScope?: string;
   /** Test hook: called after each named step, so tests can kill the process there. */
   readonly step?: (name: string) => void;
 }
@@ -153,7 +155,7 @@ export async function activate(
   // OCI runtime; podman and docker services (no bundle) clear their own names in their units.
   for (const n of plan.start)
     if (target.services[n]?.bundle)
-      await clearStaleContainer(target.runtime, containerId(n), exec, o.rootless);
+      await clearStaleContainer(target.runtime, containerId(n, o.idScope), exec, o.rootless);
   await run("start", plan.start);
   step("started");
   rmSync(journalFile(stateDir), { force: true });

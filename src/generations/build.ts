@@ -1,3 +1,4 @@
+import { containerId } from "../runtime/oci.js";
 import { createHash } from "node:crypto";
 import {
   existsSync,
@@ -110,7 +111,12 @@ export async function buildGeneration(
       ...(b.overlay ? { overlay: b.overlay } : {}),
     });
     units[c.serviceName] = unit;
-    const health = renderHealthUnits(c, runtime.path, config.rootless);
+    const health = renderHealthUnits(
+      c,
+      runtime.path,
+      config.rootless,
+      containerId(c.name, config.idScope),
+    );
     Object.assign(units, health);
     services[c.name] = {
       unit: c.serviceName,

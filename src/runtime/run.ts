@@ -5,7 +5,7 @@ import { exec, exitStatus, type Exec } from "../util/exec.js";
 import type { RootlessScope } from "../config/types.js";
 import { RuntimeError } from "../errors.js";
 import { runtimeGlobalArgs, runtimeRoot } from "../rootless/scope.js";
-import { containerId, deleteArgs, killArgs, runArgs, stateArgs } from "./oci.js";
+import { deleteArgs, killArgs, runArgs, stateArgs } from "./oci.js";
 import type { RuntimeChoice } from "./detect.js";
 import { EARLY_EXIT_MS, TailLines } from "./diagnose.js";
 import { MOUNT, UMOUNT, isMountPoint, mountArgs, type Overlay } from "../bundle/overlay.js";
@@ -13,6 +13,8 @@ import { MOUNT, UMOUNT, isMountPoint, mountArgs, type Overlay } from "../bundle/
 export interface ForegroundOptions {
   readonly runtime: RuntimeChoice;
   readonly name: string;
+  /** The runtime id (containerId with the state dir's scope). */
+  readonly id: string;
   readonly bundle: string;
   readonly stopSignal: string;
   /** Seconds between stopSignal and SIGKILL after Ctrl-C or SIGTERM. */
@@ -67,7 +69,7 @@ export async function clearStaleContainer(
 export async function runForeground(o: ForegroundOptions): Promise<number> {
   const run = o.exec ?? exec;
   const log = o.log ?? (() => {});
-  const id = containerId(o.name);
+  const id = o.id;
   const g = runtimeGlobalArgs(o.runtime.path, o.rootless);
   if (!(await clearStaleContainer(o.runtime.path, id, run, o.rootless))) {
     // Advise stopping it only when it is ours: same id, but maybe another project's container.

@@ -241,7 +241,7 @@ test("a writable image root is mounted as an overlay before the runtime and unmo
   const db = c.containers["db"];
   assert.ok(db);
   const bundle = "/var/lib/railyard/bundles/db-0123456789abcdef";
-  const overlay = overlayOf(bundle, "/var/lib/railyard/rootfs/sha256-abc", "db");
+  const overlay = overlayOf(bundle, "/var/lib/railyard/rootfs/sha256-abc", "railyard-db");
   const text = renderUnit(c, db, {
     runtime: "/usr/sbin/runc",
     bundle: "/var/lib/railyard/current/bundles/db",

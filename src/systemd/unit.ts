@@ -52,7 +52,7 @@ export const execQuote = (word: string): string => quoteWord(word, true);
  * process, so nothing else (no node, no runc, no conmon) stays resident. Pure and deterministic.
  */
 export function renderUnit(config: ResolvedConfig, c: ResolvedContainer, u: UnitInputs): string {
-  const id = containerId(c.name);
+  const id = containerId(c.name, config.idScope);
   const scope = config.rootless;
   const rt = runtimeExec(u.runtime, scope);
   const pid = pidFile(c, scope);
@@ -94,7 +94,7 @@ export function renderUnit(config: ResolvedConfig, c: ResolvedContainer, u: Unit
     // the first passing check, up to the start period plus `retries` intervals.
     unit.push(`Wants=${healthUnits(c).timer}`);
     service.push(
-      `ExecStartPost=/bin/sh -c ${execQuote(readinessScript(c, u.runtime, scope))}`,
+      `ExecStartPost=/bin/sh -c ${execQuote(readinessScript(c, u.runtime, scope, id))}`,
       `TimeoutStartSec=${Math.ceil((h.startPeriod + h.retries * h.interval + h.timeout) / 1000) + 30}`,
     );
   }
@@ -135,14 +135,17 @@ export function healthUnits(c: ResolvedContainer): { service: string; timer: str
 }
 
 /** One run of the check: `runc exec` in the container, killed after `timeout`. */
-function checkCommand(c: ResolvedContainer, runtime: string, scope?: RootlessScope): string {
+function checkCommand(
+  c: ResolvedContainer,
+  runtime: string,
+  scope: RootlessScope | undefined,
+  id: string,
+): string {
   const h = c.healthcheck as NonNullable<ResolvedContainer["healthcheck"]>;
   const argv = typeof h.test === "string" ? ["/bin/sh", "-c", h.test] : [...h.test];
   const secs = Math.max(1, Math.ceil(h.timeout / 1000));
   const rt = [runtime, ...runtimeGlobalArgs(runtime, scope)];
-  return ["timeout", "-s", "KILL", String(secs), ...rt, "exec", containerId(c.name), ...argv]
-    .map(shQuote)
-    .join(" ");
+  return ["timeout", "-s", "KILL", String(secs), ...rt, "exec", id, ...argv].map(shQuote).join(" ");
 }
 
 /** A word for /bin/sh: single-quoted unless it is plainly safe. */
@@ -152,13 +155,18 @@ export function shQuote(w: string): string {
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
-function readinessScript(c: ResolvedContainer, runtime: string, scope?: RootlessScope): string {
+function readinessScript(
+  c: ResolvedContainer,
+  runtime: string,
+  scope: RootlessScope | undefined,
+  id: string,
+): string {
   const h = c.healthcheck as NonNullable<ResolvedContainer["healthcheck"]>;
   const f = healthFile(c.name, scope);
   const deadline = seconds(h.startPeriod + h.retries * h.interval);
   return (
     `echo starting > ${f}; end=$(($(date +%s) + ${deadline})); ` +
-    `until ${checkCommand(c, runtime, scope)} >/dev/null 2>&1; do ` +
+    `until ${checkCommand(c, runtime, scope, id)} >/dev/null 2>&1; do ` +
     // A container that died while starting fails the start now, not at the deadline.
     `if [ "$(date +%s)" -ge "$end" ] || ! kill -0 "$MAINPID" 2>/dev/null; then echo unhealthy > ${f}; exit 1; fi; ` +
     `sleep ${seconds(h.interval)}; done; ` +
@@ -166,12 +174,17 @@ function readinessScript(c: ResolvedContainer, runtime: string, scope?: Rootless
   );
 }
 
-function checkScript(c: ResolvedContainer, runtime: string, scope?: RootlessScope): string {
+function checkScript(
+  c: ResolvedContainer,
+  runtime: string,
+  scope: RootlessScope | undefined,
+  id: string,
+): string {
   const h = c.healthcheck as NonNullable<ResolvedContainer["healthcheck"]>;
   const f = healthFile(c.name, scope);
   const systemctl = ["systemctl", ...managerFlags(scope)].join(" ");
   return (
-    `if ${checkCommand(c, runtime, scope)} >/dev/null 2>&1; then echo healthy > ${f}; exit 0; fi; ` +
+    `if ${checkCommand(c, runtime, scope, id)} >/dev/null 2>&1; then echo healthy > ${f}; exit 0; fi; ` +
     `n=$(($(sed -n 's/^unhealthy //p' ${f} 2>/dev/null || true) + 1)); echo "unhealthy $n" > ${f}; ` +
     `if [ "$n" -ge ${h.retries} ]; then echo "${c.name}: ${h.retries} failed checks in a row, restarting"; ` +
     `${systemctl} --no-block restart ${c.serviceName}; fi; exit 1`
@@ -187,6 +200,7 @@ export function renderHealthUnits(
   c: ResolvedContainer,
   runtime: string,
   scope?: RootlessScope,
+  id: string = containerId(c.name),
 ): Readonly<Record<string, string>> {
   const h = c.healthcheck;
   if (!h) return {};
@@ -202,7 +216,7 @@ export function renderHealthUnits(
     "",
     "[Service]",
     "Type=oneshot",
-    `ExecStart=/bin/sh -c ${execQuote(checkScript(c, runtime, scope))}`,
+    `ExecStart=/bin/sh -c ${execQuote(checkScript(c, runtime, scope, id))}`,
     `SyslogIdentifier=${c.name}-health`,
     "",
   ];

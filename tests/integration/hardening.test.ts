@@ -3,6 +3,7 @@
  * it: the real `railyard` binary, real files, real owners and modes.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import {
   existsSync,
   lchownSync,
@@ -13,6 +14,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { runtimeId } from "../helpers/ids.js";
 import { after, describe, test } from "node:test";
 import { railyard, scratchDir } from "../helpers/cli.js";
 
@@ -217,6 +219,13 @@ describe("leftovers", () => {
     assert.equal(r.code, 0, r.stderr);
     for (const d of stale) assert.ok(!existsSync(d), `${d} is removed`);
     for (const d of live) assert.ok(existsSync(d), `${d} (pid 1 is alive) is kept`);
+    // A partial download no pull holds the lock of is stale now, not after an hour.
+    const tmp = join(state, "tmp");
+    mkdirSync(tmp, { recursive: true });
+    writeFileSync(join(tmp, `partial-${"c".repeat(64)}`), "half a blob");
+    const again = await railyard([...cfg, "gc"]);
+    assert.match(again.stdout, /1 partial downloads/);
+    assert.ok(!existsSync(join(tmp, `partial-${"c".repeat(64)}`)));
     // The bundle the build just made stays: it is the container's newest.
     assert.ok(readdirSync(join(state, "bundles")).some((b) => /^hello-[0-9a-f]{16}$/.test(b)));
   });
@@ -252,5 +261,61 @@ describe("exit codes and arguments", () => {
     const b = await railyard([...cfg, "--state-dir", "st", "build"], { cwd });
     assert.equal(b.code, 0, b.stderr);
     assert.ok(existsSync(join(cwd, "st/generations/1")));
+  });
+});
+
+describe("a full disk", () => {
+  test("is one line naming the path and the space left, exit 1, and leaves no half-written bundle", async () => {
+    const small = join(dir, "small");
+    mkdirSync(small);
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=512k", "tmpfs", small]);
+    try {
+      const home = join(dir, "full");
+      mkdirSync(home);
+      const file = join(home, "railyard.config.json");
+      // A writable host-program root is made of copies: python3's closure does not fit.
+      writeFileSync(
+        file,
+        JSON.stringify({
+          stateDir: join(small, "state"),
+          containers: { py: { args: ["/usr/bin/python3", "-c", "0"], readonly: false } },
+        }),
+      );
+      const r = await railyard(["--config", file, "build"]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        /^railyard: no space left on the device of \/.*, \d+ MiB free there\. free some space/,
+      );
+      assert.doesNotMatch(r.stderr, /internal error/);
+      assert.equal(r.stderr.trim().split("\n").length, 1);
+      const bundles = readdirSync(join(small, "state/bundles"));
+      assert.deepEqual(
+        bundles.filter((b) => b.includes(".tmp-")),
+        [],
+        "the temporary bundle is gone",
+      );
+    } finally {
+      execFileSync("umount", [small]);
+    }
+  });
+});
+
+describe("ids", () => {
+  test("two projects with a container of the same name run at once: runtime ids are per state dir", async () => {
+    const a = config({ x: { args: ["/bin/busybox", "sh", "-c", "echo a; /bin/busybox sleep 3"] } });
+    const b = config({ x: { args: ["/bin/busybox", "echo", "b"] } });
+    const stateA = join(dir, `p${n - 2}`, "state");
+    const first = railyard([...a, "run", "x"]);
+    const idA = runtimeId(stateA, "x");
+    for (let i = 0; i < 100 && !existsSync(`/run/runc/${idA}`); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.ok(existsSync(`/run/runc/${idA}`), `${idA} runs`);
+    const second = await railyard([...b, "run", "x"]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.stdout, "b\n");
+    const done = await first;
+    assert.equal(done.code, 0, done.stderr);
+    assert.equal(done.stdout, "a\n");
   });
 });

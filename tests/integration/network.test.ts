@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { runtimeId } from "../helpers/ids.js";
 import { after, before, describe, test } from "node:test";
 import { scratchDir } from "../helpers/cli.js";
 import { bootSystemd, waitFor, type BootedSystemd } from "../helpers/systemd.js";
@@ -61,8 +62,11 @@ function web(text: string, extra: Record<string, unknown> = {}): Record<string, 
 }
 
 let n = 0;
+/** The state dir of the project the tests use (runtime ids carry its scope). */
+let state = "";
 function project(): { file: string; write: (config: Record<string, unknown>) => string[] } {
   const home = join(dir, `p${n++}`);
+  state = join(home, "state");
   mkdirSync(home, { recursive: true });
   const file = join(home, "railyard.config.json");
   return {
@@ -81,7 +85,7 @@ function project(): { file: string; write: (config: Record<string, unknown>) => 
 function curlIn(container: string, url: string): string {
   const r = sd.exec("runc", [
     "exec",
-    `railyard-${container}`,
+    runtimeId(state, container),
     "/usr/bin/curl",
     "-sS",
     "-m",
@@ -209,7 +213,7 @@ describe("networks", () => {
   test("resolv.conf of a private container names the host's nameservers, not loopback ones", () => {
     const r = sd.exec("runc", [
       "exec",
-      "railyard-loner",
+      runtimeId(state, "loner"),
       "/bin/busybox",
       "cat",
       "/etc/resolv.conf",

@@ -12,7 +12,8 @@
  */
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { runtimeId } from "../helpers/ids.js";
 import { after, before, describe, test } from "node:test";
 import { railyard, scratchDir, type CliResult } from "../helpers/cli.js";
 import { debianImage } from "../helpers/debian-images.js";
@@ -102,7 +103,10 @@ function runInBackground(cfg: string[], name: string) {
     exited: () => result !== undefined,
     output: () => (result ? `${result.stdout}\n${result.stderr}` : "(still running)"),
     async stop(signal: string): Promise<CliResult> {
-      const k = sd.exec("runc", ["kill", `railyard-${name}`, signal]);
+      // The project's state dir: --state-dir, else project()'s, beside the config file.
+      const i = cfg.indexOf("--state-dir");
+      const state = i >= 0 ? (cfg[i + 1] ?? "") : join(dirname(cfg[1] ?? ""), "state");
+      const k = sd.exec("runc", ["kill", runtimeId(state, name), signal]);
       assert.equal(k.code, 0, k.stderr);
       return done;
     },

@@ -14,6 +14,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { runtimeId } from "../helpers/ids.js";
 import { after, before, describe, test } from "node:test";
 import { railyard, scratchDir, signalWhenReady } from "../helpers/cli.js";
 import { ociValidator } from "../helpers/oci-schema.js";
@@ -209,7 +210,7 @@ describe("railyard run under runc", () => {
     const { code, ms: took } = await signalWhenReady([...cfg, "run", "sleeper"], "up", "SIGTERM");
     assert.equal(code, 137, "PID 1 ignores SIGTERM, so SIGKILL ends it: 128 + 9");
     assert.ok(took >= 900 && took < 10_000, `stopped after stopTimeout, took ${took} ms`);
-    assert.ok(!existsSync("/run/runc/railyard-sleeper"), "runc state is gone");
+    assert.ok(!existsSync(`/run/runc/${runtimeId(state, "sleeper")}`), "runc state is gone");
   });
 
   test("init: true puts tini in front: the same program then stops at once on SIGTERM, and zombies are reaped", async () => {

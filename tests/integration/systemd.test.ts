@@ -15,6 +15,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { runtimeId } from "../helpers/ids.js";
 import { after, before, describe, test } from "node:test";
 import { railyard, scratchDir } from "../helpers/cli.js";
 import { bootSystemd, waitFor as waitUntil, type BootedSystemd } from "../helpers/systemd.js";
@@ -271,7 +272,13 @@ describe("switch", () => {
 
     // Break it: two failed checks in a row restart the service, which then turns healthy again.
     const pid = mainPid("railyard-slow.service");
-    const rm = sd.exec("runc", ["exec", "railyard-slow", "/bin/busybox", "rm", "/tmp/ready"]);
+    const rm = sd.exec("runc", [
+      "exec",
+      runtimeId(p.state, "slow"),
+      "/bin/busybox",
+      "rm",
+      "/tmp/ready",
+    ]);
     assert.equal(rm.code, 0, rm.stderr);
     await waitFor(
       "a restart after failed checks",
@@ -336,11 +343,12 @@ describe("switch", () => {
     const runDir = join(p.state, "run-left");
     mkdirSync(runDir, { recursive: true });
     writeFileSync(join(runDir, "config.json"), JSON.stringify(spec));
-    const detached = `runc run --detach --bundle ${runDir} railyard-left </dev/null >/dev/null 2>&1`;
+    const id = runtimeId(p.state, "left");
+    const detached = `runc run --detach --bundle ${runDir} ${id} </dev/null >/dev/null 2>&1`;
     assert.equal(sd.exec("sh", ["-c", detached]).code, 0);
-    sd.exec("runc", ["kill", "railyard-left", "KILL"]);
+    sd.exec("runc", ["kill", id, "KILL"]);
     await waitFor("the container to die", () =>
-      sd.exec("runc", ["state", "railyard-left"]).stdout.includes('"status": "stopped"'),
+      sd.exec("runc", ["state", id]).stdout.includes('"status": "stopped"'),
     );
     const r = await sd.railyard([...cfg, "switch"]);
     assert.equal(r.code, 0, r.stderr);

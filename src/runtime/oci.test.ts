@@ -1,0 +1,13 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { containerId, idScope } from "./oci.js";
+
+test("runtime ids: plain for the default state dir, scoped by a hash of any other", () => {
+  assert.equal(containerId("web"), "railyard-web");
+  assert.equal(idScope("/var/lib/railyard", "/var/lib/railyard"), undefined);
+  const a = idScope("/srv/project-a/state", "/var/lib/railyard");
+  const b = idScope("/srv/project-b/state", "/var/lib/railyard");
+  assert.match(a ?? "", /^[0-9a-f]{8}$/);
+  assert.notEqual(a, b, "two projects, two scopes");
+  assert.equal(containerId("web", a), `railyard-web-${a}`);
+});
