@@ -261,3 +261,17 @@ test("a writable image root is mounted as an overlay before the runtime and unmo
   // overlayfs splits its options at "," and ":": such a state dir is refused at build.
   assert.throws(() => mountArgs(overlayOf("/srv/a,b/x", "/srv/r", "db"), "db"), BuildError);
 });
+
+test("an image container with a read-only root still unmounts the overlay point on stop", () => {
+  // After a switch from a writable root, the stop that runs is the new unit's.
+  const c = resolveConfig({ containers: { db: { image: "postgres:16", readonly: true } } }, ctx);
+  const db = c.containers["db"];
+  assert.ok(db);
+  const text = renderUnit(c, db, {
+    runtime: "/usr/sbin/runc",
+    bundle: "/var/lib/railyard/current/bundles/db",
+    stopSignal: "SIGINT",
+  });
+  assert.doesNotMatch(text, /ExecStartPre=\/bin\/mount/);
+  assert.match(text, /^ExecStopPost=-\/bin\/umount \/run\/railyard\/rootfs\/railyard-db$/m);
+});

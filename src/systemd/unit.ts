@@ -1,7 +1,7 @@
 import type { ResolvedConfig, ResolvedContainer, RootlessScope } from "../config/types.js";
 import { bootTarget, managerFlags, runDir, runtimeGlobalArgs } from "../rootless/scope.js";
 import { containerId } from "../runtime/oci.js";
-import { MOUNT, UMOUNT, mountArgs, type Overlay } from "../bundle/overlay.js";
+import { MOUNT, UMOUNT, mountArgs, overlayTarget, type Overlay } from "../bundle/overlay.js";
 
 /** What a unit needs beyond the container's own config. */
 export interface UnitInputs {
@@ -78,7 +78,12 @@ export function renderUnit(config: ResolvedConfig, c: ResolvedContainer, u: Unit
       : []),
     `ExecStart=${rt} run --detach --pid-file ${pid} --bundle ${execQuote(u.bundle)} ${id}`,
     `ExecStopPost=-${rt} delete --force ${id}`,
-    ...(u.overlay ? [`ExecStopPost=-${UMOUNT} ${execQuote(u.overlay.target)}`] : []),
+    // Every image container of the system manager unmounts its overlay point on stop, also one
+    // whose root is read-only now: after a switch from a writable root, the stop that runs is
+    // the new unit's, and it must still take the old overlay down.
+    ...(u.overlay || (c.image && !scope)
+      ? [`ExecStopPost=-${UMOUNT} ${execQuote(u.overlay?.target ?? overlayTarget(id))}`]
+      : []),
     ...(net ? [`ExecStopPost=-/bin/sh ${net} down`] : []),
     `KillSignal=${u.stopSignal}`,
     `TimeoutStopSec=${c.stopTimeout}`,
