@@ -128,40 +128,74 @@ async function settle(needle: string, timeoutMs = 5000): Promise<void> {
   while (busy() && Date.now() - t0 < timeoutMs) await new Promise((r) => setTimeout(r, 20));
 }
 
-/** A unit's ExecStartPre=, ExecStart= and ExecStopPost= argv (railyard writes no quoting here). */
-function unitCommands(unitFile: string): { pre: string[]; start: string[]; postStop: string[] } {
+/** A unit's ExecStartPre=, ExecStart= and ExecStopPost= argvs, in order (no quoting in them). */
+function unitCommands(unitFile: string): {
+  pre: string[][];
+  start: string[];
+  postStop: string[][];
+} {
   const text = readFileSync(unitFile, "utf8");
-  const line = (key: string) =>
-    (new RegExp(`^${key}=-?(.*)$`, "m").exec(text)?.[1] ?? "").split(" ").filter(Boolean);
-  return { pre: line("ExecStartPre"), start: line("ExecStart"), postStop: line("ExecStopPost") };
+  const lines = (key: string) =>
+    [...text.matchAll(new RegExp(`^${key}=-?(.*)$`, "gm"))].map((m) =>
+      (m[1] ?? "").split(" ").filter(Boolean),
+    );
+  return {
+    pre: lines("ExecStartPre"),
+    start: lines("ExecStart")[0] ?? [],
+    postStop: lines("ExecStopPost"),
+  };
+}
+
+/** Run a unit as systemd would, timed until `marker`: ExecStartPre=, ExecStart=; then stop. */
+function unitPeer(unitFile: string, marker: string): () => Promise<number> {
+  const unit = unitCommands(unitFile);
+  const [startCmd, ...startArgs] = unit.start;
+  if (!startCmd || unit.postStop.length === 0)
+    throw new Error(`unexpected unit ${unitFile}: no ExecStart= or ExecStopPost=`);
+  return async () => {
+    const t0 = process.hrtime.bigint();
+    for (const [cmd, ...args] of unit.pre) if (cmd) spawnSync(cmd, args);
+    const t = ms(t0) + (await timeUntil(startCmd, startArgs, { marker }));
+    // ExecStopPost=, after the measurement as under systemd.
+    for (const [cmd, ...args] of unit.postStop) if (cmd) spawnSync(cmd, args);
+    return t;
+  };
 }
 
 async function startLatency(): Promise<void> {
   log("\n## 1. start latency: until the container's first output line (busybox echo)");
   const state = join(work, "state");
-  const cfg = config("start", { hello: { args: ["/bin/busybox", "echo", "ready"] } });
+  // The same busybox as a host program and as an image (whose writable root is an overlay that
+  // the unit mounts before runc and unmounts after it).
+  const layout = podmanSetup() ? join(work, "layout") : undefined;
+  const cfg = config("start", {
+    hello: { args: ["/bin/busybox", "echo", "ready"] },
+    ...(layout
+      ? {
+          img: {
+            image: "localhost/bench/bb:1",
+            imageFile: `oci:${layout}:bb`,
+            entrypoint: ["/bin/busybox", "echo", "ready"],
+          },
+        }
+      : {}),
+  });
   const built = JSON.parse(railyard(["--config", cfg, "build", "--json"])) as { dir: string };
   // What `switch` does besides systemctl: point current at the generation. Then run exactly the
   // commands of the generated unit, as systemd would: ExecStartPre=, then ExecStart=.
   symlinkSync(built.dir, join(state, "current"));
-  const unit = unitCommands(join(built.dir, "units/railyard-hello.service"));
   mkdirSync("/run/railyard", { recursive: true });
-  const [preCmd, ...preArgs] = unit.pre;
-  const [startCmd, ...startArgs] = unit.start;
-  const [stopCmd, ...stopArgs] = unit.postStop;
-  if (!startCmd || !stopCmd) throw new Error("unexpected unit: no ExecStart= or ExecStopPost=");
   const bare = bareBundle();
   const peers: Record<string, () => Promise<number>> = {
-    railyard: async () => {
-      const t0 = process.hrtime.bigint();
-      if (preCmd) spawnSync(preCmd, preArgs);
-      const t = ms(t0) + (await timeUntil(startCmd, startArgs, { marker: "ready" }));
-      spawnSync(stopCmd, stopArgs); // ExecStopPost=, after the measurement as under systemd
-      return t;
-    },
+    railyard: unitPeer(join(built.dir, "units/railyard-hello.service"), "ready"),
     "bare runc": () =>
       timeUntil("runc", ["run", "--bundle", bare, `bench-${n++}`], { marker: "ready" }),
   };
+  if (layout)
+    peers["railyard image (overlay root)"] = unitPeer(
+      join(built.dir, "units/railyard-img.service"),
+      "ready",
+    );
   if (podmanSetup())
     peers["podman run"] = async () => {
       const t = await timeUntil(
@@ -190,7 +224,7 @@ async function startLatency(): Promise<void> {
   const goalPodman = s["podman run"] ? ratio(s["podman run"] as Stats, r) >= 5 : null;
   for (const [k, v] of Object.entries(s))
     log(
-      `  ${k.padEnd(12)} ${fmt(v)}${k === "railyard" ? "" : `  railyard/peer ${ratio(r, v).toFixed(2)}x`}`,
+      `  ${k.padEnd(30)} ${fmt(v)}${k === "railyard" ? "" : `  railyard/peer ${ratio(r, v).toFixed(2)}x`}`,
     );
   results.push({
     section: "start",
@@ -198,6 +232,7 @@ async function startLatency(): Promise<void> {
     railyard: r,
     peers: {
       "bare runc": s["bare runc"] as Stats,
+      "railyard image (overlay root)": s["railyard image (overlay root)"] ?? "podman not installed",
       "podman run": s["podman run"] ?? "podman not installed",
     },
     goal: "within 1.15x of bare runc; at least 5x faster than podman run",
