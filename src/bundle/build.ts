@@ -260,6 +260,7 @@ export async function buildContainer(
     extra,
   );
   const linkMode = linkModeFor(c, rootless);
+  const id = containerId(c.name, config.idScope);
   const spec = renderSpec(c, {
     hostNofileHard: hostNofileHard(),
     fileEnvironment: readEnvFiles(c, config.file),
@@ -267,9 +268,7 @@ export async function buildContainer(
     process: src.process,
     extraMounts: extra,
     cgroupsPath: payloadCgroup(c, rootless),
-    ...(linkMode === "overlay"
-      ? { rootPath: overlayTarget(containerId(c.name, config.idScope)) }
-      : {}),
+    ...(linkMode === "overlay" ? { rootPath: overlayTarget(id) } : {}),
     ...(rootless ? { rootless } : {}),
     ...customSeccomp(c),
   });
@@ -288,7 +287,7 @@ export async function buildContainer(
     ...(src.image ? { image: src.image } : {}),
     stopSignal: src.process.stopSignal,
     ...(linkMode === "overlay" && src.base
-      ? { overlay: checkedOverlay(dir, src.base.dir, c.name, containerId(c.name, config.idScope)) }
+      ? { overlay: checkedOverlay(dir, src.base.dir, c.name, id) }
       : {}),
   };
   if (!o.force && readStamp(dir)?.fingerprint === fp) {

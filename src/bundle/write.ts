@@ -185,8 +185,8 @@ function materialise(rootfs: string, plan: RootfsPlan, linkMode: LinkMode): void
 }
 
 /**
- * Write a bundle directory: rootfs/ (or an overlay's layer/, upper/ and work/), config.json (0600: it may hold secrets from environmentFiles)
- * and the build stamp. Built beside the target and renamed into place, so a bundle directory is
+ * Write a bundle directory: rootfs/ (or an overlay's layer/, upper/ and work/), config.json
+ * (0600: it may hold secrets from environmentFiles) and the build stamp. Built beside the target and renamed into place, so a bundle directory is
  * always either the old bundle or the complete new one.
  */
 export function writeBundle(

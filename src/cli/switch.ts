@@ -1,5 +1,6 @@
 import type { ResolvedConfig } from "../config/types.js";
 import type { ActivationResult } from "../generations/activate.js";
+import type { Systemctl } from "../systemd/systemctl.js";
 import { GenerationNotFoundError, UsageError } from "../errors.js";
 import { loadFor, type Command, type CommandContext } from "./context.js";
 import { logMatches } from "./status.js";
@@ -36,10 +37,13 @@ async function modules() {
 /** The switch and rollback result, with the services that died while settling. */
 type Outcome = ActivationResult & { readonly died: readonly string[] };
 
-/** `--settle SECONDS`: how long started services must stay up; 0 does not wait. */
-function settleMs(ctx: CommandContext, dflt: number): number {
+/**
+ * `--settle SECONDS` in milliseconds: how long started services must stay up; 0 does not wait.
+ * Undefined without the flag (watchSettle's default then applies).
+ */
+function settleMs(ctx: CommandContext): number | undefined {
   const v = ctx.args.flags["settle"];
-  if (typeof v !== "string") return dflt;
+  if (typeof v !== "string") return undefined;
   if (!/^\d+(\.\d+)?$/.test(v) || Number(v) > 3600)
     throw new UsageError(`--settle takes seconds from 0 to 3600, got ${JSON.stringify(v)}`);
   return Math.round(Number(v) * 1000);
@@ -54,18 +58,15 @@ async function settleAndExplain(
   ctx: CommandContext,
   config: ResolvedConfig,
   r: ActivationResult,
+  systemctl: Systemctl,
+  settle: number | undefined,
 ): Promise<Outcome> {
   const manifest = m.readManifest(config.stateDir, r.to);
   const unitOf = (n: string) => manifest.services[n]?.unit ?? `railyard-${n}.service`;
   const started = [...r.plan.start, ...r.plan.restart].filter(
     (n) => manifest.services[n]?.autoStart && !r.failed.includes(unitOf(n)),
   );
-  const systemctl = new m.Systemctl(undefined, config.rootless);
-  const diedUnits = await m.watchSettle(
-    systemctl,
-    started.map(unitOf),
-    settleMs(ctx, m.DEFAULT_SETTLE_MS),
-  );
+  const diedUnits = await m.watchSettle(systemctl, started.map(unitOf), settle);
   const bad = Object.keys(manifest.services).filter((n) =>
     [...r.failed, ...diedUnits].includes(unitOf(n)),
   );
@@ -130,13 +131,15 @@ async function activateFor(
   config: ResolvedConfig,
   to: number,
   dryRun: boolean,
+  settle: number | undefined,
 ): Promise<Outcome> {
   const hook = crashHook(ctx.env);
   const rootless = config.rootless;
   // activate picks the manager's own unit dir; the variable overrides it (tests).
   const unitDir = ctx.env["RAILYARD_UNIT_DIR"];
+  const systemctl = new m.Systemctl(undefined, rootless);
   const r = await m.activate(config.stateDir, to, {
-    systemctl: new m.Systemctl(undefined, rootless),
+    systemctl,
     ...(unitDir !== undefined ? { unitDir } : {}),
     ...(rootless ? { rootless } : {}),
     ...(config.idScope ? { idScope: config.idScope } : {}),
@@ -144,7 +147,7 @@ async function activateFor(
     log: ctx.debug,
     ...(hook ? { step: hook } : {}),
   });
-  return dryRun ? { ...r, died: [] } : settleAndExplain(m, ctx, config, r);
+  return dryRun ? { ...r, died: [] } : settleAndExplain(m, ctx, config, r, systemctl, settle);
 }
 
 export const switchCommand: Command = {
@@ -166,7 +169,7 @@ they show the cause, and switch exits 1.
   async run(ctx) {
     const [config, m] = await Promise.all([loadFor(ctx, "switch"), modules()]);
     const dryRun = ctx.args.flags["dry-run"] === true;
-    settleMs(ctx, 0); // a bad --settle is a usage error before anything is built
+    const settle = settleMs(ctx); // a bad --settle is a usage error before anything is built
     if (!dryRun) m.requireSystemd("railyard switch", config.rootless);
     const runtime = m.chooseRuntime(config.runtime, m.hostProbe(ctx.env));
     ctx.debug(`runtime: ${runtime.name} (${runtime.reason})`);
@@ -191,7 +194,7 @@ they show the cause, and switch exits 1.
           died: [],
         };
       }
-      return activateFor(m, ctx, config, g.generation, dryRun);
+      return activateFor(m, ctx, config, g.generation, dryRun, settle);
     });
     return report(ctx, r, dryRun);
   },
@@ -215,7 +218,7 @@ switch, the one it was leaving).
     const to = ctx.args.flags["to"];
     if (typeof to === "string" && !/^\d+$/.test(to))
       throw new UsageError(`--to takes a generation number, got ${JSON.stringify(to)}`);
-    settleMs(ctx, 0); // a bad --settle is a usage error before anything happens
+    const settle = settleMs(ctx); // a bad --settle is a usage error before anything happens
     if (!dryRun) m.requireSystemd("railyard rollback", config.rootless);
     const r = await m.withSwitchLock(config.stateDir, async () => {
       const all = m.listGenerations(config.stateDir);
@@ -236,7 +239,7 @@ switch, the one it was leaving).
           `there is no generation before ${cur ?? "(none)"} to roll back to`,
           (cur ?? 0) - 1,
         );
-      return activateFor(m, ctx, config, target, dryRun);
+      return activateFor(m, ctx, config, target, dryRun, settle);
     });
     return report(ctx, r, dryRun);
   },

@@ -134,12 +134,15 @@ export function formatPort(p: PortSpec): string {
 /** The options railyard puts in front of every tmpfs's own. */
 export const TMPFS_DEFAULT_OPTIONS: readonly string[] = ["nosuid", "nodev", "noexec"];
 
+/** A tmpfs's `mode=` option: octal, as mount(8) takes it. */
+const TMPFS_MODE_OPTION = /^mode=([0-7]{1,4})$/;
+
 /** A tmpfs's mode without `mode=`: world-writable and sticky, as docker's `--tmpfs` and /tmp. */
 export const TMPFS_DEFAULT_MODE = 0o1777;
 
 /** The mode a tmpfs's options ask for (`mode=0755`), else {@link TMPFS_DEFAULT_MODE}. */
 export function tmpfsMode(options: readonly string[]): number {
-  const m = options.map((o) => /^mode=([0-7]{1,4})$/.exec(o)).find((x) => x !== null);
+  const m = options.map((o) => TMPFS_MODE_OPTION.exec(o)).find((x) => x !== null);
   return m ? parseInt(m[1] ?? "", 8) : TMPFS_DEFAULT_MODE;
 }
 
@@ -153,7 +156,7 @@ export function parseTmpfs(spec: string): Parsed<{ destination: string; options:
   for (const o of options)
     if (!/^[a-z_]+(=[A-Za-z0-9._-]+)?$/.test(o))
       return fail(`${JSON.stringify(spec)}: ${JSON.stringify(o)} is not a tmpfs option`);
-    else if (o.startsWith("mode=") && !/^mode=[0-7]{1,4}$/.test(o))
+    else if (o.startsWith("mode=") && !TMPFS_MODE_OPTION.test(o))
       return fail(`${JSON.stringify(spec)}: ${JSON.stringify(o)}: a mode is octal, e.g. mode=0755`);
   return ok({ destination, options });
 }

@@ -41,21 +41,22 @@ export interface ForegroundOptions {
 /**
  * Delete a stale container that a killed runtime or `railyard run` left behind (its state dir
  * outlives it), so that the id can be used again. A container that is still alive is left alone:
- * resolves false for it, true when the id is free.
+ * resolves with its bundle path for it, and true when the id is free.
  */
 export async function clearStaleContainer(
   runtimePath: string,
   id: string,
   run: Exec = exec,
   rootless?: RootlessScope,
-): Promise<boolean> {
+): Promise<true | { readonly bundle: string }> {
   // runc keeps a container's state under <root>/<id> (/run/runc/<id> for root).
   if (!existsSync(`${runtimeRoot(runtimePath, rootless)}/${id}`)) return true;
   const g = runtimeGlobalArgs(runtimePath, rootless);
   const st = await run(runtimePath, [...g, ...stateArgs(id)]);
   if (st.code === 0) {
-    const status = (JSON.parse(st.stdout) as { status?: string }).status;
-    if (status === "running" || status === "paused" || status === "created") return false;
+    const s = JSON.parse(st.stdout) as { status?: string; bundle?: string };
+    if (s.status === "running" || s.status === "paused" || s.status === "created")
+      return { bundle: s.bundle ?? "" };
   }
   await run(runtimePath, [...g, ...deleteArgs(id)]);
   return true;
@@ -71,15 +72,10 @@ export async function runForeground(o: ForegroundOptions): Promise<number> {
   const log = o.log ?? (() => {});
   const id = o.id;
   const g = runtimeGlobalArgs(o.runtime.path, o.rootless);
-  if (!(await clearStaleContainer(o.runtime.path, id, run, o.rootless))) {
+  const live = await clearStaleContainer(o.runtime.path, id, run, o.rootless);
+  if (live !== true) {
     // Advise stopping it only when it is ours: same id, but maybe another project's container.
-    const st = await run(o.runtime.path, [...g, ...stateArgs(id)]);
-    let bundle = "";
-    try {
-      bundle = (JSON.parse(st.stdout) as { bundle?: string }).bundle ?? "";
-    } catch {
-      // no state to read
-    }
+    const bundle = live.bundle;
     const stateDir = dirname(dirname(o.bundle));
     const ours = bundle === "" || bundle.startsWith(`${stateDir}/`);
     throw new RuntimeError(

@@ -6,7 +6,7 @@ import { REPO_ROOT } from "../../tests/helpers/paths.js";
 import { renderEngineUnit } from "./engine.js";
 import { mountArgs, overlayOf } from "../bundle/overlay.js";
 import { BuildError } from "../errors.js";
-import { execQuote, renderHealthUnits, renderUnit, shQuote } from "./unit.js";
+import { execQuote, renderHealthUnits, renderUnit, shQuote, type UnitInputs } from "./unit.js";
 import { fakeContext, SCOPE } from "../../tests/helpers/context.js";
 import { snapshot as snapshotIn } from "../../tests/helpers/snapshot.js";
 
@@ -42,6 +42,23 @@ const config = (backend: string) =>
     ctx,
   );
 const DIGEST = `sha256:${"ab".repeat(32)}`;
+
+/** The unit of one container of `containers`, as runc runs it from the current generation. */
+function unitFor(
+  containers: Record<string, unknown>,
+  name: string,
+  extra: Partial<UnitInputs> = {},
+): string {
+  const c = resolveConfig({ containers }, ctx);
+  const x = c.containers[name];
+  assert.ok(x);
+  return renderUnit(c, x, {
+    runtime: "/usr/sbin/runc",
+    bundle: `/var/lib/railyard/current/bundles/${name}`,
+    stopSignal: "SIGTERM",
+    ...extra,
+  });
+}
 
 test("the runc unit of a OneDrive-like service matches its snapshot", () => {
   const c = config("oci");
@@ -178,16 +195,7 @@ test("a healthcheck adds a readiness wait to the unit, and a timer with a onesho
 });
 
 test("a container with a network of its own sets it up before start and tears it down after stop", () => {
-  const c = resolveConfig(
-    { containers: { web: { args: ["/bin/httpd"], ports: ["8080:80"] } } },
-    ctx,
-  );
-  const web = c.containers["web"];
-  assert.ok(web);
-  const text = renderUnit(c, web, {
-    runtime: "/usr/sbin/runc",
-    bundle: "/var/lib/railyard/current/bundles/web",
-    stopSignal: "SIGTERM",
+  const text = unitFor({ web: { args: ["/bin/httpd"], ports: ["8080:80"] } }, "web", {
     networkScript: "/var/lib/railyard/current/network/web.sh",
   });
   const lines = text.split("\n");
@@ -237,17 +245,9 @@ test("a rootless unit runs under the user's manager: runc's state and PID file i
 });
 
 test("a writable image root is mounted as an overlay before the runtime and unmounted after it", () => {
-  const c = resolveConfig({ containers: { db: { image: "postgres:16" } } }, ctx);
-  const db = c.containers["db"];
-  assert.ok(db);
   const bundle = "/var/lib/railyard/bundles/db-0123456789abcdef";
   const overlay = overlayOf(bundle, "/var/lib/railyard/rootfs/sha256-abc", "railyard-db");
-  const text = renderUnit(c, db, {
-    runtime: "/usr/sbin/runc",
-    bundle: "/var/lib/railyard/current/bundles/db",
-    stopSignal: "SIGINT",
-    overlay,
-  });
+  const text = unitFor({ db: { image: "postgres:16" } }, "db", { stopSignal: "SIGINT", overlay });
   const lines = text.split("\n");
   const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
   const mount = at(
@@ -264,12 +264,7 @@ test("a writable image root is mounted as an overlay before the runtime and unmo
 
 test("an image container with a read-only root still unmounts the overlay point on stop", () => {
   // After a switch from a writable root, the stop that runs is the new unit's.
-  const c = resolveConfig({ containers: { db: { image: "postgres:16", readonly: true } } }, ctx);
-  const db = c.containers["db"];
-  assert.ok(db);
-  const text = renderUnit(c, db, {
-    runtime: "/usr/sbin/runc",
-    bundle: "/var/lib/railyard/current/bundles/db",
+  const text = unitFor({ db: { image: "postgres:16", readonly: true } }, "db", {
     stopSignal: "SIGINT",
   });
   assert.doesNotMatch(text, /ExecStartPre=\/bin\/mount/);

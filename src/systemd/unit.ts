@@ -78,12 +78,10 @@ export function renderUnit(config: ResolvedConfig, c: ResolvedContainer, u: Unit
       : []),
     `ExecStart=${rt} run --detach --pid-file ${pid} --bundle ${execQuote(u.bundle)} ${id}`,
     `ExecStopPost=-${rt} delete --force ${id}`,
-    // Every image container of the system manager unmounts its overlay point on stop, also one
-    // whose root is read-only now: after a switch from a writable root, the stop that runs is
-    // the new unit's, and it must still take the old overlay down.
-    ...(u.overlay || (c.image && !scope)
-      ? [`ExecStopPost=-${UMOUNT} ${execQuote(u.overlay?.target ?? overlayTarget(id))}`]
-      : []),
+    // Every image container of the system manager unmounts its overlay point on stop (only
+    // they have one), also one whose root is read-only now: after a switch from a writable root,
+    // the stop that runs is the new unit's, and it must still take the old overlay down.
+    ...(c.image && !scope ? [`ExecStopPost=-${UMOUNT} ${execQuote(overlayTarget(id))}`] : []),
     ...(net ? [`ExecStopPost=-/bin/sh ${net} down`] : []),
     `KillSignal=${u.stopSignal}`,
     `TimeoutStopSec=${c.stopTimeout}`,

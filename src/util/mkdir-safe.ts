@@ -2,7 +2,6 @@ import {
   closeSync,
   constants,
   fchownSync,
-  fstatSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -75,8 +74,8 @@ export function mkdirNoFollow(path: string, owner: { uid: number; gid: number })
       fd = next;
       at = `${at}/${seg}`;
     }
+    // fd is the last directory (every step opened with O_DIRECTORY).
     if (created.length > 0) fchownSync(fd, owner.uid, owner.gid);
-    if (!fstatSync(fd).isDirectory()) throw new UnsafePathError(`${path} is not a directory`);
     return created;
   } finally {
     closeSync(fd);
