@@ -290,11 +290,16 @@ export async function buildContainer(
       ? { overlay: checkedOverlay(dir, src.base.dir, c.name, id) }
       : {}),
   };
+  const result = (changed: boolean): BuildResult => {
+    const r = { ...base, changed };
+    envOf.set(r, spec.process.env ?? []);
+    return r;
+  };
   if (!o.force && readStamp(dir)?.fingerprint === fp) {
     if (o.write !== false) linkLatest(config, c.name, dir);
-    return { ...base, changed: false };
+    return result(false);
   }
-  if (o.write === false) return { ...base, changed: true };
+  if (o.write === false) return result(true);
   writeBundle(dir, specText, plan, {
     fingerprint: fp,
     container: c.name,
@@ -308,8 +313,15 @@ export async function buildContainer(
   log(
     `built ${c.name}: ${src.image ? `image ${src.image}` : `${plan.entries.size} rootfs entries`} (${linkMode})`,
   );
-  return { ...base, changed: true };
+  return result(true);
 }
+
+/**
+ * The environment each built bundle starts with, kept beside its BuildResult rather than in it,
+ * so that no JSON of a result (build --json) ever carries a value. railyard diff compares them.
+ */
+const envOf = new WeakMap<BuildResult, readonly string[]>();
+export const bundleEnv = (r: BuildResult): readonly string[] | undefined => envOf.get(r);
 
 function checkedOverlay(bundle: string, base: string, name: string, id: string): Overlay {
   const o = overlayOf(bundle, base, id);

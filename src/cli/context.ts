@@ -6,7 +6,7 @@ import { userScope } from "../rootless/host.js";
 import type { ParsedArgs } from "./args.js";
 
 /** Commands that build or run containers: as a non-root user, only rootless (--user) can. */
-const NEEDS_ROOT_OR_USER = new Set(["build", "switch", "rollback", "run"]);
+const NEEDS_ROOT_OR_USER = new Set(["build", "switch", "rollback", "update", "run"]);
 
 /** What every command receives: parsed args, output channels and the environment. */
 export interface CommandContext {

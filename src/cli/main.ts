@@ -17,12 +17,16 @@ import { runCommand } from "./run.js";
 import { generationsCommand } from "./generations.js";
 import { logsCommand, statusCommand } from "./status.js";
 import { rollbackCommand, switchCommand } from "./switch.js";
+import { diffCommand } from "./diff.js";
+import { updateCommand } from "./update.js";
 
 const COMMANDS: readonly Command[] = [
   checkCommand,
   buildCommand,
   switchCommand,
   rollbackCommand,
+  updateCommand,
+  diffCommand,
   generationsCommand,
   statusCommand,
   logsCommand,

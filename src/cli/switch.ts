@@ -1,27 +1,43 @@
 import type { ResolvedConfig } from "../config/types.js";
-import type { ActivationResult } from "../generations/activate.js";
-import type { Systemctl } from "../systemd/systemctl.js";
+import type { TransactionResult } from "../generations/transaction.js";
+import type { SwitchPlan } from "../generations/manifest.js";
+import { formatDiff, type ServiceDiff } from "../generations/diff.js";
+import { builtSnapshots, generationSnapshots } from "./diff.js";
+import { failureEnv, onFailureArgv, type FailureEvent } from "../systemd/notify.js";
 import { GenerationNotFoundError, UsageError } from "../errors.js";
 import { loadFor, type Command, type CommandContext } from "./context.js";
 import { logMatches } from "./status.js";
 
-/** What switch and rollback use, loaded only when one of them runs (see main.ts). */
+/** What switch, rollback and update use, loaded only when one of them runs (see main.ts). */
 async function modules() {
-  const [activation, build, manifest, store, detect, systemctl, settle, diagnose, spec, exec] =
-    await Promise.all([
-      import("../generations/activate.js"),
-      import("../generations/build.js"),
-      import("../generations/manifest.js"),
-      import("../generations/store.js"),
-      import("../runtime/detect.js"),
-      import("../systemd/systemctl.js"),
-      import("../generations/settle.js"),
-      import("../runtime/diagnose.js"),
-      import("../bundle/spec.js"),
-      import("../util/exec.js"),
-    ]);
+  const [
+    activation,
+    transaction,
+    build,
+    manifest,
+    store,
+    detect,
+    systemctl,
+    settle,
+    diagnose,
+    spec,
+    exec,
+  ] = await Promise.all([
+    import("../generations/activate.js"),
+    import("../generations/transaction.js"),
+    import("../generations/build.js"),
+    import("../generations/manifest.js"),
+    import("../generations/store.js"),
+    import("../runtime/detect.js"),
+    import("../systemd/systemctl.js"),
+    import("../generations/settle.js"),
+    import("../runtime/diagnose.js"),
+    import("../bundle/spec.js"),
+    import("../util/exec.js"),
+  ]);
   return {
     ...activation,
+    ...transaction,
     ...build,
     ...manifest,
     ...store,
@@ -33,15 +49,14 @@ async function modules() {
     ...exec,
   };
 }
-
-/** The switch and rollback result, with the services that died while settling. */
-type Outcome = ActivationResult & { readonly died: readonly string[] };
+export type Modules = Awaited<ReturnType<typeof modules>>;
+export const switchModules = modules;
 
 /**
  * `--settle SECONDS` in milliseconds: how long started services must stay up; 0 does not wait.
- * Undefined without the flag (watchSettle's default then applies).
+ * Undefined without the flag (each container's `settle`, or the default, then applies).
  */
-function settleMs(ctx: CommandContext): number | undefined {
+export function settleMs(ctx: CommandContext): number | undefined {
   const v = ctx.args.flags["settle"];
   if (typeof v !== "string") return undefined;
   if (!/^\d+(\.\d+)?$/.test(v) || Number(v) > 3600)
@@ -50,46 +65,47 @@ function settleMs(ctx: CommandContext): number | undefined {
 }
 
 /**
- * Watch what the activation started until it settles; for each service that failed to start or
- * died within that time, print its last journal lines and what they point to.
+ * Each service's settle time: the flag for all, else the container's `settle`, else the default
+ * (a service with a healthcheck has settled once healthy, which its start already waited for).
  */
-async function settleAndExplain(
+function settleFor(
+  m: Modules,
+  config: ResolvedConfig | undefined,
+  flag: number | undefined,
+): (name: string) => number {
+  return (n) => {
+    if (flag !== undefined) return flag;
+    const c = config?.containers[n];
+    return c?.settle ?? (c?.healthcheck ? 0 : m.DEFAULT_SETTLE_MS);
+  };
+}
+
+/** Print each failed service's last journal lines and what they point to. */
+async function explain(
   m: Modules,
   ctx: CommandContext,
   config: ResolvedConfig,
-  r: ActivationResult,
-  systemctl: Systemctl,
-  settle: number | undefined,
-): Promise<Outcome> {
-  const manifest = m.readManifest(config.stateDir, r.to);
-  const unitOf = (n: string) => manifest.services[n]?.unit ?? `railyard-${n}.service`;
-  const started = [...r.plan.start, ...r.plan.restart].filter(
-    (n) => manifest.services[n]?.autoStart && !r.failed.includes(unitOf(n)),
-  );
-  const diedUnits = await m.watchSettle(systemctl, started.map(unitOf), settle);
-  const bad = Object.keys(manifest.services).filter((n) =>
-    [...r.failed, ...diedUnits].includes(unitOf(n)),
-  );
-  if (!ctx.args.globals.json)
-    for (const n of bad) {
-      const j = await m.exec("journalctl", [
-        ...logMatches(unitOf(n), config.rootless),
-        "--no-pager",
-        "-o",
-        "cat",
-        "-n",
-        "15",
-      ]);
-      const lines = j.stdout.split("\n").filter((l) => l !== "");
-      ctx.info(`${n} did not stay up. its last lines:`);
-      for (const l of lines) ctx.info(`  | ${l}`);
-      const c = config.containers[n];
-      if (c)
-        for (const h of m.diagnose(lines, c, m.effectiveCapabilities(c))) ctx.info(`hint: ${h}`);
-    }
-  return { ...r, died: diedUnits };
+  units: (n: string) => string,
+  names: readonly string[],
+): Promise<void> {
+  if (ctx.args.globals.json) return;
+  for (const n of names) {
+    const j = await m.exec("journalctl", [
+      ...logMatches(units(n), config.rootless),
+      "--no-pager",
+      "-o",
+      "cat",
+      "-n",
+      "15",
+    ]);
+    const lines = j.stdout.split("\n").filter((l) => l !== "");
+    if (lines.length === 0) ctx.info(`${n} did not stay up, and wrote nothing to its journal`);
+    else ctx.info(`${n} did not stay up. its last lines:`);
+    for (const l of lines) ctx.info(`  | ${l}`);
+    const c = config.containers[n];
+    if (c) for (const h of m.diagnose(lines, c, m.effectiveCapabilities(c))) ctx.info(`hint: ${h}`);
+  }
 }
-type Modules = Awaited<ReturnType<typeof modules>>;
 
 /** A test aid: RAILYARD_CRASH_AT=<step> makes activation SIGKILL itself after that step. */
 function crashHook(env: NodeJS.ProcessEnv): ((step: string) => void) | undefined {
@@ -97,75 +113,138 @@ function crashHook(env: NodeJS.ProcessEnv): ((step: string) => void) | undefined
   return at ? (s) => (s === at ? process.kill(process.pid, "SIGKILL") : undefined) : undefined;
 }
 
-function report(ctx: CommandContext, r: Outcome, dryRun: boolean): number {
+export function report(
+  ctx: CommandContext,
+  r: TransactionResult & { readonly diff?: readonly ServiceDiff[] },
+  dryRun: boolean,
+): number {
   const p = r.plan;
   if (ctx.args.globals.json) ctx.out(JSON.stringify({ dryRun, ...r }, null, 2));
   else {
     ctx.out(
       `${dryRun ? "would switch" : "switched"} from generation ${r.from ?? "(none)"} to ${r.to}`,
     );
-    const line = (what: string, xs: readonly string[]) => {
-      if (xs.length > 0) ctx.out(`  ${what.padEnd(10)} ${xs.join(", ")}`);
-    };
-    line("start", p.start);
-    line("restart", p.restart);
-    line("stop", p.stop);
-    line("install", p.installed);
-    line("unchanged", p.unchanged);
-    if (r.failed.length > 0)
+    printPlan(ctx, p);
+    if (r.diff && r.diff.length > 0) {
+      ctx.out("what changes:");
+      for (const l of formatDiff(r.diff)) ctx.out(`  ${l}`);
+    }
+    if (r.rolledBack) {
+      ctx.out(`rolled back to generation ${r.rolledBack.to}: ${r.reason}`);
+      printPlan(ctx, { ...r.rolledBack.plan, unchanged: [], installed: [] });
       ctx.out(
-        `failed to start: ${r.failed.join(", ")}. see railyard status and railyard logs NAME`,
+        `generation ${r.to} is marked failed (see railyard generations). fix the config and switch again; ` +
+          "switch --no-rollback keeps a failed generation running, to debug it",
       );
-    if (r.died.length > 0)
+      if (r.rolledBack.failed.length > 0)
+        ctx.out(`failed to start again: ${r.rolledBack.failed.join(", ")}. see railyard status`);
+    } else if (r.stopped)
       ctx.out(
-        `died after starting: ${r.died.join(", ")}. systemd keeps restarting them; see railyard logs NAME`,
+        `stopped ${r.stopped.join(", ")}: ${r.reason}. there is no earlier generation to go back to; ` +
+          "fix the config and switch again",
+      );
+    else if (r.reason)
+      ctx.out(
+        `${r.reason}. generation ${r.to} stays current (--no-rollback or rollback); see railyard logs NAME`,
       );
   }
-  return r.failed.length > 0 || r.died.length > 0 ? 1 : 0;
+  return r.reason !== undefined ? 1 : 0;
 }
 
-/** Activate a generation as the CLI does it: real systemctl, the host's unit dir, --verbose logs. */
-async function activateFor(
+function printPlan(ctx: CommandContext, p: SwitchPlan): void {
+  const line = (what: string, xs: readonly string[]) => {
+    if (xs.length > 0) ctx.out(`  ${what.padEnd(10)} ${xs.join(", ")}`);
+  };
+  line("start", p.start);
+  line("restart", p.restart);
+  line("stop", p.stop);
+  line("install", p.installed);
+  line("unchanged", p.unchanged);
+}
+
+/** Run `onFailure` for a failed switch or update, and say so when it fails itself. */
+export async function tellSomeone(
+  m: Modules,
+  ctx: CommandContext,
+  config: ResolvedConfig,
+  event: FailureEvent,
+): Promise<void> {
+  if (config.onFailure === undefined) return;
+  const [cmd, ...args] = onFailureArgv(config.onFailure);
+  const r = await m
+    .exec(cmd as string, args, {
+      env: { ...ctx.env, ...failureEnv(event) },
+      signal: AbortSignal.timeout(60_000),
+    })
+    .catch((e: Error) => ({ code: -1, stderr: e.message, stdout: "" }));
+  if (r.code !== 0)
+    ctx.info(
+      `onFailure exited ${r.code}: ${(r.stderr || r.stdout).trim().split("\n").slice(-3).join(" / ")}`,
+    );
+  else ctx.debug("onFailure ran");
+}
+
+/**
+ * Activate a generation as the CLI does it: real systemctl, the host's unit dir, --verbose logs,
+ * then the settle watch; `rollback` undoes a switch whose services do not settle.
+ */
+export async function transactFor(
   m: Modules,
   ctx: CommandContext,
   config: ResolvedConfig,
   to: number,
-  dryRun: boolean,
-  settle: number | undefined,
-): Promise<Outcome> {
+  o: { dryRun: boolean; settle: number | undefined; rollback: boolean; mark: boolean },
+): Promise<TransactionResult> {
   const hook = crashHook(ctx.env);
   const rootless = config.rootless;
   // activate picks the manager's own unit dir; the variable overrides it (tests).
   const unitDir = ctx.env["RAILYARD_UNIT_DIR"];
   const systemctl = new m.Systemctl(undefined, rootless);
-  const r = await m.activate(config.stateDir, to, {
+  // The settle times of the generation being started, as its own config gave them.
+  const target = o.dryRun ? undefined : m.readGenerationConfig(config.stateDir, to);
+  const manifest = o.dryRun ? undefined : m.readManifest(config.stateDir, to);
+  return m.transact(config.stateDir, to, {
     systemctl,
     ...(unitDir !== undefined ? { unitDir } : {}),
     ...(rootless ? { rootless } : {}),
     ...(config.idScope ? { idScope: config.idScope } : {}),
-    dryRun,
+    dryRun: o.dryRun,
     log: ctx.debug,
     ...(hook ? { step: hook } : {}),
+    settleFor: settleFor(m, target ?? config, o.settle),
+    rollback: o.rollback,
+    mark: o.mark,
+    onFailed: (names) =>
+      explain(
+        m,
+        ctx,
+        target ?? config,
+        (n) => manifest?.services[n]?.unit ?? `railyard-${n}.service`,
+        names,
+      ),
   });
-  return dryRun ? { ...r, died: [] } : settleAndExplain(m, ctx, config, r, systemctl, settle);
 }
 
 export const switchCommand: Command = {
   name: "switch",
-  summary: "build a generation and make it the running one (only changed services restart)",
-  usage: "railyard switch [--dry-run]",
+  summary: "build a generation and make it the running one; undone if a service fails to start",
+  usage: "railyard switch [--dry-run] [--settle SECS] [--no-rollback]",
   help: `Builds a generation from the config (see railyard build) and activates it: services that
 are new start, services whose unit or bundle changed restart, services removed from the config stop,
 and the rest are left alone. The current generation pointer is flipped atomically; a switch that
 is interrupted is completed by running switch again. Needs systemd as the init system.
 
-Each service it starts or restarts must then stay up for --settle seconds (default 3, all at
-once); one that fails or dies in that time has its last journal lines printed, with a hint when
-they show the cause, and switch exits 1.
+Each service it starts or restarts must then settle: be healthy (with a healthcheck) or stay up
+for its settle time (a container's settle, default 3 s; all at once). When one does not, switch
+prints its last journal lines (with a hint when they show the cause), goes back to the
+generation it left (only what changed restarts again), marks the new generation failed, runs
+onFailure, and exits 1. On a first switch there is nothing to go back to: what failed is
+stopped.
 
   --dry-run      print the plan (which services start, restart, stop), change nothing
-  --settle SECS  how long started services must stay up (default 3; 0 does not wait)`,
-  flags: { long: { "dry-run": false, settle: true } },
+  --settle SECS  how long every started service must stay up (overrides settle; 0 does not wait)
+  --no-rollback  keep the new generation when a service fails, to debug it (still exits 1)`,
+  flags: { long: { "dry-run": false, settle: true, "no-rollback": false } },
   async run(ctx) {
     const [config, m] = await Promise.all([loadFor(ctx, "switch"), modules()]);
     const dryRun = ctx.args.flags["dry-run"] === true;
@@ -173,6 +252,7 @@ they show the cause, and switch exits 1.
     if (!dryRun) m.requireSystemd("railyard switch", config.rootless);
     const runtime = m.chooseRuntime(config.runtime, m.hostProbe(ctx.env));
     ctx.debug(`runtime: ${runtime.name} (${runtime.reason})`);
+    let diff: readonly ServiceDiff[] | undefined;
     const r = await m.withSwitchLock(config.stateDir, async () => {
       const g = await m.buildGeneration(config, runtime, {
         log: ctx.debug,
@@ -180,9 +260,16 @@ they show the cause, and switch exits 1.
         env: ctx.env,
         write: !dryRun,
       });
-      if (dryRun && g.created) {
+      const cur = m.currentGeneration(config.stateDir);
+      if (dryRun) {
+        const { diffServices } = await import("../generations/diff.js");
+        diff = diffServices(
+          cur !== undefined ? await generationSnapshots(config.stateDir, cur) : {},
+          await builtSnapshots(config, g),
+        );
+      }
+      if (dryRun && g.created)
         // Not written: plan against the current generation by hand.
-        const cur = m.currentGeneration(config.stateDir);
         return {
           from: cur,
           to: g.generation,
@@ -193,22 +280,39 @@ they show the cause, and switch exits 1.
           failed: [],
           died: [],
         };
-      }
-      return activateFor(m, ctx, config, g.generation, dryRun, settle);
+      return transactFor(m, ctx, config, g.generation, {
+        dryRun,
+        settle,
+        rollback: ctx.args.flags["no-rollback"] !== true,
+        mark: true,
+      });
     });
-    return report(ctx, r, dryRun);
+    if (r.reason !== undefined)
+      await tellSomeone(m, ctx, config, {
+        event: "switch-failed",
+        generation: r.to,
+        services: r.stopped ?? failedNames(r),
+        reason: r.reason,
+      });
+    return report(ctx, diff ? { ...r, diff } : r, dryRun);
   },
 };
 
+/** The names of the services a failed transaction reported (units → names). */
+export function failedNames(r: TransactionResult): string[] {
+  return [...r.failed, ...r.died].map((u) => u.replace(/^railyard-(.*)\.service$/, "$1"));
+}
+
 export const rollbackCommand: Command = {
   name: "rollback",
-  summary: "activate an earlier generation (the previous one, or --to N)",
-  usage: "railyard rollback [--to N] [--dry-run]",
+  summary: "activate an earlier generation (the previous good one, or --to N)",
+  usage: "railyard rollback [--to N] [--dry-run] [--settle SECS]",
   help: `Activates an earlier generation through the same steps as switch, with exactly its bundles
-and image digests. Without --to, the generation before the current one (or, after an interrupted
-switch, the one it was leaving).
+and image digests. Without --to, the newest generation before the current one that did not fail
+(see railyard generations); after an interrupted switch, the one it was leaving, and after an
+interrupted automatic rollback, the one that rollback was going back to.
 
-  --to N         the generation to activate (see railyard generations)
+  --to N         the generation to activate (see railyard generations), failed or not
   --dry-run      print the plan, change nothing
   --settle SECS  how long started services must stay up, as for switch (default 3)`,
   flags: { long: { to: true, "dry-run": false, settle: true } },
@@ -224,6 +328,7 @@ switch, the one it was leaving).
       const all = m.listGenerations(config.stateDir);
       const cur = m.currentGeneration(config.stateDir);
       const pending = m.readJournal(config.stateDir);
+      const good = (n: number) => m.readFailed(config.stateDir, n) === undefined;
       let target: number | undefined;
       if (typeof to === "string") {
         target = Number(to);
@@ -232,14 +337,15 @@ switch, the one it was leaving).
             `generation ${target} does not exist. generations: ${all.join(", ") || "(none)"}`,
             target,
           );
-      } else if (pending?.from !== undefined) target = pending.from;
-      else target = [...all].reverse().find((n) => cur !== undefined && n < cur);
+      } else if (pending?.rollingBackFrom !== undefined) target = pending.to;
+      else if (pending?.from !== undefined && good(pending.from)) target = pending.from;
+      else target = [...all].reverse().find((n) => cur !== undefined && n < cur && good(n));
       if (target === undefined)
         throw new GenerationNotFoundError(
-          `there is no generation before ${cur ?? "(none)"} to roll back to`,
+          `there is no generation before ${cur ?? "(none)"} that did not fail, to roll back to. see railyard generations; --to N picks one`,
           (cur ?? 0) - 1,
         );
-      return activateFor(m, ctx, config, target, dryRun, settle);
+      return transactFor(m, ctx, config, target, { dryRun, settle, rollback: false, mark: false });
     });
     return report(ctx, r, dryRun);
   },

@@ -124,6 +124,7 @@ const containerSchema = v.strictObject({
   ),
   stopSignal: opt(str),
   stopTimeout: opt(whole(0, 86400)),
+  settle: opt(v.union([v.number(), str])),
   network: opt(str),
   seccomp: opt(str),
   resources: opt(
@@ -144,6 +145,15 @@ const topSchema = v.strictObject({
   backend: opt(v.picklist(["oci", "docker", "podman"])),
   registries: opt(v.record(v.string(), v.strictObject({ insecure: opt(v.boolean()) }))),
   networks: opt(v.record(v.string(), v.strictObject({ subnet: opt(str) }))),
+  onFailure: opt(
+    v.union([
+      v.pipe(
+        str,
+        v.check((s) => s.trim() !== "", "must be a command: it cannot be empty"),
+      ),
+      v.pipe(strList, v.minLength(1, "must name a program: it cannot be empty")),
+    ]),
+  ),
 });
 
 // Compile-time guarantees that the schema and the documented types describe the same keys, and
@@ -331,6 +341,9 @@ export function resolveConfig(input: unknown, ctx: ResolveContext): Readonly<Res
       ]),
     ),
     networks,
+    ...(top.success && top.output.onFailure !== undefined
+      ? { onFailure: top.output.onFailure }
+      : {}),
   });
 }
 
@@ -471,6 +484,13 @@ function resolveContainer(
     );
 
   const healthcheck = c.healthcheck ? resolveHealthcheck(c.healthcheck, r) : undefined;
+  let settle: number | undefined;
+  if (c.settle !== undefined) {
+    const p = parseDuration(c.settle);
+    if (!p.ok) r(["settle"], p.error);
+    else if (p.value > 3_600_000) r(["settle"], "must be at most 1h");
+    else settle = p.value;
+  }
   const seccomp = c.seccomp ?? "default";
   if (seccomp !== "default" && seccomp !== "unconfined" && checkAbsolutePath(seccomp))
     r(
@@ -625,6 +645,7 @@ function resolveContainer(
     seccomp,
     ports,
     ...(healthcheck ? { healthcheck } : {}),
+    ...(settle !== undefined ? { settle } : {}),
     resources,
     backend,
     serviceName,

@@ -146,6 +146,12 @@ export interface ContainerConfig {
   /** Seconds to wait after stopSignal before SIGKILL. @default 10 */
   stopTimeout?: number;
   /**
+   * How long the service must stay up after a switch starts it before the switch counts it as
+   * started: seconds or a duration ("10s"). A service with a healthcheck has settled once it is
+   * healthy. @default "3s" (0 with a healthcheck)
+   */
+  settle?: number | string;
+  /**
    * "none", "host", "private" or a network declared under `networks` (see NetworkMode).
    * @default "private" when the container publishes ports, else "none" (runc's default: its own namespace with only loopback)
    */
@@ -217,6 +223,12 @@ export interface UserConfig {
    * `network: "<name>"`; its members reach each other by container name. @default {}
    */
   networks?: Record<string, NetworkConfig>;
+  /**
+   * A command run when a switch or `railyard update` fails and is rolled back, and when systemd
+   * gives up restarting a service: a string for `/bin/sh -c`, or an argv. Its environment says
+   * what happened: RAILYARD_EVENT, RAILYARD_GENERATION, RAILYARD_SERVICES, RAILYARD_REASON.
+   */
+  onFailure?: string | string[];
 }
 
 /** A bind or special mount after resolution: destination inside, source outside. */
@@ -307,6 +319,8 @@ export interface ResolvedContainer {
   readonly seccomp: string;
   readonly ports: readonly PortSpec[];
   readonly healthcheck?: ResolvedHealthcheck;
+  /** `settle` in milliseconds, when the config gives it. */
+  readonly settle?: number;
   readonly resources: {
     readonly memory?: number;
     readonly cpus?: number;
@@ -353,4 +367,6 @@ export interface ResolvedConfig {
   readonly registries: Readonly<Record<string, { readonly insecure: boolean }>>;
   /** Declared networks; a subnet only where the config gives one (the rest is allocated at build). */
   readonly networks: Readonly<Record<string, { readonly subnet?: string }>>;
+  /** The command to run on a failed switch or a service systemd gave up on (see UserConfig). */
+  readonly onFailure?: string | readonly string[];
 }

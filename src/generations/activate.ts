@@ -16,6 +16,7 @@ import {
   currentGeneration,
   generationDir,
   journalFile,
+  journalGenerations,
   readJournal,
   readManifest,
   setCurrent,
@@ -55,6 +56,8 @@ export interface ActivateOptions {
   readonly idScope?: string;
   /** Test hook: called after each named step, so tests can kill the process there. */
   readonly step?: (name: string) => void;
+  /** Recorded in the journal while a failed switch goes back: the generation that failed. */
+  readonly rollingBackFrom?: number;
 }
 
 export interface ActivationResult {
@@ -76,10 +79,11 @@ const unitsOf = (names: readonly string[], ...gens: (GenerationManifest | undefi
 ];
 
 /**
- * Make generation `to` the running one. Crash-safe: a journal names both generations while the
- * host may run a mix of them, and running any switch or rollback again completes or redoes the
- * activation from the journal. Steps: stop removed services; flip `current`; relink the units;
- * daemon-reload; restart the changed and start the new services; drop the journal.
+ * Make generation `to` the running one. Crash-safe: a journal names every generation the host
+ * may run a mix of, and running any switch or rollback again completes or redoes the activation
+ * from the journal. Steps: stop removed services; flip `current`; relink the units;
+ * daemon-reload; restart the changed and start the new services. The journal stays: the caller
+ * drops it (`endActivation`) once the started services have settled, or rolls back through it.
  */
 export async function activate(
   stateDir: string,
@@ -91,8 +95,9 @@ export async function activate(
   const target = readManifest(stateDir, to);
   const fromN = pending ? pending.from : current;
   const from = fromN !== undefined ? readManifest(stateDir, fromN) : undefined;
-  // After an interrupted switch the host may run a mix of the journal's two generations.
-  const also = pending ? readManifest(stateDir, pending.to) : undefined;
+  // After an interrupted switch the host may run a mix of the journal's generations.
+  const running = pending ? journalGenerations(pending) : fromN !== undefined ? [fromN] : [];
+  const also = running.filter((n) => n !== fromN).map((n) => readManifest(stateDir, n));
   const plan = planSwitch(from, target, also);
   if (o.dryRun) return { from: fromN, to, plan, failed: [] };
   if (
@@ -105,11 +110,16 @@ export async function activate(
     return { from: current, to, plan, failed: [] };
 
   const step = o.step ?? (() => {});
-  writeJournal(stateDir, { from: fromN, to });
+  writeJournal(stateDir, {
+    from: fromN,
+    to,
+    running: [...new Set([...running, to])],
+    ...(o.rollingBackFrom !== undefined ? { rollingBackFrom: o.rollingBackFrom } : {}),
+  });
   step("journal");
   if (plan.stop.length > 0) {
     o.log?.(`stopping ${plan.stop.join(", ")}`);
-    const gone = unitsOf(plan.stop, from, also);
+    const gone = unitsOf(plan.stop, from, ...also);
     await o.systemctl.tryCall(["stop", ...gone]);
     // A removed service that did not stop cleanly must not linger as "failed".
     await o.systemctl.tryCall(["reset-failed", ...gone]);
@@ -122,7 +132,10 @@ export async function activate(
   syncUnitLinks(
     o.unitDir ?? o.rootless?.unitDir ?? DEFAULT_UNIT_DIR,
     stateDir,
-    Object.values(target.services),
+    [
+      ...Object.values(target.services),
+      ...(target.units ?? []).map((unit) => ({ unit, autoStart: false })),
+    ],
     bootTarget(o.rootless),
   );
   await o.systemctl.call(["daemon-reload"]);
@@ -135,15 +148,23 @@ export async function activate(
     const r = await o.systemctl.tryCall([verb, ...units]);
     if (!r.ok) {
       // Find which units did not make it, for the report.
-      const states = await o.systemctl.show(units, ["Id", "ActiveState"]);
+      // Waiting to be restarted after the failed start counts as failed too.
+      const states = await o.systemctl.show(units, ["Id", "ActiveState", "SubState"]);
       failed.push(
         ...states
-          .filter((s) => s["ActiveState"] !== "active" && s["ActiveState"] !== "activating")
+          .filter(
+            (s) =>
+              s["ActiveState"] !== "active" &&
+              (s["ActiveState"] !== "activating" || s["SubState"] === "auto-restart"),
+          )
           .map((s) => s["Id"] ?? ""),
       );
     }
   };
   const autoRestart = plan.restart.filter((n) => target.services[n]?.autoStart);
+  // A unit that systemd gave up on (its start limit) would refuse the restart.
+  if (plan.restart.length > 0)
+    await o.systemctl.tryCall(["reset-failed", ...unitsOf(plan.restart, target)]);
   await run("restart", autoRestart);
   await run(
     "try-restart",
@@ -158,6 +179,10 @@ export async function activate(
       await clearStaleContainer(target.runtime, containerId(n, o.idScope), exec, o.rootless);
   await run("start", plan.start);
   step("started");
-  rmSync(journalFile(stateDir), { force: true });
   return { from: fromN, to, plan, failed };
+}
+
+/** The switch is over (settled, kept as failed, or rolled back): drop its journal. */
+export function endActivation(stateDir: string): void {
+  rmSync(journalFile(stateDir), { force: true });
 }

@@ -14,7 +14,8 @@ import { buildContainer, type BuildOptions, type BuildResult } from "../bundle/b
 import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
 import { lockPathFor } from "../image/lock.js";
 import type { RuntimeChoice } from "../runtime/detect.js";
-import { renderHealthUnits, renderUnit } from "../systemd/unit.js";
+import { renderHealthUnits, renderUnit, restartRelevant } from "../systemd/unit.js";
+import { ON_FAILURE_TEMPLATE, renderOnFailureTemplate } from "../systemd/notify.js";
 import { renderEngineUnit } from "../systemd/engine.js";
 import { acquireImage } from "../image/acquire.js";
 import { parseReference } from "../image/reference.js";
@@ -122,7 +123,9 @@ export async function buildGeneration(
       unit: c.serviceName,
       ...(Object.keys(health).length > 0 ? { extraUnits: Object.keys(health).sort() } : {}),
       // The network script is part of what the unit runs: a new address restarts the service.
-      unitHash: sha256([unit, ...Object.values(health), netScripts[c.name] ?? ""].join("\0")),
+      unitHash: sha256(
+        [restartRelevant(unit), ...Object.values(health), netScripts[c.name] ?? ""].join("\0"),
+      ),
       bundle: basename(b.bundle),
       fingerprint: b.fingerprint,
       ...(b.image ? { image: b.image } : {}),
@@ -141,6 +144,7 @@ export async function buildGeneration(
     configHash: sha256(JSON.stringify(config)),
     runtime: runtime.path,
     services,
+    ...(config.onFailure !== undefined ? { units: [ON_FAILURE_TEMPLATE] } : {}),
   };
   if (latest && sameContent(latest, manifest))
     return {
@@ -159,6 +163,8 @@ export async function buildGeneration(
   mkdirSync(join(tmp, "units"), { recursive: true });
   mkdirSync(join(tmp, "bundles"));
   mkdirSync(join(tmp, "network"));
+  if (config.onFailure !== undefined)
+    units[ON_FAILURE_TEMPLATE] = renderOnFailureTemplate(config, manifest.generation);
   for (const [unit, text] of Object.entries(units))
     writeFileSync(join(tmp, "units", unit), text, { mode: 0o644 });
   for (const [name, text] of Object.entries(netScripts))

@@ -5,6 +5,7 @@ import {
   currentGeneration,
   generationDir,
   listGenerations,
+  journalGenerations,
   readJournal,
   readManifest,
 } from "./store.js";
@@ -32,10 +33,7 @@ export function collectGenerations(
   const cur = currentGeneration(stateDir);
   if (cur !== undefined) protect.add(cur);
   const j = readJournal(stateDir);
-  if (j) {
-    protect.add(j.to);
-    if (j.from !== undefined) protect.add(j.from);
-  }
+  if (j) for (const n of journalGenerations(j)) protect.add(n);
   const kept =
     keep === undefined ? all : all.filter((n, i) => i >= all.length - keep || protect.has(n));
   const dropped = all.filter((n) => !kept.includes(n));

@@ -21,6 +21,8 @@ export interface GenerationManifest {
   readonly configHash: string;
   readonly runtime: string;
   readonly services: Readonly<Record<string, ServiceEntry>>;
+  /** Units of the generation as a whole (the onFailure template), linked with the services'. */
+  readonly units?: readonly string[];
 }
 
 /** Two generations run the same services the same way (numbers and times aside). */
@@ -28,6 +30,7 @@ export function sameContent(a: GenerationManifest, b: GenerationManifest): boole
   return (
     a.runtime === b.runtime &&
     a.configHash === b.configHash &&
+    JSON.stringify(a.units ?? []) === JSON.stringify(b.units ?? []) &&
     JSON.stringify(a.services) === JSON.stringify(b.services)
   );
 }
@@ -49,15 +52,15 @@ const changed = (a: ServiceEntry, b: ServiceEntry) =>
 
 /**
  * What switching to `to` does to each service. `from` is the generation the host runs; after an
- * interrupted switch, `alsoFrom` is the one it was leaving, so a service that differs from
- * either is restarted (the host may run a mix of the two).
+ * interrupted switch, `also` are the others it may run a mix of, so a service that differs from
+ * any of them is restarted.
  */
 export function planSwitch(
   from: GenerationManifest | undefined,
   to: GenerationManifest,
-  alsoFrom?: GenerationManifest,
+  also: readonly GenerationManifest[] = [],
 ): SwitchPlan {
-  const olds = [from, alsoFrom].filter((g): g is GenerationManifest => g !== undefined);
+  const olds = [from, ...also].filter((g): g is GenerationManifest => g !== undefined);
   const start: string[] = [];
   const restart: string[] = [];
   const unchanged: string[] = [];

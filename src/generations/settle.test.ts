@@ -27,24 +27,55 @@ test("a unit died when it failed, waits to restart, was restarted, or stopped wi
   );
 });
 
-test("every unit is watched at once for the settle time; each death is reported once", async () => {
-  // Pure logic over what systemctl shows: b restarts at the third look, a stays up.
+/** What systemctl shows (pure logic over it): every unit up, and "b" restarted from look `n` on. */
+function restartsAtLook(n: number): Systemctl {
   let looks = 0;
-  const fake = {
+  return {
     show: async (units: readonly string[]) => {
       looks++;
       return units.map((id) => ({
         Id: id,
         ActiveState: "active",
         SubState: "running",
-        NRestarts: id === "b" && looks >= 3 ? "1" : "0",
+        NRestarts: id === "b" && looks >= n ? "1" : "0",
         Result: "success",
       }));
     },
   } as unknown as Systemctl;
+}
+
+test("every unit is watched at once for the settle time; each death is reported once", async () => {
+  // Pure logic over what systemctl shows: b restarts at the third look, a stays up.
+  const fake = restartsAtLook(3);
   let slept = 0;
-  const dead = await watchSettle(fake, ["a", "b"], 1000, async (ms) => void (slept += ms));
+  const sleep = async (ms: number) => void (slept += ms);
+  const dead = await watchSettle(
+    fake,
+    [
+      { unit: "a", ms: 1000 },
+      { unit: "b", ms: 1000 },
+    ],
+    sleep,
+  );
   assert.deepEqual(dead, ["b"]);
   assert.equal(slept, 1000, "one settle time for all units, not one each");
-  assert.deepEqual(await watchSettle(fake, ["a"], 0), [], "0 does not wait");
+  slept = 0;
+  assert.deepEqual(await watchSettle(fake, [{ unit: "a", ms: 0 }], sleep), [], "0 does not wait");
+  assert.equal(slept, 0);
+});
+
+test("each unit is watched for its own settle time: a death after it is systemd's to handle", async () => {
+  // b restarts at the fifth look (after 1 s of polls); its own settle time is 500 ms.
+  const fake = restartsAtLook(5);
+  let slept = 0;
+  const dead = await watchSettle(
+    fake,
+    [
+      { unit: "a", ms: 2000 },
+      { unit: "b", ms: 500 },
+    ],
+    async (ms) => void (slept += ms),
+  );
+  assert.deepEqual(dead, [], "b restarted after its 500 ms");
+  assert.equal(slept, 2000, "the watch lasts as long as the longest settle time");
 });

@@ -45,27 +45,43 @@ async function states(systemctl: Systemctl, units: readonly string[]): Promise<U
   }));
 }
 
+/** One started unit and how long it must stay up. */
+export interface SettleWatch {
+  readonly unit: string;
+  readonly ms: number;
+}
+
 /**
- * Watch units that were just started, all at once, for `ms`: resolves with the ones that died
- * in that time (each once, in the order given). A container that dies within its first seconds
- * has a cause worth showing at once; one that dies later is systemd's to restart.
+ * Watch units that were just started, all at once, each for its own settle time: resolves with
+ * the ones that died in their time (each once, in the order given). A container that dies within
+ * its first seconds has a cause worth showing at once; one that dies later is systemd's to
+ * restart. The whole watch takes the longest settle time, not their sum.
  */
 export async function watchSettle(
   systemctl: Systemctl,
-  units: readonly string[],
-  ms: number = DEFAULT_SETTLE_MS,
+  watches: readonly SettleWatch[],
   sleep: (ms: number) => Promise<void> = (t) => new Promise((r) => setTimeout(r, t)),
 ): Promise<string[]> {
-  if (units.length === 0 || ms <= 0) return [];
-  const first = await states(systemctl, units);
-  const dead = new Set(first.filter((s) => died(s, s)).map((s) => s.id));
-  for (let waited = 0; waited < ms && dead.size < units.length; waited += POLL_MS) {
+  if (watches.length === 0) return [];
+  const first = await states(
+    systemctl,
+    watches.map((w) => w.unit),
+  );
+  const dead = new Set(watches.filter((_, i) => first[i] && died(first[i], first[i])));
+  const longest = Math.max(...watches.map((w) => w.ms));
+  for (let waited = 0; waited < longest; waited += POLL_MS) {
+    const open = watches.filter((w) => w.ms > waited && !dead.has(w));
+    if (open.length === 0) break;
     await sleep(POLL_MS);
-    const now = await states(systemctl, units);
-    now.forEach((s, i) => {
-      const was = first[i];
-      if (was && died(was, s)) dead.add(s.id);
+    const now = await states(
+      systemctl,
+      open.map((w) => w.unit),
+    );
+    open.forEach((w, i) => {
+      const was = first[watches.indexOf(w)];
+      const is = now[i];
+      if (was && is && died(was, is)) dead.add(w);
     });
   }
-  return units.filter((u) => dead.has(u));
+  return watches.filter((w) => dead.has(w)).map((w) => w.unit);
 }

@@ -202,7 +202,9 @@ test("a container with a network of its own sets it up before start and tears it
   const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
   const up = at(/^ExecStartPre=\/bin\/sh \/var\/lib\/railyard\/current\/network\/web\.sh up$/);
   const start = at(/^ExecStart=/);
-  const del = at(/^ExecStopPost=-\/usr\/sbin\/runc delete --force railyard-web$/);
+  const del = at(
+    /^ExecStopPost=-\/bin\/sh -c "umount \/run\/runc\/railyard-web\/runc\.\* 2>\/dev\/null; exec \/usr\/sbin\/runc delete --force railyard-web"$/,
+  );
   const down = at(/^ExecStopPost=-\/bin\/sh \/var\/lib\/railyard\/current\/network\/web\.sh down$/);
   assert.ok(up >= 0 && up < start, "up runs before the runtime");
   assert.ok(del >= 0 && del < down, "the container is gone before its namespace is removed");
@@ -254,7 +256,9 @@ test("a writable image root is mounted as an overlay before the runtime and unmo
     /^ExecStartPre=\/bin\/mount -t overlay overlay --mkdir=0755 -o lowerdir=\/var\/lib\/railyard\/bundles\/db-0123456789abcdef\/layer:\/var\/lib\/railyard\/rootfs\/sha256-abc,upperdir=\/var\/lib\/railyard\/bundles\/db-0123456789abcdef\/upper,workdir=\/var\/lib\/railyard\/bundles\/db-0123456789abcdef\/work \/run\/railyard\/rootfs\/railyard-db$/,
   );
   const start = at(/^ExecStart=/);
-  const del = at(/^ExecStopPost=-\/usr\/sbin\/runc delete --force railyard-db$/);
+  const del = at(
+    /^ExecStopPost=-\/bin\/sh -c "umount \/run\/runc\/railyard-db\/runc\.\* 2>\/dev\/null; exec \/usr\/sbin\/runc delete --force railyard-db"$/,
+  );
   const umount = at(/^ExecStopPost=-\/bin\/umount \/run\/railyard\/rootfs\/railyard-db$/);
   assert.ok(mount >= 0 && mount < start, "mounted before the runtime starts");
   assert.ok(del >= 0 && del < umount, "unmounted once the container is gone");

@@ -65,6 +65,8 @@ export function renderUnit(config: ResolvedConfig, c: ResolvedContainer, u: Unit
   // A service that crashes now and then keeps being restarted; one that cannot start at all
   // (20 starts within a minute, with 2 s between them) is given up on.
   unit.push("StartLimitIntervalSec=60", "StartLimitBurst=20");
+  // Then onFailure tells someone (see systemd/notify.ts).
+  if (config.onFailure !== undefined) unit.push(`OnFailure=${onFailureUnit(c.name)}`);
 
   const net = u.networkScript === undefined ? undefined : execQuote(u.networkScript);
   const service = [
@@ -77,7 +79,7 @@ export function renderUnit(config: ResolvedConfig, c: ResolvedContainer, u: Unit
       ? [`ExecStartPre=${[MOUNT, ...mountArgs(u.overlay, c.name)].map(execQuote).join(" ")}`]
       : []),
     `ExecStart=${rt} run --detach --pid-file ${pid} --bundle ${execQuote(u.bundle)} ${id}`,
-    `ExecStopPost=-${rt} delete --force ${id}`,
+    stopPostDelete(u.runtime, rt, id, scope),
     // Every image container of the system manager unmounts its overlay point on stop (only
     // they have one), also one whose root is read-only now: after a switch from a writable root,
     // the stop that runs is the new unit's, and it must still take the old overlay down.
@@ -106,6 +108,37 @@ export function renderUnit(config: ResolvedConfig, c: ResolvedContainer, u: Unit
   if (c.resources.pids !== undefined) service.push(`TasksMax=${c.resources.pids}`);
 
   return assembleUnit(c, unit, service, scope);
+}
+
+/** The template unit that runs `onFailure` (systemd/notify.ts renders it). */
+export const ON_FAILURE_TEMPLATE = "railyard-on-failure@.service";
+
+/** The instance of the template that reports container `name`. */
+export const onFailureUnit = (name: string): string => `railyard-on-failure@${name}.service`;
+
+/**
+ * The part of a unit that decides whether a switch restarts its service: all of it but
+ * `OnFailure=`, a dependency systemd takes up at daemon-reload without a restart (so setting
+ * `onFailure` restarts nobody).
+ */
+export const restartRelevant = (unit: string): string => unit.replace(/^OnFailure=.*\n/gm, "");
+
+/**
+ * `runtime delete --force` after every stop. runc (as root) bind-mounts a copy of its own binary
+ * at `/run/runc/ID/runc.XXXXXX` while a container starts; a start killed half way (a restart of
+ * a crash-looping service lands in one) leaves that mount, and then the delete fails with
+ * "device or resource busy" and every later start with "container with given ID already
+ * exists". So the stop unmounts any such leftover first; on the stop path, never the start's.
+ */
+function stopPostDelete(
+  runtime: string,
+  rt: string,
+  id: string,
+  scope: RootlessScope | undefined,
+): string {
+  if (scope || !/(^|\/)runc$/.test(runtime)) return `ExecStopPost=-${rt} delete --force ${id}`;
+  const script = `umount /run/runc/${id}/runc.* 2>/dev/null; exec ${shQuote(runtime)} delete --force ${id}`;
+  return `ExecStopPost=-/bin/sh -c ${execQuote(script)}`;
 }
 
 /** The unit file around its [Unit] and [Service] lines: the header, and [Install] for autoStart. */

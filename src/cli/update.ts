@@ -1,0 +1,273 @@
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { ResolvedConfig } from "../config/types.js";
+import { UsageError } from "../errors.js";
+import { writeFileAtomic } from "../util/atomic.js";
+import { loadFor, type Command, type CommandContext } from "./context.js";
+import { pullReporter } from "./progress.js";
+import { builtSnapshots, generationSnapshots } from "./diff.js";
+import {
+  failedNames,
+  report,
+  settleMs,
+  switchModules,
+  tellSomeone,
+  transactFor,
+} from "./switch.js";
+
+/** One image the update looked at. */
+interface ImageRow {
+  readonly container: string;
+  readonly ref: string;
+  readonly from: string | null;
+  readonly to: string;
+}
+
+/**
+ * railyard.lock as it was, to put back when the update does not happen (dry run, nothing to
+ * switch, a failure rolled back): the lock keeps naming what the host runs.
+ */
+function saveLock(path: string): () => void {
+  const saved = existsSync(path) ? readFileSync(path) : undefined;
+  return () => (saved ? writeFileAtomic(path, saved) : rmSync(path, { force: true }));
+}
+
+/** The command the timer's service runs: this railyard, this config, absolute paths. */
+function updateArgv(ctx: CommandContext, config: ResolvedConfig): string[] {
+  const script = realpathSync(process.argv[1] ?? "");
+  return [
+    process.execPath,
+    script,
+    ...(ctx.args.globals.user ? ["--user"] : []),
+    "--config",
+    config.file,
+    ...(ctx.args.globals.stateDir !== undefined
+      ? ["--state-dir", resolve(ctx.cwd, ctx.args.globals.stateDir)]
+      : []),
+    "update",
+  ];
+}
+
+async function installTimer(ctx: CommandContext, config: ResolvedConfig): Promise<number> {
+  const [{ renderUpdateUnits, UPDATE_TIMER, DEFAULT_ON_CALENDAR }, systemd, { exec }, install] =
+    await Promise.all([
+      import("../systemd/timer.js"),
+      import("../systemd/systemctl.js"),
+      import("../util/exec.js"),
+      import("../systemd/install.js"),
+    ]);
+  systemd.requireSystemd("railyard update --install-timer", config.rootless);
+  const cal = ctx.args.flags["on-calendar"];
+  const onCalendar = typeof cal === "string" ? cal : DEFAULT_ON_CALENDAR;
+  // systemd's own parser decides what a calendar spec is; its message names the problem.
+  const check = await exec("systemd-analyze", ["calendar", onCalendar]);
+  if (check.code !== 0)
+    throw new UsageError(
+      `--on-calendar ${JSON.stringify(onCalendar)} is not a systemd calendar spec (see man systemd.time): ${check.stderr.trim()}`,
+    );
+  const dir = ctx.env["RAILYARD_UNIT_DIR"] ?? config.rootless?.unitDir ?? install.DEFAULT_UNIT_DIR;
+  mkdirSync(dir, { recursive: true });
+  const units = renderUpdateUnits({
+    argv: updateArgv(ctx, config),
+    onCalendar,
+    ...(config.rootless ? { rootless: config.rootless } : {}),
+  });
+  for (const [name, text] of Object.entries(units)) writeFileAtomic(join(dir, name), text);
+  const systemctl = new systemd.Systemctl(undefined, config.rootless);
+  await systemctl.call(["daemon-reload"]);
+  await systemctl.call(["enable", "--now", UPDATE_TIMER]);
+  const next = await systemctl.show([UPDATE_TIMER], ["NextElapseUSecRealtime"]);
+  if (ctx.args.globals.json)
+    ctx.out(
+      JSON.stringify(
+        { installed: Object.keys(units).map((u) => join(dir, u)), onCalendar },
+        null,
+        2,
+      ),
+    );
+  else {
+    ctx.out(
+      `installed ${Object.keys(units).join(" and ")} in ${dir} (OnCalendar=${onCalendar}, up to 1 h later)`,
+    );
+    const at = next[0]?.["NextElapseUSecRealtime"];
+    if (at) ctx.out(`next run: ${at}`);
+  }
+  return 0;
+}
+
+async function removeTimer(ctx: CommandContext, config: ResolvedConfig): Promise<number> {
+  const [{ UPDATE_SERVICE, UPDATE_TIMER }, systemd, install] = await Promise.all([
+    import("../systemd/timer.js"),
+    import("../systemd/systemctl.js"),
+    import("../systemd/install.js"),
+  ]);
+  systemd.requireSystemd("railyard update --remove-timer", config.rootless);
+  const dir = ctx.env["RAILYARD_UNIT_DIR"] ?? config.rootless?.unitDir ?? install.DEFAULT_UNIT_DIR;
+  const systemctl = new systemd.Systemctl(undefined, config.rootless);
+  const present = [UPDATE_TIMER, UPDATE_SERVICE].filter((u) => existsSync(join(dir, u)));
+  if (present.length === 0) {
+    ctx.out(`no update timer installed in ${dir}`);
+    return 0;
+  }
+  await systemctl.tryCall(["disable", "--now", UPDATE_TIMER]);
+  for (const u of present) rmSync(join(dir, u), { force: true });
+  await systemctl.call(["daemon-reload"]);
+  ctx.out(`removed ${present.join(" and ")} from ${dir}`);
+  return 0;
+}
+
+export const updateCommand: Command = {
+  name: "update",
+  summary: "newer images behind the config's tags: pull, build, switch, roll back if they fail",
+  usage:
+    "railyard update [--dry-run] [--settle SECS] | --install-timer [--on-calendar SPEC] | --remove-timer",
+  help: `Re-resolves the tag of every image (as railyard lock --update does), and when a digest is
+new, builds a generation with it and switches to it as switch does: when a service does not
+settle, the switch goes back to the generation the host ran, marks the new one failed, runs
+onFailure and exits 1; railyard.lock is then put back, so it keeps naming what runs. A set of
+digests that failed before is not tried again. With nothing new it changes nothing and says so.
+
+Never changed: images pinned by digest (image@sha256:...), pull: "never", and imageFile.
+
+  --dry-run             say which images are new and what the switch would do, change nothing
+  --settle SECS         how long every started service must stay up (as for switch)
+  --install-timer       install and start railyard-update.timer, which runs railyard update
+                        for this config (randomised by up to 1 h, caught up after downtime)
+  --on-calendar SPEC    when the timer runs, a systemd calendar spec (default: daily)
+  --remove-timer        stop and remove the timer and its service`,
+  flags: {
+    long: {
+      "dry-run": false,
+      settle: true,
+      "install-timer": false,
+      "on-calendar": true,
+      "remove-timer": false,
+    },
+  },
+  async run(ctx) {
+    const f = ctx.args.flags;
+    if (f["install-timer"] && f["remove-timer"])
+      throw new UsageError("--install-timer and --remove-timer cannot be combined");
+    if (f["on-calendar"] !== undefined && !f["install-timer"])
+      throw new UsageError("--on-calendar goes with --install-timer");
+    const [config, m] = await Promise.all([loadFor(ctx, "update"), switchModules()]);
+    if (f["install-timer"]) return installTimer(ctx, config);
+    if (f["remove-timer"]) return removeTimer(ctx, config);
+    const dryRun = f["dry-run"] === true;
+    const settle = settleMs(ctx);
+    if (!dryRun) m.requireSystemd("railyard update", config.rootless);
+    const [{ acquireImage }, { lockPathFor, readLock }] = await Promise.all([
+      import("../image/acquire.js"),
+      import("../image/lock.js"),
+    ]);
+    const runtime = m.chooseRuntime(config.runtime, m.hostProbe(ctx.env));
+    const onEvent = pullReporter({
+      tty: process.stderr.isTTY === true,
+      json: false,
+      write: (s) => process.stderr.write(s),
+      out: ctx.info,
+    });
+    const lockPath = lockPathFor(config.file);
+    return m.withSwitchLock(config.stateDir, async () => {
+      const restoreLock = saveLock(lockPath);
+      const before = readLock(lockPath).images;
+      const rows: ImageRow[] = [];
+      for (const c of Object.values(config.containers)) {
+        const img = c.image;
+        if (!img || img.file || img.ref.includes("@") || img.pull === "never") continue;
+        const got = await acquireImage(config, c, {
+          env: ctx.env,
+          onEvent,
+          log: ctx.debug,
+          update: true,
+        });
+        rows.push({
+          container: c.name,
+          ref: img.ref,
+          from: before[img.ref]?.digest ?? null,
+          to: got.digest,
+        });
+      }
+      const fresh = rows.filter((r) => r.from !== r.to);
+      const out = (o: Record<string, unknown>, lines: string[]) => {
+        if (ctx.args.globals.json) ctx.out(JSON.stringify({ images: rows, ...o }, null, 2));
+        else for (const l of lines) ctx.out(l);
+      };
+      const imageLines = fresh.map(
+        (r) =>
+          `  ${r.container}: ${r.ref}  ${r.from?.slice(0, 19) ?? "(not locked)"} → ${r.to.slice(0, 19)}`,
+      );
+      if (fresh.length === 0) {
+        restoreLock();
+        out({ updated: false }, [
+          `nothing new: ${rows.length} image${rows.length === 1 ? "" : "s"} checked, each as locked`,
+        ]);
+        return 0;
+      }
+      const g = await m.buildGeneration(config, runtime, {
+        log: ctx.debug,
+        warn: ctx.info,
+        env: ctx.env,
+        write: !dryRun,
+      });
+      if (dryRun) {
+        restoreLock();
+        const { diffServices, formatDiff } = await import("../generations/diff.js");
+        const cur = m.currentGeneration(config.stateDir);
+        const diff = diffServices(
+          cur !== undefined ? await generationSnapshots(config.stateDir, cur) : {},
+          await builtSnapshots(config, g),
+        );
+        out({ updated: false, dryRun: true, diff }, [
+          "new images (dry run: nothing pulled into the lock, nothing switched):",
+          ...imageLines,
+          ...(diff.length > 0 ? ["what changes:", ...formatDiff(diff).map((l) => `  ${l}`)] : []),
+        ]);
+        return 0;
+      }
+      // These digests failed before: trying them again would only take the services down again.
+      const twin = m
+        .listGenerations(config.stateDir)
+        .find(
+          (n) =>
+            m.readFailed(config.stateDir, n) &&
+            m.sameContent(m.readManifest(config.stateDir, n), g.manifest),
+        );
+      if (twin !== undefined) {
+        restoreLock();
+        const mark = m.readFailed(config.stateDir, twin);
+        out({ updated: false, failedBefore: twin }, [
+          ...imageLines.map((l) => l.replace(/^ {2}/, "  new: ")),
+          `generation ${twin} had these images and failed at ${mark?.at} (${mark?.reason}); not switching. it is tried again when a newer digest appears`,
+        ]);
+        return 0;
+      }
+      if (!ctx.args.globals.json) {
+        ctx.out("new images:");
+        for (const l of imageLines) ctx.out(l);
+      }
+      const r = await transactFor(m, ctx, config, g.generation, {
+        dryRun: false,
+        settle,
+        rollback: true,
+        mark: true,
+      });
+      if (r.reason !== undefined) {
+        restoreLock();
+        await tellSomeone(m, ctx, config, {
+          event: "update-failed",
+          generation: r.to,
+          services: r.stopped ?? failedNames(r),
+          reason: r.reason,
+        });
+      }
+      if (ctx.args.globals.json) {
+        ctx.out(
+          JSON.stringify({ images: rows, updated: r.reason === undefined, switch: r }, null, 2),
+        );
+        return r.reason !== undefined ? 1 : 0;
+      }
+      return report(ctx, r, false);
+    });
+  },
+};
