@@ -20,9 +20,18 @@ export function imageContainers(
   engine: string,
   warn: (m: string) => void,
 ): ResolvedContainer[] {
+  if (config.onFailure !== undefined)
+    warn(
+      `onFailure: not exported; ${engine} has no hook for a failed rollout (use its own alerting)`,
+    );
   return sortedEntries(config.containers)
     .map(([, c]) => c)
     .filter((c) => {
+      // Kubernetes has minReadySeconds for it; the others have no settle time.
+      if (c.image && c.settle !== undefined && engine !== "Kubernetes")
+        warn(
+          `containers.${c.name}.settle: not exported; ${engine} does not wait for a started container to stay up`,
+        );
       if (c.image) return true;
       warn(
         `containers.${c.name}: a host program (args) has no image, so ${engine} cannot run it; not exported`,

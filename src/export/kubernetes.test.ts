@@ -287,3 +287,18 @@ test("names become DNS-1123 labels, with a stable hash only when they had to cha
   assert.ok(dnsLabel("x".repeat(100)).length <= 63);
   assert.match(dnsLabel("___"), /^x-[a-f0-9]{6}$/);
 });
+
+test("settle becomes minReadySeconds; onFailure has no equivalent and says so (in every export)", async () => {
+  const { toCompose } = await import("./compose.js");
+  const c = resolveConfig(
+    { onFailure: "notify", containers: { web: { image: "nginx", settle: "10s" } } },
+    fakeContext(),
+  );
+  const k = toKubernetes(c, { images: { web: DIGEST }, envFiles: {} });
+  const dep = k.output.find((o) => o.kind === "Deployment") as KubeObject;
+  assert.equal((dep["spec"] as { minReadySeconds?: number }).minReadySeconds, 10);
+  assert.match(k.warnings.join("\n"), /^onFailure: not exported; Kubernetes has no hook/m);
+  const compose = toCompose(c, { web: DIGEST }).warnings.join("\n");
+  assert.match(compose, /^onFailure: not exported; compose has no hook/m);
+  assert.match(compose, /^containers\.web\.settle: not exported; compose does not wait/m);
+});

@@ -163,6 +163,10 @@ function warnUnmapped(c: ResolvedContainer, warn: (m: string) => void): void {
     );
 }
 
+/** `settle`: a new pod counts as available once ready for this long, as a switch waits. */
+const minReady = (c: ResolvedContainer) =>
+  c.settle !== undefined ? { minReadySeconds: Math.ceil(c.settle / 1000) } : {};
+
 /** The Kubernetes objects for a config, in a stable order. */
 export function toKubernetes(
   config: ResolvedConfig,
@@ -312,6 +316,7 @@ export function toKubernetes(
         metadata: meta,
         spec: {
           replicas: 1,
+          ...minReady(c),
           serviceName: name,
           selector: { matchLabels: labels },
           template,
@@ -328,6 +333,7 @@ export function toKubernetes(
         metadata: meta,
         spec: {
           replicas: 1,
+          ...minReady(c),
           selector: { matchLabels: labels },
           // One writer at a time for ReadWriteOnce claims and host paths.
           strategy: { type: "Recreate" },
