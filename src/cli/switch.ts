@@ -9,7 +9,7 @@ import { loadFor, type Command, type CommandContext } from "./context.js";
 import { logMatches } from "./status.js";
 
 /** What switch, rollback and update use, loaded only when one of them runs (see main.ts). */
-async function modules() {
+export async function switchModules() {
   const [
     activation,
     transaction,
@@ -49,8 +49,7 @@ async function modules() {
     ...exec,
   };
 }
-export type Modules = Awaited<ReturnType<typeof modules>>;
-export const switchModules = modules;
+export type Modules = Awaited<ReturnType<typeof switchModules>>;
 
 /**
  * `--settle SECONDS` in milliseconds: how long started services must stay up; 0 does not wait.
@@ -246,7 +245,7 @@ stopped.
   --no-rollback  keep the new generation when a service fails, to debug it (still exits 1)`,
   flags: { long: { "dry-run": false, settle: true, "no-rollback": false } },
   async run(ctx) {
-    const [config, m] = await Promise.all([loadFor(ctx, "switch"), modules()]);
+    const [config, m] = await Promise.all([loadFor(ctx, "switch"), switchModules()]);
     const dryRun = ctx.args.flags["dry-run"] === true;
     const settle = settleMs(ctx); // a bad --settle is a usage error before anything is built
     if (!dryRun) m.requireSystemd("railyard switch", config.rootless);
@@ -317,7 +316,7 @@ interrupted automatic rollback, the one that rollback was going back to.
   --settle SECS  how long started services must stay up, as for switch (default 3)`,
   flags: { long: { to: true, "dry-run": false, settle: true } },
   async run(ctx) {
-    const [config, m] = await Promise.all([loadFor(ctx, "rollback"), modules()]);
+    const [config, m] = await Promise.all([loadFor(ctx, "rollback"), switchModules()]);
     const dryRun = ctx.args.flags["dry-run"] === true;
     const to = ctx.args.flags["to"];
     if (typeof to === "string" && !/^\d+$/.test(to))

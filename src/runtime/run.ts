@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { exec, exitStatus, type Exec } from "../util/exec.js";
 import type { RootlessScope } from "../config/types.js";
@@ -50,7 +50,8 @@ export async function clearStaleContainer(
   rootless?: RootlessScope,
 ): Promise<true | { readonly bundle: string }> {
   // runc keeps a container's state under <root>/<id> (/run/runc/<id> for root).
-  if (!existsSync(`${runtimeRoot(runtimePath, rootless)}/${id}`)) return true;
+  const dir = `${runtimeRoot(runtimePath, rootless)}/${id}`;
+  if (!existsSync(dir)) return true;
   const g = runtimeGlobalArgs(runtimePath, rootless);
   const st = await run(runtimePath, [...g, ...stateArgs(id)]);
   if (st.code === 0) {
@@ -58,6 +59,11 @@ export async function clearStaleContainer(
     if (s.status === "running" || s.status === "paused" || s.status === "created")
       return { bundle: s.bundle ?? "" };
   }
+  // A start killed half way leaves runc's bind-mounted copy of itself here, which would make the
+  // delete fail (see stopPostDelete in systemd/unit.ts).
+  if (!rootless)
+    for (const f of readdirSync(dir).filter((e) => e.startsWith("runc.")))
+      await run("umount", [`${dir}/${f}`]);
   await run(runtimePath, [...g, ...deleteArgs(id)]);
   return true;
 }
