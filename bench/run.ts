@@ -128,7 +128,23 @@ async function settle(needle: string, timeoutMs = 5000): Promise<void> {
   while (busy() && Date.now() - t0 < timeoutMs) await new Promise((r) => setTimeout(r, 20));
 }
 
-/** A unit's ExecStartPre=, ExecStart= and ExecStopPost= argvs, in order (no quoting in them). */
+/**
+ * One Exec line's argv as systemd splits it: words, double-quoted words with backslash escapes,
+ * and `$$`/`%%` for a literal `$`/`%` (the quoting execQuote writes).
+ */
+function execWords(line: string): string[] {
+  const words: string[] = [];
+  for (const m of line.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)) {
+    const w =
+      m[1] !== undefined
+        ? m[1].replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c))
+        : (m[2] ?? "");
+    words.push(w.replace(/\$\$/g, "$").replace(/%%/g, "%"));
+  }
+  return words;
+}
+
+/** A unit's ExecStartPre=, ExecStart= and ExecStopPost= argvs, in order. */
 function unitCommands(unitFile: string): {
   pre: string[][];
   start: string[];
@@ -136,9 +152,7 @@ function unitCommands(unitFile: string): {
 } {
   const text = readFileSync(unitFile, "utf8");
   const lines = (key: string) =>
-    [...text.matchAll(new RegExp(`^${key}=-?(.*)$`, "gm"))].map((m) =>
-      (m[1] ?? "").split(" ").filter(Boolean),
-    );
+    [...text.matchAll(new RegExp(`^${key}=-?(.*)$`, "gm"))].map((m) => execWords(m[1] ?? ""));
   return {
     pre: lines("ExecStartPre"),
     start: lines("ExecStart")[0] ?? [],

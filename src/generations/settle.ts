@@ -61,25 +61,27 @@ export async function watchSettle(
   systemctl: Systemctl,
   watches: readonly SettleWatch[],
   sleep: (ms: number) => Promise<void> = (t) => new Promise((r) => setTimeout(r, t)),
+  now: () => number = Date.now,
 ): Promise<string[]> {
   if (watches.length === 0) return [];
+  const t0 = now();
   const first = await states(
     systemctl,
     watches.map((w) => w.unit),
   );
   const dead = new Set(watches.filter((_, i) => first[i] && died(first[i], first[i])));
-  const longest = Math.max(...watches.map((w) => w.ms));
-  for (let waited = 0; waited < longest; waited += POLL_MS) {
-    const open = watches.filter((w) => w.ms > waited && !dead.has(w));
+  // Wall time, not a count of sleeps: each look at 100 units takes a while itself.
+  for (;;) {
+    const open = watches.filter((w) => w.ms > now() - t0 && !dead.has(w));
     if (open.length === 0) break;
     await sleep(POLL_MS);
-    const now = await states(
+    const seen = await states(
       systemctl,
       open.map((w) => w.unit),
     );
     open.forEach((w, i) => {
       const was = first[watches.indexOf(w)];
-      const is = now[i];
+      const is = seen[i];
       if (was && is && died(was, is)) dead.add(w);
     });
   }
