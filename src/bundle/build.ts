@@ -26,6 +26,7 @@ import { dirLookup, planRootfs, type RootfsPlan } from "./rootfs.js";
 import { renderSpec, serializeSpec } from "./spec.js";
 import { BuildError } from "../errors.js";
 import { hostIdOf, payloadCgroup } from "../rootless/scope.js";
+import { secretMounts } from "./secrets.js";
 import { fingerprint, readStamp, writeBundle, type LinkMode } from "./write.js";
 import { ensureFile, hostsFile } from "../network/files.js";
 import { mountArgs, overlayOf, overlayTarget, type Overlay } from "./overlay.js";
@@ -246,6 +247,10 @@ export async function buildContainer(
     log,
     rootless,
   );
+  const id = containerId(c.name, config.idScope);
+  // A secret's copy exists only while the container runs: its mount point is a file, always.
+  const secrets = secretMounts(c, id);
+  for (const m of secrets) fileMounts.add(m.destination);
   const plan = planRootfs(
     c,
     src.process,
@@ -257,16 +262,15 @@ export async function buildContainer(
       ...(src.base ? { baseLookup: dirLookup(src.base.dir) } : {}),
     },
     src.base,
-    extra,
+    [...extra, ...secrets],
   );
   const linkMode = linkModeFor(c, rootless);
-  const id = containerId(c.name, config.idScope);
   const spec = renderSpec(c, {
     hostNofileHard: hostNofileHard(),
     fileEnvironment: readEnvFiles(c, config.file),
     devices: deviceInfo(c),
     process: src.process,
-    extraMounts: extra,
+    extraMounts: [...extra, ...secrets],
     cgroupsPath: payloadCgroup(c, rootless),
     ...(linkMode === "overlay" ? { rootPath: overlayTarget(id) } : {}),
     ...(rootless ? { rootless } : {}),

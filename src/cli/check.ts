@@ -4,15 +4,20 @@ export const checkCommand: Command = {
   name: "check",
   summary: "validate the config and print what it resolves to; changes nothing",
   usage: "railyard check",
-  help: `Loads and validates the config, and reads every environmentFiles file. Prints a summary,
+  help: `Loads and validates the config, and reads every environmentFiles file and every secret a
+container uses (a missing or unreadable one is a problem; no content is printed). Prints a summary,
 or with --json the fully resolved config (every default applied). Exits 2 and lists every problem
 when the config is invalid.`,
   flags: { long: {} },
   async run(ctx) {
     const config = await loadFor(ctx, "check");
     // environmentFiles are config too: a missing or broken one fails check, not only build.
-    const { readEnvFiles } = await import("../bundle/host.js");
+    const [{ readEnvFiles }, { readSecretValues }] = await Promise.all([
+      import("../bundle/host.js"),
+      import("../generations/secret-digests.js"),
+    ]);
     for (const c of Object.values(config.containers)) readEnvFiles(c, config.file);
+    readSecretValues(config);
     if (ctx.args.globals.json) ctx.out(JSON.stringify(config, null, 2));
     else {
       const names = Object.keys(config.containers);

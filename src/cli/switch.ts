@@ -22,6 +22,7 @@ export async function switchModules() {
     diagnose,
     spec,
     exec,
+    secrets,
   ] = await Promise.all([
     import("../generations/activate.js"),
     import("../generations/transaction.js"),
@@ -34,6 +35,7 @@ export async function switchModules() {
     import("../runtime/diagnose.js"),
     import("../bundle/spec.js"),
     import("../util/exec.js"),
+    import("../generations/secret-digests.js"),
   ]);
   return {
     ...activation,
@@ -47,6 +49,7 @@ export async function switchModules() {
     ...diagnose,
     ...spec,
     ...exec,
+    ...secrets,
   };
 }
 export type Modules = Awaited<ReturnType<typeof switchModules>>;
@@ -202,7 +205,11 @@ export async function transactFor(
   // The settle times of the generation being started, as its own config gave them.
   const target = o.dryRun ? undefined : m.readGenerationConfig(config.stateDir, to);
   const manifest = o.dryRun ? undefined : m.readManifest(config.stateDir, to);
-  return m.transact(config.stateDir, to, {
+  // A secret rotated since its services started restarts them, changed generation or not.
+  const digests = target ? m.serviceSecretDigests(target, m.readSecretValues(target)) : {};
+  const rotated = m.changedSecrets(config.stateDir, digests);
+  if (rotated.length > 0) ctx.debug(`secrets changed for: ${rotated.join(", ")}`);
+  const r = await m.transact(config.stateDir, to, {
     systemctl,
     ...(unitDir !== undefined ? { unitDir } : {}),
     ...(rootless ? { rootless } : {}),
@@ -213,6 +220,7 @@ export async function transactFor(
     settleFor: settleFor(m, target ?? config, o.settle),
     rollback: o.rollback,
     mark: o.mark,
+    alsoRestart: rotated,
     onFailed: (names) =>
       explain(
         m,
@@ -222,6 +230,12 @@ export async function transactFor(
         names,
       ),
   });
+  if (!o.dryRun) {
+    const back = r.rolledBack?.plan;
+    const started = [r.plan, ...(back ? [back] : [])].flatMap((p) => [...p.start, ...p.restart]);
+    m.recordSecrets(config.stateDir, digests, started);
+  }
+  return r;
 }
 
 export const switchCommand: Command = {
@@ -248,6 +262,7 @@ stopped.
     const [config, m] = await Promise.all([loadFor(ctx, "switch"), switchModules()]);
     const dryRun = ctx.args.flags["dry-run"] === true;
     const settle = settleMs(ctx); // a bad --settle is a usage error before anything is built
+    m.readSecretValues(config); // a missing secret file is a config error before anything is built
     if (!dryRun) m.requireSystemd("railyard switch", config.rootless);
     const runtime = m.chooseRuntime(config.runtime, m.hostProbe(ctx.env));
     ctx.debug(`runtime: ${runtime.name} (${runtime.reason})`);

@@ -155,6 +155,7 @@ Never changed: images pinned by digest (image@sha256:...), pull: "never", and im
     if (f["remove-timer"]) return removeTimer(ctx, config);
     const dryRun = f["dry-run"] === true;
     const settle = settleMs(ctx);
+    m.readSecretValues(config); // a missing secret file is a config error before anything happens
     if (!dryRun) m.requireSystemd("railyard update", config.rootless);
     const [{ acquireImage }, { lockPathFor, readLock }] = await Promise.all([
       import("../image/acquire.js"),

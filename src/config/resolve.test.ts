@@ -403,3 +403,48 @@ test("sysctls: only namespaced ones, net.* not on the host's network, each mista
     },
   );
 });
+
+test("secrets: each problem names its key; settle and onFailure are checked", () => {
+  const p = problems({
+    secrets: {
+      both: { file: "/a", encrypted: "/b" },
+      rel: { file: "relative/path" },
+      "-bad": { file: "/x" },
+      ok: { file: "/run/keys/ok" },
+    },
+    containers: {
+      db: {
+        image: "postgres",
+        settle: "forever",
+        secrets: [
+          "missing",
+          { source: "ok", target: "a/b" },
+          { source: "ok", mode: "0999", target: "m" },
+          "ok",
+          { source: "ok", target: "/run/secrets/ok" },
+        ],
+      },
+    },
+  }).join("\n");
+  assert.match(p, /secrets\.both: needs exactly one of file .* and encrypted/);
+  assert.match(p, /secrets\.rel\.file: .*absolute/);
+  assert.match(p, /secrets\.-bad: "-bad" is not a secret name/);
+  assert.match(
+    problems({ onFailure: " ", containers: {} }).join("\n"),
+    /onFailure: must be a command: it cannot be empty/,
+  );
+  assert.match(p, /containers\.db\.settle: "forever" is not a duration/);
+  assert.match(
+    p,
+    /containers\.db\.secrets\[0\]: "missing" is not under the top-level secrets\. expected one of: .*\bok\b/,
+  );
+  assert.match(
+    p,
+    /containers\.db\.secrets\[1\]\.target: a relative target is a file name under \/run\/secrets/,
+  );
+  assert.match(p, /containers\.db\.secrets\[2\]\.mode: "0999" is not an octal mode/);
+  assert.match(
+    p,
+    /containers\.db\.secrets\[4\]\.target: \/run\/secrets\/ok is already the target of another secret/,
+  );
+});

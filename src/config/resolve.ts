@@ -35,6 +35,7 @@ import type {
   ContainerConfig,
   HealthcheckConfig,
   ResolvedHealthcheck,
+  ResolvedSecretMount,
   ResolvedImage,
   ResolvedConfig,
   ResolvedContainer,
@@ -79,6 +80,20 @@ const containerSchema = v.strictObject({
   login: opt(v.strictObject({ registry: opt(str), username: str, passwordFile: str })),
   environment: opt(strMap),
   environmentFiles: opt(strList),
+  secrets: opt(
+    v.array(
+      v.union([
+        str,
+        v.strictObject({
+          source: str,
+          target: opt(str),
+          uid: opt(whole(0, 2 ** 32 - 2)),
+          gid: opt(whole(0, 2 ** 32 - 2)),
+          mode: opt(v.union([whole(0, 0o777), str])),
+        }),
+      ]),
+    ),
+  ),
   mounts: opt(
     v.record(v.string(), v.strictObject({ source: str, type: opt(str), options: opt(strList) })),
   ),
@@ -145,6 +160,7 @@ const topSchema = v.strictObject({
   backend: opt(v.picklist(["oci", "docker", "podman"])),
   registries: opt(v.record(v.string(), v.strictObject({ insecure: opt(v.boolean()) }))),
   networks: opt(v.record(v.string(), v.strictObject({ subnet: opt(str) }))),
+  secrets: opt(v.record(v.string(), v.strictObject({ file: opt(str), encrypted: opt(str) }))),
   onFailure: opt(
     v.union([
       v.pipe(
@@ -290,6 +306,9 @@ export function resolveConfig(input: unknown, ctx: ResolveContext): Readonly<Res
   }
 
   const networks = top.success ? resolveNetworks(top.output.networks ?? {}, problems) : {};
+  const secrets = top.success ? resolveSecrets(top.output.secrets ?? {}, problems) : {};
+  if (typeof raw.onFailure === "string" && raw.onFailure.trim() === "")
+    problems.push({ path: "onFailure", message: "must be a command: it cannot be empty" });
   const rawContainers = isRecord(raw.containers) ? raw.containers : {};
   const names = new Set(Object.keys(rawContainers));
   const containers: Record<string, ResolvedContainer> = {};
@@ -308,6 +327,7 @@ export function resolveConfig(input: unknown, ctx: ResolveContext): Readonly<Res
       backend,
       names,
       new Set(Object.keys(networks)),
+      new Set(Object.keys(top.success ? (top.output.secrets ?? {}) : {})),
       ctx,
       (path, message) => problems.push({ path: at(...path), message }),
     );
@@ -341,6 +361,7 @@ export function resolveConfig(input: unknown, ctx: ResolveContext): Readonly<Res
       ]),
     ),
     networks,
+    secrets,
     ...(top.success && top.output.onFailure !== undefined
       ? { onFailure: top.output.onFailure }
       : {}),
@@ -355,6 +376,7 @@ function resolveContainer(
   defaultBackend: ResolvedConfig["backend"],
   names: ReadonlySet<string>,
   declaredNetworks: ReadonlySet<string>,
+  declaredSecrets: ReadonlySet<string>,
   ctx: ResolveContext,
   report: Report,
 ): ResolvedContainer | undefined {
@@ -484,6 +506,7 @@ function resolveContainer(
     );
 
   const healthcheck = c.healthcheck ? resolveHealthcheck(c.healthcheck, r) : undefined;
+  const secrets = resolveContainerSecrets(c.secrets ?? [], declaredSecrets, backend, r);
   let settle: number | undefined;
   if (c.settle !== undefined) {
     const p = parseDuration(c.settle);
@@ -645,6 +668,7 @@ function resolveContainer(
     seccomp,
     ports,
     ...(healthcheck ? { healthcheck } : {}),
+    secrets,
     ...(settle !== undefined ? { settle } : {}),
     resources,
     backend,
@@ -833,6 +857,94 @@ function dependencyCycles(containers: Record<string, ResolvedContainer>): Config
 
 /** The networks every config has; the others are declared under `networks`. */
 export const BUILTIN_NETWORKS: readonly string[] = ["none", "host", "private"];
+
+/** A secret's name becomes a systemd credential's name and a file name. */
+const SECRET_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/;
+
+function resolveSecrets(
+  raw: Record<string, { file?: string | undefined; encrypted?: string | undefined }>,
+  problems: ConfigProblem[],
+): Record<string, { file?: string; encrypted?: string }> {
+  const out: Record<string, { file?: string; encrypted?: string }> = {};
+  for (const name of Object.keys(raw).sort()) {
+    const at = (...p: string[]) => formatPath(["secrets", name, ...p]);
+    const s = raw[name] ?? {};
+    if (!SECRET_NAME.test(name)) {
+      problems.push({
+        path: at(),
+        message: `${JSON.stringify(name)} is not a secret name. expected 1 to 63 of a-z A-Z 0-9 _ . -, not starting with "." or "-"`,
+      });
+      continue;
+    }
+    const given = (["file", "encrypted"] as const).filter((k) => s[k] !== undefined);
+    if (given.length !== 1) {
+      problems.push({
+        path: at(),
+        message:
+          "needs exactly one of file (a file holding the value) and encrypted (a credential made with systemd-creds encrypt)",
+      });
+      continue;
+    }
+    const key = given[0] as "file" | "encrypted";
+    const path = s[key] as string;
+    const bad = checkAbsolutePath(path);
+    if (bad) problems.push({ path: at(key), message: bad });
+    else out[name] = { [key]: path };
+  }
+  return out;
+}
+
+/** Compose's defaults for a secret in a container: /run/secrets/<name>, root, 0444. */
+const SECRETS_DIR = "/run/secrets";
+
+function resolveContainerSecrets(
+  list: readonly (string | NonNullable<ContainerConfig["secrets"]>[number])[],
+  declared: ReadonlySet<string>,
+  backend: string,
+  r: Report,
+): ResolvedSecretMount[] {
+  const out: ResolvedSecretMount[] = [];
+  if (list.length > 0 && backend !== "oci")
+    r(
+      ["secrets"],
+      `secrets run with backend "oci" only, for now (railyard export carries them). use backend "oci"`,
+    );
+  list.forEach((item, i) => {
+    const s = typeof item === "string" ? { source: item } : item;
+    const at = typeof item === "string" ? [i] : [i, "source"];
+    if (!declared.has(s.source)) {
+      r(
+        ["secrets", ...at],
+        `${JSON.stringify(s.source)} is not under the top-level secrets. expected one of: ${[...declared].join(", ") || "(none declared)"}`,
+      );
+      return;
+    }
+    const t = s.target ?? s.source;
+    const target = t.startsWith("/") ? cleanPath(t) : `${SECRETS_DIR}/${t}`;
+    const bad = checkAbsolutePath(target);
+    if (bad || (!t.startsWith("/") && t.includes("/"))) {
+      r(
+        ["secrets", i, "target"],
+        bad ?? `a relative target is a file name under ${SECRETS_DIR}, without "/"`,
+      );
+      return;
+    }
+    if (out.some((o) => o.target === target)) {
+      r(["secrets", i, "target"], `${target} is already the target of another secret`);
+      return;
+    }
+    let mode = 0o444;
+    if (typeof s.mode === "string") {
+      if (!/^0?[0-7]{3}$/.test(s.mode)) {
+        r(["secrets", i, "mode"], `${JSON.stringify(s.mode)} is not an octal mode such as "0440"`);
+        return;
+      }
+      mode = parseInt(s.mode, 8);
+    } else if (s.mode !== undefined) mode = s.mode;
+    out.push({ source: s.source, target, uid: s.uid ?? 0, gid: s.gid ?? 0, mode });
+  });
+  return out;
+}
 
 /** Becomes the bridge "ry-<name>", and interface names have 15 characters at most. */
 const NETWORK_NAME = /^[a-z0-9][a-z0-9_-]{0,11}$/;

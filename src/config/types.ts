@@ -65,6 +65,13 @@ export interface ContainerConfig {
   login?: LoginConfig;
   /** Environment variables. @default {} */
   environment?: Record<string, string>;
+  /**
+   * Secrets from the top-level `secrets`, by name or `{ source, target?, uid?, gid?, mode? }`.
+   * Each appears read-only at `/run/secrets/<target>` (a relative target is under
+   * /run/secrets), delivered at start as a systemd credential: never written under the state
+   * dir, into a unit or a generation. @default [] (uid 0, gid 0, mode 0o444, as compose)
+   */
+  secrets?: (string | ContainerSecretConfig)[];
   /** Files of `KEY=value` lines read at build time and merged under `environment`. @default [] */
   environmentFiles?: string[];
   /** ociTools mounts: destination -> mount. @default {} */
@@ -185,6 +192,28 @@ export interface HealthcheckConfig {
   startPeriod?: number | string;
 }
 
+/** One secret in a container (compose's long syntax). */
+export interface ContainerSecretConfig {
+  /** The name under the top-level `secrets`. */
+  source: string;
+  /** A file name under /run/secrets, or an absolute path. @default the source's name */
+  target?: string;
+  /** @default 0 */
+  uid?: number;
+  /** @default 0 */
+  gid?: number;
+  /** File mode, a number (0o440) or an octal string ("0440"). @default 0o444 */
+  mode?: number | string;
+}
+
+/** A secret's value on the host: a file, or a credential made by `systemd-creds encrypt`. */
+export interface SecretConfig {
+  /** An absolute path; read by systemd when a service that uses it starts. */
+  file?: string;
+  /** An absolute path of an encrypted credential (`systemd-creds encrypt`). */
+  encrypted?: string;
+}
+
 export type PullPolicy = "missing" | "always" | "newer" | "never";
 
 /** NixOS oci-containers' `login`. */
@@ -223,6 +252,8 @@ export interface UserConfig {
    * `network: "<name>"`; its members reach each other by container name. @default {}
    */
   networks?: Record<string, NetworkConfig>;
+  /** Secrets by name (letters, digits, `_ . -`): where each one's value lives on the host. @default {} */
+  secrets?: Record<string, SecretConfig>;
   /**
    * A command run when a switch or `railyard update` fails and is rolled back, and when systemd
    * gives up restarting a service: a string for `/bin/sh -c`, or an argv. Its environment says
@@ -269,6 +300,16 @@ export interface ResolvedImage {
     readonly username: string;
     readonly passwordFile: string;
   };
+}
+
+/** One secret in a container, with its defaults applied. */
+export interface ResolvedSecretMount {
+  readonly source: string;
+  /** Absolute path inside the container. */
+  readonly target: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly mode: number;
 }
 
 /** A healthcheck with its defaults applied; durations in milliseconds. */
@@ -319,6 +360,8 @@ export interface ResolvedContainer {
   readonly seccomp: string;
   readonly ports: readonly PortSpec[];
   readonly healthcheck?: ResolvedHealthcheck;
+  /** Secrets mounted read-only at start (see ContainerConfig.secrets). */
+  readonly secrets: readonly ResolvedSecretMount[];
   /** `settle` in milliseconds, when the config gives it. */
   readonly settle?: number;
   readonly resources: {
@@ -367,6 +410,10 @@ export interface ResolvedConfig {
   readonly registries: Readonly<Record<string, { readonly insecure: boolean }>>;
   /** Declared networks; a subnet only where the config gives one (the rest is allocated at build). */
   readonly networks: Readonly<Record<string, { readonly subnet?: string }>>;
+  /** Secrets by name: exactly one of file and encrypted, an absolute path. */
+  readonly secrets: Readonly<
+    Record<string, { readonly file?: string; readonly encrypted?: string }>
+  >;
   /** The command to run on a failed switch or a service systemd gave up on (see UserConfig). */
   readonly onFailure?: string | readonly string[];
 }

@@ -20,6 +20,7 @@ export type ComposeService = Record<string, unknown>;
 export interface ComposeFile {
   services: Record<string, ComposeService>;
   networks?: Record<string, { ipam?: { config: { subnet: string }[] } }>;
+  secrets?: Record<string, { file: string }>;
 }
 
 const RESTART: Record<RestartPolicy, string> = {
@@ -55,13 +56,39 @@ export function toCompose(
       networks[net.name] = net.subnet ? { ipam: { config: [{ subnet: net.subnet }] } } : {};
   }
   const named = Object.keys(networks).length > 0;
+  const secrets = exportedSecrets(config, Object.values(services), warn);
   return {
     output: {
       services,
       ...(named ? { networks: Object.fromEntries(sortedEntries(networks)) } : {}),
+      ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
     },
     warnings,
   };
+}
+
+/**
+ * The top-level secrets the exported services use: file sources as they are. An encrypted
+ * credential has no compose form (compose reads plain files): named, and left for the user.
+ */
+function exportedSecrets(
+  config: ResolvedConfig,
+  services: readonly ComposeService[],
+  warn: (m: string) => void,
+): Record<string, { file: string }> {
+  const used = new Set(
+    services.flatMap((s) => ((s["secrets"] ?? []) as { source: string }[]).map((x) => x.source)),
+  );
+  const out: Record<string, { file: string }> = {};
+  for (const name of [...used].sort()) {
+    const s = config.secrets[name];
+    if (s?.file !== undefined) out[name] = { file: s.file };
+    else
+      warn(
+        `secrets.${name}.encrypted: compose reads plain files; decrypt it (systemd-creds decrypt) to a file and add it under secrets`,
+      );
+  }
+  return out;
 }
 
 function service(
@@ -80,6 +107,15 @@ function service(
   if (img.cmd) s["command"] = img.cmd.map(escape);
   if (Object.keys(c.environment).length > 0) s["environment"] = sortedRecord(c.environment);
   if (c.environmentFiles.length > 0) s["env_file"] = [...c.environmentFiles];
+  // The long syntax, with railyard's defaults written out (compose's are the same).
+  if (c.secrets.length > 0)
+    s["secrets"] = c.secrets.map((x) => ({
+      source: x.source,
+      target: x.target,
+      uid: String(x.uid),
+      gid: String(x.gid),
+      mode: x.mode,
+    }));
 
   const volumes: unknown[] = [];
   const tmpfs: string[] = [];

@@ -56,6 +56,8 @@ export interface ActivateOptions {
   readonly idScope?: string;
   /** Test hook: called after each named step, so tests can kill the process there. */
   readonly step?: (name: string) => void;
+  /** Services to restart even though their unit and bundle did not change (a rotated secret). */
+  readonly alsoRestart?: readonly string[];
   /** Recorded in the journal while a failed switch goes back: the generation that failed. */
   readonly rollingBackFrom?: number;
 }
@@ -98,7 +100,7 @@ export async function activate(
   // After an interrupted switch the host may run a mix of the journal's generations.
   const running = pending ? journalGenerations(pending) : fromN !== undefined ? [fromN] : [];
   const also = running.filter((n) => n !== fromN).map((n) => readManifest(stateDir, n));
-  const plan = planSwitch(from, target, also);
+  const plan = withRestarts(planSwitch(from, target, also), o.alsoRestart ?? []);
   if (o.dryRun) return { from: fromN, to, plan, failed: [] };
   if (
     !pending &&
@@ -180,6 +182,17 @@ export async function activate(
   await run("start", plan.start);
   step("started");
   return { from: fromN, to, plan, failed };
+}
+
+/** The plan with `names` moved from unchanged to restart (services the plan leaves running). */
+function withRestarts(plan: SwitchPlan, names: readonly string[]): SwitchPlan {
+  const more = names.filter((n) => plan.unchanged.includes(n));
+  if (more.length === 0) return plan;
+  return {
+    ...plan,
+    restart: [...plan.restart, ...more].sort(),
+    unchanged: plan.unchanged.filter((n) => !more.includes(n)),
+  };
 }
 
 /** The switch is over (settled, kept as failed, or rolled back): drop its journal. */

@@ -104,6 +104,7 @@ export async function transact(
   }
   const undo = await activate(stateDir, back, {
     ...o,
+    alsoRestart: [],
     rollingBackFrom: to,
     step: (s) => step(`rollback-${s}`),
   });

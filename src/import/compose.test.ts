@@ -297,13 +297,13 @@ test("networks: compose's implicit default, named ones with their subnets, one p
   resolveConfig(config, fakeContext());
 });
 
-test("top-level keys other than services, volumes and networks are named", () => {
+test("top-level keys other than services, volumes, networks and secrets are named", () => {
   const { warnings } = imp(
     { a: { image: "x" } },
-    { networks: { front: {} }, secrets: {}, version: "3.8" },
+    { networks: { front: {} }, configs: {}, version: "3.8" },
   );
   assert.ok(!warnings.some((w) => w.startsWith("networks")));
-  assert.ok(warnings.includes("secrets: is not imported; railyard has no such setting"));
+  assert.ok(warnings.includes("configs: is not imported; railyard has no such setting"));
   assert.ok(!warnings.some((w) => w.startsWith("version")));
 });
 
@@ -333,4 +333,51 @@ export default defineConfig({
 });
 `,
   );
+});
+
+test("secrets: file sources as they are, environment sources as a file to create, long syntax with ids and an octal mode", () => {
+  const { config, warnings } = imp(
+    {
+      db: {
+        image: "postgres:16",
+        environment: { POSTGRES_PASSWORD_FILE: "/run/secrets/db_password" },
+        secrets: [
+          "db_password",
+          { source: "token", target: "api", uid: "999", gid: "999", mode: 440 },
+        ],
+      },
+    },
+    {
+      secrets: {
+        db_password: { file: "./db_password.txt" },
+        token: { environment: "API_TOKEN" },
+        old: { external: true },
+      },
+    },
+  );
+  assert.deepEqual(config.secrets, {
+    db_password: { file: "/srv/app/db_password.txt" },
+    token: { file: "/srv/app/secrets/token" },
+  });
+  assert.deepEqual(config.containers?.["db"]?.secrets, [
+    "db_password",
+    { source: "token", target: "api", uid: 999, gid: 999, mode: 0o440 },
+  ]);
+  const w = warnings.join("\n");
+  assert.match(
+    w,
+    /secrets\.token\.environment: comes from the variable API_TOKEN; .*write its value to \/srv\/app\/secrets\/token \(mode 0600\)/,
+  );
+  assert.match(w, /secrets\.old: external \(swarm\) secrets are not imported/);
+  assert.doesNotMatch(
+    w,
+    /services\.db\.secrets/,
+    "the service's secrets are imported, not dropped",
+  );
+  // And it is a valid railyard config: each secret at /run/secrets/<target>, root, 0444 unless given.
+  const resolved = resolveConfig(config, fakeContext());
+  assert.deepEqual(resolved.containers["db"]?.secrets, [
+    { source: "db_password", target: "/run/secrets/db_password", uid: 0, gid: 0, mode: 0o444 },
+    { source: "token", target: "/run/secrets/api", uid: 999, gid: 999, mode: 0o440 },
+  ]);
 });

@@ -19,6 +19,7 @@ import type {
   ContainerConfig,
   HealthcheckConfig,
   RestartPolicy,
+  SecretConfig,
   UserConfig,
 } from "../config/types.js";
 import { ConfigError, type ConfigProblem } from "../errors.js";
@@ -52,7 +53,7 @@ type Path = (string | number)[];
 type Obj = Record<string, unknown>;
 
 /** Top-level keys that carry nothing a container needs. */
-const QUIET_TOP = new Set(["version", "name", "services", "volumes", "networks"]);
+const QUIET_TOP = new Set(["version", "name", "services", "volumes", "networks", "secrets"]);
 
 class Reader {
   readonly problems: ConfigProblem[] = [];
@@ -213,11 +214,105 @@ export function fromCompose(doc: unknown, ctx: ImportContext): ImportResult {
     }
   }
   const networks = declaredNetworks(top["networks"], containers, r);
+  const secrets = declaredSecrets(top["secrets"], r);
   if (r.problems.length > 0) throw new ConfigError(ctx.file, r.problems);
   return {
-    config: { ...(Object.keys(networks).length > 0 ? { networks } : {}), containers },
+    config: {
+      ...(Object.keys(networks).length > 0 ? { networks } : {}),
+      ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
+      containers,
+    },
     warnings: r.warnings,
   };
+}
+
+/**
+ * Top-level `secrets`: a `file` source as it is; an `environment` source becomes a file the user
+ * is told to create (railyard never copies a value into a config); swarm's `external` has no
+ * equivalent.
+ */
+function declaredSecrets(v: unknown, r: Reader): Record<string, SecretConfig> {
+  const out: Record<string, SecretConfig> = {};
+  if (v === undefined) return out;
+  if (!isRecord(v)) {
+    r.problem(["secrets"], `expected a map of secrets, got ${describe(v)}`);
+    return out;
+  }
+  for (const [name, d] of Object.entries(v)) {
+    const at: Path = ["secrets", name];
+    if (!isRecord(d)) {
+      r.problem(at, `expected a map with file or environment, got ${describe(d)}`);
+      continue;
+    }
+    if (typeof d["file"] === "string") out[name] = { file: r.hostPath(d["file"]) };
+    else if (typeof d["environment"] === "string") {
+      const file = r.hostPath(posix.join("secrets", name));
+      out[name] = { file };
+      r.warn(
+        [...at, "environment"],
+        `comes from the variable ${d["environment"]}; railyard reads secrets from files: write its value to ${file} (mode 0600)`,
+      );
+    } else
+      r.warn(
+        at,
+        `${d["external"] === true ? "external (swarm) secrets are" : "a secret without file or environment is"} not imported; services that use it will fail to load until you add it under secrets`,
+      );
+  }
+  return out;
+}
+
+/** A compose `mode`: YAML may give "0440" as the number 440, so octal-looking digits are octal. */
+function secretMode(v: unknown, path: Path, r: Reader): number | undefined {
+  if (typeof v === "number")
+    return /^[0-7]{1,4}$/.test(String(v)) && v > 7 ? parseInt(String(v), 8) : v;
+  const s = r.string(v, path);
+  if (s !== undefined && /^0?[0-7]{1,3}$/.test(s)) return parseInt(s, 8);
+  if (s !== undefined)
+    r.problem(path, `${JSON.stringify(s)} is not an octal file mode such as "0440"`);
+  return undefined;
+}
+
+/** A service's `secrets`: names, or compose's long syntax (uid and gid are strings there). */
+function serviceSecrets(
+  v: unknown,
+  path: Path,
+  r: Reader,
+): NonNullable<ContainerConfig["secrets"]> {
+  if (!Array.isArray(v)) {
+    r.problem(path, `expected a list, got ${describe(v)}`);
+    return [];
+  }
+  return v.flatMap((item: unknown, i): NonNullable<ContainerConfig["secrets"]> => {
+    const at = [...path, i];
+    if (typeof item === "string") return [item];
+    if (!isRecord(item) || typeof item["source"] !== "string") {
+      r.problem(at, `expected a secret name or a map with source, got ${describe(item)}`);
+      return [];
+    }
+    const id = (k: "uid" | "gid") => {
+      const x = item[k];
+      if (x === undefined) return undefined;
+      const n = Number(x);
+      if (!Number.isInteger(n) || n < 0)
+        r.problem([...at, k], `expected a numeric id, got ${describe(x)}`);
+      return Number.isInteger(n) && n >= 0 ? n : undefined;
+    };
+    const uid = id("uid");
+    const gid = id("gid");
+    const mode =
+      item["mode"] === undefined ? undefined : secretMode(item["mode"], [...at, "mode"], r);
+    const target =
+      item["target"] === undefined ? undefined : r.string(item["target"], [...at, "target"]);
+    return [
+      {
+        source: item["source"],
+        ...(target !== undefined ? { target } : {}),
+        ...(uid !== undefined ? { uid } : {}),
+        ...(gid !== undefined ? { gid } : {}),
+        ...(mode !== undefined ? { mode } : {}),
+      },
+    ];
+  });
 }
 
 /** A compose network's name as railyard's (1 to 12 of a-z, 0-9, "-", "_"). */
@@ -318,7 +413,7 @@ const HANDLED = new Set([
   "healthcheck", "user", "working_dir", "hostname", "read_only", "depends_on", "pull_policy",
   "labels", "cap_add", "cap_drop", "devices", "restart", "stop_signal", "stop_grace_period",
   "network_mode", "networks", "mem_limit", "cpus", "pids_limit", "deploy", "security_opt",
-  "init", "sysctls",
+  "init", "sysctls", "secrets",
 ]); // prettier-ignore
 
 function service(
@@ -355,6 +450,7 @@ function service(
       );
   }
   if (s["entrypoint"] !== undefined) put("entrypoint", r.argv(s["entrypoint"], key("entrypoint")));
+  if (s["secrets"] !== undefined) put("secrets", serviceSecrets(s["secrets"], key("secrets"), r));
   if (s["command"] !== undefined) put("cmd", r.argv(s["command"], key("command")));
 
   if (s["environment"] !== undefined) {

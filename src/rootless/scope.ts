@@ -109,6 +109,12 @@ export function rootlessProblems(config: ResolvedConfig, scope: RootlessScope): 
         path: at(c, "network"),
         message: `network ${JSON.stringify(c.network)} needs root (veth links, nftables). rootless containers use "host" or "none"`,
       });
+    if (c.secrets.length > 0)
+      problems.push({
+        path: at(c, "secrets"),
+        message:
+          "secrets run in system services only, for now (rootless needs the copies owned by mapped ids). run it as root, or pass the value some other way",
+      });
     if (c.user) {
       for (const [kind, id, own, r] of [
         ["uid", c.user.uid, scope.uid, scope.subuid],

@@ -1,6 +1,10 @@
 import type { ResolvedConfig, ResolvedContainer, RootlessScope } from "../config/types.js";
 import { bootTarget, managerFlags, runDir, runtimeGlobalArgs } from "../rootless/scope.js";
 import { containerId } from "../runtime/oci.js";
+import { secretUnitLines } from "../bundle/secrets.js";
+import { execQuote, shQuote } from "./quote.js";
+
+export { execQuote, quoteWord, shQuote } from "./quote.js";
 import { MOUNT, UMOUNT, mountArgs, overlayTarget, type Overlay } from "../bundle/overlay.js";
 
 /** What a unit needs beyond the container's own config. */
@@ -28,23 +32,6 @@ const runtimeExec = (runtime: string, scope?: RootlessScope): string =>
 
 /** systemd's CPUQuota= from a number of cores. */
 const cpuQuota = (cpus: number) => `${Math.round(cpus * 100)}%`;
-
-/**
- * Quote one word for a systemd value split into words: `%` doubled for specifiers, a newline
- * written `\n`, and, where systemd expands variables (`variables`), `$` doubled.
- */
-export function quoteWord(word: string, variables: boolean): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word.replace(/%/g, "%%");
-  const q = word
-    .replace(/\\/g, "\\\\")
-    .replace(/"/g, '\\"')
-    .replace(/\n/g, "\\n")
-    .replace(/%/g, "%%");
-  return `"${variables ? q.replace(/\$/g, "$$$$") : q}"`;
-}
-
-/** Quote one word for an Exec*= line (systemd's own quoting rules). */
-export const execQuote = (word: string): string => quoteWord(word, true);
 
 /**
  * The systemd unit of one container run directly by the OCI runtime. `runc run --detach` starts
@@ -78,6 +65,7 @@ export function renderUnit(config: ResolvedConfig, c: ResolvedContainer, u: Unit
     ...(u.overlay
       ? [`ExecStartPre=${[MOUNT, ...mountArgs(u.overlay, c.name)].map(execQuote).join(" ")}`]
       : []),
+    ...secretUnitLines(config, c, id),
     `ExecStart=${rt} run --detach --pid-file ${pid} --bundle ${execQuote(u.bundle)} ${id}`,
     stopPostDelete(u.runtime, rt, id, scope),
     // Every image container of the system manager unmounts its overlay point on stop (only
@@ -182,11 +170,6 @@ function checkCommand(
   const secs = Math.max(1, Math.ceil(h.timeout / 1000));
   const rt = [runtime, ...runtimeGlobalArgs(runtime, scope)];
   return ["timeout", "-s", "KILL", String(secs), ...rt, "exec", id, ...argv].map(shQuote).join(" ");
-}
-
-/** A word for /bin/sh: single-quoted unless it is plainly safe. */
-export function shQuote(w: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`;
 }
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));

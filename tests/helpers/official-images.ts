@@ -22,6 +22,8 @@ if [ "$(id -u)" = 0 ]; then
   chmod 2775 /var/run/postgresql
   exec gosu postgres "$0" "$@"
 fi
+# As the official image's file_env: the password may come from a file (a secret), read as postgres.
+if [ -n "\${POSTGRES_PASSWORD_FILE:-}" ]; then POSTGRES_PASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")"; fi
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   pw="$(mktemp)"
   printf '%s\\n' "\${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is required}" > "$pw"

@@ -38,6 +38,9 @@ cd "$N"
 mkdir -p oldroot
 pivot_root . oldroot
 umount -l /oldroot
+# Shared within this namespace (new peer groups: the host's were made private above), as a
+# booted host's / is: systemd's credentials, set up in a child namespace, propagate back.
+mount --make-rshared /
 exec env -i container=other PATH=/usr/sbin:/usr/bin:/sbin:/bin /lib/systemd/systemd --system --log-target=null
 `;
 

@@ -46,7 +46,10 @@ after(async () => {
 
 let n = 0;
 /** A project: its config file (JSON, as a user would write it) and a state dir. */
-function project(containers: Record<string, unknown>): { cfg: string[]; home: string } {
+function project(
+  containers: Record<string, unknown>,
+  top: Record<string, unknown> = {},
+): { cfg: string[]; home: string } {
   const home = join(dir, `p${n++}`);
   mkdirSync(home, { recursive: true });
   const file = join(home, "railyard.config.json");
@@ -57,6 +60,7 @@ function project(containers: Record<string, unknown>): { cfg: string[]; home: st
         stateDir: join(home, "state"),
         runtime: "runc",
         registries: { [registry.host]: { insecure: true } },
+        ...top,
         containers,
       },
       null,
@@ -348,5 +352,110 @@ describe("switch under systemd", () => {
     await pgSays(35432, "select 1", "1");
     await webSays(38080, "from compose\n");
     assert.ok(readFileSync(file, "utf8").length > 0);
+  });
+});
+
+describe("secrets", () => {
+  test("postgres reads POSTGRES_PASSWORD_FILE from /run/secrets, the value is nowhere on disk or in systemd, and a rotation restarts only db", async () => {
+    const secretsDir = join(dir, "host-secrets");
+    mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
+    const pwFile = join(secretsDir, "db-password");
+    writeFileSync(pwFile, "pw-first-Zq81xK", { mode: 0o600 });
+    // An encrypted credential, made as its docs say, for the other service.
+    writeFileSync(join(secretsDir, "token.txt"), "token-value-Hm42", { mode: 0o600 });
+    const enc = sd.exec("systemd-creds", [
+      "encrypt",
+      "--name=api-token",
+      join(secretsDir, "token.txt"),
+      join(secretsDir, "api-token.cred"),
+    ]);
+    assert.equal(enc.code, 0, enc.stderr);
+    const data = join(dir, "pgdata-secrets");
+    const { cfg, home } = project(
+      {
+        db: {
+          ...pgConfig(data, 45432),
+          environment: { POSTGRES_PASSWORD_FILE: "/run/secrets/db-password" },
+          secrets: ["db-password"],
+        },
+        web: {
+          ...nginxConfig(site("with a token"), 48080),
+          secrets: [{ source: "api-token", target: "token", uid: 33, mode: "0400" }],
+        },
+      },
+      {
+        secrets: {
+          "db-password": { file: pwFile },
+          "api-token": { encrypted: join(secretsDir, "api-token.cred") },
+        },
+      },
+    );
+    await buildOnHost(cfg);
+    const r = await sd.railyard([...cfg, "switch"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const login = (pw: string) =>
+      sd.exec("psql", ["-h", "127.0.0.1", "-p", "45432", "-U", "postgres", "-tAc", "select 7"], {
+        env: { ...process.env, PGPASSWORD: pw, PGCONNECT_TIMEOUT: "2" },
+      });
+    await waitFor(
+      "a login with the secret",
+      () => login("pw-first-Zq81xK").stdout.trim() === "7",
+      120_000,
+      () => sd.exec("journalctl", ["-u", "railyard-db.service", "--no-pager", "-o", "cat"]).stdout,
+    );
+
+    const state = join(home, "state");
+    const inside = (name: string, ...args: string[]) =>
+      sd.exec("runc", ["exec", runtimeId(state, name), ...args]).stdout.trim();
+    assert.equal(inside("db", "stat", "-c", "%u %g %a", "/run/secrets/db-password"), "0 0 444");
+    assert.equal(inside("web", "stat", "-c", "%u %g %a", "/run/secrets/token"), "33 0 400");
+    assert.equal(inside("web", "cat", "/run/secrets/token"), "token-value-Hm42");
+    const copies = sd.exec("stat", [
+      "-c",
+      "%a %U",
+      `/run/railyard/secrets/${runtimeId(state, "db")}`,
+    ]);
+    assert.equal(copies.stdout.trim(), "700 root", "the copies' directory is root's alone");
+
+    // Nowhere railyard writes, nowhere systemd shows, nothing the journal keeps.
+    const values = /pw-first-Zq81xK|token-value-Hm42/;
+    const grep = (path: string) => sd.exec("grep", ["-rlE", values.source, path]).stdout.trim();
+    assert.equal(grep(state), "", "no file under the state dir holds a value");
+    assert.equal(grep(home), "", "nor beside the config (lock, cache)");
+    assert.equal(grep("/etc/systemd/system"), "", "nor a unit file");
+    for (const u of ["railyard-db.service", "railyard-web.service"])
+      assert.doesNotMatch(sd.exec("systemctl", ["show", u]).stdout, values, u);
+    assert.doesNotMatch(sd.exec("journalctl", ["--no-pager", "-o", "verbose"]).stdout, values);
+
+    // Rotated: only db restarts, and the new password logs in (over a fresh data dir, since
+    // postgres takes the password at initdb).
+    const webPid = sd.show("railyard-web.service", "MainPID")["MainPID"];
+    sd.exec("systemctl", ["stop", "railyard-db.service"]);
+    sd.exec("sh", ["-c", `rm -rf ${data}/* ${data}/.[!.]*`]);
+    writeFileSync(pwFile, "pw-second-Lr03tY", { mode: 0o600 });
+    const rot = await sd.railyard([...cfg, "switch"]);
+    assert.equal(rot.code, 0, rot.stdout + rot.stderr);
+    assert.match(rot.stdout, /^ {2}restart {4}db$/m);
+    assert.match(rot.stdout, /^ {2}unchanged {2}web$/m);
+    assert.equal(sd.show("railyard-web.service", "MainPID")["MainPID"], webPid);
+    await waitFor(
+      "a login with the rotated secret",
+      () => login("pw-second-Lr03tY").stdout.trim() === "7",
+      120_000,
+    );
+    assert.notEqual(login("pw-first-Zq81xK").stdout.trim(), "7");
+    assert.equal(sd.exec("grep", ["-rl", "pw-second-Lr03tY", state]).stdout.trim(), "");
+
+    // A secret file that went missing: check and switch say which, exit 2, change nothing.
+    const gone = join(secretsDir, "db-password");
+    const saved = readFileSync(gone);
+    sd.exec("rm", [gone]);
+    const chk = await sd.railyard([...cfg, "check"]);
+    assert.equal(chk.code, 2);
+    assert.match(chk.stderr, /secrets\.db-password\.file: .*db-password does not exist/);
+    const sw = await sd.railyard([...cfg, "switch"]);
+    assert.equal(sw.code, 2);
+    writeFileSync(gone, saved, { mode: 0o600 });
+    sd.exec("systemctl", ["stop", "railyard-db.service", "railyard-web.service"]);
   });
 });
