@@ -138,3 +138,23 @@ test("the compose output is deterministic and matches its snapshot", () => {
   assert.equal(a, toYamlStream([toCompose(config, images).output]));
   snapshot(join(REPO_ROOT, "src/export/__snapshots__"), "compose.yaml", a);
 });
+
+test("secrets: the long syntax with railyard's defaults written out; a file source as is, an encrypted one named", () => {
+  const c = resolveConfig(
+    {
+      secrets: { pw: { file: "/etc/railyard/pw" }, token: { encrypted: "/etc/railyard/t.cred" } },
+      containers: {
+        db: { image: "postgres:16", secrets: ["pw", { source: "token", uid: 999, mode: "0400" }] },
+      },
+    },
+    fakeContext(),
+  );
+  const r = toCompose(c, { db: `docker.io/library/postgres@sha256:${"a".repeat(64)}` });
+  assertValidCompose(r.output);
+  assert.deepEqual(r.output.secrets, { pw: { file: "/etc/railyard/pw" } });
+  assert.deepEqual(r.output.services["db"]?.["secrets"], [
+    { source: "pw", target: "/run/secrets/pw", uid: "0", gid: "0", mode: 0o444 },
+    { source: "token", target: "/run/secrets/token", uid: "999", gid: "0", mode: 0o400 },
+  ]);
+  assert.match(r.warnings.join("\n"), /secrets\.token\.encrypted: compose reads plain files/);
+});

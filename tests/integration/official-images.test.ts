@@ -458,4 +458,62 @@ describe("secrets", () => {
     writeFileSync(gone, saved, { mode: 0o600 });
     sd.exec("systemctl", ["stop", "railyard-db.service", "railyard-web.service"]);
   });
+
+  test("a compose file with secrets, as on the postgres Docker Hub page, runs unmodified after import", async () => {
+    const home = join(dir, "compose-secrets");
+    mkdirSync(home, { recursive: true });
+    writeFileSync(join(home, "postgres_password.txt"), "pw-compose-Tc77", { mode: 0o600 });
+    writeFileSync(
+      join(home, "compose.yaml"),
+      `services:
+  db:
+    image: ${pgRef}
+    environment:
+      POSTGRES_PASSWORD_FILE: /run/secrets/postgres_password
+    secrets:
+      - postgres_password
+    volumes:
+      - ./pgdata/:/var/lib/postgresql/data/
+    ports:
+      - "127.0.0.1:55432:5432"
+secrets:
+  postgres_password:
+    file: ./postgres_password.txt
+`,
+    );
+    const imp = await railyard([
+      "import",
+      "compose",
+      join(home, "compose.yaml"),
+      "--format",
+      "json",
+    ]);
+    assert.equal(imp.code, 0, imp.stderr);
+    assert.doesNotMatch(imp.stderr, /secrets/, "nothing about secrets is dropped");
+    const file = join(home, "railyard.config.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...(JSON.parse(imp.stdout) as Record<string, unknown>),
+        stateDir: join(home, "state"),
+        runtime: "runc",
+        registries: { [registry.host]: { insecure: true } },
+      }),
+    );
+    const cfg = ["--config", file];
+    await buildOnHost(cfg);
+    const r = await sd.railyard([...cfg, "switch"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    await waitFor(
+      "a login with the compose secret",
+      () =>
+        sd
+          .exec("psql", ["-h", "127.0.0.1", "-p", "55432", "-U", "postgres", "-tAc", "select 5"], {
+            env: { ...process.env, PGPASSWORD: "pw-compose-Tc77", PGCONNECT_TIMEOUT: "2" },
+          })
+          .stdout.trim() === "5",
+      120_000,
+    );
+    sd.exec("systemctl", ["stop", "railyard-db.service"]);
+  });
 });
