@@ -70,6 +70,28 @@ function project(
   return { cfg: ["--config", file], home };
 }
 
+/**
+ * `railyard import compose` of HOME/compose.yaml, plus only what a user adds for this host (state
+ * dir, runtime, the plain-HTTP registry); the containers stay as imported.
+ */
+async function importCompose(
+  home: string,
+): Promise<{ cfg: string[]; file: string; stderr: string }> {
+  const imp = await railyard(["import", "compose", join(home, "compose.yaml"), "--format", "json"]);
+  assert.equal(imp.code, 0, imp.stderr);
+  const file = join(home, "railyard.config.json");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      ...(JSON.parse(imp.stdout) as Record<string, unknown>),
+      stateDir: join(home, "state"),
+      runtime: "runc",
+      registries: { [registry.host]: { insecure: true } },
+    }),
+  );
+  return { cfg: ["--config", file], file, stderr: imp.stderr };
+}
+
 /** Pull, unpack and build on the host, where the registry is reachable. */
 async function buildOnHost(cfg: string[]): Promise<void> {
   const r = await railyard([...cfg, "build"], { timeoutMs: 300_000 });
@@ -325,33 +347,16 @@ describe("switch under systemd", () => {
     depends_on: [db]
 `,
     );
-    const imp = await railyard([
-      "import",
-      "compose",
-      join(home, "compose.yaml"),
-      "--format",
-      "json",
-    ]);
-    assert.equal(imp.code, 0, imp.stderr);
-    const imported = JSON.parse(imp.stdout) as Record<string, unknown>;
-    // What a user adds for a plain-HTTP registry on this host; the containers stay as imported.
-    const file = join(home, "railyard.config.json");
-    writeFileSync(
-      file,
-      JSON.stringify({
-        ...imported,
-        stateDir: join(home, "state"),
-        runtime: "runc",
-        registries: { [registry.host]: { insecure: true } },
-      }),
-    );
-    const cfg = ["--config", file];
+    const { cfg, file } = await importCompose(home);
     await buildOnHost(cfg);
     const r = await sd.railyard([...cfg, "switch"]);
     assert.equal(r.code, 0, r.stderr);
     await pgSays(35432, "select 1", "1");
     await webSays(38080, "from compose\n");
     assert.ok(readFileSync(file, "utf8").length > 0);
+    // Stopped, as every test here leaves the host: each project allocates its addresses and
+    // names its network namespaces on its own, so two running "db"s of two projects collide.
+    sd.exec("systemctl", ["stop", "railyard-db.service", "railyard-web.service"]);
   });
 });
 
@@ -481,26 +486,8 @@ secrets:
     file: ./postgres_password.txt
 `,
     );
-    const imp = await railyard([
-      "import",
-      "compose",
-      join(home, "compose.yaml"),
-      "--format",
-      "json",
-    ]);
-    assert.equal(imp.code, 0, imp.stderr);
-    assert.doesNotMatch(imp.stderr, /secrets/, "nothing about secrets is dropped");
-    const file = join(home, "railyard.config.json");
-    writeFileSync(
-      file,
-      JSON.stringify({
-        ...(JSON.parse(imp.stdout) as Record<string, unknown>),
-        stateDir: join(home, "state"),
-        runtime: "runc",
-        registries: { [registry.host]: { insecure: true } },
-      }),
-    );
-    const cfg = ["--config", file];
+    const { cfg, stderr } = await importCompose(home);
+    assert.doesNotMatch(stderr, /secrets/, "nothing about secrets is dropped");
     await buildOnHost(cfg);
     const r = await sd.railyard([...cfg, "switch"]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
