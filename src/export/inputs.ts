@@ -2,6 +2,7 @@
  * What the renderers need from the host (I/O): each image with the digest railyard.lock pins, and
  * each container's environmentFiles. Plus the YAML writer they share.
  */
+import { readFileSync } from "node:fs";
 import { stringify } from "yaml";
 import { readEnvFiles } from "../bundle/host.js";
 import type { ResolvedConfig } from "../config/types.js";
@@ -10,6 +11,8 @@ import { lockPathFor, readLock } from "../image/lock.js";
 export interface ExportInputs {
   readonly images: Record<string, string>;
   readonly envFiles: Record<string, Record<string, string>>;
+  /** Each secret's value, base64, for formats that carry values (Kubernetes). */
+  readonly secretFiles: Record<string, string>;
   readonly warnings: string[];
 }
 
@@ -43,7 +46,16 @@ export function exportInputs(
       }
     }
   }
-  return { images, envFiles, warnings };
+  const secretFiles: Record<string, string> = {};
+  if (o.envFiles !== false)
+    for (const [name, s] of Object.entries(config.secrets))
+      if (s.file !== undefined)
+        try {
+          secretFiles[name] = readFileSync(s.file).toString("base64");
+        } catch {
+          // named by the renderer, with what to do
+        }
+  return { images, envFiles, secretFiles, warnings };
 }
 
 /**

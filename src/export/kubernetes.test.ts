@@ -302,3 +302,34 @@ test("settle becomes minReadySeconds; onFailure has no equivalent and says so (i
   assert.match(compose, /^onFailure: not exported; compose has no hook/m);
   assert.match(compose, /^containers\.web\.settle: not exported; compose does not wait/m);
 });
+
+test("secrets become a Secret with each value, mounted one file each at its target with its mode", () => {
+  const c = resolveConfig(
+    {
+      secrets: { pw: { file: "/etc/pw" }, token: { encrypted: "/etc/t.cred" } },
+      containers: { db: { image: "postgres", secrets: ["pw", { source: "token", mode: 0o400 }] } },
+    },
+    fakeContext(),
+  );
+  const k = toKubernetes(c, {
+    images: { db: DIGEST },
+    envFiles: {},
+    secretFiles: { pw: Buffer.from("hunter2").toString("base64") },
+  });
+  const secret = k.output.find((o) => o.kind === "Secret") as KubeObject;
+  new Secret(secret as never).validate();
+  assert.deepEqual(secret["data"], { pw: Buffer.from("hunter2").toString("base64") });
+  const dep = k.output.find((o) => o.kind === "Deployment") as KubeObject;
+  new Deployment(dep as never).validate();
+  const pod = (dep["spec"] as { template: { spec: Record<string, unknown[]> } }).template.spec;
+  const mounts = (pod["containers"]?.[0] as { volumeMounts: unknown[] }).volumeMounts;
+  assert.deepEqual(mounts, [
+    { name: "secret-0", mountPath: "/run/secrets/pw", subPath: "value", readOnly: true },
+    { name: "secret-1", mountPath: "/run/secrets/token", subPath: "value", readOnly: true },
+  ]);
+  assert.deepEqual(pod["volumes"]?.[1], {
+    name: "secret-1",
+    secret: { secretName: "db-secrets", items: [{ key: "token", path: "value", mode: 0o400 }] },
+  });
+  assert.match(k.warnings.join("\n"), /containers\.db\.secrets: token could not be read here/);
+});

@@ -34,6 +34,8 @@ export interface KubernetesInput {
   readonly images: Readonly<Record<string, string>>;
   /** Each container's environmentFiles, read and merged. */
   readonly envFiles: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Each secret a container uses, read from its file, base64 (absent: not readable here). */
+  readonly secretFiles?: Readonly<Record<string, string>>;
 }
 
 const DEFAULT_WAIT_IMAGE = "docker.io/library/busybox:1.36";
@@ -58,6 +60,48 @@ function tmpfsSize(m: ResolvedMount): string | undefined {
   const size = m.options.find((o) => o.startsWith("size="))?.slice(5);
   const bytes = size === undefined ? undefined : parseSize(size);
   return bytes?.ok ? quantity(bytes.value) : undefined;
+}
+
+/**
+ * A container's secrets: one Secret object with each value (read from its file at export), and
+ * per secret a volume of one item, mounted read-only at its target with its mode (uid and gid
+ * have no per-file form in Kubernetes; the pod's fsGroup is the nearest).
+ */
+function secretVolumes(
+  c: ResolvedContainer,
+  name: string,
+  input: KubernetesInput,
+  objects: KubeObject[],
+  meta: Record<string, unknown>,
+  warn: (m: string) => void,
+): PodVolume[] {
+  if (c.secrets.length === 0) return [];
+  const secretName = dnsLabel(`${name}-secrets`);
+  const data: Record<string, string> = {};
+  for (const x of c.secrets) {
+    const value = input.secretFiles?.[x.source];
+    if (value === undefined)
+      warn(
+        `containers.${c.name}.secrets: ${x.source} could not be read here (an encrypted credential, or no file); add it to Secret ${secretName} yourself`,
+      );
+    else data[x.source] = value;
+  }
+  objects.push({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { ...meta, name: secretName },
+    type: "Opaque",
+    data: Object.fromEntries(sortedEntries(data)),
+  });
+  if (c.secrets.some((x) => x.uid !== 0 || x.gid !== 0))
+    warn(`containers.${c.name}.secrets: uid and gid are not exported; set the pod's fsGroup`);
+  return c.secrets.map((x, i) => ({
+    volume: {
+      name: `secret-${i}`,
+      secret: { secretName, items: [{ key: x.source, path: "value", mode: x.mode }] },
+    },
+    mount: { name: `secret-${i}`, mountPath: x.target, subPath: "value", readOnly: true },
+  }));
 }
 
 /** What a mount becomes: a volume of the pod (or a claim template) and the container's mount. */
@@ -191,7 +235,10 @@ export function toKubernetes(
     const labels = { "app.kubernetes.io/name": name };
     const meta = { name, labels: { ...MANAGED, ...labels } };
     warnUnmapped(c, warn);
-    const volumes = podVolumes(c, name, o, warn);
+    const volumes = [
+      ...podVolumes(c, name, o, warn),
+      ...secretVolumes(c, name, input, objects, meta, warn),
+    ];
 
     const env = sortedEntries(c.environment).map(([k, value]) => ({ name: k, value }));
     const fileEnv = input.envFiles[c.name] ?? {};

@@ -155,3 +155,25 @@ test("the Quadlet output is deterministic and matches its snapshot", () => {
   );
   snapshot(join(REPO_ROOT, "src/export/__snapshots__"), "quadlet.container", text);
 });
+
+test("secrets become Secret= mounts, with the podman secret create command for each", () => {
+  const c = resolveConfig(
+    {
+      secrets: { pw: { file: "/etc/pw" }, token: { encrypted: "/etc/t.cred" } },
+      containers: {
+        db: { image: "postgres", secrets: ["pw", { source: "token", uid: 999, mode: "0400" }] },
+      },
+    },
+    fakeContext(),
+  );
+  const r = toQuadlet(c, { db: "docker.io/library/postgres:latest" });
+  const text = r.output[0]?.text ?? "";
+  assert.match(text, /^Secret=pw,type=mount,target=\/run\/secrets\/pw,uid=0,gid=0,mode=0444$/m);
+  assert.match(
+    text,
+    /^Secret=token,type=mount,target=\/run\/secrets\/token,uid=999,gid=0,mode=0400$/m,
+  );
+  const w = r.warnings.join("\n");
+  assert.match(w, /podman secret create pw \/etc\/pw/);
+  assert.match(w, /systemd-creds decrypt \/etc\/t\.cred - \| podman secret create token -/);
+});

@@ -82,6 +82,20 @@ function render(
   for (const [key, v] of sortedEntries(c.environment))
     k.push(`Environment=${quadletWord(`${key}=${v}`)}`);
   for (const f of c.environmentFiles) k.push(`EnvironmentFile=${f}`);
+  // podman keeps secrets in its own store: each one must be created there once, from the file.
+  for (const x of c.secrets) {
+    k.push(
+      `Secret=${x.source},type=mount,target=${x.target},uid=${x.uid},gid=${x.gid},mode=${x.mode.toString(8).padStart(4, "0")}`,
+    );
+    const src = config.secrets[x.source] ?? {};
+    warn(
+      `containers.${c.name}.secrets: create ${x.source} in podman's store first: ${
+        src.encrypted !== undefined
+          ? `systemd-creds decrypt ${src.encrypted} - | podman secret create ${x.source} -`
+          : `podman secret create ${x.source} ${src.file ?? ""}`
+      }`,
+    );
+  }
   for (const m of c.mounts) {
     if (m.type === "bind")
       k.push(`Volume=${m.source}:${m.destination}${m.options.includes("ro") ? ":ro" : ""}`);
