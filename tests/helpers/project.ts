@@ -36,7 +36,16 @@ export const sleeper = (msg: string) => ({
   args: ["/bin/busybox", "sh", "-c", `trap 'exit 0' TERM; echo ${msg}; while :; do sleep 1; done`],
 });
 
-/** A program that says `msg` and exits 1 at once: systemd restarts it every 2 s. */
+/**
+ * A program that says `msg` and exits 1 soon after it started: systemd restarts it every 2 s.
+ * The 0.3 s make its start succeed first (systemd has read its PID file), as a real service
+ * that fails on its data does; exiting at once may also fail the start itself.
+ */
 export const crasher = (msg: string) => ({
-  args: ["/bin/busybox", "sh", "-c", `echo ${msg}; echo "fatal: cannot open data"; exit 1`],
+  args: [
+    "/bin/busybox",
+    "sh",
+    "-c",
+    `echo ${msg}; echo "fatal: cannot open data"; sleep 0.3; exit 1`,
+  ],
 });
