@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { UsageError } from "../errors.js";
@@ -76,10 +77,16 @@ export const statusCommand: Command = {
     const unsure = (n: string) =>
       pending !== undefined &&
       (other === undefined || other.services[n]?.fingerprint !== m.services[n]?.fingerprint);
-    if (pending && !ctx.args.globals.json)
+    if (pending && !ctx.args.globals.json) {
+      // The journal stays while a switch watches its services settle: say whether one runs.
+      const { lockHolder } = await import("../util/lockfile.js");
+      const running = lockHolder(join(config.stateDir, "switch.lock"));
       ctx.info(
-        `a switch from generation ${pending.from ?? "(none)"} to ${pending.to} did not finish; services marked ? may run either. railyard switch (or rollback) finishes it`,
+        running !== undefined
+          ? `a switch from generation ${pending.from ?? "(none)"} to ${pending.to} is under way (pid ${running}); services marked ? may run either until it ends`
+          : `a switch from generation ${pending.from ?? "(none)"} to ${pending.to} did not finish; services marked ? may run either. railyard switch (or rollback) finishes it`,
       );
+    }
     const now = Date.now();
     const rows = names.map((n, i) => {
       const s = states[i] ?? {};

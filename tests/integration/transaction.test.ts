@@ -164,6 +164,25 @@ describe("a failed switch undoes itself", () => {
   });
 });
 
+describe("status while a switch settles", () => {
+  test("says a switch is under way, not that one did not finish", async () => {
+    const p = project();
+    const cfg = p.write({ keep: sleeper("keep") });
+    assert.equal((await sd.railyard([...cfg, "switch"])).code, 0);
+    p.write({ keep: sleeper("keep v2") });
+    const sw = sd.railyard([...cfg, "switch", "--settle", "4"]);
+    await waitFor("the switch to settle its services", () =>
+      existsSync(join(p.state, "activation.json")),
+    );
+    const st = await sd.railyard([...cfg, "status"]);
+    assert.match(st.stderr, /a switch from generation 1 to 2 is under way \(pid \d+\)/);
+    assert.equal((await sw).code, 0);
+    assert.doesNotMatch((await sd.railyard([...cfg, "status"])).stderr, /switch from/);
+    p.write({});
+    await sd.railyard([...cfg, "switch"]);
+  });
+});
+
 describe("onFailure tells someone", () => {
   test("a failed switch runs it with the generation, services and reason; a service systemd gives up on runs it through OnFailure=", async () => {
     const p = project();
