@@ -207,7 +207,11 @@ describe("onFailure tells someone", () => {
     p.write({ keep: sleeper("keep"), late }, { onFailure: notify });
     const r = await sd.railyard([...cfg, "switch", "--settle", "1"]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    await waitFor("the OnFailure unit to run", () => existsSync(`${seen}.service-failed`));
+    // The shell creates the file before env's lines are in it: wait for the lines.
+    const written = () =>
+      existsSync(`${seen}.service-failed`) &&
+      readFileSync(`${seen}.service-failed`, "utf8").includes("RAILYARD_SERVICES=");
+    await waitFor("the OnFailure unit to run", written);
     const svc = readFileSync(`${seen}.service-failed`, "utf8");
     assert.match(svc, /^RAILYARD_SERVICES=late$/m);
     assert.match(svc, /^RAILYARD_GENERATION=3$/m);
