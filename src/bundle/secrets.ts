@@ -7,10 +7,11 @@
  * The bundle holds only the mount; the unit, only the host path of the secret. Pure.
  */
 import type { ResolvedConfig, ResolvedContainer, ResolvedMount } from "../config/types.js";
+import { runDir } from "../rootless/scope.js";
 import { execQuote, shQuote } from "../systemd/quote.js";
 
 /** The per-container directory of the copies, per runtime id, on /run. */
-export const secretsDir = (id: string): string => `/run/railyard/secrets/${id}`;
+export const secretsDir = (id: string): string => `${runDir()}/secrets/${id}`;
 
 /** The copy for the container's i-th secret (an index: one secret may appear twice). */
 const copyPath = (id: string, i: number) => `${secretsDir(id)}/${i}`;

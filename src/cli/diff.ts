@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ResolvedConfig } from "../config/types.js";
 import type { BuiltGeneration } from "../generations/build.js";
-import type { ServiceSnapshot } from "../generations/diff.js";
+import type { ServiceDiff, ServiceSnapshot } from "../generations/diff.js";
 import { UsageError } from "../errors.js";
 import { loadFor, type Command } from "./context.js";
 
@@ -58,6 +58,22 @@ export async function builtSnapshots(
     };
   }
   return out;
+}
+
+/** What a switch to `g` (built from the config on disk) changes in the current generation. */
+export async function diffFromCurrent(
+  config: ResolvedConfig,
+  g: BuiltGeneration,
+): Promise<ServiceDiff[]> {
+  const [{ currentGeneration }, { diffServices }] = await Promise.all([
+    import("../generations/store.js"),
+    import("../generations/diff.js"),
+  ]);
+  const cur = currentGeneration(config.stateDir);
+  return diffServices(
+    cur !== undefined ? await generationSnapshots(config.stateDir, cur) : {},
+    await builtSnapshots(config, g),
+  );
 }
 
 export const diffCommand: Command = {

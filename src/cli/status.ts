@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { UsageError } from "../errors.js";
@@ -45,7 +44,7 @@ export const statusCommand: Command = {
   async run(ctx) {
     const [
       config,
-      { currentGeneration, readJournal, readManifest },
+      { currentGeneration, journalGenerations, readJournal, readManifest, switchLockFile },
       { requireSystemd, Systemctl },
     ] = await Promise.all([
       loadFor(ctx, "status"),
@@ -70,17 +69,20 @@ export const statusCommand: Command = {
     // An interrupted switch leaves each changed service on either generation until a switch
     // finishes it: say so rather than claim the new one.
     const pending = readJournal(config.stateDir);
-    const other =
-      pending && pending.from !== undefined
-        ? readManifest(config.stateDir, pending.from === gen ? pending.to : pending.from)
-        : undefined;
+    // Every other generation the journal says the host may run (a first switch has none).
+    const others = pending
+      ? journalGenerations(pending)
+          .filter((n) => n !== gen)
+          .map((n) => readManifest(config.stateDir, n))
+      : [];
     const unsure = (n: string) =>
       pending !== undefined &&
-      (other === undefined || other.services[n]?.fingerprint !== m.services[n]?.fingerprint);
+      (others.length === 0 ||
+        others.some((o) => o.services[n]?.fingerprint !== m.services[n]?.fingerprint));
     if (pending && !ctx.args.globals.json) {
       // The journal stays while a switch watches its services settle: say whether one runs.
       const { lockHolder } = await import("../util/lockfile.js");
-      const running = lockHolder(join(config.stateDir, "switch.lock"));
+      const running = lockHolder(switchLockFile(config.stateDir));
       ctx.info(
         running !== undefined
           ? `a switch from generation ${pending.from ?? "(none)"} to ${pending.to} is under way (pid ${running}); services marked ? may run either until it ends`

@@ -2,7 +2,7 @@ import type { ResolvedConfig } from "../config/types.js";
 import type { TransactionResult } from "../generations/transaction.js";
 import type { SwitchPlan } from "../generations/manifest.js";
 import { formatDiff, type ServiceDiff } from "../generations/diff.js";
-import { builtSnapshots, generationSnapshots } from "./diff.js";
+import { diffFromCurrent } from "./diff.js";
 import { failureEnv, onFailureArgv, type FailureEvent } from "../systemd/notify.js";
 import { GenerationNotFoundError, UsageError } from "../errors.js";
 import { loadFor, type Command, type CommandContext } from "./context.js";
@@ -275,13 +275,7 @@ stopped.
         write: !dryRun,
       });
       const cur = m.currentGeneration(config.stateDir);
-      if (dryRun) {
-        const { diffServices } = await import("../generations/diff.js");
-        diff = diffServices(
-          cur !== undefined ? await generationSnapshots(config.stateDir, cur) : {},
-          await builtSnapshots(config, g),
-        );
-      }
+      if (dryRun) diff = await diffFromCurrent(config, g);
       if (dryRun && g.created)
         // Not written: plan against the current generation by hand.
         return {
@@ -305,17 +299,12 @@ stopped.
       await tellSomeone(m, ctx, config, {
         event: "switch-failed",
         generation: r.to,
-        services: r.stopped ?? failedNames(r),
+        services: r.failedServices ?? [],
         reason: r.reason,
       });
     return report(ctx, diff ? { ...r, diff } : r, dryRun);
   },
 };
-
-/** The names of the services a failed transaction reported (units → names). */
-export function failedNames(r: TransactionResult): string[] {
-  return [...r.failed, ...r.died].map((u) => u.replace(/^railyard-(.*)\.service$/, "$1"));
-}
 
 export const rollbackCommand: Command = {
   name: "rollback",

@@ -5,15 +5,8 @@ import { UsageError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { loadFor, type Command, type CommandContext } from "./context.js";
 import { pullReporter } from "./progress.js";
-import { builtSnapshots, generationSnapshots } from "./diff.js";
-import {
-  failedNames,
-  report,
-  settleMs,
-  switchModules,
-  tellSomeone,
-  transactFor,
-} from "./switch.js";
+import { diffFromCurrent } from "./diff.js";
+import { report, settleMs, switchModules, tellSomeone, transactFor } from "./switch.js";
 
 /** One image the update looked at. */
 interface ImageRow {
@@ -48,6 +41,10 @@ function updateArgv(ctx: CommandContext, config: ResolvedConfig): string[] {
   ];
 }
 
+/** Where the manager reads units (the user's, rootless); RAILYARD_UNIT_DIR overrides it, as for switch. */
+const unitDir = (ctx: CommandContext, config: ResolvedConfig, systemDir: string): string =>
+  ctx.env["RAILYARD_UNIT_DIR"] ?? config.rootless?.unitDir ?? systemDir;
+
 async function installTimer(ctx: CommandContext, config: ResolvedConfig): Promise<number> {
   const [{ renderUpdateUnits, UPDATE_TIMER, DEFAULT_ON_CALENDAR }, systemd, { exec }, install] =
     await Promise.all([
@@ -65,7 +62,7 @@ async function installTimer(ctx: CommandContext, config: ResolvedConfig): Promis
     throw new UsageError(
       `--on-calendar ${JSON.stringify(onCalendar)} is not a systemd calendar spec (see man systemd.time): ${check.stderr.trim()}`,
     );
-  const dir = ctx.env["RAILYARD_UNIT_DIR"] ?? config.rootless?.unitDir ?? install.DEFAULT_UNIT_DIR;
+  const dir = unitDir(ctx, config, install.DEFAULT_UNIT_DIR);
   mkdirSync(dir, { recursive: true });
   const units = renderUpdateUnits({
     argv: updateArgv(ctx, config),
@@ -102,7 +99,7 @@ async function removeTimer(ctx: CommandContext, config: ResolvedConfig): Promise
     import("../systemd/install.js"),
   ]);
   systemd.requireSystemd("railyard update --remove-timer", config.rootless);
-  const dir = ctx.env["RAILYARD_UNIT_DIR"] ?? config.rootless?.unitDir ?? install.DEFAULT_UNIT_DIR;
+  const dir = unitDir(ctx, config, install.DEFAULT_UNIT_DIR);
   const systemctl = new systemd.Systemctl(undefined, config.rootless);
   const present = [UPDATE_TIMER, UPDATE_SERVICE].filter((u) => existsSync(join(dir, u)));
   if (present.length === 0) {
@@ -213,12 +210,8 @@ Never changed: images pinned by digest (image@sha256:...), pull: "never", and im
       });
       if (dryRun) {
         restoreLock();
-        const { diffServices, formatDiff } = await import("../generations/diff.js");
-        const cur = m.currentGeneration(config.stateDir);
-        const diff = diffServices(
-          cur !== undefined ? await generationSnapshots(config.stateDir, cur) : {},
-          await builtSnapshots(config, g),
-        );
+        const { formatDiff } = await import("../generations/diff.js");
+        const diff = await diffFromCurrent(config, g);
         out({ updated: false, dryRun: true, diff }, [
           "new images (dry run: nothing pulled into the lock, nothing switched):",
           ...imageLines,
@@ -258,7 +251,7 @@ Never changed: images pinned by digest (image@sha256:...), pull: "never", and im
         await tellSomeone(m, ctx, config, {
           event: "update-failed",
           generation: r.to,
-          services: r.stopped ?? failedNames(r),
+          services: r.failedServices ?? [],
           reason: r.reason,
         });
       }

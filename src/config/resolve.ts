@@ -162,13 +162,7 @@ const topSchema = v.strictObject({
   networks: opt(v.record(v.string(), v.strictObject({ subnet: opt(str) }))),
   secrets: opt(v.record(v.string(), v.strictObject({ file: opt(str), encrypted: opt(str) }))),
   onFailure: opt(
-    v.union([
-      v.pipe(
-        str,
-        v.check((s) => s.trim() !== "", "must be a command: it cannot be empty"),
-      ),
-      v.pipe(strList, v.minLength(1, "must name a program: it cannot be empty")),
-    ]),
+    v.union([str, v.pipe(strList, v.minLength(1, "must name a program: it cannot be empty"))]),
   ),
 });
 

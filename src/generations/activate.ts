@@ -1,6 +1,5 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { writeFileAtomic } from "../util/atomic.js";
-import { join } from "node:path";
 import type { RootlessScope } from "../config/types.js";
 import { ConcurrentSwitchError } from "../errors.js";
 import { bootTarget } from "../rootless/scope.js";
@@ -20,13 +19,14 @@ import {
   readJournal,
   readManifest,
   setCurrent,
+  switchLockFile,
   type Journal,
 } from "./store.js";
 
 /** Hold the state directory's switch lock for `f`; a second switch fails at once. */
 export async function withSwitchLock<T>(stateDir: string, f: () => Promise<T>): Promise<T> {
   mkdirSync(stateDir, { recursive: true, mode: 0o755 });
-  const lock = join(stateDir, "switch.lock");
+  const lock = switchLockFile(stateDir);
   const r = await tryLock(lock);
   if (typeof r !== "function")
     throw new ConcurrentSwitchError(

@@ -85,6 +85,11 @@ const SPECIAL = new Set([
   "serviceName",
 ]);
 
+const isEmpty = (v: unknown): boolean =>
+  v === undefined ||
+  (Array.isArray(v) && v.length === 0) ||
+  (typeof v === "object" && v !== null && Object.keys(v).length === 0);
+
 const mountLine = (m: ResolvedContainer["mounts"][number]) =>
   `${m.destination} (${m.type} ${m.source}${m.options.length ? ` ${m.options.join(",")}` : ""})`;
 
@@ -104,6 +109,8 @@ function containerChanges(a: ResolvedContainer, b: ResolvedContainer): FieldChan
   for (const k of keys.sort()) {
     const x = (a as unknown as Record<string, unknown>)[k];
     const y = (b as unknown as Record<string, unknown>)[k];
+    // A generation built before a key existed lacks it where a newer one has it empty.
+    if (isEmpty(x) && isEmpty(y)) continue;
     if (JSON.stringify(x) !== JSON.stringify(y)) out.push({ field: k, from: show(x), to: show(y) });
   }
   return out;

@@ -23,7 +23,7 @@ const stateFile = (stateDir: string) => join(stateDir, "secrets.json");
  */
 export function readSecretValues(config: ResolvedConfig): Map<string, Buffer> {
   const used = new Set(
-    Object.values(config.containers).flatMap((c) => c.secrets.map((s) => s.source)),
+    Object.values(config.containers).flatMap((c) => secretsOf(c).map((s) => s.source)),
   );
   const values = new Map<string, Buffer>();
   const problems: ConfigProblem[] = [];
@@ -70,10 +70,12 @@ export function serviceSecretDigests(
   config: ResolvedConfig,
   values: ReadonlyMap<string, Buffer>,
 ): Record<string, string> {
-  const key = hmacKey(config.stateDir);
+  const users = Object.values(config.containers).filter((c) => secretsOf(c).length > 0);
   const out: Record<string, string> = {};
-  for (const c of Object.values(config.containers)) {
-    if (secretsOf(c).length === 0) continue;
+  // No key is made (nor anything written) for a config without secrets.
+  if (users.length === 0) return out;
+  const key = hmacKey(config.stateDir);
+  for (const c of users) {
     const h = createHmac("sha256", key);
     for (const name of [...new Set(secretsOf(c).map((s) => s.source))].sort())
       h.update(`${name}\0`)
@@ -109,9 +111,11 @@ export function recordSecrets(
   digests: Readonly<Record<string, string>>,
   started: readonly string[],
 ): void {
-  const next = { ...recorded(stateDir) };
+  const before = recorded(stateDir);
+  const next = { ...before };
   for (const [n, d] of Object.entries(digests))
     if (started.includes(n) || next[n] === undefined) next[n] = d;
   for (const n of Object.keys(next)) if (digests[n] === undefined) delete next[n];
+  if (JSON.stringify(next) === JSON.stringify(before)) return;
   writeFileAtomic(stateFile(stateDir), `${JSON.stringify(next, null, 2)}\n`, 0o600);
 }

@@ -78,6 +78,9 @@ export interface Journal {
 
 const journalPath = (stateDir: string) => join(stateDir, "activation.json");
 
+/** The lock every switch, rollback, update, build and gc of a state dir holds. */
+export const switchLockFile = (stateDir: string): string => join(stateDir, "switch.lock");
+
 export function readJournal(stateDir: string): Journal | undefined {
   try {
     return JSON.parse(readFileSync(journalPath(stateDir), "utf8")) as Journal;

@@ -30,6 +30,8 @@ export interface TransactionResult extends ActivationResult {
   readonly died: readonly string[];
   /** Why the switch failed, in one line (unset when it did not). */
   readonly reason?: string;
+  /** The services that failed to start or did not stay up, by name. */
+  readonly failedServices?: readonly string[];
   /** Set when the switch was undone: the generation that is current again and what that did. */
   readonly rolledBack?: {
     readonly to: number;
@@ -90,7 +92,7 @@ export async function transact(
   step("marked");
   if (!o.rollback) {
     endActivation(stateDir);
-    return { ...r, died, reason };
+    return { ...r, died, reason, failedServices: bad };
   }
   const back = r.from;
   if (back === undefined || back === to) {
@@ -100,7 +102,7 @@ export async function transact(
     await o.systemctl.tryCall(["stop", ...units]);
     await o.systemctl.tryCall(["reset-failed", ...units]);
     endActivation(stateDir);
-    return { ...r, died, reason, stopped: bad };
+    return { ...r, died, reason, failedServices: bad, stopped: bad };
   }
   const undo = await activate(stateDir, back, {
     ...o,
@@ -109,5 +111,11 @@ export async function transact(
     step: (s) => step(`rollback-${s}`),
   });
   endActivation(stateDir);
-  return { ...r, died, reason, rolledBack: { to: back, plan: undo.plan, failed: undo.failed } };
+  return {
+    ...r,
+    died,
+    reason,
+    failedServices: bad,
+    rolledBack: { to: back, plan: undo.plan, failed: undo.failed },
+  };
 }

@@ -1,5 +1,11 @@
 import type { ResolvedConfig, ResolvedContainer, RootlessScope } from "../config/types.js";
-import { bootTarget, managerFlags, runDir, runtimeGlobalArgs } from "../rootless/scope.js";
+import {
+  bootTarget,
+  managerFlags,
+  runDir,
+  runtimeGlobalArgs,
+  runtimeRoot,
+} from "../rootless/scope.js";
 import { containerId } from "../runtime/oci.js";
 import { secretUnitLines } from "../bundle/secrets.js";
 import { execQuote, shQuote } from "./quote.js";
@@ -125,7 +131,7 @@ function stopPostDelete(
   scope: RootlessScope | undefined,
 ): string {
   if (scope || !/(^|\/)runc$/.test(runtime)) return `ExecStopPost=-${rt} delete --force ${id}`;
-  const script = `umount /run/runc/${id}/runc.* 2>/dev/null; exec ${shQuote(runtime)} delete --force ${id}`;
+  const script = `umount ${runtimeRoot(runtime)}/${id}/runc.* 2>/dev/null; exec ${shQuote(runtime)} delete --force ${id}`;
   return `ExecStopPost=-/bin/sh -c ${execQuote(script)}`;
 }
 

@@ -98,9 +98,10 @@ async function buildOnHost(cfg: string[]): Promise<void> {
   assert.equal(r.code, 0, r.stderr);
 }
 
-const psql = (port: number, sql: string): CliResult =>
+/** psql from the host as postgres, with the password the configs here give (or `password`). */
+const psql = (port: number, sql: string, password = "secret"): CliResult =>
   sd.exec("psql", ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-tAc", sql], {
-    env: { ...process.env, PGPASSWORD: "secret", PGCONNECT_TIMEOUT: "2" },
+    env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: "2" },
   });
 const curl = (port: number): string =>
   sd.exec("curl", ["-sS", "-m", "3", `http://127.0.0.1:${port}/`]).stdout;
@@ -399,10 +400,7 @@ describe("secrets", () => {
     await buildOnHost(cfg);
     const r = await sd.railyard([...cfg, "switch"]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    const login = (pw: string) =>
-      sd.exec("psql", ["-h", "127.0.0.1", "-p", "45432", "-U", "postgres", "-tAc", "select 7"], {
-        env: { ...process.env, PGPASSWORD: pw, PGCONNECT_TIMEOUT: "2" },
-      });
+    const login = (pw: string) => psql(45432, "select 7", pw);
     await waitFor(
       "a login with the secret",
       () => login("pw-first-Zq81xK").stdout.trim() === "7",
@@ -494,12 +492,7 @@ secrets:
     assert.equal(r.code, 0, r.stdout + r.stderr);
     await waitFor(
       "a login with the compose secret",
-      () =>
-        sd
-          .exec("psql", ["-h", "127.0.0.1", "-p", "55432", "-U", "postgres", "-tAc", "select 5"], {
-            env: { ...process.env, PGPASSWORD: "pw-compose-Tc77", PGCONNECT_TIMEOUT: "2" },
-          })
-          .stdout.trim() === "5",
+      () => psql(55432, "select 5", "pw-compose-Tc77").stdout.trim() === "5",
       120_000,
     );
     sd.exec("systemctl", ["stop", "railyard-db.service"]);
