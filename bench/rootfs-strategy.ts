@@ -34,7 +34,6 @@ const plan = planRootfs(c, proc, closure.entries, {
 const files = [...plan.entries].filter(([, e]) => e.kind === "file");
 const baseSpec = renderSpec(c, {
   hostNofileHard: 1024,
-  fileEnvironment: {},
   devices: {},
   process: proc,
 });

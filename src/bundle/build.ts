@@ -24,6 +24,7 @@ import {
 import { hostProcess, imageProcess, type ProcessInfo } from "./process.js";
 import { dirLookup, planRootfs, type RootfsPlan } from "./rootfs.js";
 import { renderSpec, serializeSpec } from "./spec.js";
+import { mergeStartEnv } from "./env-files.js";
 import { BuildError } from "../errors.js";
 import { hostIdOf, payloadCgroup } from "../rootless/scope.js";
 import { secretMounts } from "./secrets.js";
@@ -249,7 +250,7 @@ export async function buildContainer(
   );
   const id = containerId(c.name, config.idScope);
   // A secret's copy exists only while the container runs: its mount point is a file, always.
-  const secrets = secretMounts(c, id);
+  const secrets = secretMounts(c, id, rootless);
   for (const m of secrets) fileMounts.add(m.destination);
   const plan = planRootfs(
     c,
@@ -265,9 +266,10 @@ export async function buildContainer(
     [...extra, ...secrets],
   );
   const linkMode = linkModeFor(c, rootless);
+  // Read now to refuse a missing or broken file (exit 2); the start reads them again.
+  const fileEnv = readEnvFiles(c, config.file);
   const spec = renderSpec(c, {
     hostNofileHard: hostNofileHard(),
-    fileEnvironment: readEnvFiles(c, config.file),
     devices: deviceInfo(c),
     process: src.process,
     extraMounts: [...extra, ...secrets],
@@ -296,7 +298,7 @@ export async function buildContainer(
   };
   const result = (changed: boolean): BuildResult => {
     const r = { ...base, changed };
-    envOf.set(r, spec.process.env ?? []);
+    envOf.set(r, mergeStartEnv(spec.process.env, fileEnv, Object.keys(c.environment)));
     return r;
   };
   if (!o.force && readStamp(dir)?.fingerprint === fp) {
@@ -321,7 +323,7 @@ export async function buildContainer(
 }
 
 /**
- * The environment each built bundle starts with, kept beside its BuildResult rather than in it,
+ * The environment each built bundle starts with (its files' values as read now), kept beside its BuildResult rather than in it,
  * so that no JSON of a result (build --json) ever carries a value. railyard diff compares them.
  */
 const envOf = new WeakMap<BuildResult, readonly string[]>();

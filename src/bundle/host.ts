@@ -39,19 +39,25 @@ export function hostNofileHard(): number {
 
 /**
  * `KEY=value` lines, docker --env-file style: no quote processing, `#` comments, blank lines
- * skipped. A bad line is named by its number, never shown: the file may hold secrets.
+ * skipped, an `export ` prefix allowed. A bad line is named by its number, never shown: the file
+ * may hold secrets. Whitespace is ASCII's, and the value is everything after the first `=`:
+ * the awk program that reads these files when a container starts (env-files.ts) parses the
+ * same way, byte for byte.
  */
 export function parseEnvFile(
   text: string,
 ): { ok: true; env: Record<string, string> } | { ok: false; line: number } {
-  const env: Record<string, string> = {};
+  // No prototype: a key named __proto__ is a key like any other.
+  const env = Object.create(null) as Record<string, string>;
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const line = (lines[i] ?? "").replace(/\r$/, "");
-    if (line.trim() === "" || line.trimStart().startsWith("#")) continue;
-    const m = /^\s*(?:export\s+)?([^=\s]+)=(.*)$/.exec(line);
-    if (!m) return { ok: false, line: i + 1 };
-    env[m[1] as string] = m[2] as string;
+    if (/^[ \t\v\f\r]*(#|$)/.test(line)) continue;
+    let l = line.replace(/^[ \t\v\f\r]+/, "");
+    if (/^export[ \t\v\f\r]+[^= \t\v\f\r]+=/.test(l)) l = l.replace(/^export[ \t\v\f\r]+/, "");
+    if (!/^[^= \t\v\f\r]+=/.test(l)) return { ok: false, line: i + 1 };
+    const eq = l.indexOf("=");
+    env[l.slice(0, eq)] = l.slice(eq + 1);
   }
   return { ok: true, env };
 }

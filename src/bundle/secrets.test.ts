@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { resolveConfig } from "../config/resolve.js";
-import { fakeContext } from "../../tests/helpers/context.js";
+import { fakeContext, SCOPE } from "../../tests/helpers/context.js";
 import { secretMounts, secretUnitLines } from "./secrets.js";
 
 const config = resolveConfig(
@@ -54,4 +54,20 @@ test("each secret is a read-only bind of its copy at its target", () => {
     ],
   );
   assert.deepEqual(secretUnitLines(config, { ...db, secrets: [] }, "x"), []);
+});
+
+test("rootless, the copies are made under the container's id mapping, in the user's runtime dir", () => {
+  assert.ok(db);
+  const user = { ...config, rootless: SCOPE };
+  const [, , pre, post] = secretUnitLines(user, db, "railyard-db");
+  assert.match(
+    pre ?? "",
+    /^ExecStartPre=\/usr\/bin\/unshare --map-users=100000,1,65536 --map-groups=200000,1,65536 --map-root-user \/bin\/sh -c "rm -rf \/run\/user\/1000\/railyard\/secrets\/railyard-db && /,
+  );
+  assert.ok((pre ?? "").includes("install -o 999 -g 0 -m 0400"), pre);
+  assert.equal(post, "ExecStopPost=-/bin/rm -rf /run/user/1000/railyard/secrets/railyard-db");
+  assert.equal(
+    secretMounts(db, "railyard-db", SCOPE)[0]?.source,
+    "/run/user/1000/railyard/secrets/railyard-db/0",
+  );
 });

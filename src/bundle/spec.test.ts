@@ -22,7 +22,7 @@ const container = (c: Record<string, unknown>): ResolvedContainer => {
   assert.ok(r);
   return r;
 };
-const base = { hostNofileHard: 1048576, fileEnvironment: {}, devices: {} };
+const base = { hostNofileHard: 1048576, devices: {} };
 const inputsFor = (c: ResolvedContainer): SpecInputs => ({
   ...base,
   process: hostProcess(c, c.args[0] ?? ""),
@@ -71,7 +71,6 @@ test("config fields map into the spec, and the result validates against the OCI 
       labels: { "org.example.role": "sync" },
     }),
     {
-      fileEnvironment: { A: "from-file", C: "3" },
       devices: { "/dev/fuse": { type: "c", major: 10, minor: 229, fileMode: 0o666 } },
     },
   );
@@ -89,7 +88,6 @@ test("config fields map into the spec, and the result validates against the OCI 
     "HOME=/",
     "A=1",
     "B=2",
-    "C=3",
     "HOSTNAME=nas-sync",
   ]);
   const m = (d: string) => s.mounts.find((x) => x.destination === d);

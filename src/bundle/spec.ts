@@ -60,8 +60,6 @@ export interface DeviceInfo {
 export interface SpecInputs {
   /** The host's hard RLIMIT_NOFILE; the container never gets more. */
   readonly hostNofileHard: number;
-  /** `environmentFiles`, already read and merged in order. `environment` wins over them. */
-  readonly fileEnvironment: Readonly<Record<string, string>>;
   /** Devices by host path. */
   readonly devices: Readonly<Record<string, DeviceInfo>>;
   /** The process, from the config alone or combined with the image. */
@@ -171,19 +169,16 @@ function sortedRecord(r: Readonly<Record<string, string>>): Record<string, strin
   return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-/** The container's environment: PATH and HOME first, then the rest sorted by name. */
-export function containerEnv(
-  c: ResolvedContainer,
-  p: ProcessInfo,
-  fileEnv: Readonly<Record<string, string>>,
-  terminal: boolean,
-): string[] {
+/**
+ * The container's environment: PATH and HOME first, then the rest sorted by name. Not its
+ * environmentFiles: those are read when it starts (env-files.ts), so no bundle holds their values.
+ */
+export function containerEnv(c: ResolvedContainer, p: ProcessInfo, terminal: boolean): string[] {
   const env: Record<string, string> = {
     ...p.baseEnv,
     HOME: p.baseEnv["HOME"] ?? p.home,
     HOSTNAME: c.hostname,
     ...(terminal ? { TERM: "xterm" } : {}),
-    ...fileEnv,
     ...c.environment,
   };
   const first = ["PATH", "HOME"];
@@ -301,7 +296,7 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
       terminal: inputs.terminal ?? false,
       user: { uid: p.user.uid, gid: p.user.gid },
       args: [...p.args],
-      env: containerEnv(c, p, inputs.fileEnvironment, inputs.terminal ?? false),
+      env: containerEnv(c, p, inputs.terminal ?? false),
       cwd: p.cwd,
       capabilities: {
         bounding: capList,

@@ -14,12 +14,20 @@ const envRecord = (list: readonly string[]): Record<string, string> =>
     }),
   );
 
-/** The services of a generation on disk, with the environment each bundle starts with. */
+/**
+ * The services of a generation on disk, with the environment each bundle starts with: its
+ * environmentFiles as they read now, which is what a start (or a rollback) would give it.
+ */
 export async function generationSnapshots(
   stateDir: string,
   n: number,
 ): Promise<Record<string, ServiceSnapshot>> {
-  const { readManifest, readGenerationConfig } = await import("../generations/store.js");
+  const [{ readManifest, readGenerationConfig }, { readEnvFiles }, { mergeStartEnv }] =
+    await Promise.all([
+      import("../generations/store.js"),
+      import("../bundle/host.js"),
+      import("../bundle/env-files.js"),
+    ]);
   const m = readManifest(stateDir, n);
   const config = readGenerationConfig(stateDir, n);
   const out: Record<string, ServiceSnapshot> = {};
@@ -31,7 +39,15 @@ export async function generationSnapshots(
         const spec = JSON.parse(
           readFileSync(join(stateDir, "bundles", entry.bundle, "config.json"), "utf8"),
         ) as { process?: { env?: string[] } };
-        env = envRecord(spec.process?.env ?? []);
+        let files: Record<string, string> = {};
+        if (container && config)
+          try {
+            files = readEnvFiles(container, config.file);
+          } catch {
+            // a file gone since: its start would fail, and the bundle's own env is what is known
+          }
+        const keep = Object.keys(container?.environment ?? {});
+        env = envRecord(mergeStartEnv(spec.process?.env ?? [], files, keep));
       } catch {
         // a bundle removed by hand: the config's own environment is what is known
       }
@@ -60,19 +76,27 @@ export async function builtSnapshots(
   return out;
 }
 
-/** What a switch to `g` (built from the config on disk) changes in the current generation. */
+/**
+ * What a switch to `g` (built from the config on disk) changes in the current generation;
+ * `rotated` are the services whose secrets or environmentFiles changed since they started.
+ */
 export async function diffFromCurrent(
   config: ResolvedConfig,
   g: BuiltGeneration,
+  rotated: readonly string[] = [],
 ): Promise<ServiceDiff[]> {
-  const [{ currentGeneration }, { diffServices }] = await Promise.all([
+  const [{ currentGeneration }, { diffServices, withRotated }] = await Promise.all([
     import("../generations/store.js"),
     import("../generations/diff.js"),
   ]);
   const cur = currentGeneration(config.stateDir);
-  return diffServices(
+  const diffs = diffServices(
     cur !== undefined ? await generationSnapshots(config.stateDir, cur) : {},
     await builtSnapshots(config, g),
+  );
+  return withRotated(
+    diffs,
+    rotated.filter((n) => n in g.manifest.services),
   );
 }
 

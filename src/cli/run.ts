@@ -81,6 +81,9 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
       { chooseRuntime, hostProbe },
       { runForeground },
       { diagnose },
+      { runDir },
+      { mergeStartEnv },
+      { readEnvFiles },
     ] = await Promise.all([
       loadFor(ctx, "run"),
       import("../bundle/build.js"),
@@ -88,6 +91,9 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
       import("../runtime/detect.js"),
       import("../runtime/run.js"),
       import("../runtime/diagnose.js"),
+      import("../rootless/scope.js"),
+      import("../bundle/env-files.js"),
+      import("../bundle/host.js"),
     ]);
     const [c] = selectContainers(config, [name]);
     if (!c) throw new UsageError(`no container named ${name}`);
@@ -99,10 +105,17 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
     ctx.debug(`runtime: ${runtime.name} (${runtime.reason})`);
 
     // The built bundle stays as its systemd unit runs it; this run gets its own config.json:
-    // its own cgroup with the limits applied by the runtime, and any TTY or extra arguments.
-    const bundle = join(config.stateDir, "run", c.name);
+    // its own cgroup with the limits applied by the runtime, any TTY or extra arguments, and
+    // the environmentFiles as they read now. On /run, as a unit's start composes it: it may
+    // hold their values, which no file under the state dir does.
+    const bundle = join(runDir(config.rootless), "run", c.name);
     mkdirSync(bundle, { recursive: true, mode: 0o700 });
     const spec = JSON.parse(readFileSync(join(built.bundle, "config.json"), "utf8")) as OciSpec;
+    spec.process.env = mergeStartEnv(
+      spec.process.env,
+      readEnvFiles(c, config.file),
+      Object.keys(c.environment),
+    );
     // A rootless runtime may only write cgroups delegated to it, and a login shell's are not:
     // the limits hold under the user manager's unit (railyard --user switch) instead.
     const wanted = limitsFor(c);

@@ -205,10 +205,11 @@ export async function transactFor(
   // The settle times of the generation being started, as its own config gave them.
   const target = o.dryRun ? undefined : m.readGenerationConfig(config.stateDir, to);
   const manifest = o.dryRun ? undefined : m.readManifest(config.stateDir, to);
-  // A secret rotated since its services started restarts them, changed generation or not.
-  const digests = target ? m.serviceSecretDigests(target, m.readSecretValues(target)) : {};
-  const rotated = m.changedSecrets(config.stateDir, digests);
-  if (rotated.length > 0) ctx.debug(`secrets changed for: ${rotated.join(", ")}`);
+  // A secret or environmentFiles value changed since its services started restarts them,
+  // changed generation or not.
+  const { digests, rotated } = m.startValues(target ?? config, { dryRun: o.dryRun });
+  if (rotated.length > 0)
+    ctx.debug(`secrets or environmentFiles changed for: ${rotated.join(", ")}`);
   const r = await m.transact(config.stateDir, to, {
     systemctl,
     ...(unitDir !== undefined ? { unitDir } : {}),
@@ -275,15 +276,19 @@ stopped.
         write: !dryRun,
       });
       const cur = m.currentGeneration(config.stateDir);
-      if (dryRun) diff = await diffFromCurrent(config, g);
+      const { rotated } = dryRun ? m.startValues(config, { dryRun }) : { rotated: [] };
+      if (dryRun) diff = await diffFromCurrent(config, g, rotated);
       if (dryRun && g.created)
         // Not written: plan against the current generation by hand.
         return {
           from: cur,
           to: g.generation,
-          plan: m.planSwitch(
-            cur !== undefined ? m.readManifest(config.stateDir, cur) : undefined,
-            g.manifest,
+          plan: m.withRestarts(
+            m.planSwitch(
+              cur !== undefined ? m.readManifest(config.stateDir, cur) : undefined,
+              g.manifest,
+            ),
+            rotated,
           ),
           failed: [],
           died: [],

@@ -211,7 +211,11 @@ Never changed: images pinned by digest (image@sha256:...), pull: "never", and im
       if (dryRun) {
         restoreLock();
         const { formatDiff } = await import("../generations/diff.js");
-        const diff = await diffFromCurrent(config, g);
+        const diff = await diffFromCurrent(
+          config,
+          g,
+          m.startValues(config, { dryRun: true }).rotated,
+        );
         out({ updated: false, dryRun: true, diff }, [
           "new images (dry run: nothing pulled into the lock, nothing switched):",
           ...imageLines,

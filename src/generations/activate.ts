@@ -185,7 +185,7 @@ export async function activate(
 }
 
 /** The plan with `names` moved from unchanged to restart (services the plan leaves running). */
-function withRestarts(plan: SwitchPlan, names: readonly string[]): SwitchPlan {
+export function withRestarts(plan: SwitchPlan, names: readonly string[]): SwitchPlan {
   const more = names.filter((n) => plan.unchanged.includes(n));
   if (more.length === 0) return plan;
   return {

@@ -15,6 +15,7 @@ import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
 import { lockPathFor } from "../image/lock.js";
 import type { RuntimeChoice } from "../runtime/detect.js";
 import { renderHealthUnits, renderUnit, restartRelevant } from "../systemd/unit.js";
+import { START_ENV_AWK, START_ENV_FILE } from "../bundle/env-files.js";
 import { ON_FAILURE_TEMPLATE, renderOnFailureTemplate } from "../systemd/notify.js";
 import { renderEngineUnit } from "../systemd/engine.js";
 import { acquireImage } from "../image/acquire.js";
@@ -169,6 +170,8 @@ export async function buildGeneration(
     writeFileSync(join(tmp, "units", unit), text, { mode: 0o644 });
   for (const [name, text] of Object.entries(netScripts))
     writeFileSync(join(tmp, "network", `${name}.sh`), text, { mode: 0o755 });
+  // The program a unit's start runs to read its environmentFiles (bundle/env-files.ts).
+  writeFileSync(join(tmp, START_ENV_FILE), START_ENV_AWK, { mode: 0o644 });
   writeFileSync(join(tmp, ALLOCATION_FILE), `${JSON.stringify(alloc, null, 2)}\n`);
   for (const [name, s] of Object.entries(services))
     if (s.bundle !== "")

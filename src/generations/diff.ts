@@ -150,6 +150,29 @@ export function diffServices(
   return out;
 }
 
+/**
+ * Mark the services whose secrets or environmentFiles values changed since they started (values
+ * read at start, so no bundle shows it): the switch restarts them, their config changed or not.
+ */
+export function withRotated(
+  diffs: readonly ServiceDiff[],
+  rotated: readonly string[],
+): ServiceDiff[] {
+  const change: FieldChange = {
+    field: "start values",
+    to: "a secret or environmentFiles value changed since it started",
+  };
+  const out = diffs.map((d) =>
+    rotated.includes(d.name) && d.status === "changed"
+      ? { ...d, restarts: true, changes: [...d.changes, change] }
+      : d,
+  );
+  for (const name of rotated)
+    if (!diffs.some((d) => d.name === name))
+      out.push({ name, status: "changed", restarts: true, changes: [change] });
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
 /** The diff as the CLI prints it: a block per service, a line per field. */
 export function formatDiff(diffs: readonly ServiceDiff[]): string[] {
   const lines: string[] = [];

@@ -1,8 +1,10 @@
 /**
- * Which services use a secret whose value changed since they last started: a rotated password
- * restarts exactly the services that read it. What is kept is an HMAC of each service's secret
- * values under a random key, both root-only files in the state dir, outside every generation;
- * never a value, nor a plain hash a guess could be checked against without the key.
+ * Which services use a secret, or an environmentFiles file, whose value changed since they last
+ * started: a rotated password restarts exactly the services that read it. Both are read at
+ * start, not kept in a bundle, so no bundle fingerprint sees them change. What is kept is an
+ * HMAC of each service's values under a random key, both root-only files in the state dir,
+ * outside every generation; never a value, nor a plain hash a guess could be checked against
+ * without the key.
  */
 import { createHmac, randomBytes } from "node:crypto";
 import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
@@ -10,6 +12,7 @@ import { join } from "node:path";
 import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
 import { ConfigError, type ConfigProblem } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
+import { parseEnvFile } from "../bundle/host.js";
 
 /** A generation's config from before secrets existed has no `secrets` on its containers. */
 const secretsOf = (c: ResolvedContainer) => c.secrets ?? [];
@@ -48,10 +51,11 @@ export function readSecretValues(config: ResolvedConfig): Map<string, Buffer> {
   return values;
 }
 
-function hmacKey(stateDir: string): Buffer {
+function hmacKey(stateDir: string, create: boolean): Buffer | undefined {
   try {
     return readFileSync(keyFile(stateDir));
   } catch {
+    if (!create) return undefined;
     const key = randomBytes(32);
     // O_EXCL: two first switches cannot each keep a different key.
     try {
@@ -65,22 +69,52 @@ function hmacKey(stateDir: string): Buffer {
   }
 }
 
-/** Per service that uses secrets: one HMAC over its secrets' names and values. */
+/**
+ * What a container's environmentFiles set, as its start would read them: the parsed entries, so
+ * a comment restarts nothing. A file that cannot be read or parsed counts as such (the start
+ * fails on it), and is named by `check`.
+ */
+function envFileContent(c: ResolvedContainer): string {
+  return c.environmentFiles
+    .map((f) => {
+      let text: string;
+      try {
+        text = readFileSync(f, "utf8");
+      } catch (e) {
+        return `${f}\0unreadable ${(e as NodeJS.ErrnoException).code ?? ""}`;
+      }
+      const r = parseEnvFile(text);
+      return r.ok
+        ? `${f}\0${Object.entries(r.env)
+            .map(([k, v]) => `${k}=${v}`)
+            .join("\0")}`
+        : `${f}\0bad line ${r.line}`;
+    })
+    .join("\0\0");
+}
+
+/** Per service that uses secrets or environmentFiles: one HMAC over their names and values. */
 export function serviceSecretDigests(
   config: ResolvedConfig,
   values: ReadonlyMap<string, Buffer>,
+  o: { readonly makeKey?: boolean } = {},
 ): Record<string, string> {
-  const users = Object.values(config.containers).filter((c) => secretsOf(c).length > 0);
+  const users = Object.values(config.containers).filter(
+    (c) => secretsOf(c).length > 0 || c.environmentFiles.length > 0,
+  );
   const out: Record<string, string> = {};
-  // No key is made (nor anything written) for a config without secrets.
+  // No key is made (nor anything written) for a config with neither.
   if (users.length === 0) return out;
-  const key = hmacKey(config.stateDir);
+  // Without a key nothing was recorded, and a dry run makes none.
+  const key = hmacKey(config.stateDir, o.makeKey ?? true);
+  if (!key) return out;
   for (const c of users) {
     const h = createHmac("sha256", key);
     for (const name of [...new Set(secretsOf(c).map((s) => s.source))].sort())
       h.update(`${name}\0`)
         .update(values.get(name) ?? Buffer.alloc(0))
         .update("\0");
+    if (c.environmentFiles.length > 0) h.update("environmentFiles\0").update(envFileContent(c));
     out[c.name] = h.digest("hex");
   }
   return out;
@@ -118,4 +152,18 @@ export function recordSecrets(
   for (const n of Object.keys(next)) if (digests[n] === undefined) delete next[n];
   if (JSON.stringify(next) === JSON.stringify(before)) return;
   writeFileAtomic(stateFile(stateDir), `${JSON.stringify(next, null, 2)}\n`, 0o600);
+}
+
+/**
+ * The digests of what `config`'s services would start with now, and the services among them
+ * whose values differ from what they last started with. A dry run writes nothing.
+ */
+export function startValues(
+  config: ResolvedConfig,
+  o: { readonly dryRun?: boolean } = {},
+): { digests: Record<string, string>; rotated: string[] } {
+  const digests = serviceSecretDigests(config, readSecretValues(config), {
+    makeKey: o.dryRun !== true,
+  });
+  return { digests, rotated: changedSecrets(config.stateDir, digests) };
 }

@@ -9,7 +9,7 @@ import type { RootlessScope } from "../config/types.js";
 import { parseIdFile, readOr } from "../config/load.js";
 import { RootlessError, UsageError } from "../errors.js";
 import { exec, type Exec } from "../util/exec.js";
-import { chooseRange, SUBID_RANGE, subordinateRanges } from "./scope.js";
+import { chooseRange, mappedUnshareArgs, SUBID_RANGE, subordinateRanges } from "./scope.js";
 
 /** $XDG_STATE_HOME/railyard, or ~/.local/state/railyard: where `--user` keeps its state. */
 export function userStateDir(env: NodeJS.ProcessEnv, home: string): string {
@@ -80,9 +80,7 @@ export async function chownMapped(
   run: Exec = exec,
 ): Promise<void> {
   const r = await run("unshare", [
-    `--map-users=${scope.subuid.start},1,${scope.subuid.count}`,
-    `--map-groups=${scope.subgid.start},1,${scope.subgid.count}`,
-    "--map-root-user",
+    ...mappedUnshareArgs(scope),
     "chown",
     `${owner.uid}:${owner.gid}`,
     path,

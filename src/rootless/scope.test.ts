@@ -69,8 +69,19 @@ test("what needs root is a config problem at its key, with what to do instead", 
         db: { args: ["/bin/true"], network: "back" },
         big: { args: ["/bin/true"], user: "70000:10", network: "none" },
         engine: { image: "docker.io/library/busybox", backend: "podman", network: "host" },
-        fine: { args: ["/bin/true"], user: "65536:65536", network: "host" },
+        fine: {
+          args: ["/bin/true"],
+          user: "65536:65536",
+          network: "host",
+          secrets: ["pw", { source: "pw", target: "/pw", uid: 65536 }],
+        },
+        vault: {
+          args: ["/bin/true"],
+          network: "host",
+          secrets: ["sealed", { source: "pw", target: "/pw", gid: 70000 }],
+        },
       },
+      secrets: { pw: { file: "/home/nas/pw" }, sealed: { encrypted: "/home/nas/pw.cred" } },
     },
     fakeContext(),
   );
@@ -80,8 +91,16 @@ test("what needs root is a config problem at its key, with what to do instead", 
     "containers.big.user",
     "containers.db.network",
     "containers.engine.backend",
+    "containers.vault.secrets[0]",
+    "containers.vault.secrets[1].gid",
     "containers.web.ports",
   ]);
+  // A file secret is fine rootless; an encrypted one needs the host's key.
+  assert.match(
+    at("containers.vault.secrets[0]"),
+    /encrypted with the host's key.*give it as a file/,
+  );
+  assert.match(at("containers.vault.secrets[1].gid"), /70000 is outside the ids/);
   assert.match(
     at("containers.web.ports"),
     /published ports need root \(nftables\)\. rootless, use network "host"/,

@@ -61,6 +61,16 @@ export function hostIdOf(containerId: number, own: number, r: IdRange): number |
 export const runDir = (scope?: RootlessScope): string =>
   scope ? `${scope.runtimeDir}/railyard` : "/run/railyard";
 
+/**
+ * `unshare` flags that map the user to 0 and its subordinate range to 1..count (through the
+ * setuid newuidmap/newgidmap): in there, a rootless user can give files to container ids.
+ */
+export const mappedUnshareArgs = (scope: RootlessScope): string[] => [
+  `--map-users=${scope.subuid.start},1,${scope.subuid.count}`,
+  `--map-groups=${scope.subgid.start},1,${scope.subgid.count}`,
+  "--map-root-user",
+];
+
 /** The OCI runtime's state root: its default for root (/run/runc), under $XDG_RUNTIME_DIR else. */
 export const runtimeRoot = (runtimePath: string, scope?: RootlessScope): string =>
   `${scope ? scope.runtimeDir : "/run"}/${basename(runtimePath)}`;
@@ -109,12 +119,22 @@ export function rootlessProblems(config: ResolvedConfig, scope: RootlessScope): 
         path: at(c, "network"),
         message: `network ${JSON.stringify(c.network)} needs root (veth links, nftables). rootless containers use "host" or "none"`,
       });
-    if (c.secrets.length > 0)
-      problems.push({
-        path: at(c, "secrets"),
-        message:
-          "secrets run in system services only, for now (rootless needs the copies owned by mapped ids). run it as root, or pass the value some other way",
-      });
+    c.secrets.forEach((s, i) => {
+      if (config.secrets[s.source]?.encrypted !== undefined)
+        problems.push({
+          path: at(c, `secrets[${i}]`),
+          message: `secret ${JSON.stringify(s.source)} is encrypted with the host's key, which a user's systemd (before 256) cannot use. give it as a file only you can read (chmod 0600), or run it as root`,
+        });
+      for (const [kind, id, r] of [
+        ["uid", s.uid, scope.subuid],
+        ["gid", s.gid, scope.subgid],
+      ] as const)
+        if (id > r.count)
+          problems.push({
+            path: at(c, `secrets[${i}].${kind}`),
+            message: `${id} is outside the ids a rootless container maps (0-${r.count}). use an id up to ${r.count}`,
+          });
+    });
     if (c.user) {
       for (const [kind, id, own, r] of [
         ["uid", c.user.uid, scope.uid, scope.subuid],

@@ -73,7 +73,12 @@ test("the runc unit of a OneDrive-like service matches its snapshot", () => {
   assert.match(text, /^Type=forking$/m);
   assert.match(
     text,
-    /^ExecStart=\/usr\/sbin\/runc run --detach --pid-file \/run\/railyard\/onedrive\.pid --bundle \/var\/lib\/railyard\/current\/bundles\/onedrive railyard-onedrive$/m,
+    /^ExecStart=\/usr\/sbin\/runc run --detach --pid-file \/run\/railyard\/onedrive\.pid --bundle \/run\/railyard\/bundles\/railyard-onedrive railyard-onedrive$/m,
+  );
+  // Its environmentFiles are read at start, into a config composed on /run from the bundle's.
+  assert.match(
+    text,
+    /^ExecStartPre=\/bin\/sh -c ".*b=\$\$\(realpath -e \/var\/lib\/railyard\/current\/bundles\/onedrive\) .* awk -f \/var\/lib\/railyard\/current\/start-env\.awk \/etc\/railyard\/onedrive\.env /m,
   );
   assert.match(text, /^MemoryMax=536870912$/m);
   assert.match(text, /^CPUQuota=50%$/m);
@@ -212,7 +217,7 @@ test("a container with a network of its own sets it up before start and tears it
 });
 
 test("a rootless unit runs under the user's manager: runc's state and PID file in its runtime dir", () => {
-  const c = { ...config("oci"), rootless: SCOPE };
+  const c = { ...config("oci"), rootless: SCOPE, stateDir: "/home/nas/.local/state/railyard" };
   const od = c.containers["host"];
   assert.ok(od);
   const text = renderUnit(c, od, {

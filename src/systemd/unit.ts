@@ -8,6 +8,7 @@ import {
 } from "../rootless/scope.js";
 import { containerId } from "../runtime/oci.js";
 import { secretUnitLines } from "../bundle/secrets.js";
+import { envFileStart } from "../bundle/env-files.js";
 import { execQuote, shQuote } from "./quote.js";
 
 export { execQuote, quoteWord, shQuote } from "./quote.js";
@@ -62,6 +63,8 @@ export function renderUnit(config: ResolvedConfig, c: ResolvedContainer, u: Unit
   if (config.onFailure !== undefined) unit.push(`OnFailure=${onFailureUnit(c.name)}`);
 
   const net = u.networkScript === undefined ? undefined : execQuote(u.networkScript);
+  // With environmentFiles, the runtime starts a config composed on /run (see env-files.ts).
+  const env = envFileStart(c, id, u.bundle, `${config.stateDir}/current`, scope);
   const service = [
     "Type=forking",
     `PIDFile=${pid}`,
@@ -72,8 +75,10 @@ export function renderUnit(config: ResolvedConfig, c: ResolvedContainer, u: Unit
       ? [`ExecStartPre=${[MOUNT, ...mountArgs(u.overlay, c.name)].map(execQuote).join(" ")}`]
       : []),
     ...secretUnitLines(config, c, id),
-    `ExecStart=${rt} run --detach --pid-file ${pid} --bundle ${execQuote(u.bundle)} ${id}`,
+    ...(env ? [env.pre] : []),
+    `ExecStart=${rt} run --detach --pid-file ${pid} --bundle ${execQuote(env?.bundle ?? u.bundle)} ${id}`,
     stopPostDelete(u.runtime, rt, id, scope),
+    ...(env ? [env.post] : []),
     // Every image container of the system manager unmounts its overlay point on stop (only
     // they have one), also one whose root is read-only now: after a switch from a writable root,
     // the stop that runs is the new unit's, and it must still take the old overlay down.

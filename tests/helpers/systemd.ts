@@ -17,7 +17,8 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { CLI } from "./paths.js";
-import type { CliResult } from "./cli.js";
+import { scratchDir, type CliResult } from "./cli.js";
+import { after, before } from "node:test";
 
 const BOOT = `set -e
 W=$1; shift
@@ -241,4 +242,28 @@ export async function bootSystemd(
       rmSync(work, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A test file's own systemd over its own scratch dir (shared with the namespace): booted before
+ * the file's tests, stopped and removed after them. `sd` forwards to the booted instance.
+ */
+export function systemdSuite(prefix: string): { dir: string; sd: BootedSystemd } {
+  const { dir, cleanup } = scratchDir(prefix);
+  let booted: BootedSystemd | undefined;
+  before(async () => {
+    booted = await bootSystemd(join(dir, "ns"), [dir]);
+  });
+  after(async () => {
+    await booted?.stop();
+    cleanup();
+  });
+  const sd = new Proxy({} as BootedSystemd, {
+    get(_, key: keyof BootedSystemd) {
+      if (!booted) throw new Error("systemd is not booted yet (use it inside a test)");
+      const v = booted[key];
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(booted) : v;
+    },
+  });
+  return { dir, sd };
 }

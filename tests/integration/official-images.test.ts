@@ -377,6 +377,7 @@ describe("secrets", () => {
       join(secretsDir, "api-token.cred"),
     ]);
     assert.equal(enc.code, 0, enc.stderr);
+    writeFileSync(join(secretsDir, "web.env"), "WEB_TOKEN=webenv-Gh73\n", { mode: 0o600 });
     const data = join(dir, "pgdata-secrets");
     const { cfg, home } = project(
       {
@@ -388,6 +389,8 @@ describe("secrets", () => {
         web: {
           ...nginxConfig(site("with a token"), 48080),
           secrets: [{ source: "api-token", target: "token", uid: 33, mode: "0400" }],
+          // An image with a writable (overlay) root reads its env file at start too.
+          environmentFiles: [join(secretsDir, "web.env")],
         },
       },
       {
@@ -421,8 +424,11 @@ describe("secrets", () => {
     ]);
     assert.equal(copies.stdout.trim(), "700 root", "the copies' directory is root's alone");
 
+    // (nginx writes its title over its own environ, so ask the container: exec gets its env.)
+    assert.equal(inside("web", "printenv", "WEB_TOKEN"), "webenv-Gh73", "the env file's value");
+
     // Nowhere railyard writes, nowhere systemd shows, nothing the journal keeps.
-    const values = /pw-first-Zq81xK|token-value-Hm42/;
+    const values = /pw-first-Zq81xK|token-value-Hm42|webenv-Gh73/;
     const grep = (path: string) => sd.exec("grep", ["-rlE", values.source, path]).stdout.trim();
     assert.equal(grep(state), "", "no file under the state dir holds a value");
     assert.equal(grep(home), "", "nor beside the config (lock, cache)");

@@ -37,12 +37,16 @@ after(async () => {
 });
 
 /** Write the user's config (as the user) and return the flags that select it. */
-function config(name: string, containers: Record<string, unknown>): string[] {
+function config(
+  name: string,
+  containers: Record<string, unknown>,
+  top: Record<string, unknown> = {},
+): string[] {
   const file = `${rly.home}/${name}/railyard.config.json`;
   const w = rly.run(
     "/bin/sh",
     ["-c", `mkdir -p "$(dirname ${file})" && cat > ${file}`],
-    JSON.stringify({ runtime: "runc", containers }, null, 2),
+    JSON.stringify({ runtime: "runc", ...top, containers }, null, 2),
   );
   assert.equal(w.code, 0, w.stderr);
   return ["--config", file];
@@ -188,6 +192,69 @@ describe("railyard --user", () => {
     ]);
     assert.equal(asRoot.code, 0, asRoot.stderr);
     assert.match(asRoot.stdout, /^root-owned WRITTEN$/m);
+  });
+
+  test("secrets and environmentFiles reach a user's container at start, owned by its mapped user, and stay off disk", async () => {
+    // The user's own files, readable by the user alone.
+    const w = rly.run("/bin/sh", [
+      "-ec",
+      `mkdir -p ${rly.home}/private
+printf rootless-pw-Kx29 > ${rly.home}/private/pw
+printf 'TOKEN=rootless-tok-Nf61\n' > ${rly.home}/private/app.env
+chmod 0600 ${rly.home}/private/pw ${rly.home}/private/app.env`,
+    ]);
+    assert.equal(w.code, 0, w.stderr);
+    const flags = config(
+      "secrets",
+      {
+        vault: {
+          args: [
+            "/bin/busybox",
+            "sh",
+            "-c",
+            'stat -c "%u %g %a" /run/secrets/pw > /seen/out; cat /run/secrets/pw >> /seen/out; echo " $TOKEN" >> /seen/out; exec busybox sleep 100000',
+          ],
+          user: "2000:100",
+          volumes: [`${rly.home}/seen:/seen`],
+          secrets: [{ source: "pw", uid: 2000, gid: 100, mode: "0400" }],
+          environmentFiles: [`${rly.home}/private/app.env`],
+          stopSignal: "SIGKILL",
+        },
+      },
+      { secrets: { pw: { file: `${rly.home}/private/pw` } } },
+    );
+    const sw = rly.railyard(["--user", ...flags, "switch"]);
+    assert.equal(sw.code, 0, sw.stdout + sw.stderr);
+    await waitFor(
+      "the container's report",
+      () => sd.exec("cat", [`${rly.home}/seen/out`]).stdout.includes("rootless-tok-Nf61"),
+      15_000,
+      () =>
+        rly.run("systemctl", ["--user", "status", "--no-pager", "-l", "railyard-vault.service"])
+          .stdout,
+    );
+    assert.equal(
+      sd.exec("cat", [`${rly.home}/seen/out`]).stdout,
+      "2000 100 400\nrootless-pw-Kx29 rootless-tok-Nf61\n",
+      "the secret is the container user's, 0400, and the env file's value is in its environment",
+    );
+    const values = "rootless-pw-Kx29|rootless-tok-Nf61";
+    for (const where of [`${rly.home}/.local/state`, `${rly.home}/.config/systemd/user`])
+      assert.equal(sd.exec("grep", ["-rlE", values, where]).stdout.trim(), "", where);
+
+    // An encrypted credential needs the host's key: refused for a user, with what to do.
+    const sealed = config(
+      "sealed",
+      { vault: { args: ["/bin/busybox", "true"], secrets: ["pw"] } },
+      { secrets: { pw: { encrypted: `${rly.home}/private/pw.cred` } } },
+    );
+    const refused = rly.railyard(["--user", ...sealed, "check"]);
+    assert.equal(refused.code, 2);
+    assert.match(
+      refused.stderr,
+      /containers\.vault\.secrets\[0\]: .*encrypted with the host's key/,
+    );
+    rly.run("systemctl", ["--user", "stop", "railyard-vault.service"]);
   });
 
   test("what needs root is refused with the key and the reason, and nothing is written", async () => {

@@ -16,21 +16,12 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { runtimeId } from "../helpers/ids.js";
-import { after, before, describe, test } from "node:test";
-import { railyard, scratchDir } from "../helpers/cli.js";
-import { bootSystemd, waitFor as waitUntil, type BootedSystemd } from "../helpers/systemd.js";
+import { describe, test } from "node:test";
+import { railyard } from "../helpers/cli.js";
+import { systemdSuite, waitFor as waitUntil } from "../helpers/systemd.js";
 import { projects, sleeper } from "../helpers/project.js";
 
-const { dir, cleanup } = scratchDir("railyard-systemd-");
-let sd: BootedSystemd;
-
-before(async () => {
-  sd = await bootSystemd(join(dir, "ns"), [dir]);
-});
-after(async () => {
-  await sd?.stop();
-  cleanup();
-});
+const { dir, sd } = systemdSuite("railyard-systemd-");
 
 const project = projects(dir);
 const mainPid = (unit: string) => Number(sd.show(unit, "MainPID")["MainPID"]);

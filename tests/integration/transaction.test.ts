@@ -6,22 +6,12 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { scratchDir } from "../helpers/cli.js";
+import { describe, test } from "node:test";
 import { crasher, projects, sleeper, type Project } from "../helpers/project.js";
-import { bootSystemd, waitFor, type BootedSystemd } from "../helpers/systemd.js";
+import { systemdSuite, waitFor } from "../helpers/systemd.js";
 
-const { dir, cleanup } = scratchDir("railyard-transaction-");
-let sd: BootedSystemd;
+const { dir, sd } = systemdSuite("railyard-transaction-");
 const project = projects(dir);
-
-before(async () => {
-  sd = await bootSystemd(join(dir, "ns"), [dir]);
-});
-after(async () => {
-  await sd?.stop();
-  cleanup();
-});
 
 const mainPid = (unit: string) => Number(sd.show(unit, "MainPID")["MainPID"]);
 const active = (unit: string) => sd.show(unit, "ActiveState")["ActiveState"];

@@ -1,0 +1,133 @@
+/**
+ * environmentFiles are read when the container starts, never baked into a bundle: a bundle (and
+ * so every generation kept on disk) holds only the environment the config writes out. The unit
+ * composes the runtime's config.json on /run from the bundle's spec and the files, with one awk
+ * run (mawk is in every Debian; Node stays off the start path), and starts the runtime there. The
+ * composed file lives in a root-only directory on a tmpfs, and the stop removes it.
+ *
+ * The merge is the one docker does: a file's keys override the image's (and HOME, HOSTNAME),
+ * later files override earlier ones, and the config's own `environment` overrides them all.
+ * `mergeStartEnv` is the same merge in TypeScript, for `railyard run` and `diff`; a unit test
+ * runs both over the same files. Pure.
+ */
+import type { ResolvedContainer, RootlessScope } from "../config/types.js";
+import { runDir } from "../rootless/scope.js";
+import { execQuote, shQuote } from "../systemd/quote.js";
+
+/** The awk program's file in each generation (the units reach it through `current`). */
+export const START_ENV_FILE = "start-env.awk";
+
+/** Where the start composes a container's config.json (per runtime id, on /run). */
+export const startBundleDir = (id: string, scope?: RootlessScope): string =>
+  `${runDir(scope)}/bundles/${id}`;
+
+/**
+ * The awk program, written into each generation as START_ENV_FILE. Its operands are the env files, then the bundle's config.json (named by
+ * RAILYARD_SPEC). It parses the files as parseEnvFile does (bytes, ASCII whitespace), escapes
+ * keys and values as JSON.stringify does, and rewrites the spec's process.env array, which
+ * serializeSpec always writes one entry per line at a fixed indent, with at least HOME and
+ * HOSTNAME in it. RAILYARD_KEEP lists the JSON-escaped keys of `environment` (which files do not
+ * override); RAILYARD_ROOT is the bundle's real rootfs path, for a spec whose root is "rootfs".
+ * A bad line is named by file and number, never shown.
+ */
+export const START_ENV_AWK = String.raw`BEGIN {
+  for (i = 1; i < 32; i++) ctl[sprintf("%c", i)] = sprintf("\\u%04x", i)
+  ctl["\b"] = "\\b"; ctl["\t"] = "\\t"; ctl["\n"] = "\\n"; ctl["\f"] = "\\f"; ctl["\r"] = "\\r"
+  ctl["\""] = "\\\""; ctl["\\"] = "\\\\"
+  n = split(ENVIRON["RAILYARD_KEEP"], k, "\n"); for (i = 1; i <= n; i++) keep[k[i]] = 1
+  spec = ENVIRON["RAILYARD_SPEC"]
+}
+function esc(s,   o, i, c) {
+  if (s !~ /[[:cntrl:]"\\]/) return s
+  o = ""
+  for (i = 1; i <= length(s); i++) { c = substr(s, i, 1); o = o ((c in ctl) ? ctl[c] : c) }
+  return o
+}
+FILENAME != spec {
+  sub(/\r$/, "")
+  if ($0 ~ /^[ \t\v\f\r]*(#|$)/) next
+  l = $0; sub(/^[ \t\v\f\r]+/, "", l)
+  if (l ~ /^export[ \t\v\f\r]+[^= \t\v\f\r]+=/) sub(/^export[ \t\v\f\r]+/, "", l)
+  if (l !~ /^[^= \t\v\f\r]+=/) {
+    printf "railyard: %s:%d: expected KEY=value (the line is not shown: the file may hold secrets)\n", FILENAME, FNR > "/dev/stderr"
+    bad = 1; exit 1
+  }
+  i = index(l, "="); key = esc(substr(l, 1, i - 1))
+  if (key in keep) next
+  if (!(key in val)) order[++m] = key
+  val[key] = esc(substr(l, i + 1))
+  next
+}
+inenv && /^    \],?$/ {
+  for (j = 1; j <= m; j++) out[++o] = "      \"" order[j] "=" val[order[j]] "\""
+  for (j = 1; j < o; j++) print out[j] ","
+  if (o) print out[o]
+  inenv = 0; envs++; print; next
+}
+inenv {
+  e = $0; sub(/,$/, "", e); key = e; sub(/^ *"/, "", key); key = substr(key, 1, index(key, "=") - 1)
+  if (!(key in val)) out[++o] = e
+  next
+}
+/^    "env": \[$/ && !envs { inenv = 1; print; next }
+/^    "path": "rootfs",?$/ && !rooted { $0 = "    \"path\": \"" esc(ENVIRON["RAILYARD_ROOT"]) "\"" (/,$/ ? "," : ""); rooted = 1 }
+{ print }
+END { if (!bad && envs != 1) { print "railyard: no process.env in " spec > "/dev/stderr"; exit 1 } }`;
+
+/** A key as JSON writes it inside a string. */
+const jsonEscaped = (s: string): string => JSON.stringify(s).slice(1, -1);
+
+/** The start's /bin/sh script: compose `<startBundleDir>/config.json` from `bundle` and the files. */
+export function envFileScript(
+  c: ResolvedContainer,
+  id: string,
+  bundle: string,
+  program: string,
+  scope?: RootlessScope,
+): string {
+  const dir = startBundleDir(id, scope);
+  const keep = Object.keys(c.environment).map(jsonEscaped).sort().join("\n");
+  return [
+    "umask 077",
+    `rm -rf ${shQuote(dir)}`,
+    `mkdir -p -m 0700 ${shQuote(dir)}`,
+    `b=$(realpath -e ${shQuote(bundle)})`,
+    `RAILYARD_SPEC="$b/config.json" RAILYARD_ROOT="$b/rootfs" RAILYARD_KEEP=${shQuote(keep)} ` +
+      `awk -f ${shQuote(program)} ${c.environmentFiles.map(shQuote).join(" ")} "$b/config.json" > ${shQuote(`${dir}/config.json`)}`,
+  ].join(" && ");
+}
+
+/**
+ * The unit's lines for a container with environmentFiles: the start composes the config on
+ * /run, the runtime runs the bundle there, the stop removes it. Undefined without files.
+ * `current` is the state dir's link to the running generation, which holds the program.
+ */
+export function envFileStart(
+  c: ResolvedContainer,
+  id: string,
+  bundle: string,
+  current: string,
+  scope?: RootlessScope,
+): { readonly pre: string; readonly post: string; readonly bundle: string } | undefined {
+  if (c.environmentFiles.length === 0) return undefined;
+  const dir = startBundleDir(id, scope);
+  const script = envFileScript(c, id, bundle, `${current}/${START_ENV_FILE}`, scope);
+  return {
+    pre: `ExecStartPre=/bin/sh -c ${execQuote(script)}`,
+    post: `ExecStopPost=-/bin/rm -rf ${execQuote(dir)}`,
+    bundle: dir,
+  };
+}
+
+/** The start's merge, as the awk program does it, over the spec's env and the files' merged env. */
+export function mergeStartEnv(
+  specEnv: readonly string[],
+  fileEnv: Readonly<Record<string, string>>,
+  keep: Iterable<string>,
+): string[] {
+  const kept = new Set(keep);
+  const fromFiles = Object.entries(fileEnv).filter(([k]) => !kept.has(k));
+  const keys = new Set(fromFiles.map(([k]) => k));
+  const keyOf = (e: string) => (e.includes("=") ? e.slice(0, e.indexOf("=")) : e);
+  return [...specEnv.filter((e) => !keys.has(keyOf(e))), ...fromFiles.map(([k, v]) => `${k}=${v}`)];
+}
