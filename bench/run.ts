@@ -182,8 +182,12 @@ async function startLatency(): Promise<void> {
   // The same busybox as a host program and as an image (whose writable root is an overlay that
   // the unit mounts before runc and unmounts after it).
   const layout = podmanSetup() ? join(work, "layout") : undefined;
+  // And with an env file, which the unit reads at start (one awk run composes the config).
+  const envFile = join(work, "start.env");
+  writeFileSync(envFile, "TOKEN=t0k3n\nREGION=eu\n", { mode: 0o600 });
   const cfg = config("start", {
     hello: { args: ["/bin/busybox", "echo", "ready"] },
+    envd: { args: ["/bin/busybox", "echo", "ready"], environmentFiles: [envFile] },
     ...(layout
       ? {
           img: {
@@ -205,6 +209,10 @@ async function startLatency(): Promise<void> {
     "bare runc": () =>
       timeUntil("runc", ["run", "--bundle", bare, `bench-${n++}`], { marker: "ready" }),
   };
+  peers["railyard with an env file"] = unitPeer(
+    join(built.dir, "units/railyard-envd.service"),
+    "ready",
+  );
   if (layout)
     peers["railyard image (overlay root)"] = unitPeer(
       join(built.dir, "units/railyard-img.service"),
@@ -246,6 +254,7 @@ async function startLatency(): Promise<void> {
     railyard: r,
     peers: {
       "bare runc": s["bare runc"] as Stats,
+      "railyard with an env file": s["railyard with an env file"] as Stats,
       "railyard image (overlay root)": s["railyard image (overlay root)"] ?? "podman not installed",
       "podman run": s["podman run"] ?? "podman not installed",
     },

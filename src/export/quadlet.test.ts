@@ -162,11 +162,16 @@ test("secrets become Secret= mounts, with the podman secret create command for e
       secrets: { pw: { file: "/etc/pw" }, token: { encrypted: "/etc/t.cred" } },
       containers: {
         db: { image: "postgres", secrets: ["pw", { source: "token", uid: 999, mode: "0400" }] },
+        // podman keeps one copy of a secret per container, so two owners of one cannot both hold.
+        twice: { image: "postgres", secrets: ["pw", { source: "pw", target: "/pw", uid: 999 }] },
       },
     },
     fakeContext(),
   );
-  const r = toQuadlet(c, { db: "docker.io/library/postgres:latest" });
+  const r = toQuadlet(c, {
+    db: "docker.io/library/postgres:latest",
+    twice: "docker.io/library/postgres:latest",
+  });
   const text = r.output[0]?.text ?? "";
   assert.match(text, /^Secret=pw,type=mount,target=\/run\/secrets\/pw,uid=0,gid=0,mode=0444$/m);
   assert.match(
@@ -176,4 +181,11 @@ test("secrets become Secret= mounts, with the podman secret create command for e
   const w = r.warnings.join("\n");
   assert.match(w, /podman secret create pw \/etc\/pw/);
   assert.match(w, /systemd-creds decrypt \/etc\/t\.cred - \| podman secret create token -/);
+  assert.equal(
+    w.match(/containers\.twice\.secrets: create pw/g)?.length,
+    1,
+    "one create per secret",
+  );
+  assert.match(w, /containers\.twice\.secrets: pw is mounted twice with different owners/);
+  assert.doesNotMatch(w, /containers\.db\.secrets: .* mounted twice/);
 });

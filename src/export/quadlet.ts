@@ -83,18 +83,23 @@ function render(
     k.push(`Environment=${quadletWord(`${key}=${v}`)}`);
   for (const f of c.environmentFiles) k.push(`EnvironmentFile=${f}`);
   // podman keeps secrets in its own store: each one must be created there once, from the file.
-  for (const x of c.secrets) {
-    k.push(
-      `Secret=${x.source},type=mount,target=${x.target},uid=${x.uid},gid=${x.gid},mode=${x.mode.toString(8).padStart(4, "0")}`,
-    );
-    const src = config.secrets[x.source] ?? {};
+  const owner = (x: (typeof c.secrets)[number]) =>
+    `uid=${x.uid},gid=${x.gid},mode=${x.mode.toString(8).padStart(4, "0")}`;
+  for (const x of c.secrets) k.push(`Secret=${x.source},type=mount,target=${x.target},${owner(x)}`);
+  for (const name of [...new Set(c.secrets.map((x) => x.source))]) {
+    const src = config.secrets[name] ?? {};
     warn(
-      `containers.${c.name}.secrets: create ${x.source} in podman's store first: ${
+      `containers.${c.name}.secrets: create ${name} in podman's store first: ${
         src.encrypted !== undefined
-          ? `systemd-creds decrypt ${src.encrypted} - | podman secret create ${x.source} -`
-          : `podman secret create ${x.source} ${src.file ?? ""}`
+          ? `systemd-creds decrypt ${src.encrypted} - | podman secret create ${name} -`
+          : `podman secret create ${name} ${src.file ?? ""}`
       }`,
     );
+    // podman keeps one copy of a secret per container: the last uid/gid/mode holds for all.
+    if (new Set(c.secrets.filter((x) => x.source === name).map(owner)).size > 1)
+      warn(
+        `containers.${c.name}.secrets: ${name} is mounted twice with different owners or modes; podman gives every mount of it the last one's`,
+      );
   }
   for (const m of c.mounts) {
     if (m.type === "bind")

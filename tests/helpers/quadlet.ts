@@ -34,6 +34,7 @@ export function quadletRunArgs(
     HealthRetries: "--health-retries",
     HealthStartPeriod: "--health-start-period",
     Pull: "--pull",
+    Secret: "--secret",
   };
   const args: string[] = [];
   let image = "";

@@ -212,3 +212,54 @@ test("the exported Quadlet file, as podman run arguments, runs the probe as rail
     peer.run(["network", "rm", net.name]);
   }
 });
+
+test("a Quadlet Secret=, with the podman secret create command export prints, reaches the container as under railyard", async () => {
+  const home = join(dir, "quadlet-secret");
+  mkdirSync(home, { recursive: true });
+  writeFileSync(join(home, "db-password"), "quadlet-pw-Tr48", { mode: 0o600 });
+  writeFileSync(join(home, "token"), "quadlet-token-Vb17", { mode: 0o600 });
+  const file = join(home, "railyard.config.json");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      stateDir: join(home, "state"),
+      registries: { [registry.host]: { insecure: true } },
+      secrets: {
+        "db-password": { file: join(home, "db-password") },
+        token: { file: join(home, "token") },
+      },
+      containers: {
+        db: {
+          image: ref,
+          entrypoint: ["/bin/busybox", "sh", "-c"],
+          cmd: [
+            "busybox stat -c '%u %g %a' /run/secrets/db-password /etc/app/token; busybox cat /run/secrets/db-password /etc/app/token",
+          ],
+          environment: { PATH: "/bin" },
+          secrets: [
+            "db-password",
+            { source: "token", target: "/etc/app/token", uid: 33, gid: 33, mode: "0400" },
+          ],
+        },
+      },
+    }),
+  );
+  assert.equal((await railyard(["--config", file, "lock"])).code, 0);
+  const out = join(home, "quadlet");
+  const r = await railyard(["--config", file, "export", "quadlet", "--out", out]);
+  assert.equal(r.code, 0, r.stderr);
+  // The commands the warnings name, run as the user would (with this test's podman store).
+  const creates = [...r.stderr.matchAll(/podman secret create (\S+) (\S+)/g)];
+  assert.equal(creates.length, 2, r.stderr);
+  for (const [, name, path] of creates) peer.ok(["secret", "create", name ?? "", path ?? ""]);
+  try {
+    const text = readFileSync(join(out, "db.container"), "utf8");
+    // The test registry speaks plain HTTP, which a podman pull must be told.
+    peer.ok(["pull", "--tls-verify=false", /^Image=(.*)$/m.exec(text)?.[1] ?? ""]);
+    const run = peer.run(["run", "--rm", ...quadletRunArgs(text)]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, "0 0 444\n33 33 400\nquadlet-pw-Tr48quadlet-token-Vb17");
+  } finally {
+    peer.run(["secret", "rm", "db-password", "token"]);
+  }
+});
