@@ -144,8 +144,9 @@ function execWords(line: string): string[] {
   return words;
 }
 
-/** A unit's ExecStartPre=, ExecStart= and ExecStopPost= argvs, in order. */
+/** A unit's Environment= and its ExecStartPre=, ExecStart= and ExecStopPost= argvs, in order. */
 function unitCommands(unitFile: string): {
+  env: NodeJS.ProcessEnv;
   pre: string[][];
   start: string[];
   postStop: string[][];
@@ -153,7 +154,11 @@ function unitCommands(unitFile: string): {
   const text = readFileSync(unitFile, "utf8");
   const lines = (key: string) =>
     [...text.matchAll(new RegExp(`^${key}=-?(.*)$`, "gm"))].map((m) => execWords(m[1] ?? ""));
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const kv of lines("Environment").flat())
+    env[kv.slice(0, kv.indexOf("="))] = kv.slice(kv.indexOf("=") + 1);
   return {
+    env,
     pre: lines("ExecStartPre"),
     start: lines("ExecStart")[0] ?? [],
     postStop: lines("ExecStopPost"),
@@ -168,10 +173,10 @@ function unitPeer(unitFile: string, marker: string): () => Promise<number> {
     throw new Error(`unexpected unit ${unitFile}: no ExecStart= or ExecStopPost=`);
   return async () => {
     const t0 = process.hrtime.bigint();
-    for (const [cmd, ...args] of unit.pre) if (cmd) spawnSync(cmd, args);
+    for (const [cmd, ...args] of unit.pre) if (cmd) spawnSync(cmd, args, { env: unit.env });
     const t = ms(t0) + (await timeUntil(startCmd, startArgs, { marker }));
     // ExecStopPost=, after the measurement as under systemd.
-    for (const [cmd, ...args] of unit.postStop) if (cmd) spawnSync(cmd, args);
+    for (const [cmd, ...args] of unit.postStop) if (cmd) spawnSync(cmd, args, { env: unit.env });
     return t;
   };
 }

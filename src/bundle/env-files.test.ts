@@ -1,14 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import {
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -17,8 +9,8 @@ import type { ResolvedContainer } from "../config/types.js";
 import { ociValidator } from "../../tests/helpers/oci-schema.js";
 import { fakeContext, SCOPE } from "../../tests/helpers/context.js";
 import {
-  envFileScript,
   envFileStart,
+  envFileUnitLines,
   mergeStartEnv,
   START_ENV_AWK,
   startBundleDir,
@@ -27,7 +19,8 @@ import { parseEnvFile } from "./host.js";
 import { hostProcess } from "./process.js";
 import { renderSpec, serializeSpec, type OciSpec } from "./spec.js";
 
-// The start's script is run for real (sh, realpath and Debian's awk), in a scratch "runtime dir".
+// The start's commands are run for real (mkdir and Debian's awk, with the unit's environment),
+// in a scratch "runtime dir".
 const work = mkdtempSync(join(tmpdir(), "railyard-envfiles-"));
 const scope = { ...SCOPE, runtimeDir: join(work, "run") };
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -47,7 +40,7 @@ function container(files: string[], environment: Record<string, string> = {}): R
   return c;
 }
 
-/** A bundle as build writes it, reached through a symlink as the unit reaches it (`current`). */
+/** A bundle as build writes it, in its own directory. */
 function bundle(c: ResolvedContainer, name: string, rootPath?: string): string {
   const real = join(work, "bundles", name);
   mkdirSync(join(real, "rootfs"), { recursive: true });
@@ -58,15 +51,18 @@ function bundle(c: ResolvedContainer, name: string, rootPath?: string): string {
     ...(rootPath ? { rootPath } : {}),
   });
   writeFileSync(join(real, "config.json"), serializeSpec(spec));
-  const link = join(work, `link-${name}`);
-  symlinkSync(real, link);
-  return link;
+  return real;
 }
 
+/** Run the start's commands as systemd would: each in turn, with the unit's Environment=. */
 function start(c: ResolvedContainer, b: string) {
-  const r = spawnSync("/bin/sh", ["-c", envFileScript(c, "railyard-app", b, program, scope)], {
-    encoding: "utf8",
-  });
+  const s = envFileStart(c, "railyard-app", b, program, scope);
+  assert.ok(s);
+  const run = ([cmd, ...args]: readonly string[]) =>
+    spawnSync(cmd ?? "", args, { encoding: "utf8", env: { ...s.env } });
+  const mk = run(s.mkdir);
+  assert.equal(mk.status, 0, mk.stderr);
+  const r = run(s.awk);
   const out = join(startBundleDir("railyard-app", scope), "config.json");
   return {
     ...r,
@@ -143,7 +139,8 @@ test("the start's awk merges env files exactly as Node does, for values JSON mus
   // The composed config is a valid runtime spec, with the bundle's real rootfs as its root.
   assert.deepEqual(ociValidator("runtime-spec", "config-schema.json")(r.spec), []);
   assert.equal(r.spec.root.path, join(work, "bundles", "tricky", "rootfs"));
-  assert.equal(statSync(r.out).mode & 0o777, 0o600);
+  // The file has the service's umask (a container inherits it, so it stays systemd's 0022); the
+  // directory, 0700, keeps everyone but root (rootless: the user) out.
   assert.equal(statSync(startBundleDir("railyard-app", scope)).mode & 0o777, 0o700);
   // The bundle itself holds none of the files' values.
   assert.doesNotMatch(readFileSync(join(b, "config.json"), "utf8"), /value with spaces|second/);
@@ -180,13 +177,21 @@ test("a bad line fails the start, named by file and number and never shown; so d
 });
 
 test("the unit composes the config only for a container with environmentFiles, and removes it on stop", () => {
-  assert.equal(envFileStart(container([]), "railyard-app", "/b", "/s/current"), undefined);
-  const s = envFileStart(container(["/etc/app.env"]), "railyard-app", "/b", "/s/current");
+  assert.equal(envFileStart(container([]), "railyard-app", "/b", "/p.awk"), undefined);
+  const s = envFileStart(
+    container(["/etc/app.env"], { 'A "quoted" %key': "1" }),
+    "railyard-app",
+    "/b",
+    "/p.awk",
+  );
   assert.ok(s);
   assert.equal(s.bundle, "/run/railyard/bundles/railyard-app");
-  assert.match(
-    s.pre,
-    /^ExecStartPre=\/bin\/sh -c ".* awk -f \/s\/current\/start-env\.awk \/etc\/app\.env /,
-  );
-  assert.equal(s.post, "ExecStopPost=-/bin/rm -rf /run/railyard/bundles/railyard-app");
+  const { pre, post } = envFileUnitLines(s);
+  assert.deepEqual(pre, [
+    // systemd unescapes it back to the JSON-escaped key, as the spec writes it: A \"quoted\" %key
+    String.raw`Environment=RAILYARD_SPEC=/b/config.json RAILYARD_ROOT=/b/rootfs RAILYARD_OUT=/run/railyard/bundles/railyard-app/config.json "RAILYARD_KEEP=A \\\"quoted\\\" %%key"`,
+    "ExecStartPre=/bin/mkdir -p -m 0700 /run/railyard/bundles/railyard-app",
+    "ExecStartPre=/usr/bin/awk -f /p.awk /etc/app.env /b/config.json",
+  ]);
+  assert.equal(post, "ExecStopPost=-/bin/rm -rf /run/railyard/bundles/railyard-app");
 });

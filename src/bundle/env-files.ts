@@ -2,8 +2,9 @@
  * environmentFiles are read when the container starts, never baked into a bundle: a bundle (and
  * so every generation kept on disk) holds only the environment the config writes out. The unit
  * composes the runtime's config.json on /run from the bundle's spec and the files, with one awk
- * run (mawk is in every Debian; Node stays off the start path), and starts the runtime there. The
- * composed file lives in a root-only directory on a tmpfs, and the stop removes it.
+ * run (mawk is in every Debian; Node stays off the start path, and so does a shell: the start
+ * gains two execs, mkdir and awk), and starts the runtime there. The composed file lives in a
+ * root-only directory on a tmpfs, and the stop removes it.
  *
  * The merge is the one docker does: a file's keys override the image's (and HOME, HOSTNAME),
  * later files override earlier ones, and the config's own `environment` overrides them all.
@@ -12,7 +13,7 @@
  */
 import type { ResolvedContainer, RootlessScope } from "../config/types.js";
 import { runDir } from "../rootless/scope.js";
-import { execQuote, shQuote } from "../systemd/quote.js";
+import { execQuote, quoteWord } from "../systemd/quote.js";
 
 /** The awk program's file in each generation (the units reach it through `current`). */
 export const START_ENV_FILE = "start-env.awk";
@@ -22,8 +23,8 @@ export const startBundleDir = (id: string, scope?: RootlessScope): string =>
   `${runDir(scope)}/bundles/${id}`;
 
 /**
- * The awk program, written into each generation as START_ENV_FILE. Its operands are the env files, then the bundle's config.json (named by
- * RAILYARD_SPEC). It parses the files as parseEnvFile does (bytes, ASCII whitespace), escapes
+ * The awk program, written into each generation as START_ENV_FILE. Its operands are the env
+ * files, then the bundle's config.json (named by RAILYARD_SPEC); it writes RAILYARD_OUT. It parses the files as parseEnvFile does (bytes, ASCII whitespace), escapes
  * keys and values as JSON.stringify does, and rewrites the spec's process.env array, which
  * serializeSpec always writes one entry per line at a fixed indent, with at least HOME and
  * HOSTNAME in it. RAILYARD_KEEP lists the JSON-escaped keys of `environment` (which files do not
@@ -35,7 +36,7 @@ export const START_ENV_AWK = String.raw`BEGIN {
   ctl["\b"] = "\\b"; ctl["\t"] = "\\t"; ctl["\n"] = "\\n"; ctl["\f"] = "\\f"; ctl["\r"] = "\\r"
   ctl["\""] = "\\\""; ctl["\\"] = "\\\\"
   n = split(ENVIRON["RAILYARD_KEEP"], k, "\n"); for (i = 1; i <= n; i++) keep[k[i]] = 1
-  spec = ENVIRON["RAILYARD_SPEC"]
+  spec = ENVIRON["RAILYARD_SPEC"]; out = ENVIRON["RAILYARD_OUT"]
 }
 function esc(s,   o, i, c) {
   if (s !~ /[[:cntrl:]"\\]/) return s
@@ -59,63 +60,70 @@ FILENAME != spec {
   next
 }
 inenv && /^    \],?$/ {
-  for (j = 1; j <= m; j++) out[++o] = "      \"" order[j] "=" val[order[j]] "\""
-  for (j = 1; j < o; j++) print out[j] ","
-  if (o) print out[o]
-  inenv = 0; envs++; print; next
+  for (j = 1; j <= m; j++) entry[++o] = "      \"" order[j] "=" val[order[j]] "\""
+  for (j = 1; j < o; j++) print entry[j] "," > out
+  if (o) print entry[o] > out
+  inenv = 0; envs++; print > out; next
 }
 inenv {
   e = $0; sub(/,$/, "", e); key = e; sub(/^ *"/, "", key); key = substr(key, 1, index(key, "=") - 1)
-  if (!(key in val)) out[++o] = e
+  if (!(key in val)) entry[++o] = e
   next
 }
-/^    "env": \[$/ && !envs { inenv = 1; print; next }
+/^    "env": \[$/ && !envs { inenv = 1; print > out; next }
 /^    "path": "rootfs",?$/ && !rooted { $0 = "    \"path\": \"" esc(ENVIRON["RAILYARD_ROOT"]) "\"" (/,$/ ? "," : ""); rooted = 1 }
-{ print }
+{ print > out }
 END { if (!bad && envs != 1) { print "railyard: no process.env in " spec > "/dev/stderr"; exit 1 } }`;
 
 /** A key as JSON writes it inside a string. */
 const jsonEscaped = (s: string): string => JSON.stringify(s).slice(1, -1);
 
-/** The start's /bin/sh script: compose `<startBundleDir>/config.json` from `bundle` and the files. */
-export function envFileScript(
-  c: ResolvedContainer,
-  id: string,
-  bundle: string,
-  program: string,
-  scope?: RootlessScope,
-): string {
-  const dir = startBundleDir(id, scope);
-  const keep = Object.keys(c.environment).map(jsonEscaped).sort().join("\n");
-  return [
-    "umask 077",
-    `rm -rf ${shQuote(dir)}`,
-    `mkdir -p -m 0700 ${shQuote(dir)}`,
-    `b=$(realpath -e ${shQuote(bundle)})`,
-    `RAILYARD_SPEC="$b/config.json" RAILYARD_ROOT="$b/rootfs" RAILYARD_KEEP=${shQuote(keep)} ` +
-      `awk -f ${shQuote(program)} ${c.environmentFiles.map(shQuote).join(" ")} "$b/config.json" > ${shQuote(`${dir}/config.json`)}`,
-  ].join(" && ");
+/** What the start runs: the environment the awk program reads, then two commands. */
+export interface EnvFileStart {
+  readonly env: Readonly<Record<string, string>>;
+  readonly mkdir: readonly string[];
+  readonly awk: readonly string[];
+  /** The directory runc starts, holding the composed config.json. */
+  readonly bundle: string;
 }
 
 /**
- * The unit's lines for a container with environmentFiles: the start composes the config on
- * /run, the runtime runs the bundle there, the stop removes it. Undefined without files.
- * `current` is the state dir's link to the running generation, which holds the program.
+ * The start of a container with environmentFiles: compose `<startBundleDir>/config.json` from
+ * the bundle at `realBundle` (its content-named directory: runc wants the root by its real
+ * path) and the files, with `program` (START_ENV_AWK's file). Undefined without files.
  */
 export function envFileStart(
   c: ResolvedContainer,
   id: string,
-  bundle: string,
-  current: string,
+  realBundle: string,
+  program: string,
   scope?: RootlessScope,
-): { readonly pre: string; readonly post: string; readonly bundle: string } | undefined {
+): EnvFileStart | undefined {
   if (c.environmentFiles.length === 0) return undefined;
   const dir = startBundleDir(id, scope);
-  const script = envFileScript(c, id, bundle, `${current}/${START_ENV_FILE}`, scope);
   return {
-    pre: `ExecStartPre=/bin/sh -c ${execQuote(script)}`,
-    post: `ExecStopPost=-/bin/rm -rf ${execQuote(dir)}`,
+    env: {
+      RAILYARD_SPEC: `${realBundle}/config.json`,
+      RAILYARD_ROOT: `${realBundle}/rootfs`,
+      RAILYARD_OUT: `${dir}/config.json`,
+      RAILYARD_KEEP: Object.keys(c.environment).map(jsonEscaped).sort().join("\n"),
+    },
+    mkdir: ["/bin/mkdir", "-p", "-m", "0700", dir],
+    awk: ["/usr/bin/awk", "-f", program, ...c.environmentFiles, `${realBundle}/config.json`],
     bundle: dir,
+  };
+}
+
+/** The unit's lines for that start, and the stop's removal of the composed config. */
+export function envFileUnitLines(s: EnvFileStart): { pre: string[]; post: string } {
+  const env = Object.entries(s.env).map(([k, v]) => quoteWord(`${k}=${v}`, false));
+  return {
+    pre: [
+      `Environment=${env.join(" ")}`,
+      `ExecStartPre=${s.mkdir.map(execQuote).join(" ")}`,
+      `ExecStartPre=${s.awk.map(execQuote).join(" ")}`,
+    ],
+    post: `ExecStopPost=-/bin/rm -rf ${execQuote(s.bundle)}`,
   };
 }
 

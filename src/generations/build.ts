@@ -108,6 +108,7 @@ export async function buildGeneration(
     const unit = renderUnit(config, c, {
       runtime: runtime.path,
       bundle: unitBundlePath(config.stateDir, c.name),
+      realBundle: b.bundle,
       stopSignal: b.stopSignal,
       ...(net ? { networkScript: unitNetScriptPath(config.stateDir, c.name) } : {}),
       ...(b.overlay ? { overlay: b.overlay } : {}),

@@ -55,6 +55,7 @@ function unitFor(
   return renderUnit(c, x, {
     runtime: "/usr/sbin/runc",
     bundle: `/var/lib/railyard/current/bundles/${name}`,
+    realBundle: `/var/lib/railyard/bundles/${name}-0123456789abcdef`,
     stopSignal: "SIGTERM",
     ...extra,
   });
@@ -67,6 +68,7 @@ test("the runc unit of a OneDrive-like service matches its snapshot", () => {
   const text = renderUnit(c, od, {
     runtime: "/usr/sbin/runc",
     bundle: "/var/lib/railyard/current/bundles/onedrive",
+    realBundle: "/var/lib/railyard/bundles/onedrive-0123456789abcdef",
     stopSignal: "SIGTERM",
   });
   snapshot("railyard-onedrive.oci.service", text);
@@ -78,7 +80,7 @@ test("the runc unit of a OneDrive-like service matches its snapshot", () => {
   // Its environmentFiles are read at start, into a config composed on /run from the bundle's.
   assert.match(
     text,
-    /^ExecStartPre=\/bin\/sh -c ".*b=\$\$\(realpath -e \/var\/lib\/railyard\/current\/bundles\/onedrive\) .* awk -f \/var\/lib\/railyard\/current\/start-env\.awk \/etc\/railyard\/onedrive\.env /m,
+    /^ExecStartPre=\/usr\/bin\/awk -f \/var\/lib\/railyard\/current\/start-env\.awk \/etc\/railyard\/onedrive\.env \/var\/lib\/railyard\/bundles\/onedrive-0123456789abcdef\/config\.json$/m,
   );
   assert.match(text, /^MemoryMax=536870912$/m);
   assert.match(text, /^CPUQuota=50%$/m);
@@ -90,6 +92,7 @@ test("the runc unit of a OneDrive-like service matches its snapshot", () => {
   const dbText = renderUnit(c, db, {
     runtime: "/usr/sbin/runc",
     bundle: "/b",
+    realBundle: "/b-real",
     stopSignal: "SIGINT",
   });
   assert.doesNotMatch(dbText, /network-online|\[Install\]/, "no network, not started at boot");
@@ -135,7 +138,12 @@ test("unit rendering is deterministic and quotes what systemd would split", () =
   const c = config("oci");
   const od = c.containers["onedrive"];
   assert.ok(od);
-  const u = { runtime: "/usr/sbin/runc", bundle: "/b", stopSignal: "SIGTERM" };
+  const u = {
+    runtime: "/usr/sbin/runc",
+    bundle: "/b",
+    realBundle: "/b-real",
+    stopSignal: "SIGTERM",
+  };
   assert.equal(renderUnit(c, od, u), renderUnit(config("oci"), od, u));
   assert.equal(execQuote("/plain/path"), "/plain/path");
   assert.equal(execQuote("with space"), '"with space"');
@@ -166,6 +174,7 @@ test("a healthcheck adds a readiness wait to the unit, and a timer with a onesho
   const unit = renderUnit(c, web, {
     runtime: "/usr/sbin/runc",
     bundle: "/var/lib/railyard/current/bundles/web",
+    realBundle: "/var/lib/railyard/bundles/web-0123456789abcdef",
     stopSignal: "SIGQUIT",
   });
   assert.match(unit, /^Wants=railyard-web-health\.timer$/m);
@@ -223,6 +232,7 @@ test("a rootless unit runs under the user's manager: runc's state and PID file i
   const text = renderUnit(c, od, {
     runtime: "/usr/sbin/runc",
     bundle: "/home/nas/.local/state/railyard/current/bundles/host",
+    realBundle: "/home/nas/.local/state/railyard/bundles/host-0123456789abcdef",
     stopSignal: "SIGTERM",
   });
   snapshot("railyard-host.rootless.service", text);

@@ -8,7 +8,7 @@ import {
 } from "../rootless/scope.js";
 import { containerId } from "../runtime/oci.js";
 import { secretUnitLines } from "../bundle/secrets.js";
-import { envFileStart } from "../bundle/env-files.js";
+import { envFileStart, envFileUnitLines, START_ENV_FILE } from "../bundle/env-files.js";
 import { execQuote, shQuote } from "./quote.js";
 
 export { execQuote, quoteWord, shQuote } from "./quote.js";
@@ -20,6 +20,11 @@ export interface UnitInputs {
   readonly runtime: string;
   /** The stable bundle path the unit starts (through the `current` generation link). */
   readonly bundle: string;
+  /**
+   * The bundle's own, content-named directory. A container with environmentFiles starts from a
+   * config composed at start, whose root runc wants by its real path (see env-files.ts).
+   */
+  readonly realBundle: string;
   readonly stopSignal: string;
   /**
    * The container's network script (network "private" or a named one): `up` builds its
@@ -64,7 +69,9 @@ export function renderUnit(config: ResolvedConfig, c: ResolvedContainer, u: Unit
 
   const net = u.networkScript === undefined ? undefined : execQuote(u.networkScript);
   // With environmentFiles, the runtime starts a config composed on /run (see env-files.ts).
-  const env = envFileStart(c, id, u.bundle, `${config.stateDir}/current`, scope);
+  const program = `${config.stateDir}/current/${START_ENV_FILE}`;
+  const envStart = envFileStart(c, id, u.realBundle, program, scope);
+  const env = envStart ? { ...envFileUnitLines(envStart), bundle: envStart.bundle } : undefined;
   const service = [
     "Type=forking",
     `PIDFile=${pid}`,
@@ -75,7 +82,7 @@ export function renderUnit(config: ResolvedConfig, c: ResolvedContainer, u: Unit
       ? [`ExecStartPre=${[MOUNT, ...mountArgs(u.overlay, c.name)].map(execQuote).join(" ")}`]
       : []),
     ...secretUnitLines(config, c, id),
-    ...(env ? [env.pre] : []),
+    ...(env ? env.pre : []),
     `ExecStart=${rt} run --detach --pid-file ${pid} --bundle ${execQuote(env?.bundle ?? u.bundle)} ${id}`,
     stopPostDelete(u.runtime, rt, id, scope),
     ...(env ? [env.post] : []),
