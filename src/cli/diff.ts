@@ -149,7 +149,19 @@ Environment values are compared but never printed: a changed key shows as ~KEY.
       after = await builtSnapshots(config, g);
       bName = config.file;
     }
-    const diffs = diffServices(before, after);
+    let diffs = diffServices(before, after);
+    if (pos.length === 0) {
+      // The current generation against the disk: also what changed in files read at start.
+      const [{ startValues }, { withRotated }] = await Promise.all([
+        import("../generations/secret-digests.js"),
+        import("../generations/diff.js"),
+      ]);
+      const rotated = startValues(config, { dryRun: true }).rotated;
+      diffs = withRotated(
+        diffs,
+        rotated.filter((n) => n in after),
+      );
+    }
     const aName = a === undefined ? "(no generation)" : `generation ${a}`;
     if (ctx.args.globals.json)
       ctx.out(JSON.stringify({ from: aName, to: bName, services: diffs }, null, 2));

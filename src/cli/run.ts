@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { OciSpec } from "../bundle/spec.js";
 import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
@@ -110,6 +110,8 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
     // hold their values, which no file under the state dir does.
     const bundle = join(runDir(config.rootless), "run", c.name);
     mkdirSync(bundle, { recursive: true, mode: 0o700 });
+    // Where a run's config went before it moved to /run: it may hold env-file values.
+    rmSync(join(config.stateDir, "run", c.name), { recursive: true, force: true });
     const spec = JSON.parse(readFileSync(join(built.bundle, "config.json"), "utf8")) as OciSpec;
     spec.process.env = mergeStartEnv(
       spec.process.env,

@@ -69,6 +69,9 @@ test("environmentFiles are read at start: the values reach the process and nothi
   assert.equal(dry.code, 0, dry.stderr);
   assert.match(dry.stdout, /^ {2}restart {4}app$/m);
   assert.match(dry.stdout, /start values +a secret or environmentFiles value changed/);
+  const diff = await sd.railyard([...cfg, "diff"]);
+  assert.match(diff.stdout, /^app \(restarts\)\n {2}start values/m, diff.stdout);
+  assert.doesNotMatch(diff.stdout, /other|envtok/, "only app, and no value");
   const again = await sd.railyard([...cfg, "switch"]);
   assert.equal(again.code, 0, again.stdout + again.stderr);
   assert.match(again.stdout, /^ {2}restart {4}app$/m);
