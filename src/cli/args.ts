@@ -15,8 +15,10 @@ export interface GlobalFlags {
 export interface ParsedArgs {
   readonly command: string | undefined;
   readonly globals: GlobalFlags;
-  /** Command flags by long name; booleans are true, valued flags hold their value. */
+  /** Command flags by long name; booleans are true, valued flags hold their (last) value. */
   readonly flags: Record<string, string | true>;
+  /** Every value of a flag the command lets repeat (FlagSpec.repeat), in order. */
+  readonly lists: Record<string, string[]>;
   readonly positionals: string[];
   /** Everything after `--`. */
   readonly rest: string[] | undefined;
@@ -26,6 +28,8 @@ export interface ParsedArgs {
 export interface FlagSpec {
   readonly long: Record<string, boolean>;
   readonly short?: Record<string, string>;
+  /** Valued flags that may be given more than once (`-e A=1 -e B=2`). */
+  readonly repeat?: readonly string[];
 }
 
 const GLOBAL_VALUED: Record<string, keyof GlobalFlags> = {
@@ -54,6 +58,7 @@ export function parseArgs(
     version: false,
   };
   const flags: Record<string, string | true> = {};
+  const lists: Record<string, string[]> = {};
   const positionals: string[] = [];
   let command: string | undefined;
   let rest: string[] | undefined;
@@ -103,8 +108,13 @@ export function parseArgs(
       if (inline !== undefined) throw new UsageError(`--${name} takes no value`);
       (globals[GLOBAL_BOOL[name] as "json"] as boolean) = true;
     } else if (name in spec.long) {
-      if (spec.long[name]) flags[name] = takeValue();
-      else {
+      if (spec.long[name]) {
+        const v = takeValue();
+        if (flags[name] !== undefined && !spec.repeat?.includes(name))
+          throw new UsageError(`--${name} is given twice`);
+        flags[name] = v;
+        (lists[name] ??= []).push(v);
+      } else {
         if (inline !== undefined) throw new UsageError(`--${name} takes no value`);
         flags[name] = true;
       }
@@ -113,5 +123,5 @@ export function parseArgs(
         `unknown flag --${name}${command ? ` for "${command}"` : ""}. see railyard ${command ? `${command} ` : ""}--help`,
       );
   }
-  return { command, globals, flags, positionals, rest };
+  return { command, globals, flags, lists, positionals, rest };
 }

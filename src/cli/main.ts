@@ -19,6 +19,8 @@ import { logsCommand, statusCommand } from "./status.js";
 import { rollbackCommand, switchCommand } from "./switch.js";
 import { diffCommand } from "./diff.js";
 import { updateCommand } from "./update.js";
+import { restartCommand, startCommand, stopCommand } from "./control.js";
+import { execCommand } from "./exec.js";
 
 const COMMANDS: readonly Command[] = [
   checkCommand,
@@ -30,6 +32,10 @@ const COMMANDS: readonly Command[] = [
   generationsCommand,
   statusCommand,
   logsCommand,
+  startCommand,
+  stopCommand,
+  restartCommand,
+  execCommand,
   runCommand,
   pullCommand,
   lockCommand,
@@ -39,6 +45,28 @@ const COMMANDS: readonly Command[] = [
   importCommand,
   doctorCommand,
 ];
+
+/** Other names a docker or podman user types for a command that exists. */
+const ALIASES: Readonly<Record<string, string>> = { ps: "status" };
+
+/**
+ * docker, podman and compose verbs with no railyard command of that name: which command does
+ * that job here. Said instead of a bare "unknown command".
+ */
+export const DOCKER_VERBS: Readonly<Record<string, string>> = {
+  up: "railyard switch builds the config and starts what changed (there is no -d: services run under systemd)",
+  down: "railyard stop --all stops every service; removing a container from the config and switching removes it",
+  rm: "remove the container from the config, then railyard switch (its service stops and its unit goes)",
+  rmi: "railyard gc removes images no generation uses",
+  create: "railyard build makes the bundles and units without starting anything",
+  kill: "railyard stop NAME sends the container's stopSignal, then SIGKILL after its stopTimeout",
+  compose: "railyard import compose FILE turns a compose file into a railyard config",
+  config: "railyard check --json prints the resolved config",
+  version: "railyard --version",
+  login: "give registry credentials with a container's login, or in ~/.docker/config.json",
+  push: "railyard runs images and does not publish them: push with skopeo, podman or docker",
+  tag: "railyard names images in the config: change image and switch",
+};
 
 const GLOBAL_HELP = `Global flags (every command):
   -c, --config FILE     config file (default: $RAILYARD_CONFIG, ./railyard.config.{ts,mjs,js,json,yaml},
@@ -77,21 +105,30 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   let verbose = argv.includes("--verbose") || argv.includes("-v");
   try {
     const specFor = (cmd: string | undefined): FlagSpec =>
-      COMMANDS.find((c) => c.name === cmd)?.flags ?? { long: {} };
+      COMMANDS.find((c) => c.name === (cmd !== undefined ? (ALIASES[cmd] ?? cmd) : cmd))?.flags ?? {
+        long: {},
+      };
     const args = parseArgs(argv, specFor);
     verbose = args.globals.verbose;
     if (args.globals.version) {
       io.stdout(`railyard ${packageVersion()}\n`);
       return 0;
     }
-    const cmd = COMMANDS.find((c) => c.name === args.command);
+    const name = args.command !== undefined ? (ALIASES[args.command] ?? args.command) : undefined;
+    const cmd = COMMANDS.find((c) => c.name === name);
     if (args.command === undefined || args.command === "help") {
-      const topic = COMMANDS.find((c) => c.name === args.positionals[0]);
+      const t = args.positionals[0];
+      const topic = COMMANDS.find((c) => c.name === (t !== undefined ? (ALIASES[t] ?? t) : t));
       io.stdout(`${topic ? commandHelp(topic) : mainHelp()}\n`);
       return args.command === undefined && !args.globals.help ? 2 : 0;
     }
     if (!cmd) {
-      io.stderr(`railyard: unknown command ${JSON.stringify(args.command)}\n\n${mainHelp()}\n`);
+      const hint = DOCKER_VERBS[args.command];
+      io.stderr(
+        hint
+          ? `railyard: there is no ${JSON.stringify(args.command)} command: ${hint}\n`
+          : `railyard: unknown command ${JSON.stringify(args.command)}\n\n${mainHelp()}\n`,
+      );
       return 2;
     }
     if (args.globals.help) {

@@ -37,9 +37,10 @@ function readHealth(
 
 export const statusCommand: Command = {
   name: "status",
-  summary: "show each service: state, health, main PID, uptime, restarts, image, generation",
-  usage: "railyard status [NAME] [--json]",
-  help: "Shows the services of the current generation as systemd sees them.",
+  summary: "show each service: state, health, main PID, uptime, restarts, image, generation (ps)",
+  usage: "railyard status [NAME...] [--json]",
+  help: `Shows the services of the current generation as systemd sees them. railyard ps is the
+same command, as docker ps and podman ps are theirs.`,
   flags: { long: {} },
   async run(ctx) {
     const [

@@ -238,6 +238,20 @@ chmod 0600 ${rly.home}/private/pw ${rly.home}/private/app.env`,
       "2000 100 400\nrootless-pw-Kx29 rootless-tok-Nf61\n",
       "the secret is the container user's, 0400, and the env file's value is in its environment",
     );
+    // exec reaches the user's container through its runtime state root, as its user.
+    const ex = rly.railyard([
+      "--user",
+      ...flags,
+      "exec",
+      "vault",
+      "--",
+      "/bin/busybox",
+      "sh",
+      "-c",
+      'id -u; cat /run/secrets/pw; echo " $TOKEN"; exit 3',
+    ]);
+    assert.equal(ex.code, 3, ex.stderr);
+    assert.equal(ex.stdout, "2000\nrootless-pw-Kx29 rootless-tok-Nf61\n");
     const values = "rootless-pw-Kx29|rootless-tok-Nf61";
     for (const where of [`${rly.home}/.local/state`, `${rly.home}/.config/systemd/user`])
       assert.equal(sd.exec("grep", ["-rlE", values, where]).stdout.trim(), "", where);

@@ -1,0 +1,156 @@
+/**
+ * The everyday verbs on running services, under a real systemd with real runc: start, stop,
+ * restart and ps, as a docker or podman user reaches for them.
+ */
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { CLI } from "../helpers/paths.js";
+import { projects, sleeper } from "../helpers/project.js";
+import { systemdSuite } from "../helpers/systemd.js";
+
+const { dir, sd } = systemdSuite("railyard-day2-");
+const project = projects(dir);
+
+const unit = (n: string) => `railyard-${n}.service`;
+const mainPid = (n: string) => Number(sd.show(unit(n), "MainPID")["MainPID"]);
+const starts = (n: string) =>
+  sd
+    .exec("journalctl", ["-u", unit(n), "--no-pager", "-o", "cat"])
+    .stdout.split("\n")
+    .filter((l) => l === `hello from ${n}`).length;
+
+test("stop, start and restart go through systemd, wait, and say what happened per service", async () => {
+  const p = project();
+  const envFile = join(dir, "c.env");
+  writeFileSync(envFile, "OK=1\n");
+  const cfg = p.write({
+    a: sleeper("hello from a"),
+    b: sleeper("hello from b"),
+    c: { ...sleeper("hello from c"), environmentFiles: [envFile] },
+  });
+  const sw = await sd.railyard([...cfg, "switch"]);
+  assert.equal(sw.code, 0, sw.stdout + sw.stderr);
+  const before = mainPid("a");
+
+  const stop = await sd.railyard([...cfg, "stop", "a"]);
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.match(stop.stdout, /^stopped {3}a$/m);
+  assert.match(stop.stderr, /stays stopped until railyard start, or a switch that changes it/);
+  const ps = await sd.railyard([...cfg, "ps"]);
+  assert.match(ps.stdout, /^a +inactive\/dead /m, "ps is status, and shows the stop");
+  const again = await sd.railyard([...cfg, "switch"]);
+  assert.match(again.stdout, /unchanged {2}a, b, c/);
+  assert.equal(sd.show(unit("a"), "ActiveState")["ActiveState"], "inactive", "a switch leaves it");
+
+  const start = await sd.railyard([...cfg, "start", "a"]);
+  assert.equal(start.code, 0, start.stderr);
+  const started = mainPid("a");
+  assert.match(start.stdout, new RegExp(`^started {3}a {2}pid ${started}$`, "m"));
+  assert.notEqual(started, before, "a new main process");
+
+  // --all restarts each service once.
+  const pids = { a: mainPid("a"), b: mainPid("b"), c: mainPid("c") };
+  const counts = { a: starts("a"), b: starts("b"), c: starts("c") };
+  const all = await sd.railyard([...cfg, "restart", "--all", "--json"]);
+  assert.equal(all.code, 0, all.stderr);
+  const rows = JSON.parse(all.stdout) as { name: string; ok: boolean; mainPid: number }[];
+  assert.deepEqual(
+    rows.map((r) => [r.name, r.ok]),
+    [
+      ["a", true],
+      ["b", true],
+      ["c", true],
+    ],
+  );
+  for (const n of ["a", "b", "c"] as const) {
+    assert.notEqual(mainPid(n), pids[n], `${n} restarted`);
+    assert.equal(rows.find((r) => r.name === n)?.mainPid, mainPid(n));
+    await waitForCount(n, counts[n] + 1);
+  }
+
+  // A start that fails says which and why, and exits 1; the others are still done.
+  writeFileSync(envFile, "not a pair\n");
+  const bad = await sd.railyard([...cfg, "restart", "b", "c"]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stdout, /^restarted b {2}pid \d+$/m);
+  assert.match(bad.stdout, /^failed {4}c {2}.*exit-code.*see railyard logs c$/m);
+  writeFileSync(envFile, "OK=1\n");
+
+  const unknown = await sd.railyard([...cfg, "stop", "nope"]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /no service "nope" in generation 1\. services: a, b, c/);
+  const none = await sd.railyard([...cfg, "restart"]);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /name one or more services, or give --all/);
+  sd.exec("systemctl", ["stop", unit("a"), unit("b"), unit("c")]);
+});
+
+/** The container said hello `n` times in all (each start once), within a few seconds. */
+async function waitForCount(name: string, n: number): Promise<void> {
+  for (let i = 0; i < 50 && starts(name) < n; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(starts(name), n, `${name} started exactly once more`);
+}
+
+test("exec runs a command as the container's process runs: its user, environment and directory; flags override; exit codes and stdin pass through", async () => {
+  const p = project();
+  const cfg = p.write({
+    u: { ...sleeper("hello from u"), user: "2000:100", environment: { GREETING: "hi" } },
+  });
+  const sw = await sd.railyard([...cfg, "switch"]);
+  assert.equal(sw.code, 0, sw.stdout + sw.stderr);
+  const bb = (script: string) => ["/bin/busybox", "sh", "-c", script];
+
+  const id = await sd.railyard([...cfg, "exec", "u", "--", "/bin/busybox", "id", "-u"]);
+  assert.equal(id.code, 0, id.stderr);
+  assert.equal(id.stdout, "2000\n", "the container's user");
+  const env = await sd.railyard([...cfg, "exec", "u", "--", ...bb('echo "$GREETING $(pwd)"')]);
+  assert.equal(env.stdout, "hi /\n", "its environment and working directory");
+  const over = await sd.railyard([
+    ...cfg,
+    "exec",
+    "-u",
+    "0",
+    "-e",
+    "X=1",
+    "-e",
+    "Y=2",
+    "-w",
+    "/usr",
+    "u",
+    "--",
+    ...bb('id -u; echo "$X$Y $GREETING"; pwd'),
+  ]);
+  assert.equal(over.stdout, "0\n12 hi\n/usr\n", `flags override, the rest stays ${over.stderr}`);
+  const named = await sd.railyard([
+    ...cfg,
+    "exec",
+    "-u",
+    "nobody",
+    "u",
+    "--",
+    "/bin/busybox",
+    "id",
+    "-u",
+  ]);
+  assert.equal(named.stdout, "65534\n", "a user name of the container's /etc/passwd");
+
+  const seven = await sd.railyard([...cfg, "exec", "u", "--", ...bb("exit 7")]);
+  assert.equal(seven.code, 7, "the command's exit code");
+
+  // stdin in, and a terminal on -t (through script(1), as a person at a terminal has one).
+  const cli = [process.execPath, CLI, ...cfg].join(" ");
+  const piped = sd.exec("/bin/sh", ["-c", `echo piped | ${cli} exec u -- /bin/busybox cat`]);
+  assert.equal(piped.stdout, "piped\n", piped.stderr);
+  const tty = sd.exec("script", ["-qec", `${cli} exec -t u -- /bin/busybox tty`, "/dev/null"]);
+  assert.match(tty.stdout, /\/dev\/pts\/\d+\r?$/m, tty.stdout + tty.stderr);
+
+  sd.exec("systemctl", ["stop", unit("u")]);
+  const stopped = await sd.railyard([...cfg, "exec", "u", "--", "/bin/busybox", "true"]);
+  assert.equal(stopped.code, 1);
+  assert.match(stopped.stderr, /u is not running \(inactive\)\. railyard start u/);
+  const usage = await sd.railyard([...cfg, "exec", "u"]);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /usage: railyard exec/);
+});
