@@ -21,6 +21,7 @@ import { diffCommand } from "./diff.js";
 import { updateCommand } from "./update.js";
 import { restartCommand, startCommand, stopCommand } from "./control.js";
 import { execCommand } from "./exec.js";
+import { inspectCommand } from "./inspect.js";
 
 const COMMANDS: readonly Command[] = [
   checkCommand,
@@ -36,6 +37,7 @@ const COMMANDS: readonly Command[] = [
   stopCommand,
   restartCommand,
   execCommand,
+  inspectCommand,
   runCommand,
   pullCommand,
   lockCommand,

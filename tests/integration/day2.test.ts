@@ -146,6 +146,29 @@ test("exec runs a command as the container's process runs: its user, environment
   const tty = sd.exec("script", ["-qec", `${cli} exec -t u -- /bin/busybox tty`, "/dev/null"]);
   assert.match(tty.stdout, /\/dev\/pts\/\d+\r?$/m, tty.stdout + tty.stderr);
 
+  // inspect: what runs, in one place; its config is check's for that container.
+  const ins = await sd.railyard([...cfg, "inspect", "u", "--json"]);
+  assert.equal(ins.code, 0, ins.stderr);
+  const info = JSON.parse(ins.stdout) as {
+    generation: number;
+    state: { active: string; mainPid: number };
+    unit: { name: string; file: string };
+    bundle: string;
+    capabilities: string[];
+    config: unknown;
+  };
+  const check = await sd.railyard([...cfg, "check", "--json"]);
+  const resolved = JSON.parse(check.stdout) as { containers: Record<string, unknown> };
+  assert.deepEqual(info.config, resolved.containers["u"], "inspect's config is check's");
+  assert.equal(info.state.active, "active");
+  assert.equal(info.state.mainPid, mainPid("u"));
+  assert.equal(info.unit.name, unit("u"));
+  assert.equal(sd.exec("test", ["-f", join(info.bundle, "config.json")]).code, 0, info.bundle);
+  assert.ok(info.capabilities.includes("CAP_KILL"), info.capabilities.join(" "));
+  const text = await sd.railyard([...cfg, "inspect", "u"]);
+  assert.match(text.stdout, /^generation +1$/m);
+  assert.match(text.stdout, /^user +2000:100$/m);
+
   sd.exec("systemctl", ["stop", unit("u")]);
   const stopped = await sd.railyard([...cfg, "exec", "u", "--", "/bin/busybox", "true"]);
   assert.equal(stopped.code, 1);

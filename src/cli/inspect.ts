@@ -1,0 +1,153 @@
+/**
+ * `railyard inspect NAME`: everything about one container of the current generation in one
+ * place, as `docker inspect` gives it: the resolved config it runs with, its bundle, image and
+ * digest, unit, network address and published ports, mounts, capabilities, seccomp, health and
+ * state. Read from the generation and systemd; nothing is built.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { formatPort } from "../config/parse.js";
+import type { ResolvedContainer } from "../config/types.js";
+import { UsageError } from "../errors.js";
+import { loadFor, type Command } from "./context.js";
+
+export const inspectCommand: Command = {
+  name: "inspect",
+  summary:
+    "everything about one container: config, bundle, image, unit, network, state (docker inspect)",
+  usage: "railyard inspect NAME [--json]",
+  help: `Shows one container of the current generation: the resolved config it runs with (as
+railyard check --json resolves it), its bundle and fingerprint, image reference and digest, unit
+name and file, network address and published ports, mounts, effective capabilities, seccomp
+filter, health and state. --json prints it all as one object.`,
+  flags: { long: {} },
+  async run(ctx) {
+    const [name, ...more] = ctx.args.positionals;
+    if (!name || more.length > 0) throw new UsageError(`usage: ${this.usage}`);
+    const [
+      config,
+      store,
+      { currentServices },
+      { Systemctl, systemdBooted },
+      { effectiveCapabilities },
+      { containerId },
+      { readAllocation },
+      { containerNetwork },
+      { healthFile, pidFile },
+      { DEFAULT_UNIT_DIR },
+    ] = await Promise.all([
+      loadFor(ctx, "inspect"),
+      import("../generations/store.js"),
+      import("./control.js"),
+      import("../systemd/systemctl.js"),
+      import("../bundle/spec.js"),
+      import("../runtime/oci.js"),
+      import("../network/files.js"),
+      import("../network/script.js"),
+      import("../systemd/unit.js"),
+      import("../systemd/install.js"),
+    ]);
+    const { generation, services } = await currentServices(config, [name], false);
+    const [, entry] = services[0] ?? [];
+    if (!entry) throw new UsageError(`no service ${JSON.stringify(name)}`);
+    // What runs: the generation's own config (the disk's may have changed since the switch).
+    const running = store.readGenerationConfig(config.stateDir, generation);
+    const c: ResolvedContainer | undefined = running?.containers[name] ?? config.containers[name];
+    if (!c) throw new UsageError(`no container named ${JSON.stringify(name)}`);
+    const dir = store.generationDir(config.stateDir, generation);
+    let network: { address: string; prefix: number; gateway: string } | undefined;
+    try {
+      const n = containerNetwork(c, readAllocation(dir));
+      if (n) network = { address: n.address, prefix: n.prefix, gateway: n.gateway };
+    } catch {
+      // a generation from before this container had an address
+    }
+    const props = ["ActiveState", "SubState", "MainPID", "NRestarts", "ActiveEnterTimestamp"];
+    const state = systemdBooted()
+      ? ((await new Systemctl(undefined, config.rootless).show([entry.unit], props))[0] ?? {})
+      : {};
+    const health = entry.extraUnits ? readText(healthFile(name, config.rootless)) : undefined;
+    const info = {
+      name,
+      generation,
+      state: {
+        active: state["ActiveState"] ?? null,
+        sub: state["SubState"] ?? null,
+        mainPid: Number(state["MainPID"] ?? 0),
+        restarts: Number(state["NRestarts"] ?? 0),
+        since: state["ActiveEnterTimestamp"] ?? null,
+        health: health ?? null,
+      },
+      unit: {
+        name: entry.unit,
+        // Where activation links it (RAILYARD_UNIT_DIR is a test's override of that place).
+        file: join(
+          ctx.env["RAILYARD_UNIT_DIR"] ?? config.rootless?.unitDir ?? DEFAULT_UNIT_DIR,
+          entry.unit,
+        ),
+        pidFile: c.backend === "oci" ? pidFile(c, config.rootless) : null,
+      },
+      runtimeId: containerId(name, config.idScope),
+      backend: c.backend,
+      bundle: entry.bundle ? join(config.stateDir, "bundles", entry.bundle) : null,
+      fingerprint: entry.fingerprint,
+      image: c.image ? { ref: c.image.ref, digest: entry.image ?? null } : null,
+      network: { mode: c.network, ...(network ?? {}), ports: c.ports.map(formatPort) },
+      mounts: c.mounts.map((m) => ({
+        destination: m.destination,
+        type: m.type,
+        source: m.source,
+        options: m.options,
+      })),
+      capabilities: effectiveCapabilities(c),
+      seccomp: c.seccomp,
+      config: c,
+    };
+    if (ctx.args.globals.json) {
+      ctx.out(JSON.stringify(info, null, 2));
+      return 0;
+    }
+    const s = info.state;
+    const rows: [string, string][] = [
+      ["generation", String(generation)],
+      [
+        "state",
+        `${s.active ?? "?"}/${s.sub ?? "?"}${s.mainPid ? `, pid ${s.mainPid}` : ""}, ${s.restarts} restarts${s.health ? `, ${s.health}` : ""}`,
+      ],
+      ["unit", `${info.unit.name} (${info.unit.file})`],
+      ["runtime id", info.runtimeId],
+      ["backend", info.backend],
+      [
+        "image",
+        info.image ? `${info.image.ref} ${info.image.digest ?? ""}`.trim() : "(host program)",
+      ],
+      ["bundle", info.bundle ?? "-"],
+      ["fingerprint", info.fingerprint],
+      [
+        "network",
+        `${c.network}${network ? ` ${network.address}/${network.prefix} via ${network.gateway}` : ""}`,
+      ],
+      ["ports", info.network.ports.join(", ") || "-"],
+      ["capabilities", info.capabilities.join(" ") || "(none)"],
+      ["seccomp", String(c.seccomp)],
+      ["user", c.user ? `${c.user.uid}:${c.user.gid}` : "(the image's)"],
+      ["readonly root", String(c.readonly)],
+    ];
+    const w = Math.max(...rows.map(([k]) => k.length));
+    for (const [k, v] of rows) ctx.out(`${k.padEnd(w)}  ${v}`);
+    ctx.out("mounts");
+    for (const m of info.mounts)
+      ctx.out(
+        `  ${m.destination}  ${m.type} ${m.source}${m.options.length ? ` (${m.options.join(",")})` : ""}`,
+      );
+    return 0;
+  },
+};
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
