@@ -22,6 +22,7 @@ import { updateCommand } from "./update.js";
 import { restartCommand, startCommand, stopCommand } from "./control.js";
 import { execCommand } from "./exec.js";
 import { inspectCommand } from "./inspect.js";
+import { topCommand } from "./top.js";
 
 const COMMANDS: readonly Command[] = [
   checkCommand,
@@ -38,6 +39,7 @@ const COMMANDS: readonly Command[] = [
   restartCommand,
   execCommand,
   inspectCommand,
+  topCommand,
   runCommand,
   pullCommand,
   lockCommand,

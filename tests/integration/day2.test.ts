@@ -169,6 +169,26 @@ test("exec runs a command as the container's process runs: its user, environment
   assert.match(text.stdout, /^generation +1$/m);
   assert.match(text.stdout, /^user +2000:100$/m);
 
+  // top: the container's processes, by host and container pid, from its cgroup.
+  const top = await sd.railyard([...cfg, "top", "u", "--json"]);
+  assert.equal(top.code, 0, top.stderr);
+  const procs = JSON.parse(top.stdout) as {
+    pid: number;
+    containerPid: number;
+    uid: number;
+    hostUid: number;
+    user: string;
+    command: string;
+  }[];
+  const init = procs.find((r) => r.containerPid === 1);
+  assert.ok(init, top.stdout);
+  assert.equal(init.pid, mainPid("u"), "the service's main PID is the container's pid 1");
+  assert.equal(init.uid, 2000);
+  assert.equal(init.hostUid, 2000, "no user namespace as root");
+  assert.match(init.command, /^\/bin\/busybox sh -c trap/);
+  const topText = await sd.railyard([...cfg, "top", "u"]);
+  assert.match(topText.stdout, /^ *PID +CPID +USER +HOST-UID +COMMAND$/m);
+
   sd.exec("systemctl", ["stop", unit("u")]);
   const stopped = await sd.railyard([...cfg, "exec", "u", "--", "/bin/busybox", "true"]);
   assert.equal(stopped.code, 1);

@@ -252,6 +252,13 @@ chmod 0600 ${rly.home}/private/pw ${rly.home}/private/app.env`,
     ]);
     assert.equal(ex.code, 3, ex.stderr);
     assert.equal(ex.stdout, "2000\nrootless-pw-Kx29 rootless-tok-Nf61\n");
+    // top: container uid 2000 is a subordinate uid on the host.
+    const top = rly.railyard(["--user", ...flags, "top", "vault", "--json"]);
+    assert.equal(top.code, 0, top.stderr);
+    const init = (
+      JSON.parse(top.stdout) as { containerPid: number; uid: number; hostUid: number }[]
+    ).find((r) => r.containerPid === 1);
+    assert.deepEqual([init?.uid, init?.hostUid], [2000, SUB + 1999]);
     const values = "rootless-pw-Kx29|rootless-tok-Nf61";
     for (const where of [`${rly.home}/.local/state`, `${rly.home}/.config/systemd/user`])
       assert.equal(sd.exec("grep", ["-rlE", values, where]).stdout.trim(), "", where);
