@@ -23,6 +23,7 @@ import { restartCommand, startCommand, stopCommand } from "./control.js";
 import { execCommand } from "./exec.js";
 import { inspectCommand } from "./inspect.js";
 import { topCommand } from "./top.js";
+import { statsCommand } from "./stats.js";
 
 const COMMANDS: readonly Command[] = [
   checkCommand,
@@ -40,6 +41,7 @@ const COMMANDS: readonly Command[] = [
   execCommand,
   inspectCommand,
   topCommand,
+  statsCommand,
   runCommand,
   pullCommand,
   lockCommand,

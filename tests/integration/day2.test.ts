@@ -197,3 +197,53 @@ test("exec runs a command as the container's process runs: its user, environment
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /usage: railyard exec/);
 });
+
+test("stats reads each service's cgroup: CPU % of a busy loop, the processes it started, and n/a with the reason where this host keeps no figure", async () => {
+  const p = project();
+  const cfg = p.write({
+    // Three processes: two background sleeps and the sleep the shell becomes.
+    three: {
+      args: [
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "busybox sleep 100000 & busybox sleep 100000 & exec busybox sleep 100000",
+      ],
+      stopSignal: "SIGKILL",
+    },
+    busy: { args: ["/bin/busybox", "sh", "-c", "while :; do :; done"], stopSignal: "SIGKILL" },
+  });
+  const sw = await sd.railyard([...cfg, "switch", "--settle", "0"]);
+  assert.equal(sw.code, 0, sw.stdout + sw.stderr);
+  // The two background sleeps are running once pid 1 has exec'd.
+  await new Promise((r) => setTimeout(r, 500));
+  const r = await sd.railyard([...cfg, "stats", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const rows = JSON.parse(r.stdout) as {
+    name: string;
+    cpuPercent: number | null;
+    memory: { current: number } | null;
+    pids: number | null;
+    missing: string[];
+  }[];
+  const by = Object.fromEntries(rows.map((x) => [x.name, x]));
+  assert.equal(by["three"]?.pids, 3, "the processes started in the container");
+  assert.ok((by["busy"]?.cpuPercent ?? 0) > 50, `a busy loop: ${by["busy"]?.cpuPercent}%`);
+  assert.ok((by["three"]?.cpuPercent ?? 100) < 5, `sleeping: ${by["three"]?.cpuPercent}%`);
+  // This hybrid host's test systemd has a fresh cgroup2 with no memory controller: said so.
+  const memFile = sd.exec("cat", [
+    "/sys/fs/cgroup/system.slice/railyard-three.service/memory.current",
+  ]);
+  if (memFile.code !== 0) {
+    assert.equal(by["three"]?.memory, null);
+    assert.ok(by["three"]?.missing.some((m) => /no memory controller/.test(m)));
+  } else {
+    const own = Number(memFile.stdout.trim());
+    const got = by["three"]?.memory?.current ?? 0;
+    assert.ok(Math.abs(got - own) <= own * 0.1, `memory ${got} within 10% of the cgroup's ${own}`);
+  }
+  const text = await sd.railyard([...cfg, "stats", "three"]);
+  assert.match(text.stdout, /^NAME +CPU % +MEM USAGE \/ LIMIT +PIDS +NET I\/O +BLOCK I\/O$/m);
+  assert.match(text.stdout, /^three +\d+\.\d% +\S.* +3 /m);
+  sd.exec("systemctl", ["stop", unit("three"), unit("busy")]);
+});
