@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { main, takesArguments } from "./main.js";
 import { judge } from "./control.js";
+import { toEvent } from "./events.js";
 
 test("a command takes arguments only when its usage line names one besides flags", () => {
   for (const u of [
@@ -84,5 +85,73 @@ test("start, stop and restart judge each service by its state after the job, wit
   assert.equal(
     judge("stop", "db", { ActiveState: "deactivating", SubState: "stop-sigterm" }).reason,
     "still deactivating/stop-sigterm",
+  );
+});
+
+test("events: a journal entry of ours becomes an event; a control process's exit and other units are not events", () => {
+  const units = new Map([["railyard-db.service", "db"]]);
+  const at = { __REALTIME_TIMESTAMP: "1764633600000000" };
+  assert.deepEqual(
+    toEvent(
+      {
+        ...at,
+        MESSAGE_ID: "98e322203f7a4ed290d09fe03c09fe15",
+        UNIT: "railyard-db.service",
+        MESSAGE: "railyard-db.service: Main process exited, code=exited, status=1/FAILURE",
+        EXIT_CODE: "exited",
+        EXIT_STATUS: "1",
+      },
+      units,
+    ),
+    { time: "2025-12-02T00:00:00.000Z", event: "die", service: "db", detail: "exited, status 1" },
+  );
+  const control = {
+    ...at,
+    MESSAGE_ID: "98e322203f7a4ed290d09fe03c09fe15",
+    UNIT: "railyard-db.service",
+    MESSAGE: "railyard-db.service: Control process exited, code=exited, status=1/FAILURE",
+  };
+  assert.equal(toEvent(control, units), undefined);
+  const other = { ...at, MESSAGE_ID: "39f53479d3a045ac8e11786248231fbf", UNIT: "cron.service" };
+  assert.equal(toEvent(other, units), undefined);
+  assert.equal(
+    toEvent(
+      { ...at, USER_UNIT: "railyard-db.service", MESSAGE_ID: "39f53479d3a045ac8e11786248231fbf" },
+      units,
+    )?.event,
+    "start",
+    "a user manager's unit",
+  );
+  assert.deepEqual(
+    toEvent(
+      {
+        ...at,
+        SYSLOG_IDENTIFIER: "db-health",
+        MESSAGE: "db: 3 failed checks in a row, restarting",
+      },
+      units,
+    ),
+    {
+      time: "2025-12-02T00:00:00.000Z",
+      event: "unhealthy",
+      service: "db",
+      detail: "3 failed checks in a row, restarting",
+    },
+  );
+  assert.deepEqual(
+    toEvent(
+      {
+        ...at,
+        SYSLOG_IDENTIFIER: "railyard",
+        MESSAGE: "rollback from generation 2 to 1: restart db",
+      },
+      units,
+    ),
+    {
+      time: "2025-12-02T00:00:00.000Z",
+      event: "rollback",
+      service: null,
+      detail: "from generation 2 to 1: restart db",
+    },
   );
 });

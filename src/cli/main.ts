@@ -24,6 +24,7 @@ import { execCommand } from "./exec.js";
 import { inspectCommand } from "./inspect.js";
 import { topCommand } from "./top.js";
 import { statsCommand } from "./stats.js";
+import { eventsCommand } from "./events.js";
 
 const COMMANDS: readonly Command[] = [
   checkCommand,
@@ -42,6 +43,7 @@ const COMMANDS: readonly Command[] = [
   inspectCommand,
   topCommand,
   statsCommand,
+  eventsCommand,
   runCommand,
   pullCommand,
   lockCommand,

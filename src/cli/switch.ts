@@ -164,6 +164,30 @@ function printPlan(ctx: CommandContext, p: SwitchPlan): void {
   line("unchanged", p.unchanged);
 }
 
+/**
+ * The journal identifier of this state dir's switch lines: "railyard", and for a state dir other
+ * than the default, with its id scope, so that each project's events list only its own switches.
+ */
+export const journalIdentifier = (config: ResolvedConfig): string =>
+  config.idScope ? `railyard-${config.idScope}` : "railyard";
+
+/** The journal's line for a switch, rollback or update that changed something or failed. Pure. */
+export function eventLine(verb: string, r: TransactionResult): string | undefined {
+  const p = r.plan;
+  const parts = (
+    [
+      ["start", p.start],
+      ["restart", p.restart],
+      ["stop", p.stop],
+    ] as const
+  )
+    .filter(([, xs]) => xs.length > 0)
+    .map(([k, xs]) => `${k} ${xs.join(" ")}`);
+  if (parts.length === 0 && r.reason === undefined) return undefined;
+  const back = r.rolledBack ? `; rolled back to generation ${r.rolledBack.to}` : "";
+  return `${verb} from generation ${r.from ?? "(none)"} to ${r.to}: ${parts.join("; ") || "no service changed"}${r.reason !== undefined ? `; failed: ${r.reason}${back}` : ""}`;
+}
+
 /** Run `onFailure` for a failed switch or update, and say so when it fails itself. */
 export async function tellSomeone(
   m: Modules,
@@ -235,6 +259,12 @@ export async function transactFor(
     const back = r.rolledBack?.plan;
     const started = [r.plan, ...(back ? [back] : [])].flatMap((p) => [...p.start, ...p.restart]);
     m.recordSecrets(config.stateDir, digests, started);
+    const note = eventLine(ctx.args.command ?? "switch", r);
+    // For railyard events: the journal keeps what each switch did, beside the services' own lines.
+    if (note)
+      await m
+        .exec("systemd-cat", ["-t", journalIdentifier(config), "--", "echo", note])
+        .catch(() => ctx.debug("the journal did not take the switch's line"));
   }
   return r;
 }

@@ -42,7 +42,7 @@ umount -l /oldroot
 # Shared within this namespace (new peer groups: the host's were made private above), as a
 # booted host's / is: systemd's credentials, set up in a child namespace, propagate back.
 mount --make-rshared /
-exec env -i container=other PATH=/usr/sbin:/usr/bin:/sbin:/bin /lib/systemd/systemd --system --log-target=null
+exec env -i container=other PATH=/usr/sbin:/usr/bin:/sbin:/bin /lib/systemd/systemd --system --log-target="$LOG_TARGET"
 `;
 
 /**
@@ -120,6 +120,12 @@ export interface BootOptions {
    * shares the host's network (and so reaches a registry on the host's loopback).
    */
   readonly isolateNetwork?: boolean;
+  /**
+   * systemd's own messages ("Started …", a main process's exit) to the journal, as a host's
+   * manager logs them (railyard events reads them). Off by default: the other tests read a
+   * unit's journal as its container's output alone.
+   */
+  readonly managerLog?: boolean;
 }
 
 export async function bootSystemd(
@@ -147,6 +153,7 @@ export async function bootSystemd(
     ],
     {
       stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, LOG_TARGET: o.managerLog ? "journal" : "null" },
     },
   );
   let stderr = "";
@@ -248,11 +255,14 @@ export async function bootSystemd(
  * A test file's own systemd over its own scratch dir (shared with the namespace): booted before
  * the file's tests, stopped and removed after them. `sd` forwards to the booted instance.
  */
-export function systemdSuite(prefix: string): { dir: string; sd: BootedSystemd } {
+export function systemdSuite(
+  prefix: string,
+  o: BootOptions = {},
+): { dir: string; sd: BootedSystemd } {
   const { dir, cleanup } = scratchDir(prefix);
   let booted: BootedSystemd | undefined;
   before(async () => {
-    booted = await bootSystemd(join(dir, "ns"), [dir]);
+    booted = await bootSystemd(join(dir, "ns"), [dir], o);
   });
   after(async () => {
     await booted?.stop();

@@ -7,10 +7,11 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { CLI } from "../helpers/paths.js";
-import { projects, sleeper } from "../helpers/project.js";
+import { crasher, projects, sleeper } from "../helpers/project.js";
 import { systemdSuite } from "../helpers/systemd.js";
 
-const { dir, sd } = systemdSuite("railyard-day2-");
+// systemd logs its own unit messages here, as on a host: railyard events reads them.
+const { dir, sd } = systemdSuite("railyard-day2-", { managerLog: true });
 const project = projects(dir);
 
 const unit = (n: string) => `railyard-${n}.service`;
@@ -246,4 +247,49 @@ test("stats reads each service's cgroup: CPU % of a busy loop, the processes it 
   assert.match(text.stdout, /^NAME +CPU % +MEM USAGE \/ LIMIT +PIDS +NET I\/O +BLOCK I\/O$/m);
   assert.match(text.stdout, /^three +\d+\.\d% +\S.* +3 /m);
   sd.exec("systemctl", ["stop", unit("three"), unit("busy")]);
+});
+
+test("events lists starts, stops, deaths, scheduled restarts and switches from the journal, and follows them", async () => {
+  const p = project();
+  const cfg = p.write({ ev: sleeper("hello from ev"), crash: crasher("hello from crash") });
+  const sw = await sd.railyard([...cfg, "switch", "--settle", "0"]);
+  assert.equal(sw.code, 0, sw.stdout + sw.stderr);
+  assert.equal((await sd.railyard([...cfg, "stop", "ev"])).code, 0);
+  assert.equal((await sd.railyard([...cfg, "start", "ev"])).code, 0);
+  // crash exits 1 after 0.3 s; systemd schedules its restart 2 s later.
+  await new Promise((r) => setTimeout(r, 3000));
+  const r = await sd.railyard([...cfg, "events", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const events = r.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { event: string; service: string | null; detail: string });
+  const of = (s: string) => events.filter((e) => e.service === s).map((e) => e.event);
+  assert.deepEqual(of("ev"), ["start", "stop", "start"]);
+  assert.ok(of("crash").includes("die"), of("crash").join(" "));
+  assert.ok(of("crash").includes("restart"), of("crash").join(" "));
+  assert.match(events.find((e) => e.event === "die")?.detail ?? "", /exited, status 1/);
+  const switches = events.filter((e) => e.event === "switch");
+  assert.equal(switches.length, 1);
+  assert.match(switches[0]?.detail ?? "", /^from generation \(none\) to 1: start crash ev$/);
+  const text = await sd.railyard([...cfg, "events"]);
+  assert.match(text.stdout, /^\d{4}-\d\d-\d\dT\S+Z {2}stop {9}ev$/m);
+
+  // Followed: a restart made while it runs shows up.
+  const cli = [process.execPath, CLI, ...cfg].join(" ");
+  const follow = sd.exec("/bin/sh", [
+    "-c",
+    `(sleep 1; ${cli} restart ev >/dev/null) & timeout 5 ${cli} events -f --since now --json; wait`,
+  ]);
+  const followed = follow.stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { event: string; service: string });
+  assert.deepEqual(
+    followed.filter((e) => e.service === "ev").map((e) => e.event),
+    ["stop", "start"],
+    follow.stdout + follow.stderr,
+  );
+  sd.exec("systemctl", ["stop", unit("ev"), unit("crash")]);
 });
