@@ -4,8 +4,34 @@ import { UsageError } from "../errors.js";
 import type { RootlessScope } from "../config/types.js";
 import { healthFile } from "../systemd/unit.js";
 import { loadFor, type Command } from "./context.js";
+import { bytes } from "./stats.js";
 
-const PROPS = ["Id", "ActiveState", "SubState", "MainPID", "NRestarts", "ActiveEnterTimestamp"];
+const PROPS = [
+  "Id",
+  "ActiveState",
+  "SubState",
+  "MainPID",
+  "NRestarts",
+  "ActiveEnterTimestamp",
+  // systemd's own accounting: no read of ours, and "[not set]" where it keeps none.
+  "CPUUsageNSec",
+  "MemoryCurrent",
+];
+
+/** A `systemctl show` number, or null for "[not set]" (and systemd's (uint64_t) -1). */
+export function shownNumber(v: string | undefined): number | null {
+  if (v === undefined || !/^\d+$/.test(v) || v === "18446744073709551615") return null;
+  return Number(v);
+}
+
+/** CPU time as status shows it: "0.42s", "3m12s". Pure. */
+export function cpuTime(ns: number | null): string {
+  if (ns === null) return "-";
+  const s = ns / 1e9;
+  if (s < 60) return `${s.toFixed(2)}s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m}m${Math.floor(s % 60)}s` : `${Math.floor(m / 60)}h${m % 60}m`;
+}
 
 /** `@1700000000` (systemctl show --timestamp=unix) -> "3m12s". */
 function uptime(since: string, now: number): string {
@@ -37,10 +63,12 @@ function readHealth(
 
 export const statusCommand: Command = {
   name: "status",
-  summary: "show each service: state, health, main PID, uptime, restarts, image, generation (ps)",
+  summary: "each service: state, health, main PID, uptime, CPU time, memory, restarts, image (ps)",
   usage: "railyard status [NAME...] [--json]",
-  help: `Shows the services of the current generation as systemd sees them. railyard ps is the
-same command, as docker ps and podman ps are theirs.`,
+  help: `Shows the services of the current generation as systemd sees them: state, health, main
+PID, uptime, CPU time used and memory in use (systemd's own accounting: "-" where it keeps
+none for the unit), restarts, generation and image. railyard ps is the same command, as docker
+ps and podman ps are theirs. railyard stats shows CPU % and IO.`,
   flags: { long: {} },
   async run(ctx) {
     const [
@@ -103,6 +131,8 @@ same command, as docker ps and podman ps are theirs.`,
         restarts: Number(s["NRestarts"] ?? 0),
         image: m.services[n]?.image ?? null,
         health: m.services[n]?.extraUnits ? readHealth(n, s["ActiveState"], config.rootless) : null,
+        cpuNs: shownNumber(s["CPUUsageNSec"]),
+        memory: shownNumber(s["MemoryCurrent"]),
         generation: unsure(n) ? null : gen,
       };
     });
@@ -110,11 +140,11 @@ same command, as docker ps and podman ps are theirs.`,
     else {
       const w = Math.max(4, ...rows.map((r) => r.name.length));
       ctx.out(
-        `${"NAME".padEnd(w)}  ${"STATE".padEnd(18)} ${"HEALTH".padEnd(11)} ${"PID".padStart(7)}  ${"UPTIME".padStart(7)}  RESTARTS  GEN  IMAGE`,
+        `${"NAME".padEnd(w)}  ${"STATE".padEnd(18)} ${"HEALTH".padEnd(11)} ${"PID".padStart(7)}  ${"UPTIME".padStart(7)}  ${"CPU".padStart(7)}  ${"MEM".padStart(8)}  RESTARTS  GEN  IMAGE`,
       );
       for (const r of rows)
         ctx.out(
-          `${r.name.padEnd(w)}  ${r.state.padEnd(18)} ${(r.health ?? "-").padEnd(11)} ${String(r.mainPid || "-").padStart(7)}  ${r.uptime.padStart(7)}  ${String(r.restarts).padStart(8)}  ${String(r.generation ?? "?").padStart(3)}  ${r.image ? r.image.slice(0, 19) : "(host)"}`,
+          `${r.name.padEnd(w)}  ${r.state.padEnd(18)} ${(r.health ?? "-").padEnd(11)} ${String(r.mainPid || "-").padStart(7)}  ${r.uptime.padStart(7)}  ${cpuTime(r.cpuNs).padStart(7)}  ${(r.memory === null ? "-" : bytes(r.memory)).padStart(8)}  ${String(r.restarts).padStart(8)}  ${String(r.generation ?? "?").padStart(3)}  ${r.image ? r.image.slice(0, 19) : "(host)"}`,
         );
     }
     return 0;

@@ -246,6 +246,13 @@ test("stats reads each service's cgroup: CPU % of a busy loop, the processes it 
   const text = await sd.railyard([...cfg, "stats", "three"]);
   assert.match(text.stdout, /^NAME +CPU % +MEM USAGE \/ LIMIT +PIDS +NET I\/O +BLOCK I\/O$/m);
   assert.match(text.stdout, /^three +\d+\.\d% +\S.* +3 /m);
+  // status (ps) shows the CPU time used, from systemd's own accounting.
+  const ps = JSON.parse((await sd.railyard([...cfg, "ps", "--json"])).stdout) as {
+    name: string;
+    cpuNs: number | null;
+  }[];
+  const busyCpu = ps.find((x) => x.name === "busy")?.cpuNs ?? 0;
+  assert.ok(busyCpu > 0.3e9, `busy used ${busyCpu} ns of CPU`);
   sd.exec("systemctl", ["stop", unit("three"), unit("busy")]);
 });
 
