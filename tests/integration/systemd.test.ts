@@ -550,6 +550,13 @@ describe("the podman backend", () => {
           sd.exec("journalctl", ["-u", "railyard-pod.service", "-o", "cat", "--no-pager"]).stdout,
         ),
       );
+      // exec goes through podman's own exec, with the flags mapped and the exit code back.
+      const ex = await sd.railyard([
+        ...["--config", p.file, "exec", "-e", "X=through podman", "pod", "--"],
+        ...["/bin/busybox", "sh", "-c", 'echo "$X"; exit 4'],
+      ]);
+      assert.equal(ex.code, 4, ex.stderr);
+      assert.equal(ex.stdout, "through podman\n");
       const unit = readFileSync(join(p.state, "current/units/railyard-pod.service"), "utf8");
       assert.match(unit, new RegExp(`--pull=never .*${registry.host}/t/pod@sha256:[a-f0-9]{64}`));
       // The registry may go away: starting again uses podman's storage only.
