@@ -44,9 +44,18 @@ export function toEvent(
     const [verb = "switch"] = message.split(" ");
     return { time, event: verb, service: null, detail: message.slice(verb.length + 1) };
   }
-  if (ident?.endsWith("-health") && /failed checks in a row/.test(message)) {
+  if (ident?.endsWith("-health")) {
     const service = ident.slice(0, -"-health".length);
-    return { time, event: "unhealthy", service, detail: message.replace(`${service}: `, "") };
+    const detail = message.replace(`${service}: `, "");
+    // The check unit's lines (systemd/unit.ts): a failed check, a restart, a recovery.
+    const event = /failed checks in a row/.test(message)
+      ? "health-restart"
+      : /check failed/.test(message)
+        ? "unhealthy"
+        : /healthy again/.test(message)
+          ? "healthy"
+          : undefined;
+    return event ? { time, event, service, detail } : undefined;
   }
   const kind = UNIT_EVENTS[str("MESSAGE_ID") ?? ""];
   const unit = str("UNIT") ?? str("USER_UNIT");
@@ -81,11 +90,12 @@ export function eventMatches(config: ResolvedConfig): string[] {
 
 export const eventsCommand: Command = {
   name: "events",
-  summary: "starts, stops, deaths, restarts, health failures and switches, from the journal",
+  summary: "starts, stops, deaths, restarts, health failures, switches (docker events)",
   usage: "railyard events [--since TIME] [-f]",
   help: `Lists what happened to the services of this config, oldest first: start, stop, die (the
 main process exited, with its status), restart (systemd scheduled one), failed, start-failed,
-unhealthy (checks failed in a row), and switch, rollback and update with what they changed.
+unhealthy (a healthcheck failed), healthy (it passed again), health-restart (retries failed in a
+row), and switch, rollback and update with what they changed.
 Read from the journal, since this boot unless --since says otherwise; --json gives one JSON
 object per line.
 

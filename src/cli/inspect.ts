@@ -13,8 +13,7 @@ import { loadFor, type Command } from "./context.js";
 
 export const inspectCommand: Command = {
   name: "inspect",
-  summary:
-    "everything about one container: config, bundle, image, unit, network, state (docker inspect)",
+  summary: "one container: config, bundle, image, unit, network, state (docker inspect)",
   usage: "railyard inspect NAME [--json]",
   help: `Shows one container of the current generation: the resolved config it runs with (as
 railyard check --json resolves it), its bundle and fingerprint, image reference and digest, unit

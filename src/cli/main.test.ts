@@ -133,11 +133,16 @@ test("events: a journal entry of ours becomes an event; a control process's exit
     ),
     {
       time: "2025-12-02T00:00:00.000Z",
-      event: "unhealthy",
+      event: "health-restart",
       service: "db",
       detail: "3 failed checks in a row, restarting",
     },
   );
+  const health = (MESSAGE: string) =>
+    toEvent({ ...at, SYSLOG_IDENTIFIER: "db-health", MESSAGE }, units)?.event;
+  assert.equal(health("db: check failed (1 of 3)"), "unhealthy");
+  assert.equal(health("db: healthy again"), "healthy");
+  assert.equal(health("something else"), undefined);
   assert.deepEqual(
     toEvent(
       {

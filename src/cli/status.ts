@@ -171,7 +171,7 @@ export function logMatches(unit: string, rootless: RootlessScope | undefined): s
 
 export const logsCommand: Command = {
   name: "logs",
-  summary: "show a service's journal (journalctl -u)",
+  summary: "show a service's journal (docker logs; journalctl -u)",
   usage: "railyard logs NAME [-f] [-n N]",
   help: `Shows the journal of a container's unit: its own output, and systemd's lines about it.
 

@@ -220,9 +220,13 @@ function checkScript(
   const h = c.healthcheck as NonNullable<ResolvedContainer["healthcheck"]>;
   const f = healthFile(c.name, scope);
   const systemctl = ["systemctl", ...managerFlags(scope)].join(" ");
+  // Each change is a journal line (railyard events shows them): a failed check, and the first
+  // passing one after failures.
   return (
-    `if ${checkCommand(c, runtime, scope, id)} >/dev/null 2>&1; then echo healthy > ${f}; exit 0; fi; ` +
+    `if ${checkCommand(c, runtime, scope, id)} >/dev/null 2>&1; then ` +
+    `if grep -q '^unhealthy' ${f} 2>/dev/null; then echo "${c.name}: healthy again"; fi; echo healthy > ${f}; exit 0; fi; ` +
     `n=$(($(sed -n 's/^unhealthy //p' ${f} 2>/dev/null || true) + 1)); echo "unhealthy $n" > ${f}; ` +
+    `echo "${c.name}: check failed ($n of ${h.retries})"; ` +
     `if [ "$n" -ge ${h.retries} ]; then echo "${c.name}: ${h.retries} failed checks in a row, restarting"; ` +
     `${systemctl} --no-block restart ${c.serviceName}; fi; exit 1`
   );

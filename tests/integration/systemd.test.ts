@@ -264,6 +264,22 @@ describe("switch", () => {
         sd.exec("journalctl", ["--no-pager", "-u", "railyard-slow-health.service"]).stdout,
       ),
     );
+    // Each failed check is a line too, and railyard events lists them.
+    const ev = await sd.railyard([...cfg, "events", "--json"]);
+    const health = ev.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { event: string; service: string; detail: string })
+      .filter((e) => e.service === "slow" && e.event !== "start" && e.event !== "stop");
+    assert.deepEqual(
+      health.map((e) => `${e.event}: ${e.detail}`).slice(0, 3),
+      [
+        "unhealthy: check failed (1 of 2)",
+        "unhealthy: check failed (2 of 2)",
+        "health-restart: 2 failed checks in a row, restarting",
+      ],
+      ev.stdout + ev.stderr,
+    );
     p.write({});
     assert.equal((await sd.railyard([...cfg, "switch"])).code, 0);
     assert.equal(
