@@ -30,6 +30,7 @@ import { hostIdOf, payloadCgroup } from "../rootless/scope.js";
 import { secretMounts } from "./secrets.js";
 import { fingerprint, readStamp, writeBundle, type LinkMode } from "./write.js";
 import { ensureFile, hostsFile } from "../network/files.js";
+import { effectiveNetwork } from "../network/script.js";
 import { mountArgs, overlayOf, overlayTarget, type Overlay } from "./overlay.js";
 import { containerId } from "../runtime/oci.js";
 
@@ -196,14 +197,16 @@ const withInit = (c: ResolvedContainer, p: ProcessInfo): ProcessInfo =>
  * restarting them. The file must exist for the mount; `publishHosts` fills it.
  */
 export function networkMounts(config: ResolvedConfig, c: ResolvedContainer): ResolvedMount[] {
-  if (!(c.network in config.networks)) return [];
+  // One that joins a member's namespace shares its names too.
+  const net = effectiveNetwork(config, c);
+  if (!(net in config.networks)) return [];
   return [
     {
       destination: "/etc/hosts",
       type: "bind",
-      source: hostsFile(config.stateDir, c.network),
+      source: hostsFile(config.stateDir, net),
       options: ["bind", "ro", "nosuid", "nodev", "noexec"],
-      origin: `network ${c.network}`,
+      origin: `network ${net}`,
     },
   ];
 }

@@ -1,4 +1,4 @@
-import { isPrivateOrNamed, netnsPath } from "../network/script.js";
+import { isPrivateOrNamed, joinedOwner, netnsPath } from "../network/script.js";
 import { defaultSeccomp, type OciSeccomp } from "./seccomp.js";
 import type { ResolvedContainer, ResolvedMount, RootlessScope } from "../config/types.js";
 import { idMappings, type OciIdMapping } from "../rootless/scope.js";
@@ -130,7 +130,8 @@ export function namespaceSysctls(
   c: Pick<ResolvedContainer, "network">,
   rootless: boolean,
 ): Record<string, string> {
-  if (c.network === "host") return {};
+  // On "host", they would change the host's; one that joins another's namespace finds them set.
+  if (c.network === "host" || c.network.startsWith("container:")) return {};
   return {
     "net.ipv4.ip_unprivileged_port_start": "0",
     // In a user namespace only mapped groups can be named; the range would be refused.
@@ -238,7 +239,14 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
   const namespaces = ["pid", "network", "ipc", "uts", "mount", ...(rootless ? ["user"] : [])]
     .filter((t) => !(t === "network" && c.network === "host"))
     .map((type) =>
-      type === "network" && isPrivateOrNamed(c) ? { type, path: netnsPath(c.name) } : { type },
+      type !== "network"
+        ? { type }
+        : isPrivateOrNamed(c)
+          ? { type, path: netnsPath(c.name) }
+          : // "container:NAME" joins NAME's namespace, which NAME's unit made (by path, as runc does).
+            joinedOwner(c) !== undefined
+            ? { type, path: netnsPath(joinedOwner(c) as string) }
+            : { type },
     );
 
   const userMounts = [...c.mounts, ...(inputs.extraMounts ?? [])].sort((a, b) =>

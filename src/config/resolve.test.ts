@@ -286,7 +286,7 @@ test("networks: each mistake is named with its key and what is expected", () => 
   has("networks.e.subnet", /not a subnet/);
   has(
     "containers.x.network",
-    /"backend" is not a network\. expected "none", "host", "private" or a network declared under networks \(a, b, c, d, e, f\)/,
+    /"backend" is not a network\. expected "none", "host", "private", "container:NAME" or a network declared under networks \(a, b, c, d, e, f\)/,
   );
   has("containers.y.ports", /network "none" has only loopback/);
   has("containers.z.ports", /with network "host" the program listens on the host's ports itself/);
@@ -446,5 +446,52 @@ test("secrets: each problem names its key; settle and onFailure are checked", ()
   assert.match(
     p,
     /containers\.db\.secrets\[4\]\.target: \/run\/secrets\/ok is already the target of another secret/,
+  );
+});
+
+test('network "container:NAME" joins NAME\'s namespace; each way it cannot is named', () => {
+  const ok = resolveConfig(
+    {
+      containers: {
+        vpn: { args: ["/bin/true"], ports: ["127.0.0.1:8080:8080"] },
+        app: { args: ["/bin/true"], network: "container:vpn" },
+      },
+    },
+    ctx,
+  );
+  assert.equal(ok.containers["app"]?.network, "container:vpn");
+  const got = problems({
+    containers: {
+      host: { args: ["/bin/true"], network: "host" },
+      alone: { args: ["/bin/true"] },
+      vpn: { args: ["/bin/true"], network: "private" },
+      self: { args: ["/bin/true"], network: "container:self" },
+      nowhere: { args: ["/bin/true"], network: "container:ghost" },
+      ported: { args: ["/bin/true"], network: "container:vpn", ports: ["9000"] },
+      onhost: { args: ["/bin/true"], network: "container:host" },
+      onnone: { args: ["/bin/true"], network: "container:alone" },
+      joined: { args: ["/bin/true"], network: "container:vpn" },
+      chain: { args: ["/bin/true"], network: "container:joined" },
+      tuned: {
+        args: ["/bin/true"],
+        network: "container:vpn",
+        sysctls: { "net.core.somaxconn": 1024 },
+      },
+    },
+  });
+  const has = (path: string, re: RegExp) =>
+    assert.ok(
+      got.some((l) => l.startsWith(`railyard.config.ts: ${path}: `) && re.test(l)),
+      `${path} ${re}\n${got.join("\n")}`,
+    );
+  has("containers.self.network", /cannot join its own network namespace/);
+  has("containers.nowhere.network", /"ghost" is not a container in this config/);
+  has("containers.ported.ports", /has no ports of its own: publish them on vpn/);
+  has("containers.onhost.network", /host is on network "host".*or use network "host" here too/);
+  has("containers.onnone.network", /alone is on network "none", which has no namespace of its own/);
+  has("containers.chain.network", /joined joins vpn's network itself: join that one/);
+  has(
+    "containers.tuned.sysctls.net.core.somaxconn",
+    /would change vpn's network, which this container joins/,
   );
 });

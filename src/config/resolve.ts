@@ -339,6 +339,7 @@ export function resolveConfig(input: unknown, ctx: ResolveContext): Readonly<Res
   }
   if (problems.length === 0) problems.push(...dependencyCycles(containers));
   problems.push(...networkProblems(networks, containers));
+  problems.push(...joinedNetworkProblems(containers));
 
   if (problems.length > 0) throw new ConfigError(ctx.file, problems);
 
@@ -485,10 +486,23 @@ function resolveContainer(
     else ports.push(p.value);
   });
   const network = c.network ?? (c.ports?.length ? "private" : "none");
-  if (!BUILTIN_NETWORKS.includes(network) && !declaredNetworks.has(network))
+  const owner = network.startsWith("container:") ? network.slice("container:".length) : undefined;
+  if (owner !== undefined) {
+    if (owner === name) r(["network"], "a container cannot join its own network namespace");
+    else if (!names.has(owner))
+      r(
+        ["network"],
+        `${JSON.stringify(owner)} is not a container in this config. expected "container:" and one of: ${[...names].filter((n) => n !== name).join(", ") || "(none)"}`,
+      );
+    if (ports.length > 0)
+      r(
+        ["ports"],
+        `a container that joins ${owner}'s network namespace has no ports of its own: publish them on ${owner}`,
+      );
+  } else if (!BUILTIN_NETWORKS.includes(network) && !declaredNetworks.has(network))
     r(
       ["network"],
-      `${JSON.stringify(network)} is not a network. expected "none", "host", "private" or a network declared under networks` +
+      `${JSON.stringify(network)} is not a network. expected "none", "host", "private", "container:NAME" or a network declared under networks` +
         (declaredNetworks.size > 0 ? ` (${[...declaredNetworks].sort().join(", ")})` : ""),
     );
   if (ports.length > 0 && (network === "host" || network === "none"))
@@ -699,6 +713,11 @@ function resolveSysctls(
       );
     else if (k.startsWith("net.") && network === "host")
       r(["sysctls", k], `would change the host's network: the container is on network "host"`);
+    else if (k.startsWith("net.") && network.startsWith("container:"))
+      r(
+        ["sysctls", k],
+        `would change ${network.slice("container:".length)}'s network, which this container joins: set it there`,
+      );
     else if (value === "" || /[\0\n]/.test(value))
       r(["sysctls", k], `must be a value on one line, e.g. "1024"`);
     else out[k] = value;
@@ -825,6 +844,37 @@ function resolveUser(
     name: uid === 0 ? "root" : (ctx.userName(uid) ?? `u${uid}`),
     group: gid === 0 ? "root" : (ctx.groupName(gid) ?? `g${gid}`),
   };
+}
+
+/**
+ * `network: "container:NAME"` joins the namespace NAME's unit makes: NAME needs a network of its
+ * own ("private" or a named one), runs with the same backend, and joins no other itself.
+ */
+function joinedNetworkProblems(containers: Record<string, ResolvedContainer>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const c of Object.values(containers)) {
+    if (!c.network.startsWith("container:")) continue;
+    const name = c.network.slice("container:".length);
+    const o = containers[name];
+    if (!o) continue; // said where the container was resolved
+    const at = `containers.${c.name}.network`;
+    if (o.network.startsWith("container:"))
+      problems.push({
+        path: at,
+        message: `${name} joins ${o.network.slice("container:".length)}'s network itself: join that one`,
+      });
+    else if (o.network === "none" || o.network === "host")
+      problems.push({
+        path: at,
+        message: `${name} is on network "${o.network}", which has no namespace of its own to join: give ${name} network "private" (or a named one)${o.network === "host" ? `, or use network "host" here too` : ""}`,
+      });
+    if (o.backend !== c.backend)
+      problems.push({
+        path: at,
+        message: `${name} runs with backend "${o.backend}" and this container with "${c.backend}": one that joins another's network runs with the same backend`,
+      });
+  }
+  return problems;
 }
 
 /** dependsOn must form a DAG, since units start in that order. */

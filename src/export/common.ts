@@ -73,7 +73,9 @@ export function warnHostSpecific(
 /** How a container's network reads in another engine: none, host, or a network by name. */
 export type ExportedNetwork =
   | { readonly kind: "none" | "host" }
-  | { readonly kind: "network"; readonly name: string; readonly subnet?: string };
+  | { readonly kind: "network"; readonly name: string; readonly subnet?: string }
+  /** network "container:NAME": NAME's network namespace, joined. */
+  | { readonly kind: "container"; readonly name: string };
 
 /**
  * A named network keeps its name (and subnet, when the config gives one). Network "private" has
@@ -83,6 +85,8 @@ export type ExportedNetwork =
 export function exportedNetwork(config: ResolvedConfig, c: ResolvedContainer): ExportedNetwork {
   if (c.network === "none") return { kind: "none" };
   if (c.network === "host") return { kind: "host" };
+  if (c.network.startsWith("container:"))
+    return { kind: "container", name: c.network.slice("container:".length) };
   if (c.network === "private") return { kind: "network", name: `private-${c.name}` };
   const subnet = config.networks[c.network]?.subnet;
   return { kind: "network", name: c.network, ...(subnet !== undefined ? { subnet } : {}) };

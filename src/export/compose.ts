@@ -136,6 +136,7 @@ function service(
   if (c.ports.length > 0) s["ports"] = c.ports.map(formatPort);
   const net = exportedNetwork(config, c);
   if (net.kind === "network") s["networks"] = [net.name];
+  else if (net.kind === "container") s["network_mode"] = `service:${net.name}`;
   else s["network_mode"] = net.kind;
 
   if (c.user) s["user"] = `${c.user.uid}:${c.user.gid}`;

@@ -277,6 +277,10 @@ export function toKubernetes(
         );
     });
 
+    if (c.network.startsWith("container:"))
+      warn(
+        `containers.${c.name}.network: "${c.network}" is not exported; in Kubernetes, containers that share a network namespace are one pod: put ${c.name} in ${c.network.slice("container:".length)}'s pod`,
+      );
     const initContainers: Record<string, unknown>[] = [];
     const isolated = c.network === "none" && c.ports.length === 0;
     if (isolated && c.dependsOn.length > 0)

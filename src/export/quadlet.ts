@@ -111,7 +111,10 @@ function render(
   }
   for (const p of c.ports) k.push(`PublishPort=${formatPort(p)}`);
   const net = exportedNetwork(config, c);
-  k.push(`Network=${net.kind === "network" ? `${net.name}.network` : net.kind}`);
+  // Quadlet names NAME.container's container systemd-NAME.
+  k.push(
+    `Network=${net.kind === "network" ? `${net.name}.network` : net.kind === "container" ? `container:systemd-${net.name}` : net.kind}`,
+  );
   if (c.user) k.push(`User=${c.user.uid}`, `Group=${c.user.gid}`);
   else if (c.userSpec !== undefined) {
     const [user, group] = c.userSpec.split(":");

@@ -265,6 +265,8 @@ test("networks: compose's implicit default, named ones with their subnets, one p
       d: { image: "x", network_mode: "bridge" },
       e: { image: "x", ports: ["[::1]:53:53/udp", "127.0.0.1:80:80"] },
       f: { image: "x", networks: ["private-f"] },
+      // The VPN-sidecar pattern.
+      g: { image: "x", network_mode: "service:a" },
     },
     {
       networks: {
@@ -275,7 +277,15 @@ test("networks: compose's implicit default, named ones with their subnets, one p
   );
   assert.deepEqual(
     Object.fromEntries(Object.entries(config.containers ?? {}).map(([n, c]) => [n, c.network])),
-    { a: "default", b: "front_end", c: "back", d: "private", e: "default", f: "private" },
+    {
+      a: "default",
+      b: "front_end",
+      c: "back",
+      d: "private",
+      e: "default",
+      f: "private",
+      g: "container:a",
+    },
   );
   assert.deepEqual(config.networks, {
     back: { subnet: "10.20.0.0/24" },
@@ -293,6 +303,7 @@ test("networks: compose's implicit default, named ones with their subnets, one p
     /services\.e\.ports\[0\]: "\[::1\]:53:53\/udp": IPv6 addresses are not imported/,
   ])
     assert.match(w, needle);
+  assert.doesNotMatch(w, /services\.g/, "network_mode service:a carries over");
   // What it imports is a config railyard accepts.
   resolveConfig(config, fakeContext());
 });

@@ -325,7 +325,8 @@ function networkName(name: string): string {
 }
 
 /**
- * The network of one service: network_mode "host" and "none" as they are; otherwise the (first)
+ * The network of one service: network_mode "host" and "none" as they are, "service:X" and
+ * "container:X" as "container:X" (joining X's namespace); otherwise the (first)
  * compose network it joins, or compose's implicit "default" network that every service without
  * `networks` shares, so that services still reach each other by name. "private-NAME", the way
  * railyard exports network "private", reads back as "private".
@@ -333,6 +334,10 @@ function networkName(name: string): string {
 function serviceNetwork(s: Obj, at: Path, r: Reader): string {
   const mode = s["network_mode"];
   if (mode === "host" || mode === "none") return mode;
+  // The VPN-sidecar pattern: join another service's (or container's) network namespace.
+  const joined =
+    typeof mode === "string" ? /^(?:service|container):(.+)$/.exec(mode)?.[1] : undefined;
+  if (joined !== undefined) return `container:${joined}`;
   if (mode !== undefined) {
     r.warn(
       [...at, "network_mode"],
@@ -380,7 +385,9 @@ function declaredNetworks(
   const used = new Set(Object.values(containers).map((c) => c.network ?? ""));
   const out: Record<string, { subnet?: string }> = {};
   const byName = new Map(Object.keys(top).map((n) => [networkName(n), n]));
-  for (const name of [...used].filter((n) => n !== "" && !BUILTIN_NETWORKS.includes(n)).sort()) {
+  const declared = (n: string) =>
+    n !== "" && !BUILTIN_NETWORKS.includes(n) && !n.startsWith("container:");
+  for (const name of [...used].filter(declared).sort()) {
     const composeName = byName.get(name) ?? name;
     const def = top[composeName];
     const net: { subnet?: string } = {};

@@ -83,9 +83,22 @@ export const bridgeName = (network: string): string => `ry-${network}`;
 const hostIfName = (container: string) =>
   `ryv-${createHash("sha256").update(container).digest("hex").slice(0, 10)}`;
 
+/** `network: "container:NAME"`: the container whose network namespace this one joins. */
+export const joinedOwner = (c: Pick<ResolvedContainer, "network">): string | undefined =>
+  c.network.startsWith("container:") ? c.network.slice("container:".length) : undefined;
+
 /** Networks whose containers get their own namespace, address and published ports. */
 export const isPrivateOrNamed = (c: ResolvedContainer): boolean =>
-  c.network !== "none" && c.network !== "host";
+  c.network !== "none" && c.network !== "host" && joinedOwner(c) === undefined;
+
+/**
+ * The network a container's traffic is on: its own, or for one that joins another's namespace,
+ * the owner's (whose /etc/hosts and nameservers it shares).
+ */
+export function effectiveNetwork(config: ResolvedConfig, c: ResolvedContainer): string {
+  const owner = joinedOwner(c);
+  return owner !== undefined ? (config.containers[owner]?.network ?? "none") : c.network;
+}
 
 /** A container's network as allocated, or undefined for network "none" and "host". */
 export function containerNetwork(

@@ -289,3 +289,20 @@ test("an image container with a read-only root still unmounts the overlay point 
   assert.doesNotMatch(text, /ExecStartPre=\/bin\/mount/);
   assert.match(text, /^ExecStopPost=-\/bin\/umount \/run\/railyard\/rootfs\/railyard-db$/m);
 });
+
+test('a container on "container:NAME" starts after NAME, stops with it and restarts with it', () => {
+  const text = unitFor(
+    {
+      vpn: { args: ["/bin/true"], network: "private" },
+      app: { args: ["/bin/true"], network: "container:vpn" },
+    },
+    "app",
+  );
+  for (const l of [
+    "BindsTo=railyard-vpn.service",
+    "After=railyard-vpn.service",
+    "PartOf=railyard-vpn.service",
+  ])
+    assert.match(text, new RegExp(`^${l}$`, "m"));
+  assert.doesNotMatch(text, /network\/app\.sh/, "no namespace of its own to set up");
+});

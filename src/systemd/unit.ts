@@ -7,6 +7,7 @@ import {
   runtimeRoot,
 } from "../rootless/scope.js";
 import { containerId } from "../runtime/oci.js";
+import { joinedOwner } from "../network/script.js";
 import { secretUnitLines } from "../bundle/secrets.js";
 import { envFileStart, envFileUnitLines, START_ENV_FILE } from "../bundle/env-files.js";
 import { execQuote, shQuote } from "./quote.js";
@@ -61,6 +62,7 @@ export function renderUnit(config: ResolvedConfig, c: ResolvedContainer, u: Unit
   if (c.network !== "none" && !scope)
     unit.push("Wants=network-online.target", "After=network-online.target");
   if (deps.length > 0) unit.push(`Requires=${deps.join(" ")}`, `After=${deps.join(" ")}`);
+  unit.push(...joinedUnitLines(config, c));
   // A service that crashes now and then keeps being restarted; one that cannot start at all
   // (20 starts within a minute, with 2 s between them) is given up on.
   unit.push("StartLimitIntervalSec=60", "StartLimitBurst=20");
@@ -114,6 +116,17 @@ export function renderUnit(config: ResolvedConfig, c: ResolvedContainer, u: Unit
   if (c.resources.pids !== undefined) service.push(`TasksMax=${c.resources.pids}`);
 
   return assembleUnit(c, unit, service, scope);
+}
+
+/**
+ * A container that joins another's network namespace starts after it (its unit makes the
+ * namespace), stops when it stops, and restarts when it restarts: the namespace is new then.
+ */
+export function joinedUnitLines(config: ResolvedConfig, c: ResolvedContainer): string[] {
+  const owner = joinedOwner(c);
+  if (owner === undefined) return [];
+  const unit = config.containers[owner]?.serviceName ?? `railyard-${owner}.service`;
+  return [`BindsTo=${unit}`, `After=${unit}`, `PartOf=${unit}`];
 }
 
 /** The template unit that runs `onFailure` (systemd/notify.ts renders it). */

@@ -324,3 +324,61 @@ describe("networks", () => {
     );
   });
 });
+
+describe('network "container:NAME"', () => {
+  // The VPN-sidecar pattern: app joins vpn's network namespace. (Its project is made when its
+  // first test runs: curlIn reads the runtime ids of the newest project.)
+  const stack = {
+    containers: {
+      vpn: web("vpn", { ports: ["127.0.0.1:7070:80"] }),
+      app: {
+        args: ["/bin/busybox", "sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
+        network: "container:vpn",
+        include: ["/usr/bin/curl"],
+      },
+    },
+  };
+  const netns = (unit: string) =>
+    sd.exec("readlink", [`/proc/${mainPid(unit)}/ns/net`]).stdout.trim();
+
+  test("app shares vpn's namespace: its localhost, its way out, no interface of its own; vpn's port is published", async () => {
+    // Addresses are allocated per project (state dir), and the "networks" project above would
+    // hand out the same private ones: stop it first. Two projects side by side is #20's.
+    const others = ["db", "app", "pub", "loner"].map((c) => `railyard-${c}.service`);
+    assert.equal(sd.exec("systemctl", ["stop", ...others]).code, 0);
+    const r = await sd.railyard([...project().write(stack), "switch"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    await waitFor(
+      "vpn's server from app, on localhost",
+      () => curlIn("app", "http://127.0.0.1/") === "vpn",
+      15_000,
+      () => diagnose("railyard-app.service"),
+    );
+    assert.equal(netns("railyard-app.service"), netns("railyard-vpn.service"));
+    assert.equal(
+      curlIn("app", `http://${OUTSIDE}/cgi-bin/who`),
+      curlIn("vpn", `http://${OUTSIDE}/cgi-bin/who`),
+      "the outside sees app's traffic come from where vpn's comes from",
+    );
+    assert.equal(curlHost("http://127.0.0.1:7070/"), "vpn");
+  });
+
+  test("restarting vpn restarts app, in the new namespace", async () => {
+    const before = mainPid("railyard-app.service");
+    assert.equal(sd.exec("systemctl", ["restart", "railyard-vpn.service"]).code, 0);
+    await waitFor(
+      "app restarted with vpn",
+      () =>
+        sd.show("railyard-app.service", "ActiveState")["ActiveState"] === "active" &&
+        mainPid("railyard-app.service") !== before,
+      15_000,
+      () => diagnose("railyard-app.service"),
+    );
+    assert.equal(netns("railyard-app.service"), netns("railyard-vpn.service"));
+    await waitFor(
+      "vpn's server from app again",
+      () => curlIn("app", "http://127.0.0.1/") === "vpn",
+    );
+    sd.exec("systemctl", ["stop", "railyard-app.service", "railyard-vpn.service"]);
+  });
+});
