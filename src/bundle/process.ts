@@ -50,7 +50,8 @@ interface PwEntry {
   home: string;
 }
 
-function passwdEntries(text: string): PwEntry[] {
+/** The well-formed entries of a passwd file's text, in order. Pure. */
+export function passwdEntries(text: string): PwEntry[] {
   return text
     .split("\n")
     .map((l) => l.split(":"))
@@ -61,6 +62,15 @@ function passwdEntries(text: string): PwEntry[] {
       gid: Number(f[3]),
       home: f[5] || "/",
     }));
+}
+
+/** uid -> name from a passwd file's text, the first entry of a uid winning (`top`). Pure. */
+export function userNames(passwd: string): Map<number, string> {
+  return new Map(
+    passwdEntries(passwd)
+      .reverse()
+      .map((e) => [e.uid, e.name]),
+  );
 }
 
 function groupEntries(text: string): { name: string; gid: number }[] {

@@ -4,7 +4,8 @@
  * and prints one line per service, with the reason when it failed.
  */
 import type { ResolvedConfig } from "../config/types.js";
-import { UsageError } from "../errors.js";
+import { readOr } from "../config/load.js";
+import { RailyardError, UsageError } from "../errors.js";
 import type { ServiceEntry } from "../generations/manifest.js";
 import { loadFor, type Command, type CommandContext } from "./context.js";
 
@@ -33,6 +34,36 @@ export async function currentServices(
   const chosen = all ? known : [...new Set(names)];
   return { generation: gen, services: chosen.map((n) => [n, m.services[n] as ServiceEntry]) };
 }
+
+/**
+ * One running service of the current generation (exec, top): its entry, its main PID and the
+ * `systemctl show` properties asked for; a usage error for an unknown name, a failure (exit 1)
+ * for one that is not running.
+ */
+export async function runningService(
+  config: ResolvedConfig,
+  name: string,
+  props: readonly string[] = [],
+): Promise<{ entry: ServiceEntry; pid: number; show: Record<string, string> }> {
+  const { Systemctl } = await import("../systemd/systemctl.js");
+  const { services } = await currentServices(config, [name], false);
+  const [, entry] = services[0] ?? [];
+  if (!entry) throw new UsageError(`no service ${JSON.stringify(name)}`);
+  const [show = {}] = await new Systemctl(undefined, config.rootless).show(
+    [entry.unit],
+    ["ActiveState", "MainPID", ...props],
+  );
+  const pid = Number(show["MainPID"] ?? 0);
+  if (show["ActiveState"] !== "active" || pid === 0)
+    throw new RailyardError(
+      `${name} is not running (${show["ActiveState"] ?? "unknown"}). railyard start ${name}, or see railyard status`,
+    );
+  return { entry, pid, show };
+}
+
+/** A file of a running container's /etc, as it sees it (through its init's root); "" if none. */
+export const containerEtc = (pid: number, file: string): string =>
+  readOr(`/proc/${pid}/root/etc/${file}`, "");
 
 /** One service after the job: what a user reads, and why when it did not go as asked. */
 export interface ControlResult {

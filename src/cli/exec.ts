@@ -6,9 +6,8 @@
  * code comes back; SIGTERM and SIGHUP reach the command, and Ctrl-C reaches it from the terminal.
  */
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
-import { RailyardError, UsageError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import { exitStatus } from "../util/exec.js";
 import { loadFor, type Command } from "./context.js";
 
@@ -55,18 +54,14 @@ export function execArgv(
  */
 async function numericUser(spec: string, c: ResolvedContainer, pid: number): Promise<string> {
   if (/^\d+(:\d+)?$/.test(spec)) return spec;
-  const { resolveImageUser } = await import("../bundle/process.js");
-  const read = (f: string) => {
-    try {
-      return readFileSync(`/proc/${pid}/root/etc/${f}`, "utf8");
-    } catch {
-      return "";
-    }
-  };
+  const [{ resolveImageUser }, { containerEtc }] = await Promise.all([
+    import("../bundle/process.js"),
+    import("./control.js"),
+  ]);
   try {
     const { user } = resolveImageUser(
       spec,
-      { passwd: read("passwd"), group: read("group") },
+      { passwd: containerEtc(pid, "passwd"), group: containerEtc(pid, "group") },
       "--user",
       c.name,
     );
@@ -112,25 +107,15 @@ and stderr pass through; the exit code is CMD's.
     if (typeof cwd === "string" && !cwd.startsWith("/"))
       throw new UsageError(`--workdir takes an absolute path, got ${JSON.stringify(cwd)}`);
 
-    const [config, { Systemctl, requireSystemd }, { currentServices }] = await Promise.all([
+    const [config, { requireSystemd }, { runningService }] = await Promise.all([
       loadFor(ctx, "exec"),
       import("../systemd/systemctl.js"),
       import("./control.js"),
     ]);
     requireSystemd("railyard exec", config.rootless);
-    const { services } = await currentServices(config, [name], false);
-    const [, entry] = services[0] ?? [];
     const c = config.containers[name];
-    if (!entry || !c) throw new UsageError(`no container named ${JSON.stringify(name)}`);
-    const [state] = await new Systemctl(undefined, config.rootless).show(
-      [entry.unit],
-      ["ActiveState", "MainPID"],
-    );
-    const pid = Number(state?.["MainPID"] ?? 0);
-    if (state?.["ActiveState"] !== "active" || pid === 0)
-      throw new RailyardError(
-        `${name} is not running (${state?.["ActiveState"] ?? "unknown"}). railyard start ${name}, or see railyard status`,
-      );
+    const { pid } = await runningService(config, name);
+    if (!c) throw new UsageError(`no container named ${JSON.stringify(name)}`);
     const user = ctx.args.flags["as"];
     const argv = execArgv(c, {
       runtime: await runtimeArgv(ctx.env, config),

@@ -4,7 +4,7 @@
  * digest, unit, network address and published ports, mounts, capabilities, seccomp, health and
  * state. Read from the generation and systemd; nothing is built.
  */
-import { readFileSync } from "node:fs";
+import { readOr } from "../config/load.js";
 import { join } from "node:path";
 import { formatPort } from "../config/parse.js";
 import type { ResolvedContainer } from "../config/types.js";
@@ -65,7 +65,9 @@ filter, health and state. --json prints it all as one object.`,
     const state = systemdBooted()
       ? ((await new Systemctl(undefined, config.rootless).show([entry.unit], props))[0] ?? {})
       : {};
-    const health = entry.extraUnits ? readText(healthFile(name, config.rootless)) : undefined;
+    const health = entry.extraUnits
+      ? readOr(healthFile(name, config.rootless), "").trim() || undefined
+      : undefined;
     const info = {
       name,
       generation,
@@ -142,11 +144,3 @@ filter, health and state. --json prints it all as one object.`,
     return 0;
   },
 };
-
-function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, "utf8").trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}

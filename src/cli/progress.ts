@@ -2,7 +2,8 @@ import type { PullEvent } from "../image/pull.js";
 
 const WIDTH = 30;
 
-function bytes(n: number): string {
+/** 1536 -> "1.5 KiB" (pull progress, stats, status). Pure. */
+export function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
   if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;

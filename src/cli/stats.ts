@@ -6,6 +6,7 @@
  */
 import { loadFor, type Command, type CommandContext } from "./context.js";
 import type { CgroupUsage } from "../runtime/cgroup.js";
+import { bytes } from "./progress.js";
 
 /** One service's figures; null where this host keeps none (with why, in `missing`). */
 export interface StatsRow {
@@ -21,18 +22,6 @@ export interface StatsRow {
 }
 
 const SAMPLE_MS = 1000;
-
-/** 1536 -> "1.5KiB". Pure. */
-export function bytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)}${units[i]}`;
-}
 
 /** A row from two samples `ms` apart. Pure. */
 export function statsRow(

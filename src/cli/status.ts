@@ -4,7 +4,7 @@ import { UsageError } from "../errors.js";
 import type { RootlessScope } from "../config/types.js";
 import { healthFile } from "../systemd/unit.js";
 import { loadFor, type Command } from "./context.js";
-import { bytes } from "./stats.js";
+import { bytes } from "./progress.js";
 
 const PROPS = [
   "Id",
@@ -140,11 +140,11 @@ ps and podman ps are theirs. railyard stats shows CPU % and IO.`,
     else {
       const w = Math.max(4, ...rows.map((r) => r.name.length));
       ctx.out(
-        `${"NAME".padEnd(w)}  ${"STATE".padEnd(18)} ${"HEALTH".padEnd(11)} ${"PID".padStart(7)}  ${"UPTIME".padStart(7)}  ${"CPU".padStart(7)}  ${"MEM".padStart(8)}  RESTARTS  GEN  IMAGE`,
+        `${"NAME".padEnd(w)}  ${"STATE".padEnd(18)} ${"HEALTH".padEnd(11)} ${"PID".padStart(7)}  ${"UPTIME".padStart(7)}  ${"CPU".padStart(7)}  ${"MEM".padStart(10)}  RESTARTS  GEN  IMAGE`,
       );
       for (const r of rows)
         ctx.out(
-          `${r.name.padEnd(w)}  ${r.state.padEnd(18)} ${(r.health ?? "-").padEnd(11)} ${String(r.mainPid || "-").padStart(7)}  ${r.uptime.padStart(7)}  ${cpuTime(r.cpuNs).padStart(7)}  ${(r.memory === null ? "-" : bytes(r.memory)).padStart(8)}  ${String(r.restarts).padStart(8)}  ${String(r.generation ?? "?").padStart(3)}  ${r.image ? r.image.slice(0, 19) : "(host)"}`,
+          `${r.name.padEnd(w)}  ${r.state.padEnd(18)} ${(r.health ?? "-").padEnd(11)} ${String(r.mainPid || "-").padStart(7)}  ${r.uptime.padStart(7)}  ${cpuTime(r.cpuNs).padStart(7)}  ${(r.memory === null ? "-" : bytes(r.memory)).padStart(10)}  ${String(r.restarts).padStart(8)}  ${String(r.generation ?? "?").padStart(3)}  ${r.image ? r.image.slice(0, 19) : "(host)"}`,
         );
     }
     return 0;

@@ -2,20 +2,8 @@
  * `railyard top NAME`: the processes of a service's container, as `docker top` lists them, with
  * both pids (the host's and the container's) and both uids, read from the unit's cgroup and /proc.
  */
-import { readFileSync } from "node:fs";
-import { RailyardError, UsageError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import { loadFor, type Command } from "./context.js";
-
-/** uid -> name from a passwd file's text. Pure. */
-export function userNames(passwd: string): Map<number, string> {
-  const out = new Map<number, string>();
-  for (const l of passwd.split("\n")) {
-    const f = l.split(":");
-    if (f.length >= 3 && f[0] && /^\d+$/.test(f[2] ?? "") && !out.has(Number(f[2])))
-      out.set(Number(f[2]), f[0]);
-  }
-  return out;
-}
 
 export const topCommand: Command = {
   name: "top",
@@ -28,34 +16,24 @@ on the host (they differ in rootless containers), and the command line.`,
   async run(ctx) {
     const [name, ...more] = ctx.args.positionals;
     if (!name || more.length > 0) throw new UsageError(`usage: ${this.usage}`);
-    const [config, { currentServices }, { Systemctl, requireSystemd }, { processRows }] =
-      await Promise.all([
-        loadFor(ctx, "top"),
-        import("./control.js"),
-        import("../systemd/systemctl.js"),
-        import("../runtime/cgroup.js"),
-      ]);
+    const [
+      config,
+      { runningService, containerEtc },
+      { requireSystemd },
+      { processRows },
+      { userNames },
+    ] = await Promise.all([
+      loadFor(ctx, "top"),
+      import("./control.js"),
+      import("../systemd/systemctl.js"),
+      import("../runtime/cgroup.js"),
+      import("../bundle/process.js"),
+    ]);
     requireSystemd("railyard top", config.rootless);
-    const { services } = await currentServices(config, [name], false);
-    const [, entry] = services[0] ?? [];
-    if (!entry) throw new UsageError(`no service ${JSON.stringify(name)}`);
-    const [s] = await new Systemctl(undefined, config.rootless).show(
-      [entry.unit],
-      ["ActiveState", "MainPID", "ControlGroup"],
-    );
-    const pid = Number(s?.["MainPID"] ?? 0);
-    if (s?.["ActiveState"] !== "active" || !s["ControlGroup"])
-      throw new RailyardError(
-        `${name} is not running (${s?.["ActiveState"] ?? "unknown"}). railyard start ${name}`,
-      );
-    let passwd = "";
-    try {
-      passwd = readFileSync(`/proc/${pid}/root/etc/passwd`, "utf8");
-    } catch {
-      // a container without /etc/passwd shows numbers
-    }
-    const names = userNames(passwd);
-    const rows = processRows(s["ControlGroup"]).map((r) => ({
+    const { pid, show } = await runningService(config, name, ["ControlGroup"]);
+    // A container without /etc/passwd shows numbers.
+    const names = userNames(containerEtc(pid, "passwd"));
+    const rows = processRows(show["ControlGroup"] ?? "").map((r) => ({
       ...r,
       user: names.get(r.uid) ?? String(r.uid),
     }));

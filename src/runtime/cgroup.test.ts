@@ -4,8 +4,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cgroupUsage, insideUid, parseNetDev, parseStatus } from "./cgroup.js";
-import { userNames } from "../cli/top.js";
-import { bytes, statsRow } from "../cli/stats.js";
+import { userNames } from "../bundle/process.js";
+import { statsRow } from "../cli/stats.js";
+import { bytes } from "../cli/progress.js";
 
 test("a process's pids and uid come from /proc/PID/status; a rootless uid maps back inside", () => {
   const status = "Name:\tsleep\nUid:\t101999\t101999\t101999\t101999\nNSpid:\t4242\t7\n";
@@ -96,5 +97,5 @@ test("stats says n/a with the reason where the host keeps no figure, never 0", (
     row.missing.map((m) => m.split(":")[0]),
     ["memory", "block IO", "net"],
   );
-  assert.equal(bytes(1536), "1.5KiB");
+  assert.equal(bytes(1536), "1.5 KiB", "the pull progress's own format");
 });

@@ -81,7 +81,8 @@ export function insideUid(uidMap: string, hostUid: number): number | undefined {
 export function processRows(controlGroup: string, root = CG): ProcessRow[] {
   const rows: ProcessRow[] = [];
   for (const pid of cgroupPids(controlGroup, root)) {
-    const st = parseStatus(read(`/proc/${pid}/status`) ?? "");
+    const status = read(`/proc/${pid}/status`) ?? "";
+    const st = parseStatus(status);
     if (!st) continue; // gone meanwhile
     const cmd = (read(`/proc/${pid}/cmdline`) ?? "").split("\0").filter(Boolean).join(" ");
     rows.push({
@@ -89,7 +90,7 @@ export function processRows(controlGroup: string, root = CG): ProcessRow[] {
       containerPid: st.nspid[st.nspid.length - 1] ?? pid,
       hostUid: st.uid,
       uid: insideUid(read(`/proc/${pid}/uid_map`) ?? "", st.uid) ?? st.uid,
-      command: cmd || `[${/^Name:\s+(.*)$/m.exec(read(`/proc/${pid}/status`) ?? "")?.[1] ?? "?"}]`,
+      command: cmd || `[${/^Name:\s+(.*)$/m.exec(status)?.[1] ?? "?"}]`,
     });
   }
   return rows;
