@@ -30,7 +30,7 @@ import { hostIdOf, payloadCgroup } from "../rootless/scope.js";
 import { secretMounts } from "./secrets.js";
 import { fingerprint, readStamp, writeBundle, type LinkMode } from "./write.js";
 import { ensureFile, hostsFile } from "../network/files.js";
-import { effectiveNetwork } from "../network/script.js";
+import { hostsNetworks } from "../network/script.js";
 import { mountArgs, overlayOf, overlayTarget, type Overlay } from "./overlay.js";
 import { containerId } from "../runtime/oci.js";
 
@@ -198,15 +198,15 @@ const withInit = (c: ResolvedContainer, p: ProcessInfo): ProcessInfo =>
  */
 export function networkMounts(config: ResolvedConfig, c: ResolvedContainer): ResolvedMount[] {
   // One that joins a member's namespace shares its names too.
-  const net = effectiveNetwork(config, c);
-  if (!(net in config.networks)) return [];
+  const nets = hostsNetworks(config, c);
+  if (nets.length === 0) return [];
   return [
     {
       destination: "/etc/hosts",
       type: "bind",
-      source: hostsFile(config.stateDir, net),
+      source: hostsFile(config.stateDir, nets),
       options: ["bind", "ro", "nosuid", "nodev", "noexec"],
-      origin: `network ${net}`,
+      origin: `network${nets.length > 1 ? "s" : ""} ${nets.join(", ")}`,
     },
   ];
 }

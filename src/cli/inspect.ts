@@ -6,7 +6,7 @@
  */
 import { readOr } from "../config/load.js";
 import { join } from "node:path";
-import { formatPort } from "../config/parse.js";
+import { formatPorts } from "../config/parse.js";
 import type { ResolvedContainer } from "../config/types.js";
 import { UsageError } from "../errors.js";
 import { loadFor, type Command } from "./context.js";
@@ -31,7 +31,7 @@ filter, health and state. --json prints it all as one object.`,
       { effectiveCapabilities },
       { containerId },
       { readAllocation },
-      { containerNetwork },
+      { containerNetwork, attachmentsOf },
       { healthFile, pidFile },
       { DEFAULT_UNIT_DIR },
     ] = await Promise.all([
@@ -54,10 +54,19 @@ filter, health and state. --json prints it all as one object.`,
     const c: ResolvedContainer | undefined = running?.containers[name] ?? config.containers[name];
     if (!c) throw new UsageError(`no container named ${JSON.stringify(name)}`);
     const dir = store.generationDir(config.stateDir, generation);
-    let network: { address: string; prefix: number; gateway: string } | undefined;
+    let links: { interface: string; network: string; address: string; gateway: string }[] = [];
     try {
-      const n = containerNetwork(c, readAllocation(dir));
-      if (n) network = { address: n.address, prefix: n.prefix, gateway: n.gateway };
+      const n = containerNetwork(c, readAllocation(dir), running ?? config);
+      const names =
+        c.network === "private"
+          ? ["private"]
+          : attachmentsOf(c, running ?? config).map((a) => a.name);
+      links = (n?.links ?? []).map((l, i) => ({
+        interface: l.ifname,
+        network: names[i] ?? c.network,
+        address: `${l.address}/${l.prefix}`,
+        gateway: l.gateway,
+      }));
     } catch {
       // a generation from before this container had an address
     }
@@ -93,7 +102,7 @@ filter, health and state. --json prints it all as one object.`,
       bundle: entry.bundle ? join(config.stateDir, "bundles", entry.bundle) : null,
       fingerprint: entry.fingerprint,
       image: c.image ? { ref: c.image.ref, digest: entry.image ?? null } : null,
-      network: { mode: c.network, ...(network ?? {}), ports: c.ports.map(formatPort) },
+      network: { mode: c.network, interfaces: links, ports: formatPorts(c.ports) },
       mounts: c.mounts.map((m) => ({
         destination: m.destination,
         type: m.type,
@@ -124,10 +133,11 @@ filter, health and state. --json prints it all as one object.`,
       ],
       ["bundle", info.bundle ?? "-"],
       ["fingerprint", info.fingerprint],
-      [
-        "network",
-        `${c.network}${network ? ` ${network.address}/${network.prefix} via ${network.gateway}` : ""}`,
-      ],
+      ["network", c.network],
+      ...links.map((l): [string, string] => [
+        `  ${l.interface}`,
+        `${l.address} on ${l.network}, via ${l.gateway}`,
+      ]),
       ["ports", info.network.ports.join(", ") || "-"],
       ["capabilities", info.capabilities.join(" ") || "(none)"],
       ["seccomp", String(c.seccomp)],

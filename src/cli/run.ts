@@ -51,9 +51,9 @@ async function runNetwork(
       import("../network/files.js"),
     ]);
   const alloc = allocateFromRunning(config);
-  const net = containerNetwork(c, alloc);
+  const net = containerNetwork(c, alloc, config);
   if (!net) return undefined;
-  if (c.network in config.networks) publishHosts(config, alloc);
+  if (c.networks.length > 0) publishHosts(config, alloc);
   const script = join(bundle, "network.sh");
   writeFileSync(script, renderNetScript(net), { mode: 0o700 });
   return script;

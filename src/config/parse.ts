@@ -81,32 +81,62 @@ export interface PortSpec {
   readonly protocol: "tcp" | "udp";
 }
 
-/** `"[ip:][hostPort:]containerPort[/tcp|/udp]"`, compose's short syntax (no ranges). */
-export function parsePort(spec: string): Parsed<PortSpec> {
-  const expected = 'expected "[ip:][hostPort:]containerPort[/tcp|/udp]", e.g. "127.0.0.1:8080:80"';
+/**
+ * `"[ip:][hostPort:]containerPort[/tcp|/udp]"`, compose's short syntax, where each port may be a
+ * range (`"8000-8010:9000-9010"`): one PortSpec per port, a host range of the same length as
+ * the container's.
+ */
+export function parsePorts(spec: string): Parsed<PortSpec[]> {
+  const expected =
+    'expected "[ip:][hostPort:]containerPort[/tcp|/udp]", e.g. "127.0.0.1:8080:80" or "8000-8010:8000-8010"';
   const m =
-    /^(?:(?:\[([0-9a-fA-F:]+)\]|(\d{1,3}(?:\.\d{1,3}){3})):)?(?:(\d+):)?(\d+)(?:\/(tcp|udp))?$/.exec(
+    /^(?:(?:\[([0-9a-fA-F:]+)\]|(\d{1,3}(?:\.\d{1,3}){3})):)?(?:(\d+)(?:-(\d+))?:)?(\d+)(?:-(\d+))?(?:\/(tcp|udp))?$/.exec(
       spec,
     );
   if (!m) return fail(`${JSON.stringify(spec)} is not a port. ${expected}`);
-  const [, ip6, ip4, host, container = "", proto = "tcp"] = m;
+  const [, ip6, ip4, hostFirst, hostLast, first = "", last, proto = "tcp"] = m;
   const port = (s: string) => {
     const n = Number(s);
     return n >= 1 && n <= 65535 ? n : undefined;
   };
-  const containerPort = port(container);
-  const hostPort = host === undefined ? undefined : port(host);
-  if (containerPort === undefined || (host !== undefined && hostPort === undefined))
+  const cFirst = port(first);
+  const cLast = last === undefined ? cFirst : port(last);
+  const hFirst = hostFirst === undefined ? undefined : port(hostFirst);
+  const hLast = hostLast === undefined ? hFirst : port(hostLast);
+  if (
+    cFirst === undefined ||
+    cLast === undefined ||
+    (hostFirst !== undefined && (hFirst === undefined || hLast === undefined))
+  )
     return fail(`${JSON.stringify(spec)}: ports are 1 to 65535. ${expected}`);
+  if (cLast < cFirst || (hFirst !== undefined && (hLast as number) < hFirst))
+    return fail(`${JSON.stringify(spec)}: a range runs from the lower port to the higher`);
+  if (hFirst !== undefined && (hLast as number) - hFirst !== cLast - cFirst)
+    return fail(
+      `${JSON.stringify(spec)}: the host range has ${(hLast as number) - hFirst + 1} ports and the container range ${cLast - cFirst + 1}. give ranges of the same length`,
+    );
   const hostIp = ip6 ?? ip4;
   if (ip4 !== undefined && ip4.split(".").some((o) => Number(o) > 255))
     return fail(`${JSON.stringify(spec)}: ${ip4} is not an IPv4 address. ${expected}`);
-  return ok({
-    ...(hostIp !== undefined ? { hostIp } : {}),
-    ...(hostPort !== undefined ? { hostPort } : {}),
-    containerPort,
-    protocol: proto as "tcp" | "udp",
-  });
+  const out: PortSpec[] = [];
+  for (let i = 0; i <= cLast - cFirst; i++)
+    out.push({
+      ...(hostIp !== undefined ? { hostIp } : {}),
+      ...(hFirst !== undefined ? { hostPort: hFirst + i } : {}),
+      containerPort: cFirst + i,
+      protocol: proto as "tcp" | "udp",
+    });
+  return ok(out);
+}
+
+/** One port (no range) in compose's short syntax; see {@link parsePorts}. */
+export function parsePort(spec: string): Parsed<PortSpec> {
+  const p = parsePorts(spec);
+  if (!p.ok) return p;
+  const [one, ...more] = p.value;
+  if (one === undefined || more.length > 0)
+    return fail(`${JSON.stringify(spec)} is a range of ports; one port is expected here`);
+  return ok(one);
 }
 
 /** Where a port without an address is published: loopback only (NixOS's lesson, see #7). */
@@ -129,6 +159,38 @@ export function formatPort(p: PortSpec): string {
   const ip = host.includes(":") ? `[${host}]:` : `${host}:`;
   const proto = p.protocol === "udp" ? "/udp" : "";
   return `${ip}${publishedPort(p)}:${p.containerPort}${proto}`;
+}
+
+/**
+ * Ports as the fewest specs of {@link formatPort}'s form: a run of consecutive ports with the same
+ * address and protocol, whose host ports are consecutive too, is written as one range
+ * (`"127.0.0.1:8000-8010:8000-8010"`), as the config gave it.
+ */
+export function formatPorts(ports: readonly PortSpec[]): string[] {
+  const runs: PortSpec[][] = [];
+  for (const p of ports) {
+    const run = runs[runs.length - 1];
+    const prev = run?.[run.length - 1];
+    if (
+      run &&
+      prev &&
+      publishedIp(prev) === publishedIp(p) &&
+      prev.protocol === p.protocol &&
+      p.containerPort === prev.containerPort + 1 &&
+      publishedPort(p) === publishedPort(prev) + 1
+    )
+      run.push(p);
+    else runs.push([p]);
+  }
+  return runs.map((run) => {
+    const first = run[0] as PortSpec;
+    const last = run[run.length - 1] as PortSpec;
+    if (run.length === 1) return formatPort(first);
+    const host = publishedIp(first);
+    const ip = host.includes(":") ? `[${host}]:` : `${host}:`;
+    const proto = first.protocol === "udp" ? "/udp" : "";
+    return `${ip}${publishedPort(first)}-${publishedPort(last)}:${first.containerPort}-${last.containerPort}${proto}`;
+  });
 }
 
 /** The options railyard puts in front of every tmpfs's own. */

@@ -301,6 +301,101 @@ test("networks: each mistake is named with its key and what is expected", () => 
   );
 });
 
+test("ports: a range publishes each port of it; a bad range says why", () => {
+  const config = resolveConfig(
+    {
+      containers: { web: { args: ["/bin/true"], ports: ["8000-8002:9000-9002", "7000-7001/udp"] } },
+    },
+    ctx,
+  );
+  assert.deepEqual(
+    config.containers["web"]?.ports.map((p) => [p.hostPort, p.containerPort, p.protocol]),
+    [
+      [8000, 9000, "tcp"],
+      [8001, 9001, "tcp"],
+      [8002, 9002, "tcp"],
+      [undefined, 7000, "udp"],
+      [undefined, 7001, "udp"],
+    ],
+  );
+  const got = problems({
+    containers: {
+      a: { args: ["/bin/true"], ports: ["8000-8010:80"] },
+      b: { args: ["/bin/true"], ports: ["8010-8000:8010-8000"] },
+      c: { args: ["/bin/true"], ports: ["1-2:65535-65536"] },
+      d: { args: ["/bin/true"], ports: ["81", "7999-8001:7999-8001"] },
+      e: { args: ["/bin/true"], ports: ["8001"] },
+    },
+  });
+  const line = (path: string) => got.find((l) => l.startsWith(`railyard.config.ts: ${path}: `));
+  assert.match(
+    line("containers.a.ports[0]") ?? "",
+    /host range has 11 ports and the container range 1/,
+  );
+  assert.match(line("containers.b.ports[0]") ?? "", /from the lower port to the higher/);
+  assert.match(line("containers.c.ports[0]") ?? "", /1 to 65535/);
+  // A clash inside a range is named by the range's own index.
+  assert.match(
+    line("containers.e.ports[0]") ?? "",
+    /127\.0\.0\.1:8001\/tcp is already published by containers\.d\.ports\[1\]/,
+  );
+});
+
+test("networks on a container: several, with aliases, the first is network", () => {
+  const config = resolveConfig(
+    {
+      networks: { front: {}, back: {} },
+      containers: {
+        proxy: { args: ["/bin/true"], networks: ["front", "back"] },
+        db: { args: ["/bin/true"], networks: { back: { aliases: ["postgres", "pg.lan"] } } },
+        web: { args: ["/bin/true"], network: "front" },
+        solo: { args: ["/bin/true"], network: "private" },
+      },
+    },
+    ctx,
+  );
+  const c = config.containers;
+  assert.equal(c["proxy"]?.network, "front");
+  assert.deepEqual(c["proxy"]?.networks, [
+    { name: "front", aliases: [] },
+    { name: "back", aliases: [] },
+  ]);
+  assert.deepEqual(c["db"]?.networks, [{ name: "back", aliases: ["postgres", "pg.lan"] }]);
+  assert.deepEqual(c["web"]?.networks, [{ name: "front", aliases: [] }]);
+  assert.deepEqual(c["solo"]?.networks, []);
+
+  const got = problems({
+    networks: { front: {}, back: {} },
+    containers: {
+      both: { args: ["/bin/true"], network: "front", networks: ["back"] },
+      unknown: { args: ["/bin/true"], networks: ["front", "nowhere"] },
+      builtin: { args: ["/bin/true"], networks: ["host"] },
+      empty: { args: ["/bin/true"], networks: [] },
+      twice: { args: ["/bin/true"], networks: ["front", "front"] },
+      badalias: { args: ["/bin/true"], networks: { front: { aliases: ["no spaces"] } } },
+      member: { args: ["/bin/true"], network: "back", hostname: "db-host" },
+      clash: { args: ["/bin/true"], networks: { back: { aliases: ["member"] } } },
+      clash2: { args: ["/bin/true"], networks: { back: { aliases: ["db-host"] } } },
+    },
+  });
+  const has = (path: string, re: RegExp) =>
+    assert.ok(
+      got.some((l) => l.startsWith(`railyard.config.ts: ${path}: `) && re.test(l)),
+      `${path} ${re}\n${got.join("\n")}`,
+    );
+  has("containers.both.networks", /give either network or networks/);
+  has("containers.unknown.networks[1]", /"nowhere" is not a declared network.*\(back, front\)/);
+  has("containers.builtin.networks[0]", /use network "host" instead of networks/);
+  has("containers.empty.networks", /names no network/);
+  has("containers.twice.networks[1]", /names front twice/);
+  has("containers.badalias.networks.front.aliases[0]", /not a host name/);
+  has("containers.clash.networks.back.aliases[0]", /member is already a container on network back/);
+  has(
+    "containers.clash2.networks.back.aliases[0]",
+    /db-host is already a name of member on network back/,
+  );
+});
+
 test("healthcheck: docker's defaults, durations in milliseconds, the test's form kept", () => {
   const config = resolveConfig(
     {

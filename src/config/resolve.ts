@@ -14,7 +14,7 @@ import {
   parseSize,
   parseTmpfs,
   parseUserSpec,
-  parsePort,
+  parsePorts,
   parseVolume,
   TMPFS_DEFAULT_OPTIONS,
   formatPublished,
@@ -34,6 +34,7 @@ import { formatReference, parseReference } from "../image/reference.js";
 import type {
   ContainerConfig,
   HealthcheckConfig,
+  ResolvedAttachment,
   ResolvedHealthcheck,
   ResolvedSecretMount,
   ResolvedImage,
@@ -141,6 +142,9 @@ const containerSchema = v.strictObject({
   stopTimeout: opt(whole(0, 86400)),
   settle: opt(v.union([v.number(), str])),
   network: opt(str),
+  networks: opt(
+    v.union([strList, v.record(v.string(), v.strictObject({ aliases: opt(strList) }))]),
+  ),
   seccomp: opt(str),
   resources: opt(
     v.strictObject({
@@ -479,13 +483,18 @@ function resolveContainer(
 
   const ports: PortSpec[] = [];
   c.ports?.forEach((spec, i) => {
-    const p = parsePort(spec);
+    const p = parsePorts(spec);
     if (!p.ok) r(["ports", i], p.error);
-    else if (p.value.hostIp?.includes(":"))
+    else if (p.value[0]?.hostIp?.includes(":"))
       r(["ports", i], `publishing on an IPv6 address is not supported yet. use an IPv4 address`);
-    else ports.push(p.value);
+    else
+      for (const port of p.value) {
+        portOrigin.set(port, i);
+        ports.push(port);
+      }
   });
-  const network = c.network ?? (c.ports?.length ? "private" : "none");
+  const attachments = resolveAttachments(c, declaredNetworks, r);
+  const network = attachments[0]?.name ?? c.network ?? (c.ports?.length ? "private" : "none");
   const owner = network.startsWith("container:") ? network.slice("container:".length) : undefined;
   if (owner !== undefined) {
     if (owner === name) r(["network"], "a container cannot join its own network namespace");
@@ -499,7 +508,11 @@ function resolveContainer(
         ["ports"],
         `a container that joins ${owner}'s network namespace has no ports of its own: publish them on ${owner}`,
       );
-  } else if (!BUILTIN_NETWORKS.includes(network) && !declaredNetworks.has(network))
+  } else if (
+    c.networks === undefined &&
+    !BUILTIN_NETWORKS.includes(network) &&
+    !declaredNetworks.has(network)
+  )
     r(
       ["network"],
       `${JSON.stringify(network)} is not a network. expected "none", "host", "private", "container:NAME" or a network declared under networks` +
@@ -673,6 +686,7 @@ function resolveContainer(
     ...(stopSignal !== undefined ? { stopSignal } : {}),
     stopTimeout: c.stopTimeout ?? 10,
     network,
+    networks: attachments,
     seccomp,
     ports,
     ...(healthcheck ? { healthcheck } : {}),
@@ -899,6 +913,60 @@ function dependencyCycles(containers: Record<string, ResolvedContainer>): Config
   return problems;
 }
 
+/** The index in `ports` each resolved port came from (a range gives several), for messages. */
+const portOrigin = new WeakMap<PortSpec, number>();
+
+/** Host names: DNS labels of letters, digits and "-", joined by dots (aliases, hostnames). */
+const DNS_NAME =
+  /^(?=.{1,253}$)[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?(\.[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)*$/;
+
+/**
+ * A container's `networks` (a list of names, or names -> aliases), in the order given; the
+ * container's `network` when it names a declared network; else none.
+ */
+function resolveAttachments(
+  c: ContainerConfig,
+  declared: ReadonlySet<string>,
+  r: Report,
+): ResolvedAttachment[] {
+  if (c.networks === undefined)
+    return c.network !== undefined && declared.has(c.network)
+      ? [{ name: c.network, aliases: [] }]
+      : [];
+  if (c.network !== undefined)
+    r(
+      ["networks"],
+      `give either network or networks: networks already says the container's networks (its first is the one network would name)`,
+    );
+  const given: [string, readonly string[]][] = Array.isArray(c.networks)
+    ? c.networks.map((n) => [n, []])
+    : Object.entries(c.networks).map(([n, a]) => [n, a.aliases ?? []]);
+  if (given.length === 0)
+    r(["networks"], `names no network. list at least one, or use network "none"`);
+  const out: ResolvedAttachment[] = [];
+  given.forEach(([name, aliases], i) => {
+    const at = Array.isArray(c.networks) ? ["networks", i] : ["networks", name];
+    if (!declared.has(name))
+      return r(
+        at,
+        `${JSON.stringify(name)} is not a declared network. ` +
+          (BUILTIN_NETWORKS.includes(name)
+            ? `"${name}" is a network of its own: use network "${name}" instead of networks`
+            : `declare it under networks${declared.size > 0 ? ` (${[...declared].sort().join(", ")})` : ""}`),
+      );
+    if (out.some((o) => o.name === name)) return r(at, `names ${name} twice`);
+    aliases.forEach((a, j) => {
+      if (!DNS_NAME.test(a))
+        r(
+          [...at, "aliases", j],
+          `${JSON.stringify(a)} is not a host name. expected letters, digits, "-" and "_", in labels joined by "."`,
+        );
+    });
+    out.push({ name, aliases: [...new Set(aliases)] });
+  });
+  return out;
+}
+
 /** The networks every config has; the others are declared under `networks`. */
 export const BUILTIN_NETWORKS: readonly string[] = ["none", "host", "private"];
 
@@ -1043,7 +1111,9 @@ function networkProblems(
         message: `${n.subnet} overlaps ${clash[0].startsWith("the pool") ? `${clash[0]} (${formatSubnet(clash[1])})` : `networks.${clash[0]}.subnet`}. pick a subnet of its own`,
       });
     subnets.push([name, p.value]);
-    const members = Object.values(containers).filter((c) => c.network === name).length;
+    const members = Object.values(containers).filter((c) =>
+      c.networks.some((a) => a.name === name),
+    ).length;
     const room = subnetSize(p.value) - 3;
     if (members > room)
       problems.push({
@@ -1051,25 +1121,45 @@ function networkProblems(
         message: `${n.subnet} has room for ${room} containers, and ${members} are on it. use a larger subnet`,
       });
   }
-  const published: { where: string; port: PortSpec }[] = [];
+  // Names on each network: /etc/hosts gives a name one address, so no two members share one.
+  for (const name of Object.keys(networks)) {
+    const owner = new Map<string, string>();
+    for (const c of Object.values(containers)) {
+      const a = c.networks.find((x) => x.name === name);
+      if (!a) continue;
+      for (const n of new Set([c.name, c.hostname])) owner.set(n.toLowerCase(), c.name);
+    }
+    for (const c of Object.values(containers)) {
+      const i = c.networks.findIndex((x) => x.name === name);
+      c.networks[i]?.aliases.forEach((alias, j) => {
+        const other = owner.get(alias.toLowerCase());
+        if (other !== undefined && other !== c.name)
+          problems.push({
+            path: `containers.${c.name}.networks.${name}.aliases[${j}]`,
+            message: `${alias} is already ${other === alias ? "a container" : `a name of ${other}`} on network ${name}. each name on a network reaches one container`,
+          });
+        else owner.set(alias.toLowerCase(), c.name);
+      });
+    }
+  }
+  // By host port and protocol, so a range of thousands of ports stays one pass.
+  const published = new Map<string, { where: string; port: PortSpec }[]>();
   for (const c of Object.values(containers))
     c.ports.forEach((p, i) => {
-      const where = `containers.${c.name}.ports[${i}]`;
+      const where = `containers.${c.name}.ports[${portOrigin.get(p) ?? i}]`;
       const ip = publishedIp(p);
-      const other = published.find(({ port: o }) => {
+      const key = `${publishedPort(p)}/${p.protocol}`;
+      const same = published.get(key) ?? [];
+      const other = same.find(({ port: o }) => {
         const oip = publishedIp(o);
-        return (
-          publishedPort(o) === publishedPort(p) &&
-          o.protocol === p.protocol &&
-          (oip === ip || oip === "0.0.0.0" || ip === "0.0.0.0")
-        );
+        return oip === ip || oip === "0.0.0.0" || ip === "0.0.0.0";
       });
       if (other)
         problems.push({
           path: where,
           message: `${formatPublished(p)} is already published by ${other.where} (${publishedIp(other.port)}:${publishedPort(other.port)}). pick another host port`,
         });
-      published.push({ where, port: p });
+      published.set(key, [...same, { where, port: p }]);
     });
   return problems;
 }

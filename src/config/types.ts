@@ -18,6 +18,12 @@ export type RestartPolicy =
  */
 export type NetworkMode = "none" | "host" | "private" | (string & {});
 
+/** A container's place on one named network: the extra names its peers there reach it by. */
+export interface NetworkAttachmentConfig {
+  /** More names for this container on this network, as compose's `aliases`. @default [] */
+  aliases?: string[];
+}
+
 /** A named network: a bridge whose members reach each other by name. */
 export interface NetworkConfig {
   /** An IPv4 subnet, e.g. "10.91.7.0/24"; the host's bridge takes its first address. @default the first free /24 of 10.91.0.0/16 */
@@ -163,6 +169,13 @@ export interface ContainerConfig {
    * @default "private" when the container publishes ports, else "none" (runc's default: its own namespace with only loopback)
    */
   network?: NetworkMode;
+  /**
+   * The named networks the container is on, instead of `network`, for one on several networks or
+   * with aliases: a list of names, or names -> `{ aliases }`. The container has an interface on
+   * each and reaches each network's members by name and alias; the first network carries its
+   * default route and its published ports. @default just `network`
+   */
+  networks?: string[] | Record<string, NetworkAttachmentConfig>;
   /**
    * The seccomp filter: "default" (an allowlist as strong as docker's default profile, with the
    * syscalls of a capability allowed only when the container holds it), "unconfined" (none), or
@@ -355,7 +368,10 @@ export interface ResolvedContainer {
   /** Unset only for image containers, which then take the image's StopSignal. */
   readonly stopSignal?: string;
   readonly stopTimeout: number;
+  /** For a container on named networks, the first of them. */
   readonly network: NetworkMode;
+  /** The named networks the container is on, `network` first; empty on any other network. */
+  readonly networks: readonly ResolvedAttachment[];
   /** "default", "unconfined", or the absolute path of a profile file. */
   readonly seccomp: string;
   readonly ports: readonly PortSpec[];
@@ -372,6 +388,12 @@ export interface ResolvedContainer {
   readonly backend: Backend;
   /** The systemd unit, e.g. "railyard-web.service". */
   readonly serviceName: string;
+}
+
+/** A container's place on a named network. */
+export interface ResolvedAttachment {
+  readonly name: string;
+  readonly aliases: readonly string[];
 }
 
 /** A range of subordinate ids from /etc/subuid or /etc/subgid. */

@@ -70,10 +70,18 @@ export function warnHostSpecific(
   if (c.backend !== "oci") warn(`${at}.backend: "${c.backend}" is host-specific; not exported`);
 }
 
-/** How a container's network reads in another engine: none, host, or a network by name. */
+/** A named network as another engine declares it, and the container's aliases on it. */
+export interface ExportedNamedNetwork {
+  readonly name: string;
+  readonly subnet?: string;
+  readonly aliases: readonly string[];
+}
+
+/** How a container's network reads in another engine: none, host, or networks by name. */
 export type ExportedNetwork =
   | { readonly kind: "none" | "host" }
-  | { readonly kind: "network"; readonly name: string; readonly subnet?: string }
+  /** One or more named networks, the container's first network first. */
+  | { readonly kind: "network"; readonly networks: readonly ExportedNamedNetwork[] }
   /** network "container:NAME": NAME's network namespace, joined. */
   | { readonly kind: "container"; readonly name: string };
 
@@ -87,7 +95,13 @@ export function exportedNetwork(config: ResolvedConfig, c: ResolvedContainer): E
   if (c.network === "host") return { kind: "host" };
   if (c.network.startsWith("container:"))
     return { kind: "container", name: c.network.slice("container:".length) };
-  if (c.network === "private") return { kind: "network", name: `private-${c.name}` };
-  const subnet = config.networks[c.network]?.subnet;
-  return { kind: "network", name: c.network, ...(subnet !== undefined ? { subnet } : {}) };
+  if (c.network === "private")
+    return { kind: "network", networks: [{ name: `private-${c.name}`, aliases: [] }] };
+  return {
+    kind: "network",
+    networks: c.networks.map(({ name, aliases }) => {
+      const subnet = config.networks[name]?.subnet;
+      return { name, aliases, ...(subnet !== undefined ? { subnet } : {}) };
+    }),
+  };
 }

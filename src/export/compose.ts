@@ -5,7 +5,7 @@
  * network written out ("none", "host", or a network by name). Whatever compose cannot say is named in `warnings`.
  */
 import { effectiveCapabilities } from "../bundle/spec.js";
-import { formatDuration, formatPort, formatSize, TMPFS_DEFAULT_OPTIONS } from "../config/parse.js";
+import { formatDuration, formatPorts, formatSize, TMPFS_DEFAULT_OPTIONS } from "../config/parse.js";
 import type { ResolvedConfig, ResolvedContainer, RestartPolicy } from "../config/types.js";
 import {
   exportedDependencies,
@@ -53,7 +53,8 @@ export function toCompose(
     services[c.name] = service(c, images[c.name] ?? (c.image?.ref as string), config, warn);
     const net = exportedNetwork(config, c);
     if (net.kind === "network")
-      networks[net.name] = net.subnet ? { ipam: { config: [{ subnet: net.subnet }] } } : {};
+      for (const n of net.networks)
+        networks[n.name] = n.subnet ? { ipam: { config: [{ subnet: n.subnet }] } } : {};
   }
   const named = Object.keys(networks).length > 0;
   const secrets = exportedSecrets(config, Object.values(services), warn);
@@ -133,9 +134,15 @@ function service(
   if (volumes.length > 0) s["volumes"] = volumes;
   if (tmpfs.length > 0) s["tmpfs"] = tmpfs;
 
-  if (c.ports.length > 0) s["ports"] = c.ports.map(formatPort);
+  if (c.ports.length > 0) s["ports"] = formatPorts(c.ports);
   const net = exportedNetwork(config, c);
-  if (net.kind === "network") s["networks"] = [net.name];
+  if (net.kind === "network")
+    // A list, or a map where a network gives the container aliases.
+    s["networks"] = net.networks.some((n) => n.aliases.length > 0)
+      ? Object.fromEntries(
+          net.networks.map((n) => [n.name, n.aliases.length > 0 ? { aliases: n.aliases } : {}]),
+        )
+      : net.networks.map((n) => n.name);
   else if (net.kind === "container") s["network_mode"] = `service:${net.name}`;
   else s["network_mode"] = net.kind;
 

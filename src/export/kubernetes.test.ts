@@ -220,11 +220,13 @@ test("network private lets in only the published ports", () => {
 test("a named network's members reach each other, and nothing else reaches them", () => {
   const objs = render().output;
   const pod = find(objs, "Deployment", "db").spec["template"];
-  assert.equal(pod.metadata.labels["railyard.network"], "backend");
+  assert.equal(pod.metadata.labels["railyard.network/backend"], "member");
   assert.deepEqual(find(objs, "NetworkPolicy", "db-network").spec, {
     podSelector: { matchLabels: { "app.kubernetes.io/name": "db" } },
     policyTypes: ["Ingress"],
-    ingress: [{ from: [{ podSelector: { matchLabels: { "railyard.network": "backend" } } }] }],
+    ingress: [
+      { from: [{ podSelector: { matchLabels: { "railyard.network/backend": "member" } } }] },
+    ],
   });
 });
 
@@ -267,7 +269,7 @@ test("every key that does not carry over is named in a warning", () => {
     /containers\.onedrive\.resources\.pids: Kubernetes has no per-container process limit/,
     /containers\.onedrive\.volumes\[0\]: \/srv\/onedrive\/conf becomes a PersistentVolumeClaim of 1Gi/,
     /containers\.web\.restart: "on-failure" is not exported/,
-    /containers\.web\.ports\[0\]: the host address 127\.0\.0\.1 is not exported/,
+    /containers\.web\.ports: the host address of 127\.0\.0\.1:8080:80 is not exported/,
     /containers\.isolated\.dependsOn: not exported; with network "none"/,
   ])
     assert.match(w, needle);

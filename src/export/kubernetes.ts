@@ -5,7 +5,7 @@
  * `warnings`, never dropped silently.
  */
 import { effectiveCapabilities } from "../bundle/spec.js";
-import { formatDuration, parseSize, publishedPort } from "../config/parse.js";
+import { formatDuration, formatPorts, parseSize, publishedPort } from "../config/parse.js";
 import type { ResolvedConfig, ResolvedContainer, ResolvedMount } from "../config/types.js";
 import { imageContainers, sortedEntries, warnHostSpecific, type ExportResult } from "./common.js";
 import { dnsLabel } from "./names.js";
@@ -40,8 +40,11 @@ export interface KubernetesInput {
 
 const DEFAULT_WAIT_IMAGE = "docker.io/library/busybox:1.36";
 const MANAGED = { "app.kubernetes.io/managed-by": "railyard" };
-/** The pod label that names a container's railyard network, for its NetworkPolicy. */
-const NETWORK_LABEL = "railyard.network";
+/**
+ * The pod label of each railyard network a container is on (`railyard.network/NAME: member`),
+ * which the NetworkPolicies of its peers there select.
+ */
+const networkLabel = (network: string) => `railyard.network/${dnsLabel(network)}`;
 
 /** Bytes as a Kubernetes quantity: binary units when exact. */
 export function quantity(bytes: number): string {
@@ -270,12 +273,11 @@ export function toKubernetes(
       containerPort: p.containerPort,
       protocol: p.protocol.toUpperCase(),
     }));
-    c.ports.forEach((p, i) => {
-      if (p.hostIp !== undefined)
-        warn(
-          `containers.${c.name}.ports[${i}]: the host address ${p.hostIp} is not exported; a Service is reachable inside the cluster`,
-        );
-    });
+    formatPorts(c.ports.filter((p) => p.hostIp !== undefined)).forEach((p) =>
+      warn(
+        `containers.${c.name}.ports: the host address of ${p} is not exported; a Service is reachable inside the cluster`,
+      ),
+    );
 
     if (c.network.startsWith("container:"))
       warn(
@@ -347,10 +349,17 @@ export function toKubernetes(
       containers: [container],
     };
     const annotations = Object.fromEntries(sortedEntries(c.labels));
-    const named = c.network in config.networks;
+    const nets = c.networks.map((a) => a.name);
+    const named = nets.length > 0;
+    c.networks.forEach((a) => {
+      if (a.aliases.length > 0)
+        warn(
+          `containers.${c.name}.networks.${a.name}.aliases: not exported; in the cluster the pod is reached by its Service's name`,
+        );
+    });
     const template = {
       metadata: {
-        labels: named ? { ...labels, [NETWORK_LABEL]: dnsLabel(c.network) } : labels,
+        labels: { ...labels, ...Object.fromEntries(nets.map((n) => [networkLabel(n), "member"])) },
         ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
       },
       spec: podSpec,
@@ -427,9 +436,9 @@ export function toKubernetes(
             ...(named
               ? [
                   {
-                    from: [
-                      { podSelector: { matchLabels: { [NETWORK_LABEL]: dnsLabel(c.network) } } },
-                    ],
+                    from: nets.map((n) => ({
+                      podSelector: { matchLabels: { [networkLabel(n)]: "member" } },
+                    })),
                   },
                 ]
               : []),

@@ -131,6 +131,31 @@ test("a .container file says what railyard's own unit does", () => {
   assert.equal(w["Install"], undefined, "autoStart false: not wanted by any target");
 });
 
+test("several networks: a Network= each, aliases as podman's per-network options", () => {
+  const multi = resolveConfig(
+    {
+      networks: { front: {}, back: { subnet: "10.20.0.0/24" } },
+      containers: {
+        proxy: {
+          image: "nginx:1.25",
+          networks: { front: {}, back: { aliases: ["www", "nginx.lan"] } },
+          ports: ["8000-8002:8000-8002"],
+        },
+      },
+    },
+    fakeContext(),
+  );
+  const files = toQuadlet(multi, {}).output;
+  const c = sections(files.find((f) => f.name === "proxy.container")?.text ?? "");
+  const get = (k: string) => (c["Container"] ?? []).filter(([x]) => x === k).map(([, v]) => v);
+  assert.deepEqual(get("Network"), ["front.network", "back.network:alias=www,alias=nginx.lan"]);
+  assert.deepEqual(get("PublishPort"), ["127.0.0.1:8000-8002:8000-8002"]);
+  assert.deepEqual(
+    files.map((f) => f.name),
+    ["proxy.container", "back.network", "front.network"],
+  );
+});
+
 test("warnings name what Quadlet cannot carry", () => {
   const w = toQuadlet(config, images).warnings.join("\n");
   assert.match(w, /containers\.tool: a host program \(args\) has no image/);

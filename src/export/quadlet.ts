@@ -5,7 +5,7 @@
  */
 import { effectiveCapabilities } from "../bundle/spec.js";
 import { quoteWord } from "../systemd/unit.js";
-import { formatDuration, formatPort, formatSize } from "../config/parse.js";
+import { formatDuration, formatPorts, formatSize } from "../config/parse.js";
 import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
 import {
   exportedDependencies,
@@ -44,7 +44,7 @@ export function toQuadlet(
   const networks = new Map<string, string | undefined>();
   for (const c of containers) {
     const net = exportedNetwork(config, c);
-    if (net.kind === "network") networks.set(net.name, net.subnet);
+    if (net.kind === "network") for (const n of net.networks) networks.set(n.name, n.subnet);
   }
   for (const [name, subnet] of [...networks].sort(([a], [b]) => (a < b ? -1 : 1)))
     files.push({
@@ -109,12 +109,16 @@ function render(
       k.push(`Tmpfs=${m.destination}${opts ? `:${opts}` : ""}`);
     } else here(`${m.origin}: a ${m.type} mount has no Quadlet form; not exported`);
   }
-  for (const p of c.ports) k.push(`PublishPort=${formatPort(p)}`);
+  for (const p of formatPorts(c.ports)) k.push(`PublishPort=${p}`);
   const net = exportedNetwork(config, c);
   // Quadlet names NAME.container's container systemd-NAME.
-  k.push(
-    `Network=${net.kind === "network" ? `${net.name}.network` : net.kind === "container" ? `container:systemd-${net.name}` : net.kind}`,
-  );
+  if (net.kind === "network")
+    // One Network= per network; podman's per-network options carry the aliases.
+    for (const n of net.networks)
+      k.push(
+        `Network=${n.name}.network${n.aliases.map((a, i) => `${i ? "," : ":"}alias=${a}`).join("")}`,
+      );
+  else k.push(`Network=${net.kind === "container" ? `container:systemd-${net.name}` : net.kind}`);
   if (c.user) k.push(`User=${c.user.uid}`, `Group=${c.user.gid}`);
   else if (c.userSpec !== undefined) {
     const [user, group] = c.userSpec.split(":");

@@ -103,7 +103,7 @@ export async function buildGeneration(
     }
     const b = await buildContainer(config, c, o);
     bundles.push(b);
-    const net = containerNetwork(c, alloc);
+    const net = containerNetwork(c, alloc, config);
     if (net) netScripts[c.name] = renderNetScript(net);
     const unit = renderUnit(config, c, {
       runtime: runtime.path,

@@ -115,7 +115,7 @@ test("the common keys map onto railyard's, with compose's defaults made explicit
       "/etc/ssl:/ssl:ro",
     ],
     tmpfs: ["/run:size=16m"],
-    ports: ["0.0.0.0:8080:80", "127.0.0.1:8443:443"],
+    ports: ["0.0.0.0:8080:80", "127.0.0.1:8443:443", "0.0.0.0:9000-9001:9000-9001"],
     user: "101",
     capabilities: { AUDIT_WRITE: true, MKNOD: true, NET_RAW: true },
     dependsOn: ["db", "cache"],
@@ -135,7 +135,7 @@ test("the common keys map onto railyard's, with compose's defaults made explicit
     /services\.app\.volumes\[0\]: the option z is not imported/,
     /services\.app\.volumes\[1\]: the named volume cache becomes the host directory \/var\/lib\/railyard\/volumes\/cache/,
     /services\.app\.volumes\[2\]: the anonymous volume becomes the host directory/,
-    /services\.app\.ports\[2\]: "9000-9001:9000-9001": port ranges are not imported/,
+    /services\.app\.ports\[2\]: "9000-9001:9000-9001" is published on every address/,
     /services\.app\.ports\[0\]: "8080:80" is published on every address \(0\.0\.0\.0\), as compose does, which bypasses the host firewall/,
     /services\.app\.restart: the limit of 3 retries is not imported/,
     /services\.app\.depends_on\.cache: condition service_healthy: cache has no healthcheck here, so railyard waits only for it to start/,
@@ -256,13 +256,14 @@ test("bad values are reported with their compose path, all at once, and nothing 
   );
 });
 
-test("networks: compose's implicit default, named ones with their subnets, one per container", () => {
+test("networks: compose's implicit default, named ones with their subnets, several, aliases", () => {
   const { config, warnings } = imp(
     {
       a: { image: "x" },
       b: { image: "x", networks: ["Front_End", "back"] },
-      c: { image: "x", networks: { back: { aliases: ["db"] } } },
+      c: { image: "x", networks: { back: { aliases: ["db"], ipv4_address: "10.20.0.9" } } },
       d: { image: "x", network_mode: "bridge" },
+      h: { image: "x", networks: { back: null } },
       e: { image: "x", ports: ["[::1]:53:53/udp", "127.0.0.1:80:80"] },
       f: { image: "x", networks: ["private-f"] },
       // The VPN-sidecar pattern.
@@ -276,15 +277,18 @@ test("networks: compose's implicit default, named ones with their subnets, one p
     },
   );
   assert.deepEqual(
-    Object.fromEntries(Object.entries(config.containers ?? {}).map(([n, c]) => [n, c.network])),
+    Object.fromEntries(
+      Object.entries(config.containers ?? {}).map(([n, c]) => [n, c.network ?? c.networks]),
+    ),
     {
       a: "default",
-      b: "front_end",
-      c: "back",
+      b: ["front_end", "back"],
+      c: { back: { aliases: ["db"] } },
       d: "private",
       e: "default",
       f: "private",
       g: "container:a",
+      h: "back",
     },
   );
   assert.deepEqual(config.networks, {
@@ -295,15 +299,19 @@ test("networks: compose's implicit default, named ones with their subnets, one p
   assert.deepEqual(config.containers?.["e"]?.ports, ["127.0.0.1:80:80"]);
   const w = warnings.join("\n");
   for (const needle of [
-    /services\.b\.networks: joins Front_End only; a railyard container is on one network \(back left out\)/,
-    /services\.b\.networks: Front_End becomes front_end/,
-    /services\.c\.networks\.back: aliases not imported/,
+    /services\.b\.networks\.Front_End: Front_End becomes front_end/,
+    /services\.c\.networks\.back: ipv4_address not imported/,
     /services\.d\.network_mode: "bridge" is not imported; the container gets network "private"/,
     /networks\.Front_End: external not imported/,
     /services\.e\.ports\[0\]: "\[::1\]:53:53\/udp": IPv6 addresses are not imported/,
   ])
     assert.match(w, needle);
   assert.doesNotMatch(w, /services\.g/, "network_mode service:a carries over");
+  assert.doesNotMatch(
+    w,
+    /aliases|left out|on one network/,
+    "several networks and aliases carry over",
+  );
   // What it imports is a config railyard accepts.
   resolveConfig(config, fakeContext());
 });

@@ -9,10 +9,11 @@ import { IMAGE_CAPABILITIES } from "../bundle/spec.js";
 import { BUILTIN_NETWORKS, formatPath } from "../config/resolve.js";
 import {
   checkName,
-  formatPort,
   parseCapability,
   parseDuration,
-  parsePort,
+  parsePorts,
+  formatPorts,
+  type PortSpec,
   parseSize,
 } from "../config/parse.js";
 import type {
@@ -326,53 +327,71 @@ function networkName(name: string): string {
 
 /**
  * The network of one service: network_mode "host" and "none" as they are, "service:X" and
- * "container:X" as "container:X" (joining X's namespace); otherwise the (first)
- * compose network it joins, or compose's implicit "default" network that every service without
- * `networks` shares, so that services still reach each other by name. "private-NAME", the way
- * railyard exports network "private", reads back as "private".
+ * "container:X" as "container:X" (joining X's namespace); otherwise the compose networks it
+ * joins (`networks`, with their aliases, where there are several or aliases), or compose's
+ * implicit "default" network that every service without `networks` shares, so that services
+ * still reach each other by name. "private-NAME", the way railyard exports network "private",
+ * reads back as "private".
  */
-function serviceNetwork(s: Obj, at: Path, r: Reader): string {
+function serviceNetwork(
+  s: Obj,
+  at: Path,
+  r: Reader,
+): Pick<ContainerConfig, "network" | "networks"> {
   const mode = s["network_mode"];
-  if (mode === "host" || mode === "none") return mode;
+  if (mode === "host" || mode === "none") return { network: mode };
   // The VPN-sidecar pattern: join another service's (or container's) network namespace.
   const joined =
     typeof mode === "string" ? /^(?:service|container):(.+)$/.exec(mode)?.[1] : undefined;
-  if (joined !== undefined) return `container:${joined}`;
+  if (joined !== undefined) return { network: `container:${joined}` };
   if (mode !== undefined) {
     r.warn(
       [...at, "network_mode"],
       `${JSON.stringify(mode)} is not imported; the container gets network "private" (its own, reachable only through its published ports)`,
     );
-    return "private";
+    return { network: "private" };
   }
   const nets = s["networks"];
-  if (nets === undefined) return "default";
-  const names = Array.isArray(nets)
-    ? r.strings(nets, [...at, "networks"])
-    : isRecord(nets)
-      ? Object.keys(nets)
-      : [];
-  if (!Array.isArray(nets) && !isRecord(nets))
+  if (nets === undefined) return { network: "default" };
+  if (!Array.isArray(nets) && !isRecord(nets)) {
     r.problem([...at, "networks"], `expected a list or a map of networks, got ${describe(nets)}`);
-  if (isRecord(nets))
-    for (const [n, v] of Object.entries(nets))
-      if (isRecord(v) && Object.keys(v).length > 0)
-        r.warn(
-          [...at, "networks", n],
-          `${Object.keys(v).join(", ")} not imported; members are reached by their service name`,
-        );
-  const first = names[0];
-  if (first === undefined) return "default";
+    return { network: "default" };
+  }
+  const given: [string, string[]][] = Array.isArray(nets)
+    ? r.strings(nets, [...at, "networks"]).map((n) => [n, []])
+    : Object.entries(nets).map(([n, v]) => [n, attachmentAliases(v, [...at, "networks", n], r)]);
+  const first = given[0]?.[0];
+  if (first === undefined) return { network: "default" };
   // railyard export's form of network "private": a network of the service's own.
-  if (names.length === 1 && first === `private-${String(at[at.length - 1])}`) return "private";
-  if (names.length > 1)
+  if (given.length === 1 && first === `private-${String(at[at.length - 1])}`)
+    return { network: "private" };
+  for (const [n] of given)
+    if (networkName(n) !== n)
+      r.warn([...at, "networks", n], `${n} becomes ${networkName(n)}, a name railyard accepts`);
+  if (given.length === 1 && given[0]?.[1].length === 0) return { network: networkName(first) };
+  return Array.isArray(nets)
+    ? { networks: given.map(([n]) => networkName(n)) }
+    : {
+        networks: Object.fromEntries(
+          given.map(([n, aliases]) => [networkName(n), aliases.length > 0 ? { aliases } : {}]),
+        ),
+      };
+}
+
+/** A service's aliases on one network (`networks: {NET: {aliases: [...]}}`); the rest is named. */
+function attachmentAliases(v: unknown, path: Path, r: Reader): string[] {
+  if (v === null || v === undefined) return [];
+  if (!isRecord(v)) {
+    r.problem(path, `expected a map or nothing, got ${describe(v)}`);
+    return [];
+  }
+  const left = Object.keys(v).filter((k) => k !== "aliases");
+  if (left.length > 0)
     r.warn(
-      [...at, "networks"],
-      `joins ${first} only; a railyard container is on one network (${names.slice(1).join(", ")} left out)`,
+      path,
+      `${left.join(", ")} not imported; railyard gives each member an address of its own choosing`,
     );
-  if (networkName(first) !== first)
-    r.warn([...at, "networks"], `${first} becomes ${networkName(first)}, a name railyard accepts`);
-  return networkName(first);
+  return v["aliases"] === undefined ? [] : r.strings(v["aliases"], [...path, "aliases"]);
 }
 
 /** The networks the imported containers join, with the subnets compose's ipam gives them. */
@@ -382,7 +401,15 @@ function declaredNetworks(
   r: Reader,
 ): Record<string, { subnet?: string }> {
   const top = isRecord(raw) ? raw : {};
-  const used = new Set(Object.values(containers).map((c) => c.network ?? ""));
+  const used = new Set(
+    Object.values(containers).flatMap((c) =>
+      c.networks === undefined
+        ? [c.network ?? ""]
+        : Array.isArray(c.networks)
+          ? c.networks
+          : Object.keys(c.networks),
+    ),
+  );
   const out: Record<string, { subnet?: string }> = {};
   const byName = new Map(Object.keys(top).map((n) => [networkName(n), n]));
   const declared = (n: string) =>
@@ -613,7 +640,7 @@ function service(
     }
   }
 
-  c.network = serviceNetwork(s, at, r);
+  Object.assign(c, serviceNetwork(s, at, r));
   const secOpts = s["security_opt"];
   if (secOpts !== undefined)
     r.strings(secOpts, key("security_opt")).forEach((o, i) => {
@@ -717,34 +744,29 @@ function ports(v: unknown, path: Path, r: Reader, c: ContainerConfig): void {
     } else spec = r.string(item, p);
     if (spec === undefined) return;
     // "ip::80" and "80" ask compose for a random host port; railyard publishes the same number.
-    const random = /^(.*):(\d+(?:\/\w+)?)$/.exec(spec);
-    const fixed = random && random[1]?.endsWith(":") ? `${random[1]}${random[2]}` : spec;
-    const parsed = parsePort(fixed.replace(/\/tcp$/, ""));
-    if (parsed.ok && parsed.value.hostIp?.includes(":")) {
+    const fixed = spec.replace(/::(?=\d+(?:-\d+)?(?:\/\w+)?$)/, ":");
+    const parsed = parsePorts(fixed.replace(/\/tcp$/, ""));
+    if (!parsed.ok) return r.problem(p, parsed.error);
+    const first = parsed.value[0] as PortSpec;
+    if (first.hostIp?.includes(":")) {
       r.warn(
         p,
         `${JSON.stringify(spec)}: IPv6 addresses are not imported; railyard publishes on IPv4`,
       );
       return;
     }
-    if (!parsed.ok) {
-      if (/-/.test(spec))
-        r.warn(p, `${JSON.stringify(spec)}: port ranges are not imported; list each port`);
-      else r.problem(p, parsed.error);
-      return;
-    }
-    if (parsed.value.hostPort === undefined)
+    if (first.hostPort === undefined)
       r.warn(
         p,
-        `${JSON.stringify(spec)} asks for a random host port; railyard publishes ${parsed.value.containerPort}`,
+        `${JSON.stringify(spec)} asks for a random host port; railyard publishes ${parsed.value.length > 1 ? "the same numbers" : first.containerPort}`,
       );
     // Compose publishes a port without an address on every address; railyard would not.
-    if (parsed.value.hostIp === undefined)
+    if (first.hostIp === undefined)
       r.warn(
         p,
         `${JSON.stringify(spec)} is published on every address (0.0.0.0), as compose does, which bypasses the host firewall; write 127.0.0.1 to keep it local`,
       );
-    out.push(formatPort({ hostIp: "0.0.0.0", ...parsed.value }));
+    out.push(...formatPorts(parsed.value.map((q) => ({ hostIp: "0.0.0.0", ...q }))));
   });
   if (out.length > 0) c.ports = out;
 }

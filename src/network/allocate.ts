@@ -3,7 +3,7 @@
  * container keeps the address the running generation gave it, so a switch that adds or removes
  * one container changes no other container's unit (and restarts nothing else).
  */
-import type { ResolvedConfig } from "../config/types.js";
+import type { ResolvedAttachment, ResolvedConfig, ResolvedContainer } from "../config/types.js";
 import { NetworkError } from "../errors.js";
 import {
   contains,
@@ -41,6 +41,18 @@ export const EMPTY_ALLOCATION: NetworkAllocation = { networks: {}, private: {} }
 /** The host's address on a subnet (the bridge): the first host address. */
 export const gatewayOf = (s: Subnet): number => s.base + 1;
 
+/**
+ * The named networks a container is on, its first network first. A generation written before
+ * containers had `networks` says it with `network` alone.
+ */
+export function attachmentsOf(
+  c: Pick<ResolvedContainer, "network"> & { readonly networks?: readonly ResolvedAttachment[] },
+  config: Pick<ResolvedConfig, "networks">,
+): readonly ResolvedAttachment[] {
+  if (c.networks !== undefined) return c.networks;
+  return c.network in config.networks ? [{ name: c.network, aliases: [] }] : [];
+}
+
 const sortedNames = (r: Readonly<Record<string, unknown>>) => Object.keys(r).sort();
 
 /**
@@ -51,11 +63,13 @@ export function allocateNetworks(
   config: ResolvedConfig,
   previous: NetworkAllocation = EMPTY_ALLOCATION,
 ): NetworkAllocation {
-  const members = (net: string) =>
+  const members = (on: (c: ResolvedContainer) => boolean) =>
     Object.values(config.containers)
-      .filter((c) => c.network === net && c.backend === "oci")
+      .filter((c) => c.backend === "oci" && on(c))
       .map((c) => c.name)
       .sort();
+  const onNetwork = (net: string) => (c: ResolvedContainer) =>
+    attachmentsOf(c, config).some((a) => a.name === net);
 
   // Subnets: the config's own first, then what the running generation had, then fresh ones.
   const subnets = new Map<string, Subnet>();
@@ -98,7 +112,7 @@ export function allocateNetworks(
     networks[n] = {
       subnet: formatSubnet(s),
       members: assign(
-        members(n),
+        members(onNetwork(n)),
         previous.networks[n]?.members ?? {},
         (a) => a >= first && a <= last,
         (i) => first + i,
@@ -110,7 +124,7 @@ export function allocateNetworks(
   }
   const pairs = subnetSize(PRIVATE_POOL) / 2;
   const priv = assign(
-    members("private"),
+    members((c) => c.network === "private"),
     previous.private,
     (a) => contains(PRIVATE_POOL, a) && a % 2 === 1,
     (i) => PRIVATE_POOL.base + 2 * i + 1,

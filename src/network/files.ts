@@ -6,14 +6,17 @@ import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync 
 import { dirname, join } from "node:path";
 import type { ResolvedConfig } from "../config/types.js";
 import { EMPTY_ALLOCATION, type NetworkAllocation } from "./allocate.js";
-import { renderHostsFile } from "./script.js";
+import { hostsNetworks, renderHostsFile } from "./script.js";
 
 /** The name of a generation's allocation file. */
 export const ALLOCATION_FILE = "network.json";
 
-/** The /etc/hosts that every member of a named network mounts (stable across generations). */
-export const hostsFile = (stateDir: string, network: string): string =>
-  join(stateDir, "networks", network, "hosts");
+/**
+ * The /etc/hosts that the containers on these named networks mount (stable across generations):
+ * `networks/NAME/hosts` for one network, `networks/A+B/hosts` for a container on A and B.
+ */
+export const hostsFile = (stateDir: string, networks: readonly string[]): string =>
+  join(stateDir, "networks", [...networks].sort().join("+"), "hosts");
 
 /** Create an empty file (and its directory) if there is none, for a bind mount's source. */
 export function ensureFile(path: string): void {
@@ -45,14 +48,20 @@ export function publishGenerationHosts(generationDir: string): void {
 }
 
 /**
- * Rewrite every named network's hosts file for `alloc`. In place, as docker and podman do: the
- * members' bind mounts hold the inode, so a rename would never reach them.
+ * Rewrite the hosts file of every named network, and of every set of networks a container is on,
+ * for `alloc`. In place, as docker and podman do: the members' bind mounts hold the inode, so a
+ * rename would never reach them.
  */
 export function publishHosts(config: ResolvedConfig, alloc: NetworkAllocation): void {
-  for (const network of Object.keys(config.networks)) {
-    const path = hostsFile(config.stateDir, network);
+  const sets = new Map(Object.keys(config.networks).map((n) => [n, [n]]));
+  for (const c of Object.values(config.containers)) {
+    const nets = hostsNetworks(config, c);
+    if (nets.length > 1) sets.set(nets.join("+"), nets);
+  }
+  for (const networks of sets.values()) {
+    const path = hostsFile(config.stateDir, networks);
     ensureFile(path);
-    const text = Buffer.from(renderHostsFile(config, network, alloc));
+    const text = Buffer.from(renderHostsFile(config, networks, alloc));
     const fd = openSync(path, "r+");
     try {
       writeSync(fd, text, 0, text.length, 0);

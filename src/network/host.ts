@@ -46,7 +46,7 @@ export function checkNetworkHost(
   const used: [string, Subnet][] = [];
   if (users.some((c) => c.network === "private")) used.push(['network "private"', PRIVATE_POOL]);
   for (const [name, n] of Object.entries(alloc.networks))
-    if (users.some((c) => c.network === name))
+    if (users.some((c) => c.networks.some((a) => a.name === name)))
       used.push([`networks.${name}`, parseAllocatedSubnet(n.subnet)]);
   for (const [where, s] of used) {
     const r = routes.find((r) => overlaps(r.subnet, s));

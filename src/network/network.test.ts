@@ -138,8 +138,8 @@ test("the network script: namespace, link, address, published ports, and an undo
     },
   });
   const alloc = allocateNetworks(config);
-  const app = renderNetScript(containerNetwork(config.containers["app"]!, alloc)!);
-  const solo = renderNetScript(containerNetwork(config.containers["solo"]!, alloc)!);
+  const app = renderNetScript(containerNetwork(config.containers["app"]!, alloc, config)!);
+  const solo = renderNetScript(containerNetwork(config.containers["solo"]!, alloc, config)!);
   for (const [name, text] of [
     ["app.sh", app],
     ["solo.sh", solo],
@@ -179,7 +179,7 @@ test("a named network's hosts file names every member, by name and hostname", ()
     containers: { db: on("backend", { hostname: "postgres" }), app: on("backend") },
   });
   assert.equal(
-    renderHostsFile(config, "backend", allocateNetworks(config)),
+    renderHostsFile(config, ["backend"], allocateNetworks(config)),
     [
       "# written by railyard: the containers of network backend",
       "127.0.0.1\tlocalhost",
@@ -202,4 +202,57 @@ test("resolv.conf for a network of its own: loopback nameservers are unreachable
     "nameserver 192.168.1.1\n",
   );
   assert.match(privateResolvConf("nameserver ::1\n", undefined), /^# .*no nameserver reachable/);
+});
+
+test("a container on two networks: an address on each, eth0 first, one default route", () => {
+  const config = resolve({
+    networks: { front: {}, back: {} },
+    containers: {
+      proxy: { args: ["/bin/true"], networks: ["front", "back"], ports: ["8080:80"] },
+      web: on("front"),
+      db: { args: ["/bin/true"], networks: { back: { aliases: ["postgres", "pg.internal"] } } },
+    },
+  });
+  const alloc = allocateNetworks(config);
+  assert.deepEqual(alloc.networks["front"]?.members, { proxy: "10.91.1.2", web: "10.91.1.3" });
+  assert.deepEqual(alloc.networks["back"]?.members, { db: "10.91.0.2", proxy: "10.91.0.3" });
+  const net = containerNetwork(config.containers["proxy"]!, alloc, config)!;
+  assert.deepEqual(
+    net.links.map((l) => [l.ifname, l.address, l.bridge]),
+    [
+      ["eth0", "10.91.1.2", "ry-front"],
+      ["eth1", "10.91.0.3", "ry-back"],
+    ],
+  );
+  assert.notEqual(net.links[0].hostIf, net.links[1]?.hostIf);
+  const text = renderNetScript(net);
+  snapshot(SNAPSHOTS, "proxy.sh", text);
+  assert.equal(spawnSync("/bin/sh", ["-n"], { input: text }).status, 0);
+  // Published ports reach the first network's address; the default route is the first's.
+  assert.match(text, /published \{ 127\.0\.0\.1 \. tcp \. 8080 : 10\.91\.1\.2 \. 80 \}/);
+  assert.match(text, /^route add default via 10\.91\.1\.1$/m);
+  assert.equal(text.match(/^route add default/gm)?.length, 1);
+  assert.match(text, /^addr add 10\.91\.0\.3\/24 dev eth1$/m);
+  // The last member to leave either network takes that bridge with it.
+  assert.match(text, /ip link delete ry-front/);
+  assert.match(text, /ip link delete ry-back/);
+});
+
+test("hosts files: a container on two networks sees both, aliases only on their network", () => {
+  const config = resolve({
+    networks: { front: {}, back: {} },
+    containers: {
+      proxy: { args: ["/bin/true"], networks: ["front", "back"] },
+      web: on("front"),
+      db: { args: ["/bin/true"], networks: { back: { aliases: ["postgres"] } } },
+    },
+  });
+  const alloc = allocateNetworks(config);
+  const front = renderHostsFile(config, ["front"], alloc);
+  const both = renderHostsFile(config, ["back", "front"], alloc);
+  assert.doesNotMatch(front, /db|postgres/, "front's members do not learn back's names");
+  assert.match(both, /^# written by railyard: the containers of networks back, front$/m);
+  assert.match(both, /^10\.91\.0\.2\tdb postgres$/m);
+  assert.match(both, /^10\.91\.1\.3\tweb$/m);
+  assert.match(renderHostsFile(config, ["back"], alloc), /^10\.91\.0\.2\tdb postgres$/m);
 });

@@ -8,7 +8,14 @@ import { createHash } from "node:crypto";
 import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
 import { formatPublished, publishedIp, publishedPort, type PortSpec } from "../config/parse.js";
 import { formatIPv4, parseIPv4 } from "./address.js";
-import { gatewayOf, parseAllocatedSubnet, type NetworkAllocation } from "./allocate.js";
+import {
+  attachmentsOf,
+  gatewayOf,
+  parseAllocatedSubnet,
+  type NetworkAllocation,
+} from "./allocate.js";
+
+export { attachmentsOf } from "./allocate.js";
 
 /** The nftables table every railyard network shares (`nft list table ip railyard`). */
 export const NFT_TABLE = "railyard";
@@ -60,19 +67,27 @@ export const BASE_NFT = `table ip ${NFT_TABLE} {
 }
 `;
 
-/** Everything one container's network setup needs, names and addresses decided. */
-export interface ContainerNetwork {
-  readonly container: string;
-  /** The named network namespace (`/run/netns/<netns>`) the runtime joins. */
-  readonly netns: string;
-  /** The host end of the container's veth link. */
+/** One of a container's interfaces: a veth link to the host, or to a named network's bridge. */
+export interface NetworkLink {
+  /** Its name inside the container: eth0, eth1, ... in the order of the container's networks. */
+  readonly ifname: string;
+  /** The host end of the veth link. */
   readonly hostIf: string;
-  /** The container's address, its prefix length, and its default gateway (the host). */
+  /** The container's address on it, its prefix length, and the host's address there. */
   readonly address: string;
   readonly prefix: number;
   readonly gateway: string;
   /** A named network's bridge; unset for network "private" (a routed /31 of its own). */
   readonly bridge?: string;
+}
+
+/** Everything one container's network setup needs, names and addresses decided. */
+export interface ContainerNetwork {
+  readonly container: string;
+  /** The named network namespace (`/run/netns/<netns>`) the runtime joins. */
+  readonly netns: string;
+  /** At least one; the first carries the default route and the published ports. */
+  readonly links: readonly [NetworkLink, ...NetworkLink[]];
   readonly ports: readonly PortSpec[];
 }
 
@@ -80,8 +95,12 @@ export const netnsName = (container: string): string => `railyard-${container}`;
 export const netnsPath = (container: string): string => `/run/netns/${netnsName(container)}`;
 /** Interface names have 15 characters at most: the bridge is "ry-" and the network's name. */
 export const bridgeName = (network: string): string => `ry-${network}`;
-const hostIfName = (container: string) =>
-  `ryv-${createHash("sha256").update(container).digest("hex").slice(0, 10)}`;
+/** A host end's name: "ryv-" and a hash of the container (and, past its first, the network). */
+const hostIfName = (container: string, network?: string) =>
+  `ryv-${createHash("sha256")
+    .update(network === undefined ? container : `${container}/${network}`)
+    .digest("hex")
+    .slice(0, 10)}`;
 
 /** `network: "container:NAME"`: the container whose network namespace this one joins. */
 export const joinedOwner = (c: Pick<ResolvedContainer, "network">): string | undefined =>
@@ -91,41 +110,39 @@ export const joinedOwner = (c: Pick<ResolvedContainer, "network">): string | und
 export const isPrivateOrNamed = (c: ResolvedContainer): boolean =>
   c.network !== "none" && c.network !== "host" && joinedOwner(c) === undefined;
 
-/**
- * The network a container's traffic is on: its own, or for one that joins another's namespace,
- * the owner's (whose /etc/hosts and nameservers it shares).
- */
-export function effectiveNetwork(config: ResolvedConfig, c: ResolvedContainer): string {
-  const owner = joinedOwner(c);
-  return owner !== undefined ? (config.containers[owner]?.network ?? "none") : c.network;
-}
-
 /** A container's network as allocated, or undefined for network "none" and "host". */
 export function containerNetwork(
   c: ResolvedContainer,
   alloc: NetworkAllocation,
+  config: Pick<ResolvedConfig, "networks">,
 ): ContainerNetwork | undefined {
   if (!isPrivateOrNamed(c)) return undefined;
-  const common = { container: c.name, netns: netnsName(c.name), hostIf: hostIfName(c.name) };
+  const common = { container: c.name, netns: netnsName(c.name), ports: c.ports };
   if (c.network === "private") {
     const address = alloc.private[c.name];
     if (address === undefined) throw new Error(`no private address allocated for ${c.name}`);
     const a = parseIPv4(address) as number;
-    return { ...common, address, prefix: 31, gateway: formatIPv4(a - 1), ports: c.ports };
+    const link = { ifname: "eth0", hostIf: hostIfName(c.name), address, prefix: 31 };
+    return { ...common, links: [{ ...link, gateway: formatIPv4(a - 1) }] };
   }
-  const net = alloc.networks[c.network];
-  const address = net?.members[c.name];
-  if (!net || address === undefined)
-    throw new Error(`no address allocated for ${c.name} on ${c.network}`);
-  const s = parseAllocatedSubnet(net.subnet);
-  return {
-    ...common,
-    address,
-    prefix: s.prefix,
-    gateway: formatIPv4(gatewayOf(s)),
-    bridge: bridgeName(c.network),
-    ports: c.ports,
-  };
+  const links = attachmentsOf(c, config).map(({ name }, i): NetworkLink => {
+    const net = alloc.networks[name];
+    const address = net?.members[c.name];
+    if (!net || address === undefined)
+      throw new Error(`no address allocated for ${c.name} on ${name}`);
+    const s = parseAllocatedSubnet(net.subnet);
+    return {
+      ifname: `eth${i}`,
+      hostIf: hostIfName(c.name, i === 0 ? undefined : name),
+      address,
+      prefix: s.prefix,
+      gateway: formatIPv4(gatewayOf(s)),
+      bridge: bridgeName(name),
+    };
+  });
+  const [first, ...more] = links;
+  if (!first) throw new Error(`${c.name} is on no network`);
+  return { ...common, links: [first, ...more] };
 }
 
 /** nft map elements for the published ports: key only (for delete) or key : value (for add). */
@@ -134,7 +151,7 @@ function portElements(n: ContainerNetwork, withValue: boolean): string[] {
     const any = publishedIp(p) === "0.0.0.0";
     const key = `${any ? "" : `${publishedIp(p)} . `}${p.protocol} . ${publishedPort(p)}`;
     const map = any ? "publishedany" : "published";
-    return `${map} { ${key}${withValue ? ` : ${n.address} . ${p.containerPort}` : ""} }`;
+    return `${map} { ${key}${withValue ? ` : ${n.links[0].address} . ${p.containerPort}` : ""} }`;
   });
 }
 
@@ -179,6 +196,8 @@ export const NET_RUN_DIR = "/run/railyard/net";
  */
 export function renderNetScript(n: ContainerNetwork): string {
   const undo = `${NET_RUN_DIR}/${n.container}.undo`;
+  const [primary] = n.links;
+  const bridges = n.links.flatMap((l) => (l.bridge ? [l] : []));
   const lines: string[] = [
     "#!/bin/sh",
     `# The network of container ${n.container}. Written by railyard: its unit runs "up" before the`,
@@ -189,7 +208,7 @@ export function renderNetScript(n: ContainerNetwork): string {
     "down() {",
     `\tif [ -f "$undo" ]; then nft -f "$undo" || true; rm -f "$undo"; fi`,
     `\tip netns delete ${n.netns} 2>/dev/null || true`,
-    ...(n.bridge ? bridgeCleanup(n.bridge) : []),
+    ...bridges.flatMap((l) => bridgeCleanup(l.bridge as string)),
     "}",
     'case "${1-}" in',
     "up)",
@@ -202,12 +221,12 @@ export function renderNetScript(n: ContainerNetwork): string {
     "NFT",
     "\t\techo 1 >/proc/sys/net/ipv4/ip_forward",
   ];
-  if (n.bridge) {
-    const b = n.bridge;
-    const gw = `${n.gateway}/${n.prefix}`;
+  for (const l of bridges) {
+    const b = l.bridge as string;
+    const gw = `${l.gateway}/${l.prefix}`;
     lines.push(
       `\t\tif ! ip link show dev ${b} >/dev/null 2>&1; then`,
-      `\t\t\tip link add ${b} address ${macFor(n.gateway)} type bridge`,
+      `\t\t\tip link add ${b} address ${macFor(l.gateway)} type bridge`,
       `\t\t\tnft add element ip ${NFT_TABLE} ifaces '{ "${b}" }'`,
       `\t\t\tnft add element ip ${NFT_TABLE} samebridge '{ "${b}" . "${b}" }'`,
       "\t\tfi",
@@ -217,36 +236,41 @@ export function renderNetScript(n: ContainerNetwork): string {
     );
   }
   const link = [
-    `ip link delete ${n.hostIf} 2>/dev/null || true`,
+    ...n.links.map((l) => `ip link delete ${l.hostIf} 2>/dev/null || true`),
     `ip netns add ${n.netns}`,
-    `ip link add ${n.hostIf} type veth peer name eth0 address ${macFor(n.address)} netns ${n.netns}`,
+    ...n.links.flatMap((l) => [
+      `ip link add ${l.hostIf} type veth peer name ${l.ifname} address ${macFor(l.address)} netns ${n.netns}`,
+      ...(l.bridge ? [`ip link set ${l.hostIf} master ${l.bridge} up`] : []),
+    ]),
   ];
-  if (n.bridge)
+  if (primary.bridge)
     // Attached under the lock: the last member's `down` removes an empty bridge under it too.
-    lines.push(
-      ...[...link, `ip link set ${n.hostIf} master ${n.bridge} up`].map((l) => `\t\t${l}`),
-      `\t) 9>${NET_RUN_DIR}/.lock`,
-    );
+    lines.push(...link.map((l) => `\t\t${l}`), `\t) 9>${NET_RUN_DIR}/.lock`);
   else
     lines.push(
       `\t) 9>${NET_RUN_DIR}/.lock`,
       ...link.map((l) => `\t${l}`),
-      `\tip addr add ${n.gateway}/31 dev ${n.hostIf}`,
-      `\techo 1 >/proc/sys/net/ipv4/conf/${n.hostIf}/route_localnet`,
-      `\tip link set ${n.hostIf} up`,
+      `\tip addr add ${primary.gateway}/31 dev ${primary.hostIf}`,
+      `\techo 1 >/proc/sys/net/ipv4/conf/${primary.hostIf}/route_localnet`,
+      `\tip link set ${primary.hostIf} up`,
     );
   lines.push(
     `\tip -n ${n.netns} -batch - <<'IP'`,
-    `addr add ${n.address}/${n.prefix} dev eth0`,
-    "link set eth0 up",
+    ...n.links.flatMap((l) => [
+      `addr add ${l.address}/${l.prefix} dev ${l.ifname}`,
+      `link set ${l.ifname} up`,
+    ]),
     "link set lo up",
-    `route add default via ${n.gateway}`,
+    `route add default via ${primary.gateway}`,
     "IP",
   );
-  const add = [...(n.bridge ? [] : [`ifaces { "${n.hostIf}" }`]), ...portElements(n, true)];
+  const hostIfs = primary.bridge ? [] : [`ifaces { "${primary.hostIf}" }`];
+  const add = [...hostIfs, ...portElements(n, true)];
   if (add.length > 0) {
-    const del = [...(n.bridge ? [] : [`ifaces { "${n.hostIf}" }`]), ...portElements(n, false)];
+    const del = [...hostIfs, ...portElements(n, false)];
     const published = n.ports.map(formatPublished);
+    // A range's ports are named by its ends: the message is one line of the journal.
+    if (published.length > 8) published.splice(1, published.length - 2, "...");
     lines.push(
       `\tnft -f - <<'NFT' || { echo "railyard: cannot publish ${published.join(" ") || "the link"} of ${n.container}: another container publishes it" >&2; exit 1; }`,
       ...add.map((e) => `create element ip ${NFT_TABLE} ${e}`),
@@ -261,24 +285,44 @@ export function renderNetScript(n: ContainerNetwork): string {
 }
 
 /**
- * A named network's /etc/hosts: every member by its name and hostname. Members see peers that
- * a later switch adds, since railyard rewrites the file in place and each member mounts it.
+ * The named networks whose members a container's /etc/hosts names: its own, or those of the
+ * container whose namespace it joins. Sorted, so containers on the same networks share one file.
+ */
+export function hostsNetworks(config: ResolvedConfig, c: ResolvedContainer): string[] {
+  const owner = joinedOwner(c);
+  const from = owner !== undefined ? config.containers[owner] : c;
+  return from
+    ? attachmentsOf(from, config)
+        .map((a) => a.name)
+        .sort()
+    : [];
+}
+
+/**
+ * The /etc/hosts of the containers on `networks` (sorted): every member of each by its name, its
+ * hostname and its aliases there. Members see peers that a later switch adds, since railyard
+ * rewrites the file in place and each member mounts it.
  */
 export function renderHostsFile(
   config: ResolvedConfig,
-  network: string,
+  networks: readonly string[],
   alloc: NetworkAllocation,
 ): string {
   const lines = [
-    "# written by railyard: the containers of network " + network,
+    `# written by railyard: the containers of network${networks.length > 1 ? "s" : ""} ${networks.join(", ")}`,
     "127.0.0.1\tlocalhost",
     "::1\tlocalhost ip6-localhost ip6-loopback",
   ];
-  const members = alloc.networks[network]?.members ?? {};
-  for (const name of Object.keys(members).sort()) {
-    const c = config.containers[name];
-    const names = c && c.hostname !== name ? `${name} ${c.hostname}` : name;
-    lines.push(`${members[name]}\t${names}`);
+  for (const network of networks) {
+    const members = alloc.networks[network]?.members ?? {};
+    for (const name of Object.keys(members).sort()) {
+      const c = config.containers[name];
+      const aliases = c
+        ? (attachmentsOf(c, config).find((a) => a.name === network)?.aliases ?? [])
+        : [];
+      const names = [...new Set([name, c?.hostname ?? name, ...aliases])];
+      lines.push(`${members[name]}\t${names.join(" ")}`);
+    }
   }
   return `${lines.join("\n")}\n`;
 }

@@ -51,10 +51,12 @@ export function quadletRunArgs(
     const f = flag[key];
     if (f) args.push(`${f}=${value.replace(/%%/g, "%")}`);
     else if (key === "Network") {
-      // "NAME.network" names a .network file: its podman network (NetworkName=, see below).
-      const net = value.endsWith(".network") ? networks[value] : value;
+      // "NAME.network" names a .network file: its podman network (NetworkName=, see below);
+      // podman's options for that network (":alias=x,...") follow it as they are.
+      const [name = "", options] = value.split(/:(.*)/s);
+      const net = name.endsWith(".network") ? networks[name] : value;
       if (net === undefined) throw new Error(`no .network file for Network=${value}`);
-      args.push(`--network=${net}`);
+      args.push(`--network=${net}${name.endsWith(".network") && options ? `:${options}` : ""}`);
     } else if (key === "Image") image = value;
     else if (key === "Exec") exec = words(value);
     else if (key === "User") user = value;

@@ -100,20 +100,11 @@ function curlHost(url: string): string {
   return r.code === 0 ? r.stdout.trim() : "";
 }
 const mainPid = (unit: string) => Number(sd.show(unit, "MainPID")["MainPID"]);
-/** The container's address on its network, from its own eth0. */
-function addressOf(container: string): string {
-  const r = sd.exec("ip", [
-    "-n",
-    `railyard-${container}`,
-    "-4",
-    "-o",
-    "addr",
-    "show",
-    "dev",
-    "eth0",
-  ]);
+/** The container's address on one of its interfaces (eth0: its first network). */
+function addressOf(container: string, dev = "eth0"): string {
+  const r = sd.exec("ip", ["-n", `railyard-${container}`, "-4", "-o", "addr", "show", "dev", dev]);
   const m = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(r.stdout);
-  assert.ok(m, `no address on ${container}'s eth0: ${r.stdout}${r.stderr}`);
+  assert.ok(m, `no address on ${container}'s ${dev}: ${r.stdout}${r.stderr}`);
   return m[1] as string;
 }
 
@@ -380,5 +371,91 @@ describe('network "container:NAME"', () => {
       () => curlIn("app", "http://127.0.0.1/") === "vpn",
     );
     sd.exec("systemctl", ["stop", "railyard-app.service", "railyard-vpn.service"]);
+  });
+});
+
+describe("several networks, aliases and port ranges", () => {
+  // gw is on front and back, as a reverse proxy between a web tier and a database tier is.
+  const root = join(dir, "www", "gw");
+  mkdirSync(root, { recursive: true });
+  writeFileSync(join(root, "index.html"), "gw\n");
+  const stack = {
+    networks: { front: {}, back: {} },
+    containers: {
+      gw: {
+        // Three servers (busybox httpd without -f goes to the background), one per port.
+        args: [
+          "/bin/busybox",
+          "sh",
+          "-c",
+          "httpd -p 81 -h /www && httpd -p 82 -h /www && exec httpd -f -p 80 -h /www",
+        ],
+        volumes: [`${root}:/www:ro`],
+        include: ["/usr/bin/curl"],
+        stopSignal: "SIGKILL",
+        networks: { front: {}, back: { aliases: ["api"] } },
+        ports: ["8100-8102:80-82"],
+      },
+      shop: web("shop", { networks: { front: { aliases: ["store"] } } }),
+      ledger: web("ledger", { networks: { back: { aliases: ["books", "books.lan"] } } }),
+    },
+  };
+
+  test("a container on two networks has an interface on each, and its ports range is published", async () => {
+    const r = await sd.railyard([...project().write(stack), "switch"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(addressOf("gw", "eth0"), /^10\.91\./);
+    assert.match(addressOf("gw", "eth1"), /^10\.91\./);
+    assert.notEqual(addressOf("gw", "eth0"), addressOf("gw", "eth1"));
+    for (const port of [8100, 8101, 8102])
+      await waitFor(
+        `gw on 127.0.0.1:${port}`,
+        () => curlHost(`http://127.0.0.1:${port}/`) === "gw",
+        15_000,
+        () => diagnose("railyard-gw.service"),
+      );
+  });
+
+  test("it reaches the members of both by name and by alias, and they reach it", async () => {
+    await waitFor("shop up", () => curlIn("gw", "http://shop/") === "shop");
+    assert.equal(curlIn("gw", "http://store/"), "shop");
+    await waitFor("ledger up", () => curlIn("gw", "http://ledger/") === "ledger");
+    assert.equal(curlIn("gw", "http://books/"), "ledger");
+    assert.equal(curlIn("gw", "http://books.lan/"), "ledger");
+    assert.equal(curlIn("shop", "http://gw/"), "gw");
+    assert.equal(curlIn("ledger", "http://api/"), "gw", "an alias on back, seen from back");
+  });
+
+  test("attack: members of one network reach nothing of the other, by name or address", () => {
+    assert.equal(curlIn("shop", "http://ledger/"), "", "front does not learn back's names");
+    assert.equal(curlIn("shop", "http://books/"), "");
+    assert.equal(curlIn("ledger", "http://store/"), "", "nor back front's aliases");
+    assert.equal(curlIn("ledger", "http://api/"), "gw");
+    // The addresses answer where a route is meant to exist: gw is on both.
+    assert.equal(curlIn("gw", `http://${addressOf("ledger", "eth0")}/`), "ledger");
+    assert.equal(curlIn("gw", `http://${addressOf("shop", "eth0")}/`), "shop");
+    assert.equal(
+      curlIn("shop", `http://${addressOf("ledger", "eth0")}/`),
+      "",
+      "nor their addresses",
+    );
+    assert.equal(curlIn("ledger", `http://${addressOf("shop", "eth0")}/`), "");
+    // Not through gw either: its address on back is not a way in from front.
+    assert.equal(curlIn("shop", `http://${addressOf("gw", "eth1")}/`), "");
+  });
+
+  test("stopping them removes both bridges", () => {
+    assert.equal(
+      sd.exec("systemctl", [
+        "stop",
+        "railyard-gw.service",
+        "railyard-shop.service",
+        "railyard-ledger.service",
+      ]).code,
+      0,
+    );
+    for (const b of ["ry-front", "ry-back"])
+      assert.notEqual(sd.exec("ip", ["link", "show", b]).code, 0, `${b} is still there`);
+    assert.equal(curlHost("http://127.0.0.1:8101/"), "");
   });
 });

@@ -1,0 +1,114 @@
+#!/bin/sh
+# The network of container proxy. Written by railyard: its unit runs "up" before the
+# container starts and "down" after it stopped.
+set -eu
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+undo=/run/railyard/net/proxy.undo
+down() {
+	if [ -f "$undo" ]; then nft -f "$undo" || true; rm -f "$undo"; fi
+	ip netns delete railyard-proxy 2>/dev/null || true
+	if [ -d /sys/class/net/ry-front/brif ] && [ -d /run/railyard/net ]; then (
+		flock 9
+		if [ -z "$(ls /sys/class/net/ry-front/brif)" ]; then
+			ip link delete ry-front 2>/dev/null || true
+			nft delete element ip railyard ifaces '{ "ry-front" }' 2>/dev/null || true
+			nft delete element ip railyard samebridge '{ "ry-front" . "ry-front" }' 2>/dev/null || true
+		fi
+	) 9>/run/railyard/net/.lock; fi
+	if [ -d /sys/class/net/ry-back/brif ] && [ -d /run/railyard/net ]; then (
+		flock 9
+		if [ -z "$(ls /sys/class/net/ry-back/brif)" ]; then
+			ip link delete ry-back 2>/dev/null || true
+			nft delete element ip railyard ifaces '{ "ry-back" }' 2>/dev/null || true
+			nft delete element ip railyard samebridge '{ "ry-back" . "ry-back" }' 2>/dev/null || true
+		fi
+	) 9>/run/railyard/net/.lock; fi
+}
+case "${1-}" in
+up)
+	mkdir -p /run/railyard/net
+	down
+	(
+		flock 9
+		nft list table ip railyard >/dev/null 2>&1 || nft -f - <<'NFT'
+table ip railyard {
+	set ifaces {
+		type ifname
+	}
+	set samebridge {
+		type ifname . ifname
+	}
+	map published {
+		type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service
+	}
+	map publishedany {
+		type inet_proto . inet_service : ipv4_addr . inet_service
+	}
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		fib daddr type local dnat to ip daddr . meta l4proto . th dport map @published
+		fib daddr type local dnat to meta l4proto . th dport map @publishedany
+	}
+	chain output {
+		type nat hook output priority -100; policy accept;
+		fib daddr type local dnat to ip daddr . meta l4proto . th dport map @published
+		fib daddr type local dnat to meta l4proto . th dport map @publishedany
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname @ifaces ip saddr 127.0.0.0/8 masquerade
+		oifname @ifaces iifname @ifaces ct status dnat masquerade
+		iifname @ifaces oifname != @ifaces masquerade
+	}
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		oifname @ifaces ct state established,related accept
+		oifname @ifaces ct status dnat accept
+		iifname . oifname @samebridge accept
+		oifname @ifaces drop
+	}
+}
+NFT
+		echo 1 >/proc/sys/net/ipv4/ip_forward
+		if ! ip link show dev ry-front >/dev/null 2>&1; then
+			ip link add ry-front address 02:72:0a:5b:01:01 type bridge
+			nft add element ip railyard ifaces '{ "ry-front" }'
+			nft add element ip railyard samebridge '{ "ry-front" . "ry-front" }'
+		fi
+		echo 1 >/proc/sys/net/ipv4/conf/ry-front/route_localnet
+		ip -4 addr show dev ry-front | grep -q ' inet 10.91.1.1/24 ' || { ip addr flush dev ry-front; ip addr add 10.91.1.1/24 dev ry-front; }
+		ip link set ry-front up
+		if ! ip link show dev ry-back >/dev/null 2>&1; then
+			ip link add ry-back address 02:72:0a:5b:00:01 type bridge
+			nft add element ip railyard ifaces '{ "ry-back" }'
+			nft add element ip railyard samebridge '{ "ry-back" . "ry-back" }'
+		fi
+		echo 1 >/proc/sys/net/ipv4/conf/ry-back/route_localnet
+		ip -4 addr show dev ry-back | grep -q ' inet 10.91.0.1/24 ' || { ip addr flush dev ry-back; ip addr add 10.91.0.1/24 dev ry-back; }
+		ip link set ry-back up
+		ip link delete ryv-1241936d4d 2>/dev/null || true
+		ip link delete ryv-af754d342b 2>/dev/null || true
+		ip netns add railyard-proxy
+		ip link add ryv-1241936d4d type veth peer name eth0 address 02:72:0a:5b:01:02 netns railyard-proxy
+		ip link set ryv-1241936d4d master ry-front up
+		ip link add ryv-af754d342b type veth peer name eth1 address 02:72:0a:5b:00:03 netns railyard-proxy
+		ip link set ryv-af754d342b master ry-back up
+	) 9>/run/railyard/net/.lock
+	ip -n railyard-proxy -batch - <<'IP'
+addr add 10.91.1.2/24 dev eth0
+link set eth0 up
+addr add 10.91.0.3/24 dev eth1
+link set eth1 up
+link set lo up
+route add default via 10.91.1.1
+IP
+	nft -f - <<'NFT' || { echo "railyard: cannot publish 127.0.0.1:8080/tcp of proxy: another container publishes it" >&2; exit 1; }
+create element ip railyard published { 127.0.0.1 . tcp . 8080 : 10.91.1.2 . 80 }
+NFT
+	cat >"$undo" <<'NFT'
+delete element ip railyard published { 127.0.0.1 . tcp . 8080 }
+NFT
+	;;
+down) down ;;
+*) echo "usage: $0 up|down" >&2; exit 2 ;;
+esac
