@@ -262,6 +262,9 @@ export async function buildContainer(
     {
       resolvConf: containerResolvConf(c),
       ...(src.base ? {} : { hostAccounts: hostAccounts() }),
+      ...(!src.base && hostsNetworks(config, c).some((n) => config.networks[n]?.ipv6)
+        ? { hostConf: "multi on\n" }
+        : {}),
       fileMounts,
       ...(src.base ? { baseLookup: dirLookup(src.base.dir) } : {}),
     },
@@ -279,6 +282,7 @@ export async function buildContainer(
     cgroupsPath: payloadCgroup(c, rootless),
     ...(linkMode === "overlay" ? { rootPath: overlayTarget(id) } : {}),
     ...(rootless ? { rootless } : {}),
+    ...(config.idScope ? { idScope: config.idScope } : {}),
     ...customSeccomp(c),
   });
   const specText = serializeSpec(spec);

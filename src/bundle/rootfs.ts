@@ -29,6 +29,11 @@ export interface RootfsInputs {
   readonly baseLookup?: (path: string) => RootfsEntry | undefined;
   /** A host program's system accounts come from the host's user database. */
   readonly hostAccounts?: HostAccounts;
+  /**
+   * A host program's /etc/host.conf, when it needs one: on a dual-stack network, "multi on" (as
+   * Debian's own), without which glibc gives a name in /etc/hosts only its first (IPv4) address.
+   */
+  readonly hostConf?: string;
 }
 
 /** Directories every rootfs has: the runtime's mount points and /etc. */
@@ -145,6 +150,7 @@ export function planRootfs(
   const files = {
     ...networkFiles(c, inputs.resolvConf),
     ...(base ? {} : userFiles(p, inputs.hostAccounts)),
+    ...(base || inputs.hostConf === undefined ? {} : { "/etc/host.conf": inputs.hostConf }),
   };
   for (const [path, content] of Object.entries(files)) {
     const real = at("/etc");

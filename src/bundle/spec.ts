@@ -79,6 +79,8 @@ export interface SpecInputs {
   readonly customSeccomp?: OciSeccomp;
   /** `railyard --user`: a user namespace onto the user and its subordinate ids. */
   readonly rootless?: RootlessScope;
+  /** The state dir's id scope (ResolvedConfig.idScope): network namespaces are named with it. */
+  readonly idScope?: string;
 }
 
 /**
@@ -242,10 +244,10 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
       type !== "network"
         ? { type }
         : isPrivateOrNamed(c)
-          ? { type, path: netnsPath(c.name) }
+          ? { type, path: netnsPath(c.name, inputs.idScope) }
           : // "container:NAME" joins NAME's namespace, which NAME's unit made (by path, as runc does).
             joinedOwner(c) !== undefined
-            ? { type, path: netnsPath(joinedOwner(c) as string) }
+            ? { type, path: netnsPath(joinedOwner(c) as string, inputs.idScope) }
             : { type },
     );
 

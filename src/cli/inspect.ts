@@ -7,6 +7,7 @@
 import { readOr } from "../config/load.js";
 import { join } from "node:path";
 import { formatPorts } from "../config/parse.js";
+import { hasHealthcheck } from "../generations/manifest.js";
 import type { ResolvedContainer } from "../config/types.js";
 import { UsageError } from "../errors.js";
 import { loadFor, type Command } from "./context.js";
@@ -74,7 +75,7 @@ filter, health and state. --json prints it all as one object.`,
     const state = systemdBooted()
       ? ((await new Systemctl(undefined, config.rootless).show([entry.unit], props))[0] ?? {})
       : {};
-    const health = entry.extraUnits
+    const health = hasHealthcheck(entry)
       ? readOr(healthFile(name, config.rootless), "").trim() || undefined
       : undefined;
     const info = {

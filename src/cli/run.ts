@@ -136,6 +136,13 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
       mode: 0o600,
     });
     const networkScript = await runNetwork(config, c, bundle);
+    const { loopback6Ports } = await import("../network/allocate.js");
+    // [::1] is served by systemd's socket units, which only a switch installs.
+    const proxied = loopback6Ports(c, config).map((p) => `[::1]:${p.hostPort ?? p.containerPort}`);
+    if (proxied.length > 0)
+      ctx.info(
+        `${proxied.join(", ")}: not published by railyard run (a switch's units serve [::1])`,
+      );
 
     return runForeground({
       runtime,

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { UsageError } from "../errors.js";
 import type { RootlessScope } from "../config/types.js";
+import { hasHealthcheck } from "../generations/manifest.js";
 import { healthFile } from "../systemd/unit.js";
 import { loadFor, type Command } from "./context.js";
 import { bytes } from "./progress.js";
@@ -130,7 +131,9 @@ ps and podman ps are theirs. railyard stats shows CPU % and IO.`,
         uptime: s["ActiveState"] === "active" ? uptime(s["ActiveEnterTimestamp"] ?? "", now) : "-",
         restarts: Number(s["NRestarts"] ?? 0),
         image: m.services[n]?.image ?? null,
-        health: m.services[n]?.extraUnits ? readHealth(n, s["ActiveState"], config.rootless) : null,
+        health: hasHealthcheck(m.services[n])
+          ? readHealth(n, s["ActiveState"], config.rootless)
+          : null,
         cpuNs: shownNumber(s["CPUUsageNSec"]),
         memory: shownNumber(s["MemoryCurrent"]),
         generation: unsure(n) ? null : gen,

@@ -3,6 +3,8 @@
  * signals, capabilities). Each returns a value or an error message; none throws.
  */
 
+import { formatIPv6, parseIPv6 } from "../network/address.js";
+
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const fail = <T>(error: string): Parsed<T> => ({ ok: false, error });
@@ -115,9 +117,13 @@ export function parsePorts(spec: string): Parsed<PortSpec[]> {
     return fail(
       `${JSON.stringify(spec)}: the host range has ${(hLast as number) - hFirst + 1} ports and the container range ${cLast - cFirst + 1}. give ranges of the same length`,
     );
-  const hostIp = ip6 ?? ip4;
   if (ip4 !== undefined && ip4.split(".").some((o) => Number(o) > 255))
     return fail(`${JSON.stringify(spec)}: ${ip4} is not an IPv4 address. ${expected}`);
+  const v6 = ip6 === undefined ? undefined : parseIPv6(ip6);
+  if (ip6 !== undefined && v6 === undefined)
+    return fail(`${JSON.stringify(spec)}: ${ip6} is not an IPv6 address. ${expected}`);
+  // One spelling per address (RFC 5952), so that the same address is seen as the same.
+  const hostIp = v6 !== undefined ? formatIPv6(v6) : ip4;
   const out: PortSpec[] = [];
   for (let i = 0; i <= cLast - cFirst; i++)
     out.push({
@@ -147,8 +153,10 @@ export const publishedIp = (p: PortSpec): string => p.hostIp ?? DEFAULT_HOST_IP;
 /** The host port a port is published on: its own, else the container port's number. */
 export const publishedPort = (p: PortSpec): number => p.hostPort ?? p.containerPort;
 /** Where a port is published, as messages name it: `127.0.0.1:8080/tcp`. */
-export const formatPublished = (p: PortSpec): string =>
-  `${publishedIp(p)}:${publishedPort(p)}/${p.protocol}`;
+export const formatPublished = (p: PortSpec): string => {
+  const ip = publishedIp(p);
+  return `${ip.includes(":") ? `[${ip}]` : ip}:${publishedPort(p)}/${p.protocol}`;
+};
 
 /**
  * A port in compose's short syntax with the address and host port always written: compose

@@ -290,7 +290,7 @@ test("networks: each mistake is named with its key and what is expected", () => 
   );
   has("containers.y.ports", /network "none" has only loopback/);
   has("containers.z.ports", /with network "host" the program listens on the host's ports itself/);
-  has("containers.v6.ports[0]", /IPv6/);
+  has("containers.v6.ports[0]", /UDP is not published on \[::1\]/);
   has(
     "containers.p2.ports[0]",
     /0\.0\.0\.0:8080\/tcp is already published by containers\.p1\.ports\[0\]/,
@@ -393,6 +393,62 @@ test("networks on a container: several, with aliases, the first is network", () 
   has(
     "containers.clash2.networks.back.aliases[0]",
     /db-host is already a name of member on network back/,
+  );
+});
+
+test("IPv6: dual-stack networks, ports on [::1] anywhere and on other IPv6 addresses where the container has one", () => {
+  const config = resolveConfig(
+    {
+      networks: { dual: { ipv6: true }, given: { ipv6: "fd00:91:7::/64" }, v4: {} },
+      containers: {
+        a: { args: ["/bin/true"], network: "dual", ports: ["[::]:80:80", "[0:0::1]:81:81", "82"] },
+        b: { args: ["/bin/true"], network: "v4", ports: ["[::1]:90:90"] },
+        c: { args: ["/bin/true"], ports: ["[::1]:91:91", "127.0.0.1:91:91"] },
+      },
+    },
+    ctx,
+  );
+  assert.deepEqual(config.networks["dual"], { ipv6: true });
+  assert.deepEqual(config.networks["given"], { ipv6: "fd00:91:7::/64" });
+  // One spelling per address.
+  assert.equal(config.containers["a"]?.ports[1]?.hostIp, "::1");
+
+  const got = problems({
+    networks: {
+      short: { ipv6: "fd00:1::/125" },
+      bits: { ipv6: "fd00:1::1/64" },
+      over: { ipv6: "fd00:1::/48" },
+      lap: { ipv6: "fd00:1:0:5::/64" },
+      v4: {},
+    },
+    containers: {
+      p: { args: ["/bin/true"], ports: ["[::]:80:80"] },
+      q: { args: ["/bin/true"], network: "v4", ports: ["[2001:db8::1]:80:80"] },
+      u: { args: ["/bin/true"], network: "over", ports: ["[::1]:53:53/udp"] },
+      bad: { args: ["/bin/true"], ports: ["[fe80::1::2]:80:80"] },
+      // An unaddressed TCP port on a dual-stack network takes [::1] as well as 127.0.0.1.
+      d1: { args: ["/bin/true"], network: "over", ports: ["8080:80"] },
+      d2: { args: ["/bin/true"], ports: ["[::1]:8080:80"] },
+    },
+  });
+  const has = (path: string, re: RegExp) =>
+    assert.ok(
+      got.some((l) => l.startsWith(`railyard.config.ts: ${path}: `) && re.test(l)),
+      `${path} ${re}\n${got.join("\n")}`,
+    );
+  has("networks.short.ipv6", /len 48 to 120/);
+  has("networks.bits.ipv6", /host bits set. did you mean "fd00:1::\/64"/);
+  has("networks.over.ipv6", /fd00:1::\/48 overlaps networks\.lap\.ipv6/);
+  has(
+    "containers.p.ports[0]",
+    /every IPv6 address needs an IPv6 address in the container: network "private" is IPv4 only/,
+  );
+  has("containers.q.ports[0]", /give networks\.v4 ipv6: true/);
+  has("containers.u.ports[0]", /UDP is not published on \[::1\]/);
+  has("containers.bad.ports[0]", /not an IPv6 address/);
+  has(
+    "containers.d2.ports[0]",
+    /\[::1\]:8080\/tcp is already published by containers\.d1\.ports\[0\]/,
   );
 });
 

@@ -25,16 +25,25 @@ import {
 import {
   formatSubnet,
   overlaps,
+  overlaps6,
   parseSubnet,
+  parseSubnet6,
   subnetSize,
   type Subnet,
+  type Subnet6,
 } from "../network/address.js";
-import { PRIVATE_POOL } from "../network/allocate.js";
+import {
+  isDualStack,
+  loopback6Ports,
+  NAMED_DEFAULT_PREFIX,
+  PRIVATE_POOL,
+} from "../network/allocate.js";
 import { formatReference, parseReference } from "../image/reference.js";
 import type {
   ContainerConfig,
   HealthcheckConfig,
   ResolvedAttachment,
+  ResolvedNetwork,
   ResolvedHealthcheck,
   ResolvedSecretMount,
   ResolvedImage,
@@ -163,7 +172,12 @@ const topSchema = v.strictObject({
   stateDir: opt(str),
   backend: opt(v.picklist(["oci", "docker", "podman"])),
   registries: opt(v.record(v.string(), v.strictObject({ insecure: opt(v.boolean()) }))),
-  networks: opt(v.record(v.string(), v.strictObject({ subnet: opt(str) }))),
+  networks: opt(
+    v.record(
+      v.string(),
+      v.strictObject({ subnet: opt(str), ipv6: opt(v.union([v.boolean(), str])) }),
+    ),
+  ),
   secrets: opt(v.record(v.string(), v.strictObject({ file: opt(str), encrypted: opt(str) }))),
   onFailure: opt(
     v.union([str, v.pipe(strList, v.minLength(1, "must name a program: it cannot be empty"))]),
@@ -485,8 +499,6 @@ function resolveContainer(
   c.ports?.forEach((spec, i) => {
     const p = parsePorts(spec);
     if (!p.ok) r(["ports", i], p.error);
-    else if (p.value[0]?.hostIp?.includes(":"))
-      r(["ports", i], `publishing on an IPv6 address is not supported yet. use an IPv4 address`);
     else
       for (const port of p.value) {
         portOrigin.set(port, i);
@@ -1062,10 +1074,10 @@ function resolveContainerSecrets(
 const NETWORK_NAME = /^[a-z0-9][a-z0-9_-]{0,11}$/;
 
 function resolveNetworks(
-  raw: Record<string, { subnet?: string | undefined }>,
+  raw: Record<string, { subnet?: string | undefined; ipv6?: boolean | string | undefined }>,
   problems: ConfigProblem[],
-): Record<string, { subnet?: string }> {
-  const out: Record<string, { subnet?: string }> = {};
+): Record<string, ResolvedNetwork> {
+  const out: Record<string, ResolvedNetwork> = {};
   for (const name of Object.keys(raw).sort()) {
     const at = (...p: string[]) => formatPath(["networks", name, ...p]);
     if (BUILTIN_NETWORKS.includes(name)) {
@@ -1082,21 +1094,36 @@ function resolveNetworks(
       });
       continue;
     }
-    const subnet = raw[name]?.subnet;
-    if (subnet === undefined) {
-      out[name] = {};
-      continue;
+    const { subnet, ipv6 } = raw[name] ?? {};
+    if (subnet !== undefined) {
+      const p = parseSubnet(subnet, 12, 29);
+      if (!p.ok) problems.push({ path: at("subnet"), message: p.error });
     }
-    const p = parseSubnet(subnet, 12, 29);
-    if (!p.ok) problems.push({ path: at("subnet"), message: p.error });
-    out[name] = { subnet };
+    if (typeof ipv6 === "string") {
+      const p = parseSubnet6(ipv6);
+      if (!p.ok) problems.push({ path: at("ipv6"), message: p.error });
+      else {
+        // Each member's IPv6 address has its IPv4 address's host number: room for as many.
+        const v4 = subnet === undefined ? undefined : parseSubnet(subnet, 12, 29);
+        const v4Bits = 32 - (v4?.ok ? v4.value.prefix : NAMED_DEFAULT_PREFIX);
+        if (128 - p.value.prefix < v4Bits)
+          problems.push({
+            path: at("ipv6"),
+            message: `${ipv6} has fewer addresses than the network's IPv4 subnet (/${32 - v4Bits}). use a /${128 - v4Bits} or larger`,
+          });
+      }
+    }
+    out[name] = {
+      ...(subnet !== undefined ? { subnet } : {}),
+      ...(ipv6 === true || typeof ipv6 === "string" ? { ipv6 } : {}),
+    };
   }
   return out;
 }
 
 /** Problems between networks and containers: overlapping subnets, full subnets, ports published twice. */
 function networkProblems(
-  networks: Record<string, { subnet?: string }>,
+  networks: Record<string, ResolvedNetwork>,
   containers: Record<string, ResolvedContainer>,
 ): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
@@ -1142,24 +1169,65 @@ function networkProblems(
       });
     }
   }
-  // By host port and protocol, so a range of thousands of ports stays one pass.
-  const published = new Map<string, { where: string; port: PortSpec }[]>();
+  const subnets6: [string, Subnet6][] = [];
+  for (const [name, n] of Object.entries(networks)) {
+    const p = typeof n.ipv6 === "string" ? parseSubnet6(n.ipv6) : undefined;
+    if (!p?.ok) continue;
+    const clash = subnets6.find(([, s]) => overlaps6(s, p.value));
+    if (clash)
+      problems.push({
+        path: `networks.${name}.ipv6`,
+        message: `${n.ipv6} overlaps networks.${clash[0]}.ipv6. pick a subnet of its own`,
+      });
+    subnets6.push([name, p.value]);
+  }
+  // IPv6: ::1 through a proxy (TCP, any network of the container's own); any other address by
+  // the kernel, to the container's IPv6 address on its first network.
   for (const c of Object.values(containers))
     c.ports.forEach((p, i) => {
+      const ip = p.hostIp;
+      if (ip === undefined || !ip.includes(":")) return;
       const where = `containers.${c.name}.ports[${portOrigin.get(p) ?? i}]`;
-      const ip = publishedIp(p);
-      const key = `${publishedPort(p)}/${p.protocol}`;
-      const same = published.get(key) ?? [];
-      const other = same.find(({ port: o }) => {
-        const oip = publishedIp(o);
-        return oip === ip || oip === "0.0.0.0" || ip === "0.0.0.0";
-      });
-      if (other)
+      if (ip === "::1" && p.protocol === "udp")
         problems.push({
           path: where,
-          message: `${formatPublished(p)} is already published by ${other.where} (${publishedIp(other.port)}:${publishedPort(other.port)}). pick another host port`,
+          message: `UDP is not published on [::1] (it goes through a TCP proxy). publish it on 127.0.0.1, or on [::] with a dual-stack network`,
         });
-      published.set(key, [...same, { where, port: p }]);
+      else if (ip !== "::1" && !isDualStack(c, { networks }))
+        problems.push({
+          path: where,
+          message: `publishing on ${ip === "::" ? "every IPv6 address" : ip} needs an IPv6 address in the container: ${
+            c.networks[0] !== undefined
+              ? `give networks.${c.networks[0].name} ipv6: true`
+              : `network "${c.network}" is IPv4 only; use a named network with ipv6: true`
+          } (or publish on [::1], which any network can)`,
+        });
     });
+  // By host port and protocol, so a range of thousands of ports stays one pass. What a port takes:
+  // its address, and on a dual-stack network, a TCP port without one takes [::1] too.
+  const published = new Map<string, { where: string; ip: string; port: PortSpec }[]>();
+  for (const c of Object.values(containers)) {
+    const loop6 = new Set(loopback6Ports(c, { networks }));
+    c.ports.forEach((p, i) => {
+      const where = `containers.${c.name}.ports[${portOrigin.get(p) ?? i}]`;
+      const key = `${publishedPort(p)}/${p.protocol}`;
+      const same = published.get(key) ?? [];
+      const ips = [publishedIp(p), ...(loop6.has(p) && p.hostIp === undefined ? ["::1"] : [])];
+      for (const ip of ips) {
+        const any = ip.includes(":") ? "::" : "0.0.0.0";
+        const other = same.find(
+          (o) =>
+            o.ip.includes(":") === ip.includes(":") && (o.ip === ip || o.ip === any || ip === any),
+        );
+        if (other)
+          problems.push({
+            path: where,
+            message: `${formatPublished({ ...p, hostIp: ip })} is already published by ${other.where} (${formatPublished({ ...other.port, hostIp: other.ip })}). pick another host port`,
+          });
+        same.push({ where, ip, port: p });
+      }
+      published.set(key, same);
+    });
+  }
   return problems;
 }

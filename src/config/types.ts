@@ -28,6 +28,13 @@ export interface NetworkAttachmentConfig {
 export interface NetworkConfig {
   /** An IPv4 subnet, e.g. "10.91.7.0/24"; the host's bridge takes its first address. @default the first free /24 of 10.91.0.0/16 */
   subnet?: string;
+  /**
+   * Dual stack: `true` for an IPv6 unique local /64 of railyard's choosing (stable: derived from
+   * the state dir and the network's name), or an IPv6 subnet such as "fd00:91:7::/64". Members
+   * get an IPv6 address beside their IPv4 one, and ports can be published on IPv6 addresses.
+   * @default false (IPv4 only)
+   */
+  ipv6?: boolean | string;
 }
 
 /** An ociTools-style mount, keyed by its destination inside the container. */
@@ -390,6 +397,13 @@ export interface ResolvedContainer {
   readonly serviceName: string;
 }
 
+/** A declared network: what the config gives; the rest is allocated at build. */
+export interface ResolvedNetwork {
+  readonly subnet?: string;
+  /** Dual stack: an IPv6 subnet, or true for a unique local /64 allocated at build. */
+  readonly ipv6?: string | true;
+}
+
 /** A container's place on a named network. */
 export interface ResolvedAttachment {
   readonly name: string;
@@ -431,7 +445,7 @@ export interface ResolvedConfig {
   readonly backend: Backend;
   readonly registries: Readonly<Record<string, { readonly insecure: boolean }>>;
   /** Declared networks; a subnet only where the config gives one (the rest is allocated at build). */
-  readonly networks: Readonly<Record<string, { readonly subnet?: string }>>;
+  readonly networks: Readonly<Record<string, ResolvedNetwork>>;
   /** Secrets by name: exactly one of file and encrypted, an absolute path. */
   readonly secrets: Readonly<
     Record<string, { readonly file?: string; readonly encrypted?: string }>

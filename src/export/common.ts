@@ -74,6 +74,8 @@ export function warnHostSpecific(
 export interface ExportedNamedNetwork {
   readonly name: string;
   readonly subnet?: string;
+  /** Dual stack: the IPv6 subnet the config gives, or true for one of the engine's choosing. */
+  readonly ipv6?: string | true;
   readonly aliases: readonly string[];
 }
 
@@ -100,8 +102,13 @@ export function exportedNetwork(config: ResolvedConfig, c: ResolvedContainer): E
   return {
     kind: "network",
     networks: c.networks.map(({ name, aliases }) => {
-      const subnet = config.networks[name]?.subnet;
-      return { name, aliases, ...(subnet !== undefined ? { subnet } : {}) };
+      const { subnet, ipv6 } = config.networks[name] ?? {};
+      return {
+        name,
+        aliases,
+        ...(subnet !== undefined ? { subnet } : {}),
+        ...(ipv6 !== undefined ? { ipv6 } : {}),
+      };
     }),
   };
 }

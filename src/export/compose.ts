@@ -19,7 +19,7 @@ import {
 export type ComposeService = Record<string, unknown>;
 export interface ComposeFile {
   services: Record<string, ComposeService>;
-  networks?: Record<string, { ipam?: { config: { subnet: string }[] } }>;
+  networks?: Record<string, { enable_ipv6?: boolean; ipam?: { config: { subnet: string }[] } }>;
   secrets?: Record<string, { file: string }>;
 }
 
@@ -53,8 +53,15 @@ export function toCompose(
     services[c.name] = service(c, images[c.name] ?? (c.image?.ref as string), config, warn);
     const net = exportedNetwork(config, c);
     if (net.kind === "network")
-      for (const n of net.networks)
-        networks[n.name] = n.subnet ? { ipam: { config: [{ subnet: n.subnet }] } } : {};
+      for (const n of net.networks) {
+        const subnets = [n.subnet, typeof n.ipv6 === "string" ? n.ipv6 : undefined].flatMap(
+          (subnet) => (subnet === undefined ? [] : [{ subnet }]),
+        );
+        networks[n.name] = {
+          ...(n.ipv6 !== undefined ? { enable_ipv6: true } : {}),
+          ...(subnets.length > 0 ? { ipam: { config: subnets } } : {}),
+        };
+      }
   }
   const named = Object.keys(networks).length > 0;
   const secrets = exportedSecrets(config, Object.values(services), warn);

@@ -33,10 +33,16 @@ import {
   readManifest,
 } from "./store.js";
 import { basename } from "node:path";
-import { EMPTY_ALLOCATION, allocateNetworks, type NetworkAllocation } from "../network/allocate.js";
+import {
+  EMPTY_ALLOCATION,
+  allocateNetworks,
+  loopback6Ports,
+  type NetworkAllocation,
+} from "../network/allocate.js";
 import { containerNetwork, isPrivateOrNamed, renderNetScript } from "../network/script.js";
+import { renderProxyUnits } from "../systemd/proxy.js";
 import { ALLOCATION_FILE, readAllocation } from "../network/files.js";
-import { checkNetworkHost } from "../network/host.js";
+import { checkNetworkHost, foreignRoutes } from "../network/host.js";
 
 const sha256 = (s: string) => `sha256:${createHash("sha256").update(s).digest("hex")}`;
 
@@ -63,11 +69,15 @@ export const unitNetScriptPath = (stateDir: string, name: string): string =>
  */
 export function allocateFromRunning(config: ResolvedConfig): NetworkAllocation {
   const current = currentGeneration(config.stateDir);
+  const uses = Object.values(config.containers).some(isPrivateOrNamed);
   return allocateNetworks(
     config,
     current === undefined
       ? EMPTY_ALLOCATION
       : readAllocation(generationDir(config.stateDir, current)),
+    // Routes narrower than the pools (other projects' networks, a small VPN) are stepped
+    // around; one that covers a whole pool (a LAN) is checkNetworkHost's to explain.
+    uses ? foreignRoutes(config).flatMap((r) => (r.subnet.prefix > 16 ? [r.subnet] : [])) : [],
   );
 }
 
@@ -120,13 +130,15 @@ export async function buildGeneration(
       config.rootless,
       containerId(c.name, config.idScope),
     );
-    Object.assign(units, health);
+    const proxies = net ? renderProxyUnits(c, loopback6Ports(c, config), net.links[0].address) : {};
+    const extra = { ...health, ...proxies };
+    Object.assign(units, extra);
     services[c.name] = {
       unit: c.serviceName,
-      ...(Object.keys(health).length > 0 ? { extraUnits: Object.keys(health).sort() } : {}),
+      ...(Object.keys(extra).length > 0 ? { extraUnits: Object.keys(extra).sort() } : {}),
       // The network script is part of what the unit runs: a new address restarts the service.
       unitHash: sha256(
-        [restartRelevant(unit), ...Object.values(health), netScripts[c.name] ?? ""].join("\0"),
+        [restartRelevant(unit), ...Object.values(extra), netScripts[c.name] ?? ""].join("\0"),
       ),
       bundle: basename(b.bundle),
       fingerprint: b.fingerprint,

@@ -2,7 +2,10 @@
 
 export interface ServiceEntry {
   readonly unit: string;
-  /** Units that belong to this service (its healthcheck's timer and service), installed with it. */
+  /**
+   * Units that belong to this service, installed with it: its healthcheck's timer and service,
+   * and the socket and proxy of each port on [::1].
+   */
   readonly extraUnits?: readonly string[];
   /** sha256 of the rendered unit file. */
   readonly unitHash: string;
@@ -12,6 +15,10 @@ export interface ServiceEntry {
   readonly image?: string;
   readonly autoStart: boolean;
 }
+
+/** Whether a service has a healthcheck: its extra units include the check's timer. */
+export const hasHealthcheck = (e: Pick<ServiceEntry, "extraUnits"> | undefined): boolean =>
+  e?.extraUnits?.some((u) => u.endsWith("-health.timer")) ?? false;
 
 export interface GenerationManifest {
   readonly generation: number;

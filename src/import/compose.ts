@@ -19,6 +19,7 @@ import {
 import type {
   ContainerConfig,
   HealthcheckConfig,
+  NetworkConfig,
   RestartPolicy,
   SecretConfig,
   UserConfig,
@@ -215,6 +216,7 @@ export function fromCompose(doc: unknown, ctx: ImportContext): ImportResult {
     }
   }
   const networks = declaredNetworks(top["networks"], containers, r);
+  for (const [name, c] of Object.entries(containers)) ipv6Ports(name, c, networks, r);
   const secrets = declaredSecrets(top["secrets"], r);
   if (r.problems.length > 0) throw new ConfigError(ctx.file, r.problems);
   return {
@@ -225,6 +227,41 @@ export function fromCompose(doc: unknown, ctx: ImportContext): ImportResult {
     },
     warnings: r.warnings,
   };
+}
+
+/**
+ * Ports on IPv6 addresses that railyard cannot publish as compose would are left out, each
+ * named: UDP on [::1] (railyard proxies [::1] over TCP), and any other IPv6 address on a network
+ * without enable_ipv6 (docker proxies it to IPv4 in a process; railyard's kernel forwarding
+ * needs an IPv6 address in the container).
+ */
+function ipv6Ports(
+  name: string,
+  c: ContainerConfig,
+  networks: Readonly<Record<string, NetworkConfig>>,
+  r: Reader,
+): void {
+  if (!c.ports) return;
+  const first = Array.isArray(c.networks)
+    ? c.networks[0]
+    : c.networks
+      ? Object.keys(c.networks)[0]
+      : c.network;
+  const dual = first !== undefined && networks[first]?.ipv6 !== undefined;
+  c.ports = c.ports.filter((spec, i) => {
+    const ip = /^\[([^\]]+)\]/.exec(spec)?.[1];
+    if (ip === undefined) return true;
+    const why =
+      ip === "::1" && spec.endsWith("/udp")
+        ? "UDP on [::1] is not published (railyard proxies [::1] over TCP); publish it on 127.0.0.1"
+        : ip !== "::1" && !dual
+          ? `publishing on [${ip}] needs an IPv6 network: set enable_ipv6: true on ${first ?? "the service's network"}`
+          : undefined;
+    if (why !== undefined)
+      r.warn(["services", name, "ports", i], `${JSON.stringify(spec)}: ${why}; left out`);
+    return why === undefined;
+  });
+  if (c.ports.length === 0) delete c.ports;
 }
 
 /**
@@ -399,7 +436,7 @@ function declaredNetworks(
   raw: unknown,
   containers: Readonly<Record<string, ContainerConfig>>,
   r: Reader,
-): Record<string, { subnet?: string }> {
+): Record<string, NetworkConfig> {
   const top = isRecord(raw) ? raw : {};
   const used = new Set(
     Object.values(containers).flatMap((c) =>
@@ -410,21 +447,27 @@ function declaredNetworks(
           : Object.keys(c.networks),
     ),
   );
-  const out: Record<string, { subnet?: string }> = {};
+  const out: Record<string, NetworkConfig> = {};
   const byName = new Map(Object.keys(top).map((n) => [networkName(n), n]));
   const declared = (n: string) =>
     n !== "" && !BUILTIN_NETWORKS.includes(n) && !n.startsWith("container:");
   for (const name of [...used].filter(declared).sort()) {
     const composeName = byName.get(name) ?? name;
     const def = top[composeName];
-    const net: { subnet?: string } = {};
+    const net: NetworkConfig = {};
     if (isRecord(def)) {
       const path: Path = ["networks", composeName];
       const cfg = isRecord(def["ipam"]) ? def["ipam"]["config"] : undefined;
-      const subnet = Array.isArray(cfg) && isRecord(cfg[0]) ? cfg[0]["subnet"] : undefined;
-      if (typeof subnet === "string" && !subnet.includes(":")) net.subnet = subnet;
+      // An IPv4 subnet and, on a network with enable_ipv6, an IPv6 one.
+      const subnets = (Array.isArray(cfg) ? cfg : [])
+        .map((c) => (isRecord(c) ? c["subnet"] : undefined))
+        .filter((x): x is string => typeof x === "string");
+      const v4 = subnets.find((x) => !x.includes(":"));
+      const v6 = subnets.find((x) => x.includes(":"));
+      if (v4 !== undefined) net.subnet = v4;
+      if (def["enable_ipv6"] === true) net.ipv6 = v6 ?? true;
       const left = Object.keys(def).filter(
-        (k) => k !== "ipam" && !(k === "driver" && def[k] === "bridge"),
+        (k) => k !== "ipam" && k !== "enable_ipv6" && !(k === "driver" && def[k] === "bridge"),
       );
       if (left.length > 0)
         r.warn(path, `${left.join(", ")} not imported; railyard's networks are bridges of its own`);
@@ -748,13 +791,6 @@ function ports(v: unknown, path: Path, r: Reader, c: ContainerConfig): void {
     const parsed = parsePorts(fixed.replace(/\/tcp$/, ""));
     if (!parsed.ok) return r.problem(p, parsed.error);
     const first = parsed.value[0] as PortSpec;
-    if (first.hostIp?.includes(":")) {
-      r.warn(
-        p,
-        `${JSON.stringify(spec)}: IPv6 addresses are not imported; railyard publishes on IPv4`,
-      );
-      return;
-    }
     if (first.hostPort === undefined)
       r.warn(
         p,

@@ -86,3 +86,79 @@ export function parseProcRoute(text: string): HostRoute[] {
   }
   return routes;
 }
+
+/** An IPv6 subnet: its first address (128 bits) and prefix length. */
+export interface Subnet6 {
+  readonly base: bigint;
+  readonly prefix: number;
+}
+
+/**
+ * Parse an IPv6 address (RFC 4291 text forms, "::" and an IPv4 tail included, no zone);
+ * undefined if it is not one.
+ */
+export function parseIPv6(s: string): bigint | undefined {
+  if (!/^[0-9a-fA-F:.]+$/.test(s) || s.split("::").length > 2) return undefined;
+  let text = s;
+  const tail = /:(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (tail) {
+    const v4 = parseIPv4(tail[1] as string);
+    if (v4 === undefined) return undefined;
+    text = `${text.slice(0, tail.index + 1)}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
+  }
+  const [head = "", rest] = text.split("::");
+  const groups = (part: string) => (part === "" ? [] : part.split(":"));
+  const left = groups(head);
+  const right = rest === undefined ? [] : groups(rest);
+  const missing = 8 - left.length - right.length;
+  if (rest === undefined ? missing !== 0 : missing < 1) return undefined;
+  const all = [...left, ...Array<string>(rest === undefined ? 0 : missing).fill("0"), ...right];
+  if (all.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
+  return all.reduce((a, g) => (a << 16n) | BigInt(parseInt(g, 16)), 0n);
+}
+
+/** An IPv6 address in RFC 5952's form: lower case, the longest run of zero groups as "::". */
+export function formatIPv6(n: bigint): string {
+  const groups = Array.from({ length: 8 }, (_, i) => Number((n >> BigInt(112 - 16 * i)) & 0xffffn));
+  let best = { at: -1, len: 1 };
+  for (let i = 0; i < 8;) {
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > best.len) best = { at: i, len: j - i };
+    i = j === i ? i + 1 : j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best.at < 0) return hex.join(":");
+  return `${hex.slice(0, best.at).join(":")}::${hex.slice(best.at + best.len).join(":")}`;
+}
+
+export const formatSubnet6 = (s: Subnet6): string => `${formatIPv6(s.base)}/${s.prefix}`;
+
+/** `"fd12:3456:789a:1::/64"` -> a subnet, or an error that says what is expected. */
+export function parseSubnet6(
+  s: string,
+  minPrefix = 48,
+  maxPrefix = 120,
+): { ok: true; value: Subnet6 } | { ok: false; error: string } {
+  const expected = `expected an IPv6 subnet "prefix::/len" with len ${minPrefix} to ${maxPrefix}, e.g. "fd00:91:7::/64"`;
+  const m = /^([0-9a-fA-F:.]+)\/(\d{1,3})$/.exec(s);
+  const base = m ? parseIPv6(m[1] as string) : undefined;
+  const prefix = m ? Number(m[2]) : NaN;
+  if (base === undefined || !(prefix >= minPrefix && prefix <= maxPrefix))
+    return {
+      ok: false,
+      error: `${JSON.stringify(s)} is not a subnet railyard can use. ${expected}`,
+    };
+  const hostBits = (1n << BigInt(128 - prefix)) - 1n;
+  if ((base & hostBits) !== 0n)
+    return {
+      ok: false,
+      error: `${JSON.stringify(s)} has host bits set. did you mean "${formatSubnet6({ base: base & ~hostBits, prefix })}"?`,
+    };
+  return { ok: true, value: { base, prefix } };
+}
+
+export function overlaps6(a: Subnet6, b: Subnet6): boolean {
+  const size = (s: Subnet6) => 1n << BigInt(128 - s.prefix);
+  return a.base < b.base + size(b) && b.base < a.base + size(a);
+}

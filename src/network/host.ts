@@ -1,14 +1,36 @@
 /** Build-time checks that this host can run railyard's networks. I/O. */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { ResolvedConfig } from "../config/types.js";
 import { NetworkError } from "../errors.js";
 import { hostProbe } from "../runtime/detect.js";
-import { formatSubnet, overlaps, parseProcRoute, type Subnet } from "./address.js";
-import { PRIVATE_POOL, parseAllocatedSubnet, type NetworkAllocation } from "./allocate.js";
-import { isPrivateOrNamed } from "./script.js";
+import {
+  formatSubnet,
+  overlaps,
+  parseIPv4,
+  parseProcRoute,
+  type HostRoute,
+  type Subnet,
+} from "./address.js";
+import { loopback6Ports, parseAllocatedSubnet, type NetworkAllocation } from "./allocate.js";
+import { SOCKET_PROXYD } from "../systemd/proxy.js";
+import { isPrivateOrNamed, ownInterfaces } from "./script.js";
 
-/** Interfaces railyard made: bridges ("ry-NAME") and private links ("ryv-..."). */
-const OURS = /^ry(v)?-/;
+/** Interfaces railyard makes: bridges ("ry-NAME", "ryb-...") and links ("ryv-..."). */
+const RAILYARD_IF = /^ry[bv]?-/;
+
+/**
+ * The host's routes on interfaces this project does not make: its LAN, VPNs, docker's bridge,
+ * and other railyard projects' networks. Their subnets are not free for this one. Empty when
+ * /proc/net/route cannot be read.
+ */
+export function foreignRoutes(config: ResolvedConfig): HostRoute[] {
+  const own = ownInterfaces(config);
+  try {
+    return parseProcRoute(readFileSync("/proc/net/route", "utf8")).filter((r) => !own.has(r.iface));
+  } catch {
+    return [];
+  }
+}
 
 /**
  * Refuse a build whose networks this host cannot run: `ip` or `nft` missing, or a subnet that a
@@ -35,16 +57,20 @@ export function checkNetworkHost(
         `containers.${first.name}.network: ${JSON.stringify(first.network)} needs ${tool}, which is not installed. install it: apt-get install ${pkg}`,
         first.network,
       );
-  let routes;
-  try {
-    routes = parseProcRoute(readFileSync("/proc/net/route", "utf8")).filter(
-      (r) => !OURS.test(r.iface),
+  const proxied = users.find((c) => loopback6Ports(c, config).length > 0);
+  if (proxied && !existsSync(SOCKET_PROXYD))
+    throw new NetworkError(
+      `containers.${proxied.name}.ports: ports on [::1] are served by ${SOCKET_PROXYD}, which is not installed (it is part of systemd). install systemd 246 or later, or publish on 127.0.0.1 only`,
+      proxied.network,
     );
-  } catch {
-    return;
-  }
+  const routes = foreignRoutes(config);
   const used: [string, Subnet][] = [];
-  if (users.some((c) => c.network === "private")) used.push(['network "private"', PRIVATE_POOL]);
+  // Each private container's own /31 (the rest of the pool may be another project's).
+  for (const [name, a] of Object.entries(alloc.private)) {
+    const n = parseIPv4(a);
+    if (n !== undefined)
+      used.push([`containers.${name} (network "private")`, { base: n - 1, prefix: 31 }]);
+  }
   for (const [name, n] of Object.entries(alloc.networks))
     if (users.some((c) => c.networks.some((a) => a.name === name)))
       used.push([`networks.${name}`, parseAllocatedSubnet(n.subnet)]);
@@ -52,7 +78,9 @@ export function checkNetworkHost(
     const r = routes.find((r) => overlaps(r.subnet, s));
     if (r)
       throw new NetworkError(
-        `${where}: its addresses ${formatSubnet(s)} overlap the host's route to ${formatSubnet(r.subnet)} on ${r.iface}. ` +
+        `${where}: its addresses ${formatSubnet(s)} overlap the host's route to ${formatSubnet(r.subnet)} on ${r.iface}` +
+          (RAILYARD_IF.test(r.iface) ? `, a network of another railyard project (state dir)` : "") +
+          ". " +
           (where.startsWith("networks.")
             ? `give ${where} a subnet of its own`
             : `move that network, or use named networks with subnets of their own`),

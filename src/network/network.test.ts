@@ -8,11 +8,12 @@ import { NetworkError } from "../errors.js";
 import { fakeContext } from "../../tests/helpers/context.js";
 import { REPO_ROOT } from "../../tests/helpers/paths.js";
 import { snapshot } from "../../tests/helpers/snapshot.js";
-import { overlaps, parseProcRoute, parseSubnet } from "./address.js";
-import { allocateNetworks, type NetworkAllocation } from "./allocate.js";
+import { formatIPv6, overlaps, parseIPv6, parseProcRoute, parseSubnet } from "./address.js";
+import { allocateNetworks, ipv6Of, loopback6Ports, type NetworkAllocation } from "./allocate.js";
 import {
   containerNetwork,
   macFor,
+  ownInterfaces,
   privateResolvConf,
   renderHostsFile,
   renderNetScript,
@@ -255,4 +256,116 @@ test("hosts files: a container on two networks sees both, aliases only on their 
   assert.match(both, /^10\.91\.0\.2\tdb postgres$/m);
   assert.match(both, /^10\.91\.1\.3\tweb$/m);
   assert.match(renderHostsFile(config, ["back"], alloc), /^10\.91\.0\.2\tdb postgres$/m);
+});
+
+test("IPv6 addresses: parsed in every text form, written as RFC 5952 says", () => {
+  for (const [text, canonical] of [
+    ["2001:db8:0:0:0:0:2:1", "2001:db8::2:1"],
+    ["2001:DB8::1", "2001:db8::1"],
+    ["2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"], // one zero group stays
+    ["2001:0:0:1:0:0:0:1", "2001:0:0:1::1"], // the longer run
+    ["2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"], // the first of two equal runs
+    ["::", "::"],
+    ["::1", "::1"],
+    ["::ffff:192.0.2.1", "::ffff:c000:201"],
+    ["fd00::", "fd00::"],
+  ])
+    assert.equal(formatIPv6(parseIPv6(text as string) as bigint), canonical, text);
+  for (const bad of ["1::2::3", "12345::", "1:2:3:4:5:6:7", "1:2:3:4:5:6:7:8:9", "g::", ":1"])
+    assert.equal(parseIPv6(bad), undefined, bad);
+});
+
+test("dual stack: a stable unique local /64 per state dir and name; addresses follow IPv4's", () => {
+  const make = (stateDir: string, ipv6: boolean | string = true) =>
+    resolveConfig(
+      {
+        stateDir,
+        networks: { dual: { ipv6 }, plain: {} },
+        containers: { a: on("dual"), b: on("dual"), c: on("plain") },
+      },
+      fakeContext(),
+    );
+  const one = allocateNetworks(make("/var/lib/railyard"));
+  const again = allocateNetworks(make("/var/lib/railyard"));
+  const other = allocateNetworks(make("/srv/project/state"));
+  const s6 = one.networks["dual"]?.subnet6 ?? "";
+  assert.match(s6, /^fd[0-9a-f]{2}:[0-9a-f]{1,4}:[0-9a-f]{1,4}::\/64$/);
+  assert.equal(again.networks["dual"]?.subnet6, s6, "the same on every build");
+  assert.notEqual(other.networks["dual"]?.subnet6, s6, "another project's is another");
+  assert.equal(one.networks["plain"]?.subnet6, undefined);
+  const net = one.networks["dual"]!;
+  assert.equal(ipv6Of(net, net.members["a"]!), s6.replace("::/64", "::2"));
+  // A given subnet is used as it is.
+  const given = allocateNetworks(make("/x", "fd00:91:7::/64"));
+  assert.equal(given.networks["dual"]?.subnet6, "fd00:91:7::/64");
+  assert.equal(ipv6Of(given.networks["dual"]!, "10.91.0.3"), "fd00:91:7::3");
+});
+
+test("a dual-stack member's script: IPv6 on its link and the bridge, the ip6 table, [::] published", () => {
+  const config = resolve({
+    networks: { dual: { ipv6: "fd00:91:7::/64" } },
+    containers: { web: on("dual", { ports: ["[::]:8443:443", "8080:80", "[::1]:9090:90"] }) },
+  });
+  const alloc = allocateNetworks(config);
+  const text = renderNetScript(containerNetwork(config.containers["web"]!, alloc, config)!);
+  snapshot(SNAPSHOTS, "dual.sh", text);
+  assert.equal(spawnSync("/bin/sh", ["-n"], { input: text }).status, 0);
+  assert.match(text, /^addr add fd00:91:7::2\/64 dev eth0 nodad$/m);
+  assert.match(text, /^route add default via fd00:91:7::1$/m);
+  assert.match(text, /ip -6 addr add fd00:91:7::1\/64 dev ry-dual nodad/);
+  assert.match(
+    text,
+    /create element ip6 railyard publishedany \{ tcp \. 8443 : fd00:91:7::2 \. 443 \}/,
+  );
+  assert.match(text, /delete element ip6 railyard publishedany \{ tcp \. 8443 \}/);
+  // [::1] is the proxy's, never the kernel's.
+  assert.doesNotMatch(text, /9090/);
+  assert.match(text, /accept_ra.*echo 2/, "forwarding keeps the host's router advertisements");
+  const hosts = renderHostsFile(config, ["dual"], alloc);
+  assert.match(hosts, /^10\.91\.0\.2\tweb$/m);
+  assert.match(hosts, /^fd00:91:7::2\tweb$/m);
+  // The ports systemd proxies on [::1]: the one published there, and 8080 (loopback, both families).
+  assert.deepEqual(
+    loopback6Ports(config.containers["web"]!, config).map((p) => p.containerPort),
+    [80, 90],
+  );
+});
+
+test("two projects: host-wide names carry the state dir's scope; addresses step around the other's", () => {
+  const make = (idScope?: string) => ({
+    ...resolve({
+      networks: { backend: {} },
+      containers: { app: on("backend", { ports: ["8080:80"] }), solo: on("private") },
+    }),
+    ...(idScope ? { idScope } : {}),
+  });
+  const plain = make();
+  const scoped = make("1a2b3c4d");
+  const a = allocateNetworks(plain);
+  const netA = containerNetwork(plain.containers["app"]!, a, plain)!;
+  const netB = containerNetwork(scoped.containers["app"]!, allocateNetworks(scoped), scoped)!;
+  assert.equal(netA.netns, "railyard-app");
+  assert.equal(netB.netns, "railyard-app-1a2b3c4d");
+  assert.equal(netA.links[0].bridge, "ry-backend");
+  assert.match(netB.links[0].bridge ?? "", /^ryb-[0-9a-f]{11}$/);
+  assert.notEqual(netA.links[0].hostIf, netB.links[0].hostIf);
+  assert.match(renderNetScript(netB), /\/run\/railyard\/net\/app-1a2b3c4d\.undo/);
+  // The host routes the first project's subnets: the second steps around them.
+  const taken = [parseSubnet("10.91.0.0/24"), parseSubnet("10.90.0.0/31", 8, 32)].map((s) => {
+    assert.ok(s.ok);
+    return s.value;
+  });
+  const b = allocateNetworks(plain, undefined, taken);
+  assert.notEqual(b.networks["backend"]?.subnet, "10.91.0.0/24");
+  assert.notEqual(b.private["solo"], "10.90.0.1");
+  // And keeps nothing of a previous allocation that the host now routes elsewhere.
+  assert.notEqual(allocateNetworks(plain, a, taken).networks["backend"]?.subnet, "10.91.0.0/24");
+  assert.deepEqual(
+    ownInterfaces(plain),
+    new Set([
+      "ry-backend",
+      netA.links[0].hostIf,
+      containerNetwork(plain.containers["solo"]!, a, plain)!.links[0].hostIf,
+    ]),
+  );
 });

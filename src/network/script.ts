@@ -5,12 +5,14 @@
  * and no port is proxied by a process.
  */
 import { createHash } from "node:crypto";
+import { containerId } from "../runtime/oci.js";
 import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
 import { formatPublished, publishedIp, publishedPort, type PortSpec } from "../config/parse.js";
 import { formatIPv4, parseIPv4 } from "./address.js";
 import {
   attachmentsOf,
   gatewayOf,
+  ipv6Of,
   parseAllocatedSubnet,
   type NetworkAllocation,
 } from "./allocate.js";
@@ -21,14 +23,20 @@ export { attachmentsOf } from "./allocate.js";
 export const NFT_TABLE = "railyard";
 
 /**
- * The table, loaded once (by the first container that starts). Published ports are map
- * elements that each container adds at start and removes at stop. `ifaces` holds the bridges of
- * named networks and the host ends of private containers' links; `samebridge` lets a named
- * network's members reach each other (bridged traffic passes these hooks when br_netfilter is
- * loaded). Anything else forwarded into a container's link is dropped unless it is the answer
- * to a connection the container opened or was published.
+ * The table of one family (`ip`, and `ip6` for dual-stack networks), loaded once (by the first
+ * container that starts). Published ports are map elements that each container adds at start
+ * and removes at stop. `ifaces` holds the bridges of named networks and the host ends of private
+ * containers' links; `samebridge` lets a named network's members reach each other (bridged
+ * traffic passes these hooks when br_netfilter is loaded). Anything else forwarded into a
+ * container's link is dropped unless it is the answer to a connection the container opened or
+ * was published. Only IPv4 publishes loopback (127.0.0.1, with route_localnet): the kernel
+ * never forwards from ::1, so those ports go through a proxy (systemd/proxy.ts).
  */
-export const BASE_NFT = `table ip ${NFT_TABLE} {
+function baseTable(family: "ip" | "ip6"): string {
+  const addr = family === "ip" ? "ipv4_addr" : "ipv6_addr";
+  const lookup = (key: string) =>
+    `\t\tfib daddr type local dnat to ${key}meta l4proto . th dport map @${key ? "published" : "publishedany"}`;
+  return `table ${family} ${NFT_TABLE} {
 	set ifaces {
 		type ifname
 	}
@@ -36,25 +44,24 @@ export const BASE_NFT = `table ip ${NFT_TABLE} {
 		type ifname . ifname
 	}
 	map published {
-		type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service
+		type ${addr} . inet_proto . inet_service : ${addr} . inet_service
 	}
 	map publishedany {
-		type inet_proto . inet_service : ipv4_addr . inet_service
+		type inet_proto . inet_service : ${addr} . inet_service
 	}
 	chain prerouting {
 		type nat hook prerouting priority dstnat; policy accept;
-		fib daddr type local dnat to ip daddr . meta l4proto . th dport map @published
-		fib daddr type local dnat to meta l4proto . th dport map @publishedany
+${lookup(`${family} daddr . `)}
+${lookup("")}
 	}
 	chain output {
 		type nat hook output priority -100; policy accept;
-		fib daddr type local dnat to ip daddr . meta l4proto . th dport map @published
-		fib daddr type local dnat to meta l4proto . th dport map @publishedany
+${lookup(`${family} daddr . `)}
+${lookup("")}
 	}
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
-		oifname @ifaces ip saddr 127.0.0.0/8 masquerade
-		oifname @ifaces iifname @ifaces ct status dnat masquerade
+${family === "ip" ? "\t\toifname @ifaces ip saddr 127.0.0.0/8 masquerade\n" : ""}\t\toifname @ifaces iifname @ifaces ct status dnat masquerade
 		iifname @ifaces oifname != @ifaces masquerade
 	}
 	chain forward {
@@ -66,6 +73,12 @@ export const BASE_NFT = `table ip ${NFT_TABLE} {
 	}
 }
 `;
+}
+
+/** The IPv4 table every railyard network shares (`nft list table ip railyard`). */
+export const BASE_NFT = baseTable("ip");
+/** The IPv6 table, loaded by the first container on a dual-stack network. */
+export const BASE_NFT6 = baseTable("ip6");
 
 /** One of a container's interfaces: a veth link to the host, or to a named network's bridge. */
 export interface NetworkLink {
@@ -79,11 +92,15 @@ export interface NetworkLink {
   readonly gateway: string;
   /** A named network's bridge; unset for network "private" (a routed /31 of its own). */
   readonly bridge?: string;
+  /** On a dual-stack network: the container's IPv6 address, its prefix length, the bridge's. */
+  readonly v6?: { readonly address: string; readonly prefix: number; readonly gateway: string };
 }
 
 /** Everything one container's network setup needs, names and addresses decided. */
 export interface ContainerNetwork {
   readonly container: string;
+  /** The name of its undo record in NET_RUN_DIR (the container's, scoped like its netns). */
+  readonly record: string;
   /** The named network namespace (`/run/netns/<netns>`) the runtime joins. */
   readonly netns: string;
   /** At least one; the first carries the default route and the published ports. */
@@ -91,16 +108,45 @@ export interface ContainerNetwork {
   readonly ports: readonly PortSpec[];
 }
 
-export const netnsName = (container: string): string => `railyard-${container}`;
-export const netnsPath = (container: string): string => `/run/netns/${netnsName(container)}`;
-/** Interface names have 15 characters at most: the bridge is "ry-" and the network's name. */
-export const bridgeName = (network: string): string => `ry-${network}`;
+/**
+ * Network namespaces, bridges and links are host-wide names. A project whose state dir is not the
+ * default one has an id scope (see runtime/oci.ts), and its names carry it, so two projects with
+ * a container or a network of the same name never share one.
+ */
+export const netnsName = (container: string, scope?: string): string =>
+  containerId(container, scope);
+export const netnsPath = (container: string, scope?: string): string =>
+  `/run/netns/${netnsName(container, scope)}`;
+const short = (text: string, n: number) =>
+  createHash("sha256").update(text).digest("hex").slice(0, n);
+/**
+ * Interface names have 15 characters at most: the bridge is "ry-" and the network's name, or in
+ * a scoped project "ryb-" and a hash of the scope and the name.
+ */
+export const bridgeName = (network: string, scope?: string): string =>
+  scope ? `ryb-${short(`${scope}/${network}`, 11)}` : `ry-${network}`;
 /** A host end's name: "ryv-" and a hash of the container (and, past its first, the network). */
-const hostIfName = (container: string, network?: string) =>
-  `ryv-${createHash("sha256")
-    .update(network === undefined ? container : `${container}/${network}`)
-    .digest("hex")
-    .slice(0, 10)}`;
+const hostIfName = (container: string, network?: string, scope?: string) =>
+  `ryv-${short(
+    `${scope ? `${scope}/` : ""}${network === undefined ? container : `${container}/${network}`}`,
+    10,
+  )}`;
+
+/**
+ * The host interfaces this project's containers make: the bridges of its networks and the host
+ * ends of its links. A route on any other (a LAN, a VPN, another project's network) is foreign.
+ */
+export function ownInterfaces(config: ResolvedConfig): Set<string> {
+  const scope = config.idScope;
+  const out = new Set(Object.keys(config.networks).map((n) => bridgeName(n, scope)));
+  for (const c of Object.values(config.containers)) {
+    if (c.network === "private") out.add(hostIfName(c.name, undefined, scope));
+    attachmentsOf(c, config).forEach((a, i) =>
+      out.add(hostIfName(c.name, i === 0 ? undefined : a.name, scope)),
+    );
+  }
+  return out;
+}
 
 /** `network: "container:NAME"`: the container whose network namespace this one joins. */
 export const joinedOwner = (c: Pick<ResolvedContainer, "network">): string | undefined =>
@@ -114,15 +160,26 @@ export const isPrivateOrNamed = (c: ResolvedContainer): boolean =>
 export function containerNetwork(
   c: ResolvedContainer,
   alloc: NetworkAllocation,
-  config: Pick<ResolvedConfig, "networks">,
+  config: Pick<ResolvedConfig, "networks" | "idScope">,
 ): ContainerNetwork | undefined {
   if (!isPrivateOrNamed(c)) return undefined;
-  const common = { container: c.name, netns: netnsName(c.name), ports: c.ports };
+  const scope = config.idScope;
+  const common = {
+    container: c.name,
+    record: scope ? `${c.name}-${scope}` : c.name,
+    netns: netnsName(c.name, scope),
+    ports: c.ports,
+  };
   if (c.network === "private") {
     const address = alloc.private[c.name];
     if (address === undefined) throw new Error(`no private address allocated for ${c.name}`);
     const a = parseIPv4(address) as number;
-    const link = { ifname: "eth0", hostIf: hostIfName(c.name), address, prefix: 31 };
+    const link = {
+      ifname: "eth0",
+      hostIf: hostIfName(c.name, undefined, scope),
+      address,
+      prefix: 31,
+    };
     return { ...common, links: [{ ...link, gateway: formatIPv4(a - 1) }] };
   }
   const links = attachmentsOf(c, config).map(({ name }, i): NetworkLink => {
@@ -131,13 +188,19 @@ export function containerNetwork(
     if (!net || address === undefined)
       throw new Error(`no address allocated for ${c.name} on ${name}`);
     const s = parseAllocatedSubnet(net.subnet);
+    const address6 = ipv6Of(net, address);
+    const gateway6 = ipv6Of(net, formatIPv4(gatewayOf(s)));
+    const prefix6 = Number(net.subnet6?.split("/")[1]);
     return {
       ifname: `eth${i}`,
-      hostIf: hostIfName(c.name, i === 0 ? undefined : name),
+      hostIf: hostIfName(c.name, i === 0 ? undefined : name, scope),
       address,
       prefix: s.prefix,
       gateway: formatIPv4(gatewayOf(s)),
-      bridge: bridgeName(name),
+      bridge: bridgeName(name, scope),
+      ...(address6 && gateway6
+        ? { v6: { address: address6, prefix: prefix6, gateway: gateway6 } }
+        : {}),
     };
   });
   const [first, ...more] = links;
@@ -147,11 +210,29 @@ export function containerNetwork(
 
 /** nft map elements for the published ports: key only (for delete) or key : value (for add). */
 function portElements(n: ContainerNetwork, withValue: boolean): string[] {
-  return n.ports.map((p) => {
+  return n.ports.flatMap((p) => {
+    if (p.hostIp?.includes(":")) return [];
     const any = publishedIp(p) === "0.0.0.0";
     const key = `${any ? "" : `${publishedIp(p)} . `}${p.protocol} . ${publishedPort(p)}`;
     const map = any ? "publishedany" : "published";
-    return `${map} { ${key}${withValue ? ` : ${n.links[0].address} . ${p.containerPort}` : ""} }`;
+    return [`${map} { ${key}${withValue ? ` : ${n.links[0].address} . ${p.containerPort}` : ""} }`];
+  });
+}
+
+/**
+ * The same in the ip6 table, for ports published on an IPv6 address other than ::1 (proxied):
+ * to the container's IPv6 address on its first network.
+ */
+function portElements6(n: ContainerNetwork, withValue: boolean): string[] {
+  const to = n.links[0].v6?.address;
+  if (to === undefined) return [];
+  return n.ports.flatMap((p) => {
+    const ip = p.hostIp;
+    if (ip === undefined || !ip.includes(":") || ip === "::1") return [];
+    const any = ip === "::";
+    const key = `${any ? "" : `${ip} . `}${p.protocol} . ${publishedPort(p)}`;
+    const map = any ? "publishedany" : "published";
+    return [`${map} { ${key}${withValue ? ` : ${to} . ${p.containerPort}` : ""} }`];
   });
 }
 
@@ -173,14 +254,16 @@ export function macFor(address: string): string {
  * with it (under the same lock as `up` makes them), so nothing of a network stays on the host
  * while none of its containers runs; the next member's `up` makes them again.
  */
-function bridgeCleanup(b: string): string[] {
+function bridgeCleanup(b: string, v6: boolean): string[] {
   return [
     `\tif [ -d /sys/class/net/${b}/brif ] && [ -d ${NET_RUN_DIR} ]; then (`,
     "\t\tflock 9",
     `\t\tif [ -z "$(ls /sys/class/net/${b}/brif)" ]; then`,
     `\t\t\tip link delete ${b} 2>/dev/null || true`,
-    `\t\t\tnft delete element ip ${NFT_TABLE} ifaces '{ "${b}" }' 2>/dev/null || true`,
-    `\t\t\tnft delete element ip ${NFT_TABLE} samebridge '{ "${b}" . "${b}" }' 2>/dev/null || true`,
+    ...(["ip", ...(v6 ? ["ip6"] : [])] as const).flatMap((family) => [
+      `\t\t\tnft delete element ${family} ${NFT_TABLE} ifaces '{ "${b}" }' 2>/dev/null || true`,
+      `\t\t\tnft delete element ${family} ${NFT_TABLE} samebridge '{ "${b}" . "${b}" }' 2>/dev/null || true`,
+    ]),
     "\t\tfi",
     `\t) 9>${NET_RUN_DIR}/.lock; fi`,
   ];
@@ -195,7 +278,7 @@ export const NET_RUN_DIR = "/run/railyard/net";
  * `up` left in /run, so it is right even after a switch changed the config.
  */
 export function renderNetScript(n: ContainerNetwork): string {
-  const undo = `${NET_RUN_DIR}/${n.container}.undo`;
+  const undo = `${NET_RUN_DIR}/${n.record}.undo`;
   const [primary] = n.links;
   const bridges = n.links.flatMap((l) => (l.bridge ? [l] : []));
   const lines: string[] = [
@@ -208,7 +291,7 @@ export function renderNetScript(n: ContainerNetwork): string {
     "down() {",
     `\tif [ -f "$undo" ]; then nft -f "$undo" || true; rm -f "$undo"; fi`,
     `\tip netns delete ${n.netns} 2>/dev/null || true`,
-    ...bridges.flatMap((l) => bridgeCleanup(l.bridge as string)),
+    ...bridges.flatMap((l) => bridgeCleanup(l.bridge as string, l.v6 !== undefined)),
     "}",
     'case "${1-}" in',
     "up)",
@@ -221,6 +304,19 @@ export function renderNetScript(n: ContainerNetwork): string {
     "NFT",
     "\t\techo 1 >/proc/sys/net/ipv4/ip_forward",
   ];
+  const v6Links = n.links.filter((l) => l.v6 !== undefined);
+  if (v6Links.length > 0)
+    lines.push(
+      `\t\tnft list table ip6 ${NFT_TABLE} >/dev/null 2>&1 || nft -f - <<'NFT'`,
+      BASE_NFT6.trimEnd(),
+      "NFT",
+      // Forwarding turns off router advertisements where accept_ra is 1 (the host's own IPv6
+      // default route may come from one): 2 keeps them, as with forwarding off.
+      `\t\tif [ "$(cat /proc/sys/net/ipv6/conf/all/forwarding)" != 1 ]; then`,
+      `\t\t\tfor f in /proc/sys/net/ipv6/conf/*/accept_ra; do [ "$(cat "$f")" != 1 ] || echo 2 >"$f"; done`,
+      "\t\t\techo 1 >/proc/sys/net/ipv6/conf/all/forwarding",
+      "\t\tfi",
+    );
   for (const l of bridges) {
     const b = l.bridge as string;
     const gw = `${l.gateway}/${l.prefix}`;
@@ -234,6 +330,14 @@ export function renderNetScript(n: ContainerNetwork): string {
       `\t\tip -4 addr show dev ${b} | grep -q ' inet ${gw} ' || { ip addr flush dev ${b}; ip addr add ${gw} dev ${b}; }`,
       `\t\tip link set ${b} up`,
     );
+    if (l.v6) {
+      const gw6 = `${l.v6.gateway}/${l.v6.prefix}`;
+      lines.push(
+        `\t\tip -6 addr show dev ${b} | grep -q ' inet6 ${gw6} ' || ip -6 addr add ${gw6} dev ${b} nodad`,
+        `\t\tnft add element ip6 ${NFT_TABLE} ifaces '{ "${b}" }'`,
+        `\t\tnft add element ip6 ${NFT_TABLE} samebridge '{ "${b}" . "${b}" }'`,
+      );
+    }
   }
   const link = [
     ...n.links.map((l) => `ip link delete ${l.hostIf} 2>/dev/null || true`),
@@ -258,25 +362,33 @@ export function renderNetScript(n: ContainerNetwork): string {
     `\tip -n ${n.netns} -batch - <<'IP'`,
     ...n.links.flatMap((l) => [
       `addr add ${l.address}/${l.prefix} dev ${l.ifname}`,
+      ...(l.v6 ? [`addr add ${l.v6.address}/${l.v6.prefix} dev ${l.ifname} nodad`] : []),
       `link set ${l.ifname} up`,
     ]),
     "link set lo up",
     `route add default via ${primary.gateway}`,
+    ...(v6Links[0]?.v6 ? [`route add default via ${v6Links[0].v6.gateway}`] : []),
     "IP",
   );
   const hostIfs = primary.bridge ? [] : [`ifaces { "${primary.hostIf}" }`];
-  const add = [...hostIfs, ...portElements(n, true)];
+  const add = [
+    ...[...hostIfs, ...portElements(n, true)].map((e) => `ip ${NFT_TABLE} ${e}`),
+    ...portElements6(n, true).map((e) => `ip6 ${NFT_TABLE} ${e}`),
+  ];
   if (add.length > 0) {
-    const del = [...hostIfs, ...portElements(n, false)];
-    const published = n.ports.map(formatPublished);
+    const del = [
+      ...[...hostIfs, ...portElements(n, false)].map((e) => `ip ${NFT_TABLE} ${e}`),
+      ...portElements6(n, false).map((e) => `ip6 ${NFT_TABLE} ${e}`),
+    ];
+    const published = n.ports.filter((p) => p.hostIp !== "::1").map(formatPublished);
     // A range's ports are named by its ends: the message is one line of the journal.
     if (published.length > 8) published.splice(1, published.length - 2, "...");
     lines.push(
       `\tnft -f - <<'NFT' || { echo "railyard: cannot publish ${published.join(" ") || "the link"} of ${n.container}: another container publishes it" >&2; exit 1; }`,
-      ...add.map((e) => `create element ip ${NFT_TABLE} ${e}`),
+      ...add.map((e) => `create element ${e}`),
       "NFT",
       `\tcat >"$undo" <<'NFT'`,
-      ...del.map((e) => `delete element ip ${NFT_TABLE} ${e}`),
+      ...del.map((e) => `delete element ${e}`),
       "NFT",
     );
   }
@@ -314,14 +426,18 @@ export function renderHostsFile(
     "::1\tlocalhost ip6-localhost ip6-loopback",
   ];
   for (const network of networks) {
-    const members = alloc.networks[network]?.members ?? {};
+    const net = alloc.networks[network];
+    const members = net?.members ?? {};
     for (const name of Object.keys(members).sort()) {
       const c = config.containers[name];
       const aliases = c
         ? (attachmentsOf(c, config).find((a) => a.name === network)?.aliases ?? [])
         : [];
-      const names = [...new Set([name, c?.hostname ?? name, ...aliases])];
-      lines.push(`${members[name]}\t${names.join(" ")}`);
+      const names = [...new Set([name, c?.hostname ?? name, ...aliases])].join(" ");
+      const address = members[name] as string;
+      lines.push(`${address}\t${names}`);
+      const v6 = net ? ipv6Of(net, address) : undefined;
+      if (v6 !== undefined) lines.push(`${v6}\t${names}`);
     }
   }
   return `${lines.join("\n")}\n`;

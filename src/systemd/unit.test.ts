@@ -8,6 +8,8 @@ import { mountArgs, overlayOf } from "../bundle/overlay.js";
 import { BuildError } from "../errors.js";
 import { execQuote, renderHealthUnits, renderUnit, shQuote, type UnitInputs } from "./unit.js";
 import { fakeContext, SCOPE } from "../../tests/helpers/context.js";
+import { loopback6Ports } from "../network/allocate.js";
+import { renderProxyUnits } from "./proxy.js";
 import { snapshot as snapshotIn } from "../../tests/helpers/snapshot.js";
 
 const ctx = fakeContext({ file: "/etc/railyard/railyard.config.ts" });
@@ -305,4 +307,42 @@ test('a container on "container:NAME" starts after NAME, stops with it and resta
   ])
     assert.match(text, new RegExp(`^${l}$`, "m"));
   assert.doesNotMatch(text, /network\/app\.sh/, "no namespace of its own to set up");
+});
+
+test("ports on [::1]: a socket and a proxy per port, wanted by the container's unit", () => {
+  const config = resolveConfig(
+    {
+      networks: { dual: { ipv6: true } },
+      containers: {
+        web: { args: ["/bin/true"], network: "dual", ports: ["8080:80", "53:53/udp"] },
+      },
+    },
+    fakeContext(),
+  );
+  const c = config.containers["web"]!;
+  const unit = renderUnit(config, c, {
+    runtime: "/usr/sbin/runc",
+    bundle: "/b",
+    realBundle: "/b",
+    stopSignal: "SIGTERM",
+    networkScript: "/n.sh",
+  });
+  // TCP only: UDP without an address stays on 127.0.0.1.
+  assert.match(unit, /^Wants=railyard-web-port8080\.socket$/m);
+  const units = renderProxyUnits(c, loopback6Ports(c, config), "10.91.0.2");
+  assert.deepEqual(Object.keys(units).sort(), [
+    "railyard-web-port8080.service",
+    "railyard-web-port8080.socket",
+  ]);
+  const socket = units["railyard-web-port8080.socket"] ?? "";
+  assert.match(socket, /^ListenStream=\[::1\]:8080$/m);
+  assert.match(socket, /^BindIPv6Only=ipv6-only$/m);
+  assert.match(socket, /^PartOf=railyard-web\.service$/m);
+  const service = units["railyard-web-port8080.service"] ?? "";
+  assert.match(
+    service,
+    /^ExecStart=\/lib\/systemd\/systemd-socket-proxyd --exit-idle-time=60s 10\.91\.0\.2:80$/m,
+  );
+  assert.match(service, /^BindsTo=railyard-web\.service$/m);
+  assert.match(service, /^DynamicUser=yes$/m);
 });

@@ -8,6 +8,8 @@ import {
 } from "../rootless/scope.js";
 import { containerId } from "../runtime/oci.js";
 import { joinedOwner } from "../network/script.js";
+import { loopback6Ports } from "../network/allocate.js";
+import { proxySocket } from "./proxy.js";
 import { secretUnitLines } from "../bundle/secrets.js";
 import { envFileStart, envFileUnitLines, START_ENV_FILE } from "../bundle/env-files.js";
 import { execQuote, shQuote } from "./quote.js";
@@ -101,6 +103,9 @@ export function renderUnit(config: ResolvedConfig, c: ResolvedContainer, u: Unit
     "Delegate=yes",
     `SyslogIdentifier=${c.name}`,
   ];
+  // The ports on [::1]: systemd listens on them while the container runs (see proxy.ts).
+  const proxies = loopback6Ports(c, config).map((p) => proxySocket(c, p));
+  if (proxies.length > 0 && c.backend === "oci") unit.push(`Wants=${proxies.join(" ")}`);
   const h = c.healthcheck;
   if (h) {
     // Ready only once healthy: the start job (and every unit ordered after this one) waits for

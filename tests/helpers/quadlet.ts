@@ -93,6 +93,7 @@ export function quadletNetwork(
     const value = line.slice(line.indexOf("=") + 1);
     if (key === "NetworkName") name = value;
     else if (key === "Subnet") args.push(`--subnet=${value}`);
+    else if (key === "IPv6" && value === "true") args.push("--ipv6");
     else throw new Error(`no podman network create equivalent known for ${key}=`);
   }
   return { name, createArgs: ["network", "create", ...args, name] };

@@ -8,6 +8,9 @@ import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runtimeId } from "../helpers/ids.js";
+import { DEFAULT_STATE_DIR } from "../../src/config/resolve.js";
+import { bridgeName } from "../../src/network/script.js";
+import { idScope } from "../../src/runtime/oci.js";
 import { after, before, describe, test } from "node:test";
 import { scratchDir } from "../helpers/cli.js";
 import { bootSystemd, waitFor, type BootedSystemd } from "../helpers/systemd.js";
@@ -100,9 +103,13 @@ function curlHost(url: string): string {
   return r.code === 0 ? r.stdout.trim() : "";
 }
 const mainPid = (unit: string) => Number(sd.show(unit, "MainPID")["MainPID"]);
+/** A container's network namespace, and a network's bridge: named with the project's scope. */
+const netnsOf = (container: string) => runtimeId(state, container);
+const bridgeOf = (network: string) => bridgeName(network, idScope(state, DEFAULT_STATE_DIR));
+
 /** The container's address on one of its interfaces (eth0: its first network). */
 function addressOf(container: string, dev = "eth0"): string {
-  const r = sd.exec("ip", ["-n", `railyard-${container}`, "-4", "-o", "addr", "show", "dev", dev]);
+  const r = sd.exec("ip", ["-n", netnsOf(container), "-4", "-o", "addr", "show", "dev", dev]);
   const m = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(r.stdout);
   assert.ok(m, `no address on ${container}'s ${dev}: ${r.stdout}${r.stderr}`);
   return m[1] as string;
@@ -172,7 +179,7 @@ describe("networks", () => {
     assert.equal(curlIn("pub", `http://${db}/`), "", "pub reached db");
     // What is published on every address is reachable through the host, from any container.
     const gateway = sd
-      .exec("ip", ["-n", "railyard-loner", "route", "show", "default"])
+      .exec("ip", ["-n", netnsOf("loner"), "route", "show", "default"])
       .stdout.split(/\s+/)[2];
     assert.equal(curlIn("loner", `http://${gateway}:9090/`), "pub");
     // What is published on 127.0.0.1 is not (the container's loopback is its own).
@@ -293,10 +300,16 @@ describe("networks", () => {
     ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "up\n");
-    assert.notEqual(sd.exec("ip", ["link", "show", "dev", "ry-solo"]).code, 0, "no bridge left");
-    assert.doesNotMatch(sd.exec("nft", ["list", "table", "ip", "railyard"]).stdout, /ry-solo/);
+    assert.notEqual(
+      sd.exec("ip", ["link", "show", "dev", bridgeOf("solo")]).code,
+      0,
+      "no bridge left",
+    );
+    assert.ok(
+      !sd.exec("nft", ["list", "table", "ip", "railyard"]).stdout.includes(bridgeOf("solo")),
+    );
     // The backend network, whose members run, keeps its bridge.
-    assert.equal(sd.exec("ip", ["link", "show", "dev", "ry-backend"]).code, 0);
+    assert.equal(sd.exec("ip", ["link", "show", "dev", bridgeOf("backend")]).code, 0);
   });
 
   test("stopping a container removes its port, its link and its namespace", async () => {
@@ -305,7 +318,7 @@ describe("networks", () => {
     assert.equal(curlHost("http://127.0.0.1:8080/"), "");
     const nft = sd.exec("nft", ["list", "table", "ip", "railyard"]).stdout;
     assert.doesNotMatch(nft, /8080/);
-    assert.doesNotMatch(sd.exec("ip", ["netns", "list"]).stdout, /railyard-app\b/);
+    assert.ok(!sd.exec("ip", ["netns", "list"]).stdout.includes(netnsOf("app")));
     assert.equal(sd.exec("systemctl", ["start", "railyard-app.service"]).code, 0);
     await waitFor(
       "app back on 8080",
@@ -317,12 +330,12 @@ describe("networks", () => {
 });
 
 describe('network "container:NAME"', () => {
-  // The VPN-sidecar pattern: app joins vpn's network namespace. (Its project is made when its
+  // The VPN-sidecar pattern: client joins vpn's network namespace. (Its project is made when its
   // first test runs: curlIn reads the runtime ids of the newest project.)
   const stack = {
     containers: {
       vpn: web("vpn", { ports: ["127.0.0.1:7070:80"] }),
-      app: {
+      client: {
         args: ["/bin/busybox", "sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
         network: "container:vpn",
         include: ["/usr/bin/curl"],
@@ -332,45 +345,44 @@ describe('network "container:NAME"', () => {
   const netns = (unit: string) =>
     sd.exec("readlink", [`/proc/${mainPid(unit)}/ns/net`]).stdout.trim();
 
-  test("app shares vpn's namespace: its localhost, its way out, no interface of its own; vpn's port is published", async () => {
-    // Addresses are allocated per project (state dir), and the "networks" project above would
-    // hand out the same private ones: stop it first. Two projects side by side is #20's.
-    const others = ["db", "app", "pub", "loner"].map((c) => `railyard-${c}.service`);
-    assert.equal(sd.exec("systemctl", ["stop", ...others]).code, 0);
+  test("client shares vpn's namespace: its localhost, its way out, no interface of its own; vpn's port is published", async () => {
+    // The "networks" project above still runs: its private addresses, namespaces and links
+    // are its own, and this project's step around them.
     const r = await sd.railyard([...project().write(stack), "switch"]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     await waitFor(
-      "vpn's server from app, on localhost",
-      () => curlIn("app", "http://127.0.0.1/") === "vpn",
+      "vpn's server from client, on localhost",
+      () => curlIn("client", "http://127.0.0.1/") === "vpn",
       15_000,
-      () => diagnose("railyard-app.service"),
+      () => diagnose("railyard-client.service"),
     );
-    assert.equal(netns("railyard-app.service"), netns("railyard-vpn.service"));
+    assert.equal(netns("railyard-client.service"), netns("railyard-vpn.service"));
     assert.equal(
-      curlIn("app", `http://${OUTSIDE}/cgi-bin/who`),
+      curlIn("client", `http://${OUTSIDE}/cgi-bin/who`),
       curlIn("vpn", `http://${OUTSIDE}/cgi-bin/who`),
-      "the outside sees app's traffic come from where vpn's comes from",
+      "the outside sees client's traffic come from where vpn's comes from",
     );
     assert.equal(curlHost("http://127.0.0.1:7070/"), "vpn");
+    assert.equal(curlHost("http://127.0.0.1:8080/"), "app", "the other project runs beside it");
   });
 
-  test("restarting vpn restarts app, in the new namespace", async () => {
-    const before = mainPid("railyard-app.service");
+  test("restarting vpn restarts client, in the new namespace", async () => {
+    const before = mainPid("railyard-client.service");
     assert.equal(sd.exec("systemctl", ["restart", "railyard-vpn.service"]).code, 0);
     await waitFor(
-      "app restarted with vpn",
+      "client restarted with vpn",
       () =>
-        sd.show("railyard-app.service", "ActiveState")["ActiveState"] === "active" &&
-        mainPid("railyard-app.service") !== before,
+        sd.show("railyard-client.service", "ActiveState")["ActiveState"] === "active" &&
+        mainPid("railyard-client.service") !== before,
       15_000,
-      () => diagnose("railyard-app.service"),
+      () => diagnose("railyard-client.service"),
     );
-    assert.equal(netns("railyard-app.service"), netns("railyard-vpn.service"));
+    assert.equal(netns("railyard-client.service"), netns("railyard-vpn.service"));
     await waitFor(
-      "vpn's server from app again",
-      () => curlIn("app", "http://127.0.0.1/") === "vpn",
+      "vpn's server from client again",
+      () => curlIn("client", "http://127.0.0.1/") === "vpn",
     );
-    sd.exec("systemctl", ["stop", "railyard-app.service", "railyard-vpn.service"]);
+    sd.exec("systemctl", ["stop", "railyard-client.service", "railyard-vpn.service"]);
   });
 });
 
@@ -454,8 +466,95 @@ describe("several networks, aliases and port ranges", () => {
       ]).code,
       0,
     );
-    for (const b of ["ry-front", "ry-back"])
+    for (const b of ["front", "back"].map(bridgeOf))
       assert.notEqual(sd.exec("ip", ["link", "show", b]).code, 0, `${b} is still there`);
     assert.equal(curlHost("http://127.0.0.1:8101/"), "");
+  });
+});
+
+describe("IPv6: dual-stack networks and ports on [::1]", () => {
+  const stack = {
+    networks: { dual: { ipv6: true } },
+    containers: {
+      // Published without an address: loopback in both families.
+      v6web: web("v6web", { network: "dual", ports: ["8200:80"] }),
+      v6peer: web("v6peer", { network: "dual", ports: ["[::]:8201:80", "[::1]:8202:80"] }),
+      // On network "private" (IPv4 only), [::1] still works: the proxy reaches it over IPv4.
+      v4only: web("v4only", { ports: ["127.0.0.1:8203:80", "[::1]:8203:80"] }),
+    },
+  };
+  const address6 = (container: string) => {
+    const r = sd.exec("ip", [
+      "-n",
+      netnsOf(container),
+      "-6",
+      "-o",
+      "addr",
+      "show",
+      "dev",
+      "eth0",
+      "scope",
+      "global",
+    ]);
+    return /inet6 ([0-9a-f:]+)\//.exec(r.stdout)?.[1] ?? "";
+  };
+
+  test("a port published without an address answers on 127.0.0.1 and on [::1]", async () => {
+    const r = await sd.railyard([...project().write(stack), "switch"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    await waitFor(
+      "v6web on 127.0.0.1:8200",
+      () => curlHost("http://127.0.0.1:8200/") === "v6web",
+      15_000,
+      () => diagnose("railyard-v6web.service"),
+    );
+    await waitFor(
+      "v6web on [::1]:8200",
+      () => curlHost("http://[::1]:8200/") === "v6web",
+      15_000,
+      () => diagnose("railyard-v6web-port8200.socket"),
+    );
+    assert.equal(curlHost("http://[::1]:8202/"), "v6peer");
+    assert.equal(curlHost("http://[::1]:8203/"), "v4only");
+    assert.equal(curlHost("http://127.0.0.1:8203/"), "v4only");
+  });
+
+  test("members of a dual-stack network reach each other over IPv6, by address and by name", () => {
+    const peer = address6("v6peer");
+    assert.match(peer, /^fd[0-9a-f]{2}:/, "a unique local address");
+    assert.equal(curlIn("v6web", `http://[${peer}]/`), "v6peer");
+    assert.equal(
+      sd
+        .exec("runc", [
+          "exec",
+          runtimeId(state, "v6web"),
+          "/usr/bin/curl",
+          "-6",
+          "-sS",
+          "-m",
+          "3",
+          "http://v6peer/",
+        ])
+        .stdout.trim(),
+      "v6peer",
+      "the name has an IPv6 address too",
+    );
+  });
+
+  test("[::] publishes on the host's IPv6 addresses, by the kernel", () => {
+    sd.exec("ip", ["-6", "addr", "add", "2001:db8::10/128", "dev", "lo", "nodad"]);
+    assert.equal(curlHost("http://[2001:db8::10]:8201/"), "v6peer");
+    // 8200 was published on loopback only.
+    assert.equal(curlHost("http://[2001:db8::10]:8200/"), "");
+  });
+
+  test("stopping the container closes its [::1] port", () => {
+    assert.equal(sd.exec("systemctl", ["stop", "railyard-v6web.service"]).code, 0);
+    assert.equal(curlHost("http://[::1]:8200/"), "");
+    assert.notEqual(
+      sd.show("railyard-v6web-port8200.socket", "ActiveState")["ActiveState"],
+      "active",
+    );
+    sd.exec("systemctl", ["stop", "railyard-v6peer.service", "railyard-v4only.service"]);
   });
 });
