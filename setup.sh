@@ -13,13 +13,14 @@ cd "$(dirname "$0")"
 # podman-compose runs the compose export. iproute2 and nftables set up private and named
 # networks at each start; the network tests send traffic with curl. uidmap (newuidmap and
 # newgidmap) maps a rootless user's subordinate ids (railyard --user); libpam-systemd lets logind
-# start a lingering user's systemd. tini is the init of `init: true` containers. The tests build
+# start a lingering user's systemd, and passt's pasta connects a rootless container's private
+# network. tini is the init of `init: true` containers. The tests build
 # images like the official postgres and nginx ones from Debian's packages with mmdebstrap, and
 # talk to them with psql (postgresql-client), curl and ps (procps). nginx is the host program of
 # examples/nginx (installed without starting or enabling its own service).
 APT_PACKAGES=(runc crun busybox-static python3 gcc libc6-dev util-linux zstd tini
   docker-registry skopeo umoci apache2-utils podman catatonit podman-compose systemd
-  iproute2 nftables curl uidmap libpam-systemd mmdebstrap postgresql-client procps nginx)
+  iproute2 nftables curl uidmap passt libpam-systemd mmdebstrap postgresql-client procps nginx)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

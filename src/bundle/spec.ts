@@ -1,4 +1,5 @@
 import { isPrivateOrNamed, joinedOwner, netnsPath } from "../network/script.js";
+import { pastaHook, type OciHook } from "../rootless/pasta.js";
 import { defaultSeccomp, type OciSeccomp } from "./seccomp.js";
 import type { ResolvedContainer, ResolvedMount, RootlessScope } from "../config/types.js";
 import { idMappings, type OciIdMapping } from "../rootless/scope.js";
@@ -21,6 +22,7 @@ export interface OciSpec {
   hostname: string;
   mounts: { destination: string; type: string; source: string; options?: string[] }[];
   annotations?: Record<string, string>;
+  hooks?: { createRuntime?: OciHook[] };
   linux: {
     resources: {
       devices: { allow: boolean; type?: string; major?: number; minor?: number; access: string }[];
@@ -243,7 +245,7 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
     .map((type) =>
       type !== "network"
         ? { type }
-        : isPrivateOrNamed(c)
+        : isPrivateOrNamed(c) && !rootless
           ? { type, path: netnsPath(c.name, inputs.idScope) }
           : // "container:NAME" joins NAME's namespace, which NAME's unit made (by path, as runc does).
             joinedOwner(c) !== undefined
@@ -321,6 +323,8 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
     hostname: c.hostname,
     mounts,
     annotations,
+    // Rootless, runc makes a private network's namespace and pasta connects it (rootless/pasta.ts).
+    ...(rootless && c.network === "private" ? { hooks: { createRuntime: [pastaHook(c)] } } : {}),
     linux: {
       resources,
       namespaces,

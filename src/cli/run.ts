@@ -50,6 +50,7 @@ async function runNetwork(
       import("../network/script.js"),
       import("../network/files.js"),
     ]);
+  if (config.rootless) return undefined; // pasta, from the bundle's hook
   const alloc = allocateFromRunning(config);
   const net = containerNetwork(c, alloc, config);
   if (!net) return undefined;

@@ -23,6 +23,8 @@ const ready: UserFacts = {
   linger: true,
   newuidmap: true,
   newgidmap: true,
+  pasta: true,
+  tunOpen: true,
   maxUserNamespaces: 15000,
   delegated: ["cpuset", "cpu", "io", "memory", "pids"],
   journalReader: true,
@@ -46,6 +48,7 @@ test("a prepared host and user pass every check, with nothing to fix", () => {
       "subordinate uids",
       "subordinate gids",
       "newuidmap/newgidmap",
+      "pasta",
       "user namespaces",
       "lingering",
       "journal access",
@@ -66,6 +69,7 @@ test("each missing prerequisite fails with the command that fixes it", () => {
       subgids: 0,
       linger: false,
       newgidmap: false,
+      pasta: false,
       unprivilegedUsernsClone: false,
       delegated: ["pids"],
       journalReader: false,
@@ -91,6 +95,8 @@ test("each missing prerequisite fails with the command that fixes it", () => {
   assert.equal(by["lingering"]?.fix, "loginctl enable-linger nas");
   assert.equal(by["journal access"]?.fix, "usermod -aG systemd-journal nas");
   assert.equal(by["journal access"]?.severity, "warning");
+  assert.equal(by["pasta"]?.fix, "apt-get install passt");
+  assert.equal(by["pasta"]?.severity, "warning");
   assert.match(by["cgroup delegation"]?.detail ?? "", /may not use cpu, memory/);
   assert.match(by["cgroup delegation"]?.fix ?? "", /Delegate=cpu cpuset io memory pids/);
 });

@@ -15,6 +15,10 @@ export interface UserFacts {
   /** /var/lib/systemd/linger/NAME: the user's systemd runs without a login session. */
   readonly linger: boolean;
   readonly newuidmap: boolean;
+  /** pasta (Debian's passt) connects a rootless container's network "private". */
+  readonly pasta: boolean;
+  /** /dev/net/tun is open to every user (pasta opens it as the user). */
+  readonly tunOpen: boolean;
   readonly newgidmap: boolean;
   /** /proc/sys/user/max_user_namespaces. */
   readonly maxUserNamespaces: number;
@@ -119,6 +123,19 @@ export function doctorChecks(f: DoctorFacts): Check[] {
         ? "found: the id ranges can be mapped"
         : "missing: the subordinate ids cannot be mapped into a user namespace",
       "apt-get install uidmap",
+    ),
+    check(
+      "pasta",
+      u.pasta && u.tunOpen,
+      !u.pasta
+        ? 'missing: rootless containers can use network "host" or "none" only'
+        : !u.tunOpen
+          ? "/dev/net/tun is not open to every user: pasta cannot connect a rootless container"
+          : 'found: rootless containers can have network "private" and publish ports',
+      u.pasta
+        ? "chmod 0666 /dev/net/tun  (as Debian's udev rules make it)"
+        : "apt-get install passt",
+      "warning",
     ),
     check(
       "user namespaces",

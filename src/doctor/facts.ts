@@ -3,12 +3,13 @@
  * and for a rootless user their id ranges, lingering, the id-mapping helpers, the user namespace
  * sysctls and the controllers delegated to their systemd.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { parseIdFile } from "../config/load.js";
 import { UsageError } from "../errors.js";
 import { chooseRuntime, hostProbe, type RuntimeProbe } from "../runtime/detect.js";
 import { systemdBooted } from "../systemd/systemctl.js";
 import { chooseRange, subordinateRanges } from "../rootless/scope.js";
+import { PASTA } from "../rootless/pasta.js";
 import type { DoctorFacts, UserFacts } from "./checks.js";
 
 /** The ids railyard maps from a subordinate file: its chosen range (one range is mapped). */
@@ -37,6 +38,15 @@ export function inGroups(
   });
 }
 
+/** Whether /dev/net/tun is readable and writable by every user (mode 0666, Debian's). */
+function tunOpen(): boolean {
+  try {
+    return (statSync("/dev/net/tun").mode & 0o006) === 0o006;
+  } catch {
+    return false;
+  }
+}
+
 export function userFacts(name: string, probe: RuntimeProbe): UserFacts {
   const entry = parseIdFile(read("/etc/passwd") ?? "").get(name);
   if (!entry) throw new UsageError(`no user ${JSON.stringify(name)} in /etc/passwd`);
@@ -53,6 +63,8 @@ export function userFacts(name: string, probe: RuntimeProbe): UserFacts {
     journalReader: inGroups(read("/etc/group") ?? "", name, entry[1], ["systemd-journal", "adm"]),
     newuidmap: probe.which("newuidmap") !== undefined,
     newgidmap: probe.which("newgidmap") !== undefined,
+    pasta: existsSync(PASTA),
+    tunOpen: tunOpen(),
     maxUserNamespaces: Number(read("/proc/sys/user/max_user_namespaces")?.trim() ?? 0),
     ...(clone !== undefined ? { unprivilegedUsernsClone: clone === "1" } : {}),
     ...(subtree !== undefined ? { delegated: subtree.trim().split(/\s+/).filter(Boolean) } : {}),

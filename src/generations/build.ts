@@ -113,7 +113,8 @@ export async function buildGeneration(
     }
     const b = await buildContainer(config, c, o);
     bundles.push(b);
-    const net = containerNetwork(c, alloc, config);
+    // Rootless, a private network is pasta's, started by the bundle's hook (rootless/pasta.ts).
+    const net = config.rootless ? undefined : containerNetwork(c, alloc, config);
     if (net) netScripts[c.name] = renderNetScript(net);
     const unit = renderUnit(config, c, {
       runtime: runtime.path,

@@ -1,6 +1,8 @@
 /** Build-time checks that this host can run railyard's networks. I/O. */
-import { existsSync, readFileSync } from "node:fs";
-import type { ResolvedConfig } from "../config/types.js";
+import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+import { formatPublished, publishedPort } from "../config/parse.js";
+import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
+import { PASTA } from "../rootless/pasta.js";
 import { NetworkError } from "../errors.js";
 import { hostProbe } from "../runtime/detect.js";
 import {
@@ -33,6 +35,42 @@ export function foreignRoutes(config: ResolvedConfig): HostRoute[] {
 }
 
 /**
+ * Rootless, a private network needs pasta, and a published port below the host's
+ * `net.ipv4.ip_unprivileged_port_start` cannot be bound by a user.
+ */
+function checkPasta(users: readonly ResolvedContainer[], havePasta: boolean): void {
+  const first = users[0] as ResolvedContainer;
+  if (!havePasta)
+    throw new NetworkError(
+      `containers.${first.name}.network: network "private" runs rootless with pasta, which is not installed. install it: apt-get install passt`,
+      first.network,
+    );
+  // pasta opens it in the container's namespace as the user; Debian's udev makes it 0666.
+  try {
+    accessSync("/dev/net/tun", constants.R_OK | constants.W_OK);
+  } catch {
+    throw new NetworkError(
+      `containers.${first.name}.network: network "private" runs rootless with pasta, which needs /dev/net/tun, and this user cannot open it. make it usable by every user, as Debian's udev rules do: chmod 0666 /dev/net/tun`,
+      first.network,
+    );
+  }
+  let start = 1024;
+  try {
+    start = Number(readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8").trim());
+  } catch {
+    // the kernel's default
+  }
+  for (const c of users)
+    c.ports.forEach((p) => {
+      if (publishedPort(p) < start)
+        throw new NetworkError(
+          `containers.${c.name}.ports: ${formatPublished(p)} is below ${start}, the first port a user may bind (net.ipv4.ip_unprivileged_port_start). publish on ${start} or above, or lower that sysctl`,
+          c.network,
+        );
+    });
+}
+
+/**
  * Refuse a build whose networks this host cannot run: `ip` or `nft` missing, or a subnet that a
  * route of the host already covers (a LAN, a VPN, docker's bridge), where traffic would go
  * astray. Nothing to check when no container has a network of its own.
@@ -48,6 +86,7 @@ export function checkNetworkHost(
   const first = users[0];
   if (!first) return;
   const probe = hostProbe(env);
+  if (config.rootless) return checkPasta(users, existsSync(PASTA));
   for (const [tool, pkg] of [
     ["ip", "iproute2"],
     ["nft", "nftables"],

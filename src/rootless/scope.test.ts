@@ -65,8 +65,10 @@ test("what needs root is a config problem at its key, with what to do instead", 
     {
       networks: { back: {} },
       containers: {
+        // Network "private" (with its ports) is pasta's.
         web: { args: ["/bin/true"], ports: ["8080:80"] },
         db: { args: ["/bin/true"], network: "back" },
+        side: { args: ["/bin/true"], network: "container:web" },
         big: { args: ["/bin/true"], user: "70000:10", network: "none" },
         engine: { image: "docker.io/library/busybox", backend: "podman", network: "host" },
         fine: {
@@ -91,9 +93,9 @@ test("what needs root is a config problem at its key, with what to do instead", 
     "containers.big.user",
     "containers.db.network",
     "containers.engine.backend",
+    "containers.side.network",
     "containers.vault.secrets[0]",
     "containers.vault.secrets[1].gid",
-    "containers.web.ports",
   ]);
   // A file secret is fine rootless; an encrypted one needs the host's key.
   assert.match(
@@ -102,10 +104,13 @@ test("what needs root is a config problem at its key, with what to do instead", 
   );
   assert.match(at("containers.vault.secrets[1].gid"), /70000 is outside the ids/);
   assert.match(
-    at("containers.web.ports"),
-    /published ports need root \(nftables\)\. rootless, use network "host"/,
+    at("containers.db.network"),
+    /named networks need root.*use "private" \(with pasta\)/,
   );
-  assert.match(at("containers.db.network"), /network "back" needs root/);
+  assert.match(
+    at("containers.side.network"),
+    /joining another container's network namespace needs root/,
+  );
   assert.match(
     at("containers.big.user"),
     /uid 70000 is outside the ids a rootless container maps \(0-65536/,

@@ -7,7 +7,7 @@
 import { basename } from "node:path";
 import type { IdRange, ResolvedConfig, ResolvedContainer, RootlessScope } from "../config/types.js";
 import type { ConfigProblem } from "../errors.js";
-import { isPrivateOrNamed } from "../network/script.js";
+import { isPrivateOrNamed, joinedOwner } from "../network/script.js";
 
 /** Ids a rootless container maps besides root: 65536 covers every uid an image may use (nobody is 65534). */
 export const SUBID_RANGE = 65536;
@@ -108,16 +108,16 @@ export function rootlessProblems(config: ResolvedConfig, scope: RootlessScope): 
         path: at(c, "backend"),
         message: `railyard --user runs containers with the OCI runtime only, not ${c.backend}. use backend "oci"`,
       });
-    if (c.ports.length > 0)
+    // Network "private" is pasta's (rootless/pasta.ts); a bridge between containers needs root.
+    if (isPrivateOrNamed(c) && c.network !== "private")
       problems.push({
-        path: at(c, "ports"),
-        message:
-          'published ports need root (nftables). rootless, use network "host": the program then listens on the host\'s ports itself (1024 and up)',
+        path: at(c, c.networks.length > 1 ? "networks" : "network"),
+        message: `named networks need root (a bridge, veth links, nftables). rootless containers use "private" (with pasta), "host" or "none"`,
       });
-    else if (isPrivateOrNamed(c))
+    else if (joinedOwner(c) !== undefined)
       problems.push({
         path: at(c, "network"),
-        message: `network ${JSON.stringify(c.network)} needs root (veth links, nftables). rootless containers use "host" or "none"`,
+        message: `joining another container's network namespace needs root for now. rootless containers use "private" (with pasta), "host" or "none"`,
       });
     c.secrets.forEach((s, i) => {
       if (config.secrets[s.source]?.encrypted !== undefined)

@@ -89,7 +89,10 @@ test("ports are exported; the docker and podman backends refuse private networks
   const r = await railyard(["--config", file, "export", "kubernetes"]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /kind: Service\n[^]*port: 8080\n\s+targetPort: 80/);
-  assert.match(r.stderr, /warning: containers\.web\.ports\[0\]: the host address 127\.0\.0\.1/);
+  assert.match(
+    r.stderr,
+    /warning: containers\.web\.ports: the host address of 127\.0\.0\.1:8080:80/,
+  );
   // The engine backends refuse what they cannot run yet, rather than leaving it out.
   const engineFile = join(dir, "ports-podman.json");
   writeFileSync(

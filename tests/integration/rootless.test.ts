@@ -27,7 +27,10 @@ chmod 0644 /srv/shared/root-owned
 chmod 0755 /srv/shared
 chmod 1777 /srv/shared/open
 echo secret > /etc/railyard-secret
-chmod 0600 /etc/railyard-secret`,
+chmod 0600 /etc/railyard-secret
+# Debian's udev makes /dev/net/tun 0666 (pasta opens it as the user); this machine's is 0600.
+mount -t tmpfs -o mode=0755 tmpfs /dev/net
+mknod -m 0666 /dev/net/tun c 10 200`,
   ]);
   assert.equal(r.code, 0, r.stderr);
 });
@@ -279,13 +282,17 @@ chmod 0600 ${rly.home}/private/pw ${rly.home}/private/app.env`,
   });
 
   test("what needs root is refused with the key and the reason, and nothing is written", async () => {
-    const flags = config("ports", {
-      web: { args: ["/bin/busybox", "httpd", "-f"], ports: ["8080:80"] },
-      big: { args: ["/bin/busybox", "true"], user: "70000:70000", network: "none" },
-    });
+    const flags = config(
+      "ports",
+      {
+        web: { args: ["/bin/busybox", "httpd", "-f"], network: "lan" },
+        big: { args: ["/bin/busybox", "true"], user: "70000:70000", network: "none" },
+      },
+      { networks: { lan: {} } },
+    );
     const r = rly.railyard(["--user", ...flags, "switch"]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /containers\.web\.ports: published ports need root/);
+    assert.match(r.stderr, /containers\.web\.network: named networks need root/);
     assert.match(
       r.stderr,
       /containers\.big\.user: uid 70000 is outside the ids a rootless container maps \(0-65536/,
@@ -305,6 +312,49 @@ chmod 0600 ${rly.home}/private/pw ${rly.home}/private/app.env`,
     const root = await sd.railyard(["--user", ...flags, "switch"]);
     assert.equal(root.code, 2);
     assert.match(root.stderr, /as root, leave --user out/);
+  });
+
+  test("network private with pasta: a published port answers curl on the host; nothing else gets in or back", async () => {
+    const www = `${rly.home}/www`;
+    const w = rly.run("/bin/sh", ["-c", `mkdir -p ${www} && echo rootless > ${www}/index.html`]);
+    assert.equal(w.code, 0, w.stderr);
+    // A server on the host's loopback that the container must not reach through pasta.
+    sd.exec("/bin/sh", ["-c", "mkdir -p /srv/hostonly && echo host > /srv/hostonly/index.html"]);
+    sd.exec("busybox", ["httpd", "-p", "127.0.0.1:18099", "-h", "/srv/hostonly"]);
+    const flags = config("pasta", {
+      web: {
+        args: ["/bin/busybox", "httpd", "-f", "-p", "80", "-h", "/www"],
+        volumes: [`${www}:/www:ro`],
+        include: ["/usr/bin/curl"],
+        user: "2000:100",
+        ports: ["127.0.0.1:18090:80"],
+        stopSignal: "SIGKILL",
+      },
+    });
+    const r = rly.railyard(["--user", ...flags, "switch"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    await waitFor(
+      "the rootless container on 127.0.0.1:18090",
+      () =>
+        sd.exec("curl", ["-sS", "-m", "3", "http://127.0.0.1:18090/"]).stdout.trim() === "rootless",
+      20_000,
+      () => rly.run("journalctl", ["--user", "--no-pager", "-n", "30"]).stdout,
+    );
+    const pid = showUser("railyard-web.service", "MainPID")["MainPID"] ?? "0";
+    // Its own network namespace, with pasta's interface, not the host's.
+    const ns = (p: string) => sd.exec("readlink", [`/proc/${p}/ns/net`]).stdout.trim();
+    assert.notEqual(ns(pid), ns("1"));
+    const exec = (...cmd: string[]) =>
+      rly.railyard(["--user", ...flags, "exec", "web", "--", ...cmd]);
+    assert.match(exec("/bin/busybox", "ip", "-4", "addr", "show", "dev", "eth0").stdout, /inet /);
+    // The host's loopback stays the host's: not through localhost, not through the gateway.
+    assert.equal(exec("/usr/bin/curl", "-sS", "-m", "2", "http://127.0.0.1:18099/").stdout, "");
+    const gw = /default via (\S+)/.exec(exec("/bin/busybox", "ip", "route").stdout)?.[1] ?? "";
+    assert.notEqual(gw, "");
+    assert.equal(exec("/usr/bin/curl", "-sS", "-m", "2", `http://${gw}:18099/`).stdout, "");
+    // Stopping it closes the port (pasta goes with the service).
+    rly.run("systemctl", ["--user", "stop", "railyard-web.service"]);
+    assert.equal(sd.exec("curl", ["-sS", "-m", "2", "http://127.0.0.1:18090/"]).stdout, "");
   });
 
   test("railyard --user doctor passes for a user set up this way", () => {
