@@ -160,7 +160,7 @@ test("the network script: namespace, link, address, published ports, and an undo
   assert.match(app, /delete element ip railyard published \{ 127\.0\.0\.1 \. tcp \. 8080 \}/);
   assert.match(app, /master ry-backend/);
   assert.match(app, new RegExp(`address ${macFor("10.91.0.2")} netns railyard-app`));
-  assert.match(solo, /ip addr add 10\.90\.0\.0\/31 dev ryv-/);
+  assert.match(solo, /^addr add 10\.90\.0\.0\/31 dev ryv-/m);
   assert.match(solo, /route add default via 10\.90\.0\.0/);
   assert.doesNotMatch(
     solo,
@@ -312,7 +312,7 @@ test("a dual-stack member's script: IPv6 on its link and the bridge, the ip6 tab
   assert.equal(spawnSync("/bin/sh", ["-n"], { input: text }).status, 0);
   assert.match(text, /^addr add fd00:91:7::2\/64 dev eth0 nodad$/m);
   assert.match(text, /^route add default via fd00:91:7::1$/m);
-  assert.match(text, /ip -6 addr add fd00:91:7::1\/64 dev ry-dual nodad/);
+  assert.match(text, /^addr add fd00:91:7::1\/64 dev ry-dual nodad$/m);
   assert.match(
     text,
     /create element ip6 railyard publishedany \{ tcp \. 8443 : fd00:91:7::2 \. 443 \}/,

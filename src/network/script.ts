@@ -260,14 +260,20 @@ function bridgeCleanup(b: string, v6: boolean): string[] {
     "\t\tflock 9",
     `\t\tif [ -z "$(ls /sys/class/net/${b}/brif)" ]; then`,
     `\t\t\tip link delete ${b} 2>/dev/null || true`,
-    ...(["ip", ...(v6 ? ["ip6"] : [])] as const).flatMap((family) => [
-      `\t\t\tnft delete element ${family} ${NFT_TABLE} ifaces '{ "${b}" }' 2>/dev/null || true`,
-      `\t\t\tnft delete element ${family} ${NFT_TABLE} samebridge '{ "${b}" . "${b}" }' 2>/dev/null || true`,
-    ]),
+    `\t\t\tnft -f - 2>/dev/null <<'NFT' || true`,
+    ...bridgeElements("delete", b, v6),
+    "NFT",
     "\t\tfi",
     `\t) 9>${NET_RUN_DIR}/.lock; fi`,
   ];
 }
+
+/** A bridge's elements in the sets of the ip (and ip6) table, as nft -f lines. */
+const bridgeElements = (verb: "add" | "delete", b: string, v6: boolean): string[] =>
+  (["ip", ...(v6 ? ["ip6"] : [])] as const).flatMap((family) => [
+    `${verb} element ${family} ${NFT_TABLE} ifaces { "${b}" }`,
+    `${verb} element ${family} ${NFT_TABLE} samebridge { "${b}" . "${b}" }`,
+  ]);
 
 /** The run-time directory where `up` leaves what `down` must undo. */
 export const NET_RUN_DIR = "/run/railyard/net";
@@ -290,12 +296,12 @@ export function renderNetScript(n: ContainerNetwork): string {
     `undo=${undo}`,
     "down() {",
     `\tif [ -f "$undo" ]; then nft -f "$undo" || true; rm -f "$undo"; fi`,
-    `\tip netns delete ${n.netns} 2>/dev/null || true`,
+    `\t[ ! -e /run/netns/${n.netns} ] || ip netns delete ${n.netns}`,
     ...bridges.flatMap((l) => bridgeCleanup(l.bridge as string, l.v6 !== undefined)),
     "}",
     'case "${1-}" in',
     "up)",
-    `\tmkdir -p ${NET_RUN_DIR}`,
+    `\t[ -d ${NET_RUN_DIR} ] || mkdir -p ${NET_RUN_DIR}`,
     "\tdown",
     "\t(",
     "\t\tflock 9",
@@ -317,46 +323,63 @@ export function renderNetScript(n: ContainerNetwork): string {
       "\t\t\techo 1 >/proc/sys/net/ipv6/conf/all/forwarding",
       "\t\tfi",
     );
+  // Each exec costs milliseconds on the start path: what does not change is tested with the
+  // shell's own `[`, and each tool runs once with a batch.
   for (const l of bridges) {
     const b = l.bridge as string;
     const gw = `${l.gateway}/${l.prefix}`;
+    const gw6 = l.v6 ? `${l.v6.gateway}/${l.v6.prefix}` : undefined;
     lines.push(
-      `\t\tif ! ip link show dev ${b} >/dev/null 2>&1; then`,
-      `\t\t\tip link add ${b} address ${macFor(l.gateway)} type bridge`,
-      `\t\t\tnft add element ip ${NFT_TABLE} ifaces '{ "${b}" }'`,
-      `\t\t\tnft add element ip ${NFT_TABLE} samebridge '{ "${b}" . "${b}" }'`,
+      `\t\tif [ ! -d /sys/class/net/${b} ]; then`,
+      `\t\t\tip -batch - <<'IP'`,
+      `link add ${b} address ${macFor(l.gateway)} type bridge`,
+      `addr add ${gw} dev ${b}`,
+      ...(gw6 ? [`addr add ${gw6} dev ${b} nodad`] : []),
+      `link set ${b} up`,
+      "IP",
+      `\t\t\tnft -f - <<'NFT'`,
+      ...bridgeElements("add", b, gw6 !== undefined),
+      "NFT",
+      // A bridge another member made: its address may be an earlier generation's.
+      `\t\telif ! ip -4 addr show dev ${b} | grep -q ' inet ${gw} '; then`,
+      `\t\t\tip addr flush dev ${b}`,
+      `\t\t\tip addr add ${gw} dev ${b}`,
       "\t\tfi",
+      ...(gw6
+        ? [
+            `\t\tip -6 addr show dev ${b} | grep -q ' inet6 ${gw6} ' || { ip -6 addr add ${gw6} dev ${b} nodad; nft -f - <<'NFT'`,
+            ...bridgeElements("add", b, true).slice(2),
+            "NFT",
+            "\t\t}",
+          ]
+        : []),
       `\t\techo 1 >/proc/sys/net/ipv4/conf/${b}/route_localnet`,
-      `\t\tip -4 addr show dev ${b} | grep -q ' inet ${gw} ' || { ip addr flush dev ${b}; ip addr add ${gw} dev ${b}; }`,
-      `\t\tip link set ${b} up`,
     );
-    if (l.v6) {
-      const gw6 = `${l.v6.gateway}/${l.v6.prefix}`;
-      lines.push(
-        `\t\tip -6 addr show dev ${b} | grep -q ' inet6 ${gw6} ' || ip -6 addr add ${gw6} dev ${b} nodad`,
-        `\t\tnft add element ip6 ${NFT_TABLE} ifaces '{ "${b}" }'`,
-        `\t\tnft add element ip6 ${NFT_TABLE} samebridge '{ "${b}" . "${b}" }'`,
-      );
-    }
   }
+  // A host end left behind (only if its namespace outlived a crash) is removed first.
   const link = [
-    ...n.links.map((l) => `ip link delete ${l.hostIf} 2>/dev/null || true`),
-    `ip netns add ${n.netns}`,
+    ...n.links.map((l) => `[ ! -e /sys/class/net/${l.hostIf} ] || ip link delete ${l.hostIf}`),
+    "ip -batch - <<'IP'",
+  ];
+  const batch = [
+    `netns add ${n.netns}`,
     ...n.links.flatMap((l) => [
-      `ip link add ${l.hostIf} type veth peer name ${l.ifname} address ${macFor(l.address)} netns ${n.netns}`,
-      ...(l.bridge ? [`ip link set ${l.hostIf} master ${l.bridge} up`] : []),
+      `link add ${l.hostIf} type veth peer name ${l.ifname} address ${macFor(l.address)} netns ${n.netns}`,
+      ...(l.bridge ? [`link set ${l.hostIf} master ${l.bridge} up`] : []),
     ]),
   ];
   if (primary.bridge)
     // Attached under the lock: the last member's `down` removes an empty bridge under it too.
-    lines.push(...link.map((l) => `\t\t${l}`), `\t) 9>${NET_RUN_DIR}/.lock`);
+    lines.push(...link.map((l) => `\t\t${l}`), ...batch, "IP", `\t) 9>${NET_RUN_DIR}/.lock`);
   else
     lines.push(
       `\t) 9>${NET_RUN_DIR}/.lock`,
       ...link.map((l) => `\t${l}`),
-      `\tip addr add ${primary.gateway}/31 dev ${primary.hostIf}`,
+      ...batch,
+      `addr add ${primary.gateway}/31 dev ${primary.hostIf}`,
+      `link set ${primary.hostIf} up`,
+      "IP",
       `\techo 1 >/proc/sys/net/ipv4/conf/${primary.hostIf}/route_localnet`,
-      `\tip link set ${primary.hostIf} up`,
     );
   lines.push(
     `\tip -n ${n.netns} -batch - <<'IP'`,
@@ -387,9 +410,10 @@ export function renderNetScript(n: ContainerNetwork): string {
       `\tnft -f - <<'NFT' || { echo "railyard: cannot publish ${published.join(" ") || "the link"} of ${n.container}: another container publishes it" >&2; exit 1; }`,
       ...add.map((e) => `create element ${e}`),
       "NFT",
-      `\tcat >"$undo" <<'NFT'`,
-      ...del.map((e) => `delete element ${e}`),
-      "NFT",
+      // printf is the shell's own: no cat to exec.
+      "\tprintf '%s\\n' \\",
+      ...del.map((e) => `\t\t'delete element ${e}' \\`),
+      `\t\t>"$undo"`,
     );
   }
   lines.push("\t;;", "down) down ;;", `*) echo "usage: $0 up|down" >&2; exit 2 ;;`, "esac");

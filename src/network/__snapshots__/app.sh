@@ -6,19 +6,21 @@ PATH=/usr/sbin:/usr/bin:/sbin:/bin
 undo=/run/railyard/net/app.undo
 down() {
 	if [ -f "$undo" ]; then nft -f "$undo" || true; rm -f "$undo"; fi
-	ip netns delete railyard-app 2>/dev/null || true
+	[ ! -e /run/netns/railyard-app ] || ip netns delete railyard-app
 	if [ -d /sys/class/net/ry-backend/brif ] && [ -d /run/railyard/net ]; then (
 		flock 9
 		if [ -z "$(ls /sys/class/net/ry-backend/brif)" ]; then
 			ip link delete ry-backend 2>/dev/null || true
-			nft delete element ip railyard ifaces '{ "ry-backend" }' 2>/dev/null || true
-			nft delete element ip railyard samebridge '{ "ry-backend" . "ry-backend" }' 2>/dev/null || true
+			nft -f - 2>/dev/null <<'NFT' || true
+delete element ip railyard ifaces { "ry-backend" }
+delete element ip railyard samebridge { "ry-backend" . "ry-backend" }
+NFT
 		fi
 	) 9>/run/railyard/net/.lock; fi
 }
 case "${1-}" in
 up)
-	mkdir -p /run/railyard/net
+	[ -d /run/railyard/net ] || mkdir -p /run/railyard/net
 	down
 	(
 		flock 9
@@ -62,18 +64,27 @@ table ip railyard {
 }
 NFT
 		echo 1 >/proc/sys/net/ipv4/ip_forward
-		if ! ip link show dev ry-backend >/dev/null 2>&1; then
-			ip link add ry-backend address 02:72:0a:5b:00:01 type bridge
-			nft add element ip railyard ifaces '{ "ry-backend" }'
-			nft add element ip railyard samebridge '{ "ry-backend" . "ry-backend" }'
+		if [ ! -d /sys/class/net/ry-backend ]; then
+			ip -batch - <<'IP'
+link add ry-backend address 02:72:0a:5b:00:01 type bridge
+addr add 10.91.0.1/24 dev ry-backend
+link set ry-backend up
+IP
+			nft -f - <<'NFT'
+add element ip railyard ifaces { "ry-backend" }
+add element ip railyard samebridge { "ry-backend" . "ry-backend" }
+NFT
+		elif ! ip -4 addr show dev ry-backend | grep -q ' inet 10.91.0.1/24 '; then
+			ip addr flush dev ry-backend
+			ip addr add 10.91.0.1/24 dev ry-backend
 		fi
 		echo 1 >/proc/sys/net/ipv4/conf/ry-backend/route_localnet
-		ip -4 addr show dev ry-backend | grep -q ' inet 10.91.0.1/24 ' || { ip addr flush dev ry-backend; ip addr add 10.91.0.1/24 dev ry-backend; }
-		ip link set ry-backend up
-		ip link delete ryv-a172cedcae 2>/dev/null || true
-		ip netns add railyard-app
-		ip link add ryv-a172cedcae type veth peer name eth0 address 02:72:0a:5b:00:02 netns railyard-app
-		ip link set ryv-a172cedcae master ry-backend up
+		[ ! -e /sys/class/net/ryv-a172cedcae ] || ip link delete ryv-a172cedcae
+		ip -batch - <<'IP'
+netns add railyard-app
+link add ryv-a172cedcae type veth peer name eth0 address 02:72:0a:5b:00:02 netns railyard-app
+link set ryv-a172cedcae master ry-backend up
+IP
 	) 9>/run/railyard/net/.lock
 	ip -n railyard-app -batch - <<'IP'
 addr add 10.91.0.2/24 dev eth0
@@ -85,10 +96,10 @@ IP
 create element ip railyard published { 127.0.0.1 . tcp . 8080 : 10.91.0.2 . 80 }
 create element ip railyard publishedany { udp . 5353 : 10.91.0.2 . 53 }
 NFT
-	cat >"$undo" <<'NFT'
-delete element ip railyard published { 127.0.0.1 . tcp . 8080 }
-delete element ip railyard publishedany { udp . 5353 }
-NFT
+	printf '%s\n' \
+		'delete element ip railyard published { 127.0.0.1 . tcp . 8080 }' \
+		'delete element ip railyard publishedany { udp . 5353 }' \
+		>"$undo"
 	;;
 down) down ;;
 *) echo "usage: $0 up|down" >&2; exit 2 ;;

@@ -6,21 +6,23 @@ PATH=/usr/sbin:/usr/bin:/sbin:/bin
 undo=/run/railyard/net/web.undo
 down() {
 	if [ -f "$undo" ]; then nft -f "$undo" || true; rm -f "$undo"; fi
-	ip netns delete railyard-web 2>/dev/null || true
+	[ ! -e /run/netns/railyard-web ] || ip netns delete railyard-web
 	if [ -d /sys/class/net/ry-dual/brif ] && [ -d /run/railyard/net ]; then (
 		flock 9
 		if [ -z "$(ls /sys/class/net/ry-dual/brif)" ]; then
 			ip link delete ry-dual 2>/dev/null || true
-			nft delete element ip railyard ifaces '{ "ry-dual" }' 2>/dev/null || true
-			nft delete element ip railyard samebridge '{ "ry-dual" . "ry-dual" }' 2>/dev/null || true
-			nft delete element ip6 railyard ifaces '{ "ry-dual" }' 2>/dev/null || true
-			nft delete element ip6 railyard samebridge '{ "ry-dual" . "ry-dual" }' 2>/dev/null || true
+			nft -f - 2>/dev/null <<'NFT' || true
+delete element ip railyard ifaces { "ry-dual" }
+delete element ip railyard samebridge { "ry-dual" . "ry-dual" }
+delete element ip6 railyard ifaces { "ry-dual" }
+delete element ip6 railyard samebridge { "ry-dual" . "ry-dual" }
+NFT
 		fi
 	) 9>/run/railyard/net/.lock; fi
 }
 case "${1-}" in
 up)
-	mkdir -p /run/railyard/net
+	[ -d /run/railyard/net ] || mkdir -p /run/railyard/net
 	down
 	(
 		flock 9
@@ -106,21 +108,35 @@ NFT
 			for f in /proc/sys/net/ipv6/conf/*/accept_ra; do [ "$(cat "$f")" != 1 ] || echo 2 >"$f"; done
 			echo 1 >/proc/sys/net/ipv6/conf/all/forwarding
 		fi
-		if ! ip link show dev ry-dual >/dev/null 2>&1; then
-			ip link add ry-dual address 02:72:0a:5b:00:01 type bridge
-			nft add element ip railyard ifaces '{ "ry-dual" }'
-			nft add element ip railyard samebridge '{ "ry-dual" . "ry-dual" }'
+		if [ ! -d /sys/class/net/ry-dual ]; then
+			ip -batch - <<'IP'
+link add ry-dual address 02:72:0a:5b:00:01 type bridge
+addr add 10.91.0.1/24 dev ry-dual
+addr add fd00:91:7::1/64 dev ry-dual nodad
+link set ry-dual up
+IP
+			nft -f - <<'NFT'
+add element ip railyard ifaces { "ry-dual" }
+add element ip railyard samebridge { "ry-dual" . "ry-dual" }
+add element ip6 railyard ifaces { "ry-dual" }
+add element ip6 railyard samebridge { "ry-dual" . "ry-dual" }
+NFT
+		elif ! ip -4 addr show dev ry-dual | grep -q ' inet 10.91.0.1/24 '; then
+			ip addr flush dev ry-dual
+			ip addr add 10.91.0.1/24 dev ry-dual
 		fi
+		ip -6 addr show dev ry-dual | grep -q ' inet6 fd00:91:7::1/64 ' || { ip -6 addr add fd00:91:7::1/64 dev ry-dual nodad; nft -f - <<'NFT'
+add element ip6 railyard ifaces { "ry-dual" }
+add element ip6 railyard samebridge { "ry-dual" . "ry-dual" }
+NFT
+		}
 		echo 1 >/proc/sys/net/ipv4/conf/ry-dual/route_localnet
-		ip -4 addr show dev ry-dual | grep -q ' inet 10.91.0.1/24 ' || { ip addr flush dev ry-dual; ip addr add 10.91.0.1/24 dev ry-dual; }
-		ip link set ry-dual up
-		ip -6 addr show dev ry-dual | grep -q ' inet6 fd00:91:7::1/64 ' || ip -6 addr add fd00:91:7::1/64 dev ry-dual nodad
-		nft add element ip6 railyard ifaces '{ "ry-dual" }'
-		nft add element ip6 railyard samebridge '{ "ry-dual" . "ry-dual" }'
-		ip link delete ryv-4b5e57f6eb 2>/dev/null || true
-		ip netns add railyard-web
-		ip link add ryv-4b5e57f6eb type veth peer name eth0 address 02:72:0a:5b:00:02 netns railyard-web
-		ip link set ryv-4b5e57f6eb master ry-dual up
+		[ ! -e /sys/class/net/ryv-4b5e57f6eb ] || ip link delete ryv-4b5e57f6eb
+		ip -batch - <<'IP'
+netns add railyard-web
+link add ryv-4b5e57f6eb type veth peer name eth0 address 02:72:0a:5b:00:02 netns railyard-web
+link set ryv-4b5e57f6eb master ry-dual up
+IP
 	) 9>/run/railyard/net/.lock
 	ip -n railyard-web -batch - <<'IP'
 addr add 10.91.0.2/24 dev eth0
@@ -134,10 +150,10 @@ IP
 create element ip railyard published { 127.0.0.1 . tcp . 8080 : 10.91.0.2 . 80 }
 create element ip6 railyard publishedany { tcp . 8443 : fd00:91:7::2 . 443 }
 NFT
-	cat >"$undo" <<'NFT'
-delete element ip railyard published { 127.0.0.1 . tcp . 8080 }
-delete element ip6 railyard publishedany { tcp . 8443 }
-NFT
+	printf '%s\n' \
+		'delete element ip railyard published { 127.0.0.1 . tcp . 8080 }' \
+		'delete element ip6 railyard publishedany { tcp . 8443 }' \
+		>"$undo"
 	;;
 down) down ;;
 *) echo "usage: $0 up|down" >&2; exit 2 ;;

@@ -6,27 +6,31 @@ PATH=/usr/sbin:/usr/bin:/sbin:/bin
 undo=/run/railyard/net/proxy.undo
 down() {
 	if [ -f "$undo" ]; then nft -f "$undo" || true; rm -f "$undo"; fi
-	ip netns delete railyard-proxy 2>/dev/null || true
+	[ ! -e /run/netns/railyard-proxy ] || ip netns delete railyard-proxy
 	if [ -d /sys/class/net/ry-front/brif ] && [ -d /run/railyard/net ]; then (
 		flock 9
 		if [ -z "$(ls /sys/class/net/ry-front/brif)" ]; then
 			ip link delete ry-front 2>/dev/null || true
-			nft delete element ip railyard ifaces '{ "ry-front" }' 2>/dev/null || true
-			nft delete element ip railyard samebridge '{ "ry-front" . "ry-front" }' 2>/dev/null || true
+			nft -f - 2>/dev/null <<'NFT' || true
+delete element ip railyard ifaces { "ry-front" }
+delete element ip railyard samebridge { "ry-front" . "ry-front" }
+NFT
 		fi
 	) 9>/run/railyard/net/.lock; fi
 	if [ -d /sys/class/net/ry-back/brif ] && [ -d /run/railyard/net ]; then (
 		flock 9
 		if [ -z "$(ls /sys/class/net/ry-back/brif)" ]; then
 			ip link delete ry-back 2>/dev/null || true
-			nft delete element ip railyard ifaces '{ "ry-back" }' 2>/dev/null || true
-			nft delete element ip railyard samebridge '{ "ry-back" . "ry-back" }' 2>/dev/null || true
+			nft -f - 2>/dev/null <<'NFT' || true
+delete element ip railyard ifaces { "ry-back" }
+delete element ip railyard samebridge { "ry-back" . "ry-back" }
+NFT
 		fi
 	) 9>/run/railyard/net/.lock; fi
 }
 case "${1-}" in
 up)
-	mkdir -p /run/railyard/net
+	[ -d /run/railyard/net ] || mkdir -p /run/railyard/net
 	down
 	(
 		flock 9
@@ -70,29 +74,45 @@ table ip railyard {
 }
 NFT
 		echo 1 >/proc/sys/net/ipv4/ip_forward
-		if ! ip link show dev ry-front >/dev/null 2>&1; then
-			ip link add ry-front address 02:72:0a:5b:01:01 type bridge
-			nft add element ip railyard ifaces '{ "ry-front" }'
-			nft add element ip railyard samebridge '{ "ry-front" . "ry-front" }'
+		if [ ! -d /sys/class/net/ry-front ]; then
+			ip -batch - <<'IP'
+link add ry-front address 02:72:0a:5b:01:01 type bridge
+addr add 10.91.1.1/24 dev ry-front
+link set ry-front up
+IP
+			nft -f - <<'NFT'
+add element ip railyard ifaces { "ry-front" }
+add element ip railyard samebridge { "ry-front" . "ry-front" }
+NFT
+		elif ! ip -4 addr show dev ry-front | grep -q ' inet 10.91.1.1/24 '; then
+			ip addr flush dev ry-front
+			ip addr add 10.91.1.1/24 dev ry-front
 		fi
 		echo 1 >/proc/sys/net/ipv4/conf/ry-front/route_localnet
-		ip -4 addr show dev ry-front | grep -q ' inet 10.91.1.1/24 ' || { ip addr flush dev ry-front; ip addr add 10.91.1.1/24 dev ry-front; }
-		ip link set ry-front up
-		if ! ip link show dev ry-back >/dev/null 2>&1; then
-			ip link add ry-back address 02:72:0a:5b:00:01 type bridge
-			nft add element ip railyard ifaces '{ "ry-back" }'
-			nft add element ip railyard samebridge '{ "ry-back" . "ry-back" }'
+		if [ ! -d /sys/class/net/ry-back ]; then
+			ip -batch - <<'IP'
+link add ry-back address 02:72:0a:5b:00:01 type bridge
+addr add 10.91.0.1/24 dev ry-back
+link set ry-back up
+IP
+			nft -f - <<'NFT'
+add element ip railyard ifaces { "ry-back" }
+add element ip railyard samebridge { "ry-back" . "ry-back" }
+NFT
+		elif ! ip -4 addr show dev ry-back | grep -q ' inet 10.91.0.1/24 '; then
+			ip addr flush dev ry-back
+			ip addr add 10.91.0.1/24 dev ry-back
 		fi
 		echo 1 >/proc/sys/net/ipv4/conf/ry-back/route_localnet
-		ip -4 addr show dev ry-back | grep -q ' inet 10.91.0.1/24 ' || { ip addr flush dev ry-back; ip addr add 10.91.0.1/24 dev ry-back; }
-		ip link set ry-back up
-		ip link delete ryv-1241936d4d 2>/dev/null || true
-		ip link delete ryv-af754d342b 2>/dev/null || true
-		ip netns add railyard-proxy
-		ip link add ryv-1241936d4d type veth peer name eth0 address 02:72:0a:5b:01:02 netns railyard-proxy
-		ip link set ryv-1241936d4d master ry-front up
-		ip link add ryv-af754d342b type veth peer name eth1 address 02:72:0a:5b:00:03 netns railyard-proxy
-		ip link set ryv-af754d342b master ry-back up
+		[ ! -e /sys/class/net/ryv-1241936d4d ] || ip link delete ryv-1241936d4d
+		[ ! -e /sys/class/net/ryv-af754d342b ] || ip link delete ryv-af754d342b
+		ip -batch - <<'IP'
+netns add railyard-proxy
+link add ryv-1241936d4d type veth peer name eth0 address 02:72:0a:5b:01:02 netns railyard-proxy
+link set ryv-1241936d4d master ry-front up
+link add ryv-af754d342b type veth peer name eth1 address 02:72:0a:5b:00:03 netns railyard-proxy
+link set ryv-af754d342b master ry-back up
+IP
 	) 9>/run/railyard/net/.lock
 	ip -n railyard-proxy -batch - <<'IP'
 addr add 10.91.1.2/24 dev eth0
@@ -105,9 +125,9 @@ IP
 	nft -f - <<'NFT' || { echo "railyard: cannot publish 127.0.0.1:8080/tcp of proxy: another container publishes it" >&2; exit 1; }
 create element ip railyard published { 127.0.0.1 . tcp . 8080 : 10.91.1.2 . 80 }
 NFT
-	cat >"$undo" <<'NFT'
-delete element ip railyard published { 127.0.0.1 . tcp . 8080 }
-NFT
+	printf '%s\n' \
+		'delete element ip railyard published { 127.0.0.1 . tcp . 8080 }' \
+		>"$undo"
 	;;
 down) down ;;
 *) echo "usage: $0 up|down" >&2; exit 2 ;;

@@ -6,11 +6,11 @@ PATH=/usr/sbin:/usr/bin:/sbin:/bin
 undo=/run/railyard/net/solo.undo
 down() {
 	if [ -f "$undo" ]; then nft -f "$undo" || true; rm -f "$undo"; fi
-	ip netns delete railyard-solo 2>/dev/null || true
+	[ ! -e /run/netns/railyard-solo ] || ip netns delete railyard-solo
 }
 case "${1-}" in
 up)
-	mkdir -p /run/railyard/net
+	[ -d /run/railyard/net ] || mkdir -p /run/railyard/net
 	down
 	(
 		flock 9
@@ -55,12 +55,14 @@ table ip railyard {
 NFT
 		echo 1 >/proc/sys/net/ipv4/ip_forward
 	) 9>/run/railyard/net/.lock
-	ip link delete ryv-5364f2f2fc 2>/dev/null || true
-	ip netns add railyard-solo
-	ip link add ryv-5364f2f2fc type veth peer name eth0 address 02:72:0a:5a:00:01 netns railyard-solo
-	ip addr add 10.90.0.0/31 dev ryv-5364f2f2fc
+	[ ! -e /sys/class/net/ryv-5364f2f2fc ] || ip link delete ryv-5364f2f2fc
+	ip -batch - <<'IP'
+netns add railyard-solo
+link add ryv-5364f2f2fc type veth peer name eth0 address 02:72:0a:5a:00:01 netns railyard-solo
+addr add 10.90.0.0/31 dev ryv-5364f2f2fc
+link set ryv-5364f2f2fc up
+IP
 	echo 1 >/proc/sys/net/ipv4/conf/ryv-5364f2f2fc/route_localnet
-	ip link set ryv-5364f2f2fc up
 	ip -n railyard-solo -batch - <<'IP'
 addr add 10.90.0.1/31 dev eth0
 link set eth0 up
@@ -71,10 +73,10 @@ IP
 create element ip railyard ifaces { "ryv-5364f2f2fc" }
 create element ip railyard published { 127.0.0.1 . tcp . 9000 : 10.90.0.1 . 90 }
 NFT
-	cat >"$undo" <<'NFT'
-delete element ip railyard ifaces { "ryv-5364f2f2fc" }
-delete element ip railyard published { 127.0.0.1 . tcp . 9000 }
-NFT
+	printf '%s\n' \
+		'delete element ip railyard ifaces { "ryv-5364f2f2fc" }' \
+		'delete element ip railyard published { 127.0.0.1 . tcp . 9000 }' \
+		>"$undo"
 	;;
 down) down ;;
 *) echo "usage: $0 up|down" >&2; exit 2 ;;
