@@ -325,7 +325,7 @@ describe("switch under systemd", () => {
     assert.doesNotMatch(mounts, /\/run\/railyard\/rootfs\/railyard-(db|web)/);
   });
 
-  test("the same images from `import compose` output, as a compose user writes paths (trailing slashes)", async () => {
+  test("the same images from `import compose` output, as a compose user writes paths (trailing slashes) and networks (two, an alias, IPv6, [::1])", async () => {
     const home = join(dir, "compose");
     mkdirSync(join(home, "site"), { recursive: true });
     writeFileSync(join(home, "site/index.html"), "from compose\n");
@@ -340,21 +340,40 @@ describe("switch under systemd", () => {
       - ./pgdata/:/var/lib/postgresql/data/
     ports:
       - "127.0.0.1:35432:5432"
+    networks:
+      back:
+        aliases: [database]
   web:
     image: ${nginxRef}
     volumes:
       - ./site/:/usr/share/nginx/html/:ro
     ports:
       - "127.0.0.1:38080:80"
+      - "[::1]:38080:80"
+    networks: [front, back]
     depends_on: [db]
+networks:
+  front:
+    enable_ipv6: true
+  back: {}
 `,
     );
-    const { cfg, file } = await importCompose(home);
+    const { cfg, file, stderr } = await importCompose(home);
+    // Two networks, an alias, IPv6 and a port on [::1] all carry over.
+    assert.doesNotMatch(stderr, /networks|aliases|ipv6|::1/i, stderr);
     await buildOnHost(cfg);
     const r = await sd.railyard([...cfg, "switch"]);
     assert.equal(r.code, 0, r.stderr);
     await pgSays(35432, "select 1", "1");
     await webSays(38080, "from compose\n");
+    assert.equal(
+      sd.exec("curl", ["-sS", "-m", "3", "http://[::1]:38080/"]).stdout,
+      "from compose\n",
+    );
+    // web is on both networks: it finds db by its alias there, over IPv4 (back has no IPv6).
+    const hosts = await sd.railyard([...cfg, "exec", "web", "--", "getent", "hosts", "database"]);
+    assert.equal(hosts.code, 0, hosts.stderr);
+    assert.match(hosts.stdout, /^10\.\d+\.\d+\.\d+\s+db\b.*\bdatabase\b/m);
     assert.ok(readFileSync(file, "utf8").length > 0);
     // Stopped, as every test here leaves the host: each project allocates its addresses and
     // names its network namespaces on its own, so two running "db"s of two projects collide.
