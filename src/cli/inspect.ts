@@ -55,7 +55,13 @@ filter, health and state. --json prints it all as one object.`,
     const c: ResolvedContainer | undefined = running?.containers[name] ?? config.containers[name];
     if (!c) throw new UsageError(`no container named ${JSON.stringify(name)}`);
     const dir = store.generationDir(config.stateDir, generation);
-    let links: { interface: string; network: string; address: string; gateway: string }[] = [];
+    let links: {
+      interface: string;
+      network: string;
+      address: string;
+      gateway: string;
+      address6?: string;
+    }[] = [];
     try {
       const n = containerNetwork(c, readAllocation(dir), running ?? config);
       const names =
@@ -67,6 +73,7 @@ filter, health and state. --json prints it all as one object.`,
         network: names[i] ?? c.network,
         address: `${l.address}/${l.prefix}`,
         gateway: l.gateway,
+        ...(l.v6 ? { address6: `${l.v6.address}/${l.v6.prefix}` } : {}),
       }));
     } catch {
       // a generation from before this container had an address
@@ -137,7 +144,7 @@ filter, health and state. --json prints it all as one object.`,
       ["network", c.network],
       ...links.map((l): [string, string] => [
         `  ${l.interface}`,
-        `${l.address} on ${l.network}, via ${l.gateway}`,
+        `${l.address}${l.address6 ? ` and ${l.address6}` : ""} on ${l.network}, via ${l.gateway}`,
       ]),
       ["ports", info.network.ports.join(", ") || "-"],
       ["capabilities", info.capabilities.join(" ") || "(none)"],

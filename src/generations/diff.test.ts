@@ -104,3 +104,42 @@ test("limits and the healthcheck are compared as values", () => {
   const fields = diffServices(a, b)[0]?.changes.map((c) => c.field);
   assert.deepEqual(fields, ["healthcheck", "resources"]);
 });
+
+test("networks and port ranges: one line each; a generation from before `networks` reads the same", () => {
+  const resolved = (c: ContainerConfig) => {
+    const r = resolveConfig(
+      { networks: { front: {}, back: {} }, containers: { db: c } },
+      fakeContext(),
+    ).containers["db"];
+    assert.ok(r);
+    return r;
+  };
+  const on = (c: ContainerConfig, drop = false): ServiceSnapshot => {
+    const r = resolved(c);
+    // As a generation written before containers had `networks` stored it.
+    const { networks: _, ...old } = r;
+    return { entry: entry(), env: {}, container: (drop ? old : r) as typeof r };
+  };
+  const same = diffServices(
+    { db: on({ image: "postgres:16", network: "front" }, true) },
+    { db: on({ image: "postgres:16", network: "front" }) },
+  );
+  assert.deepEqual(same, [], "nothing changed but the way it is stored");
+  const d = diffServices(
+    { db: on({ image: "postgres:16", network: "front", ports: ["8000-8002:8000-8002"] }, true) },
+    {
+      db: on({
+        image: "postgres:16",
+        networks: { front: {}, back: { aliases: ["pg"] } },
+        ports: ["8000-8003:8000-8003"],
+      }),
+    },
+  );
+  const field = (f: string) => d[0]?.changes.find((c) => c.field === f);
+  assert.deepEqual(field("networks"), { field: "networks", added: ["back (aliases pg)"] });
+  assert.deepEqual(field("ports"), {
+    field: "ports",
+    added: ["127.0.0.1:8000-8003:8000-8003"],
+    removed: ["127.0.0.1:8000-8002:8000-8002"],
+  });
+});

@@ -4,7 +4,7 @@
  * never shown: a change says only which keys were added, removed or changed. Pure.
  */
 import { effectiveCapabilities } from "../bundle/spec.js";
-import { formatPort } from "../config/parse.js";
+import { formatPorts } from "../config/parse.js";
 import type { ResolvedContainer } from "../config/types.js";
 import type { ServiceEntry } from "./manifest.js";
 
@@ -83,6 +83,7 @@ const SPECIAL = new Set([
   "ports",
   "capabilities",
   "serviceName",
+  "networks",
 ]);
 
 const isEmpty = (v: unknown): boolean =>
@@ -93,6 +94,20 @@ const isEmpty = (v: unknown): boolean =>
 const mountLine = (m: ResolvedContainer["mounts"][number]) =>
   `${m.destination} (${m.type} ${m.source}${m.options.length ? ` ${m.options.join(",")}` : ""})`;
 
+/**
+ * A container's named networks, each with its aliases. A generation built before containers had
+ * `networks` says it with `network` alone, and means the same.
+ */
+function networkLines(c: ResolvedContainer): string[] {
+  const own = c.network === "private" || c.network.startsWith("container:");
+  const attached =
+    (c as Partial<ResolvedContainer>).networks ??
+    (own || ["none", "host"].includes(c.network) ? [] : [{ name: c.network, aliases: [] }]);
+  return attached.map((n) =>
+    n.aliases.length ? `${n.name} (aliases ${n.aliases.join(", ")})` : n.name,
+  );
+}
+
 function containerChanges(a: ResolvedContainer, b: ResolvedContainer): FieldChange[] {
   const out: FieldChange[] = [];
   if (a.image?.ref !== b.image?.ref)
@@ -102,7 +117,8 @@ function containerChanges(a: ResolvedContainer, b: ResolvedContainer): FieldChan
       to: b.image?.ref ?? "(host program)",
     });
   out.push(...setChange("mounts", a.mounts.map(mountLine), b.mounts.map(mountLine)));
-  out.push(...setChange("ports", a.ports.map(formatPort), b.ports.map(formatPort)));
+  out.push(...setChange("ports", formatPorts(a.ports), formatPorts(b.ports)));
+  out.push(...setChange("networks", networkLines(a), networkLines(b)));
   out.push(...setChange("capabilities", effectiveCapabilities(a), effectiveCapabilities(b)));
   out.push(...setChange("environmentFiles", a.environmentFiles, b.environmentFiles));
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => !SPECIAL.has(k));

@@ -483,6 +483,7 @@ describe("IPv6: dual-stack networks and ports on [::1]", () => {
       v4only: web("v4only", { ports: ["127.0.0.1:8203:80", "[::1]:8203:80"] }),
     },
   };
+  let flags: string[] = [];
   const address6 = (container: string) => {
     const r = sd.exec("ip", [
       "-n",
@@ -500,7 +501,8 @@ describe("IPv6: dual-stack networks and ports on [::1]", () => {
   };
 
   test("a port published without an address answers on 127.0.0.1 and on [::1]", async () => {
-    const r = await sd.railyard([...project().write(stack), "switch"]);
+    flags = project().write(stack);
+    const r = await sd.railyard([...flags, "switch"]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     await waitFor(
       "v6web on 127.0.0.1:8200",
@@ -519,9 +521,15 @@ describe("IPv6: dual-stack networks and ports on [::1]", () => {
     assert.equal(curlHost("http://127.0.0.1:8203/"), "v4only");
   });
 
-  test("members of a dual-stack network reach each other over IPv6, by address and by name", () => {
+  test("members of a dual-stack network reach each other over IPv6, by address and by name", async () => {
     const peer = address6("v6peer");
     assert.match(peer, /^fd[0-9a-f]{2}:/, "a unique local address");
+    // inspect names both of its addresses.
+    const info = await sd.railyard([...flags, "inspect", "v6peer", "--json"]);
+    assert.equal(info.code, 0, info.stderr);
+    const nets = (JSON.parse(info.stdout) as { network: { interfaces: { address6?: string }[] } })
+      .network.interfaces;
+    assert.equal(nets[0]?.address6, `${peer}/64`);
     assert.equal(curlIn("v6web", `http://[${peer}]/`), "v6peer");
     assert.equal(
       sd
