@@ -135,7 +135,7 @@ export function namespaceSysctls(
   rootless: boolean,
 ): Record<string, string> {
   // On "host", they would change the host's; one that joins another's namespace finds them set.
-  if (c.network === "host" || c.network.startsWith("container:")) return {};
+  if (c.network === "host" || joinedOwner(c) !== undefined) return {};
   return {
     "net.ipv4.ip_unprivileged_port_start": "0",
     // In a user namespace only mapped groups can be named; the range would be refused.

@@ -64,10 +64,7 @@ filter, health and state. --json prints it all as one object.`,
     }[] = [];
     try {
       const n = containerNetwork(c, readAllocation(dir), running ?? config);
-      const names =
-        c.network === "private"
-          ? ["private"]
-          : attachmentsOf(c, running ?? config).map((a) => a.name);
+      const names = c.network === "private" ? ["private"] : attachmentsOf(c).map((a) => a.name);
       links = (n?.links ?? []).map((l, i) => ({
         interface: l.ifname,
         network: names[i] ?? c.network,

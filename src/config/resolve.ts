@@ -33,7 +33,9 @@ import {
   type Subnet6,
 } from "../network/address.js";
 import {
+  BUILTIN_NETWORKS,
   isDualStack,
+  joinedOwner,
   loopback6Ports,
   NAMED_DEFAULT_PREFIX,
   PRIVATE_POOL,
@@ -507,7 +509,7 @@ function resolveContainer(
   });
   const attachments = resolveAttachments(c, declaredNetworks, r);
   const network = attachments[0]?.name ?? c.network ?? (c.ports?.length ? "private" : "none");
-  const owner = network.startsWith("container:") ? network.slice("container:".length) : undefined;
+  const owner = joinedOwner({ network });
   if (owner !== undefined) {
     if (owner === name) r(["network"], "a container cannot join its own network namespace");
     else if (!names.has(owner))
@@ -739,10 +741,10 @@ function resolveSysctls(
       );
     else if (k.startsWith("net.") && network === "host")
       r(["sysctls", k], `would change the host's network: the container is on network "host"`);
-    else if (k.startsWith("net.") && network.startsWith("container:"))
+    else if (k.startsWith("net.") && joinedOwner({ network }) !== undefined)
       r(
         ["sysctls", k],
-        `would change ${network.slice("container:".length)}'s network, which this container joins: set it there`,
+        `would change ${joinedOwner({ network })}'s network, which this container joins: set it there`,
       );
     else if (value === "" || /[\0\n]/.test(value))
       r(["sysctls", k], `must be a value on one line, e.g. "1024"`);
@@ -879,15 +881,16 @@ function resolveUser(
 function joinedNetworkProblems(containers: Record<string, ResolvedContainer>): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   for (const c of Object.values(containers)) {
-    if (!c.network.startsWith("container:")) continue;
-    const name = c.network.slice("container:".length);
+    const name = joinedOwner(c);
+    if (name === undefined) continue;
     const o = containers[name];
     if (!o) continue; // said where the container was resolved
     const at = `containers.${c.name}.network`;
-    if (o.network.startsWith("container:"))
+    const theirs = joinedOwner(o);
+    if (theirs !== undefined)
       problems.push({
         path: at,
-        message: `${name} joins ${o.network.slice("container:".length)}'s network itself: join that one`,
+        message: `${name} joins ${theirs}'s network itself: join that one`,
       });
     else if (o.network === "none" || o.network === "host")
       problems.push({
@@ -978,9 +981,6 @@ function resolveAttachments(
   });
   return out;
 }
-
-/** The networks every config has; the others are declared under `networks`. */
-export const BUILTIN_NETWORKS: readonly string[] = ["none", "host", "private"];
 
 /** A secret's name becomes a systemd credential's name and a file name. */
 const SECRET_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/;
@@ -1095,16 +1095,13 @@ function resolveNetworks(
       continue;
     }
     const { subnet, ipv6 } = raw[name] ?? {};
-    if (subnet !== undefined) {
-      const p = parseSubnet(subnet, 12, 29);
-      if (!p.ok) problems.push({ path: at("subnet"), message: p.error });
-    }
+    const v4 = subnet === undefined ? undefined : parseSubnet(subnet, 12, 29);
+    if (v4 && !v4.ok) problems.push({ path: at("subnet"), message: v4.error });
     if (typeof ipv6 === "string") {
       const p = parseSubnet6(ipv6);
       if (!p.ok) problems.push({ path: at("ipv6"), message: p.error });
       else {
         // Each member's IPv6 address has its IPv4 address's host number: room for as many.
-        const v4 = subnet === undefined ? undefined : parseSubnet(subnet, 12, 29);
         const v4Bits = 32 - (v4?.ok ? v4.value.prefix : NAMED_DEFAULT_PREFIX);
         if (128 - p.value.prefix < v4Bits)
           problems.push({

@@ -3,6 +3,7 @@
  * dependencies among those, the warnings for host-specific keys, and stable key order.
  */
 import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
+import { joinedOwner } from "../network/allocate.js";
 
 export interface ExportResult<T> {
   readonly output: T;
@@ -95,8 +96,8 @@ export type ExportedNetwork =
 export function exportedNetwork(config: ResolvedConfig, c: ResolvedContainer): ExportedNetwork {
   if (c.network === "none") return { kind: "none" };
   if (c.network === "host") return { kind: "host" };
-  if (c.network.startsWith("container:"))
-    return { kind: "container", name: c.network.slice("container:".length) };
+  const owner = joinedOwner(c);
+  if (owner !== undefined) return { kind: "container", name: owner };
   if (c.network === "private")
     return { kind: "network", networks: [{ name: `private-${c.name}`, aliases: [] }] };
   return {

@@ -7,6 +7,7 @@
 import { effectiveCapabilities } from "../bundle/spec.js";
 import { formatDuration, formatPorts, parseSize, publishedPort } from "../config/parse.js";
 import type { ResolvedConfig, ResolvedContainer, ResolvedMount } from "../config/types.js";
+import { joinedOwner } from "../network/allocate.js";
 import { imageContainers, sortedEntries, warnHostSpecific, type ExportResult } from "./common.js";
 import { dnsLabel } from "./names.js";
 
@@ -279,9 +280,10 @@ export function toKubernetes(
       ),
     );
 
-    if (c.network.startsWith("container:"))
+    const owner = joinedOwner(c);
+    if (owner !== undefined)
       warn(
-        `containers.${c.name}.network: "${c.network}" is not exported; in Kubernetes, containers that share a network namespace are one pod: put ${c.name} in ${c.network.slice("container:".length)}'s pod`,
+        `containers.${c.name}.network: "${c.network}" is not exported; in Kubernetes, containers that share a network namespace are one pod: put ${c.name} in ${owner}'s pod`,
       );
     const initContainers: Record<string, unknown>[] = [];
     const isolated = c.network === "none" && c.ports.length === 0;

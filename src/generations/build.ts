@@ -43,6 +43,7 @@ import { containerNetwork, isPrivateOrNamed, renderNetScript } from "../network/
 import { renderProxyUnits } from "../systemd/proxy.js";
 import { ALLOCATION_FILE, readAllocation } from "../network/files.js";
 import { checkNetworkHost, foreignRoutes } from "../network/host.js";
+import type { HostRoute } from "../network/address.js";
 
 const sha256 = (s: string) => `sha256:${createHash("sha256").update(s).digest("hex")}`;
 
@@ -65,11 +66,13 @@ export const unitNetScriptPath = (stateDir: string, name: string): string =>
 
 /**
  * The networks' addresses for `config`, keeping those of the generation the host runs (a build,
- * a switch and a foreground run all start from it).
+ * a switch and a foreground run all start from it), around the host's `routes` elsewhere.
  */
-export function allocateFromRunning(config: ResolvedConfig): NetworkAllocation {
+export function allocateFromRunning(
+  config: ResolvedConfig,
+  routes: readonly HostRoute[] = hostRoutesFor(config),
+): NetworkAllocation {
   const current = currentGeneration(config.stateDir);
-  const uses = Object.values(config.containers).some(isPrivateOrNamed);
   return allocateNetworks(
     config,
     current === undefined
@@ -77,9 +80,13 @@ export function allocateFromRunning(config: ResolvedConfig): NetworkAllocation {
       : readAllocation(generationDir(config.stateDir, current)),
     // Routes narrower than the pools (other projects' networks, a small VPN) are stepped
     // around; one that covers a whole pool (a LAN) is checkNetworkHost's to explain.
-    uses ? foreignRoutes(config).flatMap((r) => (r.subnet.prefix > 16 ? [r.subnet] : [])) : [],
+    routes.flatMap((r) => (r.subnet.prefix > 16 ? [r.subnet] : [])),
   );
 }
+
+/** The host's routes elsewhere (see foreignRoutes), read only when a container has a network. */
+const hostRoutesFor = (config: ResolvedConfig): HostRoute[] =>
+  Object.values(config.containers).some(isPrivateOrNamed) ? foreignRoutes(config) : [];
 
 /**
  * Build a complete generation: each container's bundle, its unit, the resolved config and the
@@ -94,8 +101,10 @@ export async function buildGeneration(
   const bundles: BuildResult[] = [];
   const services: Record<string, ServiceEntry> = {};
   const units: Record<string, string> = {};
-  const alloc = allocateFromRunning(config);
-  checkNetworkHost(config, alloc, o.env ?? process.env);
+  // /proc/net/route, read once for both.
+  const routes = hostRoutesFor(config);
+  const alloc = allocateFromRunning(config, routes);
+  checkNetworkHost(config, alloc, o.env ?? process.env, routes);
   const netScripts: Record<string, string> = {};
   for (const c of Object.values(config.containers)) {
     if (c.backend !== "oci") {

@@ -5,6 +5,7 @@
  */
 import { effectiveCapabilities } from "../bundle/spec.js";
 import { formatPorts } from "../config/parse.js";
+import { attachmentsOf } from "../network/allocate.js";
 import type { ResolvedContainer } from "../config/types.js";
 import type { ServiceEntry } from "./manifest.js";
 
@@ -99,11 +100,7 @@ const mountLine = (m: ResolvedContainer["mounts"][number]) =>
  * `networks` says it with `network` alone, and means the same.
  */
 function networkLines(c: ResolvedContainer): string[] {
-  const own = c.network === "private" || c.network.startsWith("container:");
-  const attached =
-    (c as Partial<ResolvedContainer>).networks ??
-    (own || ["none", "host"].includes(c.network) ? [] : [{ name: c.network, aliases: [] }]);
-  return attached.map((n) =>
+  return attachmentsOf(c).map((n) =>
     n.aliases.length ? `${n.name} (aliases ${n.aliases.join(", ")})` : n.name,
   );
 }

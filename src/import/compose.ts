@@ -6,7 +6,8 @@
 import { isRecord } from "../util/record.js";
 import { isAbsolute, posix } from "node:path";
 import { IMAGE_CAPABILITIES } from "../bundle/spec.js";
-import { BUILTIN_NETWORKS, formatPath } from "../config/resolve.js";
+import { formatPath } from "../config/resolve.js";
+import { BUILTIN_NETWORKS, joinedOwner } from "../network/allocate.js";
 import {
   checkName,
   parseCapability,
@@ -450,7 +451,7 @@ function declaredNetworks(
   const out: Record<string, NetworkConfig> = {};
   const byName = new Map(Object.keys(top).map((n) => [networkName(n), n]));
   const declared = (n: string) =>
-    n !== "" && !BUILTIN_NETWORKS.includes(n) && !n.startsWith("container:");
+    n !== "" && !BUILTIN_NETWORKS.includes(n) && joinedOwner({ network: n }) === undefined;
   for (const name of [...used].filter(declared).sort()) {
     const composeName = byName.get(name) ?? name;
     const def = top[composeName];

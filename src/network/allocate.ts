@@ -53,16 +53,25 @@ export const EMPTY_ALLOCATION: NetworkAllocation = { networks: {}, private: {} }
 /** The host's address on a subnet (the bridge): the first host address. */
 export const gatewayOf = (s: Subnet): number => s.base + 1;
 
+/** The networks every config has; the others are declared under `networks`. */
+export const BUILTIN_NETWORKS: readonly string[] = ["none", "host", "private"];
+
+/** `network: "container:NAME"`: the container whose network namespace this one joins. */
+export const joinedOwner = (c: Pick<ResolvedContainer, "network">): string | undefined =>
+  c.network.startsWith("container:") ? c.network.slice("container:".length) : undefined;
+
 /**
  * The named networks a container is on, its first network first. A generation written before
- * containers had `networks` says it with `network` alone.
+ * containers had `networks` says it with `network` alone: a name that is neither built in nor
+ * `container:NAME` (resolveConfig let no other through).
  */
 export function attachmentsOf(
   c: Pick<ResolvedContainer, "network"> & { readonly networks?: readonly ResolvedAttachment[] },
-  config: Pick<ResolvedConfig, "networks">,
 ): readonly ResolvedAttachment[] {
   if (c.networks !== undefined) return c.networks;
-  return c.network in config.networks ? [{ name: c.network, aliases: [] }] : [];
+  return BUILTIN_NETWORKS.includes(c.network) || joinedOwner(c) !== undefined
+    ? []
+    : [{ name: c.network, aliases: [] }];
 }
 
 /** Whether a container's first network is dual stack (a named network with `ipv6`). */
@@ -70,15 +79,16 @@ export function isDualStack(
   c: Pick<ResolvedContainer, "network"> & { readonly networks?: readonly ResolvedAttachment[] },
   config: Pick<ResolvedConfig, "networks">,
 ): boolean {
-  const first = attachmentsOf(c, config)[0];
+  const first = attachmentsOf(c)[0];
   return first !== undefined && config.networks[first.name]?.ipv6 !== undefined;
 }
 
 /**
- * The ports a container serves on the host's IPv6 loopback, [::1]: those published there, and on
- * a dual-stack network every TCP port published without an address (loopback in both families).
- * The kernel cannot forward a packet from ::1 to another host (IPv6 has no route_localnet), so
- * these go through systemd-socket-proxyd (see systemd/proxy.ts); TCP only.
+ * The ports a container serves on the host's IPv6 loopback, [::1], through systemd's sockets:
+ * those published there, and on a dual-stack network every TCP port published without an address
+ * (loopback in both families). The kernel cannot forward a packet from ::1 to another host (IPv6
+ * has no route_localnet), so these go through systemd-socket-proxyd (see systemd/proxy.ts); TCP
+ * only.
  */
 export function loopback6Ports(
   c: Pick<ResolvedContainer, "network" | "ports"> & {
@@ -115,7 +125,7 @@ export function allocateNetworks(
       .map((c) => c.name)
       .sort();
   const onNetwork = (net: string) => (c: ResolvedContainer) =>
-    attachmentsOf(c, config).some((a) => a.name === net);
+    attachmentsOf(c).some((a) => a.name === net);
 
   // Subnets: the config's own first, then what the running generation had, then fresh ones.
   const subnets = new Map<string, Subnet>();

@@ -71,22 +71,24 @@ function checkPasta(users: readonly ResolvedContainer[], havePasta: boolean): vo
 }
 
 /**
- * Refuse a build whose networks this host cannot run: `ip` or `nft` missing, or a subnet that a
- * route of the host already covers (a LAN, a VPN, docker's bridge), where traffic would go
- * astray. Nothing to check when no container has a network of its own.
+ * Refuse a build whose networks this host cannot run: `ip` or `nft` missing, or a subnet that one
+ * of the host's `routes` elsewhere (foreignRoutes: a LAN, a VPN, docker's bridge, another
+ * project's network) already covers, where traffic would go astray. Nothing to check when no
+ * container has a network of its own.
  */
 export function checkNetworkHost(
   config: ResolvedConfig,
   alloc: NetworkAllocation,
   env: NodeJS.ProcessEnv,
+  routes: readonly HostRoute[],
 ): void {
   const users = Object.values(config.containers).filter(
     (c) => c.backend === "oci" && isPrivateOrNamed(c),
   );
   const first = users[0];
   if (!first) return;
-  const probe = hostProbe(env);
   if (config.rootless) return checkPasta(users, existsSync(PASTA));
+  const probe = hostProbe(env);
   for (const [tool, pkg] of [
     ["ip", "iproute2"],
     ["nft", "nftables"],
@@ -102,7 +104,6 @@ export function checkNetworkHost(
       `containers.${proxied.name}.ports: ports on [::1] are served by ${SOCKET_PROXYD}, which is not installed (it is part of systemd). install systemd 246 or later, or publish on 127.0.0.1 only`,
       proxied.network,
     );
-  const routes = foreignRoutes(config);
   const used: [string, Subnet][] = [];
   // Each private container's own /31 (the rest of the pool may be another project's).
   for (const [name, a] of Object.entries(alloc.private)) {

@@ -12,12 +12,13 @@ import { formatIPv4, parseIPv4 } from "./address.js";
 import {
   attachmentsOf,
   gatewayOf,
+  joinedOwner,
   ipv6Of,
   parseAllocatedSubnet,
   type NetworkAllocation,
 } from "./allocate.js";
 
-export { attachmentsOf } from "./allocate.js";
+export { attachmentsOf, joinedOwner } from "./allocate.js";
 
 /** The nftables table every railyard network shares (`nft list table ip railyard`). */
 export const NFT_TABLE = "railyard";
@@ -141,16 +142,12 @@ export function ownInterfaces(config: ResolvedConfig): Set<string> {
   const out = new Set(Object.keys(config.networks).map((n) => bridgeName(n, scope)));
   for (const c of Object.values(config.containers)) {
     if (c.network === "private") out.add(hostIfName(c.name, undefined, scope));
-    attachmentsOf(c, config).forEach((a, i) =>
+    attachmentsOf(c).forEach((a, i) =>
       out.add(hostIfName(c.name, i === 0 ? undefined : a.name, scope)),
     );
   }
   return out;
 }
-
-/** `network: "container:NAME"`: the container whose network namespace this one joins. */
-export const joinedOwner = (c: Pick<ResolvedContainer, "network">): string | undefined =>
-  c.network.startsWith("container:") ? c.network.slice("container:".length) : undefined;
 
 /** Networks whose containers get their own namespace, address and published ports. */
 export const isPrivateOrNamed = (c: ResolvedContainer): boolean =>
@@ -160,7 +157,7 @@ export const isPrivateOrNamed = (c: ResolvedContainer): boolean =>
 export function containerNetwork(
   c: ResolvedContainer,
   alloc: NetworkAllocation,
-  config: Pick<ResolvedConfig, "networks" | "idScope">,
+  config: Pick<ResolvedConfig, "idScope">,
 ): ContainerNetwork | undefined {
   if (!isPrivateOrNamed(c)) return undefined;
   const scope = config.idScope;
@@ -182,7 +179,7 @@ export function containerNetwork(
     };
     return { ...common, links: [{ ...link, gateway: formatIPv4(a - 1) }] };
   }
-  const links = attachmentsOf(c, config).map(({ name }, i): NetworkLink => {
+  const links = attachmentsOf(c).map(({ name }, i): NetworkLink => {
     const net = alloc.networks[name];
     const address = net?.members[c.name];
     if (!net || address === undefined)
@@ -208,31 +205,24 @@ export function containerNetwork(
   return { ...common, links: [first, ...more] };
 }
 
-/** nft map elements for the published ports: key only (for delete) or key : value (for add). */
-function portElements(n: ContainerNetwork, withValue: boolean): string[] {
-  return n.ports.flatMap((p) => {
-    if (p.hostIp?.includes(":")) return [];
-    const any = publishedIp(p) === "0.0.0.0";
-    const key = `${any ? "" : `${publishedIp(p)} . `}${p.protocol} . ${publishedPort(p)}`;
-    const map = any ? "publishedany" : "published";
-    return [`${map} { ${key}${withValue ? ` : ${n.links[0].address} . ${p.containerPort}` : ""} }`];
-  });
-}
-
 /**
- * The same in the ip6 table, for ports published on an IPv6 address other than ::1 (proxied):
- * to the container's IPv6 address on its first network.
+ * nft map elements for the ports published in one family's table, each prefixed with the table:
+ * key only (for delete) or key : value (for add), to the container's address on its first
+ * network. IPv6 takes the ports on an IPv6 address but ::1 (proxied, see systemd/proxy.ts).
  */
-function portElements6(n: ContainerNetwork, withValue: boolean): string[] {
-  const to = n.links[0].v6?.address;
+function portElements(n: ContainerNetwork, family: "ip" | "ip6", withValue: boolean): string[] {
+  const to = family === "ip" ? n.links[0].address : n.links[0].v6?.address;
   if (to === undefined) return [];
+  const anyIp = family === "ip" ? "0.0.0.0" : "::";
   return n.ports.flatMap((p) => {
-    const ip = p.hostIp;
-    if (ip === undefined || !ip.includes(":") || ip === "::1") return [];
-    const any = ip === "::";
+    const ip = publishedIp(p);
+    if (ip.includes(":") !== (family === "ip6") || ip === "::1") return [];
+    const any = ip === anyIp;
     const key = `${any ? "" : `${ip} . `}${p.protocol} . ${publishedPort(p)}`;
     const map = any ? "publishedany" : "published";
-    return [`${map} { ${key}${withValue ? ` : ${to} . ${p.containerPort}` : ""} }`];
+    return [
+      `${family} ${NFT_TABLE} ${map} { ${key}${withValue ? ` : ${to} . ${p.containerPort}` : ""} }`,
+    ];
   });
 }
 
@@ -261,16 +251,16 @@ function bridgeCleanup(b: string, v6: boolean): string[] {
     `\t\tif [ -z "$(ls /sys/class/net/${b}/brif)" ]; then`,
     `\t\t\tip link delete ${b} 2>/dev/null || true`,
     `\t\t\tnft -f - 2>/dev/null <<'NFT' || true`,
-    ...bridgeElements("delete", b, v6),
+    ...bridgeElements("delete", b, v6 ? ["ip", "ip6"] : ["ip"]),
     "NFT",
     "\t\tfi",
     `\t) 9>${NET_RUN_DIR}/.lock; fi`,
   ];
 }
 
-/** A bridge's elements in the sets of the ip (and ip6) table, as nft -f lines. */
-const bridgeElements = (verb: "add" | "delete", b: string, v6: boolean): string[] =>
-  (["ip", ...(v6 ? ["ip6"] : [])] as const).flatMap((family) => [
+/** A bridge's elements in the sets of these families' tables, as nft -f lines. */
+const bridgeElements = (verb: "add" | "delete", b: string, families: readonly string[]): string[] =>
+  families.flatMap((family) => [
     `${verb} element ${family} ${NFT_TABLE} ifaces { "${b}" }`,
     `${verb} element ${family} ${NFT_TABLE} samebridge { "${b}" . "${b}" }`,
   ]);
@@ -338,7 +328,7 @@ export function renderNetScript(n: ContainerNetwork): string {
       `link set ${b} up`,
       "IP",
       `\t\t\tnft -f - <<'NFT'`,
-      ...bridgeElements("add", b, gw6 !== undefined),
+      ...bridgeElements("add", b, gw6 ? ["ip", "ip6"] : ["ip"]),
       "NFT",
       // A bridge another member made: its address may be an earlier generation's.
       `\t\telif ! ip -4 addr show dev ${b} | grep -q ' inet ${gw} '; then`,
@@ -348,7 +338,7 @@ export function renderNetScript(n: ContainerNetwork): string {
       ...(gw6
         ? [
             `\t\tip -6 addr show dev ${b} | grep -q ' inet6 ${gw6} ' || { ip -6 addr add ${gw6} dev ${b} nodad; nft -f - <<'NFT'`,
-            ...bridgeElements("add", b, true).slice(2),
+            ...bridgeElements("add", b, ["ip6"]),
             "NFT",
             "\t\t}",
           ]
@@ -393,16 +383,15 @@ export function renderNetScript(n: ContainerNetwork): string {
     ...(v6Links[0]?.v6 ? [`route add default via ${v6Links[0].v6.gateway}`] : []),
     "IP",
   );
-  const hostIfs = primary.bridge ? [] : [`ifaces { "${primary.hostIf}" }`];
-  const add = [
-    ...[...hostIfs, ...portElements(n, true)].map((e) => `ip ${NFT_TABLE} ${e}`),
-    ...portElements6(n, true).map((e) => `ip6 ${NFT_TABLE} ${e}`),
+  const hostIfs = primary.bridge ? [] : [`ip ${NFT_TABLE} ifaces { "${primary.hostIf}" }`];
+  const elements = (withValue: boolean) => [
+    ...hostIfs,
+    ...portElements(n, "ip", withValue),
+    ...portElements(n, "ip6", withValue),
   ];
+  const add = elements(true);
   if (add.length > 0) {
-    const del = [
-      ...[...hostIfs, ...portElements(n, false)].map((e) => `ip ${NFT_TABLE} ${e}`),
-      ...portElements6(n, false).map((e) => `ip6 ${NFT_TABLE} ${e}`),
-    ];
+    const del = elements(false);
     const published = n.ports.filter((p) => p.hostIp !== "::1").map(formatPublished);
     // A range's ports are named by its ends: the message is one line of the journal.
     if (published.length > 8) published.splice(1, published.length - 2, "...");
@@ -428,7 +417,7 @@ export function hostsNetworks(config: ResolvedConfig, c: ResolvedContainer): str
   const owner = joinedOwner(c);
   const from = owner !== undefined ? config.containers[owner] : c;
   return from
-    ? attachmentsOf(from, config)
+    ? attachmentsOf(from)
         .map((a) => a.name)
         .sort()
     : [];
@@ -454,9 +443,7 @@ export function renderHostsFile(
     const members = net?.members ?? {};
     for (const name of Object.keys(members).sort()) {
       const c = config.containers[name];
-      const aliases = c
-        ? (attachmentsOf(c, config).find((a) => a.name === network)?.aliases ?? [])
-        : [];
+      const aliases = c ? (attachmentsOf(c).find((a) => a.name === network)?.aliases ?? []) : [];
       const names = [...new Set([name, c?.hostname ?? name, ...aliases])].join(" ");
       const address = members[name] as string;
       lines.push(`${address}\t${names}`);
