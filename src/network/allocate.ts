@@ -88,14 +88,15 @@ export function isDualStack(
  * those published there, and on a dual-stack network every TCP port published without an address
  * (loopback in both families). The kernel cannot forward a packet from ::1 to another host (IPv6
  * has no route_localnet), so these go through systemd-socket-proxyd (see systemd/proxy.ts); TCP
- * only.
+ * only. None rootless: pasta binds [::1] itself, as it binds every published port.
  */
 export function loopback6Ports(
   c: Pick<ResolvedContainer, "network" | "ports"> & {
     readonly networks?: readonly ResolvedAttachment[];
   },
-  config: Pick<ResolvedConfig, "networks">,
+  config: Pick<ResolvedConfig, "networks" | "rootless">,
 ): PortSpec[] {
+  if (config.rootless) return [];
   const dual = isDualStack(c, config);
   return c.ports.filter(
     (p) => p.hostIp === "::1" || (dual && p.hostIp === undefined && p.protocol === "tcp"),

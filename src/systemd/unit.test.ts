@@ -345,4 +345,23 @@ test("ports on [::1]: a socket and a proxy per port, wanted by the container's u
   );
   assert.match(service, /^BindsTo=railyard-web\.service$/m);
   assert.match(service, /^DynamicUser=yes$/m);
+
+  // Rootless, pasta binds [::1] itself: no socket is wanted, and none is made.
+  const rootless = resolveConfig(
+    { containers: { web: { args: ["/bin/true"], ports: ["[::1]:8080:80"] } } },
+    fakeContext(),
+  );
+  const user = { ...rootless, rootless: SCOPE };
+  const w = user.containers["web"]!;
+  assert.deepEqual(loopback6Ports(w, user), []);
+  assert.doesNotMatch(
+    renderUnit(user, w, {
+      runtime: "/usr/sbin/runc",
+      bundle: "/b",
+      realBundle: "/b",
+      stopSignal: "SIGTERM",
+    }),
+    /\.socket/,
+  );
+  assert.deepEqual(loopback6Ports(w, rootless).length, 1, "as root, the proxy serves it");
 });
