@@ -5,6 +5,7 @@ import { resolveConfig } from "../config/resolve.js";
 import { renderSpec } from "../bundle/spec.js";
 import { hostProcess } from "../bundle/process.js";
 import { fakeContext, SCOPE } from "../../tests/helpers/context.js";
+import { ociValidator } from "../../tests/helpers/oci-schema.js";
 import { pastaArgs, pastaHook } from "./pasta.js";
 
 const config = resolveConfig(
@@ -66,6 +67,11 @@ test("rootless, a private container's spec makes its own network namespace and r
     "no path: runc makes it",
   );
   assert.equal(spec.hooks?.createRuntime?.[0]?.path, "/bin/sh");
+  // The hook is the runtime spec's own kind: the bundle validates against the OCI schema.
+  assert.deepEqual(
+    ociValidator("runtime-spec", "config-schema.json")(JSON.parse(JSON.stringify(spec))),
+    [],
+  );
   // As root, the namespace is the network script's, joined by path, and there is no hook.
   const root = renderSpec(c, {
     hostNofileHard: 1024,
