@@ -33,6 +33,7 @@ import { ensureFile, hostsFile } from "../network/files.js";
 import { hostsNetworks } from "../network/script.js";
 import { mountArgs, overlayOf, overlayTarget, type Overlay } from "./overlay.js";
 import { containerId } from "../runtime/oci.js";
+import { cdiInjection, loadCdiRegistry } from "../cdi/host.js";
 
 export interface BuildResult {
   readonly container: string;
@@ -241,7 +242,12 @@ export async function buildContainer(
   for (const m of volumes) mkdirSync(m.source, { recursive: true, mode: 0o755 });
   const netMounts = networkMounts(config, c);
   for (const m of netMounts) ensureFile(m.source);
-  const extra = [...volumes, ...netMounts, ...initMounts(c)];
+  // CDI devices: read the specs only when the container asks for one.
+  const cdi =
+    c.cdiDevices.length > 0
+      ? cdiInjection(c, loadCdiRegistry(config.cdiSpecDirs), src.process.user)
+      : undefined;
+  const extra = [...volumes, ...netMounts, ...initMounts(c), ...(cdi?.mounts ?? [])];
   const rootless = config.rootless;
   if (rootless) checkMappedUser(c, src.process.user, rootless);
   const fileMounts = await prepareMountSources(
@@ -284,6 +290,7 @@ export async function buildContainer(
     ...(rootless ? { rootless } : {}),
     ...(config.idScope ? { idScope: config.idScope } : {}),
     ...customSeccomp(c),
+    ...(cdi ? { cdi } : {}),
   });
   const specText = serializeSpec(spec);
   const fp = fingerprint(specText, plan, linkMode);

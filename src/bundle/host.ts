@@ -94,30 +94,43 @@ export function readEnvFiles(c: ResolvedContainer, configFile: string): Record<s
   return env;
 }
 
+/** A device node (or fifo) on the host, as stat(2) sees it (symlinks followed); undefined if absent. */
+export function hostNode(
+  path: string,
+): { type: "c" | "b" | "p"; major: number; minor: number; fileMode: number } | "other" | undefined {
+  let st;
+  try {
+    st = statSync(path, { bigint: true });
+  } catch {
+    return undefined;
+  }
+  const type = st.isCharacterDevice() ? "c" : st.isBlockDevice() ? "b" : st.isFIFO() ? "p" : "";
+  if (!type) return "other";
+  // glibc's major()/minor() of a 64-bit dev_t.
+  const rdev = st.rdev;
+  return {
+    type,
+    major: Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn)),
+    minor: Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn)),
+    fileMode: Number(st.mode & 0o777n),
+  };
+}
+
 export function deviceInfo(c: ResolvedContainer): Record<string, DeviceInfo> {
   const out: Record<string, DeviceInfo> = {};
   for (const d of c.devices) {
-    let st;
-    try {
-      st = statSync(d.hostPath, { bigint: true });
-    } catch {
+    const node = hostNode(d.hostPath);
+    if (node === undefined)
       throw new BuildError(
         `containers.${c.name}.devices: ${d.hostPath} does not exist on this host`,
         c.name,
       );
-    }
-    if (!st.isCharacterDevice() && !st.isBlockDevice())
+    if (node === "other" || node.type === "p")
       throw new BuildError(
         `containers.${c.name}.devices: ${d.hostPath} is not a device node`,
         c.name,
       );
-    const rdev = st.rdev;
-    out[d.hostPath] = {
-      type: st.isCharacterDevice() ? "c" : "b",
-      major: Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn)),
-      minor: Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn)),
-      fileMode: Number(st.mode & 0o777n),
-    };
+    out[d.hostPath] = { ...node, type: node.type };
   }
   return out;
 }

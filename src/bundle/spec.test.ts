@@ -208,3 +208,66 @@ test("a container with its own network namespace gets docker's sysctls; network 
   const rootless = render(container({}), { rootless: SCOPE });
   assert.deepEqual(rootless.linux.sysctl, { "net.ipv4.ip_unprivileged_port_start": "0" });
 });
+
+test("CDI devices add their nodes (with cgroup rules), hooks after pasta's, groups and environment", () => {
+  const c = container({
+    devices: ["/dev/fuse", "example.com/dev=x"],
+    environment: { MODE: "mine" },
+  });
+  assert.deepEqual(c.cdiDevices, ["example.com/dev=x"]);
+  const s = render(c, {
+    devices: { "/dev/fuse": { type: "c", major: 10, minor: 229, fileMode: 0o666 } },
+    cdi: {
+      env: ["VENDOR_LIB=/opt/v", "MODE=vendor"],
+      devices: [
+        {
+          path: "/dev/x0",
+          type: "c",
+          major: 1,
+          minor: 3,
+          fileMode: 0o660,
+          uid: 0,
+          gid: 44,
+          access: "rw",
+        },
+        {
+          path: "/dev/xpipe",
+          type: "p",
+          major: 0,
+          minor: 0,
+          fileMode: 0o600,
+          uid: 0,
+          gid: 0,
+          access: "rwm",
+        },
+      ],
+      mounts: [],
+      hooks: [
+        {
+          hookName: "createContainer",
+          path: "/usr/bin/vendor-hook",
+          args: ["vendor-hook", "ldcache"],
+        },
+        { hookName: "poststop", path: "/usr/bin/vendor-hook", timeout: 5 },
+      ],
+      additionalGids: [44],
+    },
+  });
+  assert.deepEqual(validate(s), []);
+  assert.deepEqual(
+    s.linux.devices?.map((d) => d.path),
+    ["/dev/fuse", "/dev/x0", "/dev/xpipe"],
+  );
+  // A fifo needs no cgroup rule; the char node gets exactly the spec's access.
+  assert.deepEqual(s.linux.resources.devices.slice(2), [
+    { allow: true, type: "c", major: 1, minor: 3, access: "rw" },
+  ]);
+  assert.deepEqual(s.process.user, { uid: 0, gid: 0, additionalGids: [44] });
+  // The vendor's variables override the image's; the config's own override the vendor's.
+  assert.ok(s.process.env.includes("VENDOR_LIB=/opt/v"));
+  assert.ok(s.process.env.includes("MODE=mine"));
+  assert.deepEqual(s.hooks, {
+    createContainer: [{ path: "/usr/bin/vendor-hook", args: ["vendor-hook", "ldcache"] }],
+    poststop: [{ path: "/usr/bin/vendor-hook", timeout: 5 }],
+  });
+});

@@ -4,13 +4,15 @@ import { defaultSeccomp, type OciSeccomp } from "./seccomp.js";
 import type { ResolvedContainer, ResolvedMount, RootlessScope } from "../config/types.js";
 import { idMappings, type OciIdMapping } from "../rootless/scope.js";
 import type { ProcessInfo } from "./process.js";
+import type { CdiInjection } from "../cdi/host.js";
+import type { CdiHookName } from "../cdi/spec.js";
 
 /** The subset of the OCI runtime-spec config.json that railyard writes. */
 export interface OciSpec {
   ociVersion: string;
   process: {
     terminal: boolean;
-    user: { uid: number; gid: number };
+    user: { uid: number; gid: number; additionalGids?: number[] };
     args: string[];
     env: string[];
     cwd: string;
@@ -22,10 +24,10 @@ export interface OciSpec {
   hostname: string;
   mounts: { destination: string; type: string; source: string; options?: string[] }[];
   annotations?: Record<string, string>;
-  hooks?: { createRuntime?: OciHook[] };
+  hooks?: Partial<Record<CdiHookName, OciHook[]>>;
   linux: {
     resources: {
-      devices: { allow: boolean; type?: string; major?: number; minor?: number; access: string }[];
+      devices: { allow: boolean; type?: string; major?: number; minor?: number; access?: string }[];
       memory?: { limit: number };
       cpu?: { quota: number; period: number };
       pids?: { limit: number };
@@ -36,7 +38,7 @@ export interface OciSpec {
     cgroupsPath?: string;
     devices?: {
       path: string;
-      type: string;
+      type: "b" | "c" | "u" | "p";
       major: number;
       minor: number;
       fileMode: number;
@@ -83,6 +85,8 @@ export interface SpecInputs {
   readonly rootless?: RootlessScope;
   /** The state dir's id scope (ResolvedConfig.idScope): network namespaces are named with it. */
   readonly idScope?: string;
+  /** What the container's CDI devices add (their mounts come in `extraMounts`). */
+  readonly cdi?: CdiInjection;
 }
 
 /**
@@ -178,12 +182,22 @@ function sortedRecord(r: Readonly<Record<string, string>>): Record<string, strin
  * The container's environment: PATH and HOME first, then the rest sorted by name. Not its
  * environmentFiles: those are read when it starts (env-files.ts), so no bundle holds their values.
  */
-export function containerEnv(c: ResolvedContainer, p: ProcessInfo, terminal: boolean): string[] {
+export function containerEnv(
+  c: ResolvedContainer,
+  p: ProcessInfo,
+  terminal: boolean,
+  cdiEnv: readonly string[] = [],
+): string[] {
+  // A CDI device's variables override the image's; the config's own override both.
+  const fromCdi = Object.fromEntries(
+    cdiEnv.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+  );
   const env: Record<string, string> = {
     ...p.baseEnv,
     HOME: p.baseEnv["HOME"] ?? p.home,
     HOSTNAME: c.hostname,
     ...(terminal ? { TERM: "xterm" } : {}),
+    ...fromCdi,
     ...c.environment,
   };
   const first = ["PATH", "HOME"];
@@ -291,6 +305,26 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
       access: d.access,
     });
   }
+  for (const d of inputs.cdi?.devices ?? []) {
+    devices.push({
+      path: d.path,
+      type: d.type,
+      major: d.major,
+      minor: d.minor,
+      fileMode: d.fileMode,
+      uid: d.uid,
+      gid: d.gid,
+    });
+    // As the CDI reference: block and char nodes get their cgroup rule; a fifo needs none.
+    if (d.type === "b" || d.type === "c")
+      resources.devices.push({
+        allow: true,
+        type: d.type,
+        major: d.major,
+        minor: d.minor,
+        access: d.access,
+      });
+  }
   // Under systemd the unit's MemoryMax/CPUQuota/TasksMax hold the limits for the whole service
   // cgroup; the container joins a sub-cgroup of it. Without systemd, the runtime applies them.
   if (!inputs.cgroupsPath) Object.assign(resources, limitsFor(c));
@@ -306,9 +340,15 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
     ociVersion: "1.0.2",
     process: {
       terminal: inputs.terminal ?? false,
-      user: { uid: p.user.uid, gid: p.user.gid },
+      user: {
+        uid: p.user.uid,
+        gid: p.user.gid,
+        ...(inputs.cdi?.additionalGids.length
+          ? { additionalGids: [...inputs.cdi.additionalGids] }
+          : {}),
+      },
       args: [...p.args],
-      env: containerEnv(c, p, inputs.terminal ?? false),
+      env: containerEnv(c, p, inputs.terminal ?? false, inputs.cdi?.env),
       cwd: p.cwd,
       capabilities: {
         bounding: capList,
@@ -323,8 +363,7 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
     hostname: c.hostname,
     mounts,
     annotations,
-    // Rootless, runc makes a private network's namespace and pasta connects it (rootless/pasta.ts).
-    ...(rootless && c.network === "private" ? { hooks: { createRuntime: [pastaHook(c)] } } : {}),
+    ...hooksFor(c, rootless !== undefined, inputs.cdi),
     linux: {
       resources,
       namespaces,
@@ -337,6 +376,21 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
       ...(seccomp ? { seccomp } : {}),
     },
   };
+}
+
+/**
+ * Rootless, runc makes a private network's namespace and a createRuntime hook connects it
+ * (rootless/pasta.ts); CDI devices add their vendor's hooks after it.
+ */
+function hooksFor(
+  c: ResolvedContainer,
+  rootless: boolean,
+  cdi: CdiInjection | undefined,
+): { hooks?: NonNullable<OciSpec["hooks"]> } {
+  const hooks: NonNullable<OciSpec["hooks"]> = {};
+  if (rootless && c.network === "private") hooks.createRuntime = [pastaHook(c)];
+  for (const { hookName, ...h } of cdi?.hooks ?? []) (hooks[hookName] ??= []).push(h);
+  return Object.keys(hooks).length > 0 ? { hooks } : {};
 }
 
 function sysctlFor(c: ResolvedContainer, rootless: boolean): { sysctl?: Record<string, string> } {

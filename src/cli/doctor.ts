@@ -1,6 +1,6 @@
 import { userInfo } from "node:os";
 import { UsageError } from "../errors.js";
-import type { Command } from "./context.js";
+import { loadFor, type Command } from "./context.js";
 
 export const doctorCommand: Command = {
   name: "doctor",
@@ -8,7 +8,9 @@ export const doctorCommand: Command = {
   usage:
     "railyard doctor [--rootless [--for USER]]   (railyard --user doctor: --rootless for yourself)",
   help: `Checks what railyard needs on this host and prints a fix for each check that fails:
-the OCI runtime it would choose (and why), systemd as the init system, and the cgroup layout.
+the OCI runtime it would choose (and why), systemd as the init system, the cgroup layout, the
+network tools, and the CDI devices whose specs are in /etc/cdi and /var/run/cdi (with --config,
+in the config's cdiSpecDirs).
 
   --rootless      also check what a non-root user needs to run containers: 65536 subordinate
                   uids and gids, newuidmap/newgidmap, user namespaces, lingering (so that the
@@ -36,7 +38,12 @@ code. With --json, prints the checks as a list.`,
       import("../doctor/facts.js"),
       import("../doctor/checks.js"),
     ]);
-    const checks = doctorChecks(doctorFacts(ctx.env, rootless ? user : undefined));
+    // CDI specs are read where the config says when one is named, else where podman reads them.
+    const cdiDirs =
+      ctx.args.globals.config !== undefined
+        ? (await loadFor(ctx, "doctor")).cdiSpecDirs
+        : undefined;
+    const checks = doctorChecks(doctorFacts(ctx.env, rootless ? user : undefined, cdiDirs));
     const failed = checks.some((c) => !c.ok && c.severity === "error");
     if (ctx.args.globals.json) ctx.out(JSON.stringify(checks, null, 2));
     else

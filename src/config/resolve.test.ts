@@ -646,3 +646,47 @@ test('network "container:NAME" joins NAME\'s namespace; each way it cannot is na
     /would change vpn's network, which this container joins/,
   );
 });
+
+test("devices take host nodes and CDI names; CDI spec dirs default to podman's", () => {
+  const c = resolveConfig(
+    {
+      containers: {
+        jellyfin: {
+          args: ["/bin/true"],
+          devices: ["/dev/dri/renderD128", "nvidia.com/gpu=all", "/dev/fuse:/dev/fuse:rw"],
+        },
+      },
+    },
+    ctx,
+  );
+  const j = c.containers["jellyfin"];
+  assert.deepEqual(
+    j?.devices.map((d) => d.path),
+    ["/dev/dri/renderD128", "/dev/fuse"],
+  );
+  assert.deepEqual(j?.cdiDevices, ["nvidia.com/gpu=all"]);
+  assert.deepEqual(c.cdiSpecDirs, ["/etc/cdi", "/var/run/cdi"]);
+  assert.deepEqual(resolveConfig({ containers: {}, cdiSpecDirs: ["/srv/cdi"] }, ctx).cdiSpecDirs, [
+    "/srv/cdi",
+  ]);
+});
+
+test("a bad device or CDI name is refused at its index, with both forms named", () => {
+  assert.deepEqual(
+    problems({
+      cdiSpecDirs: ["cdi"],
+      containers: {
+        a: {
+          args: ["/bin/true"],
+          devices: ["gpu", "nvidia.com/gpu=all", "nvidia.com/gpu=all", "nvidia/gpu=-x"],
+        },
+      },
+    }),
+    [
+      'railyard.config.ts: cdiSpecDirs[0]: "cdi" must be an absolute path',
+      'railyard.config.ts: containers.a.devices[0]: "gpu": host path must be an absolute path under /dev/. expected "/dev/host[:/dev/container[:rwm]]", or a CDI device name such as "nvidia.com/gpu=all"',
+      'railyard.config.ts: containers.a.devices[2]: "nvidia.com/gpu=all" is listed twice',
+      'railyard.config.ts: containers.a.devices[3]: "nvidia/gpu=-x": the device name "-x" must start and end with a letter or digit and hold letters, digits, ".", ":", "-", "_". expected "vendor.com/class=name", e.g. "nvidia.com/gpu=all"',
+    ],
+  );
+});

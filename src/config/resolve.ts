@@ -41,6 +41,7 @@ import {
   PRIVATE_POOL,
 } from "../network/allocate.js";
 import { formatReference, parseReference } from "../image/reference.js";
+import { checkCdiName, DEFAULT_CDI_DIRS } from "../cdi/spec.js";
 import type {
   ContainerConfig,
   HealthcheckConfig,
@@ -184,6 +185,7 @@ const topSchema = v.strictObject({
   onFailure: opt(
     v.union([str, v.pipe(strList, v.minLength(1, "must name a program: it cannot be empty"))]),
   ),
+  cdiSpecDirs: opt(strList),
 });
 
 // Compile-time guarantees that the schema and the documented types describe the same keys, and
@@ -319,6 +321,12 @@ export function resolveConfig(input: unknown, ctx: ResolveContext): Readonly<Res
     else stateDir = raw.stateDir;
   }
 
+  const cdiSpecDirs = [...((top.success ? top.output.cdiSpecDirs : undefined) ?? DEFAULT_CDI_DIRS)];
+  cdiSpecDirs.forEach((d, i) => {
+    const bad = checkAbsolutePath(d);
+    if (bad) problems.push({ path: formatPath(["cdiSpecDirs", i]), message: bad });
+  });
+
   const networks = top.success ? resolveNetworks(top.output.networks ?? {}, problems) : {};
   const secrets = top.success ? resolveSecrets(top.output.secrets ?? {}, problems) : {};
   if (typeof raw.onFailure === "string" && raw.onFailure.trim() === "")
@@ -380,6 +388,7 @@ export function resolveConfig(input: unknown, ctx: ResolveContext): Readonly<Res
     ...(top.success && top.output.onFailure !== undefined
       ? { onFailure: top.output.onFailure }
       : {}),
+    cdiSpecDirs,
   });
 }
 
@@ -617,9 +626,18 @@ function resolveContainer(
   const sysctls = resolveSysctls(c.sysctls ?? {}, network, r);
 
   const devices: ResolvedDevice[] = [];
+  const cdiDevices: string[] = [];
   c.devices?.forEach((d, i) => {
+    // A path is a host node; anything else is a CDI name ("vendor.com/class=name").
+    if (!d.startsWith("/") && d.includes("=")) {
+      const bad = checkCdiName(d);
+      if (bad) r(["devices", i], bad);
+      else if (cdiDevices.includes(d)) r(["devices", i], `${JSON.stringify(d)} is listed twice`);
+      else cdiDevices.push(d);
+      return;
+    }
     const p = parseDevice(d);
-    if (!p.ok) r(["devices", i], p.error);
+    if (!p.ok) r(["devices", i], `${p.error}, or a CDI device name such as "nvidia.com/gpu=all"`);
     else devices.push(p.value);
   });
 
@@ -696,6 +714,7 @@ function resolveContainer(
     sysctls,
     init: c.init ?? false,
     devices,
+    cdiDevices,
     restart: c.restart ?? "always",
     ...(stopSignal !== undefined ? { stopSignal } : {}),
     stopTimeout: c.stopTimeout ?? 10,

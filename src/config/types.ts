@@ -157,7 +157,11 @@ export interface ContainerConfig {
    * NET_BIND_SERVICE). @default {}
    */
   capabilities?: Record<string, boolean>;
-  /** Host devices: `"/dev/fuse"` or `"/dev/host:/dev/container[:rwm]"`. @default [] */
+  /**
+   * Devices: host device nodes (`"/dev/fuse"`, `"/dev/host:/dev/container[:rwm]"`) and CDI
+   * devices by name (`"nvidia.com/gpu=all"`), whose spec (in `cdiSpecDirs`) lists the nodes,
+   * mounts, environment and hooks they need. @default []
+   */
   devices?: string[];
   /** What systemd does when the container exits. @default "always" */
   restart?: RestartPolicy;
@@ -280,6 +284,12 @@ export interface UserConfig {
    * what happened: RAILYARD_EVENT, RAILYARD_GENERATION, RAILYARD_SERVICES, RAILYARD_REASON.
    */
   onFailure?: string | string[];
+  /**
+   * Where CDI device specs are read from, lowest priority first: a device defined again in a
+   * later directory overrides the earlier one (as podman's `cdi_spec_dirs`).
+   * @default ["/etc/cdi", "/var/run/cdi"]
+   */
+  cdiSpecDirs?: string[];
 }
 
 /** A bind or special mount after resolution: destination inside, source outside. */
@@ -371,6 +381,8 @@ export interface ResolvedContainer {
   readonly sysctls: Readonly<Record<string, string>>;
   readonly init: boolean;
   readonly devices: readonly ResolvedDevice[];
+  /** CDI devices by qualified name, in the order given (resolved against the specs at build). */
+  readonly cdiDevices: readonly string[];
   readonly restart: RestartPolicy;
   /** Unset only for image containers, which then take the image's StopSignal. */
   readonly stopSignal?: string;
@@ -452,4 +464,6 @@ export interface ResolvedConfig {
   >;
   /** The command to run on a failed switch or a service systemd gave up on (see UserConfig). */
   readonly onFailure?: string | readonly string[];
+  /** Where CDI specs are read from, lowest priority first. */
+  readonly cdiSpecDirs: readonly string[];
 }

@@ -14,6 +14,7 @@ const host: DoctorFacts = {
   cgroupLayout: "unified",
   systemdBooted: true,
   networkTools: { ip: true, nft: true },
+  cdi: { dirs: ["/etc/cdi", "/var/run/cdi"], devices: [], problems: [] },
 };
 const ready: UserFacts = {
   name: "nas",
@@ -45,6 +46,7 @@ test("a prepared host and user pass every check, with nothing to fix", () => {
       "systemd",
       "cgroups",
       "networks",
+      "CDI devices",
       "subordinate uids",
       "subordinate gids",
       "newuidmap/newgidmap",
@@ -63,6 +65,7 @@ test("each missing prerequisite fails with the command that fixes it", () => {
     cgroupLayout: "hybrid",
     systemdBooted: false,
     networkTools: { ip: true, nft: false },
+    cdi: host.cdi,
     user: {
       ...ready,
       subuids: 1000,
@@ -99,4 +102,25 @@ test("each missing prerequisite fails with the command that fixes it", () => {
   assert.equal(by["pasta"]?.severity, "warning");
   assert.match(by["cgroup delegation"]?.detail ?? "", /may not use cpu, memory/);
   assert.match(by["cgroup delegation"]?.fix ?? "", /Delegate=cpu cpuset io memory pids/);
+});
+
+test("CDI devices are listed; a spec that is not valid is a warning naming the file and why", () => {
+  const none = doctorChecks(host).find((c) => c.name === "CDI devices");
+  assert.equal(none?.ok, true);
+  assert.match(none?.detail ?? "", /^none in \/etc\/cdi, \/var\/run\/cdi/);
+  const found = doctorChecks({
+    ...host,
+    cdi: {
+      dirs: ["/etc/cdi"],
+      devices: ["nvidia.com/gpu=0", "nvidia.com/gpu=all"],
+      problems: [{ file: "/etc/cdi/old.yaml", message: "cdiVersion: 0.2.0 predates ..." }],
+    },
+  }).find((c) => c.name === "CDI devices");
+  assert.equal(found?.ok, false);
+  assert.equal(found?.severity, "warning");
+  assert.match(
+    found?.detail ?? "",
+    /^2 in \/etc\/cdi: nvidia\.com\/gpu=0, nvidia\.com\/gpu=all; \/etc\/cdi\/old\.yaml left out: cdiVersion/,
+  );
+  assert.match(found?.fix ?? "", /nvidia-ctk cdi generate/);
 });

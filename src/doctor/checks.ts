@@ -38,6 +38,12 @@ export interface DoctorFacts {
   readonly systemdBooted: boolean;
   /** The tools that private and named networks run at each start. */
   readonly networkTools: { readonly ip: boolean; readonly nft: boolean };
+  /** CDI devices found in the spec directories, and the specs that are not valid. */
+  readonly cdi: {
+    readonly dirs: readonly string[];
+    readonly devices: readonly string[];
+    readonly problems: readonly { readonly file: string; readonly message: string }[];
+  };
   /** Set for `doctor --rootless`. */
   readonly user?: UserFacts;
 }
@@ -97,6 +103,16 @@ export function doctorChecks(f: DoctorFacts): Check[] {
         ? 'ip and nft are installed: network "private", named networks and ports work'
         : `${[f.networkTools.ip ? "" : "ip", f.networkTools.nft ? "" : "nft"].filter(Boolean).join(" and ")} missing: network "private", named networks and ports need them`,
       `apt-get install ${[f.networkTools.ip ? "" : "iproute2", f.networkTools.nft ? "" : "nftables"].filter(Boolean).join(" ")}`,
+      "warning",
+    ),
+    check(
+      "CDI devices",
+      f.cdi.problems.length === 0,
+      (f.cdi.devices.length > 0
+        ? `${f.cdi.devices.length} in ${f.cdi.dirs.join(", ")}: ${f.cdi.devices.join(", ")}`
+        : `none in ${f.cdi.dirs.join(", ")} (devices: ["vendor.com/class=name"] needs a vendor's spec there)`) +
+        f.cdi.problems.map((p) => `; ${p.file} left out: ${p.message}`).join(""),
+      "correct or remove the specs left out (a vendor's tool writes them, e.g. nvidia-ctk cdi generate)",
       "warning",
     ),
   ];

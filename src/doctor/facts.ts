@@ -4,6 +4,8 @@
  * sysctls and the controllers delegated to their systemd.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
+import { loadCdiRegistry } from "../cdi/host.js";
+import { cdiNames, DEFAULT_CDI_DIRS } from "../cdi/spec.js";
 import { parseIdFile } from "../config/load.js";
 import { UsageError } from "../errors.js";
 import { chooseRuntime, hostProbe, type RuntimeProbe } from "../runtime/detect.js";
@@ -71,7 +73,12 @@ export function userFacts(name: string, probe: RuntimeProbe): UserFacts {
   };
 }
 
-export function doctorFacts(env: NodeJS.ProcessEnv, rootlessUser?: string): DoctorFacts {
+export function doctorFacts(
+  env: NodeJS.ProcessEnv,
+  rootlessUser?: string,
+  cdiDirs: readonly string[] = DEFAULT_CDI_DIRS,
+): DoctorFacts {
+  const registry = loadCdiRegistry(cdiDirs);
   const probe = hostProbe(env);
   let runtime: DoctorFacts["runtime"];
   try {
@@ -84,6 +91,7 @@ export function doctorFacts(env: NodeJS.ProcessEnv, rootlessUser?: string): Doct
     cgroupLayout: probe.cgroupLayout(),
     systemdBooted: systemdBooted(),
     networkTools: { ip: probe.which("ip") !== undefined, nft: probe.which("nft") !== undefined },
+    cdi: { dirs: cdiDirs, devices: cdiNames(registry), problems: registry.problems },
     ...(rootlessUser !== undefined ? { user: userFacts(rootlessUser, probe) } : {}),
   };
 }

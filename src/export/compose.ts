@@ -166,8 +166,11 @@ function service(
     "no-new-privileges:true",
     ...(c.seccomp === "default" ? [] : [`seccomp=${c.seccomp}`]),
   ];
-  if (c.devices.length > 0)
-    s["devices"] = c.devices.map((d) => `${d.hostPath}:${d.path}:${d.access}`);
+  if (c.devices.length + c.cdiDevices.length > 0)
+    s["devices"] = [
+      ...c.devices.map((d) => `${d.hostPath}:${d.path}:${d.access}`),
+      ...c.cdiDevices,
+    ];
   if (Object.keys(c.sysctls).length > 0) s["sysctls"] = { ...c.sysctls };
   if (c.init) s["init"] = true;
 

@@ -184,6 +184,10 @@ function warnUnmapped(c: ResolvedContainer, warn: (m: string) => void): void {
   if (c.resources.pids !== undefined)
     warn(`${at}.resources.pids: Kubernetes has no per-container process limit; not exported`);
   if (c.devices.length > 0) warn(`${at}.devices: host devices are not exported`);
+  if (c.cdiDevices.length > 0)
+    warn(
+      `${at}.devices: CDI devices (${c.cdiDevices.join(", ")}) are not exported; request them as the cluster's device plugin names them (e.g. resources.limits nvidia.com/gpu: 1)`,
+    );
   if (c.init)
     warn(
       `${at}.init: not exported; Kubernetes has no init per container (shareProcessNamespace makes the pause process PID 1)`,

@@ -214,3 +214,17 @@ test("secrets become Secret= mounts, with the podman secret create command for e
   assert.match(w, /containers\.twice\.secrets: pw is mounted twice with different owners/);
   assert.doesNotMatch(w, /containers\.db\.secrets: .* mounted twice/);
 });
+
+test("CDI devices are named to podman as they are to railyard", () => {
+  const c = resolveConfig(
+    {
+      containers: { ml: { image: "ollama/ollama", devices: ["/dev/fuse", "nvidia.com/gpu=all"] } },
+    },
+    fakeContext(),
+  );
+  const [ml] = toQuadlet(c, { ml: "docker.io/ollama/ollama@sha256:" + "a".repeat(64) }).output;
+  assert.match(
+    ml?.text ?? "",
+    /^AddDevice=\/dev\/fuse:\/dev\/fuse:rwm\nAddDevice=nvidia\.com\/gpu=all$/m,
+  );
+});

@@ -135,6 +135,7 @@ function render(
   k.push("NoNewPrivileges=true");
   if (c.seccomp !== "default") k.push(`SeccompProfile=${c.seccomp}`);
   for (const d of c.devices) k.push(`AddDevice=${d.hostPath}:${d.path}:${d.access}`);
+  for (const d of c.cdiDevices) k.push(`AddDevice=${d}`);
   for (const [name, value] of Object.entries(c.sysctls)) k.push(`Sysctl=${name}=${value}`);
   if (c.init) k.push("RunInit=true");
   if (c.stopSignal !== undefined) k.push(`StopSignal=${c.stopSignal}`);

@@ -141,7 +141,7 @@ test("the common keys map onto railyard's, with compose's defaults made explicit
     /services\.app\.depends_on\.cache: condition service_healthy: cache has no healthcheck here, so railyard waits only for it to start/,
     /services\.app\.depends_on: builder was not imported/,
     /services\.app\.deploy\.replicas: is not imported/,
-    /services\.app\.deploy\.resources\.reservations: is not imported/,
+    /services\.app\.deploy\.resources\.reservations\.memory: is not imported/,
     /services\.app\.stop_grace_period: 2\.5s becomes 3 s/,
     /services\.app\.privileged: is not imported; railyard has no such setting/,
     /services\.builder: has only build: railyard runs images/,
@@ -395,4 +395,60 @@ test("secrets: file sources as they are, environment sources as a file to create
     { source: "db_password", target: "/run/secrets/db_password", uid: 0, gid: 0, mode: 0o444 },
     { source: "token", target: "/run/secrets/api", uid: 999, gid: 999, mode: 0o440 },
   ]);
+});
+
+test("GPU requests become CDI device names: driver cdi as named, NVIDIA's as nvidia.com/gpu", () => {
+  const { config, warnings } = imp({
+    ollama: {
+      image: "ollama/ollama",
+      deploy: {
+        resources: {
+          reservations: {
+            devices: [{ driver: "nvidia", count: "all", capabilities: ["gpu"] }],
+          },
+        },
+      },
+    },
+    immich: {
+      image: "immich-ml",
+      devices: ["/dev/dri:/dev/dri", "vendor.example/fpga=0"],
+      deploy: {
+        resources: {
+          reservations: {
+            devices: [
+              { driver: "cdi", device_ids: ["vendor.example/fpga=0", "vendor.example/fpga=1"] },
+              { capabilities: [["gpu"]], device_ids: ["GPU-4a3b"] },
+            ],
+          },
+        },
+      },
+    },
+    jellyfin: { image: "jellyfin/jellyfin", gpus: [{ driver: "nvidia", count: 1 }] },
+    other: {
+      image: "x",
+      deploy: { resources: { reservations: { devices: [{ driver: "amd", count: 1 }] } } },
+    },
+  });
+  assert.deepEqual(config.containers?.["ollama"]?.devices, ["nvidia.com/gpu=all"]);
+  assert.deepEqual(config.containers?.["immich"]?.devices, [
+    "/dev/dri:/dev/dri",
+    "vendor.example/fpga=0",
+    "vendor.example/fpga=1",
+    "nvidia.com/gpu=GPU-4a3b",
+  ]);
+  assert.deepEqual(config.containers?.["jellyfin"]?.devices, ["nvidia.com/gpu=all"]);
+  assert.equal(config.containers?.["other"]?.devices, undefined);
+  const text = warnings.join("\n");
+  assert.match(
+    text,
+    /services\.ollama\.deploy\.resources\.reservations\.devices\[0\]: needs NVIDIA's CDI spec on the host: nvidia-ctk cdi generate/,
+  );
+  assert.match(text, /services\.jellyfin\.gpus\[0\]\.count: a count of GPUs cannot be kept/);
+  assert.match(
+    text,
+    /services\.other\.deploy\.resources\.reservations\.devices\[0\]: a device request for driver "amd" is not imported/,
+  );
+  // What was imported resolves: the names are valid CDI names.
+  const ok = resolveConfig(config, fakeContext());
+  assert.deepEqual(ok.containers["immich"]?.cdiDevices.length, 3);
 });

@@ -40,7 +40,7 @@ test("pasta forwards exactly the published ports, each on its address, and nothi
 test("the hook reads the container's pid from the state runc gives it on stdin", () => {
   const hook = pastaHook(config.containers["quiet"]!);
   // The same shell program, with pasta replaced by echo.
-  const script = (hook.args[2] ?? "").replace(/exec \/usr\/bin\/pasta/, "exec echo");
+  const script = (hook.args?.[2] ?? "").replace(/exec \/usr\/bin\/pasta/, "exec echo");
   const state = JSON.stringify({
     ociVersion: "1.0.2",
     id: "x",

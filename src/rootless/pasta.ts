@@ -16,7 +16,8 @@ export const PASTA = "/usr/bin/pasta";
 
 export interface OciHook {
   readonly path: string;
-  readonly args: readonly string[];
+  readonly args?: readonly string[];
+  readonly env?: readonly string[];
   readonly timeout?: number;
 }
 

@@ -41,6 +41,8 @@ function runArgs(c: ResolvedContainer, u: EngineUnitInputs, podman: boolean): st
     else a.push("-v", `${m.source}:${m.destination}${m.options.includes("ro") ? ":ro" : ""}`);
   }
   for (const d of c.devices) a.push(`--device=${d.hostPath}:${d.path}:${d.access}`);
+  // Both engines resolve CDI names themselves (podman always, docker with CDI enabled).
+  for (const d of c.cdiDevices) a.push(`--device=${d}`);
   for (const [k, v] of Object.entries(c.sysctls)) a.push(`--sysctl=${k}=${v}`);
   if (c.init) a.push("--init");
   // The same floor as runc's bundles: exactly railyard's capabilities (the engines' own default
