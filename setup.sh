@@ -17,10 +17,12 @@ cd "$(dirname "$0")"
 # network. tini is the init of `init: true` containers. The tests build
 # images like the official postgres and nginx ones from Debian's packages with mmdebstrap, and
 # talk to them with psql (postgresql-client), curl and ps (procps). nginx is the host program of
-# examples/nginx (installed without starting or enabling its own service).
+# examples/nginx (installed without starting or enabling its own service). buildah builds the
+# images of containers with build: (a Dockerfile), as users install it to do the same.
 APT_PACKAGES=(runc crun busybox-static python3 gcc libc6-dev util-linux zstd tini
   docker-registry skopeo umoci apache2-utils podman catatonit podman-compose systemd
-  iproute2 nftables curl uidmap passt libpam-systemd mmdebstrap postgresql-client procps nginx)
+  iproute2 nftables curl uidmap passt libpam-systemd mmdebstrap postgresql-client procps nginx
+  buildah)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

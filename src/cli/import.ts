@@ -18,9 +18,10 @@ Variables are interpolated as compose does, from the environment and the project
 key or value that is left out or changed is printed on stderr, and written as a comment on top of
 a TypeScript config. The config is checked before it is printed; nothing on the host changes.
 
-Read: image, command, entrypoint, environment, env_file, volumes (bind, named and tmpfs), tmpfs,
+Read: image, build (context, dockerfile, args, target), command, entrypoint, environment, env_file, volumes (bind, named and tmpfs), tmpfs,
 ports, user, restart, depends_on, read_only, cap_add/cap_drop, mem_limit, cpus, pids_limit,
-deploy.resources.limits, healthcheck, hostname, working_dir, labels, devices, stop_signal,
+deploy.resources.limits, GPU reservations and gpus (as CDI devices), healthcheck, hostname,
+working_dir, labels, devices, stop_signal,
 stop_grace_period, network_mode (host or none), networks, pull_policy, security_opt no-new-privileges,
 sysctls, init.
 

@@ -11,8 +11,9 @@ export function bytes(n: number): string {
 }
 
 /**
- * Pull progress for people and scripts: one bar per layer, redrawn in place, when stderr is a
- * TTY; JSON lines on stdout under --json; nothing otherwise.
+ * Pull and build progress for people and scripts: one bar per layer, redrawn in place, and a
+ * builder's output as it comes, when stderr is a TTY; JSON lines to `out` under --json; nothing
+ * otherwise.
  */
 export function pullReporter(o: {
   tty: boolean;
@@ -39,7 +40,15 @@ export function pullReporter(o: {
     o.write(s);
   };
   return (e) => {
-    if (e.kind === "resolved") {
+    if (e.kind === "build") o.write(`building ${e.ref} from ${e.context} with ${e.builder}\n`);
+    else if (e.kind === "build-output") o.write(`  ${e.line}\n`);
+    else if (e.kind === "built")
+      o.write(
+        e.rebuilt
+          ? `built ${e.ref} ${e.digest.slice(0, 19)} in ${e.seconds} s\n`
+          : `${e.ref}: build context unchanged, not rebuilt\n`,
+      );
+    else if (e.kind === "resolved") {
       o.write(`pulling ${e.ref} (${e.layers} layers, ${bytes(e.bytes)})\n`);
       layers.clear();
       drawn = 0;

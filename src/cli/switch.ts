@@ -7,6 +7,7 @@ import { failureEnv, onFailureArgv, type FailureEvent } from "../systemd/notify.
 import { GenerationNotFoundError, UsageError } from "../errors.js";
 import { loadFor, type Command, type CommandContext } from "./context.js";
 import { logMatches } from "./status.js";
+import { pullReporter } from "./progress.js";
 
 /** What switch, rollback and update use, loaded only when one of them runs (see main.ts). */
 export async function switchModules() {
@@ -304,6 +305,12 @@ stopped.
         warn: ctx.info,
         env: ctx.env,
         write: !dryRun,
+        onEvent: pullReporter({
+          tty: process.stderr.isTTY === true,
+          json: ctx.args.globals.json,
+          write: (s) => process.stderr.write(s),
+          out: (s) => process.stderr.write(`${s}\n`),
+        }),
       });
       const cur = m.currentGeneration(config.stateDir);
       const { rotated } = dryRun ? m.startValues(config, { dryRun }) : { rotated: [] };

@@ -123,7 +123,10 @@ test("each acceptance error has its own clear message with the file and key path
   );
 
   const [mixed] = problems({ containers: { hello: { image: "busybox", args: ["/bin/true"] } } });
-  assert.match(mixed ?? "", /containers\.hello\.args: cannot be combined with image\/imageFile/);
+  assert.match(
+    mixed ?? "",
+    /containers\.hello\.args: cannot be combined with image, imageFile or build/,
+  );
 
   const [noArgs] = problems({ containers: { hello: {} } });
   assert.match(noArgs ?? "", /containers\.hello\.args: is required/);
@@ -687,6 +690,54 @@ test("a bad device or CDI name is refused at its index, with both forms named", 
       'railyard.config.ts: containers.a.devices[0]: "gpu": host path must be an absolute path under /dev/. expected "/dev/host[:/dev/container[:rwm]]", or a CDI device name such as "nvidia.com/gpu=all"',
       'railyard.config.ts: containers.a.devices[2]: "nvidia.com/gpu=all" is listed twice',
       'railyard.config.ts: containers.a.devices[3]: "nvidia/gpu=-x": the device name "-x" must start and end with a letter or digit and hold letters, digits, ".", ":", "-", "_". expected "vendor.com/class=name", e.g. "nvidia.com/gpu=all"',
+    ],
+  );
+});
+
+test("build: the context resolves against the config's directory, the Dockerfile against the context", () => {
+  const c = resolveConfig(
+    {
+      containers: {
+        app: { build: "./app" },
+        api: {
+          image: "registry.example/api:2",
+          build: {
+            context: "/srv/api",
+            dockerfile: "docker/Dockerfile",
+            args: { B: "2", A: "1" },
+            target: "prod",
+          },
+        },
+      },
+    },
+    { ...ctx, file: "/etc/railyard/railyard.config.ts" },
+  );
+  assert.deepEqual(c.containers["app"]?.image, {
+    ref: "localhost/app:latest",
+    build: { context: "/etc/railyard/app", args: {} },
+    pull: "missing",
+  });
+  assert.equal(c.containers["api"]?.image?.ref, "registry.example/api:2");
+  assert.deepEqual(c.containers["api"]?.image?.build, {
+    context: "/srv/api",
+    dockerfile: "/srv/api/docker/Dockerfile",
+    args: { A: "1", B: "2" },
+    target: "prod",
+  });
+  assert.deepEqual(
+    problems({
+      containers: {
+        x: {
+          imageFile: "/srv/x.tar",
+          build: { context: "", args: { "1X": "a" }, target: "no good" },
+        },
+      },
+    }),
+    [
+      "railyard.config.ts: containers.x.build.context: must be a directory: the build context",
+      "railyard.config.ts: containers.x.build.args.1X: is not an ARG name (letters, digits and _, not starting with a digit)",
+      'railyard.config.ts: containers.x.build.target: "no good" is not a stage name',
+      "railyard.config.ts: containers.x.build: cannot be combined with imageFile: the image comes from one or the other",
     ],
   );
 });

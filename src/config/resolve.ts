@@ -1,3 +1,4 @@
+import { posix } from "node:path";
 import * as v from "valibot";
 import { isRecord } from "../util/record.js";
 import { ConfigError, type ConfigProblem } from "../errors.js";
@@ -43,9 +44,11 @@ import {
 import { formatReference, parseReference } from "../image/reference.js";
 import { checkCdiName, DEFAULT_CDI_DIRS } from "../cdi/spec.js";
 import type {
+  BuildConfig,
   ContainerConfig,
   HealthcheckConfig,
   ResolvedAttachment,
+  ResolvedBuild,
   ResolvedNetwork,
   ResolvedHealthcheck,
   ResolvedSecretMount,
@@ -88,6 +91,12 @@ const containerSchema = v.strictObject({
   include: opt(strList),
   image: opt(str),
   imageFile: opt(str),
+  build: opt(
+    v.union([
+      str,
+      v.strictObject({ context: str, dockerfile: opt(str), args: opt(strMap), target: opt(str) }),
+    ]),
+  ),
   cmd: opt(strList),
   entrypoint: opt(v.union([str, strList])),
   login: opt(v.strictObject({ registry: opt(str), username: str, passwordFile: str })),
@@ -411,18 +420,18 @@ function resolveContainer(
   };
 
   let image: ResolvedImage | undefined;
-  const isImage = c.image !== undefined || c.imageFile !== undefined;
+  const isImage = c.image !== undefined || c.imageFile !== undefined || c.build !== undefined;
   if (isImage) {
     if (c.args !== undefined)
       r(
         ["args"],
-        "cannot be combined with image/imageFile: override the image's program with entrypoint and cmd",
+        "cannot be combined with image, imageFile or build: override the image's program with entrypoint and cmd",
       );
     if (c.closure !== undefined)
       r(["closure"], "only applies to host programs (args), not to images");
     if (c.include !== undefined)
       r(["include"], "only applies to host programs (args), not to images");
-    image = resolveImage(name, c, r);
+    image = resolveImage(name, c, r, ctx.file);
   } else {
     if (c.args === undefined)
       r(
@@ -793,7 +802,12 @@ function resolveHealthcheck(h: HealthcheckConfig, r: Report): ResolvedHealthchec
   return out;
 }
 
-function resolveImage(name: string, c: ContainerConfig, r: Report): ResolvedImage | undefined {
+function resolveImage(
+  name: string,
+  c: ContainerConfig,
+  r: Report,
+  configFile: string,
+): ResolvedImage | undefined {
   let ref: string | undefined;
   if (c.image !== undefined) {
     try {
@@ -818,6 +832,9 @@ function resolveImage(name: string, c: ContainerConfig, r: Report): ResolvedImag
     }
     file = c.imageFile;
   }
+  const build = c.build === undefined ? undefined : resolveBuild(c.build, configFile, r);
+  if (c.build !== undefined && file !== undefined)
+    r(["build"], "cannot be combined with imageFile: the image comes from one or the other");
   const entrypoint =
     c.entrypoint === undefined
       ? undefined
@@ -836,12 +853,51 @@ function resolveImage(name: string, c: ContainerConfig, r: Report): ResolvedImag
   return {
     ref: ref ?? `localhost/${name.toLowerCase()}:latest`,
     ...(file !== undefined ? { file } : {}),
+    ...(build ? { build } : {}),
     ...(entrypoint !== undefined ? { entrypoint } : {}),
     ...(c.cmd !== undefined ? { cmd: c.cmd } : {}),
     pull: c.pull ?? "missing",
     ...(login ? { login } : {}),
   };
 }
+
+/** A build's paths made absolute: the context against the config file's directory, the Dockerfile against the context. */
+function resolveBuild(
+  b: string | BuildConfig,
+  configFile: string,
+  r: Report,
+): ResolvedBuild | undefined {
+  const o = typeof b === "string" ? { context: b } : b;
+  const at: PropertyKey[] = typeof b === "string" ? ["build"] : ["build", "context"];
+  const badContext = o.context === "" || o.context.includes("\0");
+  if (badContext) r(at, "must be a directory: the build context");
+  const context = posix.resolve(posix.dirname(configFile), o.context);
+  let dockerfile: string | undefined;
+  if (o.dockerfile !== undefined) {
+    if (o.dockerfile === "" || o.dockerfile.includes("\0"))
+      r(["build", "dockerfile"], "must be a file: the Dockerfile, relative to the context");
+    else dockerfile = posix.resolve(context, o.dockerfile);
+  }
+  for (const [k, val] of Object.entries(o.args ?? {}))
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+      r(
+        ["build", "args", k],
+        "is not an ARG name (letters, digits and _, not starting with a digit)",
+      );
+    else if (val.includes("\0")) r(["build", "args", k], "contains a NUL byte");
+  if (o.target !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(o.target))
+    r(["build", "target"], `${JSON.stringify(o.target)} is not a stage name`);
+  if (badContext) return undefined;
+  return {
+    context,
+    ...(dockerfile !== undefined ? { dockerfile } : {}),
+    args: sortedArgs(o.args ?? {}),
+    ...(o.target !== undefined ? { target: o.target } : {}),
+  };
+}
+
+const sortedArgs = (a: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(a).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
 
 function resolveUser(
   spec: string,

@@ -70,6 +70,14 @@ export interface ContainerConfig {
    * layout directory as "oci:DIR[:TAG]". `image` then names it; @default the archive's own tag.
    */
   imageFile?: string;
+  /**
+   * Build the image from a Dockerfile at `railyard build`, with buildah (or podman): the context
+   * directory (relative to the config file), or the context with `dockerfile` (relative to the
+   * context), build `args` and a `target` stage. `image` then names the result;
+   * @default "localhost/NAME:latest". The image is pinned in railyard.lock with a hash of the
+   * context, so an unchanged context is not built again.
+   */
+  build?: string | BuildConfig;
   /** Overrides the image's Cmd. For host programs, appended to `args`. @default the image's Cmd */
   cmd?: string[];
   /** Overrides the image's Entrypoint (a string is one argument). @default the image's Entrypoint */
@@ -257,6 +265,18 @@ export interface RegistryConfig {
 export type RuntimeName = "auto" | "runc" | "crun";
 export type Backend = "oci" | "docker" | "podman";
 
+/** A Dockerfile build (as compose's `build:`). */
+export interface BuildConfig {
+  /** The build context: a directory, relative to the config file or absolute. */
+  context: string;
+  /** The Dockerfile, relative to the context or absolute. @default Containerfile or Dockerfile */
+  dockerfile?: string;
+  /** `ARG` values. @default {} */
+  args?: Record<string, string>;
+  /** The stage to build, for a multi-stage Dockerfile. @default the last */
+  target?: string;
+}
+
 export interface UserConfig {
   /** The containers, by name. Names become unit and directory names. @default {} */
   containers?: Record<string, ContainerConfig>;
@@ -322,6 +342,8 @@ export interface ResolvedImage {
   readonly ref: string;
   /** Archive to import instead of pulling (path, or "oci:DIR[:TAG]"). */
   readonly file?: string;
+  /** Built from a Dockerfile instead of pulled. */
+  readonly build?: ResolvedBuild;
   readonly entrypoint?: readonly string[];
   readonly cmd?: readonly string[];
   readonly pull: PullPolicy;
@@ -330,6 +352,15 @@ export interface ResolvedImage {
     readonly username: string;
     readonly passwordFile: string;
   };
+}
+
+/** A Dockerfile build with absolute paths. */
+export interface ResolvedBuild {
+  readonly context: string;
+  /** Absolute; unset means the builder's default (Containerfile, else Dockerfile, in the context). */
+  readonly dockerfile?: string;
+  readonly args: Readonly<Record<string, string>>;
+  readonly target?: string;
 }
 
 /** One secret in a container, with its defaults applied. */

@@ -64,8 +64,11 @@ export function warnHostSpecific(
   c: ResolvedContainer,
   loginFix: (registry: string) => string,
   warn: (m: string) => void,
+  built?: string,
 ): void {
   const at = `containers.${c.name}`;
+  if (c.image?.build && built)
+    warn(`${at}.build: the image is built on this host, into railyard's store; ${built}`);
   if (c.image?.login)
     warn(`${at}.login: credentials are not exported; ${loginFix(c.image.login.registry)}`);
   if (c.backend !== "oci") warn(`${at}.backend: "${c.backend}" is host-specific; not exported`);

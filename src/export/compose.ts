@@ -99,6 +99,15 @@ function exportedSecrets(
   return out;
 }
 
+function composeBuild(b: NonNullable<NonNullable<ResolvedContainer["image"]>["build"]>) {
+  return {
+    context: b.context,
+    ...(b.dockerfile ? { dockerfile: b.dockerfile } : {}),
+    ...(Object.keys(b.args).length > 0 ? { args: { ...b.args } } : {}),
+    ...(b.target ? { target: b.target } : {}),
+  };
+}
+
 function service(
   c: ResolvedContainer,
   image: string,
@@ -107,7 +116,10 @@ function service(
 ): ComposeService {
   const here = (m: string) => warn(`containers.${c.name}.${m}`);
   const img = c.image as NonNullable<ResolvedContainer["image"]>;
-  const s: ComposeService = { image };
+  // A built image: compose builds it too, and tags it with the name (never a digest of ours).
+  const s: ComposeService = img.build
+    ? { image: img.ref, build: composeBuild(img.build) }
+    : { image };
   if (img.pull !== "missing") s["pull_policy"] = PULL[img.pull];
   if (img.pull === "newer")
     here('pull: "newer" becomes "always"; compose has no pull that falls back to the cache');

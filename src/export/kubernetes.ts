@@ -208,7 +208,12 @@ function warnUnmapped(c: ResolvedContainer, warn: (m: string) => void): void {
     warn(
       `${at}.user: "${c.userSpec}" is a name; Kubernetes needs numeric ids (runAsUser), so the image's user applies`,
     );
-  warnHostSpecific(c, (r) => `create an imagePullSecret for ${r}`, warn);
+  warnHostSpecific(
+    c,
+    (r) => `create an imagePullSecret for ${r}`,
+    warn,
+    "push it to a registry the cluster pulls from and name that image",
+  );
   if (c.seccomp !== "default" && c.seccomp !== "unconfined")
     warn(
       `${at}.seccomp: ${c.seccomp} is not exported; the pod gets the runtime's default profile (copy the file to each node for type Localhost)`,

@@ -162,7 +162,12 @@ function render(
   const service = [`Restart=${c.restart}`, `TimeoutStopSec=${c.stopTimeout + 30}`];
   const install = c.autoStart ? ["[Install]", "WantedBy=multi-user.target default.target", ""] : [];
 
-  warnHostSpecific(c, (r) => `run podman login ${r}`, warn);
+  warnHostSpecific(
+    c,
+    (r) => `run podman login ${r}`,
+    warn,
+    `build it for podman too (podman build -t ${c.image?.ref ?? ""} ${c.image?.build?.context ?? ""}) or push it to a registry`,
+  );
   if (c.serviceName !== `railyard-${c.name}.service`)
     here(
       `serviceName: Quadlet names the unit ${c.name}.service after the file, not ${c.serviceName}`,

@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
+import type { ResolvedBuild, ResolvedConfig, ResolvedContainer } from "../config/types.js";
 import { BuildError, RegistryError } from "../errors.js";
 import type { Credentials } from "./auth.js";
 import type { Platform } from "./manifest.js";
@@ -15,7 +15,9 @@ import {
 import { formatReference, parseReference } from "./reference.js";
 import { Store } from "./store.js";
 import { importImageFile } from "./archive.js";
-import { lockPathFor, readLock, writeLock } from "./lock.js";
+import { lockPathFor, readLock, writeLock, type LockEntry } from "./lock.js";
+import { buildDigest, findBuilder, runBuilder } from "./build.js";
+import { chooseRuntime, hostProbe } from "../runtime/detect.js";
 
 export const storeDir = (config: ResolvedConfig): string => join(config.stateDir, "images");
 export const rootfsRoot = (config: ResolvedConfig): string => join(config.stateDir, "rootfs");
@@ -53,6 +55,76 @@ export const hostPlatform = (c: ResolvedContainer): Platform => ({
 });
 
 /**
+ * A `build:` image: the one the lock names when its context hash still matches and the store
+ * has it (no builder runs), else built now and imported like an image file.
+ */
+async function buildImage(
+  config: ResolvedConfig,
+  c: ResolvedContainer,
+  b: ResolvedBuild,
+  name: string,
+  o: AcquireOptions,
+  fromStore: (digest: string) => StoredImage | undefined,
+  locked: LockEntry | undefined,
+): Promise<{ image: StoredImage; context: string }> {
+  const where = `containers.${c.name}.build`;
+  const started = Date.now();
+  const context = buildDigest(b, where, c.name);
+  const seconds = () => Math.round((Date.now() - started) / 100) / 10;
+  const cached = !o.update && locked?.context === context ? fromStore(locked.digest) : undefined;
+  if (cached) {
+    o.onEvent?.({
+      kind: "built",
+      ref: name,
+      digest: cached.digest,
+      rebuilt: false,
+      seconds: seconds(),
+    });
+    return { image: cached, context };
+  }
+  const probe = hostProbe(o.env);
+  const builder = findBuilder(probe.which);
+  if (!builder)
+    throw new BuildError(
+      `${where}: no image builder found. install buildah (apt-get install buildah), or podman`,
+      c.name,
+    );
+  const runtime = chooseRuntime(config.runtime, probe);
+  const store = new Store(storeDir(config)).init();
+  const layout = mkdtempSync(join(store.tmp, "build-"));
+  o.onEvent?.({ kind: "build", ref: name, context: b.context, builder: builder.name });
+  try {
+    await runBuilder(builder, b, {
+      // The builder's own name for it, removed once it is in railyard's store.
+      tag: `localhost/railyard-build/${c.name.toLowerCase()}:${context.slice(7, 19)}`,
+      layout,
+      runtime: runtime.path,
+      pull: o.update ? "always" : "missing",
+      where,
+      container: c.name,
+      onLine: (line) => o.onEvent?.({ kind: "build-output", ref: name, line }),
+    });
+    const imported = await importImageFile(store, `oci:${layout}:latest`, {
+      name,
+      platform: hostPlatform(c),
+      tmpDir: store.tmp,
+      normalise: (t) => formatReference(parseReference(t)),
+    });
+    const image = readStoredImage(store, imported.digest, hostPlatform(c));
+    o.onEvent?.({
+      kind: "built",
+      ref: name,
+      digest: image.digest,
+      rebuilt: true,
+      seconds: seconds(),
+    });
+    return { image, context };
+  } finally {
+    rmSync(layout, { recursive: true, force: true });
+  }
+}
+
+/**
  * The image of a container, in the store: by the digest in railyard.lock when there is one, else
  * by pulling (per the container's pull policy), after which the lock records the digest. Pulling
  * happens here, at build time, and never when a container starts.
@@ -88,6 +160,30 @@ export async function acquireImage(
 
   let image: StoredImage | undefined;
   const policy = o.update ? "always" : img.pull;
+  if (img.build) {
+    const built = await buildImage(
+      config,
+      c,
+      img.build,
+      name,
+      o,
+      (d) => fromStore(d),
+      lock.images[name],
+    );
+    if (
+      lock.images[name]?.digest !== built.image.digest ||
+      lock.images[name]?.context !== built.context
+    ) {
+      writeLock(lockPath, {
+        version: 1,
+        images: { ...lock.images, [name]: { digest: built.image.digest, context: built.context } },
+      });
+      o.log?.(
+        `railyard.lock: ${name} -> ${built.image.digest} (context ${built.context.slice(0, 19)})`,
+      );
+    }
+    return built.image;
+  }
   if (img.file) {
     // An image file is imported as it is now, with no network; the lock follows the file.
     const imported = await importImageFile(store, img.file, {

@@ -6,7 +6,13 @@ import { writeFileAtomic } from "../util/atomic.js";
 /** railyard.lock: each image reference of the config pinned to the digest it resolved to. */
 export interface LockFile {
   readonly version: 1;
-  readonly images: Readonly<Record<string, { readonly digest: string }>>;
+  readonly images: Readonly<Record<string, LockEntry>>;
+}
+
+export interface LockEntry {
+  readonly digest: string;
+  /** For a `build:` image, the hash of what it was built from (image/build.ts). */
+  readonly context?: string;
 }
 
 export const lockPathFor = (configFile: string): string =>
@@ -26,6 +32,8 @@ export function readLock(path: string): LockFile {
     for (const [ref, v] of Object.entries(l.images))
       if (!/^sha256:[a-f0-9]{64}$/.test(v?.digest ?? ""))
         throw new Error(`images.${ref}.digest is not a sha256 digest`);
+      else if (v.context !== undefined && !/^sha256:[a-f0-9]{64}$/.test(v.context))
+        throw new Error(`images.${ref}.context is not a sha256 digest`);
     return l;
   } catch (e) {
     throw new ConfigError(path, [

@@ -34,7 +34,23 @@ export type PullEvent =
       readonly done: number;
       readonly size: number;
     }
-  | { readonly kind: "done"; readonly ref: string; readonly digest: string };
+  | { readonly kind: "done"; readonly ref: string; readonly digest: string }
+  // A `build:` image: the builder starts, says what it does line by line, and the image is in.
+  | {
+      readonly kind: "build";
+      readonly ref: string;
+      readonly context: string;
+      readonly builder: string;
+    }
+  | { readonly kind: "build-output"; readonly ref: string; readonly line: string }
+  | {
+      readonly kind: "built";
+      readonly ref: string;
+      readonly digest: string;
+      /** False when the context was unchanged and no builder ran. */
+      readonly rebuilt: boolean;
+      readonly seconds: number;
+    };
 
 export interface PullOptions {
   readonly platform: Platform;

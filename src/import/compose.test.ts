@@ -127,7 +127,8 @@ test("the common keys map onto railyard's, with compose's defaults made explicit
   });
   assert.deepEqual(config.containers?.["db"]?.healthcheck, { test: ["pg_isready"], retries: 2 });
   assert.equal(config.containers?.["db"]?.network, "host");
-  assert.equal(config.containers?.["builder"], undefined);
+  // A service with only build: is built, from the compose file's directory, as compose does.
+  assert.deepEqual(config.containers?.["builder"]?.build, "/srv/app");
   const w = warnings.join("\n");
   for (const needle of [
     /services\.app\.environment\[1\]: B takes its value from the environment, where it is not set; left out/,
@@ -139,12 +140,10 @@ test("the common keys map onto railyard's, with compose's defaults made explicit
     /services\.app\.ports\[0\]: "8080:80" is published on every address \(0\.0\.0\.0\), as compose does, which bypasses the host firewall/,
     /services\.app\.restart: the limit of 3 retries is not imported/,
     /services\.app\.depends_on\.cache: condition service_healthy: cache has no healthcheck here, so railyard waits only for it to start/,
-    /services\.app\.depends_on: builder was not imported/,
     /services\.app\.deploy\.replicas: is not imported/,
     /services\.app\.deploy\.resources\.reservations\.memory: is not imported/,
     /services\.app\.stop_grace_period: 2\.5s becomes 3 s/,
     /services\.app\.privileged: is not imported; railyard has no such setting/,
-    /services\.builder: has only build: railyard runs images/,
   ])
     assert.match(w, needle);
   assert.doesNotMatch(w, /depends_on\.db/, "db has a healthcheck: railyard waits for it to pass");
@@ -236,7 +235,7 @@ test("bad values are reported with their compose path, all at once, and nothing 
     /services\.a\.restart: "sometimes" is not a restart policy/,
     /services\.a\.cap_add\[0\]: "FLY" is not a Linux capability/,
     /services\.a\.command: "echo 'x" has a quote that is not closed/,
-    /services\.b\.image: is required: railyard runs images/,
+    /services\.b\.image: is required \(or build\): railyard runs images/,
     /services\.c\.environment: expected a map or a list of "KEY=value", got the string "A=1"/,
     /services\.c\.healthcheck\.test: must start with "CMD", "CMD-SHELL" or "NONE", got "RUN"/,
     /services\.c\.mem_limit: "lots" is not a size/,
@@ -451,4 +450,44 @@ test("GPU requests become CDI device names: driver cdi as named, NVIDIA's as nvi
   // What was imported resolves: the names are valid CDI names.
   const ok = resolveConfig(config, fakeContext());
   assert.deepEqual(ok.containers["immich"]?.cdiDevices.length, 3);
+});
+
+test("build: a context or a map; paths from the compose file's directory; the rest is named", () => {
+  const { config, warnings } = imp({
+    api: {
+      image: "registry.example/api:2",
+      build: {
+        context: "./api",
+        dockerfile: "docker/Dockerfile",
+        args: ["VERSION=2.1", "TOKEN"],
+        target: "prod",
+        cache_from: ["registry.example/api:cache"],
+      },
+    },
+    worker: { build: "worker" },
+  });
+  assert.deepEqual(config.containers?.["api"]?.build, {
+    context: "/srv/app/api",
+    dockerfile: "docker/Dockerfile",
+    args: { VERSION: "2.1" },
+    target: "prod",
+  });
+  assert.equal(config.containers?.["api"]?.image, "registry.example/api:2");
+  assert.equal(config.containers?.["worker"]?.build, "/srv/app/worker");
+  assert.equal(config.containers?.["worker"]?.image, undefined);
+  assert.match(warnings.join("\n"), /services\.api\.build\.cache_from: is not imported/);
+  assert.match(
+    warnings.join("\n"),
+    /services\.api\.build\.args\[1\]: TOKEN takes its value from the environment, where it is not set/,
+  );
+  const resolved = resolveConfig(config, fakeContext());
+  assert.deepEqual(
+    resolved.containers["api"]?.image?.build?.dockerfile,
+    "/srv/app/api/docker/Dockerfile",
+  );
+  assert.equal(resolved.containers["worker"]?.image?.ref, "localhost/worker:latest");
+  assert.match(
+    problems({ x: { build: "https://github.com/example/app.git#main" } }),
+    /services\.x\.build: https:\/\/github\.com\/example\/app\.git#main is a remote context/,
+  );
 });

@@ -121,6 +121,18 @@ class Reader {
     else this.problem(path, `expected a map or a list of "KEY=value", got ${describe(v)}`);
     return out;
   }
+  /** A bare `KEY` (environment, build args): its value from the environment, and a warning. */
+  fromEnv(k: string, p: Path): string | undefined {
+    const v = this.ctx.env[k];
+    if (v === undefined)
+      this.warn(p, `${k} takes its value from the environment, where it is not set; left out`);
+    else
+      this.warn(
+        p,
+        `${k} takes its value from the environment; its current value is written into the config`,
+      );
+    return v;
+  }
   /** A host path from the project: relative ones resolve against its directory. */
   hostPath(p: string): string {
     return isAbsolute(p) ? posix.normalize(p) : posix.join(this.ctx.dir, p);
@@ -204,13 +216,8 @@ export function fromCompose(doc: unknown, ctx: ImportContext): ImportResult {
         r.problem(at, `expected a map, got ${describe(s)}`);
         continue;
       }
-      if (s["image"] === undefined) {
-        if (s["build"] !== undefined)
-          r.warn(
-            at,
-            "has only build: railyard runs images; build and push it, then set image. service not imported",
-          );
-        else r.problem([...at, "image"], "is required: railyard runs images");
+      if (s["image"] === undefined && s["build"] === undefined) {
+        r.problem([...at, "image"], "is required (or build): railyard runs images");
         continue;
       }
       containers[name] = service(s, at, r, kept, checked);
@@ -509,8 +516,12 @@ function service(
   for (const k of Object.keys(s))
     if (!HANDLED.has(k)) r.warn(key(k), "is not imported; railyard has no such setting");
 
-  c.image = r.string(s["image"], key("image")) ?? "";
-  if (s["build"] !== undefined) r.warn(key("build"), "is not imported; the image is pulled");
+  // With build, image names what is built (as compose tags it); without, it is pulled.
+  if (s["image"] !== undefined) c.image = r.string(s["image"], key("image")) ?? "";
+  if (s["build"] !== undefined) {
+    const b = build(s["build"], key("build"), r);
+    if (b) c.build = b;
+  }
   const pull = s["pull_policy"];
   if (pull !== undefined) {
     const p = r.string(pull, key("pull_policy"));
@@ -532,17 +543,7 @@ function service(
   if (s["command"] !== undefined) put("cmd", r.argv(s["command"], key("command")));
 
   if (s["environment"] !== undefined) {
-    const env = r.map(s["environment"], key("environment"), (k, p) => {
-      const v = r.ctx.env[k];
-      if (v === undefined)
-        r.warn(p, `${k} takes its value from the environment, where it is not set; left out`);
-      else
-        r.warn(
-          p,
-          `${k} takes its value from the environment; its current value is written into the config`,
-        );
-      return v;
-    });
+    const env = r.map(s["environment"], key("environment"), (k, p) => r.fromEnv(k, p));
     if (Object.keys(env).length > 0) c.environment = env;
   }
   if (s["env_file"] !== undefined) {
@@ -896,6 +897,47 @@ function sysctls(v: unknown, path: Path, r: Reader, c: ContainerConfig): void {
       else r.problem([...path, k], `expected a string or a number, got ${describe(x)}`);
   else return r.problem(path, `expected a map or a list, got ${describe(v)}`);
   if (Object.keys(out).length > 0) c.sysctls = out;
+}
+
+/** compose's `build:` (a context, or a map) as railyard's; what it cannot carry is named. */
+function build(v: unknown, at: Path, r: Reader): ContainerConfig["build"] | undefined {
+  const remote = (ctx: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(ctx) || ctx.startsWith("git@");
+  if (typeof v === "string") {
+    if (remote(v))
+      return void r.problem(at, `${v} is a remote context; railyard builds from a directory`);
+    return r.hostPath(v);
+  }
+  if (!isRecord(v))
+    return void r.problem(at, `expected a context directory or a map, got ${describe(v)}`);
+  for (const k of Object.keys(v))
+    if (!["context", "dockerfile", "args", "target"].includes(k))
+      r.warn(
+        [...at, k],
+        "is not imported; railyard builds with the context, dockerfile, args and target",
+      );
+  const context = v["context"] === undefined ? "." : r.string(v["context"], [...at, "context"]);
+  if (context === undefined) return undefined;
+  if (remote(context))
+    return void r.problem(
+      [...at, "context"],
+      `${context} is a remote context; railyard builds from a directory`,
+    );
+  const out: NonNullable<Exclude<ContainerConfig["build"], string>> = {
+    context: r.hostPath(context),
+  };
+  if (v["dockerfile"] !== undefined) {
+    const f = r.string(v["dockerfile"], [...at, "dockerfile"]);
+    if (f !== undefined) out.dockerfile = f;
+  }
+  if (v["args"] !== undefined) {
+    const args = r.map(v["args"], [...at, "args"], (k, p) => r.fromEnv(k, p));
+    if (Object.keys(args).length > 0) out.args = args;
+  }
+  if (v["target"] !== undefined) {
+    const t = r.string(v["target"], [...at, "target"]);
+    if (t !== undefined) out.target = t;
+  }
+  return out;
 }
 
 /**

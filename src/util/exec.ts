@@ -1,5 +1,6 @@
 import { spawn, type StdioOptions } from "node:child_process";
 import { constants } from "node:os";
+import { StringDecoder } from "node:string_decoder";
 
 /** The outcome of a finished subprocess. Never throws for a non-zero exit: callers decide. */
 export interface ExecResult {
@@ -18,6 +19,8 @@ export interface ExecOptions {
   readonly cwd?: string;
   /** Text written to the child's stdin; otherwise stdin is closed (non-interactive). */
   readonly input?: string;
+  /** Each complete line of output as it comes (a builder's progress); still captured. */
+  readonly onLine?: (line: string, stream: "stdout" | "stderr") => void;
 }
 
 /** A `spawn` seam: every subprocess railyard starts for a result goes through one of these. */
@@ -45,8 +48,30 @@ export const exec: Exec = (command, args, opts = {}) =>
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout?.on("data", (b: Buffer) => out.push(b));
-    child.stderr?.on("data", (b: Buffer) => err.push(b));
+    const pending: (() => void)[] = [];
+    const lines = (stream: "stdout" | "stderr") => {
+      const decoder = new StringDecoder("utf8");
+      let rest = "";
+      pending.push(() => {
+        const last = rest + decoder.end();
+        if (last) opts.onLine?.(last, stream);
+      });
+      return (b: Buffer) => {
+        const parts = (rest + decoder.write(b)).split("\n");
+        rest = parts.pop() ?? "";
+        for (const l of parts) opts.onLine?.(l, stream);
+      };
+    };
+    const onOut = opts.onLine ? lines("stdout") : undefined;
+    const onErr = opts.onLine ? lines("stderr") : undefined;
+    child.stdout?.on("data", (b: Buffer) => {
+      out.push(b);
+      onOut?.(b);
+    });
+    child.stderr?.on("data", (b: Buffer) => {
+      err.push(b);
+      onErr?.(b);
+    });
     if (opts.input !== undefined) child.stdin?.end(opts.input);
     child.on("error", (e: NodeJS.ErrnoException) => {
       if (e.code === "ENOENT") {
@@ -60,7 +85,8 @@ export const exec: Exec = (command, args, opts = {}) =>
         });
       } else reject(e);
     });
-    child.on("close", (code, signal) =>
+    child.on("close", (code, signal) => {
+      for (const flush of pending) flush();
       resolve({
         command,
         args,
@@ -68,6 +94,6 @@ export const exec: Exec = (command, args, opts = {}) =>
         signal,
         stdout: Buffer.concat(out).toString("utf8"),
         stderr: Buffer.concat(err).toString("utf8"),
-      }),
-    );
+      });
+    });
   });

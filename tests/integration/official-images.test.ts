@@ -381,6 +381,96 @@ networks:
   });
 });
 
+describe("a compose project with its own Dockerfile", () => {
+  test("imports, builds with buildah, answers; an unchanged context runs no builder; a changed file rebuilds and restarts only that service", async () => {
+    const home = join(dir, "built");
+    mkdirSync(join(home, "app"), { recursive: true });
+    // A Debian base from a local OCI layout (the nginx-like image), a COPY and a RUN.
+    const base = debianImage("nginx-like", NGINX_LIKE);
+    writeFileSync(
+      join(home, "app/Dockerfile"),
+      `FROM oci:${base}:v1\nARG GREETING\nCOPY index.html /usr/share/nginx/html/index.html\n` +
+        `RUN echo "$GREETING from RUN" > /usr/share/nginx/html/run.txt\n`,
+    );
+    writeFileSync(join(home, "app/index.html"), "built page v1\n");
+    writeFileSync(join(home, "app/.dockerignore"), "*.log\n");
+    writeFileSync(
+      join(home, "compose.yaml"),
+      `services:
+  app:
+    build:
+      context: ./app
+      args:
+        GREETING: hello
+    ports:
+      - "127.0.0.1:46080:80"
+  db:
+    image: ${pgRef}
+    environment:
+      POSTGRES_PASSWORD: secret
+    ports:
+      - "127.0.0.1:46432:5432"
+`,
+    );
+    const { cfg, stderr } = await importCompose(home);
+    assert.doesNotMatch(stderr, /build/, stderr);
+    type Event = { kind: string; rebuilt?: boolean; builder?: string };
+    const events = async (): Promise<Event[]> => {
+      const r = await railyard([...cfg, "--json", "build"], { timeoutMs: 300_000 });
+      assert.equal(r.code, 0, r.stderr);
+      return r.stderr
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Event);
+    };
+    const first = await events();
+    assert.equal(first.find((e) => e.kind === "build")?.builder, "buildah");
+    assert.ok(
+      first.some((e) => e.kind === "build-output"),
+      "the builder's output is passed on",
+    );
+    assert.equal(first.find((e) => e.kind === "built")?.rebuilt, true);
+    const lock = readFileSync(join(home, "railyard.lock"), "utf8");
+    assert.match(
+      lock,
+      /"localhost\/app:latest": \{\s+"digest": "sha256:[0-9a-f]{64}",\s+"context": "sha256:/,
+    );
+
+    const r = await sd.railyard([...cfg, "switch"]);
+    assert.equal(r.code, 0, r.stderr);
+    await webSays(46080, "built page v1\n");
+    assert.equal(
+      sd.exec("curl", ["-sS", "-m", "3", "http://127.0.0.1:46080/run.txt"]).stdout,
+      "hello from RUN\n",
+    );
+    await pgSays(46432, "select 1", "1");
+
+    // Nothing changed (an ignored file does not count): no builder runs.
+    writeFileSync(join(home, "app/debug.log"), "noise\n");
+    const again = await events();
+    assert.deepEqual(
+      again.filter((e) => e.kind !== "resolved" && e.kind !== "layer" && e.kind !== "done"),
+      [again.find((e) => e.kind === "built")],
+    );
+    assert.equal(again.find((e) => e.kind === "built")?.rebuilt, false);
+
+    // A changed file: rebuilt, and the switch restarts app alone.
+    const db = sd.show("railyard-db.service", "MainPID")["MainPID"];
+    const app = sd.show("railyard-app.service", "MainPID")["MainPID"];
+    writeFileSync(join(home, "app/index.html"), "built page v2\n");
+    assert.equal((await events()).find((e) => e.kind === "built")?.rebuilt, true);
+    const plan = await sd.railyard([...cfg, "switch", "--dry-run"]);
+    assert.match(plan.stdout, /^ {2}restart {4}app\n {2}unchanged {2}db$/m, plan.stdout);
+    assert.match(plan.stdout, /^ {4}digest +sha256:[0-9a-f]{12} → sha256:[0-9a-f]{12}$/m);
+    const r2 = await sd.railyard([...cfg, "switch"]);
+    assert.equal(r2.code, 0, r2.stderr);
+    await webSays(46080, "built page v2\n");
+    assert.equal(sd.show("railyard-db.service", "MainPID")["MainPID"], db, "db kept running");
+    assert.notEqual(sd.show("railyard-app.service", "MainPID")["MainPID"], app);
+    sd.exec("systemctl", ["stop", "railyard-db.service", "railyard-app.service"]);
+  });
+});
+
 describe("secrets", () => {
   test("postgres reads POSTGRES_PASSWORD_FILE from /run/secrets, the value is nowhere on disk or in systemd, and a rotation restarts only db", async () => {
     const secretsDir = join(dir, "host-secrets");
