@@ -1,9 +1,10 @@
 import { tryLock } from "../util/lockfile.js";
 import { isStaleTemp } from "../util/stale.js";
 import { createHash } from "node:crypto";
-import { readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { chainIds, parseImageConfig, parseManifestDocument } from "./manifest.js";
+import { CHAINS_DIR } from "./unpack.js";
 import type { Store } from "./store.js";
 
 export interface GcResult {
@@ -36,8 +37,8 @@ function reach(store: Store, digest: string, blobs: Set<string>, chains: Set<str
       parseImageConfig(store.readBlob(doc.config.digest)).rootfs.diff_ids,
       sha256,
     );
-    const top = ids[ids.length - 1];
-    if (top) chains.add(top.slice("sha256:".length));
+    // Every ChainID: the rootfs of an image's lower layers is kept too where it was (unpack.ts).
+    for (const id of ids) chains.add(id.slice("sha256:".length));
   } catch {
     // no config: nothing unpacked from it
   }
@@ -73,12 +74,15 @@ export async function collectGarbage(
   try {
     // A temporary tree is an unpack in progress, unless its process is dead (a killed build).
     deadRootfs = readdirSync(rootfsRoot).filter(
-      (d) => !chains.has(d) && (!d.startsWith(".tmp-") || isStaleTemp(d)),
+      (d) => d !== CHAINS_DIR && !chains.has(d) && (!d.startsWith(".tmp-") || isStaleTemp(d)),
     );
   } catch {
     // nothing unpacked yet
   }
   deadRootfs.forEach((d) => gone(join(rootfsRoot, d)));
+  if (!o.dryRun && existsSync(join(rootfsRoot, CHAINS_DIR)))
+    for (const top of readdirSync(join(rootfsRoot, CHAINS_DIR)))
+      if (!chains.has(top)) rmSync(join(rootfsRoot, CHAINS_DIR, top), { force: true });
   const now = o.now ?? Date.now();
   let candidates: string[] = [];
   try {

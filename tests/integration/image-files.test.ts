@@ -19,6 +19,7 @@ import {
   type TestRegistry,
 } from "../helpers/registry.js";
 import { startProxy } from "../helpers/proxy.js";
+import { makeTar } from "../helpers/tar.js";
 
 const { dir, cleanup } = scratchDir("railyard-imgfiles-");
 let registry: TestRegistry;
@@ -166,6 +167,67 @@ describe("image files, without network", () => {
       /neither manifest\.json \(docker-archive\) nor index\.json \(oci-archive\)/,
     );
     assert.match((await railyard([...r, "build", "n"])).stderr, /absent\.tar: no such image file/);
+  });
+});
+
+describe("images on a shared base", () => {
+  test("an image rebuilt on the same base starts from a hardlinked copy of it; no image changes another's files", async () => {
+    const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
+    const base = makeTar([
+      { name: "bin/", type: "dir" },
+      { name: "bin/busybox", body: readFileSync("/bin/busybox"), mode: 0o755 },
+      { name: "etc/", type: "dir" },
+      { name: "etc/base.conf", body: "base v1\n" },
+    ]);
+    const baseTar = join(dir, "base.tar");
+    writeFileSync(baseTar, base);
+    const shared = join(dir, "shared-layout");
+    const tops: Record<string, Buffer> = {
+      a: makeTar([{ name: "app.txt", body: "a\n" }]),
+      b: makeTar([{ name: "app.txt", body: "b\n" }]),
+      // c replaces a file of the base and deletes another of its own base's.
+      c: makeTar([
+        { name: "app.txt", body: "c\n" },
+        { name: "etc/", type: "dir" },
+        { name: "etc/base.conf", body: "changed by c\n" },
+      ]),
+    };
+    for (const [tag, top] of Object.entries(tops)) {
+      writeFileSync(join(dir, `top-${tag}.tar`), top);
+      buildImage(
+        shared,
+        tag,
+        {
+          layers: [{ tar: baseTar }, { tar: join(dir, `top-${tag}.tar`) }],
+          config: { entrypoint: ["/bin/busybox", "cat", "/etc/base.conf", "/app.txt"] },
+        },
+        dir,
+      );
+    }
+    const rootfs = join(dir, "shared/state/rootfs");
+    const baseChain = sha(base);
+    const top = (t: string) => sha(`sha256:${baseChain} sha256:${sha(tops[t] as Buffer)}`);
+    const ino = (p: string) => statSync(p).ino;
+    for (const tag of ["a", "b", "c"]) {
+      const r = cfg("shared", { app: { imageFile: `oci:${shared}:${tag}` } });
+      const out = await railyard([...r, "run", "app"]);
+      assert.equal(out.stdout, `${tag === "c" ? "changed by c" : "base v1"}\n${tag}\n`, out.stderr);
+      if (tag === "a")
+        assert.ok(!existsSync(join(rootfs, baseChain)), "one image: no copy of its base");
+    }
+    // b shared a's base: its rootfs was kept; c started from it (the same inodes).
+    const snapshot = join(rootfs, baseChain);
+    assert.equal(ino(join(rootfs, top("c"), "bin/busybox")), ino(join(snapshot, "bin/busybox")));
+    assert.equal(ino(join(rootfs, top("b"), "bin/busybox")), ino(join(snapshot, "bin/busybox")));
+    // c's replacement of etc/base.conf is its own: the base and a keep theirs.
+    for (const d of [snapshot, join(rootfs, top("a")), join(rootfs, top("b"))])
+      assert.equal(readFileSync(join(d, "etc/base.conf"), "utf8"), "base v1\n", d);
+    assert.equal(readFileSync(join(rootfs, top("c"), "etc/base.conf"), "utf8"), "changed by c\n");
+    // gc: a and b are no longer named or locked; the base stays with c, which is built on it.
+    const gc = await railyard([...cfg("shared", { app: { imageFile: `oci:${shared}:c` } }), "gc"]);
+    assert.equal(gc.code, 0, gc.stderr);
+    assert.deepEqual(readdirSync(rootfs).sort(), [".chains", baseChain, top("c")].sort());
+    assert.deepEqual(readdirSync(join(rootfs, ".chains")), [top("c")]);
   });
 });
 
