@@ -245,7 +245,7 @@ export async function buildContainer(
   // CDI devices: read the specs only when the container asks for one.
   const cdi =
     c.cdiDevices.length > 0
-      ? cdiInjection(c, loadCdiRegistry(config.cdiSpecDirs), src.process.user)
+      ? cdiInjection(c, await loadCdiRegistry(config.cdiSpecDirs), src.process.user)
       : undefined;
   const extra = [...volumes, ...netMounts, ...initMounts(c), ...(cdi?.mounts ?? [])];
   const rootless = config.rootless;

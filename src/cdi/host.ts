@@ -8,7 +8,6 @@
  */
 import { accessSync, constants, readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
-import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { ResolvedContainer, ResolvedMount } from "../config/types.js";
 import { BuildError } from "../errors.js";
 import { hostNode } from "../bundle/host.js";
@@ -24,18 +23,22 @@ import {
   type CdiSpec,
 } from "./spec.js";
 
-/** Every spec in `dirs` (`*.json`, `*.yaml`), with the problems of those that are not valid. */
-export function loadCdiRegistry(dirs: readonly string[]): CdiRegistry {
+/**
+ * Every spec in `dirs` (`*.json`, `*.yaml`), with the problems of those that are not valid. The
+ * yaml library is loaded only when there is a YAML spec: the bundled CLI keeps it outside.
+ */
+export async function loadCdiRegistry(dirs: readonly string[]): Promise<CdiRegistry> {
   const specs: CdiSpec[] = [];
   const problems: CdiProblem[] = [];
-  dirs.forEach((dir, priority) => {
+  let yaml: typeof import("yaml") | undefined;
+  for (const [priority, dir] of dirs.entries()) {
     let names: string[];
     try {
       names = readdirSync(dir).sort();
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT")
         problems.push({ file: dir, message: `cannot be read: ${(e as Error).message}` });
-      return;
+      continue;
     }
     for (const name of names) {
       const ext = extname(name);
@@ -51,11 +54,15 @@ export function loadCdiRegistry(dirs: readonly string[]): CdiRegistry {
       }
       let doc: unknown;
       try {
-        doc = ext === ".json" ? JSON.parse(text) : parseYaml(text);
+        if (ext === ".json") doc = JSON.parse(text);
+        else {
+          yaml ??= await import("yaml");
+          doc = yaml.parse(text);
+        }
       } catch (e) {
         problems.push({
           file,
-          message: e instanceof YAMLParseError ? yamlProblem(e) : jsonProblem(e, text),
+          message: yaml && e instanceof yaml.YAMLParseError ? yamlProblem(e) : jsonProblem(e, text),
         });
         continue;
       }
@@ -63,7 +70,7 @@ export function loadCdiRegistry(dirs: readonly string[]): CdiRegistry {
       if ("spec" in r) specs.push(r.spec);
       else problems.push(...r.problems.map((message) => ({ file, message })));
     }
-  });
+  }
   return cdiRegistry(dirs, specs, problems);
 }
 

@@ -43,7 +43,7 @@ code. With --json, prints the checks as a list.`,
       ctx.args.globals.config !== undefined
         ? (await loadFor(ctx, "doctor")).cdiSpecDirs
         : undefined;
-    const checks = doctorChecks(doctorFacts(ctx.env, rootless ? user : undefined, cdiDirs));
+    const checks = doctorChecks(await doctorFacts(ctx.env, rootless ? user : undefined, cdiDirs));
     const failed = checks.some((c) => !c.ok && c.severity === "error");
     if (ctx.args.globals.json) ctx.out(JSON.stringify(checks, null, 2));
     else

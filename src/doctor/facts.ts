@@ -73,12 +73,12 @@ export function userFacts(name: string, probe: RuntimeProbe): UserFacts {
   };
 }
 
-export function doctorFacts(
+export async function doctorFacts(
   env: NodeJS.ProcessEnv,
   rootlessUser?: string,
   cdiDirs: readonly string[] = DEFAULT_CDI_DIRS,
-): DoctorFacts {
-  const registry = loadCdiRegistry(cdiDirs);
+): Promise<DoctorFacts> {
+  const registry = await loadCdiRegistry(cdiDirs);
   const probe = hostProbe(env);
   let runtime: DoctorFacts["runtime"];
   try {

@@ -286,6 +286,9 @@ export function renderNetScript(n: ContainerNetwork): string {
     `undo=${undo}`,
     "down() {",
     `\tif [ -f "$undo" ]; then nft -f "$undo" || true; rm -f "$undo"; fi`,
+    // The host ends first, by name: a veth that goes with its namespace goes later, in the
+    // kernel's own time, and the last member's check below would still see it on the bridge.
+    ...n.links.map((l) => `\t[ ! -e /sys/class/net/${l.hostIf} ] || ip link delete ${l.hostIf}`),
     `\t[ ! -e /run/netns/${n.netns} ] || ip netns delete ${n.netns}`,
     ...bridges.flatMap((l) => bridgeCleanup(l.bridge as string, l.v6 !== undefined)),
     "}",

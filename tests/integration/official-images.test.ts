@@ -469,6 +469,25 @@ describe("a compose project with its own Dockerfile", () => {
     assert.notEqual(sd.show("railyard-app.service", "MainPID")["MainPID"], app);
     sd.exec("systemctl", ["stop", "railyard-db.service", "railyard-app.service"]);
   });
+
+  test("a RUN that fails: the build fails with the builder's last lines, and the lock keeps the last good image", async () => {
+    const home = join(dir, "broken-build");
+    mkdirSync(join(home, "app"), { recursive: true });
+    const base = debianImage("nginx-like", NGINX_LIKE);
+    const dockerfile = (run: string) =>
+      writeFileSync(join(home, "app/Dockerfile"), `FROM oci:${base}:v1\nRUN ${run}\n`);
+    dockerfile("echo fine > /fine");
+    const { cfg, home: proj } = project({ app: { build: join(home, "app") } });
+    const good = await railyard([...cfg, "build"], { timeoutMs: 300_000 });
+    assert.equal(good.code, 0, good.stderr);
+    const lock = readFileSync(join(proj, "railyard.lock"), "utf8");
+    dockerfile("echo about to fail; exit 3");
+    const bad = await railyard([...cfg, "build"], { timeoutMs: 300_000 });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /containers\.app\.build: buildah build failed \(exit \d+\):/);
+    assert.match(bad.stderr, /about to fail/);
+    assert.equal(readFileSync(join(proj, "railyard.lock"), "utf8"), lock);
+  });
 });
 
 describe("secrets", () => {

@@ -6,6 +6,7 @@ PATH=/usr/sbin:/usr/bin:/sbin:/bin
 undo=/run/railyard/net/app.undo
 down() {
 	if [ -f "$undo" ]; then nft -f "$undo" || true; rm -f "$undo"; fi
+	[ ! -e /sys/class/net/ryv-a172cedcae ] || ip link delete ryv-a172cedcae
 	[ ! -e /run/netns/railyard-app ] || ip netns delete railyard-app
 	if [ -d /sys/class/net/ry-backend/brif ] && [ -d /run/railyard/net ]; then (
 		flock 9

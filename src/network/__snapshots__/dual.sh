@@ -6,6 +6,7 @@ PATH=/usr/sbin:/usr/bin:/sbin:/bin
 undo=/run/railyard/net/web.undo
 down() {
 	if [ -f "$undo" ]; then nft -f "$undo" || true; rm -f "$undo"; fi
+	[ ! -e /sys/class/net/ryv-4b5e57f6eb ] || ip link delete ryv-4b5e57f6eb
 	[ ! -e /run/netns/railyard-web ] || ip netns delete railyard-web
 	if [ -d /sys/class/net/ry-dual/brif ] && [ -d /run/railyard/net ]; then (
 		flock 9

@@ -6,6 +6,8 @@ PATH=/usr/sbin:/usr/bin:/sbin:/bin
 undo=/run/railyard/net/proxy.undo
 down() {
 	if [ -f "$undo" ]; then nft -f "$undo" || true; rm -f "$undo"; fi
+	[ ! -e /sys/class/net/ryv-1241936d4d ] || ip link delete ryv-1241936d4d
+	[ ! -e /sys/class/net/ryv-af754d342b ] || ip link delete ryv-af754d342b
 	[ ! -e /run/netns/railyard-proxy ] || ip netns delete railyard-proxy
 	if [ -d /sys/class/net/ry-front/brif ] && [ -d /run/railyard/net ]; then (
 		flock 9

@@ -6,6 +6,7 @@ PATH=/usr/sbin:/usr/bin:/sbin:/bin
 undo=/run/railyard/net/solo.undo
 down() {
 	if [ -f "$undo" ]; then nft -f "$undo" || true; rm -f "$undo"; fi
+	[ ! -e /sys/class/net/ryv-5364f2f2fc ] || ip link delete ryv-5364f2f2fc
 	[ ! -e /run/netns/railyard-solo ] || ip netns delete railyard-solo
 }
 case "${1-}" in
