@@ -1,5 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { ResolvedBuild, ResolvedConfig, ResolvedContainer } from "../config/types.js";
 import { BuildError, RegistryError } from "../errors.js";
 import type { Credentials } from "./auth.js";
@@ -91,37 +91,33 @@ async function buildImage(
     );
   const runtime = chooseRuntime(config.runtime, probe);
   const store = new Store(storeDir(config)).init();
-  const layout = mkdtempSync(join(store.tmp, "build-"));
+  // The builder's own output layout, kept between builds (image/build.ts, runBuilder).
+  const layout = join(config.stateDir, "build", c.name);
+  mkdirSync(dirname(layout), { recursive: true, mode: 0o700 });
   o.onEvent?.({ kind: "build", ref: name, context: b.context, builder: builder.name });
-  try {
-    await runBuilder(builder, b, {
-      // The builder's own name for it, removed once it is in railyard's store.
-      tag: `localhost/railyard-build/${c.name.toLowerCase()}:${context.slice(7, 19)}`,
-      layout,
-      runtime: runtime.path,
-      pull: o.update ? "always" : "missing",
-      where,
-      container: c.name,
-      onLine: (line) => o.onEvent?.({ kind: "build-output", ref: name, line }),
-    });
-    const imported = await importImageFile(store, `oci:${layout}:latest`, {
-      name,
-      platform: hostPlatform(c),
-      tmpDir: store.tmp,
-      normalise: (t) => formatReference(parseReference(t)),
-    });
-    const image = readStoredImage(store, imported.digest, hostPlatform(c));
-    o.onEvent?.({
-      kind: "built",
-      ref: name,
-      digest: image.digest,
-      rebuilt: true,
-      seconds: seconds(),
-    });
-    return { image, context };
-  } finally {
-    rmSync(layout, { recursive: true, force: true });
-  }
+  await runBuilder(builder, b, {
+    layout,
+    runtime: runtime.path,
+    pull: o.update ? "always" : "missing",
+    where,
+    container: c.name,
+    onLine: (line) => o.onEvent?.({ kind: "build-output", ref: name, line }),
+  });
+  const imported = await importImageFile(store, `oci:${layout}:latest`, {
+    name,
+    platform: hostPlatform(c),
+    tmpDir: store.tmp,
+    normalise: (t) => formatReference(parseReference(t)),
+  });
+  const image = readStoredImage(store, imported.digest, hostPlatform(c));
+  o.onEvent?.({
+    kind: "built",
+    ref: name,
+    digest: image.digest,
+    rebuilt: true,
+    seconds: seconds(),
+  });
+  return { image, context };
 }
 
 /**

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { BuildError } from "../errors.js";
-import { buildArgv, buildDigest, findBuilder, pushArgv } from "./build.js";
+import { buildArgv, buildDigest, findBuilder } from "./build.js";
 
 const dir = mkdtempSync(join(tmpdir(), "railyard-build-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,12 +30,14 @@ test("the builder is buildah, else podman; its argv carries railyard's runtime a
         args: { A: "1", B: "x y" },
         target: "run",
       },
-      "localhost/railyard-build/app:0123",
-      { runtime: "/usr/sbin/runc", pull: "missing" },
+      "oci:/var/lib/railyard/build/app:latest",
+      { runtime: "/usr/sbin/runc", pull: "missing", buildId: "0f0f" },
     ),
     [
       "build",
       "--layers",
+      "--label",
+      "org.railyard.build-id=0f0f",
       "--runtime=/usr/sbin/runc",
       "--pull=false",
       "--file",
@@ -47,21 +49,17 @@ test("the builder is buildah, else podman; its argv carries railyard's runtime a
       "--build-arg",
       "B=x y",
       "--tag",
-      "localhost/railyard-build/app:0123",
+      "oci:/var/lib/railyard/build/app:latest",
       "/srv/app",
     ],
   );
   assert.ok(
-    buildArgv({ context: "/c", args: {} }, "t", { runtime: "r", pull: "always" }).includes(
-      "--pull=always",
-    ),
+    buildArgv({ context: "/c", args: {} }, "t", {
+      runtime: "r",
+      pull: "always",
+      buildId: "1",
+    }).includes("--pull=always"),
   );
-  assert.deepEqual(pushArgv("t", "/tmp/l"), [
-    "push",
-    "--disable-compression",
-    "t",
-    "oci:/tmp/l:latest",
-  ]);
 });
 
 test("the build hash changes with what reaches the builder and with nothing else", () => {

@@ -1,7 +1,7 @@
 /**
  * Images built from a Dockerfile (`build:`), by a builder the host already has: buildah (Debian's
  * package), else podman's `build`, which is buildah inside. railyard has no builder of its own.
- * The result leaves the builder as an OCI layout and enters the store through the same import
+ * The builder commits the result into an OCI layout, and it enters the store through the same import
  * as `imageFile`, so a built image is verified, unpacked and garbage-collected like any other.
  *
  * What decides a rebuild is the content of the build, hashed here: every file of the context the
@@ -9,7 +9,7 @@
  * args and the target. railyard.lock keeps that hash beside the image's digest, so a build with
  * an unchanged context runs no builder at all, and a generation names exactly the image it ran.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import dockerignoreModule, { type Ignore } from "@balena/dockerignore";
@@ -44,13 +44,18 @@ export function findBuilder(which: (cmd: string) => string | undefined): Builder
 export function buildArgv(
   b: ResolvedBuild,
   tag: string,
-  o: { runtime: string; pull: "missing" | "always" },
+  o: { runtime: string; pull: "missing" | "always"; buildId: string },
 ): string[] {
   return [
     "build",
     // Each step's result is kept, so the next build of a changed context reuses the steps
     // before the change (as docker does).
     "--layers",
+    // A label of this build's own: buildah 1.28 fails to commit into an oci: layout when every
+    // step is cached ("locating new copy of image"), as when a file is changed back. The label
+    // makes the final commit new each time; the steps stay cached.
+    "--label",
+    `org.railyard.build-id=${o.buildId}`,
     `--runtime=${o.runtime}`,
     `--pull=${o.pull === "always" ? "always" : "false"}`,
     ...(b.dockerfile ? ["--file", b.dockerfile] : []),
@@ -61,18 +66,6 @@ export function buildArgv(
     b.context,
   ];
 }
-
-/**
- * The argv that copies the built image out as an OCI layout. Uncompressed: the layers go
- * straight into railyard's store and are unpacked at once, so compressing them would only cost
- * time (seconds per hundred MB).
- */
-export const pushArgv = (tag: string, layout: string): string[] => [
-  "push",
-  "--disable-compression",
-  tag,
-  `oci:${layout}:latest`,
-];
 
 /** The ignore file the builders read: .containerignore, else .dockerignore. */
 function ignoreRules(context: string): string[] {
@@ -145,15 +138,42 @@ function tail(text: string, n = 15): string {
 }
 
 /**
- * Run the builder and leave the image as an OCI layout in `layout` (tag "latest"). `onLine`
- * gets the builder's output as it comes. The builder's own tag is removed afterwards: the
- * image lives on in railyard's store, and the builder keeps only its step cache.
+ * Blobs of a build layout that its index no longer reaches (the layers of earlier builds): the
+ * layout keeps only what the last build is made of, which the next one reuses.
+ */
+function pruneLayout(layout: string): void {
+  const blobs = join(layout, "blobs", "sha256");
+  const keep = new Set<string>();
+  type Doc = {
+    manifests?: { digest: string }[];
+    config?: { digest: string };
+    layers?: { digest: string }[];
+  };
+  const walk = (digest: string, json: boolean) => {
+    const hex = digest.replace(/^sha256:/, "");
+    if (!/^[0-9a-f]{64}$/.test(hex) || keep.has(hex)) return;
+    keep.add(hex);
+    if (!json) return;
+    const doc = JSON.parse(readFileSync(join(blobs, hex), "utf8")) as Doc;
+    for (const m of doc.manifests ?? []) walk(m.digest, true);
+    if (doc.config) walk(doc.config.digest, false);
+    for (const l of doc.layers ?? []) walk(l.digest, false);
+  };
+  const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8")) as Doc;
+  for (const m of index.manifests ?? []) walk(m.digest, true);
+  for (const f of readdirSync(blobs)) if (!keep.has(f)) rmSync(join(blobs, f), { force: true });
+}
+
+/**
+ * Run the builder, which commits the image straight into the OCI layout `layout` (tag
+ * "latest"). The layout stays from one build to the next: the builder then writes only the
+ * layers that changed, where exporting the image anew would re-tar its base every time
+ * (seconds per hundred MB). `onLine` gets the builder's output as it comes.
  */
 export async function runBuilder(
   builder: Builder,
   b: ResolvedBuild,
   o: {
-    tag: string;
     layout: string;
     runtime: string;
     pull: "missing" | "always";
@@ -165,18 +185,15 @@ export async function runBuilder(
 ): Promise<void> {
   const exec = o.exec ?? realExec;
   const onLine = o.onLine ? (l: string) => o.onLine?.(l) : undefined;
-  const built = await exec(builder.path, buildArgv(b, o.tag, o), onLine ? { onLine } : {});
+  const built = await exec(
+    builder.path,
+    buildArgv(b, `oci:${o.layout}:latest`, { ...o, buildId: randomBytes(8).toString("hex") }),
+    onLine ? { onLine } : {},
+  );
   if (built.code !== 0)
     throw new BuildError(
       `${o.where}: ${builder.name} build failed (exit ${built.code}):\n${tail(built.stdout + built.stderr)}`,
       o.container,
     );
-  rmSync(o.layout, { recursive: true, force: true });
-  const pushed = await exec(builder.path, pushArgv(o.tag, o.layout));
-  await exec(builder.path, ["rmi", o.tag]);
-  if (pushed.code !== 0)
-    throw new BuildError(
-      `${o.where}: ${builder.name} could not write the built image: ${tail(pushed.stderr, 5)}`,
-      o.container,
-    );
+  pruneLayout(o.layout);
 }

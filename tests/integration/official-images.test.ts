@@ -467,6 +467,9 @@ describe("a compose project with its own Dockerfile", () => {
     await webSays(46080, "built page v2\n");
     assert.equal(sd.show("railyard-db.service", "MainPID")["MainPID"], db, "db kept running");
     assert.notEqual(sd.show("railyard-app.service", "MainPID")["MainPID"], app);
+    // Changed back: every step is in the builder's cache, and the build still gives an image.
+    writeFileSync(join(home, "app/index.html"), "built page v1\n");
+    assert.equal((await events()).find((e) => e.kind === "built")?.rebuilt, true);
     sd.exec("systemctl", ["stop", "railyard-db.service", "railyard-app.service"]);
   });
 
