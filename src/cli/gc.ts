@@ -1,5 +1,5 @@
 import { tempPid } from "../util/stale.js";
-import { lstatSync, readdirSync } from "node:fs";
+import { lstatSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { loadFor, type Command } from "./context.js";
 import { UsageError } from "../errors.js";
@@ -10,8 +10,9 @@ export const gcCommand: Command = {
   usage: "railyard gc [--keep N] [--dry-run]",
   help: `With --keep N, deletes all but the newest N generations (never the current one). Then deletes
 bundles no remaining generation uses, image blobs and unpacked images that are neither tagged in
-the store, pinned by railyard.lock or a generation, nor used by a bundle, and partial downloads idle
-for an hour.
+the store, pinned by railyard.lock or a generation, nor used by a bundle, partial downloads idle
+for an hour, and the build layouts (<stateDir>/build/NAME) of containers that no longer have
+build:.
 
   --keep N    keep the newest N generations (and the current one)
   --dry-run   list what would be deleted, delete nothing`,
@@ -72,13 +73,27 @@ for an hour.
       if (image) roots.push(image);
     }
     const r = await collectGarbage(store, rootfsRoot(config), roots, { dryRun });
+    // A build's own layout (image/build.ts) goes with the container's build: key.
+    const buildDir = join(config.stateDir, "build");
+    let layouts: string[] = [];
+    try {
+      layouts = readdirSync(buildDir).filter((n) => !config.containers[n]?.image?.build);
+    } catch {
+      // nothing built from a Dockerfile
+    }
+    if (!dryRun)
+      for (const n of layouts) rmSync(join(buildDir, n), { recursive: true, force: true });
     if (ctx.args.globals.json)
       ctx.out(
-        JSON.stringify({ dryRun, generations: g.generations, bundles: g.bundles, ...r }, null, 2),
+        JSON.stringify(
+          { dryRun, generations: g.generations, bundles: g.bundles, ...r, buildLayouts: layouts },
+          null,
+          2,
+        ),
       );
     else
       ctx.out(
-        `${dryRun ? "would delete" : "deleted"} ${g.generations.length} generations, ${g.bundles.length} bundles, ${r.blobs.length} blobs, ${r.rootfs.length} unpacked images, ${r.partials.length} partial downloads (${(r.bytes / 1024 / 1024).toFixed(1)} MiB of image files)`,
+        `${dryRun ? "would delete" : "deleted"} ${g.generations.length} generations, ${g.bundles.length} bundles, ${r.blobs.length} blobs, ${r.rootfs.length} unpacked images, ${r.partials.length} partial downloads, ${layouts.length} build layouts (${(r.bytes / 1024 / 1024).toFixed(1)} MiB of image files)`,
       );
     return 0;
   },

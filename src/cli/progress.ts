@@ -45,7 +45,7 @@ export function pullReporter(o: {
     else if (e.kind === "built")
       o.write(
         e.rebuilt
-          ? `built ${e.ref} ${e.digest.slice(0, 19)} in ${e.seconds} s\n`
+          ? `built ${e.ref} ${e.digest.slice(0, 19)} in ${e.seconds} s${e.same ? " (the same image as before: kept)" : ""}\n`
           : `${e.ref}: build context unchanged, not rebuilt\n`,
       );
     else if (e.kind === "resolved") {

@@ -16,7 +16,7 @@ import { formatReference, parseReference } from "./reference.js";
 import { Store } from "./store.js";
 import { importImageFile } from "./archive.js";
 import { lockPathFor, readLock, writeLock, type LockEntry } from "./lock.js";
-import { buildDigest, findBuilder, runBuilder } from "./build.js";
+import { BUILD_ID_LABEL, buildDigest, findBuilder, runBuilder } from "./build.js";
 import { chooseRuntime, hostProbe } from "../runtime/detect.js";
 
 export const storeDir = (config: ResolvedConfig): string => join(config.stateDir, "images");
@@ -109,15 +109,46 @@ async function buildImage(
     tmpDir: store.tmp,
     normalise: (t) => formatReference(parseReference(t)),
   });
-  const image = readStoredImage(store, imported.digest, hostPlatform(c));
+  const built = readStoredImage(store, imported.digest, hostPlatform(c));
+  // A build that changed nothing the container runs (a comment in the Dockerfile, `railyard
+  // update` with the same base) keeps the image it had, so its service is not restarted.
+  const previous = locked ? fromStore(locked.digest) : undefined;
+  const image = previous && runsTheSame(previous, built) ? previous : built;
   o.onEvent?.({
     kind: "built",
     ref: name,
     digest: image.digest,
     rebuilt: true,
+    ...(image === previous ? { same: true } : {}),
     seconds: seconds(),
   });
   return { image, context };
+}
+
+/** Two images with the same layers and the same config but for the build's own label. */
+function runsTheSame(a: StoredImage, b: StoredImage): boolean {
+  const key = (i: StoredImage) => {
+    const { Labels, ...rest } = i.config.config ?? {};
+    const labels = Object.entries(Labels ?? {}).filter(([k]) => k !== BUILD_ID_LABEL);
+    return stableJson([
+      i.config.architecture,
+      i.config.os,
+      i.config.variant,
+      i.config.rootfs.diff_ids,
+      rest,
+      labels.sort(),
+    ]);
+  };
+  return key(a) === key(b);
+}
+
+/** JSON with every object's keys sorted, for comparing parsed documents. */
+function stableJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === "object" && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0)))
+      : x,
+  );
 }
 
 /**

@@ -9,13 +9,26 @@
  * args and the target. railyard.lock keeps that hash beside the image's digest, so a build with
  * an unchanged context runs no builder at all, and a generation names exactly the image it ran.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { createHash, randomBytes, type Hash } from "node:crypto";
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  rmSync,
+} from "node:fs";
 import { join, relative } from "node:path";
 import dockerignoreModule, { type Ignore } from "@balena/dockerignore";
 import type { ResolvedBuild } from "../config/types.js";
 import { BuildError } from "../errors.js";
 import { exec as realExec, type Exec } from "../util/exec.js";
+
+/** The label unique to each build (see buildArgv); images that differ only in it run the same. */
+export const BUILD_ID_LABEL = "org.railyard.build-id";
 
 // The package is CommonJS (`module.exports = factory`); its types call that `default`.
 const dockerignore = dockerignoreModule as unknown as () => Ignore;
@@ -51,11 +64,11 @@ export function buildArgv(
     // Each step's result is kept, so the next build of a changed context reuses the steps
     // before the change (as docker does).
     "--layers",
-    // A label of this build's own: buildah 1.28 fails to commit into an oci: layout when every
+    // A label of this build's own (BUILD_ID_LABEL): buildah 1.28 fails to commit into an oci: layout when every
     // step is cached ("locating new copy of image"), as when a file is changed back. The label
     // makes the final commit new each time; the steps stay cached.
     "--label",
-    `org.railyard.build-id=${o.buildId}`,
+    `${BUILD_ID_LABEL}=${o.buildId}`,
     `--runtime=${o.runtime}`,
     `--pull=${o.pull === "always" ? "always" : "false"}`,
     ...(b.dockerfile ? ["--file", b.dockerfile] : []),
@@ -108,7 +121,7 @@ export function buildDigest(b: ResolvedBuild, where: string, container: string):
   h.update("\0dockerfile\0");
   h.update(readFileSync(dockerfile));
   const walk = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
+    for (const name of readDir(dir)) {
       const path = join(dir, name);
       const rel = relative(b.context, path);
       const s = lstatSync(path);
@@ -123,12 +136,32 @@ export function buildDigest(b: ResolvedBuild, where: string, container: string):
       if (s.isSymbolicLink()) h.update(`\0l ${rel}\0${readlinkSync(path)}`);
       else if (s.isFile()) {
         h.update(`\0f ${rel} ${s.mode & 0o111 ? "x" : "-"} ${s.size}\0`);
-        h.update(readFileSync(path));
+        hashFile(h, path);
       } else h.update(`\0o ${rel}\0`);
     }
   };
-  walk(b.context);
+  const readDir = (dir: string) => readdirSync(dir).sort();
+  try {
+    walk(b.context);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new BuildError(
+      `${where}: cannot read ${err.path ?? b.context} in the build context: ${err.code ?? err.message}`,
+      container,
+    );
+  }
   return `sha256:${h.digest("hex")}`;
+}
+
+/** A file into the hash 1 MiB at a time: a context may hold files larger than memory allows. */
+function hashFile(h: Hash, path: string): void {
+  const fd = openSync(path, "r");
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The last lines of a builder's output, for an error message. */

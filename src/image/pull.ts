@@ -49,6 +49,8 @@ export type PullEvent =
       readonly digest: string;
       /** False when the context was unchanged and no builder ran. */
       readonly rebuilt: boolean;
+      /** The builder ran, and its image runs the same as the last one: that one is kept. */
+      readonly same?: boolean;
       readonly seconds: number;
     };
 

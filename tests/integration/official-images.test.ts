@@ -11,7 +11,7 @@
  * rules never touch the host's network.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { runtimeId } from "../helpers/ids.js";
 import { after, before, describe, test } from "node:test";
@@ -414,7 +414,7 @@ describe("a compose project with its own Dockerfile", () => {
     );
     const { cfg, stderr } = await importCompose(home);
     assert.doesNotMatch(stderr, /build/, stderr);
-    type Event = { kind: string; rebuilt?: boolean; builder?: string };
+    type Event = { kind: string; rebuilt?: boolean; same?: boolean; builder?: string };
     const events = async (): Promise<Event[]> => {
       const r = await railyard([...cfg, "--json", "build"], { timeoutMs: 300_000 });
       assert.equal(r.code, 0, r.stderr);
@@ -470,6 +470,19 @@ describe("a compose project with its own Dockerfile", () => {
     // Changed back: every step is in the builder's cache, and the build still gives an image.
     writeFileSync(join(home, "app/index.html"), "built page v1\n");
     assert.equal((await events()).find((e) => e.kind === "built")?.rebuilt, true);
+    // A change that changes nothing the container runs (a comment): built, and the image kept.
+    const digest = () =>
+      /"localhost\/app:latest": \{\s+"digest": "(sha256:[0-9a-f]+)"/.exec(
+        readFileSync(join(home, "railyard.lock"), "utf8"),
+      )?.[1];
+    const kept = digest();
+    writeFileSync(
+      join(home, "app/Dockerfile"),
+      `${readFileSync(join(home, "app/Dockerfile"), "utf8")}# a note\n`,
+    );
+    const same = (await events()).find((e) => e.kind === "built");
+    assert.deepEqual([same?.rebuilt, same?.same], [true, true]);
+    assert.equal(digest(), kept);
     sd.exec("systemctl", ["stop", "railyard-db.service", "railyard-app.service"]);
   });
 
@@ -490,6 +503,17 @@ describe("a compose project with its own Dockerfile", () => {
     assert.match(bad.stderr, /containers\.app\.build: buildah build failed \(exit \d+\):/);
     assert.match(bad.stderr, /about to fail/);
     assert.equal(readFileSync(join(proj, "railyard.lock"), "utf8"), lock);
+    // The container goes: gc takes its build layout with it.
+    assert.ok(existsSync(join(proj, "state/build/app/index.json")));
+    const file = cfg[1] ?? "";
+    writeFileSync(
+      file,
+      JSON.stringify({ ...(JSON.parse(readFileSync(file, "utf8")) as object), containers: {} }),
+    );
+    const gc = await railyard([...cfg, "--json", "gc"]);
+    assert.equal(gc.code, 0, gc.stderr);
+    assert.deepEqual((JSON.parse(gc.stdout) as { buildLayouts: string[] }).buildLayouts, ["app"]);
+    assert.ok(!existsSync(join(proj, "state/build/app")));
   });
 });
 
