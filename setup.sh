@@ -59,5 +59,8 @@ fi
 npm ci --no-audit --no-fund --loglevel=error
 npm run --silent build
 
-echo "setup: running the demo: ./bin/railyard.cjs --config examples/hello/railyard.config.ts run hello"
-as_root ./bin/railyard.cjs --config examples/hello/railyard.config.ts run hello
+# The command on PATH: a link to this clone's launcher, so that a pull and a rebuild update it.
+as_root ln -sfn "$PWD/bin/railyard.cjs" /usr/local/bin/railyard
+echo "setup: railyard is on PATH: $(command -v railyard) -> $PWD/bin/railyard.cjs ($(railyard --version))"
+echo "setup: running the demo: railyard --config examples/hello/railyard.config.ts run hello"
+as_root railyard --config examples/hello/railyard.config.ts run hello

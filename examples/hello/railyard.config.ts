@@ -1,7 +1,7 @@
 import { defineConfig } from "railyard";
 
 // The bundled demo: containers built from programs already on this host, with no image and no
-// registry. Run it with `./bin/railyard.cjs --config examples/hello/railyard.config.ts run hello`.
+// registry. Run it with `railyard --config examples/hello/railyard.config.ts run hello`.
 export default defineConfig({
   stateDir: "/var/lib/railyard-demo",
   containers: {

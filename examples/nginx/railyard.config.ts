@@ -3,7 +3,7 @@ import { defineConfig } from "railyard";
 // The host's own nginx (Debian's package) as a container: no image, no registry. Its rootfs is
 // the files of the Debian packages that own /usr/sbin/nginx (nginx, nginx-common, and what they
 // depend on), hardlinked, with Debian's /etc/nginx as installed. Run it with
-//   ./bin/railyard.cjs --config examples/nginx/railyard.config.ts run web
+//   railyard --config examples/nginx/railyard.config.ts run web
 // and open http://127.0.0.1:8080/ (a port published on loopback only, by default).
 export default defineConfig({
   stateDir: "/var/lib/railyard-demo",

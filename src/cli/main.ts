@@ -1,7 +1,7 @@
 import { statfsSync } from "node:fs";
 import { dirname } from "node:path";
 import { RailyardError, UsageError } from "../errors.js";
-import { packageVersion } from "../util/package.js";
+import { buildCommit, packageVersion } from "../util/package.js";
 import { parseArgs, type FlagSpec } from "./args.js";
 import { buildCommand } from "./build.js";
 import { checkCommand } from "./check.js";
@@ -119,7 +119,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     const args = parseArgs(argv, specFor);
     verbose = args.globals.verbose;
     if (args.globals.version) {
-      io.stdout(`railyard ${packageVersion()}\n`);
+      io.stdout(`railyard ${packageVersion()} (commit ${buildCommit()})\n`);
       return 0;
     }
     const name = args.command !== undefined ? (ALIASES[args.command] ?? args.command) : undefined;

@@ -24,3 +24,14 @@ export function packageVersion(): string {
   };
   return pkg.version;
 }
+
+/** Fixed into the bundle by scripts/bundle.mjs; absent when running from dist/src. */
+declare const __RAILYARD_COMMIT__: string | undefined;
+
+/**
+ * The commit railyard was built from: `git rev-parse --short=12 HEAD` when the bundle was made,
+ * with "-dirty" if the tree had changes, or "unknown" (not bundled, or not built from git).
+ */
+export function buildCommit(): string {
+  return typeof __RAILYARD_COMMIT__ === "string" ? __RAILYARD_COMMIT__ : "unknown";
+}

@@ -17,6 +17,8 @@ import { join } from "node:path";
 import { runtimeId } from "../helpers/ids.js";
 import { after, before, describe, test } from "node:test";
 import { railyard, scratchDir, signalWhenReady } from "../helpers/cli.js";
+import { REPO_ROOT } from "../helpers/paths.js";
+import { execFileSync } from "node:child_process";
 import { ociValidator } from "../helpers/oci-schema.js";
 
 const { dir, cleanup } = scratchDir();
@@ -33,6 +35,20 @@ function config(
   writeFileSync(file, JSON.stringify({ stateDir: state, containers, ...extra }, null, 2));
   return ["--config", file];
 }
+
+test("--version names the version and the commit the bundle was built from", async () => {
+  const r = await railyard(["--version"]);
+  assert.equal(r.code, 0, r.stderr);
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
+    version: string;
+  };
+  const head = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], {
+    cwd: REPO_ROOT,
+    encoding: "utf8",
+  }).trim();
+  // The bundle is built from this checkout; "-dirty" while it has uncommitted changes.
+  assert.match(r.stdout, new RegExp(`^railyard ${pkg.version} \\(commit ${head}(-dirty)?\\)\\n$`));
+});
 
 describe("railyard run under runc", () => {
   before(() => {
