@@ -62,5 +62,8 @@ npm run --silent build
 # The command on PATH: a link to this clone's launcher, so that a pull and a rebuild update it.
 as_root ln -sfn "$PWD/bin/railyard.cjs" /usr/local/bin/railyard
 echo "setup: railyard is on PATH: $(command -v railyard) -> $PWD/bin/railyard.cjs ($(railyard --version))"
+# Tab completion for bash (loaded by Debian's bash-completion, when installed, from this directory).
+as_root mkdir -p /usr/share/bash-completion/completions
+railyard completion bash | as_root tee /usr/share/bash-completion/completions/railyard >/dev/null
 echo "setup: running the demo: railyard --config examples/hello/railyard.config.ts run hello"
 as_root railyard --config examples/hello/railyard.config.ts run hello

@@ -25,6 +25,7 @@ import { inspectCommand } from "./inspect.js";
 import { topCommand } from "./top.js";
 import { statsCommand } from "./stats.js";
 import { eventsCommand } from "./events.js";
+import { completeCli, completionCommand } from "./completion.js";
 
 const COMMANDS: readonly Command[] = [
   checkCommand,
@@ -52,6 +53,7 @@ const COMMANDS: readonly Command[] = [
   exportCommand,
   importCommand,
   doctorCommand,
+  completionCommand(() => COMMANDS),
 ];
 
 /** Other names a docker or podman user types for a command that exists. */
@@ -111,6 +113,8 @@ export interface Io {
 /** The whole CLI as a function: argv in, exit code out. The only place errors become exit codes. */
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   let verbose = argv.includes("--verbose") || argv.includes("-v");
+  // What the completion scripts run at TAB: not a command of the help, and never an error.
+  if (argv[0] === "__complete") return completeCli(argv.slice(1), COMMANDS, io);
   try {
     const specFor = (cmd: string | undefined): FlagSpec =>
       COMMANDS.find((c) => c.name === (cmd !== undefined ? (ALIASES[cmd] ?? cmd) : cmd))?.flags ?? {
