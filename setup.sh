@@ -65,5 +65,8 @@ echo "setup: railyard is on PATH: $(command -v railyard) -> $PWD/bin/railyard.cj
 # Tab completion for bash (loaded by Debian's bash-completion, when installed, from this directory).
 as_root mkdir -p /usr/share/bash-completion/completions
 railyard completion bash | as_root tee /usr/share/bash-completion/completions/railyard >/dev/null
+# The man pages npm run build made from the help text (man railyard, man railyard-switch, ...).
+as_root mkdir -p /usr/local/share/man/man1
+for page in dist/man/man1/*.1; do as_root ln -sfn "$PWD/$page" /usr/local/share/man/man1/; done
 echo "setup: running the demo: railyard --config examples/hello/railyard.config.ts run hello"
 as_root railyard --config examples/hello/railyard.config.ts run hello

@@ -56,6 +56,9 @@ const COMMANDS: readonly Command[] = [
   completionCommand(() => COMMANDS),
 ];
 
+/** Every command, in the order the help lists them (man pages are made from the same list). */
+export const commands = (): readonly Command[] => COMMANDS;
+
 /** Other names a docker or podman user types for a command that exists. */
 const ALIASES: Readonly<Record<string, string>> = { ps: "status" };
 
@@ -212,6 +215,6 @@ export function takesArguments(usage: string): boolean {
   return rest !== "";
 }
 
-function commandHelp(c: Command): string {
+export function commandHelp(c: Command): string {
   return `Usage: ${c.usage}\n\n${c.help}\n\n${GLOBAL_HELP}`;
 }
