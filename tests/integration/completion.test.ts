@@ -65,3 +65,31 @@ test("a config that does not load offers no names, and prints nothing on the ter
   assert.equal(r.stdout, "");
   assert.equal(r.stderr, "");
 });
+
+const zsh = spawnSync("zsh", ["--version"]).status === 0;
+test(
+  "zsh completes the same, through compinit",
+  { skip: zsh ? false : "zsh is not installed (setup.sh installs it)" },
+  () => {
+    // Drive the completion function as on TAB; compadd prints what it would offer (zsh itself
+    // then keeps those that start with the word typed).
+    const script = `autoload -Uz compinit && compinit -u
+eval "$(railyard completion zsh)"
+compadd() { while [[ "$1" == -* ]]; do [[ "$1" == "--" ]] && { shift; break }; shift; done; print -l -- "$@"; }
+_files() { print FILES; }
+words=(railyard "$@"); CURRENT=$#words
+_railyard`;
+    const offer = (...words: string[]) => {
+      const r = spawnSync("zsh", ["-f", "-c", script, "zsh", ...words], {
+        encoding: "utf8",
+        env: { ...process.env, PATH: `${bin}:${process.env["PATH"] ?? ""}`, RAILYARD_CONFIG: file },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.split("\n").filter(Boolean).sort();
+    };
+    assert.ok(offer("sw").includes("switch"));
+    assert.deepEqual(offer("logs", ""), ["db", "web"]);
+    assert.deepEqual(offer("rollback", "--to", ""), ["1"]);
+    assert.deepEqual(offer("--config", ""), ["FILES"]);
+  },
+);
