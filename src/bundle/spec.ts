@@ -4,7 +4,7 @@ import { defaultSeccomp, type OciSeccomp } from "./seccomp.js";
 import type { ResolvedContainer, ResolvedMount, RootlessScope } from "../config/types.js";
 import { idMappings, type OciIdMapping } from "../rootless/scope.js";
 import type { ProcessInfo } from "./process.js";
-import type { CdiInjection } from "../cdi/host.js";
+import type { CdiInjection, InjectedDevice } from "../cdi/host.js";
 import type { CdiHookName } from "../cdi/spec.js";
 
 /** The subset of the OCI runtime-spec config.json that railyard writes. */
@@ -285,27 +285,15 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
   ];
   const resources: OciSpec["linux"]["resources"] = { devices: [{ allow: false, access: "rwm" }] };
   const devices: NonNullable<OciSpec["linux"]["devices"]> = [];
-  for (const d of c.devices) {
-    const info = inputs.devices[d.hostPath];
-    if (!info) continue;
-    devices.push({
-      path: d.path,
-      type: info.type,
-      major: info.major,
-      minor: info.minor,
-      fileMode: info.fileMode,
-      uid: 0,
-      gid: 0,
-    });
-    resources.devices.push({
-      allow: true,
-      type: info.type,
-      major: info.major,
-      minor: info.minor,
-      access: d.access,
-    });
-  }
-  for (const d of inputs.cdi?.devices ?? []) {
+  // The config's host devices (owned by root, as runc's own) and what CDI devices add.
+  const nodes: InjectedDevice[] = [
+    ...c.devices.flatMap((d) => {
+      const info = inputs.devices[d.hostPath];
+      return info ? [{ ...info, path: d.path, uid: 0, gid: 0, access: d.access }] : [];
+    }),
+    ...(inputs.cdi?.devices ?? []),
+  ];
+  for (const d of nodes) {
     devices.push({
       path: d.path,
       type: d.type,
@@ -315,7 +303,7 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
       uid: d.uid,
       gid: d.gid,
     });
-    // As the CDI reference: block and char nodes get their cgroup rule; a fifo needs none.
+    // Block and char nodes get their cgroup rule; a fifo needs none (as the CDI reference).
     if (d.type === "b" || d.type === "c")
       resources.devices.push({
         allow: true,

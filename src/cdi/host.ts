@@ -17,7 +17,7 @@ import {
   cdiRegistry,
   cdiResolve,
   parseCdiSpec,
-  type CdiHook,
+  type CdiEdits,
   type CdiProblem,
   type CdiRegistry,
   type CdiSpec,
@@ -87,13 +87,10 @@ export interface InjectedDevice {
   readonly access: string;
 }
 
-/** What a container's CDI devices add to its bundle. */
-export interface CdiInjection {
-  readonly env: readonly string[];
+/** What a container's CDI devices add to its bundle: their edits, checked against the host. */
+export interface CdiInjection extends Pick<CdiEdits, "env" | "hooks" | "additionalGids"> {
   readonly devices: readonly InjectedDevice[];
   readonly mounts: readonly ResolvedMount[];
-  readonly hooks: readonly CdiHook[];
-  readonly additionalGids: readonly number[];
 }
 
 /**
