@@ -64,6 +64,7 @@ async function buildImage(
   b: ResolvedBuild,
   name: string,
   o: AcquireOptions,
+  store: Store,
   fromStore: (digest: string) => StoredImage | undefined,
   locked: LockEntry | undefined,
 ): Promise<{ image: StoredImage; context: string }> {
@@ -90,7 +91,6 @@ async function buildImage(
       c.name,
     );
   const runtime = chooseRuntime(config.runtime, probe);
-  const store = new Store(storeDir(config)).init();
   // The builder's own output layout, kept between builds (image/build.ts, runBuilder).
   const layout = join(config.stateDir, "build", c.name);
   mkdirSync(dirname(layout), { recursive: true, mode: 0o700 });
@@ -186,32 +186,21 @@ export async function acquireImage(
     });
 
   let image: StoredImage | undefined;
+  // A built image's lock entry carries the hash of what it was built from.
+  let context: string | undefined;
   const policy = o.update ? "always" : img.pull;
-  if (img.build) {
-    const built = await buildImage(
+  if (img.build)
+    ({ image, context } = await buildImage(
       config,
       c,
       img.build,
       name,
       o,
-      (d) => fromStore(d),
+      store,
+      fromStore,
       lock.images[name],
-    );
-    if (
-      lock.images[name]?.digest !== built.image.digest ||
-      lock.images[name]?.context !== built.context
-    ) {
-      writeLock(lockPath, {
-        version: 1,
-        images: { ...lock.images, [name]: { digest: built.image.digest, context: built.context } },
-      });
-      o.log?.(
-        `railyard.lock: ${name} -> ${built.image.digest} (context ${built.context.slice(0, 19)})`,
-      );
-    }
-    return built.image;
-  }
-  if (img.file) {
+    ));
+  else if (img.file) {
     // An image file is imported as it is now, with no network; the lock follows the file.
     const imported = await importImageFile(store, img.file, {
       name,
@@ -246,12 +235,18 @@ export async function acquireImage(
       image = fallback;
     }
   }
-  if (!ref.digest && lock.images[name]?.digest !== image.digest) {
+  const was = lock.images[name];
+  if (
+    (!ref.digest || context !== undefined) &&
+    (was?.digest !== image.digest || was.context !== context)
+  ) {
     writeLock(lockPath, {
       version: 1,
-      images: { ...lock.images, [name]: { digest: image.digest } },
+      images: { ...lock.images, [name]: { digest: image.digest, ...(context ? { context } : {}) } },
     });
-    o.log?.(`railyard.lock: ${name} -> ${image.digest}`);
+    o.log?.(
+      `railyard.lock: ${name} -> ${image.digest}${context ? ` (context ${context.slice(0, 19)})` : ""}`,
+    );
   }
   return image;
 }
