@@ -26,6 +26,8 @@ import dockerignoreModule, { type Ignore } from "@balena/dockerignore";
 import type { ResolvedBuild } from "../config/types.js";
 import { BuildError } from "../errors.js";
 import { exec as realExec, type Exec } from "../util/exec.js";
+import { reachable } from "./gc.js";
+import { Store } from "./store.js";
 
 /** The label unique to each build (see buildArgv); images that differ only in it run the same. */
 export const BUILD_ID_LABEL = "org.railyard.build-id";
@@ -64,9 +66,9 @@ export function buildArgv(
     // Each step's result is kept, so the next build of a changed context reuses the steps
     // before the change (as docker does).
     "--layers",
-    // A label of this build's own (BUILD_ID_LABEL): buildah 1.28 fails to commit into an oci: layout when every
-    // step is cached ("locating new copy of image"), as when a file is changed back. The label
-    // makes the final commit new each time; the steps stay cached.
+    // A label of this build's own (BUILD_ID_LABEL): buildah 1.28 fails to commit into an oci:
+    // layout when every step is cached ("locating new copy of image"), as when a file is changed
+    // back. The label makes the final commit new each time; the steps stay cached.
     "--label",
     `${BUILD_ID_LABEL}=${o.buildId}`,
     `--runtime=${o.runtime}`,
@@ -120,8 +122,9 @@ export function buildDigest(b: ResolvedBuild, where: string, container: string):
   h.update(JSON.stringify({ args: b.args, target: b.target ?? null }));
   h.update("\0dockerfile\0");
   h.update(readFileSync(dockerfile));
+  const buf = Buffer.allocUnsafe(1 << 20);
   const walk = (dir: string) => {
-    for (const name of readDir(dir)) {
+    for (const name of readdirSync(dir).sort()) {
       const path = join(dir, name);
       const rel = relative(b.context, path);
       const s = lstatSync(path);
@@ -136,11 +139,10 @@ export function buildDigest(b: ResolvedBuild, where: string, container: string):
       if (s.isSymbolicLink()) h.update(`\0l ${rel}\0${readlinkSync(path)}`);
       else if (s.isFile()) {
         h.update(`\0f ${rel} ${s.mode & 0o111 ? "x" : "-"} ${s.size}\0`);
-        hashFile(h, path);
+        hashFile(h, path, buf);
       } else h.update(`\0o ${rel}\0`);
     }
   };
-  const readDir = (dir: string) => readdirSync(dir).sort();
   try {
     walk(b.context);
   } catch (e) {
@@ -153,11 +155,10 @@ export function buildDigest(b: ResolvedBuild, where: string, container: string):
   return `sha256:${h.digest("hex")}`;
 }
 
-/** A file into the hash 1 MiB at a time: a context may hold files larger than memory allows. */
-function hashFile(h: Hash, path: string): void {
+/** A file into the hash a buffer at a time: a context may hold files larger than memory allows. */
+function hashFile(h: Hash, path: string, buf: Buffer): void {
   const fd = openSync(path, "r");
   try {
-    const buf = Buffer.allocUnsafe(1 << 20);
     for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
   } finally {
     closeSync(fd);
@@ -175,26 +176,10 @@ function tail(text: string, n = 15): string {
  * layout keeps only what the last build is made of, which the next one reuses.
  */
 function pruneLayout(layout: string): void {
-  const blobs = join(layout, "blobs", "sha256");
-  const keep = new Set<string>();
-  type Doc = {
-    manifests?: { digest: string }[];
-    config?: { digest: string };
-    layers?: { digest: string }[];
-  };
-  const walk = (digest: string, json: boolean) => {
-    const hex = digest.replace(/^sha256:/, "");
-    if (!/^[0-9a-f]{64}$/.test(hex) || keep.has(hex)) return;
-    keep.add(hex);
-    if (!json) return;
-    const doc = JSON.parse(readFileSync(join(blobs, hex), "utf8")) as Doc;
-    for (const m of doc.manifests ?? []) walk(m.digest, true);
-    if (doc.config) walk(doc.config.digest, false);
-    for (const l of doc.layers ?? []) walk(l.digest, false);
-  };
-  const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8")) as Doc;
-  for (const m of index.manifests ?? []) walk(m.digest, true);
-  for (const f of readdirSync(blobs)) if (!keep.has(f)) rmSync(join(blobs, f), { force: true });
+  const store = new Store(layout);
+  const { blobs } = reachable(store);
+  for (const f of readdirSync(store.blobs))
+    if (!blobs.has(`sha256:${f}`)) rmSync(join(store.blobs, f), { force: true });
 }
 
 /**
@@ -217,11 +202,10 @@ export async function runBuilder(
   },
 ): Promise<void> {
   const exec = o.exec ?? realExec;
-  const onLine = o.onLine ? (l: string) => o.onLine?.(l) : undefined;
   const built = await exec(
     builder.path,
     buildArgv(b, `oci:${o.layout}:latest`, { ...o, buildId: randomBytes(8).toString("hex") }),
-    onLine ? { onLine } : {},
+    o.onLine ? { onLine: o.onLine } : {},
   );
   if (built.code !== 0)
     throw new BuildError(

@@ -44,6 +44,18 @@ function reach(store: Store, digest: string, blobs: Set<string>, chains: Set<str
   }
 }
 
+/** The blobs and ChainIDs that the layout's tagged images and `roots` reach. */
+export function reachable(
+  store: Store,
+  roots: readonly string[] = [],
+): { blobs: Set<string>; chains: Set<string> } {
+  const blobs = new Set<string>();
+  const chains = new Set<string>();
+  for (const d of [...store.readIndex().manifests.map((m) => m.digest), ...roots])
+    reach(store, d, blobs, chains);
+  return { blobs, chains };
+}
+
 /**
  * Delete what no root references: blobs and unpacked rootfs directories of images that are
  * neither tagged in the store nor pinned by `roots` (lock files, bundles), and partial
@@ -55,10 +67,7 @@ export async function collectGarbage(
   roots: readonly string[],
   o: { dryRun: boolean; now?: number; partialAgeMs?: number },
 ): Promise<GcResult> {
-  const blobs = new Set<string>();
-  const chains = new Set<string>();
-  for (const d of [...store.readIndex().manifests.map((m) => m.digest), ...roots])
-    reach(store, d, blobs, chains);
+  const { blobs, chains } = reachable(store, roots);
   let bytes = 0;
   const gone = (path: string) => {
     try {
