@@ -32,18 +32,18 @@ export interface FlagSpec {
   readonly repeat?: readonly string[];
 }
 
-const GLOBAL_VALUED: Record<string, keyof GlobalFlags> = {
+export const GLOBAL_VALUED: Record<string, keyof GlobalFlags> = {
   config: "config",
   "state-dir": "stateDir",
 };
-const GLOBAL_BOOL: Record<string, keyof GlobalFlags> = {
+export const GLOBAL_BOOL: Record<string, keyof GlobalFlags> = {
   json: "json",
   user: "user",
   verbose: "verbose",
   help: "help",
   version: "version",
 };
-const GLOBAL_SHORT: Record<string, string> = { h: "help", v: "verbose", c: "config" };
+export const GLOBAL_SHORT: Record<string, string> = { h: "help", v: "verbose", c: "config" };
 
 /** A small, strict argv parser: unknown flags are usage errors, never ignored. Pure. */
 export function parseArgs(

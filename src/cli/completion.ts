@@ -4,9 +4,9 @@
  * for the rest: a command's flags, and the container names and generation numbers of the
  * current config, read from the config and the state dir, never built.
  */
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
+import { listGenerations } from "../generations/store.js";
 import { UsageError } from "../errors.js";
+import { GLOBAL_BOOL, GLOBAL_SHORT, GLOBAL_VALUED } from "./args.js";
 import { loadFor, type Command, type CommandContext } from "./context.js";
 
 /** What completion may offer of the current config. */
@@ -18,16 +18,16 @@ export interface CompletionFacts {
 /** The answer that tells the shell to complete file names itself. */
 export const FILES = "__files__";
 
-const GLOBAL_FLAGS = [
-  "--config",
-  "--state-dir",
-  "--json",
-  "--user",
-  "--verbose",
-  "--help",
-  "--version",
-];
-const GLOBAL_VALUED = new Set(["--config", "-c", "--state-dir"]);
+const GLOBAL_FLAGS = [...Object.keys(GLOBAL_VALUED), ...Object.keys(GLOBAL_BOOL)].map(
+  (f) => `--${f}`,
+);
+/** The global flags that take a value, as typed: `--config`, `-c`, `--state-dir`. */
+const VALUED_AS_TYPED = new Set([
+  ...Object.keys(GLOBAL_VALUED).map((f) => `--${f}`),
+  ...Object.entries(GLOBAL_SHORT)
+    .filter(([, long]) => long in GLOBAL_VALUED)
+    .map(([short]) => `-${short}`),
+]);
 
 /** Commands whose positionals are container names. */
 const TAKES_NAMES = new Set([
@@ -43,6 +43,7 @@ export function completeWords(
   words: readonly string[],
   commands: readonly Command[],
   facts: CompletionFacts,
+  aliases: Readonly<Record<string, string>> = {},
 ): string[] {
   const before = words.slice(0, -1);
   const cur = words[words.length - 1] ?? "";
@@ -54,16 +55,16 @@ export function completeWords(
     if (w === "--") return [];
     if (w.startsWith("-")) {
       const valued =
-        GLOBAL_VALUED.has(w) || (cmd?.flags.long[w.replace(/^--/, "")] ?? false) === true;
+        VALUED_AS_TYPED.has(w) || (cmd?.flags.long[w.replace(/^--/, "")] ?? false) === true;
       if (valued && !w.includes("=")) i++;
       continue;
     }
     if (!cmd) {
-      cmd = commands.find((c) => c.name === w || (w === "ps" && c.name === "status"));
+      cmd = commands.find((c) => c.name === (aliases[w] ?? w));
       if (!cmd) return [];
     } else positionals.push(w);
   }
-  if (prev === "--config" || prev === "-c" || prev === "--state-dir") return [FILES];
+  if (prev !== undefined && VALUED_AS_TYPED.has(prev)) return [FILES];
   if (prev === "--to" && cmd?.name === "rollback") return [...facts.generations()];
   if (prev && prev.startsWith("-") && cmd?.flags.long[prev.replace(/^--/, "")] === true) return [];
   if (cur.startsWith("-"))
@@ -166,6 +167,7 @@ a directory of zsh's $fpath as _railyard).`,
 export async function completeCli(
   words: readonly string[],
   commands: readonly Command[],
+  aliases: Readonly<Record<string, string>>,
   io: { stdout: (s: string) => void; env: NodeJS.ProcessEnv; cwd: string },
 ): Promise<number> {
   const value = (...flags: string[]) => {
@@ -204,22 +206,26 @@ export async function completeCli(
     return config;
   };
   // Which facts the answer needs, then the answer with them: only those are read.
-  const asks = completeWords(words, commands, { names: () => ["\0n"], generations: () => ["\0g"] });
+  const asks = completeWords(
+    words,
+    commands,
+    { names: () => ["\0n"], generations: () => ["\0g"] },
+    aliases,
+  );
   let names: readonly string[] = [];
   let generations: readonly string[] = [];
   try {
     if (asks.includes("\0n")) names = Object.keys((await load()).containers).sort();
-    if (asks.includes("\0g"))
-      generations = readdirSync(join((await load()).stateDir, "generations"))
-        .filter((g) => /^\d+$/.test(g))
-        .sort((x, y) => Number(x) - Number(y));
+    if (asks.includes("\0g")) generations = listGenerations((await load()).stateDir).map(String);
   } catch {
     // no config, or nothing built: nothing to offer
   }
-  const out = completeWords(words, commands, {
-    names: () => names,
-    generations: () => generations,
-  });
+  const out = completeWords(
+    words,
+    commands,
+    { names: () => names, generations: () => generations },
+    aliases,
+  );
   if (out.length > 0) io.stdout(`${out.join("\n")}\n`);
   return 0;
 }

@@ -117,7 +117,7 @@ export interface Io {
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   let verbose = argv.includes("--verbose") || argv.includes("-v");
   // What the completion scripts run at TAB: not a command of the help, and never an error.
-  if (argv[0] === "__complete") return completeCli(argv.slice(1), COMMANDS, io);
+  if (argv[0] === "__complete") return completeCli(argv.slice(1), COMMANDS, ALIASES, io);
   try {
     const specFor = (cmd: string | undefined): FlagSpec =>
       COMMANDS.find((c) => c.name === (cmd !== undefined ? (ALIASES[cmd] ?? cmd) : cmd))?.flags ?? {
