@@ -19,11 +19,11 @@ cd "$(dirname "$0")"
 # talk to them with psql (postgresql-client), curl and ps (procps). nginx is the host program of
 # examples/nginx (installed without starting or enabling its own service). buildah builds the
 # images of containers with build: (a Dockerfile), as users install it to do the same. zsh runs
-# the test of the zsh completion script.
+# the test of the zsh completion script, and man-db's man renders the man pages in theirs.
 APT_PACKAGES=(runc crun busybox-static python3 gcc libc6-dev util-linux zstd tini
   docker-registry skopeo umoci apache2-utils podman catatonit podman-compose systemd
   iproute2 nftables curl uidmap passt libpam-systemd mmdebstrap postgresql-client procps nginx
-  buildah zsh)
+  buildah zsh man-db)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
