@@ -20,10 +20,12 @@ cd "$(dirname "$0")"
 # examples/nginx (installed without starting or enabling its own service). buildah builds the
 # images of containers with build: (a Dockerfile), as users install it to do the same. zsh runs
 # the test of the zsh completion script, and man-db's man renders the man pages in theirs.
+# `npm run deb` builds the Debian package with dpkg-dev's dpkg-shlibdeps and binutils' strip;
+# its test checks it with lintian.
 APT_PACKAGES=(runc crun busybox-static python3 gcc libc6-dev util-linux zstd tini
   docker-registry skopeo umoci apache2-utils podman catatonit podman-compose systemd
   iproute2 nftables curl uidmap passt libpam-systemd mmdebstrap postgresql-client procps nginx
-  buildah zsh man-db)
+  buildah zsh man-db dpkg-dev binutils lintian)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -1008,6 +1008,56 @@ async function buildBench(): Promise<void> {
   });
 }
 
+/**
+ * The Debian package's railyard (its own stripped Node behind /usr/bin/railyard's sh) against the
+ * clone's bundle run by the host's node, which the other sections measure.
+ */
+async function packageBench(): Promise<void> {
+  log("\n## 10. the Debian package's railyard against the clone's, from start to exit");
+  const deb = execFileSync(
+    process.execPath,
+    [join(REPO, "scripts/deb.mjs"), "--out", join(work, "deb")],
+    { encoding: "utf8" },
+  ).trim();
+  const root = join(work, "deb-root");
+  execFileSync("dpkg-deb", ["--extract", deb, root]);
+  // /usr/bin/railyard names /usr/lib/railyard: the same script, pointed at the copy unpacked here.
+  const wrapper = join(root, "usr/bin/railyard");
+  writeFileSync(
+    wrapper,
+    readFileSync(wrapper, "utf8").replaceAll("/usr/lib/railyard", join(root, "usr/lib/railyard")),
+  );
+  const json = config("package", { hi: { args: ["/bin/busybox", "echo", "ready"] } });
+  railyard(["--config", json, "build", "hi"]);
+  const run = ["--config", json, "run", "hi"];
+  const s = await alternate(
+    {
+      "package --version": () => timeUntil(wrapper, ["--version"], { env: ENV }),
+      "clone --version": () => timeUntil(process.execPath, [CLI, "--version"], { env: ENV }),
+      "package run": () => timeUntil(wrapper, run, { env: ENV }),
+      "clone run": () => timeUntil(process.execPath, [CLI, ...run], { env: ENV }),
+    },
+    RUNS * 2,
+  );
+  for (const [k, v] of Object.entries(s)) log(`  ${k.padEnd(20)} ${fmt(v)}`);
+  for (const [what, key] of [
+    ["railyard --version", "--version"],
+    ["railyard run NAME (JSON config)", "run"],
+  ] as const) {
+    const pkg = s[`package ${key}`] as Stats;
+    const clone = s[`clone ${key}`] as Stats;
+    log(`  ${what}: package/clone ${ratio(pkg, clone).toFixed(2)}x`);
+    results.push({
+      section: "package",
+      metric: `ms for ${what}, from the .deb`,
+      railyard: pkg,
+      peers: { "the clone's bundle": clone },
+      goal: "within 5 ms of the clone's",
+      met: pkg.median - clone.median <= 5,
+    });
+  }
+}
+
 try {
   const t0 = Date.now();
   log(
@@ -1024,6 +1074,7 @@ try {
     writable: writableBench,
     network: networkStart,
     build: buildBench,
+    package: packageBench,
   };
   // BENCH_ONLY=pull,switch runs some sections; the results files are then left as they were.
   const only = process.env["BENCH_ONLY"]?.split(",").filter(Boolean);

@@ -37,9 +37,16 @@ function hostMirror(): string {
   return "http://deb.debian.org/debian";
 }
 
-/** An uncompressed rootfs tar of Debian 12 minbase with `packages`, cached by the list. */
-function baseTar(packages: readonly string[]): string {
-  const out = join(IMAGE_CACHE, `debian12-${hash([...packages].sort())}.tar`);
+/**
+ * An uncompressed rootfs tar of Debian 12 minbase with `packages`, cached by the list. An image's
+ * has no docs and an empty /dev; `host: true` makes one like an installed system's, with man
+ * pages and /dev's nodes, and dpkg keeping every path a package installs.
+ */
+export function baseTar(packages: readonly string[], o: { host?: boolean } = {}): string {
+  const out = join(
+    IMAGE_CACHE,
+    `debian12-${o.host ? "host-" : ""}${hash([...packages].sort())}.tar`,
+  );
   if (existsSync(out)) return out;
   mkdirSync(IMAGE_CACHE, { recursive: true });
   const tmp = `${out}.tmp-${process.pid}`;
@@ -51,10 +58,14 @@ function baseTar(packages: readonly string[]): string {
       "--format=tar",
       `--include=${packages.join(",")}`,
       // An image has an empty /dev (the runtime mounts its own) and no docs.
-      "--skip=output/dev",
-      "--dpkgopt=path-exclude=/usr/share/doc/*",
-      "--dpkgopt=path-exclude=/usr/share/man/*",
-      "--dpkgopt=path-exclude=/usr/share/locale/*",
+      ...(o.host
+        ? []
+        : [
+            "--skip=output/dev",
+            "--dpkgopt=path-exclude=/usr/share/doc/*",
+            "--dpkgopt=path-exclude=/usr/share/man/*",
+            "--dpkgopt=path-exclude=/usr/share/locale/*",
+          ]),
       "bookworm",
       tmp,
       hostMirror(),
