@@ -123,7 +123,7 @@ run("strip", [
 chmodSync(join(lib, "node"), 0o755);
 // The command: a shell script that runs this Node on the clone's bin/railyard.cjs (as a module,
 // without its #! line). A #! line naming /usr/lib/railyard/node would save the shell's exec
-// (about 1 ms), but Debian wants every node script run by /usr/bin/node from the nodejs package.
+// (1-3 ms), but lintian makes any node #! line other than /usr/bin/node (Debian's nodejs) an error.
 put(
   join(stage, "usr/bin/railyard"),
   '#!/bin/sh\n# railyard, run by its own Node.js (see /usr/share/doc/railyard/copyright).\nexec /usr/lib/railyard/node /usr/lib/railyard/bin/railyard.cjs "$@"\n',
@@ -335,7 +335,7 @@ railyard: the package is removed; what railyard set up is left as it was:
   - its services (railyard-*.service) keep running and start at boot: they run runc, not railyard;
   - its state (generations, images, bundles) stays in /var/lib/railyard, and a rootless
     user's in ~/.local/state/railyard;
-  - railyard-update.timer, if it was installed, fails until railyard is installed again.
+  - a railyard-update*.timer, if one was installed, fails until railyard is installed again.
 To remove those too: systemctl disable --now 'railyard-*'; then delete the unit files
 railyard-* in /etc/systemd/system and the state directories.
 EOF

@@ -124,6 +124,20 @@ export class ConcurrentSwitchError extends RailyardError {
   }
 }
 
+/**
+ * A generation names a unit that the host's unit directory has from another railyard project or
+ * from outside railyard; installing it would take that service over. Nothing was changed.
+ */
+export class UnitConflictError extends RailyardError {
+  override name = "UnitConflictError";
+  constructor(
+    message: string,
+    readonly units: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
 /** A generation asked for (rollback --to N) does not exist. */
 export class GenerationNotFoundError extends RailyardError {
   override name = "GenerationNotFoundError";

@@ -46,7 +46,7 @@ const unitDir = (ctx: CommandContext, config: ResolvedConfig, systemDir: string)
   ctx.env["RAILYARD_UNIT_DIR"] ?? config.rootless?.unitDir ?? systemDir;
 
 async function installTimer(ctx: CommandContext, config: ResolvedConfig): Promise<number> {
-  const [{ renderUpdateUnits, UPDATE_TIMER, DEFAULT_ON_CALENDAR }, systemd, { exec }, install] =
+  const [{ renderUpdateUnits, updateUnitNames, DEFAULT_ON_CALENDAR }, systemd, { exec }, install] =
     await Promise.all([
       import("../systemd/timer.js"),
       import("../systemd/systemctl.js"),
@@ -68,12 +68,14 @@ async function installTimer(ctx: CommandContext, config: ResolvedConfig): Promis
     argv: updateArgv(ctx, config),
     onCalendar,
     ...(config.rootless ? { rootless: config.rootless } : {}),
+    ...(config.idScope ? { idScope: config.idScope } : {}),
   });
+  const { timer } = updateUnitNames(config.idScope);
   for (const [name, text] of Object.entries(units)) writeFileAtomic(join(dir, name), text);
   const systemctl = new systemd.Systemctl(undefined, config.rootless);
   await systemctl.call(["daemon-reload"]);
-  await systemctl.call(["enable", "--now", UPDATE_TIMER]);
-  const next = await systemctl.show([UPDATE_TIMER], ["NextElapseUSecRealtime"]);
+  await systemctl.call(["enable", "--now", timer]);
+  const next = await systemctl.show([timer], ["NextElapseUSecRealtime"]);
   if (ctx.args.globals.json)
     ctx.out(
       JSON.stringify(
@@ -93,7 +95,7 @@ async function installTimer(ctx: CommandContext, config: ResolvedConfig): Promis
 }
 
 async function removeTimer(ctx: CommandContext, config: ResolvedConfig): Promise<number> {
-  const [{ UPDATE_SERVICE, UPDATE_TIMER }, systemd, install] = await Promise.all([
+  const [{ updateUnitNames }, systemd, install] = await Promise.all([
     import("../systemd/timer.js"),
     import("../systemd/systemctl.js"),
     import("../systemd/install.js"),
@@ -101,12 +103,13 @@ async function removeTimer(ctx: CommandContext, config: ResolvedConfig): Promise
   systemd.requireSystemd("railyard update --remove-timer", config.rootless);
   const dir = unitDir(ctx, config, install.DEFAULT_UNIT_DIR);
   const systemctl = new systemd.Systemctl(undefined, config.rootless);
-  const present = [UPDATE_TIMER, UPDATE_SERVICE].filter((u) => existsSync(join(dir, u)));
+  const { service, timer } = updateUnitNames(config.idScope);
+  const present = [timer, service].filter((u) => existsSync(join(dir, u)));
   if (present.length === 0) {
     ctx.out(`no update timer installed in ${dir}`);
     return 0;
   }
-  await systemctl.tryCall(["disable", "--now", UPDATE_TIMER]);
+  await systemctl.tryCall(["disable", "--now", timer]);
   for (const u of present) rmSync(join(dir, u), { force: true });
   await systemctl.call(["daemon-reload"]);
   ctx.out(`removed ${present.join(" and ")} from ${dir}`);
@@ -129,7 +132,9 @@ Never changed: images pinned by digest (image@sha256:...), pull: "never", and im
   --dry-run             say which images are new and what the switch would do, change nothing
   --settle SECS         how long every started service must stay up (as for switch)
   --install-timer       install and start railyard-update.timer, which runs railyard update
-                        for this config (randomised by up to 1 h, caught up after downtime)
+                        for this config (randomised by up to 1 h, caught up after downtime);
+                        a state dir other than the default has its own, with its id scope
+                        in the name: railyard-update-SCOPE.timer
   --on-calendar SPEC    when the timer runs, a systemd calendar spec (default: daily)
   --remove-timer        stop and remove the timer and its service`,
   flags: {

@@ -1,12 +1,12 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { writeFileAtomic } from "../util/atomic.js";
 import type { RootlessScope } from "../config/types.js";
-import { ConcurrentSwitchError } from "../errors.js";
+import { ConcurrentSwitchError, UnitConflictError } from "../errors.js";
 import { bootTarget } from "../rootless/scope.js";
 import { exec } from "../util/exec.js";
 import { containerId } from "../runtime/oci.js";
 import { clearStaleContainer } from "../runtime/run.js";
-import { DEFAULT_UNIT_DIR, syncUnitLinks } from "../systemd/install.js";
+import { DEFAULT_UNIT_DIR, syncUnitLinks, unitConflicts } from "../systemd/install.js";
 import type { Systemctl } from "../systemd/systemctl.js";
 import { tryLock } from "../util/lockfile.js";
 import { planSwitch, type GenerationManifest, type SwitchPlan } from "./manifest.js";
@@ -81,6 +81,35 @@ const unitsOf = (names: readonly string[], ...gens: (GenerationManifest | undefi
 ];
 
 /**
+ * Refuse a generation whose units the unit directory has from another railyard project, or from
+ * outside railyard (unitConflicts): linking them would take a running service from its owner.
+ * Checked before anything changes, so the host stays on its generation.
+ */
+function refuseTakenUnits(unitDir: string, stateDir: string, target: GenerationManifest): void {
+  const container = new Map<string, string>();
+  for (const [name, s] of Object.entries(target.services))
+    for (const u of [s.unit, ...(s.extraUnits ?? [])]) container.set(u, name);
+  const taken = unitConflicts(unitDir, stateDir, [...container.keys(), ...(target.units ?? [])]);
+  if (taken.length === 0) return;
+  const lines = taken.map((c) => {
+    const name = container.get(c.unit);
+    const whose = c.project
+      ? `another railyard project's (state dir ${c.project})`
+      : `not railyard's (${c.found ?? "unknown"})`;
+    return `${c.unit}${name ? ` (container ${name})` : ""} in ${unitDir} is ${whose}`;
+  });
+  const names = [...new Set(taken.map((c) => container.get(c.unit)).filter((n) => n))];
+  throw new UnitConflictError(
+    `${lines.join("\n")}\na unit name is one service per host: ${
+      names.length > 0
+        ? `give ${names.join(", ")} another serviceName in this config, or remove ${names.length > 1 ? "them" : "it"} from the other project first (and switch that one)`
+        : "move that unit away"
+    }. nothing was changed`,
+    taken.map((c) => c.unit),
+  );
+}
+
+/**
  * Make generation `to` the running one. Crash-safe: a journal names every generation the host
  * may run a mix of, and running any switch or rollback again completes or redoes the activation
  * from the journal. Steps: stop removed services; flip `current`; relink the units;
@@ -95,6 +124,7 @@ export async function activate(
   const pending = readJournal(stateDir);
   const current = currentGeneration(stateDir);
   const target = readManifest(stateDir, to);
+  refuseTakenUnits(o.unitDir ?? o.rootless?.unitDir ?? DEFAULT_UNIT_DIR, stateDir, target);
   const fromN = pending ? pending.from : current;
   const from = fromN !== undefined ? readManifest(stateDir, fromN) : undefined;
   // After an interrupted switch the host may run a mix of the journal's generations.

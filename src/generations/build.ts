@@ -16,7 +16,7 @@ import { lockPathFor } from "../image/lock.js";
 import type { RuntimeChoice } from "../runtime/detect.js";
 import { renderHealthUnits, renderUnit, restartRelevant } from "../systemd/unit.js";
 import { START_ENV_AWK, START_ENV_FILE } from "../bundle/env-files.js";
-import { ON_FAILURE_TEMPLATE, renderOnFailureTemplate } from "../systemd/notify.js";
+import { onFailureTemplate, renderOnFailureTemplate } from "../systemd/notify.js";
 import { renderEngineUnit } from "../systemd/engine.js";
 import { acquireImage } from "../image/acquire.js";
 import { parseReference } from "../image/reference.js";
@@ -168,7 +168,7 @@ export async function buildGeneration(
     configHash: sha256(JSON.stringify(config)),
     runtime: runtime.path,
     services,
-    ...(config.onFailure !== undefined ? { units: [ON_FAILURE_TEMPLATE] } : {}),
+    ...(config.onFailure !== undefined ? { units: [onFailureTemplate(config.idScope)] } : {}),
   };
   if (latest && sameContent(latest, manifest))
     return {
@@ -188,7 +188,7 @@ export async function buildGeneration(
   mkdirSync(join(tmp, "bundles"));
   mkdirSync(join(tmp, "network"));
   if (config.onFailure !== undefined)
-    units[ON_FAILURE_TEMPLATE] = renderOnFailureTemplate(config, manifest.generation);
+    units[onFailureTemplate(config.idScope)] = renderOnFailureTemplate(config, manifest.generation);
   for (const [unit, text] of Object.entries(units))
     writeFileSync(join(tmp, "units", unit), text, { mode: 0o644 });
   for (const [name, text] of Object.entries(netScripts))

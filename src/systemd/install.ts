@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { replaceSymlink } from "../util/atomic.js";
 
@@ -53,4 +53,44 @@ export function syncUnitLinks(
     removed.push(name);
   }
   return { removed };
+}
+
+/** A unit a generation would install that the unit directory already has from someone else. */
+export interface UnitConflict {
+  readonly unit: string;
+  /** The state dir of the railyard project whose unit it is; absent when it is not railyard's. */
+  readonly project?: string;
+  /** What is there, when it is not railyard's: "a file", "a link to PATH". */
+  readonly found?: string;
+}
+
+/**
+ * The units of `units` that the unit directory has from someone else: another railyard project
+ * (a link into another state dir's `current/units`), or not railyard at all (a file, or a link
+ * elsewhere). syncUnitLinks would replace them and take a service from whoever runs it. A link
+ * whose target is gone (its state dir was deleted) is nobody's, and no conflict.
+ */
+export function unitConflicts(
+  unitDir: string,
+  stateDir: string,
+  units: readonly string[],
+): UnitConflict[] {
+  const prefix = join(stateDir, "current", "units");
+  const conflicts: UnitConflict[] = [];
+  for (const unit of units) {
+    const path = join(unitDir, unit);
+    let link: string | undefined;
+    try {
+      link = lstatSync(path).isSymbolicLink() ? readlinkSync(path) : undefined;
+    } catch {
+      continue; // not there
+    }
+    if (link === undefined) conflicts.push({ unit, found: "a file" });
+    else if (link.startsWith(`${prefix}/`) || !existsSync(path)) continue;
+    else {
+      const project = /^(\/.+)\/current\/units\/[^/]+$/.exec(link)?.[1];
+      conflicts.push(project ? { unit, project } : { unit, found: `a link to ${link}` });
+    }
+  }
+  return conflicts;
 }

@@ -6,7 +6,7 @@
 import type { ResolvedConfig } from "../config/types.js";
 import { execQuote } from "./unit.js";
 
-export { ON_FAILURE_TEMPLATE, onFailureUnit } from "./unit.js";
+export { onFailureTemplate, onFailureUnit } from "./unit.js";
 
 /** The command's argv: a string runs under /bin/sh -c, as compose's and systemd's users expect. */
 export const onFailureArgv = (cmd: string | readonly string[]): readonly string[] =>
@@ -29,7 +29,7 @@ export const failureEnv = (e: FailureEvent): Record<string, string> => ({
 });
 
 /**
- * The template unit: `railyard-on-failure@NAME.service` runs the command for container NAME
+ * The template unit: `railyard-on-failure@NAME.service` (onFailureTemplate) runs the command for container NAME
  * (%i), once systemd has given up restarting it (its start limit) or it failed for good.
  */
 export function renderOnFailureTemplate(config: ResolvedConfig, generation: number): string {

@@ -8,6 +8,16 @@ import { execQuote } from "./unit.js";
 
 export const UPDATE_SERVICE = "railyard-update.service";
 export const UPDATE_TIMER = "railyard-update.timer";
+
+/**
+ * The update units of one state dir: the plain names for the default one, and for another the
+ * names with its id scope, so that each project on a host has its own timer (as its runtime ids
+ * are its own; see runtime/oci.ts).
+ */
+export const updateUnitNames = (idScope?: string): { service: string; timer: string } =>
+  idScope
+    ? { service: `railyard-update-${idScope}.service`, timer: `railyard-update-${idScope}.timer` }
+    : { service: UPDATE_SERVICE, timer: UPDATE_TIMER };
 /** Once a day, at a random time in the hour after midnight, caught up after downtime. */
 export const DEFAULT_ON_CALENDAR = "daily";
 
@@ -16,6 +26,8 @@ export interface UpdateUnitInputs {
   readonly argv: readonly string[];
   readonly onCalendar: string;
   readonly rootless?: RootlessScope;
+  /** The state dir's id scope (ResolvedConfig.idScope), which names the units. */
+  readonly idScope?: string;
 }
 
 export function renderUpdateUnits(u: UpdateUnitInputs): Record<string, string> {
@@ -50,5 +62,6 @@ export function renderUpdateUnits(u: UpdateUnitInputs): Record<string, string> {
     "WantedBy=timers.target",
     "",
   ];
-  return { [UPDATE_SERVICE]: service.join("\n"), [UPDATE_TIMER]: timer.join("\n") };
+  const names = updateUnitNames(u.idScope);
+  return { [names.service]: service.join("\n"), [names.timer]: timer.join("\n") };
 }

@@ -69,7 +69,8 @@ export function renderUnit(config: ResolvedConfig, c: ResolvedContainer, u: Unit
   // (20 starts within a minute, with 2 s between them) is given up on.
   unit.push("StartLimitIntervalSec=60", "StartLimitBurst=20");
   // Then onFailure tells someone (see systemd/notify.ts).
-  if (config.onFailure !== undefined) unit.push(`OnFailure=${onFailureUnit(c.name)}`);
+  if (config.onFailure !== undefined)
+    unit.push(`OnFailure=${onFailureUnit(c.name, config.idScope)}`);
 
   const net = u.networkScript === undefined ? undefined : execQuote(u.networkScript);
   // With environmentFiles, the runtime starts a config composed on /run (see env-files.ts).
@@ -134,11 +135,17 @@ export function joinedUnitLines(config: ResolvedConfig, c: ResolvedContainer): s
   return [`BindsTo=${unit}`, `After=${unit}`, `PartOf=${unit}`];
 }
 
-/** The template unit that runs `onFailure` (systemd/notify.ts renders it). */
-export const ON_FAILURE_TEMPLATE = "railyard-on-failure@.service";
+/**
+ * The template unit that runs `onFailure` (systemd/notify.ts renders it). Each project has its
+ * own command, so a state dir other than the default has its own template, named with its id
+ * scope, as its runtime ids are.
+ */
+export const onFailureTemplate = (idScope?: string): string =>
+  `railyard-on-failure${idScope ? `-${idScope}` : ""}@.service`;
 
 /** The instance of the template that reports container `name`. */
-export const onFailureUnit = (name: string): string => `railyard-on-failure@${name}.service`;
+export const onFailureUnit = (name: string, idScope?: string): string =>
+  onFailureTemplate(idScope).replace("@.", `@${name}.`);
 
 /**
  * The part of a unit that decides whether a switch restarts its service: all of it but

@@ -98,6 +98,21 @@ async function buildOnHost(cfg: string[]): Promise<void> {
   assert.equal(r.code, 0, r.stderr);
 }
 
+/**
+ * Leave the host as the test found it: switch the project to no containers, which stops its
+ * services and removes their units. The next project may then use the same names (another
+ * project's unit is refused), the same addresses and the same network namespace names.
+ */
+async function leave(cfg: string[]): Promise<void> {
+  const file = cfg[cfg.indexOf("--config") + 1] as string;
+  writeFileSync(
+    file,
+    JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), containers: {} }),
+  );
+  const r = await sd.railyard([...cfg, "switch"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+}
+
 /** psql from the host as postgres, with the password the configs here give (or `password`). */
 const psql = (port: number, sql: string, password = "secret"): CliResult =>
   sd.exec("psql", ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-tAc", sql], {
@@ -287,7 +302,7 @@ describe("an image in a tighter container than it was written for", () => {
       /hint: the root is read-only \(readonly: true\) and the program writes \/var\/cache\/nginx/,
     );
     await webSays(18082, "up\n");
-    sd.exec("systemctl", ["stop", "railyard-ro.service", "railyard-ok.service"]);
+    await leave(cfg);
   });
 });
 
@@ -323,6 +338,7 @@ describe("switch under systemd", () => {
     sd.exec("systemctl", ["stop", "railyard-db.service", "railyard-web.service"]);
     const mounts = sd.exec("cat", ["/proc/self/mountinfo"]).stdout;
     assert.doesNotMatch(mounts, /\/run\/railyard\/rootfs\/railyard-(db|web)/);
+    await leave(cfg);
   });
 
   test("the same images from `import compose` output, as a compose user writes paths (trailing slashes) and networks (two, an alias, IPv6, [::1])", async () => {
@@ -375,9 +391,7 @@ networks:
     assert.equal(hosts.code, 0, hosts.stderr);
     assert.match(hosts.stdout, /^10\.\d+\.\d+\.\d+\s+db\b.*\bdatabase\b/m);
     assert.ok(readFileSync(file, "utf8").length > 0);
-    // Stopped, as every test here leaves the host: each project allocates its addresses and
-    // names its network namespaces on its own, so two running "db"s of two projects collide.
-    sd.exec("systemctl", ["stop", "railyard-db.service", "railyard-web.service"]);
+    await leave(cfg);
   });
 });
 
@@ -483,7 +497,7 @@ describe("a compose project with its own Dockerfile", () => {
     const same = (await events()).find((e) => e.kind === "built");
     assert.deepEqual([same?.rebuilt, same?.same], [true, true]);
     assert.equal(digest(), kept);
-    sd.exec("systemctl", ["stop", "railyard-db.service", "railyard-app.service"]);
+    await leave(cfg);
   });
 
   test("a RUN that fails: the build fails with the builder's last lines, and the lock keeps the last good image", async () => {
@@ -621,7 +635,7 @@ describe("secrets", () => {
     const sw = await sd.railyard([...cfg, "switch"]);
     assert.equal(sw.code, 2);
     writeFileSync(gone, saved, { mode: 0o600 });
-    sd.exec("systemctl", ["stop", "railyard-db.service", "railyard-web.service"]);
+    await leave(cfg);
   });
 
   test("a compose file with secrets, as on the postgres Docker Hub page, runs unmodified after import", async () => {
@@ -656,6 +670,6 @@ secrets:
       () => psql(55432, "select 5", "pw-compose-Tc77").stdout.trim() === "5",
       120_000,
     );
-    sd.exec("systemctl", ["stop", "railyard-db.service"]);
+    await leave(cfg);
   });
 });

@@ -371,6 +371,51 @@ describe("switch", () => {
     p.write({});
     await sd.railyard([...cfg, "switch"]);
   });
+
+  test("two projects on one host: a unit name the other has is refused, with the way out; each has its own onFailure", async () => {
+    const [a, b] = [project(), project()];
+    const notify = (who: string) => ({ onFailure: `echo ${who}` });
+    const cfgA = a.write({ web: sleeper("a") }, notify("a"));
+    assert.equal((await sd.railyard([...cfgA, "switch"])).code, 0);
+    const pid = mainPid("railyard-web.service");
+
+    const cfgB = b.write({ web: sleeper("b") }, notify("b"));
+    const r = await sd.railyard([...cfgB, "switch"]);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `railyard-web\\.service \\(container web\\) in /etc/systemd/system is another railyard project's \\(state dir ${a.state}\\)`,
+      ),
+    );
+    assert.match(r.stderr, /give web another serviceName in this config/);
+    assert.equal(mainPid("railyard-web.service"), pid, "a's web was not touched");
+    assert.ok(!existsSync(join(b.state, "current")), "b runs nothing");
+
+    // The way out the message names: b's web under its own unit name.
+    b.write({ web: { ...sleeper("b"), serviceName: "b-web" } }, notify("b"));
+    const again = await sd.railyard([...cfgB, "switch"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(active("b-web.service"), "active");
+    assert.equal(mainPid("railyard-web.service"), pid);
+    // Each project's OnFailure= names its own template, which runs its own command.
+    const template = (unit: string) =>
+      /^OnFailure=(railyard-on-failure-[0-9a-f]{8})@/m.exec(
+        sd.exec("systemctl", ["cat", unit]).stdout,
+      )?.[1];
+    const [ta, tb] = [template("railyard-web.service"), template("b-web.service")];
+    assert.ok(ta && tb && ta !== tb, `${ta} ${tb}`);
+    assert.match(sd.exec("systemctl", ["cat", `${ta}@.service`]).stdout, /^ExecStart=.*echo a/m);
+    assert.match(sd.exec("systemctl", ["cat", `${tb}@.service`]).stdout, /^ExecStart=.*echo b/m);
+
+    for (const [p, cfg] of [
+      [a, cfgA],
+      [b, cfgB],
+    ] as const) {
+      p.write({});
+      await sd.railyard([...cfg, "switch"]);
+    }
+  });
 });
 
 describe("crash safety", () => {

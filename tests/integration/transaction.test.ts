@@ -189,7 +189,7 @@ describe("onFailure tells someone", () => {
     assert.match(env, /^RAILYARD_REASON=db (failed to start|did not stay up for 1 s)$/m);
 
     // A service that fails after it settled, and that systemd does not restart: the unit's
-    // OnFailure= runs the same command through railyard-on-failure@.service.
+    // OnFailure= runs the same command through the template railyard-on-failure-SCOPE@.service.
     const late = {
       args: ["/bin/busybox", "sh", "-c", "trap 'exit 0' TERM; sleep 3; echo gave up; exit 1"],
       restart: "no",
@@ -219,7 +219,10 @@ describe("onFailure tells someone", () => {
     const r = await sd.railyard([...cfg, "switch"]);
     assert.match(r.stdout, /unchanged +keep/);
     assert.equal(mainPid(unit("keep")), pid);
-    assert.match(sd.show(unit("keep"), "OnFailure")["OnFailure"] ?? "", /railyard-on-failure@keep/);
+    assert.match(
+      sd.show(unit("keep"), "OnFailure")["OnFailure"] ?? "",
+      /railyard-on-failure-[0-9a-f]{8}@keep\.service/,
+    );
     p.write({});
     await sd.railyard([...cfg, "switch"]);
   });
@@ -434,9 +437,12 @@ describe("railyard update", () => {
       "*-*-* 03:00:00",
     ]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /installed railyard-update\.service and railyard-update\.timer/);
-    const svc = "/etc/systemd/system/railyard-update.service";
-    const tmr = "/etc/systemd/system/railyard-update.timer";
+    // This project's state dir is not the default one: its units carry its id scope.
+    const names = /installed (railyard-update-[0-9a-f]{8})\.service and \1\.timer/.exec(r.stdout);
+    assert.ok(names, r.stdout);
+    const [service, timerUnit] = [`${names[1]}.service`, `${names[1]}.timer`];
+    const svc = `/etc/systemd/system/${service}`;
+    const tmr = `/etc/systemd/system/${timerUnit}`;
     const verify = sd.exec("systemd-analyze", ["verify", svc, tmr]);
     assert.equal(verify.code, 0, verify.stdout + verify.stderr);
     assert.match(
@@ -447,23 +453,20 @@ describe("railyard update", () => {
     assert.match(timer, /^OnCalendar=\*-\*-\* 03:00:00$/m);
     assert.match(timer, /^RandomizedDelaySec=1h$/m);
     assert.match(timer, /^Persistent=true$/m);
-    assert.equal(
-      sd.exec("systemctl", ["is-enabled", "railyard-update.timer"]).stdout.trim(),
-      "enabled",
-    );
-    assert.equal(active("railyard-update.timer"), "active");
+    assert.equal(sd.exec("systemctl", ["is-enabled", timerUnit]).stdout.trim(), "enabled");
+    assert.equal(active(timerUnit), "active");
     // What the timer starts works: the service runs railyard update for this config.
     assert.equal((await sd.railyard([...cfg, "switch"])).code, 0);
-    const run = sd.exec("systemctl", ["start", "railyard-update.service"]);
+    const run = sd.exec("systemctl", ["start", service]);
     assert.equal(run.code, 0, run.stderr);
     assert.match(
-      sd.exec("journalctl", ["-u", "railyard-update.service", "-o", "cat", "--no-pager"]).stdout,
+      sd.exec("journalctl", ["-u", service, "-o", "cat", "--no-pager"]).stdout,
       /nothing new: 0 images checked/,
     );
     const rm = await sd.railyard([...cfg, "update", "--remove-timer"]);
     assert.equal(rm.code, 0, rm.stderr);
     assert.equal(sd.exec("test", ["-e", tmr]).code, 1);
-    assert.equal(active("railyard-update.timer"), "inactive");
+    assert.equal(active(timerUnit), "inactive");
     p.write({});
     await sd.railyard([...cfg, "switch"]);
   });
