@@ -44,7 +44,9 @@ test("the config is found by --config, then $RAILYARD_CONFIG, then ./railyard.co
   );
   assert.throws(
     () => findConfigFile({ env: {}, cwd: join(dir, "nowhere"), etcDir: join(dir, "nowhere") }),
-    /no config file found/,
+    new RegExp(
+      `^ConfigError: ${join(dir, "nowhere")}: no config file found\\. looked for railyard\\.config\\.ts,`,
+    ),
   );
   assert.throws(
     () => findConfigFile({ flag: "missing.ts", env: {}, cwd: dir }),

@@ -54,7 +54,8 @@ export function findConfigFile(o: FindOptions): string {
       const p = resolvePath(dir, n);
       if (exists(p)) return p;
     }
-  throw new ConfigError(resolvePath(o.cwd, CONFIG_NAMES[0] ?? ""), [
+  // Named by the directory searched: no file of the names below is there.
+  throw new ConfigError(resolvePath(o.cwd), [
     {
       path: "",
       message:
