@@ -336,8 +336,9 @@ railyard: the package is removed; what railyard set up is left as it was:
   - its state (generations, images, bundles) stays in /var/lib/railyard, and a rootless
     user's in ~/.local/state/railyard;
   - a railyard-update*.timer, if one was installed, fails until railyard is installed again.
-To remove those too: systemctl disable --now 'railyard-*'; then delete the unit files
-railyard-* in /etc/systemd/system and the state directories.
+To stop those too, install railyard again and run railyard down for each config (or
+systemctl disable --now the railyard-* units and delete their links in /etc/systemd/system);
+the state directories are then yours to delete.
 EOF
 	;;
 esac

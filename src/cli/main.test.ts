@@ -38,7 +38,6 @@ async function cli(...argv: string[]) {
 test("a docker verb railyard has no command for names the one that does the job", async () => {
   for (const [verb, want] of [
     ["up", /no "up" command: railyard switch/],
-    ["down", /railyard stop --all/],
     ["rm", /remove the container from the config, then railyard switch/],
     ["kill", /railyard stop NAME/],
   ] as const) {
@@ -159,4 +158,11 @@ test("events: a journal entry of ours becomes an event; a control process's exit
       detail: "from generation 2 to 1: restart db",
     },
   );
+});
+
+test("down is a command of its own, as compose's: its help says rollback undoes it", async () => {
+  const r = await cli("down", "--help");
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^Usage: railyard down \[--dry-run\]/m);
+  assert.match(r.out, /railyard rollback/);
 });

@@ -16,7 +16,7 @@ import { pullCommand } from "./pull.js";
 import { runCommand } from "./run.js";
 import { generationsCommand } from "./generations.js";
 import { logsCommand, statusCommand } from "./status.js";
-import { rollbackCommand, switchCommand } from "./switch.js";
+import { downCommand, rollbackCommand, switchCommand } from "./switch.js";
 import { diffCommand } from "./diff.js";
 import { updateCommand } from "./update.js";
 import { restartCommand, startCommand, stopCommand } from "./control.js";
@@ -32,6 +32,7 @@ const COMMANDS: readonly Command[] = [
   buildCommand,
   switchCommand,
   rollbackCommand,
+  downCommand,
   updateCommand,
   diffCommand,
   generationsCommand,
@@ -68,7 +69,6 @@ const ALIASES: Readonly<Record<string, string>> = { ps: "status" };
  */
 export const DOCKER_VERBS: Readonly<Record<string, string>> = {
   up: "railyard switch builds the config and starts what changed (there is no -d: services run under systemd)",
-  down: "railyard stop --all stops every service; removing a container from the config and switching removes it",
   rm: "remove the container from the config, then railyard switch (its service stops and its unit goes)",
   rmi: "railyard gc removes images no generation uses",
   create: "railyard build makes the bundles and units without starting anything",

@@ -395,3 +395,60 @@ interrupted automatic rollback, the one that rollback was going back to.
     return report(ctx, r, dryRun);
   },
 };
+
+export const downCommand: Command = {
+  name: "down",
+  summary: "stop every service of this config and remove its units; rollback brings them back",
+  usage: "railyard down [--dry-run]",
+  help: `Switches to a new generation with no containers, as docker compose down stops a project:
+every service of this config stops, and its units (with their health timers and sockets) are
+removed. Images, volumes, railyard.lock and the earlier generations stay: railyard rollback starts
+the services again as they ran, and railyard switch starts them from the config. Services of other
+configs (other state dirs) are not touched. Needs systemd as the init system.
+
+  --dry-run      print which services would stop, change nothing`,
+  flags: { long: { "dry-run": false } },
+  async run(ctx) {
+    const [loaded, m] = await Promise.all([loadFor(ctx, "down"), switchModules()]);
+    const dryRun = ctx.args.flags["dry-run"] === true;
+    if (!dryRun) m.requireSystemd("railyard down", loaded.rootless);
+    // The config without its containers (and so without the onFailure unit they name).
+    const { onFailure, ...rest } = loaded;
+    const config: ResolvedConfig = Object.freeze({ ...rest, containers: {} });
+    const runtime = m.chooseRuntime(config.runtime, m.hostProbe(ctx.env));
+    const r = await m.withSwitchLock(config.stateDir, async () => {
+      const cur = m.currentGeneration(config.stateDir);
+      const running = cur === undefined ? {} : m.readManifest(config.stateDir, cur).services;
+      if (Object.keys(running).length === 0) return cur ?? null;
+      const g = await m.buildGeneration(config, runtime, {
+        log: ctx.debug,
+        warn: ctx.info,
+        env: ctx.env,
+        write: !dryRun,
+      });
+      if (dryRun && g.created)
+        return {
+          from: cur,
+          to: g.generation,
+          plan: m.planSwitch(m.readManifest(config.stateDir, cur as number), g.manifest),
+          failed: [],
+          died: [],
+        };
+      return transactFor(m, ctx, config, g.generation, {
+        dryRun,
+        settle: 0,
+        rollback: false,
+        mark: false,
+      });
+    });
+    if (typeof r !== "object" || r === null) {
+      // Nothing of this config runs: no new generation, nothing changed.
+      const none = { start: [], restart: [], stop: [], unchanged: [], installed: [] };
+      if (ctx.args.globals.json)
+        ctx.out(JSON.stringify({ dryRun, from: r ?? null, to: r ?? null, plan: none }, null, 2));
+      else ctx.out(`nothing to stop: generation ${r ?? "(none)"} runs no service of this config`);
+      return 0;
+    }
+    return report(ctx, r, dryRun);
+  },
+};

@@ -99,17 +99,12 @@ async function buildOnHost(cfg: string[]): Promise<void> {
 }
 
 /**
- * Leave the host as the test found it: switch the project to no containers, which stops its
- * services and removes their units. The next project may then use the same names (another
- * project's unit is refused), the same addresses and the same network namespace names.
+ * Leave the host as the test found it: `railyard down` stops the project's services and removes
+ * their units. The next project may then use the same names (another project's unit is refused),
+ * the same addresses and the same network namespace names.
  */
 async function leave(cfg: string[]): Promise<void> {
-  const file = cfg[cfg.indexOf("--config") + 1] as string;
-  writeFileSync(
-    file,
-    JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), containers: {} }),
-  );
-  const r = await sd.railyard([...cfg, "switch"]);
+  const r = await sd.railyard([...cfg, "down"]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
 }
 

@@ -408,13 +408,46 @@ describe("switch", () => {
     assert.match(sd.exec("systemctl", ["cat", `${ta}@.service`]).stdout, /^ExecStart=.*echo a/m);
     assert.match(sd.exec("systemctl", ["cat", `${tb}@.service`]).stdout, /^ExecStart=.*echo b/m);
 
-    for (const [p, cfg] of [
-      [a, cfgA],
-      [b, cfgB],
-    ] as const) {
-      p.write({});
-      await sd.railyard([...cfg, "switch"]);
-    }
+    for (const cfg of [cfgA, cfgB]) assert.equal((await sd.railyard([...cfg, "down"])).code, 0);
+  });
+
+  test("down stops every service of the config and removes its units; rollback brings them back", async () => {
+    const p = project();
+    const cfg = p.write({ a: sleeper("a"), b: sleeper("b") }, { onFailure: "true" });
+    assert.equal((await sd.railyard([...cfg, "switch"])).code, 0);
+    const dry = await sd.railyard([...cfg, "down", "--dry-run"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /^would switch from generation 1 to 2\n {2}stop {7}a, b\n$/);
+    assert.equal(active("railyard-a.service"), "active", "a dry run changes nothing");
+    // The project's onFailure template, which down removes with the services.
+    const template = (sd.show("railyard-a.service", "OnFailure")["OnFailure"] ?? "").replace(
+      "@a.",
+      "@.",
+    );
+    assert.match(template, /^railyard-on-failure-[0-9a-f]{8}@\.service$/);
+
+    const r = await sd.railyard([...cfg, "down"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^switched from generation 1 to 2\n {2}stop {7}a, b\n$/);
+    const ours = ["railyard-a.service", "railyard-b.service", template];
+    const units = () =>
+      sd
+        .exec("ls", ["/etc/systemd/system"])
+        .stdout.split("\n")
+        .filter((u) => ours.includes(u));
+    for (const n of ["a", "b"]) assert.equal(active(`railyard-${n}.service`), "inactive");
+    assert.deepEqual(units(), [], "no unit of the project is left");
+    const again = await sd.railyard([...cfg, "down"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^nothing to stop: generation 2 runs no service of this config$/m);
+
+    const back = await sd.railyard([...cfg, "rollback"]);
+    assert.equal(back.code, 0, back.stderr);
+    assert.match(back.stdout, /^switched from generation 2 to 1\n {2}start {6}a, b$/m);
+    assert.equal(active("railyard-a.service"), "active");
+    assert.equal(active("railyard-b.service"), "active");
+    assert.equal((await sd.railyard([...cfg, "down"])).code, 0);
+    assert.deepEqual(units(), []);
   });
 });
 
