@@ -21,11 +21,11 @@ import {
   readFileSync,
   readdirSync,
   rmSync,
-  statSync,
+  lstatSync,
   writeFileSync,
 } from "node:fs";
 import { createHash } from "node:crypto";
-import { dirname, join, relative } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
@@ -47,6 +47,8 @@ const fail = (msg) => {
 };
 const run = (cmd, args, o = {}) =>
   execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], ...o });
+// The clone's railyard, which prints what the package holds of it (version, completion scripts).
+const cli = (...args) => run(process.execPath, [join(repo, "bin/railyard.cjs"), ...args]);
 // The Debian tools this needs, with the package that has each (setup.sh installs them).
 for (const [tool, from] of [
   ["dpkg-deb", "dpkg"],
@@ -79,9 +81,7 @@ if (!Number.isInteger(epoch)) {
     epoch = Math.floor(Date.now() / 1000);
   }
 }
-const commit = /commit ([0-9a-f]+(?:-dirty)?|unknown)/.exec(
-  run(process.execPath, [join(repo, "bin/railyard.cjs"), "--version"]),
-)?.[1];
+const commit = /commit ([0-9a-f]+(?:-dirty)?|unknown)/.exec(cli("--version"))?.[1];
 
 // The maintainer, as Debian's own tools (dch) find it: DEBFULLNAME and DEBEMAIL, else the
 // author of the commit built.
@@ -101,8 +101,7 @@ const stage = join(opts.out, name);
 rmSync(stage, { recursive: true, force: true });
 const lib = join(stage, "usr/lib/railyard");
 const doc = join(stage, "usr/share/doc/railyard");
-for (const d of [lib, doc, join(stage, "usr/bin"), join(stage, "DEBIAN")])
-  mkdirSync(d, { recursive: true });
+mkdirSync(lib, { recursive: true }); // strip writes into it; put() makes the other directories
 const put = (path, text, mode = 0o644) => {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, text);
@@ -157,7 +156,6 @@ copyPackage("esbuild", ["lib/main.js"]);
 copyPackage(esbuildPlatform, ["bin/esbuild"]);
 
 // --- shell completion and man pages --------------------------------------------------------
-const cli = (...args) => run(process.execPath, [join(repo, "bin/railyard.cjs"), ...args]);
 put(join(stage, "usr/share/bash-completion/completions/railyard"), cli("completion", "bash"));
 put(join(stage, "usr/share/zsh/vendor-completions/_railyard"), cli("completion", "zsh"));
 const manDir = join(repo, "dist/man/man1");
@@ -290,15 +288,18 @@ const depends = [shlibs, "runc | crun", "systemd", "iproute2", "nftables", "uidm
 const recommends = ["zstd", "tini", "passt", "buildah | podman"];
 const suggests = ["podman", "docker.io"];
 
+// Every file the package installs, read once: its size for Installed-Size, its md5 for md5sums
+// (as dpkg --verify and debsums read them).
+const installed = readdirSync(join(stage, "usr"), { recursive: true })
+  .map((p) => join("usr", p))
+  .filter((p) => lstatSync(join(stage, p)).isFile())
+  .sort();
 let installedKiB = 0;
-const walk = (dir) => {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) walk(p);
-    else if (e.isFile()) installedKiB += Math.ceil(statSync(p).size / 1024);
-  }
-};
-walk(join(stage, "usr"));
+const md5 = installed.map((p) => {
+  const bytes = readFileSync(join(stage, p));
+  installedKiB += Math.ceil(bytes.length / 1024);
+  return `${createHash("md5").update(bytes).digest("hex")}  ${p}`;
+});
 
 put(
   join(stage, "DEBIAN/control"),
@@ -347,19 +348,6 @@ exit 0
   0o755,
 );
 
-// md5sums of every file, as dpkg --verify and debsums read them.
-const md5 = [];
-const sum = (dir) => {
-  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
-    a.name < b.name ? -1 : 1,
-  )) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) sum(p);
-    else if (e.isFile())
-      md5.push(`${createHash("md5").update(readFileSync(p)).digest("hex")}  ${relative(stage, p)}`);
-  }
-};
-sum(join(stage, "usr"));
 put(join(stage, "DEBIAN/md5sums"), `${md5.join("\n")}\n`);
 
 const deb = join(opts.out, `${name}.deb`);

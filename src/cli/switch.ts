@@ -1,6 +1,6 @@
 import type { ResolvedConfig } from "../config/types.js";
 import type { TransactionResult } from "../generations/transaction.js";
-import type { SwitchPlan } from "../generations/manifest.js";
+import type { GenerationManifest, SwitchPlan } from "../generations/manifest.js";
 import { formatDiff, type ServiceDiff } from "../generations/diff.js";
 import { diffFromCurrent } from "./diff.js";
 import { failureEnv, onFailureArgv, type FailureEvent } from "../systemd/notify.js";
@@ -270,6 +270,27 @@ export async function transactFor(
   return r;
 }
 
+/**
+ * A dry run's result when the generation was not written (it differs from every one on disk):
+ * the plan against the current generation, worked out by hand, as activate would.
+ */
+function unwrittenPlan(
+  m: Modules,
+  stateDir: string,
+  cur: number | undefined,
+  g: { readonly generation: number; readonly manifest: GenerationManifest },
+  rotated: readonly string[],
+): TransactionResult {
+  const from = cur !== undefined ? m.readManifest(stateDir, cur) : undefined;
+  return {
+    from: cur,
+    to: g.generation,
+    plan: m.withRestarts(m.planSwitch(from, g.manifest), rotated),
+    failed: [],
+    died: [],
+  };
+}
+
 export const switchCommand: Command = {
   name: "switch",
   summary: "build a generation and make it the running one; undone if a service fails to start",
@@ -315,21 +336,7 @@ stopped.
       const cur = m.currentGeneration(config.stateDir);
       const { rotated } = dryRun ? m.startValues(config, { dryRun }) : { rotated: [] };
       if (dryRun) diff = await diffFromCurrent(config, g, rotated);
-      if (dryRun && g.created)
-        // Not written: plan against the current generation by hand.
-        return {
-          from: cur,
-          to: g.generation,
-          plan: m.withRestarts(
-            m.planSwitch(
-              cur !== undefined ? m.readManifest(config.stateDir, cur) : undefined,
-              g.manifest,
-            ),
-            rotated,
-          ),
-          failed: [],
-          died: [],
-        };
+      if (dryRun && g.created) return unwrittenPlan(m, config.stateDir, cur, g, rotated);
       return transactFor(m, ctx, config, g.generation, {
         dryRun,
         settle,
@@ -416,24 +423,18 @@ configs (other state dirs) are not touched. Needs systemd as the init system.
     const { onFailure, ...rest } = loaded;
     const config: ResolvedConfig = Object.freeze({ ...rest, containers: {} });
     const runtime = m.chooseRuntime(config.runtime, m.hostProbe(ctx.env));
+    let cur: number | undefined;
     const r = await m.withSwitchLock(config.stateDir, async () => {
-      const cur = m.currentGeneration(config.stateDir);
+      cur = m.currentGeneration(config.stateDir);
       const running = cur === undefined ? {} : m.readManifest(config.stateDir, cur).services;
-      if (Object.keys(running).length === 0) return cur ?? null;
+      if (Object.keys(running).length === 0) return undefined;
       const g = await m.buildGeneration(config, runtime, {
         log: ctx.debug,
         warn: ctx.info,
         env: ctx.env,
         write: !dryRun,
       });
-      if (dryRun && g.created)
-        return {
-          from: cur,
-          to: g.generation,
-          plan: m.planSwitch(m.readManifest(config.stateDir, cur as number), g.manifest),
-          failed: [],
-          died: [],
-        };
+      if (dryRun && g.created) return unwrittenPlan(m, config.stateDir, cur, g, []);
       return transactFor(m, ctx, config, g.generation, {
         dryRun,
         settle: 0,
@@ -441,12 +442,14 @@ configs (other state dirs) are not touched. Needs systemd as the init system.
         mark: false,
       });
     });
-    if (typeof r !== "object" || r === null) {
+    if (r === undefined) {
       // Nothing of this config runs: no new generation, nothing changed.
       const none = { start: [], restart: [], stop: [], unchanged: [], installed: [] };
       if (ctx.args.globals.json)
-        ctx.out(JSON.stringify({ dryRun, from: r ?? null, to: r ?? null, plan: none }, null, 2));
-      else ctx.out(`nothing to stop: generation ${r ?? "(none)"} runs no service of this config`);
+        ctx.out(
+          JSON.stringify({ dryRun, from: cur ?? null, to: cur ?? null, plan: none }, null, 2),
+        );
+      else ctx.out(`nothing to stop: generation ${cur ?? "(none)"} runs no service of this config`);
       return 0;
     }
     return report(ctx, r, dryRun);

@@ -124,7 +124,8 @@ export async function activate(
   const pending = readJournal(stateDir);
   const current = currentGeneration(stateDir);
   const target = readManifest(stateDir, to);
-  refuseTakenUnits(o.unitDir ?? o.rootless?.unitDir ?? DEFAULT_UNIT_DIR, stateDir, target);
+  const unitDir = o.unitDir ?? o.rootless?.unitDir ?? DEFAULT_UNIT_DIR;
+  refuseTakenUnits(unitDir, stateDir, target);
   const fromN = pending ? pending.from : current;
   const from = fromN !== undefined ? readManifest(stateDir, fromN) : undefined;
   // After an interrupted switch the host may run a mix of the journal's generations.
@@ -162,7 +163,7 @@ export async function activate(
   publishGenerationHosts(generationDir(stateDir, to));
   step("flipped");
   syncUnitLinks(
-    o.unitDir ?? o.rootless?.unitDir ?? DEFAULT_UNIT_DIR,
+    unitDir,
     stateDir,
     [
       ...Object.values(target.services),
