@@ -21,11 +21,13 @@ cd "$(dirname "$0")"
 # images of containers with build: (a Dockerfile), as users install it to do the same. zsh runs
 # the test of the zsh completion script, and man-db's man renders the man pages in theirs.
 # `npm run deb` builds the Debian package with dpkg-dev's dpkg-shlibdeps and binutils' strip;
-# its test checks it with lintian.
+# its test checks it with lintian. The tests validate bundles and image documents against the
+# official OCI JSON schemas, which Debian ships in the Go packages of the two specs.
 APT_PACKAGES=(runc crun busybox-static python3 gcc libc6-dev util-linux zstd tini
   docker-registry skopeo umoci apache2-utils podman catatonit podman-compose systemd
   iproute2 nftables curl uidmap passt libpam-systemd mmdebstrap postgresql-client procps nginx
-  buildah zsh man-db dpkg-dev binutils lintian)
+  buildah zsh man-db dpkg-dev binutils lintian
+  golang-github-opencontainers-specs-dev golang-github-opencontainers-image-spec-dev)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

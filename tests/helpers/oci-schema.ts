@@ -13,6 +13,8 @@ type Validate = ((data: unknown) => boolean) & { errors?: unknown };
  * The schemas' `id`s (draft-04) rebase relative $refs onto opencontainers.org URLs that nest
  * differently per file; the files themselves refer to each other by file name. Dropping the
  * string-valued ids in memory (never on disk) lets every $ref resolve to the file it names.
+ * The image-spec names draft-04 by its https URL, which Ajv knows by its http one: the same
+ * meta-schema, so the http name is used.
  */
 function withoutIds(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(withoutIds);
@@ -20,7 +22,10 @@ function withoutIds(v: unknown): unknown {
     return Object.fromEntries(
       Object.entries(v)
         .filter(([k, x]) => !(k === "id" && typeof x === "string"))
-        .map(([k, x]) => [k, withoutIds(x)]),
+        .map(([k, x]) => [
+          k,
+          k === "$schema" && typeof x === "string" ? x.replace(/^https:/, "http:") : withoutIds(x),
+        ]),
     );
   return v;
 }
@@ -34,7 +39,7 @@ export function ociValidator(
   top: string,
 ): (data: unknown) => string[] {
   const ajv = new Ajv({ allErrors: true, strict: false });
-  const dir = join(OCI_SCHEMAS, folder);
+  const dir = OCI_SCHEMAS[folder];
   for (const f of readdirSync(dir).filter((f) => f.endsWith(".json")))
     if (f !== top)
       ajv.addSchema(withoutIds(JSON.parse(readFileSync(join(dir, f), "utf8"))) as object, f);

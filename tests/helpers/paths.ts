@@ -7,7 +7,13 @@ export const REPO_ROOT = (() => {
   return here.includes("/dist/") ? resolve(here, "../../..") : resolve(here, "../..");
 })();
 
-/** The official OCI schemas, shared beside the repository (see ../shared/oci-schemas/README.md). */
-export const OCI_SCHEMAS = resolve(REPO_ROOT, "../shared/oci-schemas");
+/**
+ * The official OCI JSON schemas, as Debian 12 ships them (setup.sh installs
+ * golang-github-opencontainers-specs-dev and -image-spec-dev): a clone needs nothing beside it.
+ */
+export const OCI_SCHEMAS = {
+  "runtime-spec": "/usr/share/gocode/src/github.com/opencontainers/runtime-spec/schema",
+  "image-spec": "/usr/share/gocode/src/github.com/opencontainers/image-spec/schema",
+} as const;
 
 export const CLI = resolve(REPO_ROOT, "bin/railyard.cjs");

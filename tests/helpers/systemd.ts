@@ -2,7 +2,8 @@
  * A real systemd for tests, booted as PID 1 of new pid+mount namespaces (the recipe in
  * DEVELOPERS.md): an overlay over / with its own upper directory, fresh proc, sysfs, /run, /tmp
  * and cgroup2, then pivot_root and exec systemd. `binds` are host directories shared into it,
- * so what the services write there can be checked from outside.
+ * so what the services write there can be checked from outside; the clone itself is bound in
+ * read-only, so the suite runs from any directory, /tmp included.
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -16,7 +17,7 @@ import {
   statSync,
 } from "node:fs";
 import { join } from "node:path";
-import { CLI } from "./paths.js";
+import { CLI, REPO_ROOT } from "./paths.js";
 import { scratchDir, type CliResult } from "./cli.js";
 import { after, before } from "node:test";
 
@@ -35,6 +36,9 @@ mount -t tmpfs tmpfs "$N/run"
 mount -t tmpfs tmpfs "$N/tmp"
 mount -t cgroup2 cgroup2 "$N/sys/fs/cgroup"
 for b in "$@"; do mkdir -p "$N$b"; mount --bind "$b" "$N$b"; done
+# The clone the tests run from, read-only: under /tmp (or /run) the fresh tmpfs above would hide
+# it, and nothing a test runs in here may write into the work tree.
+mkdir -p "$N$REPO"; mount --bind "$REPO" "$N$REPO"; mount -o remount,bind,ro "$N$REPO"
 cd "$N"
 mkdir -p oldroot
 pivot_root . oldroot
@@ -153,7 +157,7 @@ export async function bootSystemd(
     ],
     {
       stdio: ["ignore", "ignore", "pipe"],
-      env: { ...process.env, LOG_TARGET: o.managerLog ? "journal" : "null" },
+      env: { ...process.env, LOG_TARGET: o.managerLog ? "journal" : "null", REPO: REPO_ROOT },
     },
   );
   let stderr = "";
