@@ -8,8 +8,8 @@
  */
 import { accessSync, constants, readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
-import type { ResolvedContainer, ResolvedMount } from "../config/types.js";
-import { BuildError } from "../errors.js";
+import type { ResolvedConfig, ResolvedContainer, ResolvedMount } from "../config/types.js";
+import { BuildError, type ConfigProblem } from "../errors.js";
 import { hostNode } from "../bundle/host.js";
 import { jsonProblem, yamlProblem } from "../util/parse-error.js";
 import {
@@ -74,6 +74,36 @@ export async function loadCdiRegistry(dirs: readonly string[]): Promise<CdiRegis
   return cdiRegistry(dirs, specs, problems);
 }
 
+/** Why requested devices cannot be had, with the names this host has and the specs left out. */
+function missingMessage(
+  registry: CdiRegistry,
+  missing: readonly { name: string; why: string }[],
+): string {
+  const broken = registry.problems.map((p) => `  ${p.file}: ${p.message}`);
+  return (
+    `${missing.map((m) => `${m.name}: ${m.why}`).join("; ")}. ` +
+    `CDI devices on this host (from ${registry.dirs.join(", ")}): ${cdiNames(registry).join(", ") || "none"}` +
+    (broken.length ? `\nspecs left out because they are not valid:\n${broken.join("\n")}` : "")
+  );
+}
+
+/**
+ * The config's CDI names that no spec on this host defines (or two specs do), as config
+ * problems: `railyard check` refuses them as it refuses any other bad key. The specs are read
+ * only when a container asks for a CDI device.
+ */
+export async function cdiConfigProblems(config: ResolvedConfig): Promise<ConfigProblem[]> {
+  const users = Object.values(config.containers).filter((c) => c.cdiDevices.length > 0);
+  if (users.length === 0) return [];
+  const registry = await loadCdiRegistry(config.cdiSpecDirs);
+  return users.flatMap((c) => {
+    const res = cdiResolve(registry, c.cdiDevices);
+    return "missing" in res
+      ? [{ path: `containers.${c.name}.devices`, message: missingMessage(registry, res.missing) }]
+      : [];
+  });
+}
+
 /** A device node the container gets, with the host's numbers filled in. */
 export interface InjectedDevice {
   readonly path: string;
@@ -106,16 +136,8 @@ export function cdiInjection(
   if (c.cdiDevices.length === 0) return undefined;
   const at = `containers.${c.name}.devices`;
   const res = cdiResolve(registry, c.cdiDevices);
-  if ("missing" in res) {
-    const known = cdiNames(registry);
-    const broken = registry.problems.map((p) => `  ${p.file}: ${p.message}`);
-    throw new BuildError(
-      `${at}: ${res.missing.map((m) => `${m.name}: ${m.why}`).join("; ")}. ` +
-        `CDI devices on this host (from ${registry.dirs.join(", ")}): ${known.join(", ") || "none"}` +
-        (broken.length ? `\nspecs left out because they are not valid:\n${broken.join("\n")}` : ""),
-      c.name,
-    );
-  }
+  if ("missing" in res)
+    throw new BuildError(`${at}: ${missingMessage(registry, res.missing)}`, c.name);
   const e = res.edits;
   const from = (name: string) => `${name} (${res.files.get(name) ?? "?"})`;
   const requested = c.cdiDevices.map(from).join(", ");

@@ -1,3 +1,4 @@
+import { ConfigError } from "../errors.js";
 import { loadFor, type Command } from "./context.js";
 
 export const checkCommand: Command = {
@@ -5,19 +6,24 @@ export const checkCommand: Command = {
   summary: "validate the config and print what it resolves to; changes nothing",
   usage: "railyard check",
   help: `Loads and validates the config, and reads every environmentFiles file and every secret a
-container uses (a missing or unreadable one is a problem; no content is printed). Prints a summary,
+container uses (a missing or unreadable one is a problem; no content is printed), and the CDI specs
+when a container asks for a CDI device (a name no spec defines is a problem). Prints a summary,
 or with --json the fully resolved config (every default applied). Exits 2 and lists every problem
 when the config is invalid.`,
   flags: { long: {} },
   async run(ctx) {
     const config = await loadFor(ctx, "check");
     // environmentFiles are config too: a missing or broken one fails check, not only build.
-    const [{ readEnvFiles }, { readSecretValues }] = await Promise.all([
+    const [{ readEnvFiles }, { readSecretValues }, { cdiConfigProblems }] = await Promise.all([
       import("../bundle/host.js"),
       import("../generations/secret-digests.js"),
+      import("../cdi/host.js"),
     ]);
     for (const c of Object.values(config.containers)) readEnvFiles(c, config.file);
     readSecretValues(config);
+    // A CDI name is checked against the specs this host has, as build would.
+    const cdi = await cdiConfigProblems(config);
+    if (cdi.length > 0) throw new ConfigError(config.file, cdi);
     if (ctx.args.globals.json) ctx.out(JSON.stringify(config, null, 2));
     else {
       const names = Object.keys(config.containers);

@@ -132,10 +132,19 @@ test("an unknown device is refused with the devices this host has; doctor lists 
     "t",
   ]);
   assert.notEqual(r.code, 0);
-  assert.match(
-    r.stderr,
-    /containers\.t\.devices: example\.com\/accel=1: no CDI spec defines it\. CDI devices on this host \(from .*etc-cdi, .*run-cdi\): example\.com\/accel=0/,
-  );
+  const refused =
+    /containers\.t\.devices: example\.com\/accel=1: no CDI spec defines it\. CDI devices on this host \(from .*etc-cdi, .*run-cdi\): example\.com\/accel=0/;
+  assert.match(r.stderr, refused);
+  // check reads the same specs: a config error (exit 2) naming the file, before any build.
+  const check = await railyard(["--config", config, "check"]);
+  assert.equal(check.code, 2, check.stderr);
+  assert.match(check.stderr, refused);
+  assert.ok(check.stderr.startsWith(`railyard: ${config}: containers.t.devices: `), check.stderr);
+  const known = await railyard([
+    ...write({ args: sh("true"), devices: ["example.com/accel=0"] }),
+    "check",
+  ]);
+  assert.equal(known.code, 0, known.stderr);
   writeFileSync(join(etc, "broken.yaml"), "cdiVersion: 0.6.0\nkind: example.com/x\ndevices: []\n");
   const doctor = await railyard(["--config", config, "--json", "doctor"]);
   const checks = JSON.parse(doctor.stdout) as { name: string; detail: string; ok: boolean }[];
