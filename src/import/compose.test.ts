@@ -255,6 +255,28 @@ test("bad values are reported with their compose path, all at once, and nothing 
   );
 });
 
+test("a file that is no compose map is named by its kind, never quoted: it may be a secret", () => {
+  for (const [doc, kind] of [
+    ["hunter2-the-database-password", "a string"],
+    [4242424242, "a number"],
+    [null, "an empty document"],
+  ] as const) {
+    const e = (() => {
+      try {
+        fromCompose(doc, ctx);
+      } catch (e) {
+        return e as Error;
+      }
+      assert.fail("expected a ConfigError");
+    })();
+    assert.ok(e instanceof ConfigError);
+    assert.equal(
+      e.message,
+      `/srv/app/compose.yaml: expected a compose file (a map with "services"), got ${kind}`,
+    );
+  }
+});
+
 test("networks: compose's implicit default, named ones with their subnets, several, aliases", () => {
   const { config, warnings } = imp(
     {

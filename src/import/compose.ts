@@ -141,9 +141,14 @@ class Reader {
 
 function describe(v: unknown): string {
   if (v === null) return "null";
+  return typeof v === "object" ? kindOf(v) : `the ${typeof v} ${JSON.stringify(v)}`;
+}
+
+/** What kind of value v is, never the value: for a whole file, which may be anything (a secret). */
+function kindOf(v: unknown): string {
+  if (v === null || v === undefined) return "an empty document";
   if (Array.isArray(v)) return "a list";
-  if (typeof v === "object") return "a map";
-  return `the ${typeof v} ${JSON.stringify(v)}`;
+  return typeof v === "object" ? "a map" : `a ${typeof v}`;
 }
 
 /** Every string value of the document interpolated; keys are left alone, as compose does. */
@@ -169,7 +174,7 @@ export function fromCompose(doc: unknown, ctx: ImportContext): ImportResult {
     throw new ConfigError(ctx.file, [
       {
         path: "",
-        message: `expected a compose file (a map with "services"), got ${describe(doc)}`,
+        message: `expected a compose file (a map with "services"), got ${kindOf(doc)}`,
       },
     ]);
   const top = interpolateAll(doc, r, []) as Obj;
