@@ -3,7 +3,7 @@
  * /etc/subuid, /etc/subgid and the XDG environment), and a chown to container ids, done inside a
  * user namespace because the user cannot chown to its subordinate ids directly.
  */
-import { existsSync } from "node:fs";
+import { accessSync, constants, lstatSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { RootlessScope } from "../config/types.js";
 import { parseIdFile, readOr } from "../config/load.js";
@@ -45,13 +45,11 @@ export function userScope(
   };
   const subuid = pick("/etc/subuid", "--add-subuids");
   const subgid = pick("/etc/subgid", "--add-subgids");
-  const runtimeDir = env["XDG_RUNTIME_DIR"] || `/run/user/${uid}`;
-  if (!existsSync(runtimeDir))
-    throw new RootlessError(
-      `${runtimeDir} (XDG_RUNTIME_DIR) does not exist: ${name} has no systemd user manager running. ` +
-        `as root: loginctl enable-linger ${name} (it then runs from boot, logged in or not)`,
-      name,
-    );
+  // A login gives the user /run/user/UID; su or cron may not. A foreground run needs no
+  // systemd, so it takes a private directory instead, as podman does; the commands that need
+  // the user's manager say how to get it (requireSystemd).
+  const login = env["XDG_RUNTIME_DIR"] || `/run/user/${uid}`;
+  const runtimeDir = ownDir(login, uid) ? login : privateRuntimeDir(env, uid, name);
   const config = env["XDG_CONFIG_HOME"]?.startsWith("/")
     ? (env["XDG_CONFIG_HOME"] as string)
     : join(home, ".config");
@@ -67,6 +65,59 @@ export function userScope(
     },
     stateDir: userStateDir(env, home),
   };
+}
+
+/** Whether dir is a directory of uid's own that it can write (not root's, kept by su). */
+function ownDir(dir: string, uid: number): boolean {
+  try {
+    const st = lstatSync(dir);
+    if (!st.isDirectory() || st.uid !== uid) return false;
+    accessSync(dir, constants.W_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The runtime directory of a user with no login session: $TMPDIR/railyard-run-UID (default
+ * /tmp), made 0700. Anyone can make a name under /tmp first, so one that is not the user's own
+ * directory, or that others can enter, is refused rather than used.
+ */
+export function privateRuntimeDir(env: NodeJS.ProcessEnv, uid: number, name: string): string {
+  const tmp = env["TMPDIR"]?.startsWith("/") ? (env["TMPDIR"] as string) : "/tmp";
+  const dir = join(tmp, `railyard-run-${uid}`);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST")
+      throw new RootlessError(
+        `cannot make ${dir} for ${name}'s runtime files: ${(e as Error).message}`,
+        name,
+      );
+  }
+  const st = lstatSync(dir);
+  const why = runtimeDirProblem(st, uid);
+  if (why)
+    throw new RootlessError(
+      `${dir} ${why}, so ${name}'s runtime files cannot go there. remove it, or log in as ${name} ` +
+        `(a login session has /run/user/${uid}); as root, loginctl enable-linger ${name} makes that permanent`,
+      name,
+    );
+  return dir;
+}
+
+/** Why an existing private runtime directory is not safe to use, or undefined. Pure. */
+export function runtimeDirProblem(
+  st: { isDirectory(): boolean; isSymbolicLink(): boolean; uid: number; mode: number },
+  uid: number,
+): string | undefined {
+  if (st.isSymbolicLink()) return "is a symbolic link";
+  if (!st.isDirectory()) return "is not a directory";
+  if (st.uid !== uid) return `belongs to uid ${st.uid}, not ${uid}`;
+  if ((st.mode & 0o077) !== 0)
+    return `has mode ${(st.mode & 0o777).toString(8)}, which lets others in`;
+  return undefined;
 }
 
 /**

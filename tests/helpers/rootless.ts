@@ -25,8 +25,12 @@ const USER_CLI = "/opt/railyard-test";
 
 export async function addTestUser(
   sd: BootedSystemd,
-  /** journal: in systemd-journal, as `railyard doctor --user` advises (reads every container's output). */
-  o: { name: string; uid: number; subStart: number; journal?: boolean },
+  /**
+   * journal: in systemd-journal, as `railyard doctor --user` advises (reads every container's
+   * output). linger: false leaves the user with no manager and no /run/user/UID, as a user
+   * reached by su or cron has.
+   */
+  o: { name: string; uid: number; subStart: number; journal?: boolean; linger?: boolean },
 ): Promise<TestUser> {
   const sh = (script: string) => {
     const r = sd.exec("/bin/sh", ["-ec", script]);
@@ -35,15 +39,15 @@ export async function addTestUser(
   const home = `/home/${o.name}`;
   const repo = dirname(dirname(CLI));
   sh(`useradd -m -u ${o.uid} -U -s /bin/sh ${o.name}
-echo "${o.name}:${o.subStart}:65536" > /etc/subuid
-echo "${o.name}:${o.subStart}:65536" > /etc/subgid
+echo "${o.name}:${o.subStart}:65536" >> /etc/subuid
+echo "${o.name}:${o.subStart}:65536" >> /etc/subgid
 mkdir -p ${USER_CLI}/dist
 cp -r ${repo}/bin ${repo}/package.json ${USER_CLI}/
 cp -r ${repo}/dist/cli ${USER_CLI}/dist/
 ${o.journal ? `usermod -aG systemd-journal ${o.name}` : ""}
-loginctl enable-linger ${o.name}`);
+${o.linger === false ? "" : `loginctl enable-linger ${o.name}`}`);
   // logind starts user@UID.service for a lingering user; its private socket means it is up.
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 200 && o.linger !== false; i++) {
     if (sd.exec("test", ["-S", `/run/user/${o.uid}/systemd/private`]).code === 0) break;
     await new Promise((r) => setTimeout(r, 50));
   }

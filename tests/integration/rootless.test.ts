@@ -314,6 +314,46 @@ chmod 0600 ${rly.home}/private/pw ${rly.home}/private/app.env`,
     assert.match(root.stderr, /as root, leave --user out/);
   });
 
+  test("a user with no login session (su, cron) runs a container in the foreground; switch says what it needs", async () => {
+    const su = await addTestUser(sd, {
+      name: "nolog",
+      uid: 1501,
+      subStart: SUB + 65536,
+      linger: false,
+    });
+    assert.equal(sd.exec("test", ["-e", "/run/user/1501"]).code, 1, "no manager, no /run/user");
+    const file = `${su.home}/railyard.config.json`;
+    const cfg = { runtime: "runc", containers: { hi: { args: ["/bin/busybox", "echo", "hi"] } } };
+    su.run("/bin/sh", ["-c", `cat > ${file}`], JSON.stringify(cfg));
+    const flags = ["--user", "--config", file];
+
+    const run = su.railyard([...flags, "run", "hi"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, "hi\n");
+    // Its runtime files went to a private directory of its own, as podman's do.
+    assert.equal(sd.exec("stat", ["-c", "%u %a", "/tmp/railyard-run-1501"]).stdout, "1501 700\n");
+    for (const cmd of ["check", "build"])
+      assert.equal(su.railyard([...flags, cmd]).code, 0, `${cmd} needs no manager either`);
+
+    // A service does need the user's manager: switch says how to get one, and changes nothing.
+    const sw = su.railyard([...flags, "switch"]);
+    assert.equal(sw.code, 1, sw.stderr);
+    assert.match(sw.stderr, /needs nolog's systemd user manager.*loginctl enable-linger nolog/);
+    assert.equal(sd.exec("test", ["-e", `${su.home}/.config/systemd/user`]).code, 1);
+
+    // A directory of that name that someone else made first is refused, never used.
+    sd.exec("/bin/sh", [
+      "-c",
+      "rm -rf /tmp/railyard-run-1501 && mkdir -m 1777 /tmp/railyard-run-1501",
+    ]);
+    const taken = su.railyard([...flags, "run", "hi"]);
+    assert.equal(taken.code, 1, taken.stderr);
+    assert.match(
+      taken.stderr,
+      /\/tmp\/railyard-run-1501 belongs to uid 0, not 1501, so nolog's runtime files cannot go there/,
+    );
+  });
+
   test("network private with pasta: a published port answers curl on the host; nothing else gets in or back", async () => {
     const www = `${rly.home}/www`;
     const w = rly.run("/bin/sh", ["-c", `mkdir -p ${www} && echo rootless > ${www}/index.html`]);
