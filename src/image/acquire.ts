@@ -16,7 +16,7 @@ import { formatReference, parseReference } from "./reference.js";
 import { Store } from "./store.js";
 import { importImageFile } from "./archive.js";
 import { lockPathFor, readLock, writeLock, type LockEntry } from "./lock.js";
-import { BUILD_ID_LABEL, buildDigest, findBuilder, runBuilder } from "./build.js";
+import { BUILD_ID_LABEL, buildDigest, findBuilder, railyardOwnFiles, runBuilder } from "./build.js";
 import { chooseRuntime, hostProbe } from "../runtime/detect.js";
 
 export const storeDir = (config: ResolvedConfig): string => join(config.stateDir, "images");
@@ -70,7 +70,8 @@ async function buildImage(
 ): Promise<{ image: StoredImage; context: string }> {
   const where = `containers.${c.name}.build`;
   const started = Date.now();
-  const context = buildDigest(b, where, c.name);
+  const own = railyardOwnFiles(config);
+  const context = buildDigest(b, where, c.name, own);
   const seconds = () => Math.round((Date.now() - started) / 100) / 10;
   const cached = !o.update && locked?.context === context ? fromStore(locked.digest) : undefined;
   if (cached) {
@@ -101,6 +102,7 @@ async function buildImage(
     pull: o.update ? "always" : "missing",
     where,
     container: c.name,
+    own,
     onLine: (line) => o.onEvent?.({ kind: "build-output", ref: name, line }),
   });
   const imported = await importImageFile(store, `oci:${layout}:latest`, {

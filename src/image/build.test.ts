@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { BuildError } from "../errors.js";
-import { buildArgv, buildDigest, findBuilder } from "./build.js";
+import { buildArgv, buildDigest, contextRules, findBuilder, railyardOwnFiles } from "./build.js";
 
 const dir = mkdtempSync(join(tmpdir(), "railyard-build-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -106,6 +106,35 @@ test("the build hash changes with what reaches the builder and with nothing else
   const ignoredSrc = h();
   writeFileSync(join(ctx, "src/main.sh"), "anything\n");
   assert.equal(h(), ignoredSrc);
+});
+
+test("railyard's own files in the context (the lock, the state dir) never count, whatever the ignore file says", () => {
+  const ctx = join(dir, "dot");
+  mkdirSync(join(ctx, "state/generations"), { recursive: true });
+  writeFileSync(join(ctx, "Dockerfile"), "FROM scratch\nCOPY . /\n");
+  writeFileSync(join(ctx, "railyard.lock"), "{}\n");
+  // A user's "!" rule cannot bring them back: railyard's rules come last.
+  writeFileSync(join(ctx, ".dockerignore"), "*.tmp\n!railyard.lock\n");
+  const own = railyardOwnFiles({
+    file: join(ctx, "railyard.config.ts"),
+    stateDir: join(ctx, "state"),
+  });
+  assert.deepEqual(contextRules(ctx, own), [
+    "*.tmp",
+    "!railyard.lock",
+    "",
+    "railyard.lock",
+    "state",
+  ]);
+  const h = () => buildDigest({ context: ctx, args: {} }, "containers.app.build", "app", own);
+  const first = h();
+  writeFileSync(join(ctx, "railyard.lock"), '{"images":{}}\n');
+  writeFileSync(join(ctx, "state/generations/1"), "x");
+  assert.equal(h(), first);
+  writeFileSync(join(ctx, "app.js"), "1");
+  assert.notEqual(h(), first);
+  // Outside the context, they are nobody's business here.
+  assert.deepEqual(contextRules(join(ctx, "state"), own), []);
 });
 
 test("a missing context or Dockerfile is a build error that names it", () => {

@@ -14,19 +14,22 @@ import {
   closeSync,
   existsSync,
   lstatSync,
+  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
   readlinkSync,
   readSync,
   rmSync,
+  writeFileSync,
 } from "node:fs";
-import { join, relative } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import dockerignoreModule, { type Ignore } from "@balena/dockerignore";
 import type { ResolvedBuild } from "../config/types.js";
 import { BuildError } from "../errors.js";
 import { exec as realExec, type Exec } from "../util/exec.js";
 import { reachable } from "./gc.js";
+import { lockPathFor } from "./lock.js";
 import { Store } from "./store.js";
 
 /** The label unique to each build (see buildArgv); images that differ only in it run the same. */
@@ -59,7 +62,7 @@ export function findBuilder(which: (cmd: string) => string | undefined): Builder
 export function buildArgv(
   b: ResolvedBuild,
   tag: string,
-  o: { runtime: string; pull: "missing" | "always"; buildId: string },
+  o: { runtime: string; pull: "missing" | "always"; buildId: string; ignoreFile?: string },
 ): string[] {
   return [
     "build",
@@ -75,6 +78,7 @@ export function buildArgv(
     `--pull=${o.pull === "always" ? "always" : "false"}`,
     ...(b.dockerfile ? ["--file", b.dockerfile] : []),
     ...(b.target ? ["--target", b.target] : []),
+    ...(o.ignoreFile ? ["--ignorefile", o.ignoreFile] : []),
     ...Object.entries(b.args).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
     "--tag",
     tag,
@@ -82,8 +86,18 @@ export function buildArgv(
   ];
 }
 
-/** The ignore file the builders read: .containerignore, else .dockerignore. */
-function ignoreRules(context: string): string[] {
+/**
+ * What the builder leaves out of the context: the rules of its ignore file (.containerignore,
+ * else .dockerignore), then railyard's own files inside the context (`own`: the lock, a state
+ * dir). Those change at every build, so a context that holds them (`build: .` beside the config)
+ * would never be the same twice; the hash and the builder both leave them out, last, so that no
+ * "!" rule of the user's brings them back.
+ */
+export function contextRules(context: string, own: readonly string[]): string[] {
+  return [...userRules(context), ...ownRules(context, own)];
+}
+
+function userRules(context: string): string[] {
   for (const f of [".containerignore", ".dockerignore"]) {
     const p = join(context, f);
     if (existsSync(p)) return readFileSync(p, "utf8").split(/\r?\n/);
@@ -91,12 +105,31 @@ function ignoreRules(context: string): string[] {
   return [];
 }
 
+/** A rule for each of `own` inside the context, escaped (* ? [ \ in a name match only so). */
+function ownRules(context: string, own: readonly string[]): string[] {
+  return own
+    .map((p) => relative(context, p))
+    .filter((r) => r !== "" && !r.startsWith("..") && !isAbsolute(r))
+    .map((r) => r.replace(/[*?[\]\\]/g, "\\$&"));
+}
+
+/** railyard's own files, which a build context never includes: the config's lock, the state dir. */
+export const railyardOwnFiles = (config: { file: string; stateDir: string }): string[] => [
+  lockPathFor(config.file),
+  config.stateDir,
+];
+
 /**
  * The hash of everything a build depends on, as "sha256:HEX". Files the ignore file excludes do
  * not count, as they never reach the builder. Throws BuildError for a missing context or
  * Dockerfile.
  */
-export function buildDigest(b: ResolvedBuild, where: string, container: string): string {
+export function buildDigest(
+  b: ResolvedBuild,
+  where: string,
+  container: string,
+  own: readonly string[] = [],
+): string {
   let st;
   try {
     st = lstatSync(b.context);
@@ -113,7 +146,7 @@ export function buildDigest(b: ResolvedBuild, where: string, container: string):
       `${where}: ${dockerfile ?? `no Containerfile or Dockerfile in ${b.context}`}${dockerfile ? " does not exist" : ""}`,
       container,
     );
-  const rules = ignoreRules(b.context);
+  const rules = contextRules(b.context, own);
   const ig = dockerignore().add(rules);
   // Without "!" exceptions, nothing under an ignored directory can come back: skip it whole.
   const prunable = !rules.some((r) => r.trim().startsWith("!"));
@@ -197,14 +230,30 @@ export async function runBuilder(
     pull: "missing" | "always";
     where: string;
     container: string;
+    /** railyard's own files (railyardOwnFiles), left out of the context as the hash leaves them. */
+    own?: readonly string[];
     onLine?: (line: string) => void;
     exec?: Exec;
   },
 ): Promise<void> {
   const exec = o.exec ?? realExec;
+  // The builder gets the very rules the hash used, when railyard adds any of its own.
+  // Kept in the layout's own directory, which the builder writes and gc removes with it.
+  let ignoreFile: string | undefined;
+  if (ownRules(b.context, o.own ?? []).length > 0) {
+    ignoreFile = join(o.layout, "railyard.ignore");
+    mkdirSync(o.layout, { recursive: true, mode: 0o700 });
+    writeFileSync(ignoreFile, `${contextRules(b.context, o.own ?? []).join("\n")}\n`, {
+      mode: 0o600,
+    });
+  }
   const built = await exec(
     builder.path,
-    buildArgv(b, `oci:${o.layout}:latest`, { ...o, buildId: randomBytes(8).toString("hex") }),
+    buildArgv(b, `oci:${o.layout}:latest`, {
+      ...o,
+      buildId: randomBytes(8).toString("hex"),
+      ...(ignoreFile ? { ignoreFile } : {}),
+    }),
     o.onLine ? { onLine: o.onLine } : {},
   );
   if (built.code !== 0)

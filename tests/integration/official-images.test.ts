@@ -495,6 +495,40 @@ describe("a compose project with its own Dockerfile", () => {
     await leave(cfg);
   });
 
+  test("build: . beside the config, its lock and its state: nothing changed, nothing rebuilt, and the builder never sees them", async () => {
+    // The usual layout: compose.yaml, the railyard config, railyard.lock and the state dir all
+    // live in the context. Each build rewrites the lock and the state, which must not count.
+    const home = join(dir, "dot-context");
+    mkdirSync(home, { recursive: true });
+    const base = debianImage("nginx-like", NGINX_LIKE);
+    writeFileSync(
+      join(home, "Dockerfile"),
+      `FROM oci:${base}:v1\nCOPY . /ctx\nCMD ["ls", "-A", "/ctx"]\n`,
+    );
+    writeFileSync(join(home, "compose.yaml"), "services:\n  app:\n    build: .\n");
+    const { cfg } = await importCompose(home);
+    const build = async () => {
+      const r = await railyard([...cfg, "--json", "build"], { timeoutMs: 300_000 });
+      assert.equal(r.code, 0, r.stderr);
+      return r.stderr.includes('"kind":"build"');
+    };
+    assert.equal(await build(), true, "the first build runs the builder");
+    assert.ok(existsSync(join(home, "railyard.lock")) && existsSync(join(home, "state")));
+    assert.equal(await build(), false, "nothing changed: no builder");
+    assert.equal(await build(), false, "and again");
+    // What the builder saw is what was hashed: the project's files, none of railyard's own.
+    const ls = await sd.railyard([...cfg, "run", "app"]);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.deepEqual(ls.stdout.trim().split("\n").sort(), [
+      "Dockerfile",
+      "compose.yaml",
+      "railyard.config.json",
+    ]);
+    // A file of the project's own still rebuilds.
+    writeFileSync(join(home, "notes.txt"), "new\n");
+    assert.equal(await build(), true);
+  });
+
   test("a RUN that fails: the build fails with the builder's last lines, and the lock keeps the last good image", async () => {
     const home = join(dir, "broken-build");
     mkdirSync(join(home, "app"), { recursive: true });
