@@ -526,7 +526,10 @@ function resolveContainer(
       }
   });
   const attachments = resolveAttachments(c, declaredNetworks, r);
-  const network = attachments[0]?.name ?? c.network ?? (c.ports?.length ? "private" : "none");
+  // Images are written for docker's and podman's default, a bridge with a way out: "private".
+  // A host program keeps runc's loopback-only floor unless it publishes ports.
+  const network =
+    attachments[0]?.name ?? c.network ?? (isImage || c.ports?.length ? "private" : "none");
   const owner = joinedOwner({ network });
   if (owner !== undefined) {
     if (owner === name) r(["network"], "a container cannot join its own network namespace");

@@ -185,7 +185,7 @@ export interface ContainerConfig {
   settle?: number | string;
   /**
    * "none", "host", "private" or a network declared under `networks` (see NetworkMode).
-   * @default "private" when the container publishes ports, else "none" (runc's default: its own namespace with only loopback)
+   * @default "private" for an image (docker's and podman's default: a way out) or a container that publishes ports, else "none" (a host program: runc's default, its own namespace with only loopback)
    */
   network?: NetworkMode;
   /**

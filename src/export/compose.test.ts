@@ -38,7 +38,7 @@ const config = resolveConfig(
         tmpfs: ["/tmp:size=64m"],
         autoStart: false,
       },
-      quiet: { image: "busybox", readonly: false },
+      quiet: { image: "busybox", readonly: false, network: "none" },
       tool: { args: ["/bin/sh"] },
     },
   },

@@ -47,7 +47,7 @@ const config = resolveConfig(
           startPeriod: "1m",
         },
       },
-      isolated: { image: "busybox", dependsOn: ["web"], seccomp: "unconfined" },
+      isolated: { image: "busybox", dependsOn: ["web"], seccomp: "unconfined", network: "none" },
       Host_Thing: { args: ["/bin/sh"] },
     },
   },

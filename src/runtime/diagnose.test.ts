@@ -35,6 +35,29 @@ test("an entrypoint's chown or gosu without the capability names it and the key 
   assert.deepEqual(diagnose(["chown: x: Operation not permitted"], full.c, full.caps), []);
 });
 
+test("no route out or no DNS on network none names the network key; with a way out, nothing", () => {
+  const none = container({ network: "none" });
+  for (const line of [
+    "curl: (6) Could not resolve host: graph.microsoft.com",
+    "connect: Network is unreachable",
+    "Error: getaddrinfo EAI_AGAIN login.microsoftonline.com",
+    "dial tcp: lookup api.example.com: no such host",
+    "curl: (7) Failed to connect to 198.51.100.2 port 80 after 0 ms: Couldn't connect to server",
+  ])
+    assert.match(
+      diagnose([line], none.c, none.caps)[0] ?? "",
+      /network "none": loopback only, no route out\. set network: "private"/,
+      line,
+    );
+  // An image's default network has a way out: the cause is elsewhere (the remote, DNS upstream).
+  const image = container({});
+  assert.equal(image.c.network, "private");
+  assert.deepEqual(diagnose(["Could not resolve host: x"], image.c, image.caps), []);
+  // A loopback server that is not up yet is no matter of the network key.
+  const local = "curl: (7) Failed to connect to 127.0.0.1 port 5432 after 0 ms: Couldn't connect";
+  assert.deepEqual(diagnose([local], none.c, none.caps), []);
+});
+
 test("a write to a read-only root names the path and the two ways out", () => {
   const { c, caps } = container({ readonly: true });
   const [h] = diagnose(

@@ -69,6 +69,15 @@ const RULES: readonly Rule[] = [
         : undefined,
   },
   {
+    // What libc, curl, Go, Node, Python and the like print when there is no route or no DNS;
+    // on loopback only, any connection to an address that is not loopback fails too.
+    test: /Network is unreachable|ENETUNREACH|EAI_AGAIN|ENOTFOUND|Temporary failure in name resolution|Name or service not known|Could not resolve host|could not resolve|no such host|getaddrinfo|Failed to connect to (?!127\.|localhost\b|::1\b|\[::1\])/i,
+    hint: (_l, c) =>
+      c.network === "none"
+        ? `the program reached for the network, and the container is on network "none": loopback only, no route out. set network: "private" (its own address, outbound access, nothing inbound), "host", or a named network`
+        : undefined,
+  },
+  {
     test: /Permission denied/,
     hint: (_l, c, caps) =>
       (c.user?.uid ?? 0) === 0

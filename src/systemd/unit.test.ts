@@ -37,6 +37,7 @@ const config = (backend: string) =>
           backend,
           autoStart: false,
           stopSignal: "SIGINT",
+          network: "none",
         },
         host: { args: ["/usr/bin/onedrive", "--monitor"], ...onedrive, dependsOn: [] },
       },

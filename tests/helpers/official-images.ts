@@ -97,3 +97,47 @@ export const NGINX_LIKE: DebianImage = {
     stopSignal: "SIGQUIT",
   },
 };
+
+const ONEDRIVE_ENTRYPOINT = `#!/bin/sh
+# As the OneDrive client's image: started as root it takes ONEDRIVE_UID/GID, chowns its config
+# and data and drops to them; started as a user (user: "2000:100") it runs as that user.
+set -eu
+if [ "$(id -u)" = 0 ]; then
+  chown -R "\${ONEDRIVE_UID:-1000}:\${ONEDRIVE_GID:-1000}" /onedrive/conf /onedrive/data
+  exec gosu "\${ONEDRIVE_UID:-1000}:\${ONEDRIVE_GID:-1000}" "$0" "$@"
+fi
+exec "$@"
+`;
+
+/** The sync loop: ask the service who we are, write it into the data dir, exit when unreachable. */
+const ONEDRIVE_SYNC = `#!/bin/sh
+set -u
+while :; do
+  if ! curl -sS --max-time 5 -o /onedrive/data/synced.tmp "$ONEDRIVE_API/cgi-bin/who"; then
+    echo "onedrive: cannot reach $ONEDRIVE_API" >&2
+    exit 1
+  fi
+  mv /onedrive/data/synced.tmp /onedrive/data/synced
+  echo "onedrive: synced"
+  sleep 2
+done
+`;
+
+/**
+ * A sync client written as the OneDrive client's image is (driveone/onedrive): root entrypoint,
+ * chown of its volumes, gosu to the user, then a program that needs the network to do anything.
+ * `ONEDRIVE_API` names the service it talks to.
+ */
+export const ONEDRIVE_LIKE: DebianImage = {
+  packages: ["curl", "gosu"],
+  files: {
+    "entrypoint.sh": { content: ONEDRIVE_ENTRYPOINT, mode: 0o755 },
+    "usr/local/bin/onedrive": { content: ONEDRIVE_SYNC, mode: 0o755 },
+  },
+  config: {
+    entrypoint: ["/entrypoint.sh"],
+    cmd: ["onedrive", "--monitor"],
+    env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+    volumes: ["/onedrive/conf", "/onedrive/data"],
+  },
+};

@@ -5,7 +5,9 @@
  * httpd servers and curl clients, inside containers and from the (namespaced) host.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { debianImage } from "../helpers/debian-images.js";
+import { ONEDRIVE_LIKE } from "../helpers/official-images.js";
 import { join } from "node:path";
 import { runtimeId } from "../helpers/ids.js";
 import { DEFAULT_STATE_DIR } from "../../src/config/resolve.js";
@@ -564,5 +566,63 @@ describe("IPv6: dual-stack networks and ports on [::1]", () => {
       "active",
     );
     sd.exec("systemctl", ["stop", "railyard-v6peer.service", "railyard-v4only.service"]);
+  });
+});
+
+describe("an image's default network", () => {
+  // The README's OneDrive service as written: an image, a user, two volumes, restart, and no
+  // network key. docker and podman give such a container a way out; so does railyard.
+  let p: ReturnType<typeof project>;
+  let layout = "";
+  before(() => {
+    p = project(); // here, not at load: the describes above use the state of their own
+    layout = debianImage("onedrive-like", ONEDRIVE_LIKE); // mmdebstrap once per machine, then cached
+  });
+  const data = join(dir, "onedrive", "data");
+  const onedrive = (extra: Record<string, unknown> = {}) => {
+    mkdirSync(join(dir, "onedrive", "conf"), { recursive: true });
+    mkdirSync(data, { recursive: true });
+    chmodSync(data, 0o777);
+    return {
+      image: "localhost/onedrive-like:v1",
+      imageFile: `oci:${layout}:v1`,
+      user: "2000:100",
+      volumes: [`${join(dir, "onedrive", "conf")}:/onedrive/conf`, `${data}:/onedrive/data`],
+      environment: { ONEDRIVE_API: `http://${OUTSIDE}` },
+      restart: "always",
+      ...extra,
+    };
+  };
+
+  test("an image with no network key reaches the outside (private: masqueraded, nothing in)", async () => {
+    const cfg = p.write({ containers: { onedrive: onedrive() } });
+    const check = await sd.railyard([...cfg, "--json", "check"]);
+    const resolved = JSON.parse(check.stdout) as {
+      containers: Record<string, { network: string }>;
+    };
+    assert.equal(resolved.containers["onedrive"]?.network, "private");
+    const r = await sd.railyard([...cfg, "switch"]);
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor(
+      "the client's first sync",
+      () => sd.exec("cat", [join(data, "synced")]).code === 0,
+      20_000,
+      () => diagnose("railyard-onedrive.service"),
+    );
+    const synced = sd.exec("cat", [join(data, "synced")]).stdout.trim();
+    assert.equal(synced.replace(/^\[::ffff:(.*)\]$/, "$1"), "198.51.100.1");
+    assert.equal(sd.show("railyard-onedrive.service", "ActiveState")["ActiveState"], "active");
+    assert.equal((await sd.railyard([...cfg, "down"])).code, 0);
+  });
+
+  test('network "none" is one key away, and the death it causes names the key', async () => {
+    const cfg = p.write({ containers: { onedrive: onedrive({ network: "none" }) } });
+    const r = await sd.railyard([...cfg, "run", "onedrive"]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /onedrive: cannot reach http:\/\/198\.51\.100\.2/);
+    assert.match(
+      r.stderr,
+      /hint: .*network "none": loopback only, no route out\. set network: "private"/,
+    );
   });
 });
