@@ -32,7 +32,7 @@ import { fingerprint, readStamp, writeBundle, type LinkMode } from "./write.js";
 import { ensureFile, hostsFile } from "../network/files.js";
 import { hostsNetworks } from "../network/script.js";
 import { mountArgs, overlayOf, overlayTarget, type Overlay } from "./overlay.js";
-import { containerId } from "../runtime/oci.js";
+import { containerId, idScopeOf } from "../runtime/oci.js";
 import { cdiInjection, loadCdiRegistry } from "../cdi/host.js";
 
 export interface BuildResult {
@@ -257,7 +257,7 @@ export async function buildContainer(
     log,
     rootless,
   );
-  const id = containerId(c.name, config.idScope);
+  const id = containerId(c.name, config);
   // A secret's copy exists only while the container runs: its mount point is a file, always.
   const secrets = secretMounts(c, id, rootless);
   for (const m of secrets) fileMounts.add(m.destination);
@@ -288,7 +288,7 @@ export async function buildContainer(
     cgroupsPath: payloadCgroup(c, rootless),
     ...(linkMode === "overlay" ? { rootPath: overlayTarget(id) } : {}),
     ...(rootless ? { rootless } : {}),
-    ...(config.idScope ? { idScope: config.idScope } : {}),
+    scope: idScopeOf(config),
     ...customSeccomp(c),
     ...(cdi ? { cdi } : {}),
   });

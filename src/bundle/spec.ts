@@ -1,3 +1,4 @@
+import type { IdScope } from "../runtime/oci.js";
 import { isPrivateOrNamed, joinedOwner, netnsPath } from "../network/script.js";
 import { pastaHook, type OciHook } from "../rootless/pasta.js";
 import { defaultSeccomp, type OciSeccomp } from "./seccomp.js";
@@ -83,8 +84,8 @@ export interface SpecInputs {
   readonly customSeccomp?: OciSeccomp;
   /** `railyard --user`: a user namespace onto the user and its subordinate ids. */
   readonly rootless?: RootlessScope;
-  /** The state dir's id scope (ResolvedConfig.idScope): network namespaces are named with it. */
-  readonly idScope?: string;
+  /** What network namespaces are named with (the config's project, its state dir's scope). */
+  readonly scope?: IdScope;
   /** What the container's CDI devices add (their mounts come in `extraMounts`). */
   readonly cdi?: CdiInjection;
 }
@@ -260,10 +261,10 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
       type !== "network"
         ? { type }
         : isPrivateOrNamed(c) && !rootless
-          ? { type, path: netnsPath(c.name, inputs.idScope) }
+          ? { type, path: netnsPath(c.name, inputs.scope) }
           : // "container:NAME" joins NAME's namespace, which NAME's unit made (by path, as runc does).
             joinedOwner(c) !== undefined
-            ? { type, path: netnsPath(joinedOwner(c) as string, inputs.idScope) }
+            ? { type, path: netnsPath(joinedOwner(c) as string, inputs.scope) }
             : { type },
     );
 

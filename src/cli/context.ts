@@ -36,7 +36,7 @@ export function loadFor(ctx: CommandContext, command: string): Promise<Readonly<
     stateDir:
       ctx.args.globals.stateDir !== undefined
         ? resolve(ctx.cwd, ctx.args.globals.stateDir)
-        : user?.stateDir,
+        : undefined,
     ...(user ? { defaultStateDir: user.stateDir } : {}),
     ...(user ? { rootless: user.scope } : {}),
   });

@@ -119,7 +119,7 @@ and stderr pass through; the exit code is CMD's.
     const user = ctx.args.flags["as"];
     const argv = execArgv(c, {
       runtime: await runtimeArgv(ctx.env, config),
-      id: (await import("../runtime/oci.js")).containerId(name, config.idScope),
+      id: (await import("../runtime/oci.js")).containerId(name, config),
       tty: ctx.args.flags["tty"] === true,
       ...(typeof user === "string" ? { user: await numericUser(user, c, pid) } : {}),
       env,

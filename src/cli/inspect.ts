@@ -80,7 +80,7 @@ filter, health and state. --json prints it all as one object.`,
       ? ((await new Systemctl(undefined, config.rootless).show([entry.unit], props))[0] ?? {})
       : {};
     const health = hasHealthcheck(entry)
-      ? readOr(healthFile(name, config.rootless), "").trim() || undefined
+      ? readOr(healthFile(name, config), "").trim() || undefined
       : undefined;
     const info = {
       name,
@@ -100,9 +100,9 @@ filter, health and state. --json prints it all as one object.`,
           ctx.env["RAILYARD_UNIT_DIR"] ?? config.rootless?.unitDir ?? DEFAULT_UNIT_DIR,
           entry.unit,
         ),
-        pidFile: c.backend === "oci" ? pidFile(c, config.rootless) : null,
+        pidFile: c.backend === "oci" ? pidFile(c, config) : null,
       },
-      runtimeId: containerId(name, config.idScope),
+      runtimeId: containerId(name, config),
       backend: c.backend,
       bundle: entry.bundle ? join(config.stateDir, "bundles", entry.bundle) : null,
       fingerprint: entry.fingerprint,

@@ -109,7 +109,8 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
     // its own cgroup with the limits applied by the runtime, any TTY or extra arguments, and
     // the environmentFiles as they read now. On /run, as a unit's start composes it: it may
     // hold their values, which no file under the state dir does.
-    const bundle = join(runDir(config.rootless), "run", c.name);
+    // Named by the runtime id: two projects may run a container of the same name at once.
+    const bundle = join(runDir(config.rootless), "run", containerId(c.name, config));
     mkdirSync(bundle, { recursive: true, mode: 0o700 });
     // Where a run's config went before it moved to /run: it may hold env-file values.
     rmSync(join(config.stateDir, "run", c.name), { recursive: true, force: true });
@@ -148,7 +149,7 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
     return runForeground({
       runtime,
       name: c.name,
-      id: containerId(c.name, config.idScope),
+      id: containerId(c.name, config),
       bundle,
       stopSignal: built.stopSignal,
       stopTimeout: c.stopTimeout,

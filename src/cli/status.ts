@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { UsageError } from "../errors.js";
-import type { RootlessScope } from "../config/types.js";
+import type { ResolvedConfig, RootlessScope } from "../config/types.js";
 import { hasHealthcheck } from "../generations/manifest.js";
 import { healthFile } from "../systemd/unit.js";
 import { loadFor, type Command } from "./context.js";
@@ -49,14 +49,10 @@ function uptime(since: string, now: number): string {
 }
 
 /** What the last check wrote: "healthy", "unhealthy 2" (failures in a row), "starting". */
-function readHealth(
-  name: string,
-  active: string | undefined,
-  rootless: RootlessScope | undefined,
-): string {
+function readHealth(name: string, active: string | undefined, config: ResolvedConfig): string {
   if (active !== "active" && active !== "activating") return "-";
   try {
-    return readFileSync(healthFile(name, rootless), "utf8").trim() || "starting";
+    return readFileSync(healthFile(name, config), "utf8").trim() || "starting";
   } catch {
     return "starting";
   }
@@ -131,9 +127,7 @@ ps and podman ps are theirs. railyard stats shows CPU % and IO.`,
         uptime: s["ActiveState"] === "active" ? uptime(s["ActiveEnterTimestamp"] ?? "", now) : "-",
         restarts: Number(s["NRestarts"] ?? 0),
         image: m.services[n]?.image ?? null,
-        health: hasHealthcheck(m.services[n])
-          ? readHealth(n, s["ActiveState"], config.rootless)
-          : null,
+        health: hasHealthcheck(m.services[n]) ? readHealth(n, s["ActiveState"], config) : null,
         cpuNs: shownNumber(s["CPUUsageNSec"]),
         memory: shownNumber(s["MemoryCurrent"]),
         generation: unsure(n) ? null : gen,

@@ -1,3 +1,4 @@
+import { idScopeOf } from "../runtime/oci.js";
 import type { ResolvedConfig } from "../config/types.js";
 import type { TransactionResult } from "../generations/transaction.js";
 import type { GenerationManifest, SwitchPlan } from "../generations/manifest.js";
@@ -239,7 +240,7 @@ export async function transactFor(
     systemctl,
     ...(unitDir !== undefined ? { unitDir } : {}),
     ...(rootless ? { rootless } : {}),
-    ...(config.idScope ? { idScope: config.idScope } : {}),
+    scope: idScopeOf(config),
     dryRun: o.dryRun,
     log: ctx.debug,
     ...(hook ? { step: hook } : {}),

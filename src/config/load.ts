@@ -2,7 +2,7 @@ import { idScope } from "../runtime/oci.js";
 import { DEFAULT_STATE_DIR } from "./resolve.js";
 import { jsonProblem, yamlProblem } from "../util/parse-error.js";
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, extname, isAbsolute, resolve as resolvePath } from "node:path";
+import { dirname, extname, isAbsolute, join, resolve as resolvePath } from "node:path";
 import { ConfigError } from "../errors.js";
 import { configCacheDir, importScriptConfig } from "./compile.js";
 import type { ConfigEnv, UserConfigExport } from "./define.js";
@@ -240,7 +240,10 @@ export interface LoadOptions extends FindOptions {
   readonly command: string;
   /** `--state-dir`, which overrides the config's `stateDir`. */
   readonly stateDir?: string | undefined;
-  /** The state dir that gets plain runtime ids: /var/lib/railyard, or a rootless user's own. */
+  /**
+   * The state dir that gets plain runtime ids: /var/lib/railyard, or a rootless user's own,
+   * which a rootless config always uses (a project in projects/PROJECT below it).
+   */
   readonly defaultStateDir?: string;
   /** `--user`: build for this rootless scope; what it cannot run is a config error. */
   readonly rootless?: RootlessScope;
@@ -260,9 +263,16 @@ export async function loadConfig(o: LoadOptions): Promise<Readonly<ResolvedConfi
     throw new ConfigError(file, [
       { path: "--state-dir", message: `${JSON.stringify(o.stateDir)} must be an absolute path` },
     ]);
-  const stateDir = o.stateDir ?? resolved.stateDir;
+  const userDir = o.rootless ? o.defaultStateDir : undefined;
+  const stateDir =
+    o.stateDir ??
+    (userDir === undefined
+      ? resolved.stateDir
+      : resolved.project === undefined
+        ? userDir
+        : join(userDir, "projects", resolved.project));
   const scope = idScope(stateDir, o.defaultStateDir ?? DEFAULT_STATE_DIR);
-  if (o.stateDir === undefined && scope === undefined) return resolved;
+  if (stateDir === resolved.stateDir && scope === undefined) return resolved;
   return Object.freeze({ ...resolved, stateDir, ...(scope ? { idScope: scope } : {}) });
 }
 

@@ -741,3 +741,49 @@ test("build: the context resolves against the config's directory, the Dockerfile
     ],
   );
 });
+
+test("project: units named railyard-PROJECT-NAME, its own state dir unless given; a bad name is refused", () => {
+  const containers = {
+    db: { args: ["/bin/true"] },
+    web: { args: ["/bin/true"], serviceName: "w" },
+  };
+  const c = resolveConfig({ project: "immich", containers }, ctx);
+  assert.equal(c.project, "immich");
+  assert.equal(c.stateDir, "/var/lib/railyard/projects/immich");
+  assert.equal(c.containers["db"]?.serviceName, "railyard-immich-db.service");
+  assert.equal(c.containers["web"]?.serviceName, "w.service", "a serviceName still wins");
+  assert.equal(
+    resolveConfig({ project: "immich", stateDir: "/srv/immich", containers }, ctx).stateDir,
+    "/srv/immich",
+  );
+  // Without it, every name is as it was: nothing running restarts on upgrade.
+  const plain = resolveConfig({ containers }, ctx);
+  assert.equal(plain.project, undefined);
+  assert.equal(plain.containers["db"]?.serviceName, "railyard-db.service");
+  for (const bad of ["Immich", "-x", "", "a".repeat(33), "a b"])
+    assert.match(
+      problems({ project: bad, containers })[0] ?? "",
+      /^railyard\.config\.ts: project: .* is not a project name\. expected 1 to 32 of a-z, 0-9, "-" and "_", starting with a letter or digit$/,
+    );
+});
+
+test("an image defaults to network private, a host program to none, ports to private", () => {
+  const c = resolveConfig(
+    {
+      containers: {
+        img: { image: "busybox" },
+        prog: { args: ["/bin/true"] },
+        served: { args: ["/bin/true"], ports: ["80"] },
+        quiet: { image: "busybox", network: "none" },
+      },
+    },
+    ctx,
+  );
+  const net = (n: string) => c.containers[n]?.network;
+  assert.deepEqual(["img", "prog", "served", "quiet"].map(net), [
+    "private",
+    "none",
+    "private",
+    "none",
+  ]);
+});

@@ -195,6 +195,7 @@ const topSchema = v.strictObject({
     v.union([str, v.pipe(strList, v.minLength(1, "must name a program: it cannot be empty"))]),
   ),
   cdiSpecDirs: opt(strList),
+  project: opt(str),
 });
 
 // Compile-time guarantees that the schema and the documented types describe the same keys, and
@@ -323,7 +324,14 @@ export function resolveConfig(input: unknown, ctx: ResolveContext): Readonly<Res
   const raw = input as UserConfig;
   const backend = top.success ? (top.output.backend ?? "oci") : "oci";
 
-  let stateDir = DEFAULT_STATE_DIR;
+  const project = top.success ? top.output.project : undefined;
+  const badProject = project === undefined ? undefined : checkProjectName(project);
+  if (badProject) problems.push({ path: "project", message: badProject });
+  // A project keeps its generations apart from every other project's.
+  let stateDir =
+    project === undefined || badProject
+      ? DEFAULT_STATE_DIR
+      : posix.join(DEFAULT_STATE_DIR, "projects", project);
   if (typeof raw.stateDir === "string") {
     const bad = checkAbsolutePath(raw.stateDir);
     if (bad) problems.push({ path: "stateDir", message: bad });
@@ -355,6 +363,7 @@ export function resolveConfig(input: unknown, ctx: ResolveContext): Readonly<Res
     const c = resolveContainer(
       name,
       parsed.output as ContainerConfig,
+      project,
       backend,
       names,
       new Set(Object.keys(networks)),
@@ -398,7 +407,15 @@ export function resolveConfig(input: unknown, ctx: ResolveContext): Readonly<Res
       ? { onFailure: top.output.onFailure }
       : {}),
     cdiSpecDirs,
+    ...(project !== undefined ? { project } : {}),
   });
+}
+
+/** Why a project name is not one, or undefined: compose's rule, which also fits a unit name. */
+export function checkProjectName(name: string): string | undefined {
+  return /^[a-z0-9][a-z0-9_-]{0,31}$/.test(name)
+    ? undefined
+    : `${JSON.stringify(name)} is not a project name. expected 1 to 32 of a-z, 0-9, "-" and "_", starting with a letter or digit`;
 }
 
 type Report = (path: PropertyKey[], message: string) => void;
@@ -406,6 +423,7 @@ type Report = (path: PropertyKey[], message: string) => void;
 function resolveContainer(
   name: string,
   c: ContainerConfig,
+  project: string | undefined,
   defaultBackend: ResolvedConfig["backend"],
   names: ReadonlySet<string>,
   declaredNetworks: ReadonlySet<string>,
@@ -593,7 +611,7 @@ function resolveContainer(
 
   const serviceName =
     c.serviceName === undefined
-      ? `railyard-${name}.service`
+      ? `railyard-${project ? `${project}-` : ""}${name}.service`
       : c.serviceName.endsWith(".service")
         ? c.serviceName
         : `${c.serviceName}.service`;

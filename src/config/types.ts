@@ -310,6 +310,13 @@ export interface UserConfig {
    * @default ["/etc/cdi", "/var/run/cdi"]
    */
   cdiSpecDirs?: string[];
+  /**
+   * The project's name (1-32 of a-z, 0-9, "-" and "_", from a letter or digit), as compose's:
+   * units are `railyard-PROJECT-NAME.service` and runtime ids `railyard-PROJECT-NAME`, and the
+   * state dir defaults to `/var/lib/railyard/projects/PROJECT`, so two projects that each have
+   * a `db` run side by side. The verbs take the short name. Without it, names are as they were.
+   */
+  project?: string;
 }
 
 /** A bind or special mount after resolution: destination inside, source outside. */
@@ -482,6 +489,8 @@ export interface ResolvedConfig {
   readonly rootless?: RootlessScope;
   /** Set when the state dir is not the default: runtime ids carry it (see runtime/oci.ts). */
   readonly idScope?: string;
+  /** The config's `project`: units and runtime ids carry it instead (see runtime/oci.ts). */
+  readonly project?: string;
   readonly containers: Readonly<Record<string, ResolvedContainer>>;
   readonly runtime: RuntimeName;
   readonly stateDir: string;

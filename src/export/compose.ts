@@ -18,6 +18,8 @@ import {
 
 export type ComposeService = Record<string, unknown>;
 export interface ComposeFile {
+  /** The config's project: compose prefixes the containers with it, as railyard does. */
+  name?: string;
   services: Record<string, ComposeService>;
   networks?: Record<string, { enable_ipv6?: boolean; ipam?: { config: { subnet: string }[] } }>;
   secrets?: Record<string, { file: string }>;
@@ -67,6 +69,7 @@ export function toCompose(
   const secrets = exportedSecrets(config, Object.values(services), warn);
   return {
     output: {
+      ...(config.project !== undefined ? { name: config.project } : {}),
       services,
       ...(named ? { networks: Object.fromEntries(sortedEntries(networks)) } : {}),
       ...(Object.keys(secrets).length > 0 ? { secrets } : {}),

@@ -4,7 +4,7 @@ import type { RootlessScope } from "../config/types.js";
 import { ConcurrentSwitchError, UnitConflictError } from "../errors.js";
 import { bootTarget } from "../rootless/scope.js";
 import { exec } from "../util/exec.js";
-import { containerId } from "../runtime/oci.js";
+import { containerId, type IdScope } from "../runtime/oci.js";
 import { clearStaleContainer } from "../runtime/run.js";
 import { DEFAULT_UNIT_DIR, syncUnitLinks, unitConflicts } from "../systemd/install.js";
 import type { Systemctl } from "../systemd/systemctl.js";
@@ -52,8 +52,8 @@ export interface ActivateOptions {
   readonly rootless?: RootlessScope;
   readonly dryRun?: boolean;
   readonly log?: (m: string) => void;
-  /** The runtime id scope of this state dir (ResolvedConfig.idScope). */
-  readonly idScope?: string;
+  /** What the config's runtime ids carry (its project, its state dir's scope). */
+  readonly scope?: IdScope;
   /** Test hook: called after each named step, so tests can kill the process there. */
   readonly step?: (name: string) => void;
   /** Services to restart even though their unit and bundle did not change (a rotated secret). */
@@ -102,7 +102,7 @@ function refuseTakenUnits(unitDir: string, stateDir: string, target: GenerationM
   throw new UnitConflictError(
     `${lines.join("\n")}\na unit name is one service per host: ${
       names.length > 0
-        ? `give ${names.join(", ")} another serviceName in this config, or remove ${names.length > 1 ? "them" : "it"} from the other project first (and switch that one)`
+        ? `give this config a project name (project: "NAME" names its units railyard-NAME-*), give ${names.join(", ")} another serviceName, or remove ${names.length > 1 ? "them" : "it"} from the other project first (and switch that one)`
         : "move that unit away"
     }. nothing was changed`,
     taken.map((c) => c.unit),
@@ -209,7 +209,7 @@ export async function activate(
   // OCI runtime; podman and docker services (no bundle) clear their own names in their units.
   for (const n of plan.start)
     if (target.services[n]?.bundle)
-      await clearStaleContainer(target.runtime, containerId(n, o.idScope), exec, o.rootless);
+      await clearStaleContainer(target.runtime, containerId(n, o.scope), exec, o.rootless);
   await run("start", plan.start);
   step("started");
   return { from: fromN, to, plan, failed };

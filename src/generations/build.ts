@@ -134,12 +134,7 @@ export async function buildGeneration(
       ...(b.overlay ? { overlay: b.overlay } : {}),
     });
     units[c.serviceName] = unit;
-    const health = renderHealthUnits(
-      c,
-      runtime.path,
-      config.rootless,
-      containerId(c.name, config.idScope),
-    );
+    const health = renderHealthUnits(c, runtime.path, config.rootless, containerId(c.name, config));
     const proxies = net ? renderProxyUnits(c, loopback6Ports(c, config), net.links[0].address) : {};
     const extra = { ...health, ...proxies };
     Object.assign(units, extra);

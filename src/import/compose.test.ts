@@ -255,6 +255,22 @@ test("bad values are reported with their compose path, all at once, and nothing 
   );
 });
 
+test("the project name is compose's: name, else COMPOSE_PROJECT_NAME, else the directory's", () => {
+  const project = (doc: Record<string, unknown>, o: Partial<ImportContext> = {}) =>
+    fromCompose({ services: { db: { image: "postgres" } }, ...doc }, { ...ctx, ...o }).config
+      .project;
+  assert.equal(project({ name: "immich" }), "immich");
+  assert.equal(project({}, { env: { COMPOSE_PROJECT_NAME: "photos" } }), "photos");
+  assert.equal(project({ name: "immich" }, { env: { COMPOSE_PROJECT_NAME: "photos" } }), "immich");
+  // The directory's name, lowercased, with what a project name cannot hold left out.
+  assert.equal(project({}, { dir: "/srv/My Paperless.NGX" }), "mypaperlessngx");
+  assert.equal(project({}), "app");
+  assert.throws(
+    () => project({ name: "Bad Name" }),
+    /compose\.yaml: name: "Bad Name" is not a project name/,
+  );
+});
+
 test("a file that is no compose map is named by its kind, never quoted: it may be a secret", () => {
   for (const [doc, kind] of [
     ["hunter2-the-database-password", "a string"],

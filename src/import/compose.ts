@@ -4,9 +4,9 @@
  * (a value that cannot mean anything) are collected with their paths and thrown once.
  */
 import { isRecord } from "../util/record.js";
-import { isAbsolute, posix } from "node:path";
+import { basename, isAbsolute, posix } from "node:path";
 import { IMAGE_CAPABILITIES } from "../bundle/spec.js";
-import { formatPath } from "../config/resolve.js";
+import { checkProjectName, formatPath } from "../config/resolve.js";
 import { BUILTIN_NETWORKS, joinedOwner } from "../network/allocate.js";
 import {
   checkName,
@@ -231,9 +231,11 @@ export function fromCompose(doc: unknown, ctx: ImportContext): ImportResult {
   const networks = declaredNetworks(top["networks"], containers, r);
   for (const [name, c] of Object.entries(containers)) ipv6Ports(name, c, networks, r);
   const secrets = declaredSecrets(top["secrets"], r);
+  const project = projectName(top["name"], ctx, r);
   if (r.problems.length > 0) throw new ConfigError(ctx.file, r.problems);
   return {
     config: {
+      ...(project !== undefined ? { project } : {}),
       ...(Object.keys(networks).length > 0 ? { networks } : {}),
       ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
       containers,
@@ -373,6 +375,36 @@ function networkName(name: string): string {
     .replace(/[^a-z0-9_-]/g, "-")
     .replace(/^[-_]+/, "");
   return (n || "net").slice(0, 12);
+}
+
+/**
+ * The compose project's name, as compose picks it: the top-level `name`, else
+ * COMPOSE_PROJECT_NAME (the environment, or .env), else the project directory's name, lowercased
+ * with what a project name cannot hold left out. railyard prefixes units and runtime ids with it,
+ * as compose prefixes its containers, so two projects that each have a `db` run side by side.
+ */
+function projectName(given: unknown, ctx: ImportContext, r: Reader): string | undefined {
+  const fromEnv = ctx.env["COMPOSE_PROJECT_NAME"];
+  if (given !== undefined && typeof given !== "string") {
+    r.problem(["name"], `expected a project name, got ${describe(given)}`);
+    return undefined;
+  }
+  const explicit = given ?? (fromEnv || undefined);
+  if (explicit !== undefined) {
+    const bad = checkProjectName(explicit);
+    if (bad) r.problem(given !== undefined ? ["name"] : ["COMPOSE_PROJECT_NAME"], bad);
+    return bad ? undefined : explicit;
+  }
+  const name = basename(ctx.dir)
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, "")
+    .replace(/^[_-]+/, "")
+    .slice(0, 32);
+  if (name === "") {
+    r.warn(["name"], `${ctx.dir} gives no project name; set name: in the compose file`);
+    return undefined;
+  }
+  return name;
 }
 
 /**

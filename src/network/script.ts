@@ -5,7 +5,7 @@
  * and no port is proxied by a process.
  */
 import { createHash } from "node:crypto";
-import { containerId } from "../runtime/oci.js";
+import { containerId, type IdScope } from "../runtime/oci.js";
 import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
 import { formatPublished, publishedIp, publishedPort, type PortSpec } from "../config/parse.js";
 import { formatIPv4, parseIPv4 } from "./address.js";
@@ -114,9 +114,9 @@ export interface ContainerNetwork {
  * default one has an id scope (see runtime/oci.ts), and its names carry it, so two projects with
  * a container or a network of the same name never share one.
  */
-export const netnsName = (container: string, scope?: string): string =>
+export const netnsName = (container: string, scope?: IdScope): string =>
   containerId(container, scope);
-export const netnsPath = (container: string, scope?: string): string =>
+export const netnsPath = (container: string, scope?: IdScope): string =>
   `/run/netns/${netnsName(container, scope)}`;
 const short = (text: string, n: number) =>
   createHash("sha256").update(text).digest("hex").slice(0, n);
@@ -157,14 +157,14 @@ export const isPrivateOrNamed = (c: ResolvedContainer): boolean =>
 export function containerNetwork(
   c: ResolvedContainer,
   alloc: NetworkAllocation,
-  config: Pick<ResolvedConfig, "idScope">,
+  config: Pick<ResolvedConfig, "idScope" | "project">,
 ): ContainerNetwork | undefined {
   if (!isPrivateOrNamed(c)) return undefined;
   const scope = config.idScope;
   const common = {
     container: c.name,
     record: scope ? `${c.name}-${scope}` : c.name,
-    netns: netnsName(c.name, scope),
+    netns: netnsName(c.name, config),
     ports: c.ports,
   };
   if (c.network === "private") {

@@ -9,5 +9,7 @@ test("runtime ids: plain for the default state dir, scoped by a hash of any othe
   const b = idScope("/srv/project-b/state", "/var/lib/railyard");
   assert.match(a ?? "", /^[0-9a-f]{8}$/);
   assert.notEqual(a, b, "two projects, two scopes");
-  assert.equal(containerId("web", a), `railyard-web-${a}`);
+  assert.equal(containerId("web", { idScope: a }), `railyard-web-${a}`);
+  // A project names its ids itself, as compose prefixes its containers.
+  assert.equal(containerId("db", { project: "immich", idScope: a }), "railyard-immich-db");
 });

@@ -38,8 +38,19 @@ export interface UnitInputs {
   readonly overlay?: Overlay;
 }
 
-export const pidFile = (c: ResolvedContainer, scope?: RootlessScope): string =>
-  `${runDir(scope)}/${c.name}.pid`;
+/** What names a container's files under the run dir: rootless scope, project, state dir scope. */
+type RunScope = Pick<ResolvedConfig, "rootless" | "project" | "idScope">;
+
+/**
+ * A container's files under the run dir (PID file, health result) are named by its runtime id
+ * where that is scoped (a project, a state dir of its own), so two projects' `db` never share
+ * one; by the container's name where it is not, as they always were.
+ */
+const runFile = (name: string, id: string, rootless: RootlessScope | undefined, ext: string) =>
+  `${runDir(rootless)}/${id === containerId(name) ? name : id}.${ext}`;
+
+export const pidFile = (c: ResolvedContainer, config: RunScope): string =>
+  runFile(c.name, containerId(c.name, config), config.rootless, "pid");
 
 /** The runtime and its global flags (rootless: its state root), quoted for an Exec line. */
 const runtimeExec = (runtime: string, scope?: RootlessScope): string =>
@@ -54,10 +65,10 @@ const cpuQuota = (cpus: number) => `${Math.round(cpus * 100)}%`;
  * process, so nothing else (no node, no runc, no conmon) stays resident. Pure and deterministic.
  */
 export function renderUnit(config: ResolvedConfig, c: ResolvedContainer, u: UnitInputs): string {
-  const id = containerId(c.name, config.idScope);
+  const id = containerId(c.name, config);
   const scope = config.rootless;
   const rt = runtimeExec(u.runtime, scope);
-  const pid = pidFile(c, scope);
+  const pid = runFile(c.name, id, scope, "pid");
   const deps = c.dependsOn.map((d) => config.containers[d]?.serviceName ?? `railyard-${d}.service`);
   const unit: string[] = [`Description=railyard container ${c.name}`];
   // A user manager has no network-online.target (it is the system manager's).
@@ -192,8 +203,8 @@ export function assembleUnit(
 }
 
 /** The file where a container's checks leave their result ("healthy" or "unhealthy N"). */
-export const healthFile = (name: string, scope?: RootlessScope): string =>
-  `${runDir(scope)}/${name}.health`;
+export const healthFile = (name: string, config: RunScope): string =>
+  runFile(name, containerId(name, config), config.rootless, "health");
 
 /** The two units that check a container's health while it runs. */
 export function healthUnits(c: ResolvedContainer): { service: string; timer: string } {
@@ -224,7 +235,7 @@ function readinessScript(
   id: string,
 ): string {
   const h = c.healthcheck as NonNullable<ResolvedContainer["healthcheck"]>;
-  const f = healthFile(c.name, scope);
+  const f = runFile(c.name, id, scope, "health");
   const deadline = seconds(h.startPeriod + h.retries * h.interval);
   return (
     `echo starting > ${f}; end=$(($(date +%s) + ${deadline})); ` +
@@ -243,7 +254,7 @@ function checkScript(
   id: string,
 ): string {
   const h = c.healthcheck as NonNullable<ResolvedContainer["healthcheck"]>;
-  const f = healthFile(c.name, scope);
+  const f = runFile(c.name, id, scope, "health");
   const systemctl = ["systemctl", ...managerFlags(scope)].join(" ");
   // Each change is a journal line (railyard events shows them): a failed check, and the first
   // passing one after failures.

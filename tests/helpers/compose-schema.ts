@@ -26,6 +26,12 @@ delete schema["$schema"];
     Object.values(o).forEach(dropIds);
   }
 })(schema);
+// The top-level project name came to the spec after 1.0.0 (compose v2 reads it): added here as
+// the current spec defines it, the one key this schema predates.
+(schema["properties"] as Record<string, unknown>)["name"] = {
+  type: "string",
+  pattern: "^[a-z0-9][a-z0-9_-]*$",
+};
 const ajv = new Ajv2019.default({ strict: false, allErrors: true });
 // The schema names formats that compose implementations check in code (compose-go's
 // format checkers); these are their rules, so that a bad duration or port is not waved through.

@@ -421,8 +421,10 @@ describe("a compose project with its own Dockerfile", () => {
       - "127.0.0.1:46432:5432"
 `,
     );
-    const { cfg, stderr } = await importCompose(home);
+    const { cfg, file, stderr } = await importCompose(home);
     assert.doesNotMatch(stderr, /build/, stderr);
+    // Compose's project name (the directory's, here) prefixes the units, as compose's containers.
+    assert.equal((JSON.parse(readFileSync(file, "utf8")) as { project?: string }).project, "built");
     type Event = { kind: string; rebuilt?: boolean; same?: boolean; builder?: string };
     const events = async (): Promise<Event[]> => {
       const r = await railyard([...cfg, "--json", "build"], { timeoutMs: 300_000 });
@@ -464,8 +466,8 @@ describe("a compose project with its own Dockerfile", () => {
     assert.equal(again.find((e) => e.kind === "built")?.rebuilt, false);
 
     // A changed file: rebuilt, and the switch restarts app alone.
-    const db = sd.show("railyard-db.service", "MainPID")["MainPID"];
-    const app = sd.show("railyard-app.service", "MainPID")["MainPID"];
+    const db = sd.show("railyard-built-db.service", "MainPID")["MainPID"];
+    const app = sd.show("railyard-built-app.service", "MainPID")["MainPID"];
     writeFileSync(join(home, "app/index.html"), "built page v2\n");
     assert.equal((await events()).find((e) => e.kind === "built")?.rebuilt, true);
     const plan = await sd.railyard([...cfg, "switch", "--dry-run"]);
@@ -474,8 +476,8 @@ describe("a compose project with its own Dockerfile", () => {
     const r2 = await sd.railyard([...cfg, "switch"]);
     assert.equal(r2.code, 0, r2.stderr);
     await webSays(46080, "built page v2\n");
-    assert.equal(sd.show("railyard-db.service", "MainPID")["MainPID"], db, "db kept running");
-    assert.notEqual(sd.show("railyard-app.service", "MainPID")["MainPID"], app);
+    assert.equal(sd.show("railyard-built-db.service", "MainPID")["MainPID"], db, "db kept running");
+    assert.notEqual(sd.show("railyard-built-app.service", "MainPID")["MainPID"], app);
     // Changed back: every step is in the builder's cache, and the build still gives an image.
     writeFileSync(join(home, "app/index.html"), "built page v1\n");
     assert.equal((await events()).find((e) => e.kind === "built")?.rebuilt, true);

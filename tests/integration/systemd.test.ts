@@ -388,7 +388,8 @@ describe("switch", () => {
         `railyard-web\\.service \\(container web\\) in /etc/systemd/system is another railyard project's \\(state dir ${a.state}\\)`,
       ),
     );
-    assert.match(r.stderr, /give web another serviceName in this config/);
+    assert.match(r.stderr, /give this config a project name \(project: "NAME"/);
+    assert.match(r.stderr, /give web another serviceName/);
     assert.equal(mainPid("railyard-web.service"), pid, "a's web was not touched");
     assert.ok(!existsSync(join(b.state, "current")), "b runs nothing");
 
@@ -409,6 +410,61 @@ describe("switch", () => {
     assert.match(sd.exec("systemctl", ["cat", `${tb}@.service`]).stdout, /^ExecStart=.*echo b/m);
 
     for (const cfg of [cfgA, cfgB]) assert.equal((await sd.railyard([...cfg, "down"])).code, 0);
+  });
+
+  test("two projects that each have a db run side by side under their project names; the verbs take the short name", async () => {
+    // No stateDir: a project's generations go to /var/lib/railyard/projects/NAME of their own.
+    const config = (name: string) => {
+      const file = join(dir, `project-${name}.json`);
+      const db = sleeper(`db of ${name}`);
+      writeFileSync(file, JSON.stringify({ project: name, runtime: "runc", containers: { db } }));
+      return ["--config", file];
+    };
+    const [alpha, beta] = [config("alpha"), config("beta")];
+    for (const cfg of [alpha, beta]) {
+      const r = await sd.railyard([...cfg, "switch"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /start {6}db/);
+    }
+    for (const p of ["alpha", "beta"]) {
+      assert.equal(active(`railyard-${p}-db.service`), "active", p);
+      assert.equal(sd.exec("runc", ["state", `railyard-${p}-db`]).code, 0, `runtime id of ${p}`);
+      const current = sd.exec("readlink", [`/var/lib/railyard/projects/${p}/current`]);
+      assert.equal(current.stdout, "generations/1\n", `${p} keeps its own generations`);
+    }
+    // Restarting one project's db leaves the other's running: each has its own PID file.
+    const betaPid = mainPid("railyard-beta-db.service");
+    const alphaPid = mainPid("railyard-alpha-db.service");
+    const restart = await sd.railyard([...alpha, "restart", "db"]);
+    assert.equal(restart.code, 0, restart.stderr);
+    assert.notEqual(mainPid("railyard-alpha-db.service"), alphaPid);
+    assert.equal(mainPid("railyard-beta-db.service"), betaPid, "beta's db was not touched");
+    assert.equal(active("railyard-beta-db.service"), "active");
+    // The verbs take the short name inside a project.
+    const st = await sd.railyard([...beta, "status", "--json"]);
+    assert.equal(st.code, 0, st.stderr);
+    const rows = JSON.parse(st.stdout) as { name: string; unit: string }[];
+    assert.deepEqual(
+      rows.map((r) => [r.name, r.unit]),
+      [["db", "railyard-beta-db.service"]],
+    );
+    await waitFor("beta's log line", () =>
+      sd.exec("journalctl", ["-u", "railyard-beta-db.service"]).stdout.includes("db of beta"),
+    );
+    const logs = await sd.railyard([...beta, "logs", "db"]);
+    assert.match(logs.stdout, /db of beta/);
+    assert.doesNotMatch(logs.stdout, /db of alpha/);
+    const ex = await sd.railyard([
+      ...alpha,
+      "exec",
+      "db",
+      "--",
+      "/bin/busybox",
+      "echo",
+      "in alpha",
+    ]);
+    assert.equal(ex.stdout, "in alpha\n", ex.stderr);
+    for (const cfg of [alpha, beta]) assert.equal((await sd.railyard([...cfg, "down"])).code, 0);
   });
 
   test("down stops every service of the config and removes its units; rollback brings them back", async () => {
