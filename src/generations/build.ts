@@ -211,9 +211,10 @@ async function engineService(
   c: ResolvedContainer,
   o: BuildOptions & { readonly exec?: Exec },
 ): Promise<{ unit: string; digest: string }> {
-  if (isPrivateOrNamed(c))
+  // "private" without ports, an image's default, is the engine's own bridge (engine.ts).
+  if (c.ports.length > 0 || (isPrivateOrNamed(c) && c.network !== "private"))
     throw new BuildError(
-      `containers.${c.name}.network: network ${JSON.stringify(c.network)} (and published ports) run with backend "oci" only, for now ` +
+      `containers.${c.name}.${c.ports.length > 0 ? "ports" : "network"}: ${c.ports.length > 0 ? "published ports" : `network ${JSON.stringify(c.network)}`} run with backend "oci" only, for now ` +
         `(railyard export carries them). use backend "oci", or network "host"`,
       c.name,
     );

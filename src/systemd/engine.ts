@@ -17,11 +17,20 @@ export interface EngineUnitInputs {
   readonly stopSignal?: string;
 }
 
-function runArgs(c: ResolvedContainer, u: EngineUnitInputs, podman: boolean): string[] {
-  const a = ["run", "--rm", `--name=${c.name}`, "--log-driver=journald", "--pull=never"];
+/** The engine's name for a container: a project's prefixes it, as compose names its containers. */
+const engineName = (config: Pick<ResolvedConfig, "project">, c: ResolvedContainer): string =>
+  config.project ? `${config.project}-${c.name}` : c.name;
+
+function runArgs(
+  name: string,
+  c: ResolvedContainer,
+  u: EngineUnitInputs,
+  podman: boolean,
+): string[] {
+  const a = ["run", "--rm", `--name=${name}`, "--log-driver=journald", "--pull=never"];
   if (podman)
     a.push(
-      `--cidfile=/run/railyard/${c.name}.ctr-id`,
+      `--cidfile=/run/railyard/${name}.ctr-id`,
       "--cgroups=no-conmon",
       "--sdnotify=conmon",
       "--replace",
@@ -30,7 +39,8 @@ function runArgs(c: ResolvedContainer, u: EngineUnitInputs, podman: boolean): st
   if (c.user) a.push(`--user=${c.user.uid}:${c.user.gid}`);
   else if (c.userSpec) a.push(`--user=${c.userSpec}`);
   if (c.workdir) a.push(`--workdir=${c.workdir}`);
-  a.push(`--hostname=${c.hostname}`, `--network=${c.network}`);
+  // "private" (an image's default: a way out, nothing in) is the engine's default bridge.
+  a.push(`--hostname=${c.hostname}`, `--network=${c.network === "private" ? "bridge" : c.network}`);
   if (c.readonly) a.push("--read-only");
   for (const f of c.environmentFiles) a.push(`--env-file=${f}`);
   for (const [k, v] of Object.entries(c.environment).sort(([x], [y]) => (x < y ? -1 : 1)))
@@ -72,6 +82,7 @@ export function renderEngineUnit(
 ): string {
   const podman = c.backend === "podman";
   const e = execQuote(u.engine);
+  const name = engineName(config, c);
   const deps = c.dependsOn.map((d) => config.containers[d]?.serviceName ?? `railyard-${d}.service`);
   const unit = [
     `Description=railyard container ${c.name} (${c.backend})`,
@@ -81,7 +92,7 @@ export function renderEngineUnit(
   if (!podman) unit.push("Requires=docker.service", "After=docker.service");
   if (deps.length > 0) unit.push(`Requires=${deps.join(" ")}`, `After=${deps.join(" ")}`);
   unit.push("StartLimitIntervalSec=60", "StartLimitBurst=20");
-  const cid = `/run/railyard/${c.name}.ctr-id`;
+  const cid = `/run/railyard/${name}.ctr-id`;
   const service = podman
     ? [
         "Type=notify",
@@ -91,17 +102,17 @@ export function renderEngineUnit(
         "RuntimeDirectoryPreserve=yes",
         // As podman generate systemd --new does: a cidfile left by a failed start blocks the next.
         `ExecStartPre=/bin/rm -f ${cid}`,
-        `ExecStartPre=-${e} rm -f --ignore ${c.name}`,
-        `ExecStart=${e} ${runArgs(c, u, true).map(execQuote).join(" ")}`,
+        `ExecStartPre=-${e} rm -f --ignore ${name}`,
+        `ExecStart=${e} ${runArgs(name, c, u, true).map(execQuote).join(" ")}`,
         `ExecStop=${e} stop --ignore -t ${c.stopTimeout} --cidfile=${cid}`,
         `ExecStopPost=-${e} rm -f --ignore --cidfile=${cid}`,
       ]
     : [
         "Type=simple",
-        `ExecStartPre=-${e} rm -f ${c.name}`,
-        `ExecStart=${e} ${runArgs(c, u, false).map(execQuote).join(" ")}`,
-        `ExecStop=${e} stop -t ${c.stopTimeout} ${c.name}`,
-        `ExecStopPost=-${e} rm -f ${c.name}`,
+        `ExecStartPre=-${e} rm -f ${name}`,
+        `ExecStart=${e} ${runArgs(name, c, u, false).map(execQuote).join(" ")}`,
+        `ExecStop=${e} stop -t ${c.stopTimeout} ${name}`,
+        `ExecStopPost=-${e} rm -f ${name}`,
       ];
   service.push(
     `TimeoutStopSec=${c.stopTimeout + 10}`,

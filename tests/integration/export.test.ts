@@ -104,10 +104,7 @@ test("ports are exported; the docker and podman backends refuse private networks
   );
   const e = await railyard(["--config", engineFile, "switch", "--dry-run"]);
   assert.equal(e.code, 1);
-  assert.match(
-    e.stderr,
-    /containers\.engine\.network: network "private" \(and published ports\) run with backend "oci" only/,
-  );
+  assert.match(e.stderr, /containers\.engine\.ports: published ports run with backend "oci" only/);
   const checkedFile = join(dir, "checked-podman.json");
   writeFileSync(
     checkedFile,
