@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { runtimeId } from "../helpers/ids.js";
 import { crasher, projects, sleeper, type Project } from "../helpers/project.js";
 import { systemdSuite, waitFor } from "../helpers/systemd.js";
 
@@ -113,7 +114,9 @@ describe("a failed switch undoes itself", () => {
     const good = await sd.railyard([...cfg, "switch"]);
     assert.equal(good.code, 0, good.stdout + good.stderr);
     assert.equal(current(p), "3");
-    assert.equal(sd.exec("cat", [`/run/railyard/web.health`]).stdout.trim(), "healthy");
+    // The health result is named by the runtime id, which carries the project's state dir scope.
+    const health = `/run/railyard/${runtimeId(p.state, "web")}.health`;
+    assert.equal(sd.exec("cat", [health]).stdout.trim(), "healthy");
     p.write({});
     await sd.railyard([...cfg, "switch"]);
   });
