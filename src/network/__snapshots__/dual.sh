@@ -27,7 +27,7 @@ up)
 	down
 	(
 		flock 9
-		nft list table ip railyard >/dev/null 2>&1 || nft -f - <<'NFT'
+		nft list chain ip railyard input >/dev/null 2>&1 || nft -f - <<'NFT'
 table ip railyard {
 	set ifaces {
 		type ifname
@@ -43,31 +43,54 @@ table ip railyard {
 	}
 	chain prerouting {
 		type nat hook prerouting priority dstnat; policy accept;
+	}
+	chain output {
+		type nat hook output priority -100; policy accept;
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+	}
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+	}
+	chain input {
+		type filter hook input priority filter; policy accept;
+	}
+}
+flush chain ip railyard prerouting
+flush chain ip railyard output
+flush chain ip railyard postrouting
+flush chain ip railyard forward
+flush chain ip railyard input
+table ip railyard {
+	chain prerouting {
 		fib daddr type local dnat to ip daddr . meta l4proto . th dport map @published
 		fib daddr type local dnat to meta l4proto . th dport map @publishedany
 	}
 	chain output {
-		type nat hook output priority -100; policy accept;
 		fib daddr type local dnat to ip daddr . meta l4proto . th dport map @published
 		fib daddr type local dnat to meta l4proto . th dport map @publishedany
 	}
 	chain postrouting {
-		type nat hook postrouting priority srcnat; policy accept;
 		oifname @ifaces ip saddr 127.0.0.0/8 masquerade
 		oifname @ifaces iifname @ifaces ct status dnat masquerade
 		iifname @ifaces oifname != @ifaces masquerade
 	}
 	chain forward {
-		type filter hook forward priority filter; policy accept;
 		oifname @ifaces ct state established,related accept
 		oifname @ifaces ct status dnat accept
 		iifname . oifname @samebridge accept
 		oifname @ifaces drop
 	}
+	chain input {
+		iifname @ifaces ip daddr 127.0.0.0/8 ct state established,related accept
+		iifname @ifaces ip daddr 127.0.0.0/8 ct status dnat accept
+		iifname @ifaces ip daddr 127.0.0.0/8 drop
+	}
 }
 NFT
 		echo 1 >/proc/sys/net/ipv4/ip_forward
-		nft list table ip6 railyard >/dev/null 2>&1 || nft -f - <<'NFT'
+		nft list chain ip6 railyard forward >/dev/null 2>&1 || nft -f - <<'NFT'
 table ip6 railyard {
 	set ifaces {
 		type ifname
@@ -83,21 +106,35 @@ table ip6 railyard {
 	}
 	chain prerouting {
 		type nat hook prerouting priority dstnat; policy accept;
+	}
+	chain output {
+		type nat hook output priority -100; policy accept;
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+	}
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+	}
+}
+flush chain ip6 railyard prerouting
+flush chain ip6 railyard output
+flush chain ip6 railyard postrouting
+flush chain ip6 railyard forward
+table ip6 railyard {
+	chain prerouting {
 		fib daddr type local dnat to ip6 daddr . meta l4proto . th dport map @published
 		fib daddr type local dnat to meta l4proto . th dport map @publishedany
 	}
 	chain output {
-		type nat hook output priority -100; policy accept;
 		fib daddr type local dnat to ip6 daddr . meta l4proto . th dport map @published
 		fib daddr type local dnat to meta l4proto . th dport map @publishedany
 	}
 	chain postrouting {
-		type nat hook postrouting priority srcnat; policy accept;
 		oifname @ifaces iifname @ifaces ct status dnat masquerade
 		iifname @ifaces oifname != @ifaces masquerade
 	}
 	chain forward {
-		type filter hook forward priority filter; policy accept;
 		oifname @ifaces ct state established,related accept
 		oifname @ifaces ct status dnat accept
 		iifname . oifname @samebridge accept
