@@ -3,11 +3,12 @@ import { effectiveCapabilities } from "./spec.js";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { mkdirNoFollow, UnsafePathError } from "../util/mkdir-safe.js";
 import { jsonProblem } from "../util/parse-error.js";
+import { readFileInRoot, readRegularFile, UnreadableFileError } from "../util/read-file.js";
 import type { ResolvedContainer, ResolvedMount, RootlessScope } from "../config/types.js";
 import { chownMapped } from "../rootless/host.js";
 import { posix } from "node:path";
 import { BuildError, ConfigError } from "../errors.js";
-import { dirLookup, type HostAccounts } from "./rootfs.js";
+import type { HostAccounts } from "./rootfs.js";
 import { readOr } from "../config/load.js";
 import { privateResolvConf } from "../network/script.js";
 import type { DeviceInfo } from "./spec.js";
@@ -62,6 +63,13 @@ export function parseEnvFile(
   return { ok: true, env };
 }
 
+/** An environment file larger than this is no list of variables (and would be read whole). */
+export const ENV_FILE_MAX = 1 << 20;
+
+/** An environment file's text: a regular file of at most ENV_FILE_MAX bytes (read-file.ts). */
+export const readEnvFileText = (f: string): string =>
+  readRegularFile(f, ENV_FILE_MAX).toString("utf8");
+
 /**
  * A container's environmentFiles, read and merged in order. A file that is missing or does not
  * parse is a config problem (exit 2), named by its key, the file and the line.
@@ -73,12 +81,15 @@ export function readEnvFiles(c: ResolvedContainer, configFile: string): Record<s
     const path = `containers.${c.name}.environmentFiles[${i}]`;
     let text: string;
     try {
-      text = readFileSync(f, "utf8");
+      text = readEnvFileText(f);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       problems.push({
         path,
-        message: `cannot read ${f}${code === "ENOENT" ? ": no such file" : `: ${code ?? (e as Error).message}`}. expected a file of KEY=value lines`,
+        message:
+          e instanceof UnreadableFileError
+            ? `${e.message}. expected a regular file of KEY=value lines`
+            : `cannot read ${f}${code === "ENOENT" ? ": no such file" : `: ${code ?? (e as Error).message}`}. expected a file of KEY=value lines`,
       });
       return;
     }
@@ -193,32 +204,12 @@ export function containerResolvConf(c: ResolvedContainer): string | undefined {
 
 /**
  * Read a file of an unpacked rootfs as the container would see it: symlinks on the way are
- * resolved inside the rootfs (an absolute target or `..` never leaves it). Undefined if absent.
+ * resolved inside the rootfs (an absolute target or `..` never leaves it), and only a regular
+ * file of at most 1 MiB is read (an image may hold a FIFO there). Undefined otherwise.
  */
 export function readInRoot(root: string, path: string): string | undefined {
-  const lookup = dirLookup(root);
-  let segs = posix.normalize(path).split("/").filter(Boolean);
-  let real: string[] = [];
-  for (let hops = 0, i = 0; i < segs.length;) {
-    const next = `/${[...real, segs[i]].join("/")}`;
-    const e = lookup(next);
-    if (!e) return undefined;
-    if (e.kind === "symlink") {
-      if (++hops > 40) return undefined;
-      const target = posix
-        .resolve(`/${real.join("/")}`, e.target)
-        .split("/")
-        .filter(Boolean);
-      segs = [...target, ...segs.slice(i + 1)];
-      real = [];
-      i = 0;
-      continue;
-    }
-    real.push(segs[i] as string);
-    i++;
-  }
   try {
-    return readFileSync(`${root}/${real.join("/")}`, "utf8");
+    return readFileInRoot(root, path, 1 << 20).toString("utf8");
   } catch {
     return undefined;
   }

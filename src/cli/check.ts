@@ -1,4 +1,4 @@
-import { ConfigError } from "../errors.js";
+import { ConfigError, type ConfigProblem } from "../errors.js";
 import { loadFor, type Command } from "./context.js";
 
 export const checkCommand: Command = {
@@ -19,11 +19,21 @@ when the config is invalid.`,
       import("../generations/secret-digests.js"),
       import("../cdi/host.js"),
     ]);
-    for (const c of Object.values(config.containers)) readEnvFiles(c, config.file);
-    readSecretValues(config);
+    // Every problem of every file at once, as for the config's own keys.
+    const problems: ConfigProblem[] = [];
+    const collect = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        problems.push(...e.problems);
+      }
+    };
+    for (const c of Object.values(config.containers)) collect(() => readEnvFiles(c, config.file));
+    collect(() => readSecretValues(config));
     // A CDI name is checked against the specs this host has, as build would.
-    const cdi = await cdiConfigProblems(config);
-    if (cdi.length > 0) throw new ConfigError(config.file, cdi);
+    problems.push(...(await cdiConfigProblems(config)));
+    if (problems.length > 0) throw new ConfigError(config.file, problems);
     if (ctx.args.globals.json) ctx.out(JSON.stringify(config, null, 2));
     else {
       const names = Object.keys(config.containers);

@@ -12,7 +12,15 @@ import { join } from "node:path";
 import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
 import { ConfigError, type ConfigProblem } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
-import { parseEnvFile } from "../bundle/host.js";
+import { parseEnvFile, readEnvFileText } from "../bundle/host.js";
+import { formatBytes, readRegularFile, UnreadableFileError } from "../util/read-file.js";
+
+/**
+ * systemd's limits (CREDENTIAL_SIZE_MAX): a credential of at most 1 MiB, an encrypted one of at
+ * most 128 KiB more, and 1 MiB of credentials for a service in all; past them the start fails.
+ */
+export const CREDENTIAL_MAX = 1 << 20;
+const ENCRYPTED_CREDENTIAL_MAX = CREDENTIAL_MAX + (128 << 10);
 
 /** A generation's config from before secrets existed has no `secrets` on its containers. */
 const secretsOf = (c: ResolvedContainer) => c.secrets ?? [];
@@ -35,17 +43,34 @@ export function readSecretValues(config: ResolvedConfig): Map<string, Buffer> {
     const [key, path] =
       s.encrypted !== undefined ? ["encrypted", s.encrypted] : ["file", s.file ?? ""];
     try {
-      values.set(name, readFileSync(path));
+      values.set(
+        name,
+        readRegularFile(path, key === "encrypted" ? ENCRYPTED_CREDENTIAL_MAX : CREDENTIAL_MAX),
+      );
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       problems.push({
         path: `secrets.${name}.${key}`,
         message:
-          code === "ENOENT"
-            ? `${path} does not exist. create it (the value, and nothing else), or change the path`
-            : `${path} cannot be read (${code ?? "error"}). railyard reads it as root when it switches`,
+          e instanceof UnreadableFileError
+            ? `${e.message}: systemd delivers a credential from a regular file of at most ${formatBytes(CREDENTIAL_MAX)}${key === "encrypted" ? " (encrypted: 128 KiB more)" : ""}`
+            : code === "ENOENT"
+              ? `${path} does not exist. create it (the value, and nothing else), or change the path`
+              : `${path} cannot be read (${code ?? "error"}). railyard reads it as root when it switches`,
       });
     }
+  }
+  // systemd also caps what one service gets in all (an encrypted one's size is known at start).
+  for (const c of Object.values(config.containers)) {
+    const names = [...new Set(secretsOf(c).map((s) => s.source))].filter(
+      (s) => config.secrets[s]?.file !== undefined,
+    );
+    const total = names.reduce((n, s) => n + (values.get(s)?.length ?? 0), 0);
+    if (total > CREDENTIAL_MAX)
+      problems.push({
+        path: `containers.${c.name}.secrets`,
+        message: `its secrets come to ${formatBytes(total)}, and systemd gives a service at most ${formatBytes(CREDENTIAL_MAX)} of credentials in all`,
+      });
   }
   if (problems.length > 0) throw new ConfigError(config.file, problems);
   return values;
@@ -79,9 +104,9 @@ function envFileContent(c: ResolvedContainer): string {
     .map((f) => {
       let text: string;
       try {
-        text = readFileSync(f, "utf8");
+        text = readEnvFileText(f);
       } catch (e) {
-        return `${f}\0unreadable ${(e as NodeJS.ErrnoException).code ?? ""}`;
+        return `${f}\0unreadable ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
       }
       const r = parseEnvFile(text);
       return r.ok
