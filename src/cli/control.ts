@@ -1,10 +1,11 @@
+import { own } from "../util/record.js";
 /**
  * `railyard start|stop|restart NAME... | --all`: a service of the current generation, through
  * systemd, as `docker start/stop/restart` do it for a container. Each waits for systemd's result
  * and prints one line per service, with the reason when it failed.
  */
 import type { ResolvedConfig } from "../config/types.js";
-import { readOr } from "../config/load.js";
+import { readFileInRoot } from "../util/read-file.js";
 import { RailyardError, UsageError } from "../errors.js";
 import type { ServiceEntry } from "../generations/manifest.js";
 import { loadFor, type Command, type CommandContext } from "./context.js";
@@ -27,7 +28,7 @@ export async function currentServices(
   if (all && names.length > 0) throw new UsageError("name services or give --all, not both");
   if (!all && names.length === 0) throw new UsageError("name one or more services, or give --all");
   for (const n of names)
-    if (!m.services[n])
+    if (!own(m.services, n))
       throw new UsageError(
         `no service ${JSON.stringify(n)} in generation ${gen}. services: ${known.join(", ") || "(none)"}`,
       );
@@ -61,9 +62,18 @@ export async function runningService(
   return { entry, pid, show };
 }
 
-/** A file of a running container's /etc, as it sees it (through its init's root); "" if none. */
-export const containerEtc = (pid: number, file: string): string =>
-  readOr(`/proc/${pid}/root/etc/${file}`, "");
+/**
+ * A file of a running container's /etc, as it sees it (through its init's root), ""  if it has
+ * none. The container's files are not trusted: its links resolve inside its root, and only a
+ * regular file of at most 1 MiB is read (a link to /etc/shadow, /dev/zero or a FIFO is not).
+ */
+export function containerEtc(pid: number, file: string): string {
+  try {
+    return readFileInRoot(`/proc/${pid}/root`, `/etc/${file}`, 1 << 20).toString("utf8");
+  } catch {
+    return "";
+  }
+}
 
 /** One service after the job: what a user reads, and why when it did not go as asked. */
 export interface ControlResult {

@@ -1,3 +1,4 @@
+import { own } from "../util/record.js";
 /**
  * `railyard exec NAME -- CMD...`: a command in a running container, as `docker exec` runs it.
  * The OCI runtime's exec starts from the container's own process spec (its user, environment,
@@ -113,7 +114,7 @@ and stderr pass through; the exit code is CMD's.
       import("./control.js"),
     ]);
     requireSystemd("railyard exec", config.rootless);
-    const c = config.containers[name];
+    const c = own(config.containers, name);
     const { pid } = await runningService(config, name);
     if (!c) throw new UsageError(`no container named ${JSON.stringify(name)}`);
     const user = ctx.args.flags["as"];

@@ -1,3 +1,4 @@
+import { own } from "../util/record.js";
 import { pullReporter } from "./progress.js";
 import { loadFor, type Command } from "./context.js";
 import { normaliseArch } from "../config/parse.js";
@@ -36,7 +37,7 @@ progress as JSON lines.`,
         ? ctx.args.positionals
         : Object.keys(config.containers).filter((n) => config.containers[n]?.image);
     for (const n of names) {
-      const c = config.containers[n];
+      const c = own(config.containers, n);
       if (c?.image) {
         const img = await acquireImage(config, c, {
           env: ctx.env,

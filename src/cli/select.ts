@@ -1,3 +1,4 @@
+import { own } from "../util/record.js";
 import { UsageError } from "../errors.js";
 import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
 
@@ -8,7 +9,7 @@ export function selectContainers(
 ): ResolvedContainer[] {
   if (names.length === 0) return Object.values(config.containers);
   return names.map((n) => {
-    const c = config.containers[n];
+    const c = own(config.containers, n);
     if (!c)
       throw new UsageError(
         `no container named ${JSON.stringify(n)} in ${config.file}. known: ${Object.keys(config.containers).join(", ") || "(none)"}`,

@@ -1,3 +1,4 @@
+import { own } from "../util/record.js";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { UsageError } from "../errors.js";
@@ -84,7 +85,7 @@ ps and podman ps are theirs. railyard stats shows CPU % and IO.`,
     const names =
       ctx.args.positionals.length > 0 ? ctx.args.positionals : Object.keys(m.services).sort();
     for (const n of names)
-      if (!m.services[n])
+      if (!own(m.services, n))
         throw new UsageError(
           `no service ${JSON.stringify(n)} in generation ${gen}. services: ${Object.keys(m.services).join(", ")}`,
         );
@@ -187,11 +188,12 @@ export const logsCommand: Command = {
       ]);
     // Without systemd there is no journal of services to show: say what status says.
     requireSystemd("railyard logs", config.rootless);
-    const c = config.containers[name];
+    const c = own(config.containers, name);
     const gen = currentGeneration(config.stateDir);
     const unit =
-      (gen !== undefined ? readManifest(config.stateDir, gen).services[name]?.unit : undefined) ??
-      c?.serviceName;
+      (gen !== undefined
+        ? own(readManifest(config.stateDir, gen).services, name)?.unit
+        : undefined) ?? c?.serviceName;
     if (!unit) throw new UsageError(`no container named ${JSON.stringify(name)} in ${config.file}`);
     const args = [...logMatches(unit, config.rootless), "--no-pager"];
     if (ctx.args.flags["follow"] === true) args.push("-f");

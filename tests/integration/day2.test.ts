@@ -85,6 +85,21 @@ test("stop, start and restart go through systemd, wait, and say what happened pe
   const none = await sd.railyard([...cfg, "restart"]);
   assert.equal(none.code, 2);
   assert.match(none.stderr, /name one or more services, or give --all/);
+  // Names every object inherits are no services: stop __proto__ ran `systemctl stop
+  // undefined.service` and exited 0.
+  // (c, whose start failed above, comes back on its own: Restart=always.)
+  const pidsNow = { a: mainPid("a"), b: mainPid("b") };
+  for (const name of ["__proto__", "toString", "constructor", "hasOwnProperty"])
+    for (const verb of ["stop", "restart", "start", "status", "inspect", "logs", "exec", "run"]) {
+      const r = await sd.railyard([...cfg, verb, name, ...(verb === "exec" ? ["--", "true"] : [])]);
+      assert.equal(r.code, 2, `${verb} ${name}: ${r.stderr}`);
+      assert.match(
+        r.stderr,
+        new RegExp(`no (service|container named) "${name}"`),
+        `${verb} ${name}`,
+      );
+    }
+  assert.deepEqual({ a: mainPid("a"), b: mainPid("b") }, pidsNow);
   sd.exec("systemctl", ["stop", unit("a"), unit("b"), unit("c")]);
 });
 
@@ -197,6 +212,46 @@ test("exec runs a command as the container's process runs: its user, environment
   const usage = await sd.railyard([...cfg, "exec", "u"]);
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /usage: railyard exec/);
+});
+
+test("attack: a container's /etc/passwd that links to the host's files, /dev/zero or a FIFO gets no exec -u or top to read them", async () => {
+  // A writable root (copies of the host's files), which the container's root then rigs.
+  const p = project();
+  const rig = [
+    "ln -sf /etc/shadow /etc/passwd", // on the host, /etc/shadow holds root's entry
+    "ln -sf /dev/zero /etc/group",
+    "mkfifo /etc/fifo && ln -sf /etc/fifo /etc/shadow-fifo",
+    "echo rigged",
+    "while :; do sleep 1; done",
+  ].join("; ");
+  const cfg = p.write({
+    evil: { args: ["/bin/busybox", "sh", "-c", rig], readonly: false, stopSignal: "SIGKILL" },
+  });
+  const sw = await sd.railyard([...cfg, "switch"]);
+  assert.equal(sw.code, 0, sw.stdout + sw.stderr);
+  for (let i = 0; i < 50; i++) {
+    if (sd.exec("journalctl", ["-u", unit("evil"), "-o", "cat"]).stdout.includes("rigged")) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const t0 = Date.now();
+  const asRoot = await sd.railyard([
+    ...cfg,
+    "exec",
+    "-u",
+    "root",
+    "evil",
+    "--",
+    "/bin/busybox",
+    "id",
+  ]);
+  assert.ok(Date.now() - t0 < 10_000, "no hang, no endless read");
+  // Inside its root, /etc/shadow does not exist: there is no root user to find, so it says so.
+  assert.equal(asRoot.code, 2, asRoot.stdout + asRoot.stderr);
+  assert.match(asRoot.stderr, /user "root" does not exist in evil's \/etc\/passwd/);
+  const top = await sd.railyard([...cfg, "top", "evil", "--json"]);
+  assert.equal(top.code, 0, top.stderr);
+  assert.ok(Date.now() - t0 < 20_000, "top neither");
+  sd.exec("systemctl", ["stop", unit("evil")]);
 });
 
 test("stats reads each service's cgroup: CPU % of a busy loop, the processes it started, and n/a with the reason where this host keeps no figure", async () => {
