@@ -203,6 +203,8 @@ export async function tellSomeone(
     .exec(cmd as string, args, {
       env: { ...ctx.env, ...failureEnv(event) },
       signal: AbortSignal.timeout(60_000),
+      // What it leaves running (a notifier in the background) never holds the switch open.
+      group: true,
     })
     .catch((e: Error) => ({ code: -1, stderr: e.message, stdout: "" }));
   if (r.code !== 0)

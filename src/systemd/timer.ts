@@ -43,6 +43,9 @@ export function renderUpdateUnits(u: UpdateUnitInputs): Record<string, string> {
     "[Service]",
     "Type=oneshot",
     `ExecStart=${u.argv.map(execQuote).join(" ")}`,
+    // A oneshot waits forever by default: a run stuck on a registry or a hook would keep every
+    // later timer run from starting. Pulls of large images fit well within this.
+    "TimeoutStartSec=2h",
     "",
   ];
   const timer = [

@@ -21,7 +21,16 @@ export interface ExecOptions {
   readonly input?: string;
   /** Each complete line of output as it comes (a builder's progress); still captured. */
   readonly onLine?: (line: string, stream: "stdout" | "stderr") => void;
+  /**
+   * For a program the user wrote (a hook): it runs as a process group of its own, `signal`
+   * kills that whole group, and once it has exited, output that something it left running
+   * still holds open is read for one more second, not waited on forever.
+   */
+  readonly group?: boolean;
 }
+
+/** How long a group's output is still read after its leader exited. */
+const GROUP_GRACE_MS = 1000;
 
 /** A `spawn` seam: every subprocess railyard starts for a result goes through one of these. */
 export type Exec = (
@@ -40,12 +49,36 @@ export function exitStatus(code: number | null, signal: NodeJS.Signals | null): 
 export const exec: Exec = (command, args, opts = {}) =>
   new Promise((resolve, reject) => {
     const stdio: StdioOptions = [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"];
+    const group = opts.group === true;
     const child = spawn(command, args, {
       stdio,
       env: opts.env ?? process.env,
       ...(opts.cwd ? { cwd: opts.cwd } : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.signal && !group ? { signal: opts.signal } : {}),
+      ...(group ? { detached: true } : {}),
     });
+    if (group) {
+      // Our ends of its pipes closed: the child's 'close' follows its exit, whoever else holds
+      // the other ends.
+      const stopReading = () => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      };
+      const killGroup = () => {
+        try {
+          if (child.pid) process.kill(-child.pid, "SIGKILL");
+        } catch {
+          // gone already
+        }
+        stopReading();
+      };
+      if (opts.signal?.aborted) killGroup();
+      else opts.signal?.addEventListener("abort", killGroup, { once: true });
+      child.on("exit", () => {
+        opts.signal?.removeEventListener("abort", killGroup);
+        setTimeout(stopReading, GROUP_GRACE_MS).unref();
+      });
+    }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const pending: (() => void)[] = [];
