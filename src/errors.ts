@@ -176,3 +176,18 @@ export class RootlessError extends RailyardError {
     super(message);
   }
 }
+
+/**
+ * The state filesystem cannot be written: read-only (EROFS) or full (ENOSPC, EDQUOT). Names the
+ * path and the filesystem it is on, with the way out; exit 1, since the command was right.
+ */
+export class StateWriteError extends RailyardError {
+  override name = "StateWriteError";
+  constructor(
+    message: string,
+    readonly path: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}

@@ -18,16 +18,26 @@ export interface CommandContext {
   readonly debug: (line: string) => void;
   /** Notices the user should always see (stderr). */
   readonly info: (line: string) => void;
+  /** Filled by loadFor: the state dir in use, which a failed write with no path is said to be on. */
+  readonly loaded?: { stateDir?: string };
 }
 
-export function loadFor(ctx: CommandContext, command: string): Promise<Readonly<ResolvedConfig>> {
+/**
+ * The config, loaded for `command`. `compiledOnly`: a TypeScript/JavaScript config runs only if
+ * an explicit command has compiled and loaded it before (tab completion runs nobody's new code).
+ */
+export function loadFor(
+  ctx: CommandContext,
+  command: string,
+  o: { compiledOnly?: boolean } = {},
+): Promise<Readonly<ResolvedConfig>> {
   const user = ctx.args.globals.user ? userScope(ctx.env) : undefined;
   if (!user && process.getuid?.() !== 0 && NEEDS_ROOT_OR_USER.has(command))
     throw new UsageError(
       `railyard ${command} runs system services as root. as a non-root user, run it rootless: ` +
         `railyard --user ${command} (railyard doctor --user checks what that needs)`,
     );
-  return loadConfig({
+  const loading = loadConfig({
     flag: ctx.args.globals.config,
     env: ctx.env,
     cwd: ctx.cwd,
@@ -39,6 +49,11 @@ export function loadFor(ctx: CommandContext, command: string): Promise<Readonly<
         : undefined,
     ...(user ? { defaultStateDir: user.stateDir } : {}),
     ...(user ? { rootless: user.scope } : {}),
+    ...(o.compiledOnly ? { compiledOnly: true } : {}),
+  });
+  return loading.then((config) => {
+    if (ctx.loaded) ctx.loaded.stateDir = config.stateDir;
+    return config;
   });
 }
 

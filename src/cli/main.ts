@@ -1,5 +1,4 @@
-import { statfsSync } from "node:fs";
-import { dirname } from "node:path";
+import { stateWriteProblem } from "../util/mounts.js";
 import { RailyardError, UsageError } from "../errors.js";
 import { buildCommit, packageVersion } from "../util/package.js";
 import { parseArgs, type FlagSpec } from "./args.js";
@@ -118,6 +117,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   let verbose = argv.includes("--verbose") || argv.includes("-v");
   // What the completion scripts run at TAB: not a command of the help, and never an error.
   if (argv[0] === "__complete") return completeCli(argv.slice(1), COMMANDS, ALIASES, io);
+  const loaded: { stateDir?: string } = {};
   try {
     const specFor = (cmd: string | undefined): FlagSpec =>
       COMMANDS.find((c) => c.name === (cmd !== undefined ? (ALIASES[cmd] ?? cmd) : cmd))?.flags ?? {
@@ -155,6 +155,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         `railyard ${cmd.name} takes no arguments, got ${args.positionals.map((p) => JSON.stringify(p)).join(" ")}. usage: ${cmd.usage}`,
       );
     const ctx: CommandContext = {
+      loaded,
       args,
       env: io.env,
       cwd: io.cwd,
@@ -171,7 +172,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       if (verbose && e.stack) io.stderr(`${e.stack}\n`);
       return e.exitCode;
     }
-    const full = diskFull(e);
+    const full = diskFull(e, loaded.stateDir);
     if (full) {
       io.stderr(`railyard: ${full}\n`);
       return 1;
@@ -184,22 +185,18 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
 }
 
 /**
- * A full disk, said in one line with the path and what is left there (a failure, exit 1: the
- * command was right, the host could not take it). `railyard gc` frees unused images, bundles
- * and dead partial downloads at once.
+ * A full or read-only filesystem, said in one line with the path, the filesystem and what is
+ * left there (a failure, exit 1: the command was right, the host could not take it). A write
+ * with no path (a stream's) is said to be on the state dir the command used, not on /.
  */
-function diskFull(e: unknown): string | undefined {
+function diskFull(e: unknown, stateDir: string | undefined): string | undefined {
   const err = e as NodeJS.ErrnoException;
-  if (err?.code !== "ENOSPC" && err?.code !== "EDQUOT") return undefined;
-  const path = err.path ?? (err as { dest?: string }).dest;
-  let free = "";
-  try {
-    const st = statfsSync(path ? dirname(path) : "/");
-    free = `, ${((st.bavail * st.bsize) / 1024 ** 2).toFixed(0)} MiB free there`;
-  } catch {
-    // the path's directory is gone too
-  }
-  return `no space left on the device of ${path ?? "a file railyard was writing"}${free}. free some space (railyard gc removes unused images, bundles and partial downloads) and run the command again`;
+  if (err?.code !== "ENOSPC" && err?.code !== "EDQUOT" && err?.code !== "EROFS") return undefined;
+  // A copy's error names its source as `path` and the file it could not write as `dest`.
+  const path = (err as { dest?: string }).dest ?? err.path ?? stateDir;
+  return path === undefined
+    ? `no space left on the device of a file railyard was writing. free some space and run the command again`
+    : stateWriteProblem(path, err.code);
 }
 
 /**

@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { StateWriteError } from "../errors.js";
+import { stateWriteProblem } from "./mounts.js";
 
 /**
  * Locks are flock(2) locks on a file that is never unlinked, held through util-linux's flock(1)
@@ -56,13 +58,31 @@ export async function tryLock(lock: string): Promise<(() => Promise<void>) | num
     void closed.then(resolve);
   });
   if (outcome === HELD) return lockHolder(lock) ?? 0;
-  if (outcome !== "locked")
+  if (outcome !== "locked") {
+    // flock could not open the file: a read-only or full filesystem says so by name.
+    const code = /Read-only file system/.test(stderr)
+      ? "EROFS"
+      : /No space left/.test(stderr)
+        ? "ENOSPC"
+        : undefined;
+    const problem = stateWriteProblem(lock, code);
+    if (problem && code) throw new StateWriteError(problem, lock, code);
     throw new Error(`flock ${lock} failed (exit ${outcome}): ${stderr.trim()}`);
-  writeFileSync(lock, `${process.pid}\n`);
-  return async () => {
+  }
+  const release = async () => {
     child.stdin.end();
     await closed;
   };
+  try {
+    writeFileSync(lock, `${process.pid}\n`);
+  } catch (e) {
+    // The helper holds the lock and waits on our pipe: let it go, or nothing ever exits.
+    await release();
+    const code = (e as NodeJS.ErrnoException).code;
+    const problem = stateWriteProblem(lock, code);
+    throw problem && code ? new StateWriteError(problem, lock, code) : e;
+  }
+  return release;
 }
 
 /** Run `f` holding the lock, waiting for a live holder up to `timeoutMs`. */
