@@ -202,7 +202,9 @@ export async function completeCli(
       debug: () => {},
       info: () => {},
     };
-    config = await loadFor(ctx, "__complete");
+    // TAB in a cloned repository must not run its config: only JSON, YAML, or a script config
+    // an explicit command has already compiled and loaded.
+    config = await loadFor(ctx, "__complete", { compiledOnly: true });
     return config;
   };
   // Which facts the answer needs, then the answer with them: only those are read.

@@ -19,6 +19,11 @@ interface CacheEntry {
   /** The compiled module's URL: a file in the cache, or data: when the cache is not writable. */
   readonly module: string;
   readonly inputs: readonly { path: string; size: number; mtimeMs: number }[];
+  /**
+   * Set once this compiled module has loaded within the limits (evaluate.ts): later runs import
+   * it directly, and tab completion may run it.
+   */
+  readonly checked?: boolean;
 }
 
 /** An esbuild message: what `build` rejects with, as far as we read it. */
@@ -44,8 +49,29 @@ function unchanged(entry: CacheEntry): boolean {
   });
 }
 
-/** Import a script config through the compile cache; resolves with the module's namespace. */
-export async function importScriptConfig(file: string, cacheDir: string): Promise<unknown> {
+/** A script config's compiled module, and whether it has loaded within the limits before. */
+export interface CompiledConfig {
+  readonly module: string;
+  readonly checked: boolean;
+  /** Record that it loaded within the limits (where the cache is writable). */
+  markChecked(): void;
+}
+
+/** A script config that has no compiled module, or a stale one, where compiling was not asked. */
+export class NotCompiledError extends Error {
+  override name = "NotCompiledError";
+}
+
+/**
+ * A script config's module from the compile cache, compiled now where it is missing or stale
+ * (`compiledOnly` refuses instead: tab completion never compiles, nor runs, a config that no
+ * explicit command has run).
+ */
+export async function compiledConfig(
+  file: string,
+  cacheDir: string,
+  o: { compiledOnly?: boolean } = {},
+): Promise<CompiledConfig> {
   const source = readFileSync(file);
   const key = createHash("sha256")
     .update(`${packageVersion()}\0${file}\0`)
@@ -59,13 +85,27 @@ export async function importScriptConfig(file: string, cacheDir: string): Promis
   } catch {
     // not compiled yet
   }
+  if (o.compiledOnly && !(entry?.checked === true && unchanged(entry)))
+    throw new NotCompiledError(`${file} has not been compiled and loaded by a command`);
   if (!entry || !unchanged(entry)) {
     const stale = entry?.module;
     entry = await compile(file, cacheDir, key);
     if (stale?.startsWith("file:") && stale !== entry.module)
       rmSync(fileURLToPath(stale), { force: true });
   }
-  return import(entry.module);
+  const done = entry;
+  return {
+    module: done.module,
+    checked: done.checked === true,
+    markChecked() {
+      if (!done.module.startsWith("file:")) return;
+      try {
+        writeFileAtomic(entryPath, `${JSON.stringify({ ...done, checked: true })}\n`, 0o600);
+      } catch {
+        // a read-only cache: it is checked again next time
+      }
+    },
+  };
 }
 
 async function compile(file: string, cacheDir: string, key: string): Promise<CacheEntry> {

@@ -4,7 +4,8 @@ import { jsonProblem, yamlProblem } from "../util/parse-error.js";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, extname, isAbsolute, join, resolve as resolvePath } from "node:path";
 import { ConfigError } from "../errors.js";
-import { configCacheDir, importScriptConfig } from "./compile.js";
+import { compiledConfig, configCacheDir } from "./compile.js";
+import { evaluateConfig } from "./evaluate.js";
 import type { ConfigEnv, UserConfigExport } from "./define.js";
 import { resolveConfig, type ResolveContext } from "./resolve.js";
 import type { ResolvedConfig, RootlessScope } from "./types.js";
@@ -65,8 +66,15 @@ export function findConfigFile(o: FindOptions): string {
   ]);
 }
 
-/** Read and evaluate a config file of any supported kind. Errors name the file and the position. */
-export async function readConfigFile(file: string, env: ConfigEnv): Promise<unknown> {
+/**
+ * Read and evaluate a config file of any supported kind. Errors name the file and the position.
+ * `compiledOnly`: a script config is run only if an earlier command compiled and loaded it.
+ */
+export async function readConfigFile(
+  file: string,
+  env: ConfigEnv,
+  o: { compiledOnly?: boolean } = {},
+): Promise<unknown> {
   const ext = extname(file);
   let text: string | undefined;
   if (ext === ".json" || ext === ".yaml" || ext === ".yml") {
@@ -110,24 +118,48 @@ export async function readConfigFile(file: string, env: ConfigEnv): Promise<unkn
         message: `unsupported config file type "${ext}". expected .ts, .mjs, .js, .json or .yaml`,
       },
     ]);
+  const problem = (message: string) => new ConfigError(file, [{ path: "", message }]);
+  const cannotLoad = (e: unknown) => problem(`cannot load: ${firstLines((e as Error).message)}`);
+  const noDefault = () =>
+    problem("has no default export. expected `export default defineConfig({ ... })`");
+  let compiled;
+  try {
+    compiled = await compiledConfig(file, configCacheDir(env.env), o);
+  } catch (e) {
+    throw cannotLoad(e);
+  }
+  const ms = Number(env.env["RAILYARD_CONFIG_TIMEOUT_MS"] ?? CONFIG_SETTLE_MS);
+  if (!compiled.checked) {
+    // Its first load, within limits (evaluate.ts); what it gives is used as it is.
+    const r = await evaluateConfig(compiled.module, env, ms);
+    if (r.kind === "timeout")
+      throw problem(
+        r.settling
+          ? `the default export did not settle within ${ms / 1000} s. expected a config object, or a function or promise that gives one`
+          : `did not finish loading within ${ms / 1000} s: its code runs on (an endless loop?). expected a config object, or a function or promise that gives one`,
+      );
+    if (r.kind === "memory")
+      throw problem(`used more than ${r.mb} MiB of memory while loading, and was stopped`);
+    if (r.kind === "nodefault") throw noDefault();
+    if (r.kind === "threw") throw problem(`the default export failed: ${firstLines(r.message)}`);
+    if (r.kind === "notdata")
+      throw problem(
+        `the config is not plain data (a getter threw, or it refers to itself): ${firstLines(r.message)}`,
+      );
+    if (r.kind === "load") throw cannotLoad(new Error(r.message));
+    compiled.markChecked();
+    return r.json === undefined ? undefined : (JSON.parse(r.json) as unknown);
+  }
   let mod: unknown;
   try {
-    const ns = await importScriptConfig(file, configCacheDir(env.env));
-    mod = (ns as { default?: unknown } | undefined)?.default;
+    const ns = (await import(compiled.module)) as { default?: unknown } | undefined;
+    mod = ns?.default;
   } catch (e) {
-    throw new ConfigError(file, [
-      { path: "", message: `cannot load: ${firstLines((e as Error).message)}` },
-    ]);
+    throw cannotLoad(e);
   }
   const exported = mod as UserConfigExport | undefined;
-  if (exported === undefined)
-    throw new ConfigError(file, [
-      {
-        path: "",
-        message: "has no default export. expected `export default defineConfig({ ... })`",
-      },
-    ]);
-  return settleExport(exported, env, file);
+  if (exported === undefined) throw noDefault();
+  return settleExport(exported, env, file, ms);
 }
 
 /** How long a script config's default export (a promise, or a function's result) may take. */
@@ -142,8 +174,8 @@ async function settleExport(
   exported: UserConfigExport,
   env: ConfigEnv,
   file: string,
+  ms: number,
 ): Promise<unknown> {
-  const ms = Number(env.env["RAILYARD_CONFIG_TIMEOUT_MS"] ?? CONFIG_SETTLE_MS);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -247,12 +279,18 @@ export interface LoadOptions extends FindOptions {
   readonly defaultStateDir?: string;
   /** `--user`: build for this rootless scope; what it cannot run is a config error. */
   readonly rootless?: RootlessScope;
+  /** Run a script config only if it was compiled and loaded before (readConfigFile). */
+  readonly compiledOnly?: boolean;
 }
 
 /** Find, read, validate: the one call the CLI makes to get a ResolvedConfig. */
 export async function loadConfig(o: LoadOptions): Promise<Readonly<ResolvedConfig>> {
   const file = findConfigFile(o);
-  const raw = await readConfigFile(file, { command: o.command, env: o.env });
+  const raw = await readConfigFile(
+    file,
+    { command: o.command, env: o.env },
+    o.compiledOnly ? { compiledOnly: true } : {},
+  );
   let resolved = resolveConfig(raw, hostResolveContext(file));
   if (o.rootless) {
     const problems = rootlessProblems(resolved, o.rootless);

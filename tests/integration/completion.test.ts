@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { railyard, scratchDir } from "../helpers/cli.js";
@@ -64,6 +64,34 @@ test("a config that does not load offers no names, and prints nothing on the ter
   assert.equal(r.status, 0);
   assert.equal(r.stdout, "");
   assert.equal(r.stderr, "");
+});
+
+test("TAB in a directory with a TypeScript config runs none of its code until a command has", async () => {
+  // A cloned repository: its railyard.config.ts leaves a mark when it runs.
+  const repo = join(dir, "cloned");
+  mkdirSync(repo);
+  const mark = join(repo, "ran");
+  writeFileSync(
+    join(repo, "railyard.config.ts"),
+    `import { writeFileSync } from "node:fs";\nwriteFileSync(${JSON.stringify(mark)}, "ran");\n` +
+      `export default { stateDir: ${JSON.stringify(join(repo, "state"))}, containers: { app: { args: ["/bin/true"] } } };\n`,
+  );
+  const env = { ...process.env, RAILYARD_CONFIG: "", XDG_CACHE_HOME: join(dir, "cache") };
+  const tab = () =>
+    spawnSync(process.execPath, [CLI, "__complete", "logs", ""], {
+      cwd: repo,
+      encoding: "utf8",
+      env,
+    });
+  const first = tab();
+  assert.equal(first.status, 0);
+  assert.equal(first.stdout, "", "nothing offered");
+  assert.ok(!existsSync(mark), "and nothing of the config ran");
+  // Once the user has run it on purpose, its names are offered.
+  const check = await railyard(["check"], { cwd: repo, env });
+  assert.equal(check.code, 0, check.stderr);
+  assert.ok(existsSync(mark));
+  assert.equal(tab().stdout, "app\n");
 });
 
 const zsh = spawnSync("zsh", ["--version"]).status === 0;
