@@ -191,6 +191,7 @@ test("the unit composes the config only for a container with environmentFiles, a
     // systemd unescapes it back to the JSON-escaped key, as the spec writes it: A \"quoted\" %key
     String.raw`Environment=RAILYARD_SPEC=/b/config.json RAILYARD_ROOT=/b/rootfs RAILYARD_OUT=/run/railyard/bundles/railyard-app/config.json "RAILYARD_KEEP=A \\\"quoted\\\" %%key"`,
     "ExecStartPre=/bin/mkdir -p -m 0700 /run/railyard/bundles/railyard-app",
+    "ExecStartPre=/usr/bin/install -m 0600 /dev/null /run/railyard/bundles/railyard-app/config.json",
     "ExecStartPre=/usr/bin/awk -f /p.awk /etc/app.env /b/config.json",
   ]);
   assert.equal(post, "ExecStopPost=-/bin/rm -rf /run/railyard/bundles/railyard-app");

@@ -82,6 +82,8 @@ const jsonEscaped = (s: string): string => JSON.stringify(s).slice(1, -1);
 export interface EnvFileStart {
   readonly env: Readonly<Record<string, string>>;
   readonly mkdir: readonly string[];
+  /** The composed config made empty and 0600 first: awk's own file would be 0644. */
+  readonly create: readonly string[];
   readonly awk: readonly string[];
   /** The directory runc starts, holding the composed config.json. */
   readonly bundle: string;
@@ -109,6 +111,7 @@ export function envFileStart(
       RAILYARD_KEEP: Object.keys(c.environment).map(jsonEscaped).sort().join("\n"),
     },
     mkdir: ["/bin/mkdir", "-p", "-m", "0700", dir],
+    create: ["/usr/bin/install", "-m", "0600", "/dev/null", `${dir}/config.json`],
     awk: ["/usr/bin/awk", "-f", program, ...c.environmentFiles, `${realBundle}/config.json`],
     bundle: dir,
   };
@@ -121,6 +124,7 @@ export function envFileUnitLines(s: EnvFileStart): { pre: string[]; post: string
     pre: [
       `Environment=${env.join(" ")}`,
       `ExecStartPre=${s.mkdir.map(execQuote).join(" ")}`,
+      `ExecStartPre=${s.create.map(execQuote).join(" ")}`,
       `ExecStartPre=${s.awk.map(execQuote).join(" ")}`,
     ],
     post: `ExecStopPost=-/bin/rm -rf ${execQuote(s.bundle)}`,

@@ -1,10 +1,12 @@
 import { yamlProblem } from "../util/parse-error.js";
-import { readFileSync } from "node:fs";
+import { readRegularFile, UnreadableFileError } from "../util/read-file.js";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError, UsageError } from "../errors.js";
 import type { Command } from "./context.js";
 
 const FORMATS = ["ts", "json", "yaml"] as const;
+/** The largest compose file (or .env) import reads: the largest real ones are about 10 KB. */
+const COMPOSE_FILE_MAX = 1 << 20;
 
 export const importCommand: Command = {
   name: "import",
@@ -53,12 +55,18 @@ With --json, prints { "config": {...}, "warnings": [...] } instead.`,
         import("../config/resolve.js"),
         import("../config/load.js"),
       ]);
+    // A compose file, or its .env, is a few KB; one of megabytes is no compose file, and the
+    // YAML parser's time grows faster than the input's size.
     const read = (f: string) => {
       try {
-        return readFileSync(f, "utf8");
+        return readRegularFile(f, COMPOSE_FILE_MAX).toString("utf8");
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         if (err.code === "ENOENT") return undefined;
+        if (e instanceof UnreadableFileError)
+          throw new ConfigError(f, [
+            { path: "", message: `${e.why}: expected a compose file, which is a few KB` },
+          ]);
         throw new ConfigError(f, [{ path: "", message: `cannot read: ${err.message}` }]);
       }
     };

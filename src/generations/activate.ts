@@ -17,6 +17,7 @@ import {
   journalFile,
   journalGenerations,
   readJournal,
+  markFailed,
   readManifest,
   setCurrent,
   switchLockFile,
@@ -85,7 +86,12 @@ const unitsOf = (names: readonly string[], ...gens: (GenerationManifest | undefi
  * outside railyard (unitConflicts): linking them would take a running service from its owner.
  * Checked before anything changes, so the host stays on its generation.
  */
-function refuseTakenUnits(unitDir: string, stateDir: string, target: GenerationManifest): void {
+function refuseTakenUnits(
+  unitDir: string,
+  stateDir: string,
+  target: GenerationManifest,
+  mark: boolean,
+): void {
   const container = new Map<string, string>();
   for (const [name, s] of Object.entries(target.services))
     for (const u of [s.unit, ...(s.extraUnits ?? [])]) container.set(u, name);
@@ -99,6 +105,13 @@ function refuseTakenUnits(unitDir: string, stateDir: string, target: GenerationM
     return `${c.unit}${name ? ` (container ${name})` : ""} in ${unitDir} is ${whose}`;
   });
   const names = [...new Set(taken.map((c) => container.get(c.unit)).filter((n) => n))];
+  // A new generation that never ran is marked, so generations does not show it as a good one.
+  if (mark)
+    markFailed(stateDir, target.generation, {
+      at: new Date().toISOString(),
+      reason: `refused: ${taken.map((c) => c.unit).join(", ")} ${taken.length > 1 ? "are" : "is"} another project's or not railyard's`,
+      services: names as string[],
+    });
   throw new UnitConflictError(
     `${lines.join("\n")}\na unit name is one service per host: ${
       names.length > 0
@@ -125,7 +138,7 @@ export async function activate(
   const current = currentGeneration(stateDir);
   const target = readManifest(stateDir, to);
   const unitDir = o.unitDir ?? o.rootless?.unitDir ?? DEFAULT_UNIT_DIR;
-  refuseTakenUnits(unitDir, stateDir, target);
+  refuseTakenUnits(unitDir, stateDir, target, !o.dryRun && (current === undefined || to > current));
   const fromN = pending ? pending.from : current;
   const from = fromN !== undefined ? readManifest(stateDir, fromN) : undefined;
   // After an interrupted switch the host may run a mix of the journal's generations.

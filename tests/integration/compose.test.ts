@@ -154,6 +154,23 @@ test("import refuses a bad compose file with the file, the key path and what is 
   const missing = await railyard(["import", "compose", join(dir, "nope.yaml")]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /nope\.yaml: no such file/);
+  // A file of megabytes is no compose file: refused at once, before the parser's time grows.
+  const huge = join(dir, "huge.yaml");
+  writeFileSync(huge, `services:\n${"  x: {image: y}\n".repeat(300_000)}`);
+  const t0 = Date.now();
+  const big = await railyard(["import", "compose", huge]);
+  assert.equal(big.code, 2);
+  assert.match(
+    big.stderr,
+    /huge\.yaml: is 4\.\d MiB, over the limit of 1 MiB: expected a compose file/,
+  );
+  assert.ok(Date.now() - t0 < 5000);
+  // Nor is a FIFO, which would hang the read.
+  const fifo = join(dir, "compose.fifo");
+  spawnSync("mkfifo", [fifo]);
+  const pipe = await railyard(["import", "compose", fifo]);
+  assert.equal(pipe.code, 2);
+  assert.match(pipe.stderr, /compose\.fifo: is a FIFO, not a regular file/);
   const usage = await railyard(["import", "kube", bad]);
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /usage: railyard import compose FILE/);
@@ -240,6 +257,7 @@ test("a Quadlet Secret=, with the podman secret create command export prints, re
             "busybox stat -c '%u %g %a' /run/secrets/db-password /etc/app/token; busybox cat /run/secrets/db-password /etc/app/token",
           ],
           environment: { PATH: "/bin" },
+          network: "none", // it only reads its secrets
           secrets: [
             "db-password",
             { source: "token", target: "/etc/app/token", uid: 33, gid: 33, mode: "0400" },

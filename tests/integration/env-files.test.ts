@@ -54,6 +54,11 @@ test("environmentFiles are read at start: the values reach the process and nothi
     "700 root",
     "the only file that holds the values is in a directory of root's alone, on a tmpfs",
   );
+  assert.equal(
+    sd.exec("stat", ["-c", "%a %U", `${composed}/config.json`]).stdout.trim(),
+    "600 root",
+    "and is root's alone itself, as the docs say",
+  );
 
   const values = /envtok-one-Wd83/;
   const grep = (path: string) => sd.exec("grep", ["-rlE", values.source, path]).stdout.trim();

@@ -3,7 +3,7 @@
  * it: the real `railyard` binary, real files, real owners and modes.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import {
   existsSync,
   lchownSync,
@@ -120,6 +120,64 @@ describe("security", () => {
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /environmentFiles\[0\]: cannot read .*nope\.env: no such file/);
   });
+
+  test("a secret or environment file that is a FIFO, /dev/zero or too large for systemd: check says so, at once", async () => {
+    const fifo = join(dir, "secret.fifo");
+    execFileSync("mkfifo", [fifo]);
+    const big = join(dir, "big.secret");
+    writeFileSync(big, Buffer.alloc(3 << 20, 0x61), { mode: 0o600 });
+    const bigEnv = join(dir, "big.env");
+    writeFileSync(bigEnv, "A=1\n".repeat(600_000));
+    const file = join(dir, "sources.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        stateDir: join(dir, "sources-state"),
+        secrets: { fifo: { file: fifo }, zero: { file: "/dev/zero" }, big: { file: big } },
+        containers: {
+          x: { args: ["/bin/true"], secrets: ["fifo", "zero", "big"] },
+          y: { args: ["/bin/true"], environmentFiles: [fifo, "/dev/zero", bigEnv] },
+        },
+      }),
+    );
+    for (const cmd of ["check", "build"]) {
+      const t0 = Date.now();
+      const r = await railyard(["--config", file, cmd], { timeoutMs: 20_000 });
+      assert.ok(Date.now() - t0 < 10_000, `${cmd} does not hang on the FIFO or read /dev/zero`);
+      assert.equal(r.code, 2, r.stderr);
+      // check names them all; build stops at the first.
+      if (cmd === "build") continue;
+      for (const needle of [
+        /secrets\.fifo\.file: .*secret\.fifo is a FIFO, not a regular file: systemd delivers a credential from a regular file of at most 1 MiB/,
+        /secrets\.zero\.file: \/dev\/zero is a character device, not a regular file/,
+        /secrets\.big\.file: .*big\.secret is 3 MiB, over the limit of 1 MiB/,
+        /containers\.y\.environmentFiles\[0\]: .*secret\.fifo is a FIFO, not a regular file\. expected a regular file of KEY=value lines/,
+        /containers\.y\.environmentFiles\[1\]: \/dev\/zero is a character device/,
+        /containers\.y\.environmentFiles\[2\]: .*big\.env is 2\.3 MiB, over the limit of 1 MiB/,
+      ])
+        assert.match(r.stderr, needle, cmd);
+    }
+    // Each under the limit, but more than systemd gives one service in all.
+    const half = (n: string) => {
+      const f = join(dir, `half-${n}`);
+      writeFileSync(f, Buffer.alloc(600 << 10, 0x61), { mode: 0o600 });
+      return { file: f };
+    };
+    writeFileSync(
+      file,
+      JSON.stringify({
+        stateDir: join(dir, "sources-state"),
+        secrets: { a: half("a"), b: half("b") },
+        containers: { x: { args: ["/bin/true"], secrets: ["a", "b"] } },
+      }),
+    );
+    const total = await railyard(["--config", file, "check"]);
+    assert.equal(total.code, 2, total.stderr);
+    assert.match(
+      total.stderr,
+      /containers\.x\.secrets: its secrets come to 1\.2 MiB, and systemd gives a service at most 1 MiB of credentials in all/,
+    );
+  });
 });
 
 describe("wrong results", () => {
@@ -154,6 +212,28 @@ describe("wrong results", () => {
     ]);
     assert.equal(getter.code, 2, getter.stderr);
     assert.match(getter.stderr, /getter\.config\.ts: the config is not plain data .*: boom/);
+    // Code that never ends, or that allocates without end: stopped at the limit, named.
+    const loop = await railyard([...ts("loop", "for (;;) {}\nexport default {};\n"), "check"], {
+      env,
+    });
+    assert.equal(loop.code, 2, loop.stderr);
+    assert.match(
+      loop.stderr,
+      /loop\.config\.ts: did not finish loading within 0\.5 s: its code runs on/,
+    );
+    const hog = await railyard([
+      ...ts(
+        "hog",
+        "const a: number[][] = [];\nfor (;;) a.push(new Array(1e6).fill(1));\nexport default {};\n",
+      ),
+      "check",
+    ]);
+    assert.equal(hog.code, 2, hog.stderr);
+    assert.match(
+      hog.stderr,
+      /hog\.config\.ts: used more than 256 MiB of memory while loading, and was stopped$/m,
+    );
+    assert.doesNotMatch(hog.stderr, /FATAL ERROR|heap/);
   });
 
   test("absurd resources are refused with the key and the range, not turned into no limit", async () => {
@@ -264,6 +344,53 @@ describe("exit codes and arguments", () => {
   });
 });
 
+describe("a state filesystem that cannot be written", () => {
+  // The lock's holder kept running after its pid write failed, and the command never exited.
+  for (const what of ["read-only", "full"] as const)
+    test(`${what}: build exits 1 at once, naming the filesystem, and leaves no lock holder behind`, async () => {
+      const fs = join(dir, `state-${what}`);
+      mkdirSync(fs);
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", fs]);
+      try {
+        const state = join(fs, "state");
+        mkdirSync(state);
+        writeFileSync(join(state, "switch.lock"), "");
+        if (what === "read-only") execFileSync("mount", ["-o", "remount,ro", fs]);
+        else spawnSync("dd", ["if=/dev/zero", `of=${join(fs, "filler")}`, "bs=4k"]);
+        const file = join(dir, `${what}.json`);
+        writeFileSync(
+          file,
+          JSON.stringify({
+            stateDir: state,
+            containers: { t: { args: ["/bin/busybox", "true"] } },
+          }),
+        );
+        const t0 = Date.now();
+        const r = await railyard(["--config", file, "build"], { timeoutMs: 20_000 });
+        assert.ok(Date.now() - t0 < 15_000, "it exits, and soon");
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(
+          r.stderr,
+          what === "read-only"
+            ? new RegExp(
+                `^railyard: cannot write ${state}/switch\\.lock: ${fs} \\(tmpfs from tmpfs\\) is mounted read-only\\. remount it read-write`,
+              )
+            : new RegExp(
+                `^railyard: cannot write ${state}/switch\\.lock: no space left on ${fs} \\(tmpfs from tmpfs\\), 0 MiB free there`,
+              ),
+        );
+        assert.doesNotMatch(r.stderr, /internal error/);
+        // No flock of ours still holds the file.
+        assert.equal(
+          spawnSync("flock", ["--nonblock", join(state, "switch.lock"), "true"]).status,
+          0,
+        );
+      } finally {
+        execFileSync("umount", [fs]);
+      }
+    });
+});
+
 describe("a full disk", () => {
   test("is one line naming the path and the space left, exit 1, and leaves no half-written bundle", async () => {
     const small = join(dir, "small");
@@ -285,7 +412,7 @@ describe("a full disk", () => {
       assert.equal(r.code, 1, r.stderr);
       assert.match(
         r.stderr,
-        /^railyard: no space left on the device of \/.*, \d+ MiB free there\. free some space/,
+        /^railyard: cannot write \/.*: no space left on \/.*small \(tmpfs from tmpfs\), \d+ MiB free there\. free some space/,
       );
       assert.doesNotMatch(r.stderr, /internal error/);
       assert.equal(r.stderr.trim().split("\n").length, 1);

@@ -392,6 +392,10 @@ describe("switch", () => {
     assert.match(r.stderr, /give web another serviceName/);
     assert.equal(mainPid("railyard-web.service"), pid, "a's web was not touched");
     assert.ok(!existsSync(join(b.state, "current")), "b runs nothing");
+    // The generation it built never ran, and says why.
+    const gens = await sd.railyard([...cfgB, "--json", "generations"]);
+    const [g1] = JSON.parse(gens.stdout) as { failed: { reason: string } | null }[];
+    assert.match(g1?.failed?.reason ?? "", /^refused: railyard-web\.service is another project's/);
 
     // The way out the message names: b's web under its own unit name.
     b.write({ web: { ...sleeper("b"), serviceName: "b-web" } }, notify("b"));
@@ -399,6 +403,13 @@ describe("switch", () => {
     assert.equal(again.code, 0, again.stderr);
     assert.equal(active("b-web.service"), "active");
     assert.equal(mainPid("railyard-web.service"), pid);
+    // Restarting b's web leaves a's alone: its PID file is its own (it was /run/railyard/web.pid
+    // for both, and the restart killed a's web).
+    sd.exec("systemctl", ["restart", "b-web.service"]);
+    sd.exec("systemctl", ["stop", "b-web.service"]);
+    assert.equal(active("railyard-web.service"), "active");
+    assert.equal(mainPid("railyard-web.service"), pid, "a's web was not touched");
+    sd.exec("systemctl", ["start", "b-web.service"]);
     // Each project's OnFailure= names its own template, which runs its own command.
     const template = (unit: string) =>
       /^OnFailure=(railyard-on-failure-[0-9a-f]{8})@/m.exec(
