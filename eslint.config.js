@@ -31,7 +31,7 @@ export default tseslint.config(
     languageOptions: { globals: { process: "readonly", console: "readonly" } },
   },
   {
-    files: ["bin/**/*.cjs"],
+    files: ["bin/**/*.cjs", ".dependency-cruiser.cjs"],
     languageOptions: {
       sourceType: "commonjs",
       globals: { process: "readonly", require: "readonly" },

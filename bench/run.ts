@@ -18,8 +18,9 @@ import {
 import { cpus, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { alternate, fmt, ms, timeUntil, type Stats } from "./lib.js";
-import { parsePorts } from "../src/config/parse.js";
-import { PASTA, pastaArgs } from "../src/rootless/pasta.js";
+import { parsePorts } from "../src/model/parse.js";
+import { pastaArgs } from "../src/rootless/pasta.js";
+import { PASTA } from "../src/host/tools.js";
 
 const REPO = resolve(new URL(".", import.meta.url).pathname, "../..");
 const CLI = join(REPO, "bin/railyard.cjs");

@@ -8,7 +8,7 @@ import type {
   ResolvedContainer,
   ResolvedMount,
   RootlessScope,
-} from "../config/types.js";
+} from "../model/types.js";
 import type { AcquireOptions } from "../image/acquire.js";
 import type { StoredImage } from "../image/pull.js";
 import {
@@ -31,8 +31,8 @@ import { secretMounts } from "./secrets.js";
 import { fingerprint, readStamp, writeBundle, type LinkMode } from "./write.js";
 import { ensureFile, hostsFile } from "../network/files.js";
 import { hostsNetworks } from "../network/script.js";
-import { mountArgs, overlayOf, overlayTarget, type Overlay } from "./overlay.js";
-import { containerId, idScopeOf } from "../runtime/oci.js";
+import { mountArgs, overlayOf, overlayTarget, type Overlay } from "../runtime/overlay.js";
+import { containerId, idScopeOf } from "../model/ids.js";
 import { cdiInjection, loadCdiRegistry } from "../cdi/host.js";
 
 export interface BuildResult {

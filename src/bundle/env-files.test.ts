@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { resolveConfig } from "../config/resolve.js";
-import type { ResolvedContainer } from "../config/types.js";
+import type { ResolvedContainer } from "../model/types.js";
 import { ociValidator } from "../../tests/helpers/oci-schema.js";
 import { fakeContext, SCOPE } from "../../tests/helpers/context.js";
 import {

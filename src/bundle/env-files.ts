@@ -11,9 +11,9 @@
  * `mergeStartEnv` is the same merge in TypeScript, for `railyard run` and `diff`; a unit test
  * runs both over the same files. Pure.
  */
-import type { ResolvedContainer, RootlessScope } from "../config/types.js";
+import type { ResolvedContainer, RootlessScope } from "../model/types.js";
 import { runDir } from "../rootless/scope.js";
-import { execQuote, quoteWord } from "../systemd/quote.js";
+import { execQuote, quoteWord } from "../util/quote.js";
 
 /** The awk program's file in each generation (the units reach it through `current`). */
 export const START_ENV_FILE = "start-env.awk";

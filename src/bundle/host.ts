@@ -1,15 +1,16 @@
+import { hostNode } from "../host/devices.js";
 import { convertSeccomp, type OciSeccomp } from "./seccomp.js";
-import { effectiveCapabilities } from "./spec.js";
+import { effectiveCapabilities } from "../model/capabilities.js";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { mkdirNoFollow, UnsafePathError } from "../util/mkdir-safe.js";
 import { jsonProblem } from "../util/parse-error.js";
 import { readFileInRoot, readRegularFile, UnreadableFileError } from "../util/read-file.js";
-import type { ResolvedContainer, ResolvedMount, RootlessScope } from "../config/types.js";
+import type { ResolvedContainer, ResolvedMount, RootlessScope } from "../model/types.js";
 import { chownMapped } from "../rootless/host.js";
 import { posix } from "node:path";
 import { BuildError, ConfigError } from "../errors.js";
 import type { HostAccounts } from "./rootfs.js";
-import { readOr } from "../config/load.js";
+import { readOr } from "../util/read-file.js";
 import { privateResolvConf } from "../network/script.js";
 import type { DeviceInfo } from "./spec.js";
 
@@ -103,28 +104,6 @@ export function readEnvFiles(c: ResolvedContainer, configFile: string): Record<s
   });
   if (problems.length > 0) throw new ConfigError(configFile, problems);
   return env;
-}
-
-/** A device node (or fifo) on the host, as stat(2) sees it (symlinks followed); undefined if absent. */
-export function hostNode(
-  path: string,
-): { type: "c" | "b" | "p"; major: number; minor: number; fileMode: number } | "other" | undefined {
-  let st;
-  try {
-    st = statSync(path, { bigint: true });
-  } catch {
-    return undefined;
-  }
-  const type = st.isCharacterDevice() ? "c" : st.isBlockDevice() ? "b" : st.isFIFO() ? "p" : "";
-  if (!type) return "other";
-  // glibc's major()/minor() of a 64-bit dev_t.
-  const rdev = st.rdev;
-  return {
-    type,
-    major: Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn)),
-    minor: Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn)),
-    fileMode: Number(st.mode & 0o777n),
-  };
 }
 
 export function deviceInfo(c: ResolvedContainer): Record<string, DeviceInfo> {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { resolveConfig } from "../config/resolve.js";
-import type { ResolvedContainer } from "../config/types.js";
+import type { ResolvedContainer } from "../model/types.js";
 import { BuildError } from "../errors.js";
 import type { ImageConfig } from "../image/manifest.js";
 import { imageProcess } from "./process.js";

@@ -1,6 +1,6 @@
-import { checkAbsolutePath } from "../config/parse.js";
-import { parseSignal } from "../config/parse.js";
-import type { ResolvedContainer, ResolvedUser } from "../config/types.js";
+import { checkAbsolutePath } from "../model/parse.js";
+import { parseSignal } from "../model/parse.js";
+import type { ResolvedContainer, ResolvedUser } from "../model/types.js";
 import { BuildError } from "../errors.js";
 import type { ImageConfig } from "../image/manifest.js";
 

@@ -1,9 +1,9 @@
 import { lstatSync, readlinkSync } from "node:fs";
 import { posix } from "node:path";
 import type { PlanEntry } from "../closure/index.js";
-import type { ResolvedContainer, ResolvedMount } from "../config/types.js";
+import type { ResolvedContainer, ResolvedMount } from "../model/types.js";
 import { BuildError } from "../errors.js";
-import { tmpfsMode } from "../config/parse.js";
+import { tmpfsMode } from "../model/parse.js";
 import type { ProcessInfo } from "./process.js";
 
 /** A rootfs entry: from the host closure, or a small file railyard generates. */

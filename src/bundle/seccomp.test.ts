@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { test } from "node:test";
 import { convertSeccomp, defaultSeccomp, type OciSeccomp } from "./seccomp.js";
-import { DEFAULT_CAPABILITIES } from "./spec.js";
+import { DEFAULT_CAPABILITIES } from "../model/capabilities.js";
 
 const allowed = (p: OciSeccomp, conditional = true) =>
   new Set(

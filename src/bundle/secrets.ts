@@ -16,9 +16,9 @@ import type {
   ResolvedContainer,
   ResolvedMount,
   RootlessScope,
-} from "../config/types.js";
+} from "../model/types.js";
 import { mappedUnshareArgs, runDir } from "../rootless/scope.js";
-import { execQuote, shQuote } from "../systemd/quote.js";
+import { execQuote, shQuote } from "../util/quote.js";
 
 /** The per-container directory of the copies, per runtime id, on /run (rootless: its runtime dir). */
 export const secretsDir = (id: string, scope?: RootlessScope): string =>

@@ -1,18 +1,17 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { resolveConfig, type ResolveContext } from "../config/resolve.js";
-import type { ResolvedContainer } from "../config/types.js";
+import type { ResolvedContainer } from "../model/types.js";
 import { ociValidator } from "../../tests/helpers/oci-schema.js";
 import { hostProcess, imageProcess } from "./process.js";
 import {
-  DEFAULT_CAPABILITIES,
-  IMAGE_CAPABILITIES,
   MASKED_PATHS,
   READONLY_PATHS,
   renderSpec,
   serializeSpec,
   type SpecInputs,
 } from "./spec.js";
+import { DEFAULT_CAPABILITIES, IMAGE_CAPABILITIES } from "../model/capabilities.js";
 import { fakeContext, SCOPE } from "../../tests/helpers/context.js";
 
 const ctx: ResolveContext = fakeContext();

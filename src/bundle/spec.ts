@@ -1,8 +1,10 @@
-import type { IdScope } from "../runtime/oci.js";
-import { isPrivateOrNamed, joinedOwner, netnsPath } from "../network/script.js";
+import type { IdScope } from "../model/ids.js";
+import { effectiveCapabilities } from "../model/capabilities.js";
+import { netnsPath } from "../network/script.js";
+import { isPrivateOrNamed, joinedOwner } from "../model/network.js";
 import { pastaHook, type OciHook } from "../rootless/pasta.js";
 import { defaultSeccomp, type OciSeccomp } from "./seccomp.js";
-import type { ResolvedContainer, ResolvedMount, RootlessScope } from "../config/types.js";
+import type { ResolvedContainer, ResolvedMount, RootlessScope } from "../model/types.js";
 import { idMappings, type OciIdMapping } from "../rootless/scope.js";
 import type { ProcessInfo } from "./process.js";
 import type { CdiInjection, InjectedDevice } from "../cdi/host.js";
@@ -114,23 +116,6 @@ export function limitsFor(
   };
 }
 
-/** `runc spec`'s capability set: where a host program's container starts from. */
-export const DEFAULT_CAPABILITIES = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
-
-/**
- * podman's default set: where an image container starts from. Official images' entrypoints run
- * as root, chown their data (CHOWN, DAC_OVERRIDE, FOWNER) and drop to a service user (SETUID,
- * SETGID); docker adds MKNOD, NET_RAW and AUDIT_WRITE to these.
- */
-export const IMAGE_CAPABILITIES = [
-  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_NET_BIND_SERVICE",
-  "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT",
-]; // prettier-ignore
-
-/** The set a container starts from before its `capabilities` apply. */
-export const baseCapabilities = (c: Pick<ResolvedContainer, "image">): readonly string[] =>
-  c.image ? IMAGE_CAPABILITIES : DEFAULT_CAPABILITIES;
-
 /**
  * docker's and podman's defaults for a container with a network namespace of its own: any user
  * may bind ports below 1024 and open ICMP echo sockets inside it. Never for network "host".
@@ -220,16 +205,6 @@ function seccompFor(
   if (c.seccomp === "default") return defaultSeccomp(caps, c.arch);
   if (!custom) throw new Error(`containers.${c.name}.seccomp: the profile was not read`);
   return custom;
-}
-
-/** The capabilities a container holds: its kind's default set with `capabilities` applied, sorted. */
-export function effectiveCapabilities(c: ResolvedContainer): string[] {
-  const caps = new Set(baseCapabilities(c));
-  for (const [cap, on] of Object.entries(c.capabilities)) {
-    if (on) caps.add(cap);
-    else caps.delete(cap);
-  }
-  return [...caps].sort();
 }
 
 /**

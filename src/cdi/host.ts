@@ -8,9 +8,9 @@
  */
 import { accessSync, constants, readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
-import type { ResolvedConfig, ResolvedContainer, ResolvedMount } from "../config/types.js";
+import type { ResolvedConfig, ResolvedContainer, ResolvedMount } from "../model/types.js";
 import { BuildError, type ConfigProblem } from "../errors.js";
-import { hostNode } from "../bundle/host.js";
+import { hostNode } from "../host/devices.js";
 import { jsonProblem, yamlProblem } from "../util/parse-error.js";
 import {
   cdiNames,

@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import {
-  cdiNames,
-  cdiRegistry,
-  cdiResolve,
-  checkCdiName,
-  parseCdiSpec,
-  type CdiSpec,
-} from "./spec.js";
+import { cdiNames, cdiRegistry, cdiResolve, parseCdiSpec, type CdiSpec } from "./spec.js";
+import { checkCdiName } from "../model/cdi.js";
 
 /** A spec as NVIDIA's `nvidia-ctk cdi generate` writes one, reduced to its shape. */
 const gpuDoc = {

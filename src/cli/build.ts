@@ -41,7 +41,7 @@ Nothing is activated: that is railyard switch. With NAMEs, only those containers
     } else {
       const [{ chooseRuntime, hostProbe }, { withSwitchLock }, { buildGeneration }] =
         await Promise.all([
-          import("../runtime/detect.js"),
+          import("../host/detect.js"),
           import("../generations/activate.js"),
           import("../generations/build.js"),
         ]);

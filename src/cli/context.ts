@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { loadConfig } from "../config/load.js";
-import type { ResolvedConfig } from "../config/types.js";
+import type { ResolvedConfig } from "../model/types.js";
 import { UsageError } from "../errors.js";
 import { userScope } from "../rootless/host.js";
 import type { ParsedArgs } from "./args.js";

@@ -4,7 +4,7 @@ import { own } from "../util/record.js";
  * systemd, as `docker start/stop/restart` do it for a container. Each waits for systemd's result
  * and prints one line per service, with the reason when it failed.
  */
-import type { ResolvedConfig } from "../config/types.js";
+import type { ResolvedConfig } from "../model/types.js";
 import { readFileInRoot } from "../util/read-file.js";
 import { RailyardError, UsageError } from "../errors.js";
 import type { ServiceEntry } from "../generations/manifest.js";

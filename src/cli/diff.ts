@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ResolvedConfig } from "../config/types.js";
+import type { ResolvedConfig } from "../model/types.js";
 import type { BuiltGeneration } from "../generations/build.js";
 import type { ServiceDiff, ServiceSnapshot } from "../generations/diff.js";
 import { UsageError } from "../errors.js";
@@ -137,7 +137,7 @@ Environment values are compared but never printed: a changed key shows as ~KEY.
     } else {
       const [{ buildGeneration }, { chooseRuntime, hostProbe }] = await Promise.all([
         import("../generations/build.js"),
-        import("../runtime/detect.js"),
+        import("../host/detect.js"),
       ]);
       const runtime = chooseRuntime(config.runtime, hostProbe(ctx.env));
       const g = await buildGeneration(config, runtime, {

@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import type { ResolvedConfig } from "../config/types.js";
+import type { ResolvedConfig } from "../model/types.js";
 import { UsageError } from "../errors.js";
 import { loadFor, type Command } from "./context.js";
 import { journalIdentifier } from "./switch.js";

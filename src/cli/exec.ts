@@ -7,7 +7,7 @@ import { own } from "../util/record.js";
  * code comes back; SIGTERM and SIGHUP reach the command, and Ctrl-C reaches it from the terminal.
  */
 import { spawn } from "node:child_process";
-import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
+import type { ResolvedConfig, ResolvedContainer } from "../model/types.js";
 import { UsageError } from "../errors.js";
 import { exitStatus } from "../util/exec.js";
 import { loadFor, type Command } from "./context.js";
@@ -120,7 +120,7 @@ and stderr pass through; the exit code is CMD's.
     const user = ctx.args.flags["as"];
     const argv = execArgv(c, {
       runtime: await runtimeArgv(ctx.env, config),
-      id: (await import("../runtime/oci.js")).containerId(name, config),
+      id: (await import("../model/ids.js")).containerId(name, config),
       tty: ctx.args.flags["tty"] === true,
       ...(typeof user === "string" ? { user: await numericUser(user, c, pid) } : {}),
       env,
@@ -135,7 +135,7 @@ and stderr pass through; the exit code is CMD's.
 /** The OCI runtime the units run, with its global flags (rootless: its state root). */
 async function runtimeArgv(env: NodeJS.ProcessEnv, config: ResolvedConfig): Promise<string[]> {
   const [{ chooseRuntime, hostProbe }, { runtimeGlobalArgs }] = await Promise.all([
-    import("../runtime/detect.js"),
+    import("../host/detect.js"),
     import("../rootless/scope.js"),
   ]);
   const runtime = chooseRuntime(config.runtime, hostProbe(env));

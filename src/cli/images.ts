@@ -19,7 +19,7 @@ export const imagesCommand: Command = {
       loadFor(ctx, "images"),
       import("../image/acquire.js"),
       import("../image/manifest.js"),
-      import("../image/reference.js"),
+      import("../model/reference.js"),
       import("../image/store.js"),
     ]);
     const store = new Store(storeDir(config)).init();

@@ -4,11 +4,11 @@
  * digest, unit, network address and published ports, mounts, capabilities, seccomp, health and
  * state. Read from the generation and systemd; nothing is built.
  */
-import { readOr } from "../config/load.js";
+import { readOr } from "../util/read-file.js";
 import { join } from "node:path";
-import { formatPorts } from "../config/parse.js";
+import { formatPorts } from "../model/parse.js";
 import { hasHealthcheck } from "../generations/manifest.js";
-import type { ResolvedContainer } from "../config/types.js";
+import type { ResolvedContainer } from "../model/types.js";
 import { UsageError } from "../errors.js";
 import { loadFor, type Command } from "./context.js";
 
@@ -32,7 +32,8 @@ filter, health and state. --json prints it all as one object.`,
       { effectiveCapabilities },
       { containerId },
       { readAllocation },
-      { containerNetwork, attachmentsOf },
+      { containerNetwork },
+      { attachmentsOf },
       { healthFile, pidFile },
       { DEFAULT_UNIT_DIR },
     ] = await Promise.all([
@@ -40,10 +41,11 @@ filter, health and state. --json prints it all as one object.`,
       import("../generations/store.js"),
       import("./control.js"),
       import("../systemd/systemctl.js"),
-      import("../bundle/spec.js"),
-      import("../runtime/oci.js"),
+      import("../model/capabilities.js"),
+      import("../model/ids.js"),
       import("../network/files.js"),
       import("../network/script.js"),
+      import("../model/network.js"),
       import("../systemd/unit.js"),
       import("../systemd/install.js"),
     ]);

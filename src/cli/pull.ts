@@ -1,7 +1,7 @@
 import { own } from "../util/record.js";
 import { pullReporter } from "./progress.js";
 import { loadFor, type Command } from "./context.js";
-import { normaliseArch } from "../config/parse.js";
+import { normaliseArch } from "../model/parse.js";
 
 export const pullCommand: Command = {
   name: "pull",
@@ -23,7 +23,7 @@ progress as JSON lines.`,
       loadFor(ctx, "pull"),
       import("../image/acquire.js"),
       import("../image/pull.js"),
-      import("../image/reference.js"),
+      import("../model/reference.js"),
       import("../image/store.js"),
     ]);
     const onEvent = pullReporter({

@@ -1,11 +1,11 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { OciSpec } from "../bundle/spec.js";
-import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
+import type { ResolvedConfig, ResolvedContainer } from "../model/types.js";
 import { UsageError } from "../errors.js";
 import { selectContainers } from "./select.js";
 import { loadFor, type Command } from "./context.js";
-import { containerId } from "../runtime/oci.js";
+import { containerId } from "../model/ids.js";
 
 /** A copy of a built spec for one interactive run: a TTY and/or extra arguments. Pure. */
 export function specForRun(
@@ -78,7 +78,8 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
     const [
       config,
       { buildContainer },
-      { limitsFor, effectiveCapabilities },
+      { limitsFor },
+      { effectiveCapabilities },
       { chooseRuntime, hostProbe },
       { runForeground },
       { diagnose },
@@ -89,7 +90,8 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
       loadFor(ctx, "run"),
       import("../bundle/build.js"),
       import("../bundle/spec.js"),
-      import("../runtime/detect.js"),
+      import("../model/capabilities.js"),
+      import("../host/detect.js"),
       import("../runtime/run.js"),
       import("../runtime/diagnose.js"),
       import("../rootless/scope.js"),
@@ -138,7 +140,7 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
       mode: 0o600,
     });
     const networkScript = await runNetwork(config, c, bundle);
-    const { loopback6Ports } = await import("../network/allocate.js");
+    const { loopback6Ports } = await import("../model/network.js");
     // [::1] is served by systemd's socket units, which only a switch installs.
     const proxied = loopback6Ports(c, config).map((p) => `[::1]:${p.hostPort ?? p.containerPort}`);
     if (proxied.length > 0)

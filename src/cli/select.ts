@@ -1,6 +1,6 @@
 import { own } from "../util/record.js";
 import { UsageError } from "../errors.js";
-import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
+import type { ResolvedConfig, ResolvedContainer } from "../model/types.js";
 
 /** The named containers (all when none are named), or a usage error naming the known ones. */
 export function selectContainers(

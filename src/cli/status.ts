@@ -2,7 +2,7 @@ import { own } from "../util/record.js";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { UsageError } from "../errors.js";
-import type { ResolvedConfig, RootlessScope } from "../config/types.js";
+import type { ResolvedConfig, RootlessScope } from "../model/types.js";
 import { hasHealthcheck } from "../generations/manifest.js";
 import { healthFile } from "../systemd/unit.js";
 import { loadFor, type Command } from "./context.js";

@@ -1,5 +1,5 @@
-import { idScopeOf } from "../runtime/oci.js";
-import type { ResolvedConfig } from "../config/types.js";
+import { idScopeOf } from "../model/ids.js";
+import type { ResolvedConfig } from "../model/types.js";
 import type { TransactionResult } from "../generations/transaction.js";
 import type { GenerationManifest, SwitchPlan } from "../generations/manifest.js";
 import { formatDiff, type ServiceDiff } from "../generations/diff.js";
@@ -31,11 +31,11 @@ export async function switchModules() {
     import("../generations/build.js"),
     import("../generations/manifest.js"),
     import("../generations/store.js"),
-    import("../runtime/detect.js"),
+    import("../host/detect.js"),
     import("../systemd/systemctl.js"),
     import("../generations/settle.js"),
     import("../runtime/diagnose.js"),
-    import("../bundle/spec.js"),
+    import("../model/capabilities.js"),
     import("../util/exec.js"),
     import("../generations/secret-digests.js"),
   ]);

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { ResolvedConfig } from "../config/types.js";
+import type { ResolvedConfig } from "../model/types.js";
 import { UsageError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { loadFor, type Command, type CommandContext } from "./context.js";

@@ -1,4 +1,4 @@
-import type { UserConfig } from "./types.js";
+import type { UserConfig } from "../model/types.js";
 
 /** A config, or a function of the environment that returns one (possibly async). */
 export type UserConfigExport =

@@ -1,4 +1,6 @@
-import { idScope } from "../runtime/oci.js";
+import { parseIdFile } from "../model/accounts.js";
+import { readOr } from "../util/read-file.js";
+import { idScope } from "../model/ids.js";
 import { DEFAULT_STATE_DIR } from "./resolve.js";
 import { jsonProblem, yamlProblem } from "../util/parse-error.js";
 import { existsSync, readFileSync } from "node:fs";
@@ -8,9 +10,9 @@ import { compiledConfig, configCacheDir } from "./compile.js";
 import { evaluateConfig } from "./evaluate.js";
 import type { ConfigEnv, UserConfigExport } from "./define.js";
 import { resolveConfig, type ResolveContext } from "./resolve.js";
-import type { ResolvedConfig, RootlessScope } from "./types.js";
+import type { ResolvedConfig, RootlessScope } from "../model/types.js";
 import { rootlessProblems } from "../rootless/scope.js";
-import { normaliseArch } from "./parse.js";
+import { normaliseArch } from "../model/parse.js";
 
 export const CONFIG_NAMES = [
   "railyard.config.ts",
@@ -221,28 +223,6 @@ function thrown(e: unknown): string {
 
 function firstLines(s: string): string {
   return s.split("\n").slice(0, 6).join("\n");
-}
-
-/** Parse `/etc/passwd`- and `/etc/group`-format text into name -> [id, gid] maps. */
-export function parseIdFile(text: string): Map<string, [number, number]> {
-  const out = new Map<string, [number, number]>();
-  for (const line of text.split("\n")) {
-    const f = line.split(":");
-    if (f.length < 3 || line.startsWith("#")) continue;
-    const id = Number(f[2]);
-    const gid = Number(f[3] ?? f[2]);
-    if (Number.isInteger(id) && f[0]) out.set(f[0], [id, Number.isInteger(gid) ? gid : id]);
-  }
-  return out;
-}
-
-/** A text file's contents, or `fallback` when it cannot be read. */
-export function readOr(file: string, fallback: string): string {
-  try {
-    return readFileSync(file, "utf8");
-  } catch {
-    return fallback;
-  }
 }
 
 /** Host facts for `resolveConfig`, read from a filesystem root (default `/`). */

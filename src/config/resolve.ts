@@ -22,7 +22,7 @@ import {
   publishedIp,
   publishedPort,
   type PortSpec,
-} from "./parse.js";
+} from "../model/parse.js";
 import {
   formatSubnet,
   overlaps,
@@ -32,7 +32,7 @@ import {
   subnetSize,
   type Subnet,
   type Subnet6,
-} from "../network/address.js";
+} from "../model/address.js";
 import {
   BUILTIN_NETWORKS,
   isDualStack,
@@ -40,9 +40,9 @@ import {
   loopback6Ports,
   NAMED_DEFAULT_PREFIX,
   PRIVATE_POOL,
-} from "../network/allocate.js";
-import { formatReference, parseReference } from "../image/reference.js";
-import { checkCdiName, DEFAULT_CDI_DIRS } from "../cdi/spec.js";
+} from "../model/network.js";
+import { formatReference, parseReference } from "../model/reference.js";
+import { checkCdiName, DEFAULT_CDI_DIRS } from "../model/cdi.js";
 import type {
   BuildConfig,
   ContainerConfig,
@@ -59,7 +59,7 @@ import type {
   ResolvedMount,
   ResolvedUser,
   UserConfig,
-} from "./types.js";
+} from "../model/types.js";
 
 /** The host facts resolution depends on, passed in so that resolution stays pure. */
 export interface ResolveContext {

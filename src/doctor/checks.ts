@@ -3,7 +3,7 @@
  * fails. The facts come from `facts.ts`; nothing here reads the host.
  */
 import { SUBID_RANGE } from "../rootless/scope.js";
-import type { CgroupLayout, RuntimeChoice } from "../runtime/detect.js";
+import type { CgroupLayout, RuntimeChoice } from "../host/detect.js";
 
 /** What a rootless user needs: id ranges, lingering, id-mapping helpers, namespaces, delegation. */
 export interface UserFacts {

@@ -5,13 +5,14 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { loadCdiRegistry } from "../cdi/host.js";
-import { cdiNames, DEFAULT_CDI_DIRS } from "../cdi/spec.js";
-import { parseIdFile } from "../config/load.js";
+import { cdiNames } from "../cdi/spec.js";
+import { DEFAULT_CDI_DIRS } from "../model/cdi.js";
+import { parseIdFile } from "../model/accounts.js";
 import { UsageError } from "../errors.js";
-import { chooseRuntime, hostProbe, type RuntimeProbe } from "../runtime/detect.js";
+import { chooseRuntime, hostProbe, type RuntimeProbe } from "../host/detect.js";
 import { systemdBooted } from "../systemd/systemctl.js";
 import { chooseRange, subordinateRanges } from "../rootless/scope.js";
-import { PASTA } from "../rootless/pasta.js";
+import { PASTA } from "../host/tools.js";
 import type { DoctorFacts, UserFacts } from "./checks.js";
 
 /** The ids railyard maps from a subordinate file: its chosen range (one range is mapped). */

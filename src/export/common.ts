@@ -2,8 +2,8 @@
  * What every renderer shares (pure): which containers another engine can run, their
  * dependencies among those, the warnings for host-specific keys, and stable key order.
  */
-import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
-import { joinedOwner } from "../network/allocate.js";
+import type { ResolvedConfig, ResolvedContainer } from "../model/types.js";
+import { joinedOwner } from "../model/network.js";
 
 export interface ExportResult<T> {
   readonly output: T;

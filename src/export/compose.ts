@@ -4,9 +4,9 @@
  * exact set, `read_only` always written (railyard's default is true, compose's false), the
  * network written out ("none", "host", or a network by name). Whatever compose cannot say is named in `warnings`.
  */
-import { effectiveCapabilities } from "../bundle/spec.js";
-import { formatDuration, formatPorts, formatSize, TMPFS_DEFAULT_OPTIONS } from "../config/parse.js";
-import type { ResolvedConfig, ResolvedContainer, RestartPolicy } from "../config/types.js";
+import { effectiveCapabilities } from "../model/capabilities.js";
+import { formatDuration, formatPorts, formatSize, TMPFS_DEFAULT_OPTIONS } from "../model/parse.js";
+import type { ResolvedConfig, ResolvedContainer, RestartPolicy } from "../model/types.js";
 import {
   exportedDependencies,
   exportedNetwork,

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { stringify } from "yaml";
 import { readEnvFiles } from "../bundle/host.js";
-import type { ResolvedConfig } from "../config/types.js";
+import type { ResolvedConfig } from "../model/types.js";
 import { lockPathFor, readLock } from "../image/lock.js";
 
 export interface ExportInputs {

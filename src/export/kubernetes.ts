@@ -4,10 +4,10 @@
  * Secret or ConfigMap for its environmentFiles. Whatever has no Kubernetes meaning is named in
  * `warnings`, never dropped silently.
  */
-import { effectiveCapabilities } from "../bundle/spec.js";
-import { formatDuration, formatPorts, parseSize, publishedPort } from "../config/parse.js";
-import type { ResolvedConfig, ResolvedContainer, ResolvedMount } from "../config/types.js";
-import { joinedOwner } from "../network/allocate.js";
+import { effectiveCapabilities } from "../model/capabilities.js";
+import { formatDuration, formatPorts, parseSize, publishedPort } from "../model/parse.js";
+import type { ResolvedConfig, ResolvedContainer, ResolvedMount } from "../model/types.js";
+import { joinedOwner } from "../model/network.js";
 import { imageContainers, sortedEntries, warnHostSpecific, type ExportResult } from "./common.js";
 import { dnsLabel } from "./names.js";
 

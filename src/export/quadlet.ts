@@ -3,10 +3,10 @@
  * [Container] keys are Podman 5's (podman-container.unit(5)), [Unit]/[Service]/[Install] pass to
  * systemd as written. Whatever Quadlet cannot say is named in `warnings`.
  */
-import { effectiveCapabilities } from "../bundle/spec.js";
+import { effectiveCapabilities } from "../model/capabilities.js";
 import { quoteWord } from "../systemd/unit.js";
-import { formatDuration, formatPorts, formatSize } from "../config/parse.js";
-import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
+import { formatDuration, formatPorts, formatSize } from "../model/parse.js";
+import type { ResolvedConfig, ResolvedContainer } from "../model/types.js";
 import {
   exportedDependencies,
   exportedNetwork,

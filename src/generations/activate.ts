@@ -1,10 +1,10 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { writeFileAtomic } from "../util/atomic.js";
-import type { RootlessScope } from "../config/types.js";
+import type { RootlessScope } from "../model/types.js";
 import { ConcurrentSwitchError, UnitConflictError } from "../errors.js";
 import { bootTarget } from "../rootless/scope.js";
 import { exec } from "../util/exec.js";
-import { containerId, type IdScope } from "../runtime/oci.js";
+import { containerId, type IdScope } from "../model/ids.js";
 import { clearStaleContainer } from "../runtime/run.js";
 import { DEFAULT_UNIT_DIR, syncUnitLinks, unitConflicts } from "../systemd/install.js";
 import type { Systemctl } from "../systemd/systemctl.js";

@@ -1,4 +1,4 @@
-import { containerId } from "../runtime/oci.js";
+import { containerId } from "../model/ids.js";
 import { createHash } from "node:crypto";
 import {
   existsSync,
@@ -11,16 +11,16 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { buildContainer, type BuildOptions, type BuildResult } from "../bundle/build.js";
-import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
+import type { ResolvedConfig, ResolvedContainer } from "../model/types.js";
 import { lockPathFor } from "../image/lock.js";
-import type { RuntimeChoice } from "../runtime/detect.js";
+import type { RuntimeChoice } from "../host/detect.js";
 import { renderHealthUnits, renderUnit, restartRelevant } from "../systemd/unit.js";
 import { START_ENV_AWK, START_ENV_FILE } from "../bundle/env-files.js";
 import { onFailureTemplate, renderOnFailureTemplate } from "../systemd/notify.js";
 import { renderEngineUnit } from "../systemd/engine.js";
 import { acquireImage } from "../image/acquire.js";
-import { parseReference } from "../image/reference.js";
-import { hostProbe } from "../runtime/detect.js";
+import { parseReference } from "../model/reference.js";
+import { hostProbe } from "../host/detect.js";
 import { BuildError } from "../errors.js";
 import { exec, type Exec } from "../util/exec.js";
 import { sameContent, type GenerationManifest, type ServiceEntry } from "./manifest.js";
@@ -33,17 +33,14 @@ import {
   readManifest,
 } from "./store.js";
 import { basename } from "node:path";
-import {
-  EMPTY_ALLOCATION,
-  allocateNetworks,
-  loopback6Ports,
-  type NetworkAllocation,
-} from "../network/allocate.js";
-import { containerNetwork, isPrivateOrNamed, renderNetScript } from "../network/script.js";
+import { EMPTY_ALLOCATION, allocateNetworks, type NetworkAllocation } from "../network/allocate.js";
+import { loopback6Ports } from "../model/network.js";
+import { containerNetwork, renderNetScript } from "../network/script.js";
+import { isPrivateOrNamed } from "../model/network.js";
 import { renderProxyUnits } from "../systemd/proxy.js";
 import { ALLOCATION_FILE, readAllocation } from "../network/files.js";
 import { checkNetworkHost, foreignRoutes } from "../network/host.js";
-import type { HostRoute } from "../network/address.js";
+import type { HostRoute } from "../model/address.js";
 
 const sha256 = (s: string) => `sha256:${createHash("sha256").update(s).digest("hex")}`;
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { resolveConfig } from "../config/resolve.js";
-import type { ContainerConfig } from "../config/types.js";
+import type { ContainerConfig } from "../model/types.js";
 import { fakeContext } from "../../tests/helpers/context.js";
 import { diffServices, formatDiff, type ServiceSnapshot } from "./diff.js";
 import type { ServiceEntry } from "./manifest.js";

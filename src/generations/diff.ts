@@ -3,10 +3,10 @@
  * and per field, in words a user checks before a switch. Environment values are compared but
  * never shown: a change says only which keys were added, removed or changed. Pure.
  */
-import { effectiveCapabilities } from "../bundle/spec.js";
-import { formatPorts } from "../config/parse.js";
-import { attachmentsOf } from "../network/allocate.js";
-import type { ResolvedContainer } from "../config/types.js";
+import { effectiveCapabilities } from "../model/capabilities.js";
+import { formatPorts } from "../model/parse.js";
+import { attachmentsOf } from "../model/network.js";
+import type { ResolvedContainer } from "../model/types.js";
 import type { ServiceEntry } from "./manifest.js";
 
 /** One service as one side runs it. */

@@ -9,7 +9,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
+import type { ResolvedConfig, ResolvedContainer } from "../model/types.js";
 import { ConfigError, type ConfigProblem } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { parseEnvFile, readEnvFileText } from "../bundle/host.js";

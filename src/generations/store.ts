@@ -3,7 +3,7 @@ import { replaceSymlink, writeFileAtomic } from "../util/atomic.js";
 import { join } from "node:path";
 import { GenerationNotFoundError } from "../errors.js";
 import type { GenerationManifest } from "./manifest.js";
-import type { ResolvedConfig } from "../config/types.js";
+import type { ResolvedConfig } from "../model/types.js";
 
 export const generationsDir = (stateDir: string): string => join(stateDir, "generations");
 export const generationDir = (stateDir: string, n: number): string =>

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { ResolvedBuild, ResolvedConfig, ResolvedContainer } from "../config/types.js";
+import type { ResolvedBuild, ResolvedConfig, ResolvedContainer } from "../model/types.js";
 import { BuildError, RegistryError } from "../errors.js";
 import type { Credentials } from "./auth.js";
 import type { Platform } from "./manifest.js";
@@ -12,12 +12,12 @@ import {
   type PullOptions,
   type StoredImage,
 } from "./pull.js";
-import { formatReference, parseReference } from "./reference.js";
+import { formatReference, parseReference } from "../model/reference.js";
 import { Store } from "./store.js";
 import { importImageFile } from "./archive.js";
 import { lockPathFor, readLock, writeLock, type LockEntry } from "./lock.js";
 import { BUILD_ID_LABEL, buildDigest, findBuilder, railyardOwnFiles, runBuilder } from "./build.js";
-import { chooseRuntime, hostProbe } from "../runtime/detect.js";
+import { chooseRuntime, hostProbe } from "../host/detect.js";
 
 export const storeDir = (config: ResolvedConfig): string => join(config.stateDir, "images");
 export const rootfsRoot = (config: ResolvedConfig): string => join(config.stateDir, "rootfs");

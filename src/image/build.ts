@@ -25,7 +25,7 @@ import {
 } from "node:fs";
 import { isAbsolute, join, relative } from "node:path";
 import dockerignoreModule, { type Ignore } from "@balena/dockerignore";
-import type { ResolvedBuild } from "../config/types.js";
+import type { ResolvedBuild } from "../model/types.js";
 import { BuildError } from "../errors.js";
 import { exec as realExec, type Exec } from "../util/exec.js";
 import { reachable } from "./gc.js";

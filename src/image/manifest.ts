@@ -1,5 +1,5 @@
 /** Image manifests, indexes and configs (OCI and Docker v2): parsing, checks, platform choice. Pure. */
-import { normaliseArch } from "../config/parse.js";
+import { normaliseArch } from "../model/parse.js";
 
 export const MEDIA = {
   ociManifest: "application/vnd.oci.image.manifest.v1+json",

@@ -10,7 +10,7 @@ import {
   type Manifest,
   type Platform,
 } from "./manifest.js";
-import { formatReference, manifestRef, type ImageReference } from "./reference.js";
+import { formatReference, manifestRef, type ImageReference } from "../model/reference.js";
 import { RegistryClient } from "./registry.js";
 import type { Store } from "./store.js";
 

@@ -4,7 +4,7 @@ import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { RegistryError } from "../errors.js";
 import { parseChallenge, type Credentials } from "./auth.js";
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, type Descriptor } from "./manifest.js";
-import { registryHost } from "./reference.js";
+import { registryHost } from "../model/reference.js";
 import type { Store } from "./store.js";
 import { createHash } from "node:crypto";
 

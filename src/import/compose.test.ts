@@ -4,7 +4,7 @@ import { resolveConfig } from "../config/resolve.js";
 import { ConfigError } from "../errors.js";
 import { fakeContext } from "../../tests/helpers/context.js";
 import { DOCKER_CAPABILITIES, fromCompose, type ImportContext } from "./compose.js";
-import { effectiveCapabilities } from "../bundle/spec.js";
+import { effectiveCapabilities } from "../model/capabilities.js";
 import { interpolate, parseDotEnv, shellSplit } from "./interpolate.js";
 import { renderConfigTs } from "./typescript.js";
 

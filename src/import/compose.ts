@@ -5,9 +5,9 @@
  */
 import { isRecord } from "../util/record.js";
 import { basename, isAbsolute, posix } from "node:path";
-import { IMAGE_CAPABILITIES } from "../bundle/spec.js";
+import { IMAGE_CAPABILITIES } from "../model/capabilities.js";
 import { checkProjectName, formatPath } from "../config/resolve.js";
-import { BUILTIN_NETWORKS, joinedOwner } from "../network/allocate.js";
+import { BUILTIN_NETWORKS, joinedOwner } from "../model/network.js";
 import {
   checkName,
   parseCapability,
@@ -16,7 +16,7 @@ import {
   formatPorts,
   type PortSpec,
   parseSize,
-} from "../config/parse.js";
+} from "../model/parse.js";
 import type {
   ContainerConfig,
   HealthcheckConfig,
@@ -24,7 +24,7 @@ import type {
   RestartPolicy,
   SecretConfig,
   UserConfig,
-} from "../config/types.js";
+} from "../model/types.js";
 import { ConfigError, type ConfigProblem } from "../errors.js";
 import { interpolate, shellSplit, type Env } from "./interpolate.js";
 

@@ -2,7 +2,7 @@
  * A config as the source of a `railyard.config.ts` (pure): `defineConfig` around an object
  * literal, formatted as prettier would, with the import's warnings as comments on top.
  */
-import type { UserConfig } from "../config/types.js";
+import type { UserConfig } from "../model/types.js";
 
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const WIDTH = 100;

@@ -3,8 +3,8 @@
  * container keeps the address the running generation gave it, so a switch that adds or removes
  * one container changes no other container's unit (and restarts nothing else).
  */
-import type { PortSpec } from "../config/parse.js";
-import type { ResolvedAttachment, ResolvedConfig, ResolvedContainer } from "../config/types.js";
+import type { ResolvedConfig, ResolvedContainer } from "../model/types.js";
+import { attachmentsOf, NAMED_DEFAULT_PREFIX, NAMED_POOL, PRIVATE_POOL } from "../model/network.js";
 import { NetworkError } from "../errors.js";
 import { createHash } from "node:crypto";
 import {
@@ -21,13 +21,7 @@ import {
   subnetSize,
   type Subnet,
   type Subnet6,
-} from "./address.js";
-
-/** Network "private": each container gets a /31 of this pool, the host holds the other half. */
-export const PRIVATE_POOL: Subnet = { base: parseIPv4("10.90.0.0") as number, prefix: 16 };
-/** Named networks without a `subnet` get the first free /24 of this pool. */
-export const NAMED_POOL: Subnet = { base: parseIPv4("10.91.0.0") as number, prefix: 16 };
-export const NAMED_DEFAULT_PREFIX = 24;
+} from "../model/address.js";
 
 export interface NamedNetworkAllocation {
   /** "a.b.c.d/len"; the gateway (the host's bridge) is the first host address. */
@@ -52,56 +46,6 @@ export const EMPTY_ALLOCATION: NetworkAllocation = { networks: {}, private: {} }
 
 /** The host's address on a subnet (the bridge): the first host address. */
 export const gatewayOf = (s: Subnet): number => s.base + 1;
-
-/** The networks every config has; the others are declared under `networks`. */
-export const BUILTIN_NETWORKS: readonly string[] = ["none", "host", "private"];
-
-/** `network: "container:NAME"`: the container whose network namespace this one joins. */
-export const joinedOwner = (c: Pick<ResolvedContainer, "network">): string | undefined =>
-  c.network.startsWith("container:") ? c.network.slice("container:".length) : undefined;
-
-/**
- * The named networks a container is on, its first network first. A generation written before
- * containers had `networks` says it with `network` alone: a name that is neither built in nor
- * `container:NAME` (resolveConfig let no other through).
- */
-export function attachmentsOf(
-  c: Pick<ResolvedContainer, "network"> & { readonly networks?: readonly ResolvedAttachment[] },
-): readonly ResolvedAttachment[] {
-  if (c.networks !== undefined) return c.networks;
-  return BUILTIN_NETWORKS.includes(c.network) || joinedOwner(c) !== undefined
-    ? []
-    : [{ name: c.network, aliases: [] }];
-}
-
-/** Whether a container's first network is dual stack (a named network with `ipv6`). */
-export function isDualStack(
-  c: Pick<ResolvedContainer, "network"> & { readonly networks?: readonly ResolvedAttachment[] },
-  config: Pick<ResolvedConfig, "networks">,
-): boolean {
-  const first = attachmentsOf(c)[0];
-  return first !== undefined && config.networks[first.name]?.ipv6 !== undefined;
-}
-
-/**
- * The ports a container serves on the host's IPv6 loopback, [::1], through systemd's sockets:
- * those published there, and on a dual-stack network every TCP port published without an address
- * (loopback in both families). The kernel cannot forward a packet from ::1 to another host (IPv6
- * has no route_localnet), so these go through systemd-socket-proxyd (see systemd/proxy.ts); TCP
- * only. None rootless: pasta binds [::1] itself, as it binds every published port.
- */
-export function loopback6Ports(
-  c: Pick<ResolvedContainer, "network" | "ports"> & {
-    readonly networks?: readonly ResolvedAttachment[];
-  },
-  config: Pick<ResolvedConfig, "networks" | "rootless">,
-): PortSpec[] {
-  if (config.rootless) return [];
-  const dual = isDualStack(c, config);
-  return c.ports.filter(
-    (p) => p.hostIp === "::1" || (dual && p.hostIp === undefined && p.protocol === "tcp"),
-  );
-}
 
 const sortedNames = (r: Readonly<Record<string, unknown>>) => Object.keys(r).sort();
 

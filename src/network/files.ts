@@ -4,7 +4,7 @@
  */
 import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { ResolvedConfig } from "../config/types.js";
+import type { ResolvedConfig } from "../model/types.js";
 import { EMPTY_ALLOCATION, type NetworkAllocation } from "./allocate.js";
 import { hostsNetworks, renderHostsFile } from "./script.js";
 

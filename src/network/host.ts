@@ -1,10 +1,10 @@
 /** Build-time checks that this host can run railyard's networks. I/O. */
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
-import { formatPublished, publishedPort } from "../config/parse.js";
-import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
-import { PASTA } from "../rootless/pasta.js";
+import { formatPublished, publishedPort } from "../model/parse.js";
+import type { ResolvedConfig, ResolvedContainer } from "../model/types.js";
+import { PASTA } from "../host/tools.js";
 import { NetworkError } from "../errors.js";
-import { hostProbe } from "../runtime/detect.js";
+import { hostProbe } from "../host/detect.js";
 import {
   formatSubnet,
   overlaps,
@@ -12,10 +12,12 @@ import {
   parseProcRoute,
   type HostRoute,
   type Subnet,
-} from "./address.js";
-import { loopback6Ports, parseAllocatedSubnet, type NetworkAllocation } from "./allocate.js";
-import { SOCKET_PROXYD } from "../systemd/proxy.js";
-import { isPrivateOrNamed, ownInterfaces } from "./script.js";
+} from "../model/address.js";
+import { parseAllocatedSubnet, type NetworkAllocation } from "./allocate.js";
+import { loopback6Ports } from "../model/network.js";
+import { SOCKET_PROXYD } from "../host/tools.js";
+import { ownInterfaces } from "./script.js";
+import { isPrivateOrNamed } from "../model/network.js";
 
 /** Interfaces railyard makes: bridges ("ry-NAME", "ryb-...") and links ("ryv-..."). */
 const RAILYARD_IF = /^ry[bv]?-/;

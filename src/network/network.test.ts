@@ -3,13 +3,14 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
 import { resolveConfig } from "../config/resolve.js";
-import type { UserConfig } from "../config/types.js";
+import type { UserConfig } from "../model/types.js";
 import { NetworkError } from "../errors.js";
 import { fakeContext } from "../../tests/helpers/context.js";
 import { REPO_ROOT } from "../../tests/helpers/paths.js";
 import { snapshot } from "../../tests/helpers/snapshot.js";
-import { formatIPv6, overlaps, parseIPv6, parseProcRoute, parseSubnet } from "./address.js";
-import { allocateNetworks, ipv6Of, loopback6Ports, type NetworkAllocation } from "./allocate.js";
+import { formatIPv6, overlaps, parseIPv6, parseProcRoute, parseSubnet } from "../model/address.js";
+import { allocateNetworks, ipv6Of, type NetworkAllocation } from "./allocate.js";
+import { loopback6Ports } from "../model/network.js";
 import {
   containerNetwork,
   macFor,

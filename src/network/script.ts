@@ -5,20 +5,12 @@
  * and no port is proxied by a process.
  */
 import { createHash } from "node:crypto";
-import { containerId, type IdScope } from "../runtime/oci.js";
-import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
-import { formatPublished, publishedIp, publishedPort, type PortSpec } from "../config/parse.js";
-import { formatIPv4, parseIPv4 } from "./address.js";
-import {
-  attachmentsOf,
-  gatewayOf,
-  joinedOwner,
-  ipv6Of,
-  parseAllocatedSubnet,
-  type NetworkAllocation,
-} from "./allocate.js";
-
-export { attachmentsOf, joinedOwner } from "./allocate.js";
+import { containerId, type IdScope } from "../model/ids.js";
+import type { ResolvedConfig, ResolvedContainer } from "../model/types.js";
+import { formatPublished, publishedIp, publishedPort, type PortSpec } from "../model/parse.js";
+import { formatIPv4, parseIPv4 } from "../model/address.js";
+import { gatewayOf, ipv6Of, parseAllocatedSubnet, type NetworkAllocation } from "./allocate.js";
+import { attachmentsOf, isPrivateOrNamed, joinedOwner } from "../model/network.js";
 
 /** The nftables table every railyard network shares (`nft list table ip railyard`). */
 export const NFT_TABLE = "railyard";
@@ -189,10 +181,6 @@ export function ownInterfaces(config: ResolvedConfig): Set<string> {
   }
   return out;
 }
-
-/** Networks whose containers get their own namespace, address and published ports. */
-export const isPrivateOrNamed = (c: ResolvedContainer): boolean =>
-  c.network !== "none" && c.network !== "host" && joinedOwner(c) === undefined;
 
 /** A container's network as allocated, or undefined for network "none" and "host". */
 export function containerNetwork(

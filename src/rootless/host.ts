@@ -5,8 +5,9 @@
  */
 import { accessSync, constants, lstatSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { RootlessScope } from "../config/types.js";
-import { parseIdFile, readOr } from "../config/load.js";
+import type { RootlessScope } from "../model/types.js";
+import { readOr } from "../util/read-file.js";
+import { parseIdFile } from "../model/accounts.js";
 import { RootlessError, UsageError } from "../errors.js";
 import { exec, type Exec } from "../util/exec.js";
 import { chooseRange, mappedUnshareArgs, SUBID_RANGE, subordinateRanges } from "./scope.js";

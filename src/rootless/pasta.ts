@@ -8,11 +8,9 @@
  * before the program starts) starts pasta on the container's pid, so the network is up before
  * the program runs. pasta then stays in the background in the service's cgroup, and goes with it.
  */
-import { publishedIp, publishedPort, type PortSpec } from "../config/parse.js";
-import type { ResolvedContainer } from "../config/types.js";
-
-/** Where Debian's passt package puts pasta. */
-export const PASTA = "/usr/bin/pasta";
+import { PASTA } from "../host/tools.js";
+import { publishedIp, publishedPort, type PortSpec } from "../model/parse.js";
+import type { ResolvedContainer } from "../model/types.js";
 
 export interface OciHook {
   readonly path: string;

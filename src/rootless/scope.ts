@@ -5,9 +5,9 @@
  * $XDG_RUNTIME_DIR, units go to the user manager, and the payload cgroup sits under user@UID.
  */
 import { basename } from "node:path";
-import type { IdRange, ResolvedConfig, ResolvedContainer, RootlessScope } from "../config/types.js";
+import type { IdRange, ResolvedConfig, ResolvedContainer, RootlessScope } from "../model/types.js";
 import type { ConfigProblem } from "../errors.js";
-import { isPrivateOrNamed, joinedOwner } from "../network/script.js";
+import { isPrivateOrNamed, joinedOwner } from "../model/network.js";
 
 /** Ids a rootless container maps besides root: 65536 covers every uid an image may use (nobody is 65534). */
 export const SUBID_RANGE = 65536;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { resolveConfig } from "../config/resolve.js";
-import { effectiveCapabilities } from "../bundle/spec.js";
+import { effectiveCapabilities } from "../model/capabilities.js";
 import { fakeContext } from "../../tests/helpers/context.js";
 import { diagnose, TailLines } from "./diagnose.js";
 

@@ -3,7 +3,7 @@
  * container set up tighter than the one it was written for, each with the config change that
  * fixes it. Pure: the caller gives the lines and the container's capabilities.
  */
-import type { ResolvedContainer } from "../config/types.js";
+import type { ResolvedContainer } from "../model/types.js";
 
 /** A container that exits within this long after its start is said to have died early. */
 export const EARLY_EXIT_MS = 10_000;

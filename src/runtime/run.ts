@@ -2,13 +2,13 @@ import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { exec, exitStatus, type Exec } from "../util/exec.js";
-import type { RootlessScope } from "../config/types.js";
+import type { RootlessScope } from "../model/types.js";
 import { RuntimeError } from "../errors.js";
 import { runtimeGlobalArgs, runtimeRoot } from "../rootless/scope.js";
 import { deleteArgs, killArgs, runArgs, stateArgs } from "./oci.js";
-import type { RuntimeChoice } from "./detect.js";
+import type { RuntimeChoice } from "../host/detect.js";
 import { EARLY_EXIT_MS, TailLines } from "./diagnose.js";
-import { MOUNT, UMOUNT, isMountPoint, mountArgs, type Overlay } from "../bundle/overlay.js";
+import { MOUNT, UMOUNT, isMountPoint, mountArgs, type Overlay } from "./overlay.js";
 
 export interface ForegroundOptions {
   readonly runtime: RuntimeChoice;

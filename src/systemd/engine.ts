@@ -1,5 +1,5 @@
-import { effectiveCapabilities } from "../bundle/spec.js";
-import type { ResolvedConfig, ResolvedContainer } from "../config/types.js";
+import { effectiveCapabilities } from "../model/capabilities.js";
+import type { ResolvedConfig, ResolvedContainer } from "../model/types.js";
 import { assembleUnit, execQuote } from "./unit.js";
 
 /**

@@ -3,7 +3,7 @@
  * (see generations/transaction.ts); a service that systemd gives up restarting runs it through
  * the template unit below, which every container's unit names in `OnFailure=`. Pure.
  */
-import type { ResolvedConfig } from "../config/types.js";
+import type { ResolvedConfig } from "../model/types.js";
 import { execQuote } from "./unit.js";
 
 export { onFailureTemplate, onFailureUnit } from "./unit.js";

@@ -5,12 +5,10 @@
  * runs systemd-socket-proxyd to the container's address when a client connects, and exits once
  * idle. Nothing of railyard's runs, nor anything at all until the first connection. Pure.
  */
-import type { PortSpec } from "../config/parse.js";
-import { publishedPort } from "../config/parse.js";
-import type { ResolvedContainer } from "../config/types.js";
-
-/** Debian's (and every usr-merged distribution's) systemd-socket-proxyd. */
-export const SOCKET_PROXYD = "/lib/systemd/systemd-socket-proxyd";
+import { SOCKET_PROXYD } from "../host/tools.js";
+import type { PortSpec } from "../model/parse.js";
+import { publishedPort } from "../model/parse.js";
+import type { ResolvedContainer } from "../model/types.js";
 
 /** The socket unit (and, by the same name, its service) of one [::1] port. */
 export const proxySocket = (c: Pick<ResolvedContainer, "serviceName">, p: PortSpec): string =>

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import type { RootlessScope } from "../config/types.js";
+import type { RootlessScope } from "../model/types.js";
 import { SystemdError } from "../errors.js";
 import { managerFlags } from "../rootless/scope.js";
 import { exec, type Exec } from "../util/exec.js";

@@ -3,7 +3,7 @@
  * which runs `railyard update` for one config (new digests behind its tags, switched in only if
  * they settle, rolled back otherwise). Pure.
  */
-import type { RootlessScope } from "../config/types.js";
+import type { RootlessScope } from "../model/types.js";
 import { execQuote } from "./unit.js";
 
 export const UPDATE_SERVICE = "railyard-update.service";

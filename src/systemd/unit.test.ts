@@ -4,11 +4,11 @@ import { test } from "node:test";
 import { resolveConfig } from "../config/resolve.js";
 import { REPO_ROOT } from "../../tests/helpers/paths.js";
 import { renderEngineUnit } from "./engine.js";
-import { mountArgs, overlayOf } from "../bundle/overlay.js";
+import { mountArgs, overlayOf } from "../runtime/overlay.js";
 import { BuildError } from "../errors.js";
 import { execQuote, renderHealthUnits, renderUnit, shQuote, type UnitInputs } from "./unit.js";
 import { fakeContext, SCOPE } from "../../tests/helpers/context.js";
-import { loopback6Ports } from "../network/allocate.js";
+import { loopback6Ports } from "../model/network.js";
 import { renderProxyUnits } from "./proxy.js";
 import { snapshot as snapshotIn } from "../../tests/helpers/snapshot.js";
 

@@ -1,4 +1,4 @@
-import type { ResolvedConfig, ResolvedContainer, RootlessScope } from "../config/types.js";
+import type { ResolvedConfig, ResolvedContainer, RootlessScope } from "../model/types.js";
 import {
   bootTarget,
   managerFlags,
@@ -6,16 +6,16 @@ import {
   runtimeGlobalArgs,
   runtimeRoot,
 } from "../rootless/scope.js";
-import { containerId } from "../runtime/oci.js";
-import { joinedOwner } from "../network/script.js";
-import { loopback6Ports } from "../network/allocate.js";
+import { containerId } from "../model/ids.js";
+import { joinedOwner } from "../model/network.js";
+import { loopback6Ports } from "../model/network.js";
 import { proxySocket } from "./proxy.js";
 import { secretUnitLines } from "../bundle/secrets.js";
 import { envFileStart, envFileUnitLines, START_ENV_FILE } from "../bundle/env-files.js";
-import { execQuote, shQuote } from "./quote.js";
+import { execQuote, shQuote } from "../util/quote.js";
 
-export { execQuote, quoteWord, shQuote } from "./quote.js";
-import { MOUNT, UMOUNT, mountArgs, overlayTarget, type Overlay } from "../bundle/overlay.js";
+export { execQuote, quoteWord, shQuote } from "../util/quote.js";
+import { MOUNT, UMOUNT, mountArgs, overlayTarget, type Overlay } from "../runtime/overlay.js";
 
 /** What a unit needs beyond the container's own config. */
 export interface UnitInputs {

@@ -7,6 +7,7 @@
  */
 import {
   closeSync,
+  readFileSync,
   constants,
   fstatSync,
   lstatSync,
@@ -122,5 +123,14 @@ function readOpened(path: string, fd: number, max: number): Buffer {
     return buf.subarray(0, n);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** A text file's contents, or `fallback` when it cannot be read. */
+export function readOr(file: string, fallback: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return fallback;
   }
 }

@@ -1,4 +1,4 @@
-import type { RootlessScope } from "../../src/config/types.js";
+import type { RootlessScope } from "../../src/model/types.js";
 import type { ResolveContext } from "../../src/config/resolve.js";
 
 /** A ResolveContext for pure tests: an amd64 host with no users or groups unless given. */

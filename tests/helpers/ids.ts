@@ -1,5 +1,5 @@
 import { DEFAULT_STATE_DIR } from "../../src/config/resolve.js";
-import { containerId, idScope } from "../../src/runtime/oci.js";
+import { containerId, idScope } from "../../src/model/ids.js";
 
 /** The runtime id railyard gives container `name` of the project whose state dir is `stateDir`. */
 export const runtimeId = (stateDir: string, name: string, project?: string): string =>

@@ -18,7 +18,7 @@ import { podmanPeer } from "../helpers/podman.js";
 import { PROBE_OUTPUT, writeProbe } from "../helpers/probe.js";
 import { quadletNetwork, quadletRunArgs } from "../helpers/quadlet.js";
 import { registryWithBusybox, type TestRegistry } from "../helpers/registry.js";
-import { IMAGE_CAPABILITIES } from "../../src/bundle/spec.js";
+import { IMAGE_CAPABILITIES } from "../../src/model/capabilities.js";
 
 const { dir, cleanup } = scratchDir("railyard-compose-");
 const peer = podmanPeer(dir);

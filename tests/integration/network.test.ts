@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { runtimeId } from "../helpers/ids.js";
 import { DEFAULT_STATE_DIR } from "../../src/config/resolve.js";
 import { bridgeName } from "../../src/network/script.js";
-import { idScope } from "../../src/runtime/oci.js";
+import { idScope } from "../../src/model/ids.js";
 import { after, before, describe, test } from "node:test";
 import { scratchDir } from "../helpers/cli.js";
 import { bootSystemd, waitFor, type BootedSystemd } from "../helpers/systemd.js";

@@ -213,6 +213,21 @@ describe("onFailure tells someone", () => {
     await sd.railyard([...cfg, "switch"]);
   });
 
+  test("a hook that leaves something running in the background does not keep the switch from exiting", async () => {
+    // The notifier sent off with & holds the hook's stdout: switch waited on it for ever.
+    const p = project();
+    const cfg = p.write({ keep: sleeper("keep") }, { onFailure: "sleep 300 & echo sent" });
+    assert.equal((await sd.railyard([...cfg, "switch"])).code, 0);
+    p.write({ keep: sleeper("keep"), db: crasher("db") }, { onFailure: "sleep 300 & echo sent" });
+    const t0 = Date.now();
+    const r = await sd.railyard([...cfg, "switch", "--settle", "1"]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.ok(Date.now() - t0 < 30_000, `switch took ${Date.now() - t0} ms`);
+    p.write({});
+    await sd.railyard([...cfg, "switch"]);
+    sd.exec("pkill", ["-f", "sleep 300"]);
+  });
+
   test("setting onFailure restarts nobody", async () => {
     const p = project();
     const cfg = p.write({ keep: sleeper("keep") });

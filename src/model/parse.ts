@@ -3,7 +3,7 @@
  * signals, capabilities). Each returns a value or an error message; none throws.
  */
 
-import { formatIPv6, parseIPv6 } from "../network/address.js";
+import { formatIPv6, parseIPv6 } from "./address.js";
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { containerId, idScope } from "./oci.js";
+import { containerId, idScope } from "./ids.js";
 
 test("runtime ids: plain for the default state dir, scoped by a hash of any other", () => {
   assert.equal(containerId("web"), "railyard-web");

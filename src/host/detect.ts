@@ -1,5 +1,5 @@
 import { accessSync, constants, readFileSync, statfsSync } from "node:fs";
-import type { RuntimeName } from "../config/types.js";
+import type { RuntimeName } from "../model/types.js";
 import { RuntimeError } from "../errors.js";
 
 export type CgroupLayout = "unified" | "hybrid" | "legacy";
