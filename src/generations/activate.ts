@@ -217,7 +217,7 @@ export async function activate(
     plan.restart.filter((n) => !autoRestart.includes(n)),
   );
   // No ExecStartPre clears the runtime's state (one process less on every start, see
-  // ARCHITECTURE.md): ExecStopPost does after every stop, and here a new service's id is freed
+  // docs/decisions/11): ExecStopPost does after every stop, and here a new service's id is freed
   // from whatever a killed `railyard run` left behind. Only services with a bundle run under the
   // OCI runtime; podman and docker services (no bundle) clear their own names in their units.
   for (const n of plan.start)
