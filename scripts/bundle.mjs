@@ -2,7 +2,7 @@
 // Why one CommonJS file: node starts it fastest. Node's ESM loader costs per module, and splitting
 // into chunks cost more than it saved; in CommonJS, esbuild turns the commands' lazy `import()`s
 // (and the node built-ins those modules use) into code that runs only when a command needs it.
-// Measured with `npm run bench` (section "cli"); see ARCHITECTURE.md, "Startup".
+// Measured with `npm run bench` (section "cli"); see docs/decisions/21.
 import { execFileSync } from "node:child_process";
 import { build } from "esbuild";
 

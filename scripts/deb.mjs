@@ -5,7 +5,7 @@
 // package that depended on nodejs could not be installed from Debian alone. It is the Node that
 // runs this script (stripped), under /usr/lib/railyard, beside the same CommonJS bundle that
 // bin/railyard.cjs loads in a clone, so the package runs exactly the code the tests ran. (Node's
-// single-executable form was measured too: see ARCHITECTURE.md, "The Debian package".)
+// single-executable form was measured too: see docs/decisions/22.)
 //
 //   /usr/bin/railyard   (sh: exec /usr/lib/railyard/node /usr/lib/railyard/bin/railyard.cjs)
 //   /usr/lib/railyard/{node,package.json,bin/railyard.cjs,dist/cli/railyard.cjs}
