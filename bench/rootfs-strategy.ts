@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { computeClosure } from "../src/closure/index.js";
 import { hostFs } from "../src/closure/fs.js";
 import { hostResolveContext } from "../src/config/load.js";
-import { resolveConfig } from "../src/config/resolve.js";
+import { resolveConfig } from "../src/config/resolve/index.js";
 import { hostProcess } from "../src/bundle/process.js";
 import { planRootfs, type RootfsEntry } from "../src/bundle/rootfs.js";
 import { renderSpec, serializeSpec } from "../src/bundle/spec.js";

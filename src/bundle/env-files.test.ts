@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { resolveConfig } from "../config/resolve.js";
+import { resolveConfig } from "../config/resolve/index.js";
 import type { ResolvedContainer } from "../model/types.js";
 import { ociValidator } from "../../tests/helpers/oci-schema.js";
 import { fakeContext, SCOPE } from "../../tests/helpers/context.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { resolveConfig } from "../config/resolve.js";
+import { resolveConfig } from "../config/resolve/index.js";
 import type { ResolvedContainer } from "../model/types.js";
 import { BuildError } from "../errors.js";
 import type { ImageConfig } from "../image/manifest.js";

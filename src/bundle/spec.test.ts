@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { resolveConfig, type ResolveContext } from "../config/resolve.js";
+import { resolveConfig, type ResolveContext } from "../config/resolve/index.js";
 import type { ResolvedContainer } from "../model/types.js";
 import { ociValidator } from "../../tests/helpers/oci-schema.js";
 import { hostProcess, imageProcess } from "./process.js";

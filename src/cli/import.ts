@@ -52,7 +52,7 @@ With --json, prints { "config": {...}, "warnings": [...] } instead.`,
         import("yaml"),
         import("../import/compose.js"),
         import("../import/interpolate.js"),
-        import("../config/resolve.js"),
+        import("../config/resolve/index.js"),
         import("../config/load.js"),
       ]);
     // A compose file, or its .env, is a few KB; one of megabytes is no compose file, and the

@@ -1,17 +1,15 @@
+import { DEFAULT_STATE_DIR } from "./resolve/index.js";
 import { parseIdFile } from "../model/accounts.js";
 import { readOr } from "../util/read-file.js";
-import { idScope } from "../model/ids.js";
-import { DEFAULT_STATE_DIR } from "./resolve.js";
 import { jsonProblem, yamlProblem } from "../util/parse-error.js";
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, extname, isAbsolute, join, resolve as resolvePath } from "node:path";
+import { dirname, extname, resolve as resolvePath } from "node:path";
 import { ConfigError } from "../errors.js";
 import { compiledConfig, configCacheDir } from "./compile.js";
 import { evaluateConfig } from "./evaluate.js";
 import type { ConfigEnv, UserConfigExport } from "./define.js";
-import { resolveConfig, type ResolveContext } from "./resolve.js";
+import { resolveConfig, type ResolveContext } from "./resolve/index.js";
 import type { ResolvedConfig, RootlessScope } from "../model/types.js";
-import { rootlessProblems } from "../rootless/scope.js";
 import { normaliseArch } from "../model/parse.js";
 
 export const CONFIG_NAMES = [
@@ -271,27 +269,12 @@ export async function loadConfig(o: LoadOptions): Promise<Readonly<ResolvedConfi
     { command: o.command, env: o.env },
     o.compiledOnly ? { compiledOnly: true } : {},
   );
-  let resolved = resolveConfig(raw, hostResolveContext(file));
-  if (o.rootless) {
-    const problems = rootlessProblems(resolved, o.rootless);
-    if (problems.length > 0) throw new ConfigError(file, problems);
-    resolved = Object.freeze({ ...resolved, rootless: o.rootless });
-  }
-  if (o.stateDir !== undefined && !isAbsolute(o.stateDir))
-    throw new ConfigError(file, [
-      { path: "--state-dir", message: `${JSON.stringify(o.stateDir)} must be an absolute path` },
-    ]);
-  const userDir = o.rootless ? o.defaultStateDir : undefined;
-  const stateDir =
-    o.stateDir ??
-    (userDir === undefined
-      ? resolved.stateDir
-      : resolved.project === undefined
-        ? userDir
-        : join(userDir, "projects", resolved.project));
-  const scope = idScope(stateDir, o.defaultStateDir ?? DEFAULT_STATE_DIR);
-  if (stateDir === resolved.stateDir && scope === undefined) return resolved;
-  return Object.freeze({ ...resolved, stateDir, ...(scope ? { idScope: scope } : {}) });
+  return resolveConfig(raw, {
+    ...hostResolveContext(file),
+    ...(o.rootless ? { rootless: o.rootless } : {}),
+    ...(o.stateDir !== undefined ? { stateDirFlag: o.stateDir } : {}),
+    defaultStateDir: o.defaultStateDir ?? DEFAULT_STATE_DIR,
+  });
 }
 
 export const configDir = (c: ResolvedConfig): string => dirname(c.file);

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parse } from "yaml";
-import { resolveConfig } from "../config/resolve.js";
+import { resolveConfig } from "../config/resolve/index.js";
 import { fromCompose } from "../import/compose.js";
 import { assertValidCompose } from "../../tests/helpers/compose-schema.js";
 import { fakeContext } from "../../tests/helpers/context.js";

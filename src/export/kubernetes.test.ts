@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { Deployment, StatefulSet } from "kubernetes-models/apps/v1";
 import { ConfigMap, PersistentVolumeClaim, Secret, Service } from "kubernetes-models/v1";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
-import { resolveConfig } from "../config/resolve.js";
+import { resolveConfig } from "../config/resolve/index.js";
 import { fakeContext } from "../../tests/helpers/context.js";
 import { REPO_ROOT } from "../../tests/helpers/paths.js";
 import { snapshot } from "../../tests/helpers/snapshot.js";

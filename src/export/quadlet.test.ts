@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { resolveConfig } from "../config/resolve.js";
+import { resolveConfig } from "../config/resolve/index.js";
 import { fakeContext } from "../../tests/helpers/context.js";
 import { REPO_ROOT } from "../../tests/helpers/paths.js";
 import { snapshot } from "../../tests/helpers/snapshot.js";

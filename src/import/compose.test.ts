@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { resolveConfig } from "../config/resolve.js";
+import { resolveConfig } from "../config/resolve/index.js";
 import { ConfigError } from "../errors.js";
 import { fakeContext } from "../../tests/helpers/context.js";
 import { DOCKER_CAPABILITIES, fromCompose, type ImportContext } from "./compose.js";

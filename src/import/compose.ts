@@ -6,7 +6,8 @@
 import { isRecord } from "../util/record.js";
 import { basename, isAbsolute, posix } from "node:path";
 import { IMAGE_CAPABILITIES } from "../model/capabilities.js";
-import { checkProjectName, formatPath } from "../config/resolve.js";
+import { checkProjectName } from "../config/resolve/index.js";
+import { formatPath } from "../config/resolve/problems.js";
 import { BUILTIN_NETWORKS, joinedOwner } from "../model/network.js";
 import {
   checkName,

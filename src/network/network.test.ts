@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
-import { resolveConfig } from "../config/resolve.js";
+import { resolveConfig } from "../config/resolve/index.js";
 import type { UserConfig } from "../model/types.js";
 import { NetworkError } from "../errors.js";
 import { fakeContext } from "../../tests/helpers/context.js";

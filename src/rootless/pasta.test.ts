@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { test } from "node:test";
-import { resolveConfig } from "../config/resolve.js";
+import { resolveConfig } from "../config/resolve/index.js";
 import { renderSpec } from "../bundle/spec.js";
 import { hostProcess } from "../bundle/process.js";
 import { fakeContext, SCOPE } from "../../tests/helpers/context.js";

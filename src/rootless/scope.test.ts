@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { resolveConfig } from "../config/resolve.js";
+import { resolveConfig } from "../config/resolve/index.js";
 import { fakeContext, SCOPE } from "../../tests/helpers/context.js";
 import {
   chooseRange,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import { resolveConfig } from "../config/resolve.js";
+import { resolveConfig } from "../config/resolve/index.js";
 import { REPO_ROOT } from "../../tests/helpers/paths.js";
 import { renderEngineUnit } from "./engine.js";
 import { mountArgs, overlayOf } from "../runtime/overlay.js";

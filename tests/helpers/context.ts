@@ -1,5 +1,5 @@
 import type { RootlessScope } from "../../src/model/types.js";
-import type { ResolveContext } from "../../src/config/resolve.js";
+import type { ResolveContext } from "../../src/config/resolve/index.js";
 
 /** A ResolveContext for pure tests: an amd64 host with no users or groups unless given. */
 export function fakeContext(o: Partial<ResolveContext> = {}): ResolveContext {

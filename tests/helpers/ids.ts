@@ -1,4 +1,4 @@
-import { DEFAULT_STATE_DIR } from "../../src/config/resolve.js";
+import { DEFAULT_STATE_DIR } from "../../src/config/resolve/index.js";
 import { containerId, idScope } from "../../src/model/ids.js";
 
 /** The runtime id railyard gives container `name` of the project whose state dir is `stateDir`. */

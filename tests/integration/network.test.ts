@@ -10,7 +10,7 @@ import { debianImage } from "../helpers/debian-images.js";
 import { ONEDRIVE_LIKE } from "../helpers/official-images.js";
 import { join } from "node:path";
 import { runtimeId } from "../helpers/ids.js";
-import { DEFAULT_STATE_DIR } from "../../src/config/resolve.js";
+import { DEFAULT_STATE_DIR } from "../../src/config/resolve/index.js";
 import { bridgeName } from "../../src/network/script.js";
 import { idScope } from "../../src/model/ids.js";
 import { after, before, describe, test } from "node:test";

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
+import type { ResolveContext } from "./context.js";
 import { test } from "node:test";
-import { ConfigError } from "../errors.js";
-import { resolveConfig, type ResolveContext } from "./resolve.js";
+import { ConfigError } from "../../errors.js";
+import { resolveConfig } from "./index.js";
 
 const ctx: ResolveContext = {
   file: "railyard.config.ts",
