@@ -50,7 +50,7 @@ With --json, prints { "config": {...}, "warnings": [...] } instead.`,
     const [{ parse }, { fromCompose }, { parseDotEnv }, { resolveConfig }, { hostResolveContext }] =
       await Promise.all([
         import("yaml"),
-        import("../import/compose.js"),
+        import("../import/compose/index.js"),
         import("../import/interpolate.js"),
         import("../config/resolve/index.js"),
         import("../config/load.js"),

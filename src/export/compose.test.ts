@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parse } from "yaml";
 import { resolveConfig } from "../config/resolve/index.js";
-import { fromCompose } from "../import/compose.js";
+import { fromCompose } from "../import/compose/index.js";
 import { assertValidCompose } from "../../tests/helpers/compose-schema.js";
 import { fakeContext } from "../../tests/helpers/context.js";
 import { REPO_ROOT } from "../../tests/helpers/paths.js";

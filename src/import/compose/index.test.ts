@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { resolveConfig } from "../config/resolve/index.js";
-import { ConfigError } from "../errors.js";
-import { fakeContext } from "../../tests/helpers/context.js";
-import { DOCKER_CAPABILITIES, fromCompose, type ImportContext } from "./compose.js";
-import { effectiveCapabilities } from "../model/capabilities.js";
-import { interpolate, parseDotEnv, shellSplit } from "./interpolate.js";
-import { renderConfigTs } from "./typescript.js";
+import { resolveConfig } from "../../config/resolve/index.js";
+import { ConfigError } from "../../errors.js";
+import { fakeContext } from "../../../tests/helpers/context.js";
+import { DOCKER_CAPABILITIES, fromCompose, type ImportContext } from "./index.js";
+import { effectiveCapabilities } from "../../model/capabilities.js";
+import { interpolate, parseDotEnv, shellSplit } from "../interpolate.js";
+import { renderConfigTs } from "../typescript.js";
 
 const ctx: ImportContext = {
   file: "/srv/app/compose.yaml",

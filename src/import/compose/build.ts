@@ -1,0 +1,45 @@
+/** build: a context, or context, dockerfile, args and target; remote contexts are refused. */
+import { isRecord } from "../../util/record.js";
+import type { ContainerConfig } from "../../model/types.js";
+import { type Path, Reader, describe } from "./reader.js";
+
+/** compose's `build:` (a context, or a map) as railyard's; what it cannot carry is named. */
+export function build(v: unknown, at: Path, r: Reader): ContainerConfig["build"] | undefined {
+  const remote = (ctx: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(ctx) || ctx.startsWith("git@");
+  if (typeof v === "string") {
+    if (remote(v))
+      return void r.problem(at, `${v} is a remote context; railyard builds from a directory`);
+    return r.hostPath(v);
+  }
+  if (!isRecord(v))
+    return void r.problem(at, `expected a context directory or a map, got ${describe(v)}`);
+  for (const k of Object.keys(v))
+    if (!["context", "dockerfile", "args", "target"].includes(k))
+      r.warn(
+        [...at, k],
+        "is not imported; railyard builds with the context, dockerfile, args and target",
+      );
+  const context = v["context"] === undefined ? "." : r.string(v["context"], [...at, "context"]);
+  if (context === undefined) return undefined;
+  if (remote(context))
+    return void r.problem(
+      [...at, "context"],
+      `${context} is a remote context; railyard builds from a directory`,
+    );
+  const out: NonNullable<Exclude<ContainerConfig["build"], string>> = {
+    context: r.hostPath(context),
+  };
+  if (v["dockerfile"] !== undefined) {
+    const f = r.string(v["dockerfile"], [...at, "dockerfile"]);
+    if (f !== undefined) out.dockerfile = f;
+  }
+  if (v["args"] !== undefined) {
+    const args = r.map(v["args"], [...at, "args"], (k, p) => r.fromEnv(k, p));
+    if (Object.keys(args).length > 0) out.args = args;
+  }
+  if (v["target"] !== undefined) {
+    const t = r.string(v["target"], [...at, "target"]);
+    if (t !== undefined) out.target = t;
+  }
+  return out;
+}

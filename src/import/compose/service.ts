@@ -1,0 +1,404 @@
+/**
+ * One compose service to a railyard container: a table of handlers, one per compose key it
+ * reads, run in order. The keys imported are the table's; any other is named in a warning.
+ */
+import { isRecord } from "../../util/record.js";
+import { parseDuration } from "../../model/parse.js";
+import type { ContainerConfig,HealthcheckConfig,RestartPolicy } from "../../model/types.js";
+import { build } from "./build.js";
+import { capabilities,sysctls } from "./capabilities.js";
+import { ports,serviceNetwork } from "./network.js";
+import { type Obj,type Path,Reader,describe } from "./reader.js";
+import { gpus,resources } from "./resources.js";
+import { serviceSecrets } from "./secrets.js";
+import { volumes } from "./volumes.js";
+
+export const RESTART: Record<string, RestartPolicy> = {
+  no: "no",
+  always: "always",
+  "unless-stopped": "always",
+  "on-failure": "on-failure",
+};
+
+/** What a handler gets: the service, where it is, the reader, the container being made. */
+interface Service {
+  readonly s: Obj;
+  readonly at: Path;
+  readonly r: Reader;
+  readonly c: ContainerConfig;
+  readonly put: <K extends keyof ContainerConfig>(k: K, v: ContainerConfig[K] | undefined) => void;
+  readonly key: (k: string) => Path;
+  /** The services that are imported (a dependency on another is dropped, and said). */
+  readonly kept: ReadonlySet<string>;
+  /** The services with a healthcheck that is on. */
+  readonly checked: ReadonlySet<string>;
+}
+
+/**
+ * The compose keys a service may have that the import reads, each with its handler, in the order
+ * they run (the order of the warnings, and of the keys in the config written out).
+ */
+const HANDLERS: readonly { keys: readonly string[]; read: (sv: Service) => void }[] = [
+  {
+    keys: ["image", "build"],
+    read: ({ s, r, c, key }) => {
+      // With build, image names what is built (as compose tags it); without, it is pulled.
+      if (s["image"] !== undefined) c.image = r.string(s["image"], key("image")) ?? "";
+      if (s["build"] !== undefined) {
+        const b = build(s["build"], key("build"), r);
+        if (b) c.build = b;
+      }
+    },
+  },
+  {
+    keys: ["pull_policy"],
+    read: ({ s, r, c, key }) => {
+      const pull = s["pull_policy"];
+      if (pull !== undefined) {
+        const p = r.string(pull, key("pull_policy"));
+        const map: Record<string, ContainerConfig["pull"]> = {
+          always: "always",
+          never: "never",
+          missing: "missing",
+          if_not_present: "missing",
+        };
+        if (p !== undefined && map[p]) c.pull = map[p];
+        else if (p !== undefined)
+          r.warn(
+            key("pull_policy"),
+            `${JSON.stringify(p)} is not imported; railyard pulls what is missing`,
+          );
+      }
+    },
+  },
+  {
+    keys: ["entrypoint", "secrets", "command"],
+    read: ({ s, r, put, key }) => {
+      if (s["entrypoint"] !== undefined)
+        put("entrypoint", r.argv(s["entrypoint"], key("entrypoint")));
+      if (s["secrets"] !== undefined)
+        put("secrets", serviceSecrets(s["secrets"], key("secrets"), r));
+      if (s["command"] !== undefined) put("cmd", r.argv(s["command"], key("command")));
+    },
+  },
+  {
+    keys: ["environment"],
+    read: ({ s, r, c, key }) => {
+      if (s["environment"] !== undefined) {
+        const env = r.map(s["environment"], key("environment"), (k, p) => r.fromEnv(k, p));
+        if (Object.keys(env).length > 0) c.environment = env;
+      }
+    },
+  },
+  {
+    keys: ["env_file"],
+    read: ({ s, r, c, key }) => {
+      if (s["env_file"] !== undefined) {
+        const v = s["env_file"];
+        const items = typeof v === "string" ? [v] : Array.isArray(v) ? v : [];
+        if (items.length === 0 && typeof v !== "string")
+          r.problem(key("env_file"), `expected a path or a list, got ${describe(v)}`);
+        c.environmentFiles = items.flatMap((item, i) => {
+          const p: Path = [...key("env_file"), i];
+          if (isRecord(item)) {
+            if (item["required"] === false)
+              r.warn(p, "required: false is not imported; railyard needs the file at build time");
+            const f = r.string(item["path"], [...p, "path"]);
+            return f === undefined ? [] : [r.hostPath(f)];
+          }
+          const f = r.string(item, p);
+          return f === undefined ? [] : [r.hostPath(f)];
+        });
+      }
+    },
+  },
+  {
+    keys: ["volumes"],
+    read: ({ s, at, r, c }) => {
+      volumes(s, at, r, c);
+    },
+  },
+  {
+    keys: ["tmpfs"],
+    read: ({ s, r, c, key }) => {
+      if (s["tmpfs"] !== undefined) {
+        const t = s["tmpfs"];
+        c.tmpfs = [
+          ...(c.tmpfs ?? []),
+          ...(typeof t === "string" ? [t] : r.strings(t, key("tmpfs"))),
+        ];
+      }
+    },
+  },
+  {
+    keys: ["ports"],
+    read: ({ s, r, c, key }) => {
+      ports(s["ports"], key("ports"), r, c);
+    },
+  },
+  {
+    keys: ["healthcheck"],
+    read: ({ s, r, c, key }) => {
+      const hc = s["healthcheck"];
+      if (hc !== undefined) {
+        const h = healthcheck(hc, key("healthcheck"), r);
+        if (h) c.healthcheck = h;
+      }
+    },
+  },
+  {
+    keys: ["user", "working_dir", "hostname"],
+    read: ({ s, r, put, key }) => {
+      if (s["user"] !== undefined) put("user", r.string(s["user"], key("user")));
+      if (s["working_dir"] !== undefined)
+        put("workdir", r.string(s["working_dir"], key("working_dir")));
+      if (s["hostname"] !== undefined) put("hostname", r.string(s["hostname"], key("hostname")));
+    },
+  },
+  {
+    keys: ["read_only", "init"],
+    read: ({ s, r, c, key }) => {
+      // Compose's root filesystem is writable unless read_only says so, as an image's is in railyard.
+      if (s["read_only"] === true) c.readonly = true;
+      if (s["read_only"] !== undefined && typeof s["read_only"] !== "boolean")
+        r.problem(key("read_only"), `expected true or false, got ${describe(s["read_only"])}`);
+      if (s["init"] === true) c.init = true;
+      if (s["init"] !== undefined && typeof s["init"] !== "boolean")
+        r.problem(key("init"), `expected true or false, got ${describe(s["init"])}`);
+    },
+  },
+  {
+    keys: ["sysctls"],
+    read: ({ s, r, c, key }) => {
+      sysctls(s["sysctls"], key("sysctls"), r, c);
+    },
+  },
+  {
+    keys: ["depends_on"],
+    read: ({ s, r, c, key, kept, checked }) => {
+      const deps = s["depends_on"];
+      if (deps !== undefined) {
+        const names = Array.isArray(deps)
+          ? r.strings(deps, key("depends_on"))
+          : isRecord(deps)
+            ? Object.keys(deps)
+            : [];
+        if (!Array.isArray(deps) && !isRecord(deps))
+          r.problem(key("depends_on"), `expected a list or a map, got ${describe(deps)}`);
+        if (isRecord(deps))
+          for (const [d, v] of Object.entries(deps)) {
+            const cond = isRecord(v) ? v["condition"] : undefined;
+            // railyard's units wait for a dependency's first passing check whenever it has one.
+            if (cond === "service_healthy" && !checked.has(d))
+              r.warn(
+                [...key("depends_on"), d],
+                `condition service_healthy: ${d} has no healthcheck here, so railyard waits only for it to start`,
+              );
+            else if (cond !== undefined && cond !== "service_started" && cond !== "service_healthy")
+              r.warn(
+                [...key("depends_on"), d],
+                `condition ${String(cond)} is not imported; railyard starts ${d} first, without waiting for more`,
+              );
+          }
+        c.dependsOn = names.filter((d) => {
+          if (kept.has(d)) return true;
+          r.warn(key("depends_on"), `${d} was not imported; the dependency is dropped`);
+          return false;
+        });
+      }
+    },
+  },
+  {
+    keys: ["labels"],
+    read: ({ s, r, c, key }) => {
+      if (s["labels"] !== undefined) {
+        const labels = r.map(s["labels"], key("labels"), (k, p) => {
+          r.warn(p, `the label ${k} has no value; written as ""`);
+          return "";
+        });
+        if (Object.keys(labels).length > 0) c.labels = labels;
+      }
+    },
+  },
+  {
+    keys: ["cap_add", "cap_drop"],
+    read: ({ s, at, r, c }) => {
+      capabilities(s, at, r, c);
+    },
+  },
+  {
+    keys: ["devices"],
+    read: ({ s, r, c, key }) => {
+      if (s["devices"] !== undefined) {
+        const d = s["devices"];
+        c.devices = Array.isArray(d)
+          ? d.flatMap((x, i) => {
+              if (!isRecord(x)) return r.string(x, [...key("devices"), i]) ?? [];
+              const src = r.string(x["source"], [...key("devices"), i, "source"]);
+              const dst =
+                x["target"] === undefined
+                  ? src
+                  : r.string(x["target"], [...key("devices"), i, "target"]);
+              const perm =
+                x["permissions"] === undefined
+                  ? "rwm"
+                  : r.string(x["permissions"], [...key("devices"), i, "permissions"]);
+              return src === undefined ? [] : [`${src}:${dst}:${perm}`];
+            })
+          : r.strings(d, key("devices"));
+      }
+    },
+  },
+  {
+    keys: ["restart"],
+    read: ({ s, r, c, key }) => {
+      const restart = s["restart"];
+      if (restart !== undefined) {
+        const v = r.string(restart, key("restart")) ?? "";
+        const [policy = "", max] = v.split(":");
+        const mapped = RESTART[policy];
+        if (!mapped)
+          r.problem(
+            key("restart"),
+            `${JSON.stringify(v)} is not a restart policy. expected "no", "always", "on-failure[:max]" or "unless-stopped"`,
+          );
+        else c.restart = mapped;
+        if (policy === "unless-stopped")
+          r.warn(
+            key("restart"),
+            '"unless-stopped" becomes "always": a service stopped by hand starts again at boot',
+          );
+        if (max !== undefined && mapped)
+          r.warn(
+            key("restart"),
+            `the limit of ${max} retries is not imported; systemd restarts without a count`,
+          );
+      }
+    },
+  },
+  {
+    keys: ["stop_signal", "stop_grace_period"],
+    read: ({ s, r, c, put, key }) => {
+      if (s["stop_signal"] !== undefined)
+        put("stopSignal", r.string(s["stop_signal"], key("stop_signal")));
+      if (s["stop_grace_period"] !== undefined) {
+        const v = s["stop_grace_period"];
+        const d = typeof v === "number" || typeof v === "string" ? parseDuration(v) : undefined;
+        if (!d?.ok)
+          r.problem(
+            key("stop_grace_period"),
+            d ? d.error : `expected a duration, got ${describe(v)}`,
+          );
+        else {
+          c.stopTimeout = Math.ceil(d.value / 1000);
+          if (c.stopTimeout * 1000 !== d.value)
+            r.warn(
+              key("stop_grace_period"),
+              `${String(v)} becomes ${c.stopTimeout} s; stopTimeout counts whole seconds`,
+            );
+        }
+      }
+    },
+  },
+  {
+    keys: ["network_mode", "networks"],
+    read: ({ s, at, r, c }) => {
+      Object.assign(c, serviceNetwork(s, at, r));
+    },
+  },
+  {
+    keys: ["security_opt"],
+    read: ({ s, r, c, key }) => {
+      const secOpts = s["security_opt"];
+      if (secOpts !== undefined)
+        r.strings(secOpts, key("security_opt")).forEach((o, i) => {
+          const seccomp = /^seccomp[=:](.+)$/.exec(o)?.[1];
+          if (seccomp !== undefined)
+            c.seccomp = seccomp === "unconfined" ? seccomp : r.hostPath(seccomp);
+          else if (!/^no-new-privileges(:true)?$/.test(o))
+            r.warn(
+              [...key("security_opt"), i],
+              `${JSON.stringify(o)} is not imported; railyard always sets no_new_privileges and runc's defaults`,
+            );
+        });
+    },
+  },
+  {
+    keys: ["mem_limit", "cpus", "pids_limit", "deploy"],
+    read: ({ s, at, r, c }) => {
+      resources(s, at, r, c);
+    },
+  },
+  {
+    keys: ["gpus"],
+    read: ({ s, at, r, c }) => {
+      gpus(s, at, r, c);
+    },
+  },
+];
+
+/** The keys `service` reads, from the table; any other is named in a warning. */
+export const HANDLED: ReadonlySet<string> = new Set(HANDLERS.flatMap((h) => h.keys));
+
+export function service(
+  s: Obj,
+  at: Path,
+  r: Reader,
+  kept: ReadonlySet<string>,
+  checked: ReadonlySet<string>,
+): ContainerConfig {
+  const c: ContainerConfig = {};
+  const put = <K extends keyof ContainerConfig>(k: K, v: ContainerConfig[K] | undefined) => {
+    if (v !== undefined) c[k] = v;
+  };
+  const key = (k: string): Path => [...at, k];
+  for (const k of Object.keys(s))
+    if (!HANDLED.has(k)) r.warn(key(k), "is not imported; railyard has no such setting");
+  const sv: Service = { s, at, r, c, put, key, kept, checked };
+  for (const h of HANDLERS) h.read(sv);
+  return c;
+}
+
+export function healthcheck(v: unknown, path: Path, r: Reader): HealthcheckConfig | undefined {
+  if (!isRecord(v)) {
+    r.problem(path, `expected a map, got ${describe(v)}`);
+    return undefined;
+  }
+  if (v["disable"] === true) return undefined;
+  const t = v["test"];
+  let test: string | string[] | undefined;
+  if (typeof t === "string") test = t;
+  else if (Array.isArray(t)) {
+    const [kind, ...rest] = r.strings(t, [...path, "test"]);
+    if (kind === "NONE") return undefined;
+    if (kind === "CMD") test = rest;
+    else if (kind === "CMD-SHELL") test = rest.join(" ");
+    else
+      r.problem(
+        [...path, "test"],
+        `must start with "CMD", "CMD-SHELL" or "NONE", got ${JSON.stringify(kind)}`,
+      );
+  } else if (t === undefined) {
+    r.warn(path, "has no test: the image's own HEALTHCHECK is not imported");
+    return undefined;
+  } else r.problem([...path, "test"], `expected a string or a list, got ${describe(t)}`);
+  if (test === undefined) return undefined;
+  const h: HealthcheckConfig = { test };
+  const dur = (k: string, into: "interval" | "timeout" | "startPeriod") => {
+    const d = v[k];
+    if (d === undefined) return;
+    if (typeof d === "string" || typeof d === "number") h[into] = d;
+    else r.problem([...path, k], `expected a duration, got ${describe(d)}`);
+  };
+  dur("interval", "interval");
+  dur("timeout", "timeout");
+  dur("start_period", "startPeriod");
+  if (v["retries"] !== undefined) {
+    if (typeof v["retries"] === "number") h.retries = v["retries"];
+    else r.problem([...path, "retries"], `expected a number, got ${describe(v["retries"])}`);
+  }
+  for (const k of Object.keys(v))
+    if (!["test", "interval", "timeout", "start_period", "retries", "disable"].includes(k))
+      r.warn([...path, k], "is not imported");
+  return h;
+}

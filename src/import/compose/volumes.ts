@@ -1,0 +1,74 @@
+/** A service's volumes: bind mounts as they are, named and anonymous ones as host directories. */
+import { isRecord } from "../../util/record.js";
+import { posix } from "node:path";
+import type { ContainerConfig } from "../../model/types.js";
+import { type Obj, type Path, Reader, describe } from "./reader.js";
+
+export function volumes(s: Obj, at: Path, r: Reader, c: ContainerConfig): void {
+  const v = s["volumes"];
+  if (v === undefined) return;
+  const path = [...at, "volumes"];
+  if (!Array.isArray(v)) return r.problem(path, `expected a list, got ${describe(v)}`);
+  const binds: string[] = [];
+  const tmpfs: string[] = [];
+  const named = (name: string) => posix.join(r.ctx.volumesDir, name);
+  v.forEach((item, i) => {
+    const p = [...path, i];
+    if (isRecord(item)) {
+      const type = item["type"];
+      const target = r.string(item["target"], [...p, "target"]);
+      if (target === undefined) return;
+      const ro = item["read_only"] === true ? ":ro" : "";
+      if (type === "tmpfs") {
+        const t = isRecord(item["tmpfs"]) ? item["tmpfs"] : {};
+        const opts = [
+          ...(t["size"] !== undefined ? [`size=${String(t["size"])}`] : []),
+          ...(t["mode"] !== undefined ? [`mode=${String(t["mode"])}`] : []),
+        ];
+        tmpfs.push(opts.length > 0 ? `${target}:${opts.join(",")}` : target);
+      } else if (type === "bind" || type === "volume") {
+        const src =
+          item["source"] === undefined ? undefined : r.string(item["source"], [...p, "source"]);
+        const host =
+          type === "bind"
+            ? src === undefined
+              ? undefined
+              : r.hostPath(src)
+            : named(src ?? anonymous(at, target));
+        if (host === undefined) return r.problem([...p, "source"], "is required for a bind mount");
+        if (type === "volume")
+          r.warn(p, `the ${src ? "named" : "anonymous"} volume becomes the host directory ${host}`);
+        for (const extra of ["bind", "volume", "consistency"])
+          if (item[extra] !== undefined) r.warn([...p, extra], "is not imported");
+        binds.push(`${host}:${target}${ro}`);
+      } else r.warn(p, `a ${String(type)} mount is not imported`);
+      return;
+    }
+    const spec = r.string(item, p);
+    if (spec === undefined) return;
+    const [src = "", dst, mode, ...rest] = spec.split(":");
+    if (rest.length > 0)
+      return r.problem(
+        p,
+        `${JSON.stringify(spec)} is not a volume. expected "source:target[:mode]"`,
+      );
+    if (dst === undefined) {
+      const host = named(anonymous(at, src));
+      r.warn(p, `the anonymous volume becomes the host directory ${host}`);
+      return void binds.push(`${host}:${src}`);
+    }
+    const isPath = src.startsWith("/") || src.startsWith(".") || src.startsWith("~");
+    if (src.startsWith("~")) r.warn(p, `~ is not expanded; use an absolute path`);
+    const host = isPath ? r.hostPath(src) : named(src);
+    if (!isPath) r.warn(p, `the named volume ${src} becomes the host directory ${host}`);
+    const opts = (mode ?? "").split(",").filter((o) => o !== "");
+    for (const o of opts)
+      if (!["ro", "rw"].includes(o)) r.warn(p, `the option ${o} is not imported`);
+    binds.push(`${host}:${dst}${opts.includes("ro") ? ":ro" : ""}`);
+  });
+  if (binds.length > 0) c.volumes = binds;
+  if (tmpfs.length > 0) c.tmpfs = [...tmpfs, ...(c.tmpfs ?? [])];
+}
+
+export const anonymous = (at: Path, target: string) =>
+  `${String(at[1])}${target.replace(/[^A-Za-z0-9_.-]+/g, "-")}`;
