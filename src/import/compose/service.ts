@@ -4,12 +4,12 @@
  */
 import { isRecord } from "../../util/record.js";
 import { parseDuration } from "../../model/parse.js";
-import type { ContainerConfig,HealthcheckConfig,RestartPolicy } from "../../model/types.js";
+import type { ContainerConfig, HealthcheckConfig, RestartPolicy } from "../../model/types.js";
 import { build } from "./build.js";
-import { capabilities,sysctls } from "./capabilities.js";
-import { ports,serviceNetwork } from "./network.js";
-import { type Obj,type Path,Reader,describe } from "./reader.js";
-import { gpus,resources } from "./resources.js";
+import { capabilities, sysctls } from "./capabilities.js";
+import { ports, serviceNetwork } from "./network.js";
+import { type Obj, type Path, Reader, describe } from "./reader.js";
+import { gpus, resources } from "./resources.js";
 import { serviceSecrets } from "./secrets.js";
 import { volumes } from "./volumes.js";
 
