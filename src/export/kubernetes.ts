@@ -242,7 +242,6 @@ export function toKubernetes(
   const objects: KubeObject[] = [];
   const exported = imageContainers(config, "Kubernetes", warn);
   const names = new Map(exported.map((c) => [c.name, dnsLabel(c.name)]));
-
   for (const c of exported) {
     const name = names.get(c.name) as string;
     const labels = { "app.kubernetes.io/name": name };
@@ -252,136 +251,200 @@ export function toKubernetes(
       ...podVolumes(c, name, o, warn),
       ...secretVolumes(c, name, input, objects, meta, warn),
     ];
-
-    const env = sortedEntries(c.environment).map(([k, value]) => ({ name: k, value }));
-    const fileEnv = input.envFiles[c.name] ?? {};
-    const envFrom: Record<string, unknown>[] = [];
-    if (c.environmentFiles.length > 0) {
-      const envName = dnsLabel(`${name}-env`);
-      const data = Object.fromEntries(sortedEntries(fileEnv));
-      if (o.envFrom === "secret") {
-        objects.push({
-          apiVersion: "v1",
-          kind: "Secret",
-          metadata: { ...meta, name: envName },
-          type: "Opaque",
-          stringData: data,
-        });
-        envFrom.push({ secretRef: { name: envName } });
-      } else {
-        objects.push({
-          apiVersion: "v1",
-          kind: "ConfigMap",
-          metadata: { ...meta, name: envName },
-          data,
-        });
-        envFrom.push({ configMapRef: { name: envName } });
-      }
-    }
-
-    const ports = c.ports.map((p) => ({
-      containerPort: p.containerPort,
-      protocol: p.protocol.toUpperCase(),
-    }));
-    formatPorts(c.ports.filter((p) => p.hostIp !== undefined)).forEach((p) =>
-      warn(
-        `containers.${c.name}.ports: the host address of ${p} is not exported; a Service is reachable inside the cluster`,
-      ),
-    );
-
-    const owner = joinedOwner(c);
-    if (owner !== undefined)
-      warn(
-        `containers.${c.name}.network: "${c.network}" is not exported; in Kubernetes, containers that share a network namespace are one pod: put ${c.name} in ${owner}'s pod`,
-      );
-    const initContainers: Record<string, unknown>[] = [];
+    const envFrom = envObjects(c, name, input, o, meta, objects);
     const isolated = c.network === "none" && c.ports.length === 0;
-    if (isolated && c.dependsOn.length > 0)
-      warn(
-        `containers.${c.name}.dependsOn: not exported; with network "none" the pod cannot reach a Service to wait for`,
-      );
-    for (const d of isolated ? [] : c.dependsOn) {
-      const dep = config.containers[d];
-      const depName = names.get(d);
-      if (!dep || !depName || dep.ports.length === 0) {
-        warn(
-          `containers.${c.name}.dependsOn: ${d} has no Service to wait for (${depName ? "no ports" : "not exported"}); the pod starts without waiting`,
-        );
-        continue;
-      }
-      initContainers.push({
-        name: dnsLabel(`wait-${depName}`),
-        image: o.waitImage,
-        command: [
-          "sh",
-          "-c",
-          `until nslookup ${depName}; do echo waiting for ${depName}; sleep 2; done`,
-        ],
-      });
-    }
+    const pod: Pod = { c, name, labels, meta, isolated, volumes };
+    const initContainers = waitContainers(pod, config, names, o, warn);
+    const template = podTemplate(pod, container(pod, input, envFrom, warn), initContainers, warn);
+    const stateful = o.stateful && volumes.some((v) => v.claim);
+    objects.push(...workload(pod, template, stateful));
+    if (c.ports.length > 0 || stateful) objects.push(service(pod));
+    objects.push(...networkPolicies(pod));
+  }
+  return { output: objects, warnings };
+}
 
-    const image = c.image as NonNullable<ResolvedContainer["image"]>;
-    const container: Record<string, unknown> = {
-      name,
-      image: input.images[c.name] ?? image.ref,
-      imagePullPolicy: {
-        always: "Always",
-        newer: "Always",
-        never: "Never",
-        missing: "IfNotPresent",
-      }[image.pull],
-      ...(image.entrypoint ? { command: [...image.entrypoint] } : {}),
-      ...(image.cmd ? { args: [...image.cmd] } : {}),
-      ...(env.length > 0 ? { env } : {}),
-      ...(envFrom.length > 0 ? { envFrom } : {}),
-      ...(c.workdir !== undefined ? { workingDir: c.workdir } : {}),
-      ...(ports.length > 0 ? { ports } : {}),
-      securityContext: {
-        allowPrivilegeEscalation: false,
-        capabilities: capabilities(c),
-        readOnlyRootFilesystem: c.readonly,
-        seccompProfile: { type: c.seccomp === "unconfined" ? "Unconfined" : "RuntimeDefault" },
-      },
-      ...resources(c),
-      ...probes(c, warn),
-      ...(volumes.length > 0 ? { volumeMounts: volumes.map((v) => v.mount) } : {}),
-    };
-    const sysctls = Object.entries(c.sysctls).map(([name, value]) => ({ name, value }));
-    const podSecurity = {
-      ...(c.user ? { runAsUser: c.user.uid, runAsGroup: c.user.gid } : {}),
-      ...(sysctls.length > 0 ? { sysctls } : {}),
-    };
-    const podSpec: Record<string, unknown> = {
-      ...(Object.keys(podSecurity).length > 0 ? { securityContext: podSecurity } : {}),
-      hostname: c.hostname.toLowerCase(),
-      ...(c.network === "host" ? { hostNetwork: true } : {}),
-      terminationGracePeriodSeconds: c.stopTimeout,
-      ...(initContainers.length > 0 ? { initContainers } : {}),
-      containers: [container],
-    };
-    const annotations = Object.fromEntries(sortedEntries(c.labels));
-    const nets = c.networks.map((a) => a.name);
-    const named = nets.length > 0;
-    c.networks.forEach((a) => {
-      if (a.aliases.length > 0)
-        warn(
-          `containers.${c.name}.networks.${a.name}.aliases: not exported; in the cluster the pod is reached by its Service's name`,
-        );
-    });
-    const template = {
-      metadata: {
-        labels: { ...labels, ...Object.fromEntries(nets.map((n) => [networkLabel(n), "member"])) },
-        ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
-      },
-      spec: podSpec,
-    };
-    const claims = volumes.flatMap((v) => (v.claim ? [v.claim] : []));
-    const stateful = o.stateful && claims.length > 0;
-    const podVolumesList = volumes.filter((v) => !(stateful && v.claim)).map((v) => v.volume);
-    if (podVolumesList.length > 0) podSpec["volumes"] = podVolumesList;
+/** What every builder of one container's objects shares. */
+interface Pod {
+  readonly c: ResolvedContainer;
+  readonly name: string;
+  readonly labels: Record<string, string>;
+  readonly meta: { name: string; labels: Record<string, string> };
+  /** network "none" with no ports: no traffic in or out. */
+  readonly isolated: boolean;
+  readonly volumes: ReturnType<typeof podVolumes>;
+}
 
-    if (stateful) {
+/** The environmentFiles' values as a Secret (or ConfigMap), and the envFrom that reads it. */
+function envObjects(
+  c: ResolvedContainer,
+  name: string,
+  input: KubernetesInput,
+  o: Required<KubernetesOptions>,
+  meta: Pod["meta"],
+  objects: KubeObject[],
+): Record<string, unknown>[] {
+  const fileEnv = input.envFiles[c.name] ?? {};
+  const envFrom: Record<string, unknown>[] = [];
+  if (c.environmentFiles.length > 0) {
+    const envName = dnsLabel(`${name}-env`);
+    const data = Object.fromEntries(sortedEntries(fileEnv));
+    if (o.envFrom === "secret") {
       objects.push({
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { ...meta, name: envName },
+        type: "Opaque",
+        stringData: data,
+      });
+      envFrom.push({ secretRef: { name: envName } });
+    } else {
+      objects.push({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { ...meta, name: envName },
+        data,
+      });
+      envFrom.push({ configMapRef: { name: envName } });
+    }
+  }
+  return envFrom;
+}
+
+/** dependsOn as init containers that wait for each dependency's Service name to resolve. */
+function waitContainers(
+  { c, isolated }: Pod,
+  config: ResolvedConfig,
+  names: ReadonlyMap<string, string>,
+  o: Required<KubernetesOptions>,
+  warn: (m: string) => void,
+): Record<string, unknown>[] {
+  formatPorts(c.ports.filter((p) => p.hostIp !== undefined)).forEach((p) =>
+    warn(
+      `containers.${c.name}.ports: the host address of ${p} is not exported; a Service is reachable inside the cluster`,
+    ),
+  );
+  const owner = joinedOwner(c);
+  if (owner !== undefined)
+    warn(
+      `containers.${c.name}.network: "${c.network}" is not exported; in Kubernetes, containers that share a network namespace are one pod: put ${c.name} in ${owner}'s pod`,
+    );
+  const initContainers: Record<string, unknown>[] = [];
+  if (isolated && c.dependsOn.length > 0)
+    warn(
+      `containers.${c.name}.dependsOn: not exported; with network "none" the pod cannot reach a Service to wait for`,
+    );
+  for (const d of isolated ? [] : c.dependsOn) {
+    const dep = config.containers[d];
+    const depName = names.get(d);
+    if (!dep || !depName || dep.ports.length === 0) {
+      warn(
+        `containers.${c.name}.dependsOn: ${d} has no Service to wait for (${depName ? "no ports" : "not exported"}); the pod starts without waiting`,
+      );
+      continue;
+    }
+    initContainers.push({
+      name: dnsLabel(`wait-${depName}`),
+      image: o.waitImage,
+      command: [
+        "sh",
+        "-c",
+        `until nslookup ${depName}; do echo waiting for ${depName}; sleep 2; done`,
+      ],
+    });
+  }
+  return initContainers;
+}
+
+/** The pod's one container: the locked image, its process, security context and mounts. */
+function container(
+  { c, name, volumes }: Pod,
+  input: KubernetesInput,
+  envFrom: Record<string, unknown>[],
+  warn: (m: string) => void,
+): Record<string, unknown> {
+  const env = sortedEntries(c.environment).map(([k, value]) => ({ name: k, value }));
+  const ports = c.ports.map((p) => ({
+    containerPort: p.containerPort,
+    protocol: p.protocol.toUpperCase(),
+  }));
+  const image = c.image as NonNullable<ResolvedContainer["image"]>;
+  return {
+    name,
+    image: input.images[c.name] ?? image.ref,
+    imagePullPolicy: {
+      always: "Always",
+      newer: "Always",
+      never: "Never",
+      missing: "IfNotPresent",
+    }[image.pull],
+    ...(image.entrypoint ? { command: [...image.entrypoint] } : {}),
+    ...(image.cmd ? { args: [...image.cmd] } : {}),
+    ...(env.length > 0 ? { env } : {}),
+    ...(envFrom.length > 0 ? { envFrom } : {}),
+    ...(c.workdir !== undefined ? { workingDir: c.workdir } : {}),
+    ...(ports.length > 0 ? { ports } : {}),
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      capabilities: capabilities(c),
+      readOnlyRootFilesystem: c.readonly,
+      seccompProfile: { type: c.seccomp === "unconfined" ? "Unconfined" : "RuntimeDefault" },
+    },
+    ...resources(c),
+    ...probes(c, warn),
+    ...(volumes.length > 0 ? { volumeMounts: volumes.map((v) => v.mount) } : {}),
+  };
+}
+
+/** The pod template: its security context, hostname, network, init and main containers. */
+function podTemplate(
+  { c, labels }: Pod,
+  main: Record<string, unknown>,
+  initContainers: Record<string, unknown>[],
+  warn: (m: string) => void,
+): { metadata: Record<string, unknown>; spec: Record<string, unknown> } {
+  const sysctls = Object.entries(c.sysctls).map(([name, value]) => ({ name, value }));
+  const podSecurity = {
+    ...(c.user ? { runAsUser: c.user.uid, runAsGroup: c.user.gid } : {}),
+    ...(sysctls.length > 0 ? { sysctls } : {}),
+  };
+  const podSpec: Record<string, unknown> = {
+    ...(Object.keys(podSecurity).length > 0 ? { securityContext: podSecurity } : {}),
+    hostname: c.hostname.toLowerCase(),
+    ...(c.network === "host" ? { hostNetwork: true } : {}),
+    terminationGracePeriodSeconds: c.stopTimeout,
+    ...(initContainers.length > 0 ? { initContainers } : {}),
+    containers: [main],
+  };
+  const annotations = Object.fromEntries(sortedEntries(c.labels));
+  const nets = c.networks.map((a) => a.name);
+  c.networks.forEach((a) => {
+    if (a.aliases.length > 0)
+      warn(
+        `containers.${c.name}.networks.${a.name}.aliases: not exported; in the cluster the pod is reached by its Service's name`,
+      );
+  });
+  return {
+    metadata: {
+      labels: { ...labels, ...Object.fromEntries(nets.map((n) => [networkLabel(n), "member"])) },
+      ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+    },
+    spec: podSpec,
+  };
+}
+
+/** A StatefulSet with claim templates, or a Deployment (Recreate) after its claims. */
+function workload(
+  { c, name, labels, meta, volumes }: Pod,
+  template: { metadata: Record<string, unknown>; spec: Record<string, unknown> },
+  stateful: boolean,
+): KubeObject[] {
+  const claims = volumes.flatMap((v) => (v.claim ? [v.claim] : []));
+  const podVolumesList = volumes.filter((v) => !(stateful && v.claim)).map((v) => v.volume);
+  if (podVolumesList.length > 0) template.spec["volumes"] = podVolumesList;
+  if (stateful)
+    return [
+      {
         apiVersion: "apps/v1",
         kind: "StatefulSet",
         metadata: meta,
@@ -395,87 +458,96 @@ export function toKubernetes(
             v.claim ? [{ metadata: { name: v.volume["name"] }, spec: v.claim["spec"] }] : [],
           ),
         },
-      });
-    } else {
-      objects.push(...claims);
-      objects.push({
-        apiVersion: "apps/v1",
-        kind: "Deployment",
-        metadata: meta,
-        spec: {
-          replicas: 1,
-          ...minReady(c),
-          selector: { matchLabels: labels },
-          // One writer at a time for ReadWriteOnce claims and host paths.
-          strategy: { type: "Recreate" },
-          template,
-        },
-      });
-    }
+      },
+    ];
+  return [
+    ...claims,
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: meta,
+      spec: {
+        replicas: 1,
+        ...minReady(c),
+        selector: { matchLabels: labels },
+        // One writer at a time for ReadWriteOnce claims and host paths.
+        strategy: { type: "Recreate" },
+        template,
+      },
+    },
+  ];
+}
 
-    if (c.ports.length > 0 || stateful)
-      objects.push({
-        apiVersion: "v1",
-        kind: "Service",
-        metadata: meta,
-        spec: {
-          selector: labels,
-          // A StatefulSet's Service without ports is headless: it only names the pods.
+/** The Service of its published ports; a StatefulSet's without ports is headless. */
+function service({ c, labels, meta }: Pod): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: meta,
+    spec: {
+      selector: labels,
+      // A StatefulSet's Service without ports is headless: it only names the pods.
+      ...(c.ports.length > 0
+        ? {
+            ports: c.ports.map((p) => ({
+              name: `${p.protocol}-${publishedPort(p)}`,
+              port: publishedPort(p),
+              targetPort: p.containerPort,
+              protocol: p.protocol.toUpperCase(),
+            })),
+          }
+        : { clusterIP: "None" }),
+    },
+  };
+}
+
+/** railyard's network rules as NetworkPolicies: private and named networks, and "none". */
+function networkPolicies({ c, name, labels, meta, isolated }: Pod): KubeObject[] {
+  const out: KubeObject[] = [];
+  const nets = c.networks.map((a) => a.name);
+  const named = nets.length > 0;
+  if (c.network === "private" || named)
+    out.push({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { ...meta, name: dnsLabel(`${name}-network`) },
+      // As railyard's networks: the published ports from anywhere, everything from the members
+      // of the same named network, nothing else. Outbound traffic is not restricted.
+      spec: {
+        podSelector: { matchLabels: labels },
+        policyTypes: ["Ingress"],
+        ingress: [
+          ...(named
+            ? [
+                {
+                  from: nets.map((n) => ({
+                    podSelector: { matchLabels: { [networkLabel(n)]: "member" } },
+                  })),
+                },
+              ]
+            : []),
           ...(c.ports.length > 0
-            ? {
-                ports: c.ports.map((p) => ({
-                  name: `${p.protocol}-${publishedPort(p)}`,
-                  port: publishedPort(p),
-                  targetPort: p.containerPort,
-                  protocol: p.protocol.toUpperCase(),
-                })),
-              }
-            : { clusterIP: "None" }),
-        },
-      });
-    if (c.network === "private" || named)
-      objects.push({
-        apiVersion: "networking.k8s.io/v1",
-        kind: "NetworkPolicy",
-        metadata: { ...meta, name: dnsLabel(`${name}-network`) },
-        // As railyard's networks: the published ports from anywhere, everything from the members
-        // of the same named network, nothing else. Outbound traffic is not restricted.
-        spec: {
-          podSelector: { matchLabels: labels },
-          policyTypes: ["Ingress"],
-          ingress: [
-            ...(named
-              ? [
-                  {
-                    from: nets.map((n) => ({
-                      podSelector: { matchLabels: { [networkLabel(n)]: "member" } },
-                    })),
-                  },
-                ]
-              : []),
-            ...(c.ports.length > 0
-              ? [
-                  {
-                    ports: c.ports.map((p) => ({
-                      port: p.containerPort,
-                      protocol: p.protocol.toUpperCase(),
-                    })),
-                  },
-                ]
-              : []),
-          ],
-        },
-      });
-    if (isolated)
-      objects.push({
-        apiVersion: "networking.k8s.io/v1",
-        kind: "NetworkPolicy",
-        metadata: { ...meta, name: dnsLabel(`${name}-isolated`) },
-        // network "none": no traffic in or out, as with railyard's own loopback-only namespace.
-        spec: { podSelector: { matchLabels: labels }, policyTypes: ["Ingress", "Egress"] },
-      });
-  }
-  return { output: objects, warnings };
+            ? [
+                {
+                  ports: c.ports.map((p) => ({
+                    port: p.containerPort,
+                    protocol: p.protocol.toUpperCase(),
+                  })),
+                },
+              ]
+            : []),
+        ],
+      },
+    });
+  if (isolated)
+    out.push({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { ...meta, name: dnsLabel(`${name}-isolated`) },
+      // network "none": no traffic in or out, as with railyard's own loopback-only namespace.
+      spec: { podSelector: { matchLabels: labels }, policyTypes: ["Ingress", "Egress"] },
+    });
+  return out;
 }
 
 function resources(c: ResolvedContainer): Record<string, unknown> {
