@@ -51,6 +51,17 @@ module.exports = {
     },
     ...floorRules,
     ...siblingRules,
+    {
+      name: "cli-commands-apart",
+      comment:
+        "a command's file imports no other command's: what two share is a library below, or a cli helper",
+      severity: "error",
+      from: { path: "^src/cli/", pathNot: `^src/cli/(main|man|completion)\\.ts$|${NOT_TESTS}` },
+      to: {
+        path: "^src/cli/",
+        pathNot: "^src/cli/(context|args|progress|select|switch-report)\\.ts$",
+      },
+    },
   ],
   options: {
     doNotFollow: { path: "node_modules" },

@@ -8,4 +8,12 @@ export { renderSpec, serializeSpec, type OciSpec } from "./bundle/spec.js";
 export { planRootfs } from "./bundle/rootfs.js";
 export { buildContainer, type BuildResult } from "./bundle/build.js";
 export { chooseRuntime, hostProbe, type RuntimeChoice } from "./host/detect.js";
+export {
+  switchConfig,
+  rollbackConfig,
+  downConfig,
+  rollbackTarget,
+  type SwitchIo,
+  type SwitchResult,
+} from "./generations/switch.js";
 export * from "./errors.js";

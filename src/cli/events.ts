@@ -9,7 +9,7 @@ import { createInterface } from "node:readline";
 import type { ResolvedConfig } from "../model/types.js";
 import { UsageError } from "../errors.js";
 import { loadFor, type Command } from "./context.js";
-import { journalIdentifier } from "./switch.js";
+import { journalIdentifier } from "../generations/events.js";
 
 /** systemd's catalog ids (systemd.catalog) of the unit events shown, and their names here. */
 export const UNIT_EVENTS: Readonly<Record<string, string>> = {

@@ -57,7 +57,7 @@ async function numericUser(spec: string, c: ResolvedContainer, pid: number): Pro
   if (/^\d+(:\d+)?$/.test(spec)) return spec;
   const [{ resolveImageUser }, { containerEtc }] = await Promise.all([
     import("../bundle/process.js"),
-    import("./control.js"),
+    import("../generations/services.js"),
   ]);
   try {
     const { user } = resolveImageUser(
@@ -111,7 +111,7 @@ and stderr pass through; the exit code is CMD's.
     const [config, { requireSystemd }, { runningService }] = await Promise.all([
       loadFor(ctx, "exec"),
       import("../systemd/systemctl.js"),
-      import("./control.js"),
+      import("../generations/services.js"),
     ]);
     requireSystemd("railyard exec", config.rootless);
     const c = own(config.containers, name);

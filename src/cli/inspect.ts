@@ -39,7 +39,7 @@ filter, health and state. --json prints it all as one object.`,
     ] = await Promise.all([
       loadFor(ctx, "inspect"),
       import("../generations/store.js"),
-      import("./control.js"),
+      import("../generations/services.js"),
       import("../systemd/systemctl.js"),
       import("../model/capabilities.js"),
       import("../model/ids.js"),

@@ -86,7 +86,7 @@ the reason under "missing"), never 0.
   async run(ctx) {
     const [config, { currentServices }, { Systemctl, requireSystemd }, cg] = await Promise.all([
       loadFor(ctx, "stats"),
-      import("./control.js"),
+      import("../generations/services.js"),
       import("../systemd/systemctl.js"),
       import("../runtime/cgroup.js"),
     ]);

@@ -1,11 +1,12 @@
+import { logMatches } from "../systemd/journal.js";
 import { own } from "../util/record.js";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { UsageError } from "../errors.js";
-import type { ResolvedConfig, RootlessScope } from "../model/types.js";
+import type { ResolvedConfig } from "../model/types.js";
 import { hasHealthcheck } from "../generations/manifest.js";
 import { healthFile } from "../systemd/unit.js";
-import { loadFor, type Command } from "./context.js";
+import { loadFor,type Command } from "./context.js";
 import { bytes } from "./progress.js";
 
 const PROPS = [
@@ -148,24 +149,6 @@ ps and podman ps are theirs. railyard stats shows CPU % and IO.`,
     return 0;
   },
 };
-
-/**
- * journalctl's selection of a unit's lines. Rootless, not `--user -u`: that also requires the
- * sender's uid to be the user's, and a container running as a container user other than root
- * writes as a subordinate uid. Instead: what the user's manager ran in that unit (its cgroup
- * names the owner), or what the manager said about the unit.
- */
-export function logMatches(unit: string, rootless: RootlessScope | undefined): string[] {
-  if (!rootless) return ["-u", unit];
-  const uid = String(rootless.uid);
-  return [
-    `_SYSTEMD_USER_UNIT=${unit}`,
-    `_SYSTEMD_OWNER_UID=${uid}`,
-    "+",
-    `USER_UNIT=${unit}`,
-    `_UID=${uid}`,
-  ];
-}
 
 export const logsCommand: Command = {
   name: "logs",

@@ -24,7 +24,7 @@ on the host (they differ in rootless containers), and the command line.`,
       { userNames },
     ] = await Promise.all([
       loadFor(ctx, "top"),
-      import("./control.js"),
+      import("../generations/services.js"),
       import("../systemd/systemctl.js"),
       import("../runtime/cgroup.js"),
       import("../bundle/process.js"),

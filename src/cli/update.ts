@@ -5,8 +5,34 @@ import { UsageError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { loadFor, type Command, type CommandContext } from "./context.js";
 import { pullReporter } from "./progress.js";
-import { diffFromCurrent } from "./diff.js";
-import { report, settleMs, switchModules, tellSomeone, transactFor } from "./switch.js";
+import { report, settleMs, switchIo } from "./switch-report.js";
+
+/** What an update uses, loaded only when one runs (main.ts loads every command's file). */
+async function updateModules() {
+  const [switchLib, activation, build, manifest, store, detect, systemctl, secrets, snapshots] =
+    await Promise.all([
+      import("../generations/switch.js"),
+      import("../generations/activate.js"),
+      import("../generations/build.js"),
+      import("../generations/manifest.js"),
+      import("../generations/store.js"),
+      import("../host/detect.js"),
+      import("../systemd/systemctl.js"),
+      import("../generations/secret-digests.js"),
+      import("../generations/snapshots.js"),
+    ]);
+  return {
+    ...switchLib,
+    ...activation,
+    ...build,
+    ...manifest,
+    ...store,
+    ...detect,
+    ...systemctl,
+    ...secrets,
+    ...snapshots,
+  };
+}
 
 /** One image the update looked at. */
 interface ImageRow {
@@ -152,7 +178,7 @@ Never changed: images pinned by digest (image@sha256:...), pull: "never", and im
       throw new UsageError("--install-timer and --remove-timer cannot be combined");
     if (f["on-calendar"] !== undefined && !f["install-timer"])
       throw new UsageError("--on-calendar goes with --install-timer");
-    const [config, m] = await Promise.all([loadFor(ctx, "update"), switchModules()]);
+    const [config, m] = await Promise.all([loadFor(ctx, "update"), updateModules()]);
     if (f["install-timer"]) return installTimer(ctx, config);
     if (f["remove-timer"]) return removeTimer(ctx, config);
     const dryRun = f["dry-run"] === true;
@@ -216,7 +242,7 @@ Never changed: images pinned by digest (image@sha256:...), pull: "never", and im
       if (dryRun) {
         restoreLock();
         const { formatDiff } = await import("../generations/diff.js");
-        const diff = await diffFromCurrent(
+        const diff = await m.diffFromCurrent(
           config,
           g,
           m.startValues(config, { dryRun: true }).rotated,
@@ -249,7 +275,8 @@ Never changed: images pinned by digest (image@sha256:...), pull: "never", and im
         ctx.out("new images:");
         for (const l of imageLines) ctx.out(l);
       }
-      const r = await transactFor(m, ctx, config, g.generation, {
+      const io = switchIo(ctx);
+      const r = await m.activateGeneration(io, config, g.generation, {
         dryRun: false,
         settle,
         rollback: true,
@@ -257,7 +284,7 @@ Never changed: images pinned by digest (image@sha256:...), pull: "never", and im
       });
       if (r.reason !== undefined) {
         restoreLock();
-        await tellSomeone(m, ctx, config, {
+        await m.runOnFailure(io, config, {
           event: "update-failed",
           generation: r.to,
           services: r.failedServices ?? [],
