@@ -4,7 +4,7 @@
  * and prints one line per service, with the reason when it failed.
  */
 import { currentServices } from "../generations/services.js";
-import { loadFor,type Command,type CommandContext } from "./context.js";
+import { loadFor, type Command, type CommandContext } from "./context.js";
 
 type Verb = "start" | "stop" | "restart";
 

@@ -1,7 +1,7 @@
-import { builtSnapshots,generationSnapshots } from "../generations/snapshots.js";
+import { builtSnapshots, generationSnapshots } from "../generations/snapshots.js";
 import type { ServiceSnapshot } from "../generations/diff.js";
 import { UsageError } from "../errors.js";
-import { loadFor,type Command } from "./context.js";
+import { loadFor, type Command } from "./context.js";
 
 export const diffCommand: Command = {
   name: "diff",

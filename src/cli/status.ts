@@ -6,7 +6,7 @@ import { UsageError } from "../errors.js";
 import type { ResolvedConfig } from "../model/types.js";
 import { hasHealthcheck } from "../generations/manifest.js";
 import { healthFile } from "../systemd/unit.js";
-import { loadFor,type Command } from "./context.js";
+import { loadFor, type Command } from "./context.js";
 import { bytes } from "./progress.js";
 
 const PROPS = [
