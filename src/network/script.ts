@@ -303,10 +303,27 @@ export const NET_RUN_DIR = "/run/railyard/net";
  * `up` left in /run, so it is right even after a switch changed the config.
  */
 export function renderNetScript(n: ContainerNetwork): string {
+  const v6Links = n.links.filter((l) => l.v6 !== undefined);
+  const lines = [
+    ...scriptStart(n),
+    ...(v6Links.length > 0 ? ipv6Table() : []),
+    ...n.links.flatMap((l) => (l.bridge ? bridgeUp(l) : [])),
+    ...linksUp(n),
+    ...namespaceAddresses(n, v6Links),
+    ...publishPorts(n),
+    "\t;;",
+    "down) down ;;",
+    `*) echo "usage: $0 up|down" >&2; exit 2 ;;`,
+    "esac",
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+/** The script's head, its `down`, and the start of `up`: the run dir, the base table, forwarding. */
+function scriptStart(n: ContainerNetwork): string[] {
   const undo = `${NET_RUN_DIR}/${n.record}.undo`;
-  const [primary] = n.links;
   const bridges = n.links.flatMap((l) => (l.bridge ? [l] : []));
-  const lines: string[] = [
+  return [
     "#!/bin/sh",
     `# The network of container ${n.container}. Written by railyard: its unit runs "up" before the`,
     `# container starts and "down" after it stopped.`,
@@ -332,52 +349,59 @@ export function renderNetScript(n: ContainerNetwork): string {
     "NFT",
     "\t\techo 1 >/proc/sys/net/ipv4/ip_forward",
   ];
-  const v6Links = n.links.filter((l) => l.v6 !== undefined);
-  if (v6Links.length > 0)
-    lines.push(
-      `\t\tnft list chain ip6 ${NFT_TABLE} ${MARKER.ip6} >/dev/null 2>&1 || nft -f - <<'NFT'`,
-      BASE_NFT6.trimEnd(),
-      "NFT",
-      // Forwarding turns off router advertisements where accept_ra is 1 (the host's own IPv6
-      // default route may come from one): 2 keeps them, as with forwarding off.
-      `\t\tif [ "$(cat /proc/sys/net/ipv6/conf/all/forwarding)" != 1 ]; then`,
-      `\t\t\tfor f in /proc/sys/net/ipv6/conf/*/accept_ra; do [ "$(cat "$f")" != 1 ] || echo 2 >"$f"; done`,
-      "\t\t\techo 1 >/proc/sys/net/ipv6/conf/all/forwarding",
-      "\t\tfi",
-    );
-  // Each exec costs milliseconds on the start path: what does not change is tested with the
-  // shell's own `[`, and each tool runs once with a batch.
-  for (const l of bridges) {
-    const b = l.bridge as string;
-    const gw = `${l.gateway}/${l.prefix}`;
-    const gw6 = l.v6 ? `${l.v6.gateway}/${l.v6.prefix}` : undefined;
-    lines.push(
-      `\t\tif [ ! -d /sys/class/net/${b} ]; then`,
-      `\t\t\tip -batch - <<'IP'`,
-      `link add ${b} address ${macFor(l.gateway)} type bridge`,
-      `addr add ${gw} dev ${b}`,
-      ...(gw6 ? [`addr add ${gw6} dev ${b} nodad`] : []),
-      `link set ${b} up`,
-      "IP",
-      `\t\t\tnft -f - <<'NFT'`,
-      ...bridgeElements("add", b, gw6 ? ["ip", "ip6"] : ["ip"]),
-      "NFT",
-      // A bridge another member made: its address may be an earlier generation's.
-      `\t\telif ! ip -4 addr show dev ${b} | grep -q ' inet ${gw} '; then`,
-      `\t\t\tip addr flush dev ${b}`,
-      `\t\t\tip addr add ${gw} dev ${b}`,
-      "\t\tfi",
-      ...(gw6
-        ? [
-            `\t\tip -6 addr show dev ${b} | grep -q ' inet6 ${gw6} ' || { ip -6 addr add ${gw6} dev ${b} nodad; nft -f - <<'NFT'`,
-            ...bridgeElements("add", b, ["ip6"]),
-            "NFT",
-            "\t\t}",
-          ]
-        : []),
-      `\t\techo 1 >/proc/sys/net/ipv4/conf/${b}/route_localnet`,
-    );
-  }
+}
+
+/** A dual-stack network's table, and forwarding turned on without losing router advertisements. */
+function ipv6Table(): string[] {
+  return [
+    `\t\tnft list chain ip6 ${NFT_TABLE} ${MARKER.ip6} >/dev/null 2>&1 || nft -f - <<'NFT'`,
+    BASE_NFT6.trimEnd(),
+    "NFT",
+    // Forwarding turns off router advertisements where accept_ra is 1 (the host's own IPv6
+    // default route may come from one): 2 keeps them, as with forwarding off.
+    `\t\tif [ "$(cat /proc/sys/net/ipv6/conf/all/forwarding)" != 1 ]; then`,
+    `\t\t\tfor f in /proc/sys/net/ipv6/conf/*/accept_ra; do [ "$(cat "$f")" != 1 ] || echo 2 >"$f"; done`,
+    "\t\t\techo 1 >/proc/sys/net/ipv6/conf/all/forwarding",
+    "\t\tfi",
+  ];
+}
+
+/** A named network's bridge: made by its first member, its address set right by any. */
+function bridgeUp(l: NetworkLink): string[] {
+  const b = l.bridge as string;
+  const gw = `${l.gateway}/${l.prefix}`;
+  const gw6 = l.v6 ? `${l.v6.gateway}/${l.v6.prefix}` : undefined;
+  return [
+    `\t\tif [ ! -d /sys/class/net/${b} ]; then`,
+    `\t\t\tip -batch - <<'IP'`,
+    `link add ${b} address ${macFor(l.gateway)} type bridge`,
+    `addr add ${gw} dev ${b}`,
+    ...(gw6 ? [`addr add ${gw6} dev ${b} nodad`] : []),
+    `link set ${b} up`,
+    "IP",
+    `\t\t\tnft -f - <<'NFT'`,
+    ...bridgeElements("add", b, gw6 ? ["ip", "ip6"] : ["ip"]),
+    "NFT",
+    // A bridge another member made: its address may be an earlier generation's.
+    `\t\telif ! ip -4 addr show dev ${b} | grep -q ' inet ${gw} '; then`,
+    `\t\t\tip addr flush dev ${b}`,
+    `\t\t\tip addr add ${gw} dev ${b}`,
+    "\t\tfi",
+    ...(gw6
+      ? [
+          `\t\tip -6 addr show dev ${b} | grep -q ' inet6 ${gw6} ' || { ip -6 addr add ${gw6} dev ${b} nodad; nft -f - <<'NFT'`,
+          ...bridgeElements("add", b, ["ip6"]),
+          "NFT",
+          "\t\t}",
+        ]
+      : []),
+    `\t\techo 1 >/proc/sys/net/ipv4/conf/${b}/route_localnet`,
+  ];
+}
+
+/** The veth links, into the namespace (and a bridge), made in one ip batch. */
+function linksUp(n: ContainerNetwork): string[] {
+  const [primary] = n.links;
   // A host end left behind (only if its namespace outlived a crash) is removed first.
   const link = [
     ...n.links.map((l) => `[ ! -e /sys/class/net/${l.hostIf} ] || ip link delete ${l.hostIf}`),
@@ -392,18 +416,22 @@ export function renderNetScript(n: ContainerNetwork): string {
   ];
   if (primary.bridge)
     // Attached under the lock: the last member's `down` removes an empty bridge under it too.
-    lines.push(...link.map((l) => `\t\t${l}`), ...batch, "IP", `\t) 9>${NET_RUN_DIR}/.lock`);
-  else
-    lines.push(
-      `\t) 9>${NET_RUN_DIR}/.lock`,
-      ...link.map((l) => `\t${l}`),
-      ...batch,
-      `addr add ${primary.gateway}/31 dev ${primary.hostIf}`,
-      `link set ${primary.hostIf} up`,
-      "IP",
-      `\techo 1 >/proc/sys/net/ipv4/conf/${primary.hostIf}/route_localnet`,
-    );
-  lines.push(
+    return [...link.map((l) => `\t\t${l}`), ...batch, "IP", `\t) 9>${NET_RUN_DIR}/.lock`];
+  return [
+    `\t) 9>${NET_RUN_DIR}/.lock`,
+    ...link.map((l) => `\t${l}`),
+    ...batch,
+    `addr add ${primary.gateway}/31 dev ${primary.hostIf}`,
+    `link set ${primary.hostIf} up`,
+    "IP",
+    `\techo 1 >/proc/sys/net/ipv4/conf/${primary.hostIf}/route_localnet`,
+  ];
+}
+
+/** The container's addresses and routes, set inside its namespace. */
+function namespaceAddresses(n: ContainerNetwork, v6Links: readonly NetworkLink[]): string[] {
+  const [primary] = n.links;
+  return [
     `\tip -n ${n.netns} -batch - <<'IP'`,
     ...n.links.flatMap((l) => [
       `addr add ${l.address}/${l.prefix} dev ${l.ifname}`,
@@ -414,7 +442,12 @@ export function renderNetScript(n: ContainerNetwork): string {
     `route add default via ${primary.gateway}`,
     ...(v6Links[0]?.v6 ? [`route add default via ${v6Links[0].v6.gateway}`] : []),
     "IP",
-  );
+  ];
+}
+
+/** Its published ports (and a private link's host end) into the table, with their undo record. */
+function publishPorts(n: ContainerNetwork): string[] {
+  const [primary] = n.links;
   const hostIfs = primary.bridge ? [] : [`ip ${NFT_TABLE} ifaces { "${primary.hostIf}" }`];
   const elements = (withValue: boolean) => [
     ...hostIfs,
@@ -427,7 +460,7 @@ export function renderNetScript(n: ContainerNetwork): string {
     const published = n.ports.filter((p) => p.hostIp !== "::1").map(formatPublished);
     // A range's ports are named by its ends: the message is one line of the journal.
     if (published.length > 8) published.splice(1, published.length - 2, "...");
-    lines.push(
+    return [
       `\tnft -f - <<'NFT' || { echo "railyard: cannot publish ${published.join(" ") || "the link"} of ${n.container}: another container publishes it" >&2; exit 1; }`,
       ...add.map((e) => `create element ${e}`),
       "NFT",
@@ -435,10 +468,9 @@ export function renderNetScript(n: ContainerNetwork): string {
       "\tprintf '%s\\n' \\",
       ...del.map((e) => `\t\t'delete element ${e}' \\`),
       `\t\t>"$undo"`,
-    );
+    ];
   }
-  lines.push("\t;;", "down) down ;;", `*) echo "usage: $0 up|down" >&2; exit 2 ;;`, "esac");
-  return `${lines.join("\n")}\n`;
+  return [];
 }
 
 /**
