@@ -72,7 +72,12 @@ function check(
 }
 
 export function doctorChecks(f: DoctorFacts): Check[] {
-  const out: Check[] = [
+  return [...hostChecks(f), ...(f.user ? userChecks(f.user) : [])];
+}
+
+/** What every railyard host needs: a runtime, systemd, cgroups, network tools, CDI specs. */
+function hostChecks(f: DoctorFacts): Check[] {
+  return [
     f.runtime.ok
       ? check(
           "OCI runtime",
@@ -116,10 +121,12 @@ export function doctorChecks(f: DoctorFacts): Check[] {
       "warning",
     ),
   ];
-  const u = f.user;
-  if (!u) return out;
+}
+
+/** What a rootless user needs: subordinate ids, their mapping, pasta, lingering, the journal. */
+function userChecks(u: NonNullable<DoctorFacts["user"]>): Check[] {
   const who = `${u.name} (uid ${u.uid})`;
-  out.push(
+  return [
     check(
       "subordinate uids",
       u.subuids >= SUBID_RANGE,
@@ -182,29 +189,29 @@ export function doctorChecks(f: DoctorFacts): Check[] {
       `usermod -aG systemd-journal ${u.name}`,
       "warning",
     ),
-  );
+    delegation(u),
+  ];
+}
+
+/** Which cgroup controllers the user's manager may use, as limits need them. */
+function delegation(u: NonNullable<DoctorFacts["user"]>): Check {
   if (u.delegated !== undefined) {
     const missing = CONTROLLERS.filter((c) => !u.delegated?.includes(c));
-    out.push(
-      check(
-        "cgroup delegation",
-        missing.length === 0,
-        missing.length === 0
-          ? `${u.name}'s systemd may use ${CONTROLLERS.join(", ")}`
-          : `${u.name}'s systemd may not use ${missing.join(", ")}: memory, cpus and pids limits would not apply`,
-        `mkdir -p /etc/systemd/system/user@.service.d && printf '[Service]\\nDelegate=cpu cpuset io memory pids\\n' > /etc/systemd/system/user@.service.d/delegate.conf && systemctl daemon-reload`,
-        "warning",
-      ),
+    return check(
+      "cgroup delegation",
+      missing.length === 0,
+      missing.length === 0
+        ? `${u.name}'s systemd may use ${CONTROLLERS.join(", ")}`
+        : `${u.name}'s systemd may not use ${missing.join(", ")}: memory, cpus and pids limits would not apply`,
+      `mkdir -p /etc/systemd/system/user@.service.d && printf '[Service]\\nDelegate=cpu cpuset io memory pids\\n' > /etc/systemd/system/user@.service.d/delegate.conf && systemctl daemon-reload`,
+      "warning",
     );
-  } else
-    out.push(
-      check(
-        "cgroup delegation",
-        false,
-        `${u.name}'s systemd is not running, so its delegated controllers cannot be read`,
-        `loginctl enable-linger ${u.name}, then run railyard doctor --rootless again`,
-        "warning",
-      ),
-    );
-  return out;
+  }
+  return check(
+    "cgroup delegation",
+    false,
+    `${u.name}'s systemd is not running, so its delegated controllers cannot be read`,
+    `loginctl enable-linger ${u.name}, then run railyard doctor --rootless again`,
+    "warning",
+  );
 }
