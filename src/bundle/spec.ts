@@ -227,68 +227,10 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
   const seccomp = seccompFor(c, capList, inputs.customSeccomp);
   const nofile = Math.min(NOFILE_DEFAULT, inputs.hostNofileHard);
 
-  // A private or named network's namespace is made (with its link and address) by the unit's
-  // network script before the runtime starts; the container joins it by path.
   const rootless = inputs.rootless;
-  const namespaces = ["pid", "network", "ipc", "uts", "mount", ...(rootless ? ["user"] : [])]
-    .filter((t) => !(t === "network" && c.network === "host"))
-    .map((type) =>
-      type !== "network"
-        ? { type }
-        : isPrivateOrNamed(c) && !rootless
-          ? { type, path: netnsPath(c.name, inputs.scope) }
-          : // "container:NAME" joins NAME's namespace, which NAME's unit made (by path, as runc does).
-            joinedOwner(c) !== undefined
-            ? { type, path: netnsPath(joinedOwner(c) as string, inputs.scope) }
-            : { type },
-    );
-
-  const userMounts = [...c.mounts, ...(inputs.extraMounts ?? [])].sort((a, b) =>
-    a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0,
-  );
-  const base =
-    rootless && c.network === "host"
-      ? BASE_MOUNTS.map((m) => (m.destination === "/sys" ? ROOTLESS_HOST_SYS : m))
-      : BASE_MOUNTS;
-  const mounts: OciSpec["mounts"] = [
-    ...base.filter((m) => !userMounts.some((u) => u.destination === m.destination)),
-    ...userMounts.map((m) => ({
-      destination: m.destination,
-      type: m.type,
-      source: m.source,
-      ...(m.options.length > 0 ? { options: [...m.options] } : {}),
-    })),
-  ];
-  const resources: OciSpec["linux"]["resources"] = { devices: [{ allow: false, access: "rwm" }] };
-  const devices: NonNullable<OciSpec["linux"]["devices"]> = [];
-  // The config's host devices (owned by root, as runc's own) and what CDI devices add.
-  const nodes: InjectedDevice[] = [
-    ...c.devices.flatMap((d) => {
-      const info = inputs.devices[d.hostPath];
-      return info ? [{ ...info, path: d.path, uid: 0, gid: 0, access: d.access }] : [];
-    }),
-    ...(inputs.cdi?.devices ?? []),
-  ];
-  for (const d of nodes) {
-    devices.push({
-      path: d.path,
-      type: d.type,
-      major: d.major,
-      minor: d.minor,
-      fileMode: d.fileMode,
-      uid: d.uid,
-      gid: d.gid,
-    });
-    // Block and char nodes get their cgroup rule; a fifo needs none (as the CDI reference).
-    if (d.type === "b" || d.type === "c")
-      resources.devices.push({
-        allow: true,
-        type: d.type,
-        major: d.major,
-        minor: d.minor,
-        access: d.access,
-      });
-  }
+  const namespaces = namespacesFor(c, inputs);
+  const mounts = mountsFor(c, inputs);
+  const { resources, devices } = devicesFor(c, inputs);
   // Under systemd the unit's MemoryMax/CPUQuota/TasksMax hold the limits for the whole service
   // cgroup; the container joins a sub-cgroup of it. Without systemd, the runtime applies them.
   if (!inputs.cgroupsPath) Object.assign(resources, limitsFor(c));
@@ -340,6 +282,88 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
       ...(seccomp ? { seccomp } : {}),
     },
   };
+}
+
+/**
+ * The namespaces: a private or named network's is made (with its link and address) by the
+ * unit's network script before the runtime starts, and the container joins it by path.
+ */
+function namespacesFor(c: ResolvedContainer, inputs: SpecInputs): OciSpec["linux"]["namespaces"] {
+  const rootless = inputs.rootless;
+  return ["pid", "network", "ipc", "uts", "mount", ...(rootless ? ["user"] : [])]
+    .filter((t) => !(t === "network" && c.network === "host"))
+    .map((type) =>
+      type !== "network"
+        ? { type }
+        : isPrivateOrNamed(c) && !rootless
+          ? { type, path: netnsPath(c.name, inputs.scope) }
+          : // "container:NAME" joins NAME's namespace, which NAME's unit made (by path, as runc does).
+            joinedOwner(c) !== undefined
+            ? { type, path: netnsPath(joinedOwner(c) as string, inputs.scope) }
+            : { type },
+    );
+}
+
+/** runc's standard mounts, less those the config mounts over, then the config's own, sorted. */
+function mountsFor(c: ResolvedContainer, inputs: SpecInputs): OciSpec["mounts"] {
+  const rootless = inputs.rootless;
+  const userMounts = [...c.mounts, ...(inputs.extraMounts ?? [])].sort((a, b) =>
+    a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0,
+  );
+  const base =
+    rootless && c.network === "host"
+      ? BASE_MOUNTS.map((m) => (m.destination === "/sys" ? ROOTLESS_HOST_SYS : m))
+      : BASE_MOUNTS;
+  return [
+    ...base.filter((m) => !userMounts.some((u) => u.destination === m.destination)),
+    ...userMounts.map((m) => ({
+      destination: m.destination,
+      type: m.type,
+      source: m.source,
+      ...(m.options.length > 0 ? { options: [...m.options] } : {}),
+    })),
+  ];
+}
+
+/** Device nodes (the config's and CDI's) with their cgroup rules, every other device denied. */
+function devicesFor(
+  c: ResolvedContainer,
+  inputs: SpecInputs,
+): {
+  resources: OciSpec["linux"]["resources"];
+  devices: NonNullable<OciSpec["linux"]["devices"]>;
+} {
+  const resources: OciSpec["linux"]["resources"] = { devices: [{ allow: false, access: "rwm" }] };
+  const devices: NonNullable<OciSpec["linux"]["devices"]> = [];
+  // The config's host devices (owned by root, as runc's own) and what CDI devices add.
+  const nodes: InjectedDevice[] = [
+    ...c.devices.flatMap((d) => {
+      const info = inputs.devices[d.hostPath];
+      return info ? [{ ...info, path: d.path, uid: 0, gid: 0, access: d.access }] : [];
+    }),
+    ...(inputs.cdi?.devices ?? []),
+  ];
+  for (const d of nodes) {
+    devices.push({
+      path: d.path,
+      type: d.type,
+      major: d.major,
+      minor: d.minor,
+      fileMode: d.fileMode,
+      uid: d.uid,
+      gid: d.gid,
+    });
+    // Block and char nodes get their cgroup rule; a fifo needs none (as the CDI reference).
+    if (d.type === "b" || d.type === "c")
+      resources.devices.push({
+        allow: true,
+        type: d.type,
+        major: d.major,
+        minor: d.minor,
+        access: d.access,
+      });
+  }
+  return { resources, devices };
 }
 
 /**
