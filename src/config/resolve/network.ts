@@ -135,6 +135,20 @@ export function networkProblems(
   containers: Record<string, ResolvedContainer>,
 ): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
+  subnetProblems(networks, containers, problems);
+  nameProblems(networks, containers, problems);
+  subnet6Problems(networks, problems);
+  ipv6PortProblems(networks, containers, problems);
+  publishedTwice(networks, containers, problems);
+  return problems;
+}
+
+/** IPv4 subnets that overlap each other or the private pool, or are too small for their members. */
+function subnetProblems(
+  networks: Record<string, ResolvedNetwork>,
+  containers: Record<string, ResolvedContainer>,
+  problems: ConfigProblem[],
+): void {
   const subnets: [string, Subnet][] = [['the pool of network "private"', PRIVATE_POOL]];
   for (const [name, n] of Object.entries(networks)) {
     const p = n.subnet === undefined ? undefined : parseSubnet(n.subnet, 12, 29);
@@ -156,7 +170,14 @@ export function networkProblems(
         message: `${n.subnet} has room for ${room} containers, and ${members} are on it. use a larger subnet`,
       });
   }
-  // Names on each network: /etc/hosts gives a name one address, so no two members share one.
+}
+
+/** Names on each network: /etc/hosts gives a name one address, so no two members share one. */
+function nameProblems(
+  networks: Record<string, ResolvedNetwork>,
+  containers: Record<string, ResolvedContainer>,
+  problems: ConfigProblem[],
+): void {
   for (const name of Object.keys(networks)) {
     const owner = new Map<string, string>();
     for (const c of Object.values(containers)) {
@@ -177,6 +198,13 @@ export function networkProblems(
       });
     }
   }
+}
+
+/** IPv6 subnets that overlap each other. */
+function subnet6Problems(
+  networks: Record<string, ResolvedNetwork>,
+  problems: ConfigProblem[],
+): void {
   const subnets6: [string, Subnet6][] = [];
   for (const [name, n] of Object.entries(networks)) {
     const p = typeof n.ipv6 === "string" ? parseSubnet6(n.ipv6) : undefined;
@@ -189,8 +217,17 @@ export function networkProblems(
       });
     subnets6.push([name, p.value]);
   }
-  // IPv6: ::1 through a proxy (TCP, any network of the container's own); any other address by
-  // the kernel, to the container's IPv6 address on its first network.
+}
+
+/**
+ * IPv6 ports: ::1 through a proxy (TCP, any network of the container's own); any other address
+ * by the kernel, to the container's IPv6 address on its first network.
+ */
+function ipv6PortProblems(
+  networks: Record<string, ResolvedNetwork>,
+  containers: Record<string, ResolvedContainer>,
+  problems: ConfigProblem[],
+): void {
   for (const c of Object.values(containers))
     c.ports.forEach((p, i) => {
       const ip = p.hostIp;
@@ -211,8 +248,18 @@ export function networkProblems(
           } (or publish on [::1], which any network can)`,
         });
     });
-  // By host port and protocol, so a range of thousands of ports stays one pass. What a port takes:
-  // its address, and on a dual-stack network, a TCP port without one takes [::1] too.
+}
+
+/**
+ * A host port published twice. By host port and protocol, so a range of thousands of ports stays
+ * one pass. What a port takes: its address, and on a dual-stack network, a TCP port without one
+ * takes [::1] too.
+ */
+function publishedTwice(
+  networks: Record<string, ResolvedNetwork>,
+  containers: Record<string, ResolvedContainer>,
+  problems: ConfigProblem[],
+): void {
   const published = new Map<string, { where: string; ip: string; port: PortSpec }[]>();
   for (const c of Object.values(containers)) {
     const loop6 = new Set(loopback6Ports(c, { networks }));
@@ -237,5 +284,4 @@ export function networkProblems(
       published.set(key, same);
     });
   }
-  return problems;
 }
