@@ -10,7 +10,7 @@ import { formatPorts } from "../model/parse.js";
 import { hasHealthcheck } from "../generations/manifest.js";
 import type { ResolvedContainer } from "../model/types.js";
 import { UsageError } from "../errors.js";
-import { loadFor, type Command } from "./context.js";
+import { loadFor, type Command, type CommandContext } from "./context.js";
 
 export const inspectCommand: Command = {
   name: "inspect",
@@ -57,26 +57,11 @@ filter, health and state. --json prints it all as one object.`,
     const c: ResolvedContainer | undefined = running?.containers[name] ?? config.containers[name];
     if (!c) throw new UsageError(`no container named ${JSON.stringify(name)}`);
     const dir = store.generationDir(config.stateDir, generation);
-    let links: {
-      interface: string;
-      network: string;
-      address: string;
-      gateway: string;
-      address6?: string;
-    }[] = [];
-    try {
-      const n = containerNetwork(c, readAllocation(dir), running ?? config);
-      const names = c.network === "private" ? ["private"] : attachmentsOf(c).map((a) => a.name);
-      links = (n?.links ?? []).map((l, i) => ({
-        interface: l.ifname,
-        network: names[i] ?? c.network,
-        address: `${l.address}/${l.prefix}`,
-        gateway: l.gateway,
-        ...(l.v6 ? { address6: `${l.v6.address}/${l.v6.prefix}` } : {}),
-      }));
-    } catch {
-      // a generation from before this container had an address
-    }
+    const links = interfaces(
+      c,
+      () => containerNetwork(c, readAllocation(dir), running ?? config),
+      attachmentsOf,
+    );
     const props = ["ActiveState", "SubState", "MainPID", "NRestarts", "ActiveEnterTimestamp"];
     const state = systemdBooted()
       ? ((await new Systemctl(undefined, config.rootless).show([entry.unit], props))[0] ?? {})
@@ -124,40 +109,101 @@ filter, health and state. --json prints it all as one object.`,
       ctx.out(JSON.stringify(info, null, 2));
       return 0;
     }
-    const s = info.state;
-    const rows: [string, string][] = [
-      ["generation", String(generation)],
-      [
-        "state",
-        `${s.active ?? "?"}/${s.sub ?? "?"}${s.mainPid ? `, pid ${s.mainPid}` : ""}, ${s.restarts} restarts${s.health ? `, ${s.health}` : ""}`,
-      ],
-      ["unit", `${info.unit.name} (${info.unit.file})`],
-      ["runtime id", info.runtimeId],
-      ["backend", info.backend],
-      [
-        "image",
-        info.image ? `${info.image.ref} ${info.image.digest ?? ""}`.trim() : "(host program)",
-      ],
-      ["bundle", info.bundle ?? "-"],
-      ["fingerprint", info.fingerprint],
-      ["network", c.network],
-      ...links.map((l): [string, string] => [
-        `  ${l.interface}`,
-        `${l.address}${l.address6 ? ` and ${l.address6}` : ""} on ${l.network}, via ${l.gateway}`,
-      ]),
-      ["ports", info.network.ports.join(", ") || "-"],
-      ["capabilities", info.capabilities.join(" ") || "(none)"],
-      ["seccomp", String(c.seccomp)],
-      ["user", c.user ? `${c.user.uid}:${c.user.gid}` : "(the image's)"],
-      ["readonly root", String(c.readonly)],
-    ];
-    const w = Math.max(...rows.map(([k]) => k.length));
-    for (const [k, v] of rows) ctx.out(`${k.padEnd(w)}  ${v}`);
-    ctx.out("mounts");
-    for (const m of info.mounts)
-      ctx.out(
-        `  ${m.destination}  ${m.type} ${m.source}${m.options.length ? ` (${m.options.join(",")})` : ""}`,
-      );
+    printInfo(ctx, info);
     return 0;
   },
 };
+
+/** One interface of a container: its name inside, its network, its addresses. */
+interface Interface {
+  interface: string;
+  network: string;
+  address: string;
+  gateway: string;
+  address6?: string;
+}
+
+/** The container's interfaces, from its generation's allocation; none for one from before it had them. */
+function interfaces(
+  c: ResolvedContainer,
+  network: () => import("../network/script.js").ContainerNetwork | undefined,
+  attachmentsOf: (c: ResolvedContainer) => readonly { name: string }[],
+): Interface[] {
+  try {
+    const n = network();
+    const names = c.network === "private" ? ["private"] : attachmentsOf(c).map((a) => a.name);
+    return (n?.links ?? []).map((l, i) => ({
+      interface: l.ifname,
+      network: names[i] ?? c.network,
+      address: `${l.address}/${l.prefix}`,
+      gateway: l.gateway,
+      ...(l.v6 ? { address6: `${l.v6.address}/${l.v6.prefix}` } : {}),
+    }));
+  } catch {
+    // a generation from before this container had an address
+    return [];
+  }
+}
+
+/** What inspect prints without --json, one row a fact, then the mounts. */
+function printInfo(
+  ctx: CommandContext,
+  info: {
+    generation: number;
+    state: {
+      active: string | null;
+      sub: string | null;
+      mainPid: number;
+      restarts: number;
+      health: string | null;
+    };
+    unit: { name: string; file: string };
+    runtimeId: string;
+    backend: string;
+    image: { ref: string; digest: string | null } | null;
+    bundle: string | null;
+    fingerprint: string;
+    network: { interfaces: Interface[]; ports: string[] };
+    mounts: { destination: string; type: string; source: string; options: readonly string[] }[];
+    capabilities: string[];
+    config: ResolvedContainer;
+  },
+): void {
+  const c = info.config;
+  const generation = info.generation;
+  const links = info.network.interfaces;
+  const s = info.state;
+  const rows: [string, string][] = [
+    ["generation", String(generation)],
+    [
+      "state",
+      `${s.active ?? "?"}/${s.sub ?? "?"}${s.mainPid ? `, pid ${s.mainPid}` : ""}, ${s.restarts} restarts${s.health ? `, ${s.health}` : ""}`,
+    ],
+    ["unit", `${info.unit.name} (${info.unit.file})`],
+    ["runtime id", info.runtimeId],
+    ["backend", info.backend],
+    [
+      "image",
+      info.image ? `${info.image.ref} ${info.image.digest ?? ""}`.trim() : "(host program)",
+    ],
+    ["bundle", info.bundle ?? "-"],
+    ["fingerprint", info.fingerprint],
+    ["network", c.network],
+    ...links.map((l): [string, string] => [
+      `  ${l.interface}`,
+      `${l.address}${l.address6 ? ` and ${l.address6}` : ""} on ${l.network}, via ${l.gateway}`,
+    ]),
+    ["ports", info.network.ports.join(", ") || "-"],
+    ["capabilities", info.capabilities.join(" ") || "(none)"],
+    ["seccomp", String(c.seccomp)],
+    ["user", c.user ? `${c.user.uid}:${c.user.gid}` : "(the image's)"],
+    ["readonly root", String(c.readonly)],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) ctx.out(`${k.padEnd(w)}  ${v}`);
+  ctx.out("mounts");
+  for (const m of info.mounts)
+    ctx.out(
+      `  ${m.destination}  ${m.type} ${m.source}${m.options.length ? ` (${m.options.join(",")})` : ""}`,
+    );
+}
