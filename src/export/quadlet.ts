@@ -85,25 +85,7 @@ function render(
   for (const [key, v] of sortedEntries(c.environment))
     k.push(`Environment=${quadletWord(`${key}=${v}`)}`);
   for (const f of c.environmentFiles) k.push(`EnvironmentFile=${f}`);
-  // podman keeps secrets in its own store: each one must be created there once, from the file.
-  const owner = (x: (typeof c.secrets)[number]) =>
-    `uid=${x.uid},gid=${x.gid},mode=${x.mode.toString(8).padStart(4, "0")}`;
-  for (const x of c.secrets) k.push(`Secret=${x.source},type=mount,target=${x.target},${owner(x)}`);
-  for (const name of [...new Set(c.secrets.map((x) => x.source))]) {
-    const src = config.secrets[name] ?? {};
-    warn(
-      `containers.${c.name}.secrets: create ${name} in podman's store first: ${
-        src.encrypted !== undefined
-          ? `systemd-creds decrypt ${src.encrypted} - | podman secret create ${name} -`
-          : `podman secret create ${name} ${src.file ?? ""}`
-      }`,
-    );
-    // podman keeps one copy of a secret per container: the last uid/gid/mode holds for all.
-    if (new Set(c.secrets.filter((x) => x.source === name).map(owner)).size > 1)
-      warn(
-        `containers.${c.name}.secrets: ${name} is mounted twice with different owners or modes; podman gives every mount of it the last one's`,
-      );
-  }
+  k.push(...secretKeys(c, config, warn));
   for (const m of c.mounts) {
     if (m.type === "bind")
       k.push(`Volume=${m.source}:${m.destination}${m.options.includes("ro") ? ":ro" : ""}`);
@@ -113,15 +95,7 @@ function render(
     } else here(`${m.origin}: a ${m.type} mount has no Quadlet form; not exported`);
   }
   for (const p of formatPorts(c.ports)) k.push(`PublishPort=${p}`);
-  const net = exportedNetwork(config, c);
-  // Quadlet names NAME.container's container systemd-NAME.
-  if (net.kind === "network")
-    // One Network= per network; podman's per-network options carry the aliases.
-    for (const n of net.networks)
-      k.push(
-        `Network=${n.name}.network${n.aliases.map((a, i) => `${i ? "," : ":"}alias=${a}`).join("")}`,
-      );
-  else k.push(`Network=${net.kind === "container" ? `container:systemd-${net.name}` : net.kind}`);
+  k.push(...networkKeys(c, config));
   if (c.user) k.push(`User=${c.user.uid}`, `Group=${c.user.gid}`);
   else if (c.userSpec !== undefined) {
     const [user, group] = c.userSpec.split(":");
@@ -144,17 +118,7 @@ function render(
   if (c.resources.pids !== undefined) k.push(`PidsLimit=${c.resources.pids}`);
   // Quadlet has no key for a CPU limit; PodmanArgs passes podman run's own flag.
   if (c.resources.cpus !== undefined) k.push(`PodmanArgs=--cpus=${c.resources.cpus}`);
-  const h = c.healthcheck;
-  if (h) {
-    // podman reads a JSON array as the exec form and anything else as a shell command.
-    k.push(
-      `HealthCmd=${typeof h.test === "string" ? h.test : JSON.stringify(["CMD", ...h.test])}`,
-      `HealthInterval=${formatDuration(h.interval)}`,
-      `HealthTimeout=${formatDuration(h.timeout)}`,
-      `HealthRetries=${h.retries}`,
-      `HealthStartPeriod=${formatDuration(h.startPeriod)}`,
-    );
-  }
+  k.push(...healthKeys(c));
   for (const [key, v] of sortedEntries(c.labels))
     k.push(`Annotation=${quadletWord(`${key}=${v}`)}`);
 
@@ -186,4 +150,65 @@ function render(
     "",
     ...install,
   ].join("\n");
+}
+
+/** Secret= for each secret, and the podman secret create each one needs first, as a warning. */
+function secretKeys(
+  c: ResolvedContainer,
+  config: ResolvedConfig,
+  warn: (m: string) => void,
+): string[] {
+  const k: string[] = [];
+  // podman keeps secrets in its own store: each one must be created there once, from the file.
+  const owner = (x: (typeof c.secrets)[number]) =>
+    `uid=${x.uid},gid=${x.gid},mode=${x.mode.toString(8).padStart(4, "0")}`;
+  for (const x of c.secrets) k.push(`Secret=${x.source},type=mount,target=${x.target},${owner(x)}`);
+  for (const name of [...new Set(c.secrets.map((x) => x.source))]) {
+    const src = config.secrets[name] ?? {};
+    warn(
+      `containers.${c.name}.secrets: create ${name} in podman's store first: ${
+        src.encrypted !== undefined
+          ? `systemd-creds decrypt ${src.encrypted} - | podman secret create ${name} -`
+          : `podman secret create ${name} ${src.file ?? ""}`
+      }`,
+    );
+    // podman keeps one copy of a secret per container: the last uid/gid/mode holds for all.
+    if (new Set(c.secrets.filter((x) => x.source === name).map(owner)).size > 1)
+      warn(
+        `containers.${c.name}.secrets: ${name} is mounted twice with different owners or modes; podman gives every mount of it the last one's`,
+      );
+  }
+  return k;
+}
+
+/** Network=: one per network (with podman's alias options), or the mode, or a joined container. */
+function networkKeys(c: ResolvedContainer, config: ResolvedConfig): string[] {
+  const k: string[] = [];
+  const net = exportedNetwork(config, c);
+  // Quadlet names NAME.container's container systemd-NAME.
+  if (net.kind === "network")
+    // One Network= per network; podman's per-network options carry the aliases.
+    for (const n of net.networks)
+      k.push(
+        `Network=${n.name}.network${n.aliases.map((a, i) => `${i ? "," : ":"}alias=${a}`).join("")}`,
+      );
+  else k.push(`Network=${net.kind === "container" ? `container:systemd-${net.name}` : net.kind}`);
+  return k;
+}
+
+/** The healthcheck as Quadlet's Health* keys. */
+function healthKeys(c: ResolvedContainer): string[] {
+  const k: string[] = [];
+  const h = c.healthcheck;
+  if (h) {
+    // podman reads a JSON array as the exec form and anything else as a shell command.
+    k.push(
+      `HealthCmd=${typeof h.test === "string" ? h.test : JSON.stringify(["CMD", ...h.test])}`,
+      `HealthInterval=${formatDuration(h.interval)}`,
+      `HealthTimeout=${formatDuration(h.timeout)}`,
+      `HealthRetries=${h.retries}`,
+      `HealthStartPeriod=${formatDuration(h.startPeriod)}`,
+    );
+  }
+  return k;
 }
