@@ -140,33 +140,10 @@ function service(
       mode: x.mode,
     }));
 
-  const volumes: unknown[] = [];
-  const tmpfs: string[] = [];
-  for (const m of c.mounts) {
-    if (m.type === "tmpfs") {
-      const opts = m.options.filter((o, i) => TMPFS_DEFAULT_OPTIONS[i] !== o);
-      tmpfs.push(opts.length > 0 ? `${m.destination}:${opts.join(",")}` : m.destination);
-    } else if (m.type === "bind") {
-      const extra = m.options.filter((o) => !["rbind", "bind", "ro", "rw"].includes(o));
-      if (extra.length > 0)
-        here(`${m.origin}: the mount options ${extra.join(",")} are not exported`);
-      volumes.push(`${m.source}:${m.destination}${m.options.includes("ro") ? ":ro" : ""}`);
-    } else here(`${m.origin}: a ${m.type} mount has no compose form; not exported`);
-  }
-  if (volumes.length > 0) s["volumes"] = volumes;
-  if (tmpfs.length > 0) s["tmpfs"] = tmpfs;
+  Object.assign(s, mountKeys(c, here));
 
   if (c.ports.length > 0) s["ports"] = formatPorts(c.ports);
-  const net = exportedNetwork(config, c);
-  if (net.kind === "network")
-    // A list, or a map where a network gives the container aliases.
-    s["networks"] = net.networks.some((n) => n.aliases.length > 0)
-      ? Object.fromEntries(
-          net.networks.map((n) => [n.name, n.aliases.length > 0 ? { aliases: n.aliases } : {}]),
-        )
-      : net.networks.map((n) => n.name);
-  else if (net.kind === "container") s["network_mode"] = `service:${net.name}`;
-  else s["network_mode"] = net.kind;
+  Object.assign(s, networkKeys(c, config));
 
   if (c.user) s["user"] = `${c.user.uid}:${c.user.gid}`;
   else if (c.userSpec !== undefined) s["user"] = c.userSpec;
@@ -216,5 +193,42 @@ function service(
   warnHostSpecific(c, (r) => `run docker/podman login ${r}`, warn);
   if (c.serviceName !== `railyard-${c.name}.service`)
     here(`serviceName: ${c.serviceName} is not exported; compose names its own containers`);
+  return s;
+}
+
+/** volumes and tmpfs: bind mounts and tmpfs as compose writes them; other mounts are named. */
+function mountKeys(c: ResolvedContainer, here: (m: string) => void): ComposeService {
+  const s: ComposeService = {};
+  const volumes: unknown[] = [];
+  const tmpfs: string[] = [];
+  for (const m of c.mounts) {
+    if (m.type === "tmpfs") {
+      const opts = m.options.filter((o, i) => TMPFS_DEFAULT_OPTIONS[i] !== o);
+      tmpfs.push(opts.length > 0 ? `${m.destination}:${opts.join(",")}` : m.destination);
+    } else if (m.type === "bind") {
+      const extra = m.options.filter((o) => !["rbind", "bind", "ro", "rw"].includes(o));
+      if (extra.length > 0)
+        here(`${m.origin}: the mount options ${extra.join(",")} are not exported`);
+      volumes.push(`${m.source}:${m.destination}${m.options.includes("ro") ? ":ro" : ""}`);
+    } else here(`${m.origin}: a ${m.type} mount has no compose form; not exported`);
+  }
+  if (volumes.length > 0) s["volumes"] = volumes;
+  if (tmpfs.length > 0) s["tmpfs"] = tmpfs;
+  return s;
+}
+
+/** networks (a list, or a map with aliases), or network_mode for none, host and service:NAME. */
+function networkKeys(c: ResolvedContainer, config: ResolvedConfig): ComposeService {
+  const s: ComposeService = {};
+  const net = exportedNetwork(config, c);
+  if (net.kind === "network")
+    // A list, or a map where a network gives the container aliases.
+    s["networks"] = net.networks.some((n) => n.aliases.length > 0)
+      ? Object.fromEntries(
+          net.networks.map((n) => [n.name, n.aliases.length > 0 ? { aliases: n.aliases } : {}]),
+        )
+      : net.networks.map((n) => n.name);
+  else if (net.kind === "container") s["network_mode"] = `service:${net.name}`;
+  else s["network_mode"] = net.kind;
   return s;
 }
