@@ -150,42 +150,9 @@ function readEdits(r: Reader, x: unknown, p: Path): CdiEdits {
     return v;
   };
   const env = r.env(x["env"], [...p, "env"]);
-  const deviceNodes = list("deviceNodes").flatMap((d, i): CdiDeviceNode[] => {
-    const q = [...p, "deviceNodes", i];
-    if (!isRecord(d)) return r.fail(q, "must be an object") ?? [];
-    const path = r.absolute(d["path"], [...q, "path"]);
-    const hostPath =
-      d["hostPath"] === undefined ? path : r.absolute(d["hostPath"], [...q, "hostPath"]);
-    const type = d["type"] === undefined || d["type"] === "" ? undefined : d["type"];
-    if (type !== undefined && !["b", "c", "u", "p"].includes(type as string))
-      r.fail([...q, "type"], `${JSON.stringify(type)} is not a device type. expected b, c, u or p`);
-    let permissions = "rwm";
-    if (d["permissions"] !== undefined && d["permissions"] !== "") {
-      const s = r.string(d["permissions"], [...q, "permissions"]) ?? "rwm";
-      if (s === "none") permissions = "";
-      else if (/^(?!.*(.).*\1)[rwm]{1,3}$/.test(s)) permissions = s;
-      else r.fail([...q, "permissions"], `${JSON.stringify(s)} must be letters of "rwm" or "none"`);
-    }
-    const major = r.uint(d["major"], [...q, "major"], 0x7fffffff);
-    const minor = r.uint(d["minor"], [...q, "minor"], 0x7fffffff);
-    const fileMode = r.uint(d["fileMode"], [...q, "fileMode"], 0o777);
-    const uid = r.uint(d["uid"], [...q, "uid"]);
-    const gid = r.uint(d["gid"], [...q, "gid"]);
-    if (path === undefined || hostPath === undefined) return [];
-    return [
-      {
-        path,
-        hostPath,
-        ...(type !== undefined ? { type: type as CdiDeviceNode["type"] & string } : {}),
-        ...(major !== undefined ? { major } : {}),
-        ...(minor !== undefined ? { minor } : {}),
-        ...(fileMode !== undefined ? { fileMode } : {}),
-        permissions,
-        ...(uid !== undefined ? { uid } : {}),
-        ...(gid !== undefined ? { gid } : {}),
-      },
-    ];
-  });
+  const deviceNodes = list("deviceNodes").flatMap((d, i) =>
+    readDeviceNode(r, d, [...p, "deviceNodes", i]),
+  );
   const mounts = list("mounts").flatMap((m, i): CdiMount[] => {
     const q = [...p, "mounts", i];
     if (!isRecord(m)) return r.fail(q, "must be an object") ?? [];
@@ -197,34 +164,7 @@ function readEdits(r: Reader, x: unknown, p: Path): CdiEdits {
     if (hostPath === undefined || containerPath === undefined) return [];
     return [{ hostPath, containerPath, ...(type !== undefined ? { type } : {}), options }];
   });
-  const hooks = list("hooks").flatMap((h, i): CdiHook[] => {
-    const q = [...p, "hooks", i];
-    if (!isRecord(h)) return r.fail(q, "must be an object") ?? [];
-    const hookName = h["hookName"];
-    if (!HOOK_NAMES.includes(hookName as CdiHookName))
-      r.fail(
-        [...q, "hookName"],
-        `${JSON.stringify(hookName)} is not an OCI hook. expected one of ${HOOK_NAMES.join(", ")}`,
-      );
-    const path = r.absolute(h["path"], [...q, "path"]);
-    const args = h["args"] === undefined ? undefined : r.strings(h["args"], [...q, "args"]);
-    const env = h["env"] === undefined ? undefined : r.env(h["env"], [...q, "env"]);
-    let timeout: number | undefined;
-    if (h["timeout"] !== undefined && h["timeout"] !== null) {
-      timeout = r.uint(h["timeout"], [...q, "timeout"]);
-      if (timeout === 0) r.fail([...q, "timeout"], "must be more than 0 seconds");
-    }
-    if (path === undefined || !HOOK_NAMES.includes(hookName as CdiHookName)) return [];
-    return [
-      {
-        hookName: hookName as CdiHookName,
-        path,
-        ...(args ? { args } : {}),
-        ...(env ? { env } : {}),
-        ...(timeout ? { timeout } : {}),
-      },
-    ];
-  });
+  const hooks = list("hooks").flatMap((h, i) => readHook(r, h, [...p, "hooks", i]));
   const additionalGids = list("additionalGids").flatMap(
     (g, i) => r.uint(g, [...p, "additionalGids", i]) ?? [],
   );
@@ -239,6 +179,72 @@ function readEdits(r: Reader, x: unknown, p: Path): CdiEdits {
     additionalGids: additionalGids.filter((g) => g !== 0),
     unsupported,
   };
+}
+
+/** One device node of a spec's edits, or none (its problems reported). */
+function readDeviceNode(r: Reader, d: unknown, q: Path): CdiDeviceNode[] {
+  if (!isRecord(d)) return r.fail(q, "must be an object") ?? [];
+  const path = r.absolute(d["path"], [...q, "path"]);
+  const hostPath =
+    d["hostPath"] === undefined ? path : r.absolute(d["hostPath"], [...q, "hostPath"]);
+  const type = d["type"] === undefined || d["type"] === "" ? undefined : d["type"];
+  if (type !== undefined && !["b", "c", "u", "p"].includes(type as string))
+    r.fail([...q, "type"], `${JSON.stringify(type)} is not a device type. expected b, c, u or p`);
+  let permissions = "rwm";
+  if (d["permissions"] !== undefined && d["permissions"] !== "") {
+    const s = r.string(d["permissions"], [...q, "permissions"]) ?? "rwm";
+    if (s === "none") permissions = "";
+    else if (/^(?!.*(.).*\1)[rwm]{1,3}$/.test(s)) permissions = s;
+    else r.fail([...q, "permissions"], `${JSON.stringify(s)} must be letters of "rwm" or "none"`);
+  }
+  const major = r.uint(d["major"], [...q, "major"], 0x7fffffff);
+  const minor = r.uint(d["minor"], [...q, "minor"], 0x7fffffff);
+  const fileMode = r.uint(d["fileMode"], [...q, "fileMode"], 0o777);
+  const uid = r.uint(d["uid"], [...q, "uid"]);
+  const gid = r.uint(d["gid"], [...q, "gid"]);
+  if (path === undefined || hostPath === undefined) return [];
+  return [
+    {
+      path,
+      hostPath,
+      ...(type !== undefined ? { type: type as CdiDeviceNode["type"] & string } : {}),
+      ...(major !== undefined ? { major } : {}),
+      ...(minor !== undefined ? { minor } : {}),
+      ...(fileMode !== undefined ? { fileMode } : {}),
+      permissions,
+      ...(uid !== undefined ? { uid } : {}),
+      ...(gid !== undefined ? { gid } : {}),
+    },
+  ];
+}
+
+/** One OCI hook of a spec's edits, or none (its problems reported). */
+function readHook(r: Reader, h: unknown, q: Path): CdiHook[] {
+  if (!isRecord(h)) return r.fail(q, "must be an object") ?? [];
+  const hookName = h["hookName"];
+  if (!HOOK_NAMES.includes(hookName as CdiHookName))
+    r.fail(
+      [...q, "hookName"],
+      `${JSON.stringify(hookName)} is not an OCI hook. expected one of ${HOOK_NAMES.join(", ")}`,
+    );
+  const path = r.absolute(h["path"], [...q, "path"]);
+  const args = h["args"] === undefined ? undefined : r.strings(h["args"], [...q, "args"]);
+  const env = h["env"] === undefined ? undefined : r.env(h["env"], [...q, "env"]);
+  let timeout: number | undefined;
+  if (h["timeout"] !== undefined && h["timeout"] !== null) {
+    timeout = r.uint(h["timeout"], [...q, "timeout"]);
+    if (timeout === 0) r.fail([...q, "timeout"], "must be more than 0 seconds");
+  }
+  if (path === undefined || !HOOK_NAMES.includes(hookName as CdiHookName)) return [];
+  return [
+    {
+      hookName: hookName as CdiHookName,
+      path,
+      ...(args ? { args } : {}),
+      ...(env ? { env } : {}),
+      ...(timeout ? { timeout } : {}),
+    },
+  ];
 }
 
 /** The CDI versions whose documents this reader understands (0.3.0 to 1.x). */
