@@ -117,36 +117,11 @@ export async function buildGeneration(
       };
       continue;
     }
-    const b = await buildContainer(config, c, o);
-    bundles.push(b);
-    // Rootless, a private network is pasta's, started by the bundle's hook (rootless/pasta.ts).
-    const net = config.rootless ? undefined : containerNetwork(c, alloc, config);
-    if (net) netScripts[c.name] = renderNetScript(net);
-    const unit = renderUnit(config, c, {
-      runtime: runtime.path,
-      bundle: unitBundlePath(config.stateDir, c.name),
-      realBundle: b.bundle,
-      stopSignal: b.stopSignal,
-      ...(net ? { networkScript: unitNetScriptPath(config.stateDir, c.name) } : {}),
-      ...(b.overlay ? { overlay: b.overlay } : {}),
-    });
-    units[c.serviceName] = unit;
-    const health = renderHealthUnits(c, runtime.path, config.rootless, containerId(c.name, config));
-    const proxies = net ? renderProxyUnits(c, loopback6Ports(c, config), net.links[0].address) : {};
-    const extra = { ...health, ...proxies };
-    Object.assign(units, extra);
-    services[c.name] = {
-      unit: c.serviceName,
-      ...(Object.keys(extra).length > 0 ? { extraUnits: Object.keys(extra).sort() } : {}),
-      // The network script is part of what the unit runs: a new address restarts the service.
-      unitHash: sha256(
-        [restartRelevant(unit), ...Object.values(extra), netScripts[c.name] ?? ""].join("\0"),
-      ),
-      bundle: basename(b.bundle),
-      fingerprint: b.fingerprint,
-      ...(b.image ? { image: b.image } : {}),
-      autoStart: c.autoStart,
-    };
+    const made = await ociService(config, c, runtime, alloc, o);
+    bundles.push(made.bundle);
+    Object.assign(units, made.units);
+    if (made.netScript !== undefined) netScripts[c.name] = made.netScript;
+    services[c.name] = made.entry;
   }
   const existing = listGenerations(config.stateDir);
   const latest =
@@ -173,6 +148,63 @@ export async function buildGeneration(
   if (o.write === false)
     return { generation: manifest.generation, dir: "", manifest, created: true, bundles };
 
+  const dir = writeGeneration(config, manifest, { units, netScripts, alloc, services });
+  return { generation: manifest.generation, dir, manifest, created: true, bundles };
+}
+
+/** One container run by the OCI runtime: its bundle, its unit (and health and proxy units), its network script. */
+async function ociService(
+  config: ResolvedConfig,
+  c: ResolvedContainer,
+  runtime: RuntimeChoice,
+  alloc: NetworkAllocation,
+  o: BuildOptions,
+): Promise<{
+  bundle: BuildResult;
+  units: Record<string, string>;
+  netScript: string | undefined;
+  entry: ServiceEntry;
+}> {
+  const b = await buildContainer(config, c, o);
+  // Rootless, a private network is pasta's, started by the bundle's hook (rootless/pasta.ts).
+  const net = config.rootless ? undefined : containerNetwork(c, alloc, config);
+  const netScript = net ? renderNetScript(net) : undefined;
+  const unit = renderUnit(config, c, {
+    runtime: runtime.path,
+    bundle: unitBundlePath(config.stateDir, c.name),
+    realBundle: b.bundle,
+    stopSignal: b.stopSignal,
+    ...(net ? { networkScript: unitNetScriptPath(config.stateDir, c.name) } : {}),
+    ...(b.overlay ? { overlay: b.overlay } : {}),
+  });
+  const health = renderHealthUnits(c, runtime.path, config.rootless, containerId(c.name, config));
+  const proxies = net ? renderProxyUnits(c, loopback6Ports(c, config), net.links[0].address) : {};
+  const extra = { ...health, ...proxies };
+  const entry: ServiceEntry = {
+    unit: c.serviceName,
+    ...(Object.keys(extra).length > 0 ? { extraUnits: Object.keys(extra).sort() } : {}),
+    // The network script is part of what the unit runs: a new address restarts the service.
+    unitHash: sha256([restartRelevant(unit), ...Object.values(extra), netScript ?? ""].join("\0")),
+    bundle: basename(b.bundle),
+    fingerprint: b.fingerprint,
+    ...(b.image ? { image: b.image } : {}),
+    autoStart: c.autoStart,
+  };
+  return { bundle: b, units: { [c.serviceName]: unit, ...extra }, netScript, entry };
+}
+
+/** Write generation N under a temporary name and rename it into place: all of it, or nothing. */
+function writeGeneration(
+  config: ResolvedConfig,
+  manifest: GenerationManifest,
+  g: {
+    units: Record<string, string>;
+    netScripts: Record<string, string>;
+    alloc: NetworkAllocation;
+    services: Record<string, ServiceEntry>;
+  },
+): string {
+  const { units, netScripts, alloc, services } = g;
   const dir = generationDir(config.stateDir, manifest.generation);
   const tmp = join(generationsDir(config.stateDir), `.tmp-${manifest.generation}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
@@ -196,7 +228,7 @@ export async function buildGeneration(
   if (existsSync(lock)) copyFileSync(lock, join(tmp, "railyard.lock"));
   writeFileSync(join(tmp, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
   renameSync(tmp, dir);
-  return { generation: manifest.generation, dir, manifest, created: true, bundles };
+  return dir;
 }
 
 /**
