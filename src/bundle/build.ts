@@ -238,29 +238,9 @@ export async function buildContainer(
   const log = o.log ?? (() => {});
   const found = c.image ? await imageSource(config, c, o) : hostSource(c);
   const src = { ...found, process: withInit(c, found.process) };
-  const volumes = volumeMounts(config, c, src.process);
-  for (const m of volumes) mkdirSync(m.source, { recursive: true, mode: 0o755 });
-  const netMounts = networkMounts(config, c);
-  for (const m of netMounts) ensureFile(m.source);
-  // CDI devices: read the specs only when the container asks for one.
-  const cdi =
-    c.cdiDevices.length > 0
-      ? cdiInjection(c, await loadCdiRegistry(config.cdiSpecDirs), src.process.user)
-      : undefined;
-  const extra = [...volumes, ...netMounts, ...initMounts(c), ...(cdi?.mounts ?? [])];
   const rootless = config.rootless;
-  if (rootless) checkMappedUser(c, src.process.user, rootless);
-  const fileMounts = await prepareMountSources(
-    c,
-    [...c.mounts, ...extra],
-    src.process.user,
-    log,
-    rootless,
-  );
   const id = containerId(c.name, config);
-  // A secret's copy exists only while the container runs: its mount point is a file, always.
-  const secrets = secretMounts(c, id, rootless);
-  for (const m of secrets) fileMounts.add(m.destination);
+  const { extra, secrets, fileMounts, cdi } = await gatherMounts(config, c, src, id, log);
   const plan = planRootfs(
     c,
     src.process,
@@ -334,6 +314,43 @@ export async function buildContainer(
     `built ${c.name}: ${src.image ? `image ${src.image}` : `${plan.entries.size} rootfs entries`} (${linkMode})`,
   );
   return result(true);
+}
+
+/**
+ * Everything a container mounts beyond its config's mounts: volumes (made now), the network's
+ * files, init, CDI's, and its secrets; and which mount points must be files. Their sources are
+ * prepared (made, owned) here.
+ */
+async function gatherMounts(
+  config: ResolvedConfig,
+  c: ResolvedContainer,
+  src: { process: ProcessInfo },
+  id: string,
+  log: (m: string) => void,
+) {
+  const rootless = config.rootless;
+  const volumes = volumeMounts(config, c, src.process);
+  for (const m of volumes) mkdirSync(m.source, { recursive: true, mode: 0o755 });
+  const netMounts = networkMounts(config, c);
+  for (const m of netMounts) ensureFile(m.source);
+  // CDI devices: read the specs only when the container asks for one.
+  const cdi =
+    c.cdiDevices.length > 0
+      ? cdiInjection(c, await loadCdiRegistry(config.cdiSpecDirs), src.process.user)
+      : undefined;
+  const extra = [...volumes, ...netMounts, ...initMounts(c), ...(cdi?.mounts ?? [])];
+  if (rootless) checkMappedUser(c, src.process.user, rootless);
+  const fileMounts = await prepareMountSources(
+    c,
+    [...c.mounts, ...extra],
+    src.process.user,
+    log,
+    rootless,
+  );
+  // A secret's copy exists only while the container runs: its mount point is a file, always.
+  const secrets = secretMounts(c, id, rootless);
+  for (const m of secrets) fileMounts.add(m.destination);
+  return { extra, secrets, fileMounts, cdi };
 }
 
 /**
