@@ -185,10 +185,7 @@ Never changed: images pinned by digest (image@sha256:...), pull: "never", and im
     const settle = settleMs(ctx);
     m.readSecretValues(config); // a missing secret file is a config error before anything happens
     if (!dryRun) m.requireSystemd("railyard update", config.rootless);
-    const [{ acquireImage }, { lockPathFor, readLock }] = await Promise.all([
-      import("../image/acquire.js"),
-      import("../image/lock.js"),
-    ]);
+    const { lockPathFor } = await import("../image/lock.js");
     const runtime = m.chooseRuntime(config.runtime, m.hostProbe(ctx.env));
     const onEvent = pullReporter({
       tty: process.stderr.isTTY === true,
@@ -197,107 +194,140 @@ Never changed: images pinned by digest (image@sha256:...), pull: "never", and im
       out: ctx.info,
     });
     const lockPath = lockPathFor(config.file);
-    return m.withSwitchLock(config.stateDir, async () => {
-      const restoreLock = saveLock(lockPath);
-      const before = readLock(lockPath).images;
-      const rows: ImageRow[] = [];
-      for (const c of Object.values(config.containers)) {
-        const img = c.image;
-        if (!img || img.file || img.ref.includes("@") || img.pull === "never") continue;
-        const got = await acquireImage(config, c, {
-          env: ctx.env,
-          onEvent,
-          log: ctx.debug,
-          update: true,
-        });
-        rows.push({
-          container: c.name,
-          ref: img.ref,
-          from: before[img.ref]?.digest ?? null,
-          to: got.digest,
-        });
-      }
-      const fresh = rows.filter((r) => r.from !== r.to);
-      const out = (o: Record<string, unknown>, lines: string[]) => {
-        if (ctx.args.globals.json) ctx.out(JSON.stringify({ images: rows, ...o }, null, 2));
-        else for (const l of lines) ctx.out(l);
-      };
-      const imageLines = fresh.map(
-        (r) =>
-          `  ${r.container}: ${r.ref}  ${r.from?.slice(0, 19) ?? "(not locked)"} → ${r.to.slice(0, 19)}`,
-      );
-      if (fresh.length === 0) {
-        restoreLock();
-        out({ updated: false }, [
-          `nothing new: ${rows.length} image${rows.length === 1 ? "" : "s"} checked, each as locked`,
-        ]);
-        return 0;
-      }
-      const g = await m.buildGeneration(config, runtime, {
-        log: ctx.debug,
-        warn: ctx.info,
-        env: ctx.env,
-        write: !dryRun,
-      });
-      if (dryRun) {
-        restoreLock();
-        const { formatDiff } = await import("../generations/diff.js");
-        const diff = await m.diffFromCurrent(
-          config,
-          g,
-          m.startValues(config, { dryRun: true }).rotated,
-        );
-        out({ updated: false, dryRun: true, diff }, [
-          "new images (dry run: nothing pulled into the lock, nothing switched):",
-          ...imageLines,
-          ...(diff.length > 0 ? ["what changes:", ...formatDiff(diff).map((l) => `  ${l}`)] : []),
-        ]);
-        return 0;
-      }
-      // These digests failed before: trying them again would only take the services down again.
-      const twin = m
-        .listGenerations(config.stateDir)
-        .find(
-          (n) =>
-            m.readFailed(config.stateDir, n) &&
-            m.sameContent(m.readManifest(config.stateDir, n), g.manifest),
-        );
-      if (twin !== undefined) {
-        restoreLock();
-        const mark = m.readFailed(config.stateDir, twin);
-        out({ updated: false, failedBefore: twin }, [
-          ...imageLines.map((l) => l.replace(/^ {2}/, "  new: ")),
-          `generation ${twin} had these images and failed at ${mark?.at} (${mark?.reason}); not switching. it is tried again when a newer digest appears`,
-        ]);
-        return 0;
-      }
-      if (!ctx.args.globals.json) {
-        ctx.out("new images:");
-        for (const l of imageLines) ctx.out(l);
-      }
-      const io = switchIo(ctx);
-      const r = await m.activateGeneration(io, config, g.generation, {
-        dryRun: false,
-        settle,
-        rollback: true,
-        mark: true,
-      });
-      if (r.reason !== undefined) {
-        restoreLock();
-        await m.runOnFailure(io, config, {
-          event: "update-failed",
-          generation: r.to,
-          services: r.failedServices ?? [],
-          reason: r.reason,
-        });
-      }
-      if (ctx.args.globals.json) {
-        ctx.out(
-          JSON.stringify({ images: rows, updated: r.reason === undefined, switch: r }, null, 2),
-        );
-        return r.reason !== undefined ? 1 : 0;
-      }
-      return report(ctx, r, false);
-    });
+    return m.withSwitchLock(config.stateDir, () =>
+      updateLocked(ctx, config, m, { dryRun, settle, runtime, onEvent, lockPath }),
+    );
   },
 };
+
+type UpdateModules = Awaited<ReturnType<typeof updateModules>>;
+
+/**
+ * The update itself, under the state dir's lock: newer digests behind the tags, a generation
+ * with them, and a switch that goes back (and puts railyard.lock back) if they fail.
+ */
+async function updateLocked(
+  ctx: CommandContext,
+  config: ResolvedConfig,
+  m: UpdateModules,
+  o: {
+    dryRun: boolean;
+    settle: number | undefined;
+    runtime: ReturnType<UpdateModules["chooseRuntime"]>;
+    onEvent: ReturnType<typeof pullReporter>;
+    lockPath: string;
+  },
+): Promise<number> {
+  const { dryRun, settle, runtime, lockPath } = o;
+  const { readLock } = await import("../image/lock.js");
+  const restoreLock = saveLock(lockPath);
+  const before = readLock(lockPath).images;
+  const rows = await newDigests(ctx, config, before, o.onEvent);
+  const fresh = rows.filter((r) => r.from !== r.to);
+  const out = (doc: Record<string, unknown>, lines: string[]) => {
+    if (ctx.args.globals.json) ctx.out(JSON.stringify({ images: rows, ...doc }, null, 2));
+    else for (const l of lines) ctx.out(l);
+  };
+  const imageLines = fresh.map(
+    (r) =>
+      `  ${r.container}: ${r.ref}  ${r.from?.slice(0, 19) ?? "(not locked)"} → ${r.to.slice(0, 19)}`,
+  );
+  if (fresh.length === 0) {
+    restoreLock();
+    out({ updated: false }, [
+      `nothing new: ${rows.length} image${rows.length === 1 ? "" : "s"} checked, each as locked`,
+    ]);
+    return 0;
+  }
+  const g = await m.buildGeneration(config, runtime, {
+    log: ctx.debug,
+    warn: ctx.info,
+    env: ctx.env,
+    write: !dryRun,
+  });
+  if (dryRun) {
+    restoreLock();
+    const { formatDiff } = await import("../generations/diff.js");
+    const diff = await m.diffFromCurrent(
+      config,
+      g,
+      m.startValues(config, { dryRun: true }).rotated,
+    );
+    out({ updated: false, dryRun: true, diff }, [
+      "new images (dry run: nothing pulled into the lock, nothing switched):",
+      ...imageLines,
+      ...(diff.length > 0 ? ["what changes:", ...formatDiff(diff).map((l) => `  ${l}`)] : []),
+    ]);
+    return 0;
+  }
+  // These digests failed before: trying them again would only take the services down again.
+  const twin = m
+    .listGenerations(config.stateDir)
+    .find(
+      (n) =>
+        m.readFailed(config.stateDir, n) &&
+        m.sameContent(m.readManifest(config.stateDir, n), g.manifest),
+    );
+  if (twin !== undefined) {
+    restoreLock();
+    const mark = m.readFailed(config.stateDir, twin);
+    out({ updated: false, failedBefore: twin }, [
+      ...imageLines.map((l) => l.replace(/^ {2}/, "  new: ")),
+      `generation ${twin} had these images and failed at ${mark?.at} (${mark?.reason}); not switching. it is tried again when a newer digest appears`,
+    ]);
+    return 0;
+  }
+  if (!ctx.args.globals.json) {
+    ctx.out("new images:");
+    for (const l of imageLines) ctx.out(l);
+  }
+  const io = switchIo(ctx);
+  const r = await m.activateGeneration(io, config, g.generation, {
+    dryRun: false,
+    settle,
+    rollback: true,
+    mark: true,
+  });
+  if (r.reason !== undefined) {
+    restoreLock();
+    await m.runOnFailure(io, config, {
+      event: "update-failed",
+      generation: r.to,
+      services: r.failedServices ?? [],
+      reason: r.reason,
+    });
+  }
+  if (ctx.args.globals.json) {
+    ctx.out(JSON.stringify({ images: rows, updated: r.reason === undefined, switch: r }, null, 2));
+    return r.reason !== undefined ? 1 : 0;
+  }
+  return report(ctx, r, false);
+}
+
+/** Each tag's digest in the registry now, against what the lock had. */
+async function newDigests(
+  ctx: CommandContext,
+  config: ResolvedConfig,
+  before: Readonly<Record<string, { digest: string }>>,
+  onEvent: ReturnType<typeof pullReporter>,
+): Promise<ImageRow[]> {
+  const { acquireImage } = await import("../image/acquire.js");
+  const rows: ImageRow[] = [];
+  for (const c of Object.values(config.containers)) {
+    const img = c.image;
+    if (!img || img.file || img.ref.includes("@") || img.pull === "never") continue;
+    const got = await acquireImage(config, c, {
+      env: ctx.env,
+      onEvent,
+      log: ctx.debug,
+      update: true,
+    });
+    rows.push({
+      container: c.name,
+      ref: img.ref,
+      from: before[img.ref]?.digest ?? null,
+      to: got.digest,
+    });
+  }
+  return rows;
+}
