@@ -4,7 +4,12 @@ import { effectiveCapabilities } from "../model/capabilities.js";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { mkdirNoFollow, UnsafePathError } from "../util/mkdir-safe.js";
 import { jsonProblem } from "../util/parse-error.js";
-import { readFileInRoot, readRegularFile, UnreadableFileError } from "../util/read-file.js";
+import {
+  readFileInRoot,
+  readRegularFile,
+  UnreadableFileError,
+  readText,
+} from "../util/read-file.js";
 import type { ResolvedContainer, ResolvedMount, RootlessScope } from "../model/types.js";
 import { chownMapped } from "../rootless/host.js";
 import { posix } from "node:path";
@@ -161,14 +166,6 @@ export async function prepareMountSources(
   return files;
 }
 
-const readOptional = (path: string): string | undefined => {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return undefined;
-  }
-};
-
 /**
  * The resolv.conf a container gets: the host's for network "host"; for a network of its own,
  * the host's nameservers that are reachable from there (systemd-resolved's upstream servers
@@ -176,9 +173,9 @@ const readOptional = (path: string): string | undefined => {
  */
 export function containerResolvConf(c: ResolvedContainer): string | undefined {
   if (c.network === "none") return undefined;
-  const host = readOptional("/etc/resolv.conf");
+  const host = readText("/etc/resolv.conf");
   if (c.network === "host") return host;
-  return privateResolvConf(host, readOptional("/run/systemd/resolve/resolv.conf"));
+  return privateResolvConf(host, readText("/run/systemd/resolve/resolv.conf"));
 }
 
 /**

@@ -3,7 +3,8 @@
  * and for a rootless user their id ranges, lingering, the id-mapping helpers, the user namespace
  * sysctls and the controllers delegated to their systemd.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { readText } from "../util/read-file.js";
+import { existsSync, statSync } from "node:fs";
 import { loadCdiRegistry } from "../cdi/host.js";
 import { cdiNames } from "../cdi/spec.js";
 import { DEFAULT_CDI_DIRS } from "../model/cdi.js";
@@ -18,14 +19,6 @@ import type { DoctorFacts, UserFacts } from "./checks.js";
 /** The ids railyard maps from a subordinate file: its chosen range (one range is mapped). */
 const mappedIds = (text: string, name: string, uid: number): number =>
   chooseRange(subordinateRanges(text, name, uid))?.count ?? 0;
-
-const read = (f: string): string | undefined => {
-  try {
-    return readFileSync(f, "utf8");
-  } catch {
-    return undefined;
-  }
-};
 
 /** Is the user (primary gid, or listed as a member) in one of these groups of /etc/group text? */
 export function inGroups(
@@ -51,24 +44,28 @@ function tunOpen(): boolean {
 }
 
 export function userFacts(name: string, probe: RuntimeProbe): UserFacts {
-  const entry = parseIdFile(read("/etc/passwd") ?? "").get(name);
+  const entry = parseIdFile(readText("/etc/passwd") ?? "").get(name);
   if (!entry) throw new UsageError(`no user ${JSON.stringify(name)} in /etc/passwd`);
   const uid = entry[0];
-  const clone = read("/proc/sys/kernel/unprivileged_userns_clone")?.trim();
+  const clone = readText("/proc/sys/kernel/unprivileged_userns_clone")?.trim();
   const slice = `user.slice/user-${uid}.slice/user@${uid}.service/cgroup.subtree_control`;
-  const subtree = read(`/sys/fs/cgroup/${slice}`) ?? read(`/sys/fs/cgroup/unified/${slice}`);
+  const subtree =
+    readText(`/sys/fs/cgroup/${slice}`) ?? readText(`/sys/fs/cgroup/unified/${slice}`);
   return {
     name,
     uid,
-    subuids: mappedIds(read("/etc/subuid") ?? "", name, uid),
-    subgids: mappedIds(read("/etc/subgid") ?? "", name, uid),
+    subuids: mappedIds(readText("/etc/subuid") ?? "", name, uid),
+    subgids: mappedIds(readText("/etc/subgid") ?? "", name, uid),
     linger: existsSync(`/var/lib/systemd/linger/${name}`),
-    journalReader: inGroups(read("/etc/group") ?? "", name, entry[1], ["systemd-journal", "adm"]),
+    journalReader: inGroups(readText("/etc/group") ?? "", name, entry[1], [
+      "systemd-journal",
+      "adm",
+    ]),
     newuidmap: probe.which("newuidmap") !== undefined,
     newgidmap: probe.which("newgidmap") !== undefined,
     pasta: existsSync(PASTA),
     tunOpen: tunOpen(),
-    maxUserNamespaces: Number(read("/proc/sys/user/max_user_namespaces")?.trim() ?? 0),
+    maxUserNamespaces: Number(readText("/proc/sys/user/max_user_namespaces")?.trim() ?? 0),
     ...(clone !== undefined ? { unprivilegedUsernsClone: clone === "1" } : {}),
     ...(subtree !== undefined ? { delegated: subtree.trim().split(/\s+/).filter(Boolean) } : {}),
   };

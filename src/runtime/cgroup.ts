@@ -4,18 +4,11 @@
  * wherever this host mounts them: cgroup2 at /sys/fs/cgroup or /sys/fs/cgroup/unified (hybrid),
  * and cgroup v1's per-controller hierarchies. Reads only; parsing is pure and exported for tests.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readText } from "../util/read-file.js";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
 const CG = "/sys/fs/cgroup";
-
-const read = (path: string): string | undefined => {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return undefined;
-  }
-};
 
 /** The cgroup2 mount: /sys/fs/cgroup itself (unified), or /sys/fs/cgroup/unified (hybrid). */
 export function cgroup2Root(root = CG): string | undefined {
@@ -26,7 +19,7 @@ export function cgroup2Root(root = CG): string | undefined {
 
 /** Every pid in a cgroup directory and the ones below it. */
 function procsUnder(dir: string, out: Set<number>): void {
-  for (const l of (read(join(dir, "cgroup.procs")) ?? "").split("\n"))
+  for (const l of (readText(join(dir, "cgroup.procs")) ?? "").split("\n"))
     if (/^\d+$/.test(l)) out.add(Number(l));
   let entries: string[] = [];
   try {
@@ -81,15 +74,15 @@ export function insideUid(uidMap: string, hostUid: number): number | undefined {
 export function processRows(controlGroup: string, root = CG): ProcessRow[] {
   const rows: ProcessRow[] = [];
   for (const pid of cgroupPids(controlGroup, root)) {
-    const status = read(`/proc/${pid}/status`) ?? "";
+    const status = readText(`/proc/${pid}/status`) ?? "";
     const st = parseStatus(status);
     if (!st) continue; // gone meanwhile
-    const cmd = (read(`/proc/${pid}/cmdline`) ?? "").split("\0").filter(Boolean).join(" ");
+    const cmd = (readText(`/proc/${pid}/cmdline`) ?? "").split("\0").filter(Boolean).join(" ");
     rows.push({
       pid,
       containerPid: st.nspid[st.nspid.length - 1] ?? pid,
       hostUid: st.uid,
-      uid: insideUid(read(`/proc/${pid}/uid_map`) ?? "", st.uid) ?? st.uid,
+      uid: insideUid(readText(`/proc/${pid}/uid_map`) ?? "", st.uid) ?? st.uid,
       command: cmd || `[${/^Name:\s+(.*)$/m.exec(status)?.[1] ?? "?"}]`,
     });
   }
@@ -143,8 +136,8 @@ export function parseBlkio(text: string): { read: number; write: number } {
 /** A unit's usage from cgroup2 where it has the controller, else from cgroup v1's hierarchy. */
 export function cgroupUsage(controlGroup: string, root = CG): CgroupUsage {
   const v2 = cgroup2Root(root);
-  const at2 = (f: string) => (v2 ? read(join(v2, controlGroup, f)) : undefined);
-  const at1 = (ctl: string, f: string) => read(join(root, ctl, controlGroup, f));
+  const at2 = (f: string) => (v2 ? readText(join(v2, controlGroup, f)) : undefined);
+  const at1 = (ctl: string, f: string) => readText(join(root, ctl, controlGroup, f));
   const usage: {
     cpuNs?: number;
     memory?: { current: number; max?: number };
@@ -194,6 +187,6 @@ export function parseNetDev(text: string): { rx: number; tx: number } {
 
 /** The network traffic of a process's network namespace (undefined: it has gone). */
 export function netIO(pid: number): { rx: number; tx: number } | undefined {
-  const text = read(`/proc/${pid}/net/dev`);
+  const text = readText(`/proc/${pid}/net/dev`);
   return text === undefined ? undefined : parseNetDev(text);
 }

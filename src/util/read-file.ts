@@ -126,11 +126,17 @@ function readOpened(path: string, fd: number, max: number): Buffer {
   }
 }
 
-/** A text file's contents, or `fallback` when it cannot be read. */
-export function readOr(file: string, fallback: string): string {
+/**
+ * A text file railyard itself keeps or the kernel gives (/proc, /sys, its state), or undefined
+ * when it is not there or cannot be read: the one "read a file or nothing" helper.
+ */
+export function readText(file: string): string | undefined {
   try {
     return readFileSync(file, "utf8");
   } catch {
-    return fallback;
+    return undefined;
   }
 }
+
+/** A text file's contents, or `fallback` when it cannot be read. */
+export const readOr = (file: string, fallback: string): string => readText(file) ?? fallback;
