@@ -10,6 +10,7 @@ import { formatPorts } from "../model/parse.js";
 import { hasHealthcheck } from "../generations/manifest.js";
 import type { ResolvedContainer } from "../model/types.js";
 import { UsageError } from "../errors.js";
+import { oneName } from "./select.js";
 import { loadFor, type Command, type CommandContext } from "./context.js";
 
 export const inspectCommand: Command = {
@@ -22,8 +23,7 @@ name and file, network address and published ports, mounts, effective capabiliti
 filter, health and state. --json prints it all as one object.`,
   flags: { long: {} },
   async run(ctx) {
-    const [name, ...more] = ctx.args.positionals;
-    if (!name || more.length > 0) throw new UsageError(`usage: ${this.usage}`);
+    const name = oneName(ctx.args.positionals, this.usage);
     const [
       config,
       store,

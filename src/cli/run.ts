@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { OciSpec } from "../bundle/spec.js";
 import type { ResolvedConfig, ResolvedContainer } from "../model/types.js";
 import { UsageError } from "../errors.js";
-import { selectContainers } from "./select.js";
+import { selectContainers, oneName } from "./select.js";
 import { loadFor, type Command } from "./context.js";
 import { containerId } from "../model/ids.js";
 
@@ -73,8 +73,7 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
   -- ARGS     extra arguments appended to the container's args`,
   flags: { long: { tty: false }, short: { t: "tty" } },
   async run(ctx) {
-    const [name, ...more] = ctx.args.positionals;
-    if (!name || more.length > 0) throw new UsageError(`usage: ${this.usage}`);
+    const name = oneName(ctx.args.positionals, this.usage);
     const [
       config,
       { buildContainer },

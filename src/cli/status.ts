@@ -6,6 +6,7 @@ import { UsageError } from "../errors.js";
 import type { ResolvedConfig } from "../model/types.js";
 import { hasHealthcheck } from "../generations/manifest.js";
 import { healthFile } from "../systemd/unit.js";
+import { oneName } from "./select.js";
 import { loadFor, type Command } from "./context.js";
 import { bytes } from "./progress.js";
 
@@ -160,8 +161,7 @@ export const logsCommand: Command = {
   -n, --lines N  how many lines (default: journalctl's)`,
   flags: { long: { follow: false, lines: true }, short: { f: "follow", n: "lines" } },
   async run(ctx) {
-    const [name, ...more] = ctx.args.positionals;
-    if (!name || more.length > 0) throw new UsageError(`usage: ${this.usage}`);
+    const name = oneName(ctx.args.positionals, this.usage);
     const [config, { currentGeneration, readManifest }, { exitStatus }, { requireSystemd }] =
       await Promise.all([
         loadFor(ctx, "logs"),

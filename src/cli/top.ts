@@ -2,7 +2,7 @@
  * `railyard top NAME`: the processes of a service's container, as `docker top` lists them, with
  * both pids (the host's and the container's) and both uids, read from the unit's cgroup and /proc.
  */
-import { UsageError } from "../errors.js";
+import { oneName } from "./select.js";
 import { loadFor, type Command } from "./context.js";
 
 export const topCommand: Command = {
@@ -14,8 +14,7 @@ pid inside the container, the user inside (a name from the container's /etc/pass
 on the host (they differ in rootless containers), and the command line.`,
   flags: { long: {} },
   async run(ctx) {
-    const [name, ...more] = ctx.args.positionals;
-    if (!name || more.length > 0) throw new UsageError(`usage: ${this.usage}`);
+    const name = oneName(ctx.args.positionals, this.usage);
     const [
       config,
       { runningService, containerEtc },

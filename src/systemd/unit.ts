@@ -13,9 +13,9 @@ import { proxySocket } from "./proxy.js";
 import { secretUnitLines } from "../bundle/secrets.js";
 import { envFileStart, envFileUnitLines, START_ENV_FILE } from "../bundle/env-files.js";
 import { execQuote, shQuote } from "../util/quote.js";
+import { MOUNT, UMOUNT, mountArgs, overlayTarget, type Overlay } from "../runtime/overlay.js";
 
 export { execQuote, quoteWord, shQuote } from "../util/quote.js";
-import { MOUNT, UMOUNT, mountArgs, overlayTarget, type Overlay } from "../runtime/overlay.js";
 
 /** What a unit needs beyond the container's own config. */
 export interface UnitInputs {
@@ -124,7 +124,7 @@ export function renderUnit(config: ResolvedConfig, c: ResolvedContainer, u: Unit
     // the first passing check, up to the start period plus `retries` intervals.
     unit.push(`Wants=${healthUnits(c).timer}`);
     service.push(
-      `ExecStartPost=/bin/sh -c ${execQuote(readinessScript(c, u.runtime, scope, id))}`,
+      `ExecStartPost=/bin/sh -c ${execQuote(readinessScript({ c, runtime: u.runtime, scope, id }))}`,
       `TimeoutStartSec=${Math.ceil((h.startPeriod + h.retries * h.interval + h.timeout) / 1000) + 30}`,
     );
   }
@@ -212,34 +212,34 @@ export function healthUnits(c: ResolvedContainer): { service: string; timer: str
   return { service: `${base}-health.service`, timer: `${base}-health.timer` };
 }
 
-/** One run of the check: `runc exec` in the container, killed after `timeout`. */
-function checkCommand(
-  c: ResolvedContainer,
-  runtime: string,
-  scope: RootlessScope | undefined,
-  id: string,
-): string {
+/** What a container's health scripts are about: the container, its runtime, its id. */
+interface HealthTarget {
+  readonly c: ResolvedContainer;
+  readonly runtime: string;
+  readonly scope: RootlessScope | undefined;
+  readonly id: string;
+}
+
+/** The healthcheck, where its result goes, and one run of it (`runc exec`, killed at `timeout`). */
+function healthParts({ c, runtime, scope, id }: HealthTarget) {
   const h = c.healthcheck as NonNullable<ResolvedContainer["healthcheck"]>;
   const argv = typeof h.test === "string" ? ["/bin/sh", "-c", h.test] : [...h.test];
   const secs = Math.max(1, Math.ceil(h.timeout / 1000));
   const rt = [runtime, ...runtimeGlobalArgs(runtime, scope)];
-  return ["timeout", "-s", "KILL", String(secs), ...rt, "exec", id, ...argv].map(shQuote).join(" ");
+  const check = ["timeout", "-s", "KILL", String(secs), ...rt, "exec", id, ...argv]
+    .map(shQuote)
+    .join(" ");
+  return { h, f: runFile(c.name, id, scope, "health"), check };
 }
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
-function readinessScript(
-  c: ResolvedContainer,
-  runtime: string,
-  scope: RootlessScope | undefined,
-  id: string,
-): string {
-  const h = c.healthcheck as NonNullable<ResolvedContainer["healthcheck"]>;
-  const f = runFile(c.name, id, scope, "health");
+function readinessScript(t: HealthTarget): string {
+  const { h, f, check } = healthParts(t);
   const deadline = seconds(h.startPeriod + h.retries * h.interval);
   return (
     `echo starting > ${f}; end=$(($(date +%s) + ${deadline})); ` +
-    `until ${checkCommand(c, runtime, scope, id)} >/dev/null 2>&1; do ` +
+    `until ${check} >/dev/null 2>&1; do ` +
     // A container that died while starting fails the start now, not at the deadline.
     `if [ "$(date +%s)" -ge "$end" ] || ! kill -0 "$MAINPID" 2>/dev/null; then echo unhealthy > ${f}; exit 1; fi; ` +
     `sleep ${seconds(h.interval)}; done; ` +
@@ -247,19 +247,14 @@ function readinessScript(
   );
 }
 
-function checkScript(
-  c: ResolvedContainer,
-  runtime: string,
-  scope: RootlessScope | undefined,
-  id: string,
-): string {
-  const h = c.healthcheck as NonNullable<ResolvedContainer["healthcheck"]>;
-  const f = runFile(c.name, id, scope, "health");
+function checkScript(t: HealthTarget): string {
+  const { h, f, check } = healthParts(t);
+  const { c, scope } = t;
   const systemctl = ["systemctl", ...managerFlags(scope)].join(" ");
   // Each change is a journal line (railyard events shows them): a failed check, and the first
   // passing one after failures.
   return (
-    `if ${checkCommand(c, runtime, scope, id)} >/dev/null 2>&1; then ` +
+    `if ${check} >/dev/null 2>&1; then ` +
     `if grep -q '^unhealthy' ${f} 2>/dev/null; then echo "${c.name}: healthy again"; fi; echo healthy > ${f}; exit 0; fi; ` +
     `n=$(($(sed -n 's/^unhealthy //p' ${f} 2>/dev/null || true) + 1)); echo "unhealthy $n" > ${f}; ` +
     `echo "${c.name}: check failed ($n of ${h.retries})"; ` +
@@ -293,7 +288,7 @@ export function renderHealthUnits(
     "",
     "[Service]",
     "Type=oneshot",
-    `ExecStart=/bin/sh -c ${execQuote(checkScript(c, runtime, scope, id))}`,
+    `ExecStart=/bin/sh -c ${execQuote(checkScript({ c, runtime, scope, id }))}`,
     `SyslogIdentifier=${c.name}-health`,
     "",
   ];
