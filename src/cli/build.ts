@@ -1,7 +1,7 @@
 import type { BuildResult } from "../bundle/build.js";
 import { loadFor, type Command } from "./context.js";
 import { selectContainers } from "./select.js";
-import { pullReporter } from "./progress.js";
+import { stderrProgress } from "./progress.js";
 
 export const buildCommand: Command = {
   name: "build",
@@ -25,12 +25,7 @@ Nothing is activated: that is railyard switch. With NAMEs, only those containers
       force: ctx.args.flags["force"] === true,
       // Pulls and image builds show progress on a TTY; under --json, as lines on stderr (stdout
       // keeps the one result document).
-      onEvent: pullReporter({
-        tty: process.stderr.isTTY === true,
-        json: ctx.args.globals.json,
-        write: (s) => process.stderr.write(s),
-        out: (s) => process.stderr.write(`${s}\n`),
-      }),
+      onEvent: stderrProgress({ json: ctx.args.globals.json }),
     };
     let results: BuildResult[];
     let generation: { generation: number; created: boolean; dir: string } | undefined;

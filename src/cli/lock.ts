@@ -1,6 +1,6 @@
 import { UsageError } from "../errors.js";
 import { selectContainers } from "./select.js";
-import { pullReporter } from "./progress.js";
+import { stderrProgress } from "./progress.js";
 import { loadFor, type Command } from "./context.js";
 
 export const lockCommand: Command = {
@@ -22,12 +22,7 @@ none are named) even when they are pinned.
     const update = ctx.args.flags["update"] === true;
     if (!update && ctx.args.positionals.length > 0)
       throw new UsageError("naming containers needs --update: railyard lock --update NAME...");
-    const onEvent = pullReporter({
-      tty: process.stderr.isTTY === true,
-      json: false,
-      write: (s) => process.stderr.write(s),
-      out: ctx.out,
-    });
+    const onEvent = stderrProgress({ json: false, out: ctx.out });
     const path = lockPathFor(config.file);
     const before = readLock(path).images;
     const rows: { container: string; ref: string; digest: string; changed: boolean }[] = [];

@@ -15,6 +15,18 @@ export function bytes(n: number): string {
  * builder's output as it comes, when stderr is a TTY; JSON lines to `out` under --json; nothing
  * otherwise.
  */
+/**
+ * A command's progress on stderr: drawn on a TTY, JSON lines under --json (`json`), and the
+ * finished lines through `out` (default: stderr too, so stdout keeps the command's result).
+ */
+export const stderrProgress = (o: { json: boolean; out?: (s: string) => void }) =>
+  pullReporter({
+    tty: process.stderr.isTTY === true,
+    json: o.json,
+    write: (s) => process.stderr.write(s),
+    out: o.out ?? ((s) => process.stderr.write(`${s}\n`)),
+  });
+
 export function pullReporter(o: {
   tty: boolean;
   json: boolean;

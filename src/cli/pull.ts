@@ -1,5 +1,5 @@
 import { own } from "../util/record.js";
-import { pullReporter } from "./progress.js";
+import { stderrProgress } from "./progress.js";
 import { loadFor, type Command } from "./context.js";
 import { normaliseArch } from "../model/parse.js";
 
@@ -26,12 +26,7 @@ progress as JSON lines.`,
       import("../model/reference.js"),
       import("../image/store.js"),
     ]);
-    const onEvent = pullReporter({
-      tty: process.stderr.isTTY === true,
-      json: ctx.args.globals.json,
-      write: (s) => process.stderr.write(s),
-      out: ctx.out,
-    });
+    const onEvent = stderrProgress({ json: ctx.args.globals.json, out: ctx.out });
     const names =
       ctx.args.positionals.length > 0
         ? ctx.args.positionals

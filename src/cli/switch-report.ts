@@ -7,7 +7,7 @@ import type { SwitchResult } from "../generations/switch.js";
 import { formatDiff } from "../generations/diff.js";
 import { UsageError } from "../errors.js";
 import type { CommandContext } from "./context.js";
-import { pullReporter } from "./progress.js";
+import { stderrProgress } from "./progress.js";
 
 /**
  * `--settle SECONDS` in milliseconds: how long started services must stay up; 0 does not wait.
@@ -76,12 +76,7 @@ export function switchIo(ctx: CommandContext, o: { progress?: boolean } = {}) {
     json: ctx.args.globals.json,
     ...(o.progress
       ? {
-          onEvent: pullReporter({
-            tty: process.stderr.isTTY === true,
-            json: ctx.args.globals.json,
-            write: (s) => process.stderr.write(s),
-            out: (s) => process.stderr.write(`${s}\n`),
-          }),
+          onEvent: stderrProgress({ json: ctx.args.globals.json }),
         }
       : {}),
   };

@@ -4,7 +4,7 @@ import type { ResolvedConfig } from "../model/types.js";
 import { UsageError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { loadFor, type Command, type CommandContext } from "./context.js";
-import { pullReporter } from "./progress.js";
+import { stderrProgress } from "./progress.js";
 import { report, settleMs, switchIo } from "./switch-report.js";
 
 /** What an update uses, loaded only when one runs (main.ts loads every command's file). */
@@ -187,12 +187,7 @@ Never changed: images pinned by digest (image@sha256:...), pull: "never", and im
     if (!dryRun) m.requireSystemd("railyard update", config.rootless);
     const { lockPathFor } = await import("../image/lock.js");
     const runtime = m.chooseRuntime(config.runtime, m.hostProbe(ctx.env));
-    const onEvent = pullReporter({
-      tty: process.stderr.isTTY === true,
-      json: false,
-      write: (s) => process.stderr.write(s),
-      out: ctx.info,
-    });
+    const onEvent = stderrProgress({ json: false, out: ctx.info });
     const lockPath = lockPathFor(config.file);
     return m.withSwitchLock(config.stateDir, () =>
       updateLocked(ctx, config, m, { dryRun, settle, runtime, onEvent, lockPath }),
@@ -214,7 +209,7 @@ async function updateLocked(
     dryRun: boolean;
     settle: number | undefined;
     runtime: ReturnType<UpdateModules["chooseRuntime"]>;
-    onEvent: ReturnType<typeof pullReporter>;
+    onEvent: ReturnType<typeof stderrProgress>;
     lockPath: string;
   },
 ): Promise<number> {
@@ -309,7 +304,7 @@ async function newDigests(
   ctx: CommandContext,
   config: ResolvedConfig,
   before: Readonly<Record<string, { digest: string }>>,
-  onEvent: ReturnType<typeof pullReporter>,
+  onEvent: ReturnType<typeof stderrProgress>,
 ): Promise<ImageRow[]> {
   const { acquireImage } = await import("../image/acquire.js");
   const rows: ImageRow[] = [];
