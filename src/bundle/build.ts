@@ -1,3 +1,4 @@
+import { readHostFacts, type HostFacts } from "../host/facts.js";
 import { existsSync, lstatSync, mkdirSync, rmSync } from "node:fs";
 import { replaceSymlink } from "../util/atomic.js";
 import { basename, join } from "node:path";
@@ -13,12 +14,10 @@ import type { AcquireOptions } from "../image/acquire.js";
 import type { StoredImage } from "../image/pull.js";
 import {
   deviceInfo,
-  hostNofileHard,
   customSeccomp,
   prepareMountSources,
   readEnvFiles,
   containerResolvConf,
-  hostAccounts,
   readInRoot,
 } from "./host.js";
 import { hostProcess, imageProcess, type ProcessInfo } from "./process.js";
@@ -59,6 +58,8 @@ export interface BuildOptions extends Partial<AcquireOptions> {
   readonly force?: boolean;
   /** false: compute the fingerprint only (switch --dry-run); nothing is written. */
   readonly write?: boolean;
+  /** The host's facts, read once for a whole generation (else read here, for one container). */
+  readonly facts?: HostFacts;
 }
 
 /** OCI architecture names -> dpkg's. */
@@ -236,6 +237,8 @@ export async function buildContainer(
   o: BuildOptions = {},
 ): Promise<BuildResult> {
   const log = o.log ?? (() => {});
+  // Read once per generation when the caller gives them; planning below only reads this value.
+  const facts = o.facts ?? readHostFacts();
   const found = c.image ? await imageSource(config, c, o) : hostSource(c);
   const src = { ...found, process: withInit(c, found.process) };
   const rootless = config.rootless;
@@ -246,8 +249,8 @@ export async function buildContainer(
     src.process,
     src.closure,
     {
-      resolvConf: containerResolvConf(c),
-      ...(src.base ? {} : { hostAccounts: hostAccounts() }),
+      resolvConf: containerResolvConf(c, facts),
+      ...(src.base ? {} : { hostAccounts: facts.accounts }),
       ...(!src.base && hostsNetworks(config, c).some((n) => config.networks[n]?.ipv6)
         ? { hostConf: "multi on\n" }
         : {}),
@@ -261,7 +264,7 @@ export async function buildContainer(
   // Read now to refuse a missing or broken file (exit 2); the start reads them again.
   const fileEnv = readEnvFiles(c, config.file);
   const spec = renderSpec(c, {
-    hostNofileHard: hostNofileHard(),
+    hostNofileHard: facts.nofileHard,
     devices: deviceInfo(c),
     process: src.process,
     extraMounts: [...extra, ...secrets],

@@ -1,48 +1,18 @@
+import type { HostFacts } from "../host/facts.js";
 import { hostNode } from "../host/devices.js";
 import { convertSeccomp, type OciSeccomp } from "./seccomp.js";
 import { effectiveCapabilities } from "../model/capabilities.js";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { mkdirNoFollow, UnsafePathError } from "../util/mkdir-safe.js";
 import { jsonProblem } from "../util/parse-error.js";
-import {
-  readFileInRoot,
-  readRegularFile,
-  UnreadableFileError,
-  readText,
-} from "../util/read-file.js";
+import { readFileInRoot, readRegularFile, UnreadableFileError } from "../util/read-file.js";
 import type { ResolvedContainer, ResolvedMount, RootlessScope } from "../model/types.js";
 import { chownMapped } from "../rootless/host.js";
-import { posix } from "node:path";
 import { BuildError, ConfigError } from "../errors.js";
-import type { HostAccounts } from "./rootfs.js";
-import { readOr } from "../util/read-file.js";
 import { privateResolvConf } from "../network/script.js";
 import type { DeviceInfo } from "./spec.js";
 
 /** Host facts a bundle depends on, read at build time (never while a container starts). */
-
-/** The host's /etc/passwd and /etc/group, whose system accounts a host program's rootfs gets. */
-export function hostAccounts(root = "/"): HostAccounts {
-  return {
-    passwd: readOr(posix.join(root, "etc/passwd"), ""),
-    group: readOr(posix.join(root, "etc/group"), ""),
-  };
-}
-
-/** The hard limit of RLIMIT_NOFILE, parsed from /proc/self/limits text. */
-export function parseNofileHard(limitsText: string): number {
-  const line = limitsText.split("\n").find((l) => l.startsWith("Max open files"));
-  const hard = line?.trim().split(/\s+/)[4];
-  return hard === undefined || hard === "unlimited" ? Number.MAX_SAFE_INTEGER : Number(hard);
-}
-
-export function hostNofileHard(): number {
-  try {
-    return parseNofileHard(readFileSync("/proc/self/limits", "utf8"));
-  } catch {
-    return 1024;
-  }
-}
 
 /**
  * `KEY=value` lines, docker --env-file style: no quote processing, `#` comments, blank lines
@@ -171,11 +141,13 @@ export async function prepareMountSources(
  * the host's nameservers that are reachable from there (systemd-resolved's upstream servers
  * when the host only names its stub on 127.0.0.53); none for network "none".
  */
-export function containerResolvConf(c: ResolvedContainer): string | undefined {
+export function containerResolvConf(
+  c: ResolvedContainer,
+  facts: Pick<HostFacts, "resolvConf" | "resolvedConf">,
+): string | undefined {
   if (c.network === "none") return undefined;
-  const host = readText("/etc/resolv.conf");
-  if (c.network === "host") return host;
-  return privateResolvConf(host, readText("/run/systemd/resolve/resolv.conf"));
+  if (c.network === "host") return facts.resolvConf;
+  return privateResolvConf(facts.resolvConf, facts.resolvedConf);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { readHostFacts } from "../host/facts.js";
 import { containerId } from "../model/ids.js";
 import { createHash } from "node:crypto";
 import {
@@ -103,6 +104,8 @@ export async function buildGeneration(
   const alloc = allocateFromRunning(config, routes);
   checkNetworkHost(config, alloc, o.env ?? process.env, routes);
   const netScripts: Record<string, string> = {};
+  // The host is read once, before any container is planned.
+  const withFacts = { ...o, facts: o.facts ?? readHostFacts() };
   for (const c of Object.values(config.containers)) {
     if (c.backend !== "oci") {
       const e = await engineService(config, c, o);
@@ -117,7 +120,7 @@ export async function buildGeneration(
       };
       continue;
     }
-    const made = await ociService(config, c, runtime, alloc, o);
+    const made = await ociService(config, c, runtime, alloc, withFacts);
     bundles.push(made.bundle);
     Object.assign(units, made.units);
     if (made.netScript !== undefined) netScripts[c.name] = made.netScript;
