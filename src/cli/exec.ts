@@ -17,6 +17,7 @@ export function execArgv(
   c: ResolvedContainer,
   o: {
     readonly runtime: readonly string[];
+    /** The runtime's id, or the engine's name for a docker or podman container. */
     readonly id: string;
     readonly tty: boolean;
     readonly user?: string;
@@ -34,7 +35,7 @@ export function execArgv(
       ...(o.user ? ["--user", o.user] : []),
       ...o.env.flatMap((e) => ["--env", e]),
       ...(o.cwd ? ["--workdir", o.cwd] : []),
-      c.name,
+      o.id,
       ...o.command,
     ];
   return [
@@ -120,7 +121,11 @@ and stderr pass through; the exit code is CMD's.
     const user = ctx.args.flags["as"];
     const argv = execArgv(c, {
       runtime: await runtimeArgv(ctx.env, config),
-      id: (await import("../model/ids.js")).containerId(name, config),
+      // The runtime's id, or the engine's name for a docker or podman container.
+      id: await (async () => {
+        const ids = await import("../model/ids.js");
+        return c.backend === "oci" ? ids.containerId(name, config) : ids.engineName(name, config);
+      })(),
       tty: ctx.args.flags["tty"] === true,
       ...(typeof user === "string" ? { user: await numericUser(user, c, pid) } : {}),
       env,

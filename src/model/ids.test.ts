@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { containerId, idScope } from "./ids.js";
+import { containerId, engineName, idScope } from "./ids.js";
 
 test("runtime ids: plain for the default state dir, scoped by a hash of any other", () => {
   assert.equal(containerId("web"), "railyard-web");
@@ -12,4 +12,10 @@ test("runtime ids: plain for the default state dir, scoped by a hash of any othe
   assert.equal(containerId("web", { idScope: a }), `railyard-web-${a}`);
   // A project names its ids itself, as compose prefixes its containers.
   assert.equal(containerId("db", { project: "immich", idScope: a }), "railyard-immich-db");
+});
+
+test("a docker or podman container is named as compose names it: PROJECT-NAME in a project", () => {
+  assert.equal(engineName("db"), "db");
+  assert.equal(engineName("db", { idScope: "1a2b3c4d" }), "db");
+  assert.equal(engineName("db", { project: "immich" }), "immich-db");
 });

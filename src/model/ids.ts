@@ -32,3 +32,10 @@ export function idScope(stateDir: string, defaultStateDir: string): string | und
   if (stateDir === defaultStateDir) return undefined;
   return createHash("sha256").update(stateDir).digest("hex").slice(0, 8);
 }
+
+/**
+ * A docker or podman backend's name for a container: a project's prefixes it, as compose names
+ * its containers; without one, the container's own name.
+ */
+export const engineName = (name: string, scope: IdScope = {}): string =>
+  scope.project ? `${scope.project}-${name}` : name;

@@ -1,3 +1,4 @@
+import { engineName } from "../model/ids.js";
 import { effectiveCapabilities } from "../model/capabilities.js";
 import type { ResolvedConfig, ResolvedContainer } from "../model/types.js";
 import { assembleUnit, execQuote } from "./unit.js";
@@ -16,10 +17,6 @@ export interface EngineUnitInputs {
   /** Set only when the config sets it; otherwise the engine applies the image's StopSignal. */
   readonly stopSignal?: string;
 }
-
-/** The engine's name for a container: a project's prefixes it, as compose names its containers. */
-const engineName = (config: Pick<ResolvedConfig, "project">, c: ResolvedContainer): string =>
-  config.project ? `${config.project}-${c.name}` : c.name;
 
 function runArgs(
   name: string,
@@ -82,7 +79,7 @@ export function renderEngineUnit(
 ): string {
   const podman = c.backend === "podman";
   const e = execQuote(u.engine);
-  const name = engineName(config, c);
+  const name = engineName(c.name, config);
   const deps = c.dependsOn.map((d) => config.containers[d]?.serviceName ?? `railyard-${d}.service`);
   const unit = [
     `Description=railyard container ${c.name} (${c.backend})`,
