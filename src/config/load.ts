@@ -135,17 +135,14 @@ export async function readConfigFile(
     if (r.kind === "timeout")
       throw problem(
         r.settling
-          ? `the default export did not settle within ${ms / 1000} s. expected a config object, or a function or promise that gives one`
+          ? EXPORT_PROBLEM.unsettled(ms)
           : `did not finish loading within ${ms / 1000} s: its code runs on (an endless loop?). expected a config object, or a function or promise that gives one`,
       );
     if (r.kind === "memory")
       throw problem(`used more than ${r.mb} MiB of memory while loading, and was stopped`);
     if (r.kind === "nodefault") throw noDefault();
-    if (r.kind === "threw") throw problem(`the default export failed: ${firstLines(r.message)}`);
-    if (r.kind === "notdata")
-      throw problem(
-        `the config is not plain data (a getter threw, or it refers to itself): ${firstLines(r.message)}`,
-      );
+    if (r.kind === "threw") throw problem(EXPORT_PROBLEM.failed(firstLines(r.message)));
+    if (r.kind === "notdata") throw problem(EXPORT_PROBLEM.notData(firstLines(r.message)));
     if (r.kind === "load") throw cannotLoad(new Error(r.message));
     compiled.markChecked();
     return r.json === undefined ? undefined : (JSON.parse(r.json) as unknown);
@@ -161,6 +158,15 @@ export async function readConfigFile(
   if (exported === undefined) throw noDefault();
   return settleExport(exported, env, file, ms);
 }
+
+/** What a script config's default export did wrong, in one wording for both ways it is loaded. */
+const EXPORT_PROBLEM = {
+  unsettled: (ms: number) =>
+    `the default export did not settle within ${ms / 1000} s. expected a config object, or a function or promise that gives one`,
+  failed: (why: string) => `the default export failed: ${why}`,
+  notData: (why: string) =>
+    `the config is not plain data (a getter threw, or it refers to itself): ${why}`,
+};
 
 /** How long a script config's default export (a promise, or a function's result) may take. */
 const CONFIG_SETTLE_MS = 30_000;
@@ -179,20 +185,12 @@ async function settleExport(
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () =>
-        reject(
-          new ConfigError(file, [
-            {
-              path: "",
-              message: `the default export did not settle within ${ms / 1000} s. expected a config object, or a function or promise that gives one`,
-            },
-          ]),
-        ),
+      () => reject(new ConfigError(file, [{ path: "", message: EXPORT_PROBLEM.unsettled(ms) }])),
       ms,
     );
   });
-  const fail = (what: string, e: unknown) =>
-    new ConfigError(file, [{ path: "", message: `${what}: ${thrown(e)}` }]);
+  const fail = (message: (why: string) => string, e: unknown) =>
+    new ConfigError(file, [{ path: "", message: message(thrown(e)) }]);
   let value: unknown;
   try {
     value = await Promise.race([
@@ -201,14 +199,14 @@ async function settleExport(
     ]);
   } catch (e) {
     if (e instanceof ConfigError) throw e;
-    throw fail("the default export failed", e);
+    throw fail(EXPORT_PROBLEM.failed, e);
   } finally {
     clearTimeout(timer);
   }
   try {
     return value === undefined ? undefined : (JSON.parse(JSON.stringify(value)) as unknown);
   } catch (e) {
-    throw fail("the config is not plain data (a getter threw, or it refers to itself)", e);
+    throw fail(EXPORT_PROBLEM.notData, e);
   }
 }
 

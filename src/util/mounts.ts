@@ -2,14 +2,14 @@
  * Which filesystem a path is on, for messages that must name it ("/srv is a read-only xfs").
  * Read from /proc/self/mountinfo, the longest mount point that holds the path.
  */
-import { readFileSync, realpathSync, statfsSync } from "node:fs";
+import { realpathSync, statfsSync } from "node:fs";
+import { readText } from "./read-file.js";
 import { dirname } from "node:path";
 
 export interface MountOf {
   readonly mountPoint: string;
   readonly fsType: string;
   readonly source: string;
-  readonly readOnly: boolean;
 }
 
 /** mountinfo's octal escapes (\040 for a space) decoded. */
@@ -28,12 +28,8 @@ export function mountOf(path: string, mountinfo = "/proc/self/mountinfo"): Mount
       real = dirname(real);
     }
   }
-  let text: string;
-  try {
-    text = readFileSync(mountinfo, "utf8");
-  } catch {
-    return undefined;
-  }
+  const text = readText(mountinfo);
+  if (text === undefined) return undefined;
   let best: MountOf | undefined;
   for (const line of text.split("\n")) {
     const [pre, post] = line.split(" - ");
@@ -42,9 +38,8 @@ export function mountOf(path: string, mountinfo = "/proc/self/mountinfo"): Mount
     const point = unescape(f[4] ?? "");
     const inside = point === "/" || real === point || real.startsWith(`${point}/`);
     if (!inside || (best && best.mountPoint.length > point.length)) continue;
-    const [fsType = "?", source = "?", superOpts = ""] = post.split(" ");
-    const opts = `${f[5] ?? ""},${superOpts}`.split(",");
-    best = { mountPoint: point, fsType, source: unescape(source), readOnly: opts.includes("ro") };
+    const [fsType = "?", source = "?"] = post.split(" ");
+    best = { mountPoint: point, fsType, source: unescape(source) };
   }
   return best;
 }
