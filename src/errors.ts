@@ -3,7 +3,8 @@
  * prints `message` and exits with `exitCode`: 2 for bad usage or bad config, 1 for a failure.
  */
 export class RailyardError extends Error {
-  override name = "RailyardError";
+  /** The class's own name (`UsageError`), so a log line or `--json` says which error it was. */
+  override name = this.constructor.name;
   readonly exitCode: number = 1;
 }
 
@@ -15,7 +16,6 @@ export interface ConfigProblem {
 
 /** The config could not be found, parsed or validated. Carries every problem found, not just the first. */
 export class ConfigError extends RailyardError {
-  override name = "ConfigError";
   override readonly exitCode = 2;
   constructor(
     readonly file: string,
@@ -31,19 +31,16 @@ export class ConfigError extends RailyardError {
 
 /** The command line was wrong (unknown flag, missing argument, unknown container). */
 export class UsageError extends RailyardError {
-  override name = "UsageError";
   override readonly exitCode = 2;
 }
 
 /** An image reference that is not one (`pull 'no such::ref'`): bad input, exit 2. */
 export class InvalidReferenceError extends RailyardError {
-  override name = "InvalidReferenceError";
   override readonly exitCode = 2;
 }
 
 /** A host program's closure could not be computed (missing file, unreadable ELF, unresolvable library). */
 export class ClosureError extends RailyardError {
-  override name = "ClosureError";
   constructor(
     message: string,
     readonly path: string,
@@ -54,7 +51,6 @@ export class ClosureError extends RailyardError {
 
 /** Writing a bundle failed for a reason the config could not have caught (missing device, disk). */
 export class BuildError extends RailyardError {
-  override name = "BuildError";
   constructor(
     message: string,
     readonly container: string,
@@ -65,7 +61,6 @@ export class BuildError extends RailyardError {
 
 /** The OCI runtime could not be found, refused to start, or is unusable on this host. */
 export class RuntimeError extends RailyardError {
-  override name = "RuntimeError";
   constructor(
     message: string,
     readonly runtime: string,
@@ -76,7 +71,6 @@ export class RuntimeError extends RailyardError {
 
 /** A layer tried to write, link or read outside its root, or holds an entry railyard refuses. */
 export class UnsafeLayerError extends RailyardError {
-  override name = "UnsafeLayerError";
   constructor(
     message: string,
     readonly entry: string,
@@ -87,7 +81,6 @@ export class UnsafeLayerError extends RailyardError {
 
 /** A blob's bytes do not match the digest (or size) that names them. */
 export class DigestMismatchError extends RailyardError {
-  override name = "DigestMismatchError";
   constructor(
     message: string,
     readonly expected: string,
@@ -98,13 +91,10 @@ export class DigestMismatchError extends RailyardError {
 }
 
 /** A layer or archive is not a valid tar stream, or not valid compressed data. */
-export class InvalidLayerError extends RailyardError {
-  override name = "InvalidLayerError";
-}
+export class InvalidLayerError extends RailyardError {}
 
 /** The registry refused, failed, or answered with something railyard will not use. */
 export class RegistryError extends RailyardError {
-  override name = "RegistryError";
   constructor(
     message: string,
     readonly status?: number,
@@ -115,7 +105,6 @@ export class RegistryError extends RailyardError {
 
 /** Another switch (or build of a generation) holds the state directory's lock. */
 export class ConcurrentSwitchError extends RailyardError {
-  override name = "ConcurrentSwitchError";
   constructor(
     message: string,
     readonly holder: number,
@@ -129,7 +118,6 @@ export class ConcurrentSwitchError extends RailyardError {
  * from outside railyard; installing it would take that service over. Nothing was changed.
  */
 export class UnitConflictError extends RailyardError {
-  override name = "UnitConflictError";
   constructor(
     message: string,
     readonly units: readonly string[],
@@ -140,7 +128,6 @@ export class UnitConflictError extends RailyardError {
 
 /** A generation asked for (rollback --to N) does not exist. */
 export class GenerationNotFoundError extends RailyardError {
-  override name = "GenerationNotFoundError";
   override readonly exitCode = 2;
   constructor(
     message: string,
@@ -151,13 +138,10 @@ export class GenerationNotFoundError extends RailyardError {
 }
 
 /** systemd is not there (not PID 1) or a systemctl call failed. */
-export class SystemdError extends RailyardError {
-  override name = "SystemdError";
-}
+export class SystemdError extends RailyardError {}
 
 /** A network cannot be set up: its addresses ran out, or its subnet is already the host's. */
 export class NetworkError extends RailyardError {
-  override name = "NetworkError";
   constructor(
     message: string,
     readonly network: string,
@@ -168,7 +152,6 @@ export class NetworkError extends RailyardError {
 
 /** `railyard --user` cannot run as this user: no subordinate ids, no runtime dir, run as root. */
 export class RootlessError extends RailyardError {
-  override name = "RootlessError";
   constructor(
     message: string,
     readonly user: string,
@@ -182,7 +165,6 @@ export class RootlessError extends RailyardError {
  * path and the filesystem it is on, with the way out; exit 1, since the command was right.
  */
 export class StateWriteError extends RailyardError {
-  override name = "StateWriteError";
   constructor(
     message: string,
     readonly path: string,

@@ -1,4 +1,3 @@
-import { own } from "../util/record.js";
 /**
  * `railyard exec NAME -- CMD...`: a command in a running container, as `docker exec` runs it.
  * The OCI runtime's exec starts from the container's own process spec (its user, environment,
@@ -7,6 +6,7 @@ import { own } from "../util/record.js";
  * code comes back; SIGTERM and SIGHUP reach the command, and Ctrl-C reaches it from the terminal.
  */
 import { spawn } from "node:child_process";
+import { own } from "../util/record.js";
 import type { ResolvedConfig, ResolvedContainer } from "../model/types.js";
 import { UsageError } from "../errors.js";
 import { exitStatus } from "../util/exec.js";
@@ -26,25 +26,17 @@ export function execArgv(
     readonly command: readonly string[];
   },
 ): string[] {
-  if (c.backend !== "oci")
-    return [
-      c.backend,
-      "exec",
-      "-i",
-      ...(o.tty ? ["-t"] : []),
-      ...(o.user ? ["--user", o.user] : []),
-      ...o.env.flatMap((e) => ["--env", e]),
-      ...(o.cwd ? ["--workdir", o.cwd] : []),
-      o.id,
-      ...o.command,
-    ];
+  // runc's exec and the engines' exec take the same options under other flag names.
+  const f =
+    c.backend === "oci"
+      ? { start: [...o.runtime, "exec"], tty: "--tty", cwd: "--cwd" }
+      : { start: [c.backend, "exec", "-i"], tty: "-t", cwd: "--workdir" };
   return [
-    ...o.runtime,
-    "exec",
-    ...(o.tty ? ["--tty"] : []),
+    ...f.start,
+    ...(o.tty ? [f.tty] : []),
     ...(o.user ? ["--user", o.user] : []),
     ...o.env.flatMap((e) => ["--env", e]),
-    ...(o.cwd ? ["--cwd", o.cwd] : []),
+    ...(o.cwd ? [f.cwd, o.cwd] : []),
     o.id,
     ...o.command,
   ];

@@ -62,6 +62,11 @@ export class NotCompiledError extends Error {
   override name = "NotCompiledError";
 }
 
+export interface CompiledOnly {
+  /** Run a script config only if an explicit command compiled and loaded it before. */
+  readonly compiledOnly?: boolean;
+}
+
 /**
  * A script config's module from the compile cache, compiled now where it is missing or stale
  * (`compiledOnly` refuses instead: tab completion never compiles, nor runs, a config that no
@@ -69,9 +74,9 @@ export class NotCompiledError extends Error {
  */
 export async function compiledConfig(
   file: string,
-  cacheDir: string,
-  o: { compiledOnly?: boolean } = {},
+  o: CompiledOnly & { readonly cacheDir: string },
 ): Promise<CompiledConfig> {
+  const { cacheDir } = o;
   const source = readFileSync(file);
   const key = createHash("sha256")
     .update(`${packageVersion()}\0${file}\0`)

@@ -5,7 +5,7 @@ import { jsonProblem, yamlProblem } from "../util/parse-error.js";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, extname, resolve as resolvePath } from "node:path";
 import { ConfigError } from "../errors.js";
-import { compiledConfig, configCacheDir } from "./compile.js";
+import { compiledConfig, configCacheDir, type CompiledOnly } from "./compile.js";
 import { evaluateConfig } from "./evaluate.js";
 import type { ConfigEnv, UserConfigExport } from "./define.js";
 import { resolveConfig, type ResolveContext } from "./resolve/index.js";
@@ -73,7 +73,7 @@ export function findConfigFile(o: FindOptions): string {
 export async function readConfigFile(
   file: string,
   env: ConfigEnv,
-  o: { compiledOnly?: boolean } = {},
+  o: CompiledOnly = {},
 ): Promise<unknown> {
   const ext = extname(file);
   let text: string | undefined;
@@ -124,7 +124,7 @@ export async function readConfigFile(
     problem("has no default export. expected `export default defineConfig({ ... })`");
   let compiled;
   try {
-    compiled = await compiledConfig(file, configCacheDir(env.env), o);
+    compiled = await compiledConfig(file, { ...o, cacheDir: configCacheDir(env.env) });
   } catch (e) {
     throw cannotLoad(e);
   }

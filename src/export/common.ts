@@ -2,7 +2,7 @@
  * What every renderer shares (pure): which containers another engine can run, their
  * dependencies among those, the warnings for host-specific keys, and stable key order.
  */
-import type { ResolvedConfig, ResolvedContainer } from "../model/types.js";
+import type { ResolvedConfig, ResolvedContainer, ResolvedImage } from "../model/types.js";
 import { joinedOwner } from "../model/network.js";
 
 export interface ExportResult<T> {
@@ -15,12 +15,27 @@ export interface ExportResult<T> {
 export const sortedEntries = <V>(r: Readonly<Record<string, V>>): [string, V][] =>
   Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
+/** One image container as a renderer writes it. */
+export interface Exporting {
+  readonly c: ResolvedContainer;
+  readonly img: ResolvedImage;
+  /** The reference to write: the pinned one exportInputs found, else the config's. */
+  readonly image: string;
+  readonly network: ExportedNetwork;
+  /** `dependsOn` without the host programs, each one dropped named in a warning. */
+  readonly dependencies: () => string[];
+  readonly warn: (m: string) => void;
+  /** A warning at a key below the container's own (`containers.NAME.KEY`). */
+  readonly here: (m: string) => void;
+}
+
 /** Image containers by name; each host program (no image to run elsewhere) is named in a warning. */
 export function imageContainers(
   config: ResolvedConfig,
+  images: Readonly<Record<string, string>>,
   engine: string,
   warn: (m: string) => void,
-): ResolvedContainer[] {
+): Exporting[] {
   if (config.onFailure !== undefined)
     warn(
       `onFailure: not exported; ${engine} has no hook for a failed rollout (use its own alerting)`,
@@ -38,11 +53,23 @@ export function imageContainers(
         `containers.${c.name}: a host program (args) has no image, so ${engine} cannot run it; not exported`,
       );
       return false;
+    })
+    .map((c) => {
+      const img = c.image as ResolvedImage;
+      return {
+        c,
+        img,
+        image: images[c.name] ?? img.ref,
+        network: exportedNetwork(config, c),
+        dependencies: () => exportedDependencies(config, c, warn),
+        warn,
+        here: (m: string) => warn(`containers.${c.name}.${m}`),
+      };
     });
 }
 
 /** `dependsOn` without the host programs, which are not exported; each one dropped is named. */
-export function exportedDependencies(
+function exportedDependencies(
   config: ResolvedConfig,
   c: ResolvedContainer,
   warn: (m: string) => void,
@@ -96,7 +123,7 @@ export type ExportedNetwork =
  * no counterpart in other engines, whose networks let members reach each other, so each private
  * container gets a network of its own, "private-NAME": just as isolated.
  */
-export function exportedNetwork(config: ResolvedConfig, c: ResolvedContainer): ExportedNetwork {
+function exportedNetwork(config: ResolvedConfig, c: ResolvedContainer): ExportedNetwork {
   if (c.network === "none") return { kind: "none" };
   if (c.network === "host") return { kind: "host" };
   const owner = joinedOwner(c);

@@ -8,11 +8,11 @@ import { effectiveCapabilities } from "../model/capabilities.js";
 import { formatDuration, formatPorts, formatSize, TMPFS_DEFAULT_OPTIONS } from "../model/parse.js";
 import type { ResolvedConfig, ResolvedContainer, RestartPolicy } from "../model/types.js";
 import {
-  exportedDependencies,
-  exportedNetwork,
   imageContainers,
   sortedEntries,
   warnHostSpecific,
+  type ExportedNetwork,
+  type Exporting,
   type ExportResult,
 } from "./common.js";
 
@@ -51,9 +51,9 @@ export function toCompose(
   const warn = (m: string) => warnings.push(m);
   const services: Record<string, ComposeService> = {};
   const networks: NonNullable<ComposeFile["networks"]> = {};
-  for (const c of imageContainers(config, "compose", warn)) {
-    services[c.name] = service(c, images[c.name] ?? (c.image?.ref as string), config, warn);
-    const net = exportedNetwork(config, c);
+  for (const e of imageContainers(config, images, "compose", warn)) {
+    services[e.c.name] = service(e);
+    const net = e.network;
     if (net.kind === "network")
       for (const n of net.networks) {
         const subnets = [n.subnet, typeof n.ipv6 === "string" ? n.ipv6 : undefined].flatMap(
@@ -111,14 +111,8 @@ function composeBuild(b: NonNullable<NonNullable<ResolvedContainer["image"]>["bu
   };
 }
 
-function service(
-  c: ResolvedContainer,
-  image: string,
-  config: ResolvedConfig,
-  warn: (m: string) => void,
-): ComposeService {
-  const here = (m: string) => warn(`containers.${c.name}.${m}`);
-  const img = c.image as NonNullable<ResolvedContainer["image"]>;
+function service(e: Exporting): ComposeService {
+  const { c, img, image, warn, here } = e;
   // A built image: compose builds it too, and tags it with the name (never a digest of ours).
   const s: ComposeService = img.build
     ? { image: img.ref, build: composeBuild(img.build) }
@@ -143,7 +137,7 @@ function service(
   Object.assign(s, mountKeys(c, here));
 
   if (c.ports.length > 0) s["ports"] = formatPorts(c.ports);
-  Object.assign(s, networkKeys(c, config));
+  Object.assign(s, networkKeys(e.network));
 
   if (c.user) s["user"] = `${c.user.uid}:${c.user.gid}`;
   else if (c.userSpec !== undefined) s["user"] = c.userSpec;
@@ -171,7 +165,7 @@ function service(
     here(`restart: "${c.restart}" becomes "${RESTART[c.restart]}"; compose has no such policy`);
   if (!c.autoStart)
     here("autoStart: false is not exported; compose up starts every service it is given");
-  if (c.dependsOn.length > 0) s["depends_on"] = exportedDependencies(config, c, warn);
+  if (c.dependsOn.length > 0) s["depends_on"] = e.dependencies();
   if (c.stopSignal !== undefined) s["stop_signal"] = c.stopSignal;
   s["stop_grace_period"] = formatDuration(c.stopTimeout * 1000);
 
@@ -218,9 +212,8 @@ function mountKeys(c: ResolvedContainer, here: (m: string) => void): ComposeServ
 }
 
 /** networks (a list, or a map with aliases), or network_mode for none, host and service:NAME. */
-function networkKeys(c: ResolvedContainer, config: ResolvedConfig): ComposeService {
+function networkKeys(net: ExportedNetwork): ComposeService {
   const s: ComposeService = {};
-  const net = exportedNetwork(config, c);
   if (net.kind === "network")
     // A list, or a map where a network gives the container aliases.
     s["networks"] = net.networks.some((n) => n.aliases.length > 0)

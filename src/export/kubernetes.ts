@@ -240,9 +240,9 @@ export function toKubernetes(
   const warnings: string[] = [];
   const warn = (m: string) => warnings.push(m);
   const objects: KubeObject[] = [];
-  const exported = imageContainers(config, "Kubernetes", warn);
-  const names = new Map(exported.map((c) => [c.name, dnsLabel(c.name)]));
-  for (const c of exported) {
+  const exported = imageContainers(config, input.images, "Kubernetes", warn);
+  const names = new Map(exported.map(({ c }) => [c.name, dnsLabel(c.name)]));
+  for (const { c } of exported) {
     const name = names.get(c.name) as string;
     const labels = { "app.kubernetes.io/name": name };
     const meta = { name, labels: { ...MANAGED, ...labels } };

@@ -8,12 +8,11 @@ import { quoteWord } from "../systemd/unit.js";
 import { formatDuration, formatPorts, formatSize } from "../model/parse.js";
 import type { ResolvedConfig, ResolvedContainer } from "../model/types.js";
 import {
-  exportedDependencies,
-  exportedNetwork,
   imageContainers,
   sortedEntries,
   warnHostSpecific,
   type ExportedNamedNetwork,
+  type Exporting,
   type ExportResult,
 } from "./common.js";
 
@@ -37,14 +36,13 @@ export function toQuadlet(
 ): ExportResult<QuadletFile[]> {
   const warnings: string[] = [];
   const warn = (m: string) => warnings.push(m);
-  const containers = imageContainers(config, "Quadlet", warn);
-  const files: QuadletFile[] = containers.map((c) => ({
-    name: `${c.name}.container`,
-    text: render(c, images[c.name] ?? (c.image?.ref as string), config, warn),
+  const containers = imageContainers(config, images, "Quadlet", warn);
+  const files: QuadletFile[] = containers.map((e) => ({
+    name: `${e.c.name}.container`,
+    text: render(e, config),
   }));
   const networks = new Map<string, ExportedNamedNetwork>();
-  for (const c of containers) {
-    const net = exportedNetwork(config, c);
+  for (const { network: net } of containers) {
     if (net.kind === "network") for (const n of net.networks) networks.set(n.name, n);
   }
   for (const [name, n] of [...networks].sort(([a], [b]) => (a < b ? -1 : 1)))
@@ -63,17 +61,10 @@ export function toQuadlet(
   return { output: files, warnings };
 }
 
-function render(
-  c: ResolvedContainer,
-  image: string,
-  config: ResolvedConfig,
-  warn: (m: string) => void,
-): string {
-  const here = (m: string) => warn(`containers.${c.name}.${m}`);
-  const img = c.image as NonNullable<ResolvedContainer["image"]>;
+function render(e: Exporting, config: ResolvedConfig): string {
+  const { c, img, image, warn, here } = e;
   const unit: string[] = [`Description=railyard container ${c.name}`];
-  for (const d of exportedDependencies(config, c, warn))
-    unit.push(`Requires=${d}.service`, `After=${d}.service`);
+  for (const d of e.dependencies()) unit.push(`Requires=${d}.service`, `After=${d}.service`);
 
   const k: string[] = [`Image=${image}`];
   k.push(`Pull=${img.pull}`);
@@ -95,7 +86,7 @@ function render(
     } else here(`${m.origin}: a ${m.type} mount has no Quadlet form; not exported`);
   }
   for (const p of formatPorts(c.ports)) k.push(`PublishPort=${p}`);
-  k.push(...networkKeys(c, config));
+  k.push(...networkKeys(e));
   if (c.user) k.push(`User=${c.user.uid}`, `Group=${c.user.gid}`);
   else if (c.userSpec !== undefined) {
     const [user, group] = c.userSpec.split(":");
@@ -182,9 +173,8 @@ function secretKeys(
 }
 
 /** Network=: one per network (with podman's alias options), or the mode, or a joined container. */
-function networkKeys(c: ResolvedContainer, config: ResolvedConfig): string[] {
+function networkKeys({ network: net }: Exporting): string[] {
   const k: string[] = [];
-  const net = exportedNetwork(config, c);
   // Quadlet names NAME.container's container systemd-NAME.
   if (net.kind === "network")
     // One Network= per network; podman's per-network options carry the aliases.

@@ -42,16 +42,20 @@ export function sameContent(a: GenerationManifest, b: GenerationManifest): boole
   );
 }
 
+/** Service names (`web`, `db`), each a unit of the generation. */
+type ServiceNames = readonly string[];
+
 export interface SwitchPlan {
   /** New services that start now (autoStart). */
-  readonly start: readonly string[];
+  readonly start: ServiceNames;
   /** Services whose unit or bundle changed. */
-  readonly restart: readonly string[];
+  readonly restart: ServiceNames;
   /** Services no longer in the target generation. */
-  readonly stop: readonly string[];
-  readonly unchanged: readonly string[];
+  readonly stop: ServiceNames;
+  /** Services whose unit and bundle are byte for byte the same: left running, untouched. */
+  readonly unchanged: ServiceNames;
   /** New services without autoStart: installed, not started. */
-  readonly installed: readonly string[];
+  readonly installed: ServiceNames;
 }
 
 const changed = (a: ServiceEntry, b: ServiceEntry) =>

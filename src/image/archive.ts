@@ -33,9 +33,7 @@ export interface ImportResult {
   readonly name: string;
 }
 
-export class ArchiveError extends RailyardError {
-  override name = "ArchiveError";
-}
+export class ArchiveError extends RailyardError {}
 
 /**
  * Read every regular file of a tar into numbered temp files, never by the archive's own names

@@ -23,24 +23,38 @@ export const subnetSize = (s: Subnet): number => 2 ** (32 - s.prefix);
 
 export const formatSubnet = (s: Subnet): string => `${formatIPv4(s.base)}/${s.prefix}`;
 
-/** `"10.91.3.0/24"` -> a subnet, or an error that says what is expected. */
-export function parseSubnet(
+type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** What parsing a subnet needs to know of an address family; addresses are bigints to mask. */
+interface Family<N> {
+  readonly form: string;
+  readonly example: string;
+  readonly pattern: RegExp;
+  readonly bits: number;
+  readonly parse: (s: string) => N | undefined;
+  readonly big: (n: N) => bigint;
+  readonly of: (n: bigint) => N;
+  readonly format: (s: { base: N; prefix: number }) => string;
+}
+
+function parseSubnetOf<N>(
+  f: Family<N>,
   s: string,
-  minPrefix = 16,
-  maxPrefix = 29,
-): { ok: true; value: Subnet } | { ok: false; error: string } {
-  const expected = `expected an IPv4 subnet "a.b.c.d/len" with len ${minPrefix} to ${maxPrefix}, e.g. "10.91.3.0/24"`;
-  const m = /^([0-9.]+)\/(\d{1,2})$/.exec(s);
-  const base = m ? parseIPv4(m[1] as string) : undefined;
+  minPrefix: number,
+  maxPrefix: number,
+): Parsed<{ base: N; prefix: number }> {
+  const expected = `expected ${f.form} with len ${minPrefix} to ${maxPrefix}, e.g. ${f.example}`;
+  const m = f.pattern.exec(s);
+  const base = m ? f.parse(m[1] as string) : undefined;
   const prefix = m ? Number(m[2]) : NaN;
   if (base === undefined || !(prefix >= minPrefix && prefix <= maxPrefix))
     return {
       ok: false,
       error: `${JSON.stringify(s)} is not a subnet railyard can use. ${expected}`,
     };
-  const size = 2 ** (32 - prefix);
-  if (base % size !== 0) {
-    const aligned = formatSubnet({ base: base - (base % size), prefix });
+  const hostBits = (1n << BigInt(f.bits - prefix)) - 1n;
+  if ((f.big(base) & hostBits) !== 0n) {
+    const aligned = f.format({ base: f.of(f.big(base) & ~hostBits), prefix });
     return {
       ok: false,
       error: `${JSON.stringify(s)} has host bits set. did you mean "${aligned}"?`,
@@ -48,6 +62,21 @@ export function parseSubnet(
   }
   return { ok: true, value: { base, prefix } };
 }
+
+const IPV4: Family<number> = {
+  form: 'an IPv4 subnet "a.b.c.d/len"',
+  example: '"10.91.3.0/24"',
+  pattern: /^([0-9.]+)\/(\d{1,2})$/,
+  bits: 32,
+  parse: parseIPv4,
+  big: BigInt,
+  of: Number,
+  format: (s) => formatSubnet(s),
+};
+
+/** `"10.91.3.0/24"` -> a subnet, or an error that says what is expected. */
+export const parseSubnet = (s: string, minPrefix = 16, maxPrefix = 29): Parsed<Subnet> =>
+  parseSubnetOf(IPV4, s, minPrefix, maxPrefix);
 
 export function overlaps(a: Subnet, b: Subnet): boolean {
   return a.base < b.base + subnetSize(b) && b.base < a.base + subnetSize(a);
@@ -134,29 +163,20 @@ export function formatIPv6(n: bigint): string {
 
 export const formatSubnet6 = (s: Subnet6): string => `${formatIPv6(s.base)}/${s.prefix}`;
 
+const IPV6: Family<bigint> = {
+  form: 'an IPv6 subnet "prefix::/len"',
+  example: '"fd00:91:7::/64"',
+  pattern: /^([0-9a-fA-F:.]+)\/(\d{1,3})$/,
+  bits: 128,
+  parse: parseIPv6,
+  big: (n) => n,
+  of: (n) => n,
+  format: (s) => formatSubnet6(s),
+};
+
 /** `"fd12:3456:789a:1::/64"` -> a subnet, or an error that says what is expected. */
-export function parseSubnet6(
-  s: string,
-  minPrefix = 48,
-  maxPrefix = 120,
-): { ok: true; value: Subnet6 } | { ok: false; error: string } {
-  const expected = `expected an IPv6 subnet "prefix::/len" with len ${minPrefix} to ${maxPrefix}, e.g. "fd00:91:7::/64"`;
-  const m = /^([0-9a-fA-F:.]+)\/(\d{1,3})$/.exec(s);
-  const base = m ? parseIPv6(m[1] as string) : undefined;
-  const prefix = m ? Number(m[2]) : NaN;
-  if (base === undefined || !(prefix >= minPrefix && prefix <= maxPrefix))
-    return {
-      ok: false,
-      error: `${JSON.stringify(s)} is not a subnet railyard can use. ${expected}`,
-    };
-  const hostBits = (1n << BigInt(128 - prefix)) - 1n;
-  if ((base & hostBits) !== 0n)
-    return {
-      ok: false,
-      error: `${JSON.stringify(s)} has host bits set. did you mean "${formatSubnet6({ base: base & ~hostBits, prefix })}"?`,
-    };
-  return { ok: true, value: { base, prefix } };
-}
+export const parseSubnet6 = (s: string, minPrefix = 48, maxPrefix = 120): Parsed<Subnet6> =>
+  parseSubnetOf(IPV6, s, minPrefix, maxPrefix);
 
 export function overlaps6(a: Subnet6, b: Subnet6): boolean {
   const size = (s: Subnet6) => 1n << BigInt(128 - s.prefix);

@@ -16,6 +16,7 @@ import {
   parsePorts,
   parseVolume,
   TMPFS_DEFAULT_OPTIONS,
+  type Parsed,
   type PortSpec,
 } from "../../model/parse.js";
 import type { Report, ResolveContext } from "./context.js";
@@ -208,28 +209,30 @@ function resolveMounts(c: ContainerConfig, r: Report): ResolvedMount[] {
       origin: formatPath(["mounts", key]),
     });
   }
-  c.volumes?.forEach((v, i) => {
-    const p = parseVolume(v);
-    if (!p.ok) return r(["volumes", i], p.error);
-    mounts.push({
-      destination: p.value.destination,
-      type: "bind",
-      source: p.value.source,
-      options: ["rbind", p.value.readonly ? "ro" : "rw"],
-      origin: formatPath(["volumes", i]),
+  // The short forms: one string each, parsed, and an error names its index.
+  const short = <T>(
+    key: "volumes" | "tmpfs",
+    specs: readonly string[] | undefined,
+    parse: (spec: string) => Parsed<T>,
+    mount: (v: T) => Omit<ResolvedMount, "origin">,
+  ) =>
+    specs?.forEach((spec, i) => {
+      const p = parse(spec);
+      if (!p.ok) return r([key, i], p.error);
+      mounts.push({ ...mount(p.value), origin: formatPath([key, i]) });
     });
-  });
-  c.tmpfs?.forEach((t, i) => {
-    const p = parseTmpfs(t);
-    if (!p.ok) return r(["tmpfs", i], p.error);
-    mounts.push({
-      destination: p.value.destination,
-      type: "tmpfs",
-      source: "tmpfs",
-      options: [...TMPFS_DEFAULT_OPTIONS, ...p.value.options],
-      origin: formatPath(["tmpfs", i]),
-    });
-  });
+  short("volumes", c.volumes, parseVolume, (v) => ({
+    destination: v.destination,
+    type: "bind",
+    source: v.source,
+    options: ["rbind", v.readonly ? "ro" : "rw"],
+  }));
+  short("tmpfs", c.tmpfs, parseTmpfs, (t) => ({
+    destination: t.destination,
+    type: "tmpfs",
+    source: "tmpfs",
+    options: [...TMPFS_DEFAULT_OPTIONS, ...t.options],
+  }));
   const seen = new Map<string, string>();
   for (const m of mounts) {
     if (["/", "/proc", "/sys", "/dev"].includes(m.destination))

@@ -3,7 +3,7 @@ import { isRecord } from "../../util/record.js";
 import { IMAGE_CAPABILITIES } from "../../model/capabilities.js";
 import { parseCapability } from "../../model/parse.js";
 import type { ContainerConfig } from "../../model/types.js";
-import { type Obj, type Path, Reader, describe } from "./reader.js";
+import { type Path, Reader, describe, type ServiceRead } from "./reader.js";
 
 /** docker's default capability set: what a compose service without cap_add/cap_drop holds. */
 export const DOCKER_CAPABILITIES = [
@@ -12,7 +12,7 @@ export const DOCKER_CAPABILITIES = [
   "CAP_SETUID", "CAP_SYS_CHROOT",
 ]; // prettier-ignore
 
-export function capabilities(s: Obj, at: Path, r: Reader, c: ContainerConfig): void {
+export function capabilities({ s, at, r, c }: ServiceRead): void {
   const read = (k: string) => {
     const v = s[k];
     if (v === undefined) return [];

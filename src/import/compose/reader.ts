@@ -3,6 +3,7 @@ import { isRecord } from "../../util/record.js";
 import { isAbsolute, posix } from "node:path";
 import { formatPath } from "../../config/resolve/problems.js";
 import { type ConfigProblem } from "../../errors.js";
+import type { ContainerConfig } from "../../model/types.js";
 import { interpolate, shellSplit, type Env } from "../interpolate.js";
 
 export interface ImportContext {
@@ -18,6 +19,14 @@ export interface ImportContext {
 
 export type Path = (string | number)[];
 export type Obj = Record<string, unknown>;
+
+/** One compose service being read: the service, where it is, the reader, the container made. */
+export interface ServiceRead {
+  readonly s: Obj;
+  readonly at: Path;
+  readonly r: Reader;
+  readonly c: ContainerConfig;
+}
 
 export class Reader {
   readonly problems: ConfigProblem[] = [];

@@ -2,14 +2,14 @@
 import { isRecord } from "../../util/record.js";
 import { parseSize } from "../../model/parse.js";
 import type { ContainerConfig } from "../../model/types.js";
-import { type Obj, type Path, Reader, describe } from "./reader.js";
+import { type Obj, type Path, describe, type ServiceRead } from "./reader.js";
 
 /**
  * Device requests (`deploy.resources.reservations.devices`, and `gpus`) as CDI device names:
  * `driver: cdi` names them itself; an NVIDIA GPU request becomes `nvidia.com/gpu=...`, the
  * names NVIDIA's `nvidia-ctk cdi generate` writes, which podman and docker use as well.
  */
-export function gpus(s: Obj, at: Path, r: Reader, c: ContainerConfig): void {
+export function gpus({ s, at, r, c }: ServiceRead): void {
   const deploy = isRecord(s["deploy"]) ? s["deploy"] : undefined;
   const res = isRecord(deploy?.["resources"]) ? (deploy["resources"] as Obj) : undefined;
   const reserved = isRecord(res?.["reservations"]) ? (res["reservations"] as Obj) : undefined;
@@ -69,7 +69,7 @@ export function gpus(s: Obj, at: Path, r: Reader, c: ContainerConfig): void {
   if (fresh.length > 0) c.devices = [...(c.devices ?? []), ...fresh];
 }
 
-export function resources(s: Obj, at: Path, r: Reader, c: ContainerConfig): void {
+export function resources({ s, at, r, c }: ServiceRead): void {
   const res: NonNullable<ContainerConfig["resources"]> = {};
   const deploy = isRecord(s["deploy"]) ? s["deploy"] : undefined;
   const limits =

@@ -8,7 +8,7 @@ import type { ContainerConfig, HealthcheckConfig, RestartPolicy } from "../../mo
 import { build } from "./build.js";
 import { capabilities, sysctls } from "./capabilities.js";
 import { ports, serviceNetwork } from "./network.js";
-import { type Obj, type Path, Reader, describe } from "./reader.js";
+import { type Obj, type Path, Reader, describe, type ServiceRead } from "./reader.js";
 import { gpus, resources } from "./resources.js";
 import { serviceSecrets } from "./secrets.js";
 import { volumes } from "./volumes.js";
@@ -21,11 +21,7 @@ export const RESTART: Record<string, RestartPolicy> = {
 };
 
 /** What a handler gets: the service, where it is, the reader, the container being made. */
-interface Service {
-  readonly s: Obj;
-  readonly at: Path;
-  readonly r: Reader;
-  readonly c: ContainerConfig;
+interface Service extends ServiceRead {
   readonly put: <K extends keyof ContainerConfig>(k: K, v: ContainerConfig[K] | undefined) => void;
   readonly key: (k: string) => Path;
   /** The services that are imported (a dependency on another is dropped, and said). */
@@ -114,9 +110,7 @@ const HANDLERS: readonly { keys: readonly string[]; read: (sv: Service) => void 
   },
   {
     keys: ["volumes"],
-    read: ({ s, at, r, c }) => {
-      volumes(s, at, r, c);
-    },
+    read: volumes,
   },
   {
     keys: ["tmpfs"],
@@ -222,9 +216,7 @@ const HANDLERS: readonly { keys: readonly string[]; read: (sv: Service) => void 
   },
   {
     keys: ["cap_add", "cap_drop"],
-    read: ({ s, at, r, c }) => {
-      capabilities(s, at, r, c);
-    },
+    read: capabilities,
   },
   {
     keys: ["devices"],
@@ -325,15 +317,11 @@ const HANDLERS: readonly { keys: readonly string[]; read: (sv: Service) => void 
   },
   {
     keys: ["mem_limit", "cpus", "pids_limit", "deploy"],
-    read: ({ s, at, r, c }) => {
-      resources(s, at, r, c);
-    },
+    read: resources,
   },
   {
     keys: ["gpus"],
-    read: ({ s, at, r, c }) => {
-      gpus(s, at, r, c);
-    },
+    read: gpus,
   },
 ];
 

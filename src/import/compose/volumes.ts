@@ -1,10 +1,9 @@
 /** A service's volumes: bind mounts as they are, named and anonymous ones as host directories. */
 import { isRecord } from "../../util/record.js";
 import { posix } from "node:path";
-import type { ContainerConfig } from "../../model/types.js";
-import { type Obj, type Path, Reader, describe } from "./reader.js";
+import { type Path, describe, type ServiceRead } from "./reader.js";
 
-export function volumes(s: Obj, at: Path, r: Reader, c: ContainerConfig): void {
+export function volumes({ s, at, r, c }: ServiceRead): void {
   const v = s["volumes"];
   if (v === undefined) return;
   const path = [...at, "volumes"];
