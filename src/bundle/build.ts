@@ -18,11 +18,13 @@ import {
   prepareMountSources,
   readEnvFiles,
   containerResolvConf,
+  dirLookup,
   readInRoot,
 } from "./host.js";
 import { hostProcess, imageProcess, type ProcessInfo } from "./process.js";
-import { dirLookup, planRootfs, type RootfsPlan } from "./rootfs.js";
-import { renderSpec, serializeSpec } from "./spec.js";
+import { planRootfs, type RootfsInputs, type RootfsPlan } from "./rootfs.js";
+import { renderSpec, serializeSpec, type DeviceInfo, type OciSpec } from "./spec.js";
+import type { OciSeccomp } from "./seccomp.js";
 import { mergeStartEnv } from "./env-files.js";
 import { BuildError } from "../errors.js";
 import { hostIdOf, payloadCgroup } from "../rootless/scope.js";
@@ -32,7 +34,7 @@ import { ensureFile, hostsFile } from "../network/files.js";
 import { hostsNetworks } from "../network/script.js";
 import { mountArgs, overlayOf, overlayTarget, type Overlay } from "../runtime/overlay.js";
 import { containerId, idScopeOf } from "../model/ids.js";
-import { cdiInjection, loadCdiRegistry } from "../cdi/host.js";
+import { cdiInjection, loadCdiRegistry, type CdiInjection } from "../cdi/host.js";
 
 export interface BuildResult {
   readonly container: string;
@@ -230,21 +232,75 @@ function checkMappedUser(
     );
 }
 
-/** Build (or confirm up to date) the bundle of one container. */
-export async function buildContainer(
+/**
+ * What one container's bundle is planned from: the host's facts, the image or closure, the
+ * mounts and their kinds, device nodes, a custom seccomp profile and the env files, all read
+ * (and the mount sources prepared) before planning starts. planContainer reads nothing else.
+ */
+export interface ContainerInputs {
+  readonly src: Source;
+  /** The program (host) or the image's first argument, as the config names it (before init). */
+  readonly program: string;
+  readonly facts: HostFacts;
+  /** The mounts beyond the config's own (volumes, network files, init, CDI's). */
+  readonly extra: readonly ResolvedMount[];
+  readonly secrets: readonly ResolvedMount[];
+  /** Mount destinations whose source is a file. */
+  readonly fileMounts: ReadonlySet<string>;
+  readonly cdi: CdiInjection | undefined;
+  readonly devices: Record<string, DeviceInfo>;
+  readonly seccomp: { customSeccomp?: OciSeccomp };
+  /** The values of the container's env files, as the start will read them. */
+  readonly fileEnv: ReturnType<typeof readEnvFiles>;
+  /** The image's tree, looked up on demand (the one read planning makes, of railyard's store). */
+  readonly baseLookup?: RootfsInputs["baseLookup"];
+}
+
+/** A container's bundle as planned: its rootfs, its runtime spec, and its content-named dir. */
+export interface ContainerPlan {
+  readonly rootfs: RootfsPlan;
+  readonly spec: OciSpec;
+  readonly specText: string;
+  readonly fingerprint: string;
+  readonly dir: string;
+  readonly linkMode: LinkMode;
+}
+
+/** Read the host and the image for one container, and prepare its mount sources. */
+async function readInputs(
   config: ResolvedConfig,
   c: ResolvedContainer,
-  o: BuildOptions = {},
-): Promise<BuildResult> {
-  const log = o.log ?? (() => {});
-  // Read once per generation when the caller gives them; planning below only reads this value.
+  o: BuildOptions,
+  log: (m: string) => void,
+): Promise<ContainerInputs> {
+  // Read once per generation when the caller gives them.
   const facts = o.facts ?? readHostFacts();
   const found = c.image ? await imageSource(config, c, o) : hostSource(c);
   const src = { ...found, process: withInit(c, found.process) };
+  const mounts = await gatherMounts(config, c, src, containerId(c.name, config), log);
+  return {
+    src,
+    program: found.process.args[0] ?? "",
+    facts,
+    ...mounts,
+    devices: deviceInfo(c),
+    seccomp: customSeccomp(c),
+    // Read now to refuse a missing or broken file (exit 2); the start reads them again.
+    fileEnv: readEnvFiles(c, config.file),
+    ...(src.base ? { baseLookup: dirLookup(src.base.dir) } : {}),
+  };
+}
+
+/** Plan one container's bundle from its inputs alone: pure (but for `baseLookup`). */
+export function planContainer(
+  config: ResolvedConfig,
+  c: ResolvedContainer,
+  inputs: ContainerInputs,
+): ContainerPlan {
+  const { src, facts, extra, secrets, fileMounts, cdi } = inputs;
   const rootless = config.rootless;
   const id = containerId(c.name, config);
-  const { extra, secrets, fileMounts, cdi } = await gatherMounts(config, c, src, id, log);
-  const plan = planRootfs(
+  const rootfs = planRootfs(
     c,
     src.process,
     src.closure,
@@ -255,31 +311,48 @@ export async function buildContainer(
         ? { hostConf: "multi on\n" }
         : {}),
       fileMounts,
-      ...(src.base ? { baseLookup: dirLookup(src.base.dir) } : {}),
+      ...(inputs.baseLookup ? { baseLookup: inputs.baseLookup } : {}),
     },
     src.base,
     [...extra, ...secrets],
   );
   const linkMode = linkModeFor(c, rootless);
-  // Read now to refuse a missing or broken file (exit 2); the start reads them again.
-  const fileEnv = readEnvFiles(c, config.file);
   const spec = renderSpec(c, {
     hostNofileHard: facts.nofileHard,
-    devices: deviceInfo(c),
+    devices: inputs.devices,
     process: src.process,
     extraMounts: [...extra, ...secrets],
     cgroupsPath: payloadCgroup(c, rootless),
     ...(linkMode === "overlay" ? { rootPath: overlayTarget(id) } : {}),
     ...(rootless ? { rootless } : {}),
     scope: idScopeOf(config),
-    ...customSeccomp(c),
+    ...inputs.seccomp,
     ...(cdi ? { cdi } : {}),
   });
   const specText = serializeSpec(spec);
-  const fp = fingerprint(specText, plan, linkMode);
+  const fp = fingerprint(specText, rootfs, linkMode);
   // Bundles are named by content, so generations share every bundle that did not change.
   const dir = join(config.stateDir, "bundles", `${c.name}-${fp.slice("sha256:".length, 23)}`);
-  const program = found.process.args[0] ?? "";
+  return { rootfs, spec, specText, fingerprint: fp, dir, linkMode };
+}
+
+/** Build (or confirm up to date) the bundle of one container: read, plan, then write. */
+export async function buildContainer(
+  config: ResolvedConfig,
+  c: ResolvedContainer,
+  o: BuildOptions = {},
+): Promise<BuildResult> {
+  const log = o.log ?? (() => {});
+  const inputs = await readInputs(config, c, o, log);
+  const { src, program, fileEnv } = inputs;
+  const {
+    rootfs: plan,
+    spec,
+    specText,
+    fingerprint: fp,
+    dir,
+    linkMode,
+  } = planContainer(config, c, inputs);
   const base = {
     container: c.name,
     bundle: dir,
@@ -290,7 +363,7 @@ export async function buildContainer(
     ...(src.image ? { image: src.image } : {}),
     stopSignal: src.process.stopSignal,
     ...(linkMode === "overlay" && src.base
-      ? { overlay: checkedOverlay(dir, src.base.dir, c.name, id) }
+      ? { overlay: checkedOverlay(dir, src.base.dir, c.name, containerId(c.name, config)) }
       : {}),
   };
   const result = (changed: boolean): BuildResult => {

@@ -1,8 +1,13 @@
+/**
+ * What a bundle is planned from that lives on the host or in the image (device nodes, a seccomp
+ * profile, env files, mount sources, the image's tree): read at build time, before planning,
+ * never while a container starts.
+ */
 import type { HostFacts } from "../host/facts.js";
 import { hostNode } from "../host/devices.js";
 import { convertSeccomp, type OciSeccomp } from "./seccomp.js";
 import { effectiveCapabilities } from "../model/capabilities.js";
-import { mkdirSync, readFileSync, statSync } from "node:fs";
+import { lstatSync, mkdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { mkdirNoFollow, UnsafePathError } from "../util/mkdir-safe.js";
 import { jsonProblem } from "../util/parse-error.js";
 import { readFileInRoot, readRegularFile, UnreadableFileError } from "../util/read-file.js";
@@ -10,9 +15,8 @@ import type { ResolvedContainer, ResolvedMount, RootlessScope } from "../model/t
 import { chownMapped } from "../rootless/host.js";
 import { BuildError, ConfigError } from "../errors.js";
 import { privateResolvConf } from "../network/script.js";
+import type { RootfsEntry } from "./rootfs.js";
 import type { DeviceInfo } from "./spec.js";
-
-/** Host facts a bundle depends on, read at build time (never while a container starts). */
 
 /**
  * `KEY=value` lines, docker --env-file style: no quote processing, `#` comments, blank lines
@@ -185,4 +189,18 @@ export function customSeccomp(c: ResolvedContainer): { customSeccomp?: OciSeccom
   const r = convertSeccomp(json, effectiveCapabilities(c), c.arch);
   if (!r.ok) throw new BuildError(`${at}: ${c.seccomp}: ${r.error}`, c.name);
   return { customSeccomp: r.value };
+}
+
+/** Look up a path of an unpacked image directory, never following its last component. */
+export function dirLookup(dir: string): (path: string) => RootfsEntry | undefined {
+  return (p) => {
+    try {
+      const st = lstatSync(dir + p);
+      if (st.isSymbolicLink()) return { kind: "symlink", target: readlinkSync(dir + p) };
+      if (st.isDirectory()) return { kind: "dir", mode: st.mode & 0o7777 };
+      return { kind: "data", content: "", mode: st.mode & 0o7777 };
+    } catch {
+      return undefined;
+    }
+  };
 }

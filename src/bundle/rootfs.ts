@@ -1,4 +1,3 @@
-import { lstatSync, readlinkSync } from "node:fs";
 import { posix } from "node:path";
 import type { PlanEntry } from "../closure/index.js";
 import type { ResolvedContainer, ResolvedMount } from "../model/types.js";
@@ -117,23 +116,10 @@ export function userFiles(p: ProcessInfo, host?: HostAccounts): Record<string, s
   };
 }
 
-/** Look up a path of an unpacked image directory, never following its last component. */
-export function dirLookup(dir: string): (path: string) => RootfsEntry | undefined {
-  return (p) => {
-    try {
-      const st = lstatSync(dir + p);
-      if (st.isSymbolicLink()) return { kind: "symlink", target: readlinkSync(dir + p) };
-      if (st.isDirectory()) return { kind: "dir", mode: st.mode & 0o7777 };
-      return { kind: "data", content: "", mode: st.mode & 0o7777 };
-    } catch {
-      return undefined;
-    }
-  };
-}
-
 /**
  * The full rootfs: the closure (or the image, as `base`), the mount points, and /etc files for
- * the container's name, network and (for host programs) its user. Pure but for `baseLookup`.
+ * the container's name, network and (for host programs) its user. Pure but for `baseLookup`
+ * (bundle/host's dirLookup reads the image's tree on demand).
  */
 export function planRootfs(
   c: ResolvedContainer,
