@@ -1,6 +1,7 @@
-import { yamlProblem } from "../util/parse-error.js";
 import { readRegularFile, UnreadableFileError } from "../util/read-file.js";
-import { dirname, join, resolve } from "node:path";
+import { statSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, relative, resolve } from "node:path";
 import { ConfigError, UsageError } from "../errors.js";
 import type { Command } from "./context.js";
 
@@ -10,22 +11,32 @@ const COMPOSE_FILE_MAX = 1 << 20;
 
 export const importCommand: Command = {
   name: "import",
-  summary: "turn a compose.yaml into a railyard config, naming what does not carry over",
-  usage: "railyard import compose FILE [--format ts|json|yaml] [--volumes-dir DIR]",
-  help: `Reads a compose file and prints the railyard config that runs the same containers, e.g.
+  summary: "turn a compose project into a railyard config, naming what does not carry over",
+  usage:
+    "railyard import compose [DIR | FILE...] [-f FILE]... [--profile NAME]... [--format ts|json|yaml] [--volumes-dir DIR]",
+  help: `Reads a compose project and prints the railyard config that runs the same containers, e.g.
 
-  railyard import compose compose.yaml > railyard.config.ts
+  railyard import compose > railyard.config.ts
+  railyard import compose -f compose.yaml -f compose.prod.yaml --profile backup
 
-Variables are interpolated as compose does, from the environment and the project's .env. Every
-key or value that is left out or changed is printed on stderr, and written as a comment on top of
-a TypeScript config. The config is checked before it is printed; nothing on the host changes.
+The project is read as docker compose reads it. With no file, the directory (DIR, else the
+current one) gives the files: COMPOSE_FILE (from the environment or .env, split on
+COMPOSE_PATH_SEPARATOR), else compose.yaml with compose.override.yaml beside it. Files given
+(-f, or as arguments) are merged in order, their relative paths the first one's directory's;
+include and extends are followed. Variables are interpolated from the environment and the
+project's .env, whose own values may use the variables above them. A service in a profile is
+imported only when the profile is active (--profile, else COMPOSE_PROFILES).
+
+Every key or value that is left out or changed is printed on stderr, and written as a comment on
+top of a TypeScript config. The config is checked before it is printed; nothing on the host
+changes.
 
 Read: image, build (context, dockerfile, args, target), command, entrypoint, environment, env_file, volumes (bind, named and tmpfs), tmpfs,
 ports, user, restart, depends_on, read_only, cap_add/cap_drop, mem_limit, cpus, pids_limit,
 deploy.resources.limits, GPU reservations and gpus (as CDI devices), healthcheck, hostname,
 working_dir, labels, devices, stop_signal,
 stop_grace_period, network_mode (host or none), networks, pull_policy, security_opt no-new-privileges,
-sysctls, init.
+sysctls, init, profiles.
 
 What carries over as compose means it: docker's default capabilities (written as the difference
 from railyard's image default, podman's set), a writable root unless read_only, sysctls and init.
@@ -33,73 +44,53 @@ What changes: ports without an address stay on every address (0.0.0.0) as compos
 and the warning says so; networks become railyard's own bridges. Named volumes become
 directories under --volumes-dir (default /var/lib/railyard/volumes).
 
+  -f, --file FILE     a compose file; repeat to merge several, in order
+  --profile NAME      run the services of this profile too; repeat for more
   --format FORMAT     ts (default), json or yaml
   --volumes-dir DIR   where named and anonymous volumes become host directories
 
-With --json, prints { "config": {...}, "warnings": [...] } instead.`,
-  flags: { long: { format: true, "volumes-dir": true } },
+With --json, prints { "config": {...}, "warnings": [...], "files": [...] } instead.`,
+  flags: {
+    long: { format: true, "volumes-dir": true, file: true, profile: true },
+    short: { f: "file" },
+    repeat: ["file", "profile"],
+  },
   async run(ctx) {
-    const [kind, file, ...extra] = ctx.args.positionals;
-    if (kind !== "compose" || file === undefined || extra.length > 0)
-      throw new UsageError(`usage: ${this.usage}`);
+    const [kind, ...given] = ctx.args.positionals;
+    if (kind !== "compose") throw new UsageError(`usage: ${this.usage}`);
     const format = (ctx.args.flags["format"] as string | undefined) ?? "ts";
     if (!FORMATS.includes(format as (typeof FORMATS)[number]))
       throw new UsageError(`--format ${JSON.stringify(format)}: expected ts, json or yaml`);
-    const path = resolve(ctx.cwd, file);
-    const dir = dirname(path);
-    const [{ parse }, { fromCompose }, { parseDotEnv }, { resolveConfig }, { hostResolveContext }] =
+    const [{ fromCompose }, { composeProject }, { resolveConfig }, { hostResolveContext }] =
       await Promise.all([
-        import("yaml"),
         import("../import/compose/index.js"),
-        import("../import/interpolate.js"),
+        import("../import/compose/project.js"),
         import("../config/resolve/index.js"),
         import("../config/load.js"),
       ]);
-    // A compose file, or its .env, is a few KB; one of megabytes is no compose file, and the
-    // YAML parser's time grows faster than the input's size.
-    const read = (f: string) => {
-      try {
-        return readRegularFile(f, COMPOSE_FILE_MAX).toString("utf8");
-      } catch (e) {
-        const err = e as NodeJS.ErrnoException;
-        if (err.code === "ENOENT") return undefined;
-        if (e instanceof UnreadableFileError)
-          throw new ConfigError(f, [
-            { path: "", message: `${e.why}: expected a compose file, which is a few KB` },
-          ]);
-        throw new ConfigError(f, [{ path: "", message: `cannot read: ${err.message}` }]);
-      }
-    };
-    const text = read(path);
-    if (text === undefined) throw new ConfigError(path, [{ path: "", message: "no such file" }]);
-    let doc: unknown;
-    try {
-      doc = parse(text);
-    } catch (e) {
-      throw new ConfigError(path, [
-        { path: "", message: `not valid YAML at ${yamlProblem(e as Error)}` },
-      ]);
-    }
-    const dotEnvFile = join(dir, ".env");
-    const dotEnvText = read(dotEnvFile);
-    const dotEnv = dotEnvText === undefined ? { vars: {} } : parseDotEnv(dotEnvText);
-    if ("badLine" in dotEnv)
-      throw new ConfigError(`${dotEnvFile}:${dotEnv.badLine}`, [
-        { path: "", message: "expected KEY=value" },
-      ]);
+    const { files, dir } = projectPaths(ctx.cwd, [...given, ...(ctx.args.lists["file"] ?? [])]);
+    const project = composeProject(
+      { files, dir, env: ctx.env, profiles: ctx.args.lists["profile"] ?? [] },
+      readComposeText,
+    );
+    const path = project.files[0] as string;
     const volumesDir =
       (ctx.args.flags["volumes-dir"] as string | undefined) ?? "/var/lib/railyard/volumes";
-    const { config, warnings } = fromCompose(doc, {
+    const imported = fromCompose(project.doc, {
       file: path,
-      dir,
-      env: { ...dotEnv.vars, ...ctx.env },
+      dir: project.dir,
+      env: project.env,
       volumesDir: resolve(ctx.cwd, volumesDir),
+      home: ctx.env["HOME"] ?? homedir(),
+      interpolated: true,
     });
+    const config = imported.config;
+    const warnings = [...project.warnings, ...imported.warnings];
     // The config must be one railyard accepts; its problems point at railyard's keys.
     resolveConfig(config, hostResolveContext(`${path} (imported)`));
 
     if (ctx.args.globals.json) {
-      ctx.out(JSON.stringify({ config, warnings }, null, 2));
+      ctx.out(JSON.stringify({ config, warnings, files: project.files }, null, 2));
       return 0;
     }
     for (const w of warnings) ctx.info(`warning: ${w}`);
@@ -115,7 +106,7 @@ With --json, prints { "config": {...}, "warnings": [...] } instead.`,
       ctx.out(
         renderConfigTs(
           config,
-          `Imported from ${file} by railyard import compose.`,
+          `Imported from ${project.files.map((f) => relative(ctx.cwd, f) || f).join(", ")} by railyard import compose.`,
           warnings,
         ).trimEnd(),
       );
@@ -123,3 +114,35 @@ With --json, prints { "config": {...}, "warnings": [...] } instead.`,
     return 0;
   },
 };
+
+/**
+ * The files and project directory the arguments name: a directory (or none: the current one)
+ * lets the project find its files; files are merged in order, and the first one's directory is
+ * the project's.
+ */
+function projectPaths(cwd: string, args: readonly string[]): { files: string[]; dir: string } {
+  const paths = args.map((a) => resolve(cwd, a));
+  if (paths.length === 0) return { files: [], dir: cwd };
+  const first = paths[0] as string;
+  if (paths.length === 1 && statSync(first, { throwIfNoEntry: false })?.isDirectory())
+    return { files: [], dir: first };
+  return { files: paths, dir: dirname(first) };
+}
+
+/**
+ * A compose file or .env: a few KB. One of megabytes is no compose file, and the YAML parser's
+ * time grows faster than the input's size. No such file is undefined.
+ */
+function readComposeText(f: string): string | undefined {
+  try {
+    return readRegularFile(f, COMPOSE_FILE_MAX).toString("utf8");
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "ENOENT") return undefined;
+    if (e instanceof UnreadableFileError)
+      throw new ConfigError(f, [
+        { path: "", message: `${e.why}: expected a compose file, which is a few KB` },
+      ]);
+    throw new ConfigError(f, [{ path: "", message: `cannot read: ${err.message}` }]);
+  }
+}

@@ -122,6 +122,7 @@ test("compose -> railyard -> compose gives back every supported key", () => {
     dir: "/srv",
     env: {},
     volumesDir: "/var/lib/railyard/volumes",
+    home: "/root",
   });
   const resolved = resolveConfig(imported.config, fakeContext());
   const images = Object.fromEntries(

@@ -109,10 +109,15 @@ export function shellSplit(s: string): string[] | undefined {
 
 /**
  * A project's `.env`: `KEY=value` lines, `#` comments, an optional `export `, and values in
- * single quotes (kept as written) or double quotes (with `\n`, `\"` and `\\`). Returns the
- * variables, or the number of the first line that is none of these.
+ * single quotes (kept as written) or double quotes (with `\n`, `\"` and `\\`). An unquoted or
+ * double-quoted value is interpolated as compose does, from `env` (the environment) first, then
+ * the lines above it (`DATA=$BASE/data`). Returns the variables, or the number of the first line
+ * that is none of these.
  */
-export function parseDotEnv(text: string): { vars: Record<string, string> } | { badLine: number } {
+export function parseDotEnv(
+  text: string,
+  env: Env = {},
+): { vars: Record<string, string> } | { badLine: number; why?: string } {
   const vars: Record<string, string> = {};
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
@@ -121,12 +126,16 @@ export function parseDotEnv(text: string): { vars: Record<string, string> } | { 
     const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*?)\s*$/.exec(line);
     if (!m) return { badLine: i + 1 };
     const raw = m[2] as string;
-    let value = raw;
-    if (/^'.*'$/.test(raw)) value = raw.slice(1, -1);
-    else if (/^".*"$/.test(raw))
-      value = raw.slice(1, -1).replace(/\\([n"\\])/g, (_, c: string) => (c === "n" ? "\n" : c));
-    else value = raw.replace(/\s+#.*$/, "");
-    vars[m[1] as string] = value;
+    if (/^'.*'$/.test(raw)) {
+      vars[m[1] as string] = raw.slice(1, -1);
+      continue;
+    }
+    const value = /^".*"$/.test(raw)
+      ? raw.slice(1, -1).replace(/\\([n"\\])/g, (_, c: string) => (c === "n" ? "\n" : c))
+      : raw.replace(/\s+#.*$/, "");
+    const expanded = interpolate(value, { ...vars, ...env });
+    if (expanded.error) return { badLine: i + 1, why: expanded.error };
+    vars[m[1] as string] = expanded.value;
   }
   return { vars };
 }

@@ -3,14 +3,29 @@ import { isRecord } from "../../util/record.js";
 import type { ContainerConfig } from "../../model/types.js";
 import { type Path, Reader, describe } from "./reader.js";
 
-/** compose's `build:` (a context, or a map) as railyard's; what it cannot carry is named. */
-export function build(v: unknown, at: Path, r: Reader): ContainerConfig["build"] | undefined {
+/**
+ * compose's `build:` (a context, or a map) as railyard's; what it cannot carry is named. A remote
+ * context (a git or https URL) is refused, unless the service names an image too: then the image
+ * is pulled, as compose pulls it rather than build when it can.
+ */
+export function build(
+  v: unknown,
+  at: Path,
+  r: Reader,
+  hasImage: boolean,
+): ContainerConfig["build"] | undefined {
   const remote = (ctx: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(ctx) || ctx.startsWith("git@");
-  if (typeof v === "string") {
-    if (remote(v))
-      return void r.problem(at, `${v} is a remote context; railyard builds from a directory`);
-    return r.hostPath(v);
-  }
+  const refuse = (path: Path, ctx: string) =>
+    hasImage
+      ? r.warn(
+          path,
+          `${ctx} is a remote context: the image is pulled, as compose does; to build it here, clone it and set build to the clone`,
+        )
+      : r.problem(
+          path,
+          `${ctx} is a remote context; railyard builds from a directory: clone it and set build to the clone`,
+        );
+  if (typeof v === "string") return remote(v) ? void refuse(at, v) : r.hostPath(v);
   if (!isRecord(v))
     return void r.problem(at, `expected a context directory or a map, got ${describe(v)}`);
   for (const k of Object.keys(v))
@@ -21,11 +36,7 @@ export function build(v: unknown, at: Path, r: Reader): ContainerConfig["build"]
       );
   const context = v["context"] === undefined ? "." : r.string(v["context"], [...at, "context"]);
   if (context === undefined) return undefined;
-  if (remote(context))
-    return void r.problem(
-      [...at, "context"],
-      `${context} is a remote context; railyard builds from a directory`,
-    );
+  if (remote(context)) return void refuse([...at, "context"], context);
   const out: NonNullable<Exclude<ContainerConfig["build"], string>> = {
     context: r.hostPath(context),
   };

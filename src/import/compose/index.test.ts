@@ -13,6 +13,7 @@ const ctx: ImportContext = {
   dir: "/srv/app",
   env: { TAG: "1.25", EMPTY: "" },
   volumesDir: "/var/lib/railyard/volumes",
+  home: "/home/nas",
 };
 const imp = (services: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
   fromCompose({ services, ...extra }, ctx);
@@ -118,7 +119,8 @@ test("the common keys map onto railyard's, with compose's defaults made explicit
     ports: ["0.0.0.0:8080:80", "127.0.0.1:8443:443", "0.0.0.0:9000-9001:9000-9001"],
     user: "101",
     capabilities: { AUDIT_WRITE: true, MKNOD: true, NET_RAW: true },
-    dependsOn: ["db", "cache"],
+    // builder has only build: it is imported (built here), so the dependency stays.
+    dependsOn: ["db", "cache", "builder"],
     labels: { team: "web" },
     restart: "on-failure",
     stopTimeout: 3,
@@ -527,5 +529,21 @@ test("build: a context or a map; paths from the compose file's directory; the re
   assert.match(
     problems({ x: { build: "https://github.com/example/app.git#main" } }),
     /services\.x\.build: https:\/\/github\.com\/example\/app\.git#main is a remote context/,
+  );
+  // With an image beside it, the image is pulled, as compose does (FreshRSS's compose file).
+  const pulled = imp({
+    rss: {
+      image: "freshrss/freshrss",
+      build: {
+        context: "https://github.com/FreshRSS/FreshRSS.git#latest",
+        dockerfile: "Docker/Dockerfile",
+      },
+    },
+  });
+  assert.equal(pulled.config.containers?.["rss"]?.image, "freshrss/freshrss");
+  assert.equal(pulled.config.containers?.["rss"]?.build, undefined);
+  assert.match(
+    pulled.warnings.join("\n"),
+    /services\.rss\.build\.context: https:\/\/github\.com\/FreshRSS\/FreshRSS\.git#latest is a remote context: the image is pulled, as compose does/,
   );
 });

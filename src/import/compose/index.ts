@@ -42,7 +42,7 @@ export function fromCompose(doc: unknown, ctx: ImportContext): ImportResult {
         message: `expected a compose file (a map with "services"), got ${kindOf(doc)}`,
       },
     ]);
-  const top = interpolateAll(doc, r, []) as Obj;
+  const top = (ctx.interpolated ? doc : interpolateAll(doc, r, [])) as Obj;
   for (const k of Object.keys(top))
     if (!QUIET_TOP.has(k)) r.warn([k], "is not imported; railyard has no such setting");
   const namedVolumes = isRecord(top["volumes"]) ? top["volumes"] : {};
@@ -60,7 +60,7 @@ export function fromCompose(doc: unknown, ctx: ImportContext): ImportResult {
   else {
     const kept = new Set(
       Object.entries(services)
-        .filter(([, s]) => isRecord(s) && s["image"] !== undefined)
+        .filter(([, s]) => isRecord(s) && (s["image"] !== undefined || s["build"] !== undefined))
         .map(([n]) => n),
     );
     // Services whose healthcheck is on: railyard's dependents wait until it passes.

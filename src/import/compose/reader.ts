@@ -15,6 +15,10 @@ export interface ImportContext {
   readonly env: Env;
   /** Where named volumes become host directories. */
   readonly volumesDir: string;
+  /** The user's home, which `~` at the start of a host path names. */
+  readonly home: string;
+  /** The document's strings were interpolated already (a project's files, one by one). */
+  readonly interpolated?: boolean;
 }
 
 export type Path = (string | number)[];
@@ -103,11 +107,16 @@ export class Reader {
       );
     return v;
   }
-  /** A host path from the project: relative ones resolve against its directory. */
-  hostPath(p: string): string {
+  /** A host path from the project: `~` is the user's home, relative ones are the project's. */
+  hostPath(given: string): string {
+    const p = expandHome(given, this.ctx.home);
     return isAbsolute(p) ? posix.normalize(p) : posix.join(this.ctx.dir, p);
   }
 }
+
+/** A host path as compose reads one: `~` (alone, or before a `/`) is the user's home. */
+export const expandHome = (p: string, home: string): string =>
+  p === "~" ? home : p.startsWith("~/") ? posix.join(home, p.slice(2)) : p;
 
 export function describe(v: unknown): string {
   if (v === null) return "null";

@@ -41,7 +41,7 @@ const HANDLERS: readonly { keys: readonly string[]; read: (sv: Service) => void 
       // With build, image names what is built (as compose tags it); without, it is pulled.
       if (s["image"] !== undefined) c.image = r.string(s["image"], key("image")) ?? "";
       if (s["build"] !== undefined) {
-        const b = build(s["build"], key("build"), r);
+        const b = build(s["build"], key("build"), r, s["image"] !== undefined);
         if (b) c.build = b;
       }
     },
