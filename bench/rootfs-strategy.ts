@@ -33,7 +33,7 @@ const plan = planRootfs(c, proc, closure.entries, {
 });
 const files = [...plan.entries].filter(([, e]) => e.kind === "file");
 const baseSpec = renderSpec(c, {
-  hostNofileHard: 1024,
+  rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
   devices: {},
   process: proc,
 });

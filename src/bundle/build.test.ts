@@ -25,7 +25,7 @@ const app = config.containers["app"];
 assert.ok(app);
 
 const FACTS: HostFacts = {
-  nofileHard: 512,
+  hardLimits: { nofile: 512 },
   accounts: { passwd: "root:x:0:0:root:/root:/bin/sh\n", group: "root:x:0:\n" },
   resolvConf: "nameserver 192.0.2.53\n",
   resolvedConf: undefined,
@@ -80,7 +80,7 @@ test("a bundle is planned from what was read before: a device, a nameserver and 
 test("the same inputs plan the same bundle; a changed host fact names a new one, so a switch rebuilds", () => {
   const once = planContainer(config, app, inputs());
   assert.equal(planContainer(config, app, inputs()).fingerprint, once.fingerprint);
-  const lower = planContainer(config, app, inputs({ ...FACTS, nofileHard: 256 }));
+  const lower = planContainer(config, app, inputs({ ...FACTS, hardLimits: { nofile: 256 } }));
   assert.notEqual(lower.fingerprint, once.fingerprint);
   assert.notEqual(lower.dir, once.dir);
   const dns = planContainer(

@@ -23,7 +23,7 @@ import {
 } from "./host.js";
 import { hostProcess, imageProcess, type ProcessInfo } from "./process.js";
 import { planRootfs, type RootfsInputs, type RootfsPlan } from "./rootfs.js";
-import { renderSpec, serializeSpec, type DeviceInfo, type OciSpec } from "./spec.js";
+import { renderSpec, rlimitsFor, serializeSpec, type DeviceInfo, type OciSpec } from "./spec.js";
 import type { OciSeccomp } from "./seccomp.js";
 import { mergeStartEnv } from "./env-files.js";
 import { BuildError } from "../errors.js";
@@ -264,6 +264,8 @@ export interface ContainerPlan {
   readonly fingerprint: string;
   readonly dir: string;
   readonly linkMode: LinkMode;
+  /** What the plan changed from the config to fit this host (a ulimit lowered), to be said. */
+  readonly notes: readonly string[];
 }
 
 /** Read the host and the image for one container, and prepare its mount sources. */
@@ -317,8 +319,9 @@ export function planContainer(
     [...extra, ...secrets],
   );
   const linkMode = linkModeFor(c, rootless);
+  const limits = rlimitsFor(c, facts.hardLimits);
   const spec = renderSpec(c, {
-    hostNofileHard: facts.nofileHard,
+    rlimits: limits.rlimits,
     devices: inputs.devices,
     process: src.process,
     extraMounts: [...extra, ...secrets],
@@ -333,7 +336,7 @@ export function planContainer(
   const fp = fingerprint(specText, rootfs, linkMode);
   // Bundles are named by content, so generations share every bundle that did not change.
   const dir = join(config.stateDir, "bundles", `${c.name}-${fp.slice("sha256:".length, 23)}`);
-  return { rootfs, spec, specText, fingerprint: fp, dir, linkMode };
+  return { rootfs, spec, specText, fingerprint: fp, dir, linkMode, notes: limits.notes };
 }
 
 /** Build (or confirm up to date) the bundle of one container: read, plan, then write. */
@@ -352,7 +355,9 @@ export async function buildContainer(
     fingerprint: fp,
     dir,
     linkMode,
+    notes,
   } = planContainer(config, c, inputs);
+  for (const n of notes) (o.warn ?? log)(n);
   const base = {
     container: c.name,
     bundle: dir,

@@ -45,7 +45,7 @@ function bundle(c: ResolvedContainer, name: string, rootPath?: string): string {
   const real = join(work, "bundles", name);
   mkdirSync(join(real, "rootfs"), { recursive: true });
   const spec = renderSpec(c, {
-    hostNofileHard: 1024,
+    rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
     devices: {},
     process: hostProcess(c, "/bin/busybox"),
     ...(rootPath ? { rootPath } : {}),

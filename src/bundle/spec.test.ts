@@ -8,6 +8,7 @@ import {
   MASKED_PATHS,
   READONLY_PATHS,
   renderSpec,
+  rlimitsFor,
   serializeSpec,
   type SpecInputs,
 } from "./spec.js";
@@ -21,9 +22,11 @@ const container = (c: Record<string, unknown>): ResolvedContainer => {
   assert.ok(r);
   return r;
 };
-const base = { hostNofileHard: 1048576, devices: {} };
+const HOST_LIMITS = { nofile: 1048576, memlock: 8388608, core: -1 };
+const base = { devices: {} };
 const inputsFor = (c: ResolvedContainer): SpecInputs => ({
   ...base,
+  rlimits: rlimitsFor(c, HOST_LIMITS).rlimits,
   process: hostProcess(c, c.args[0] ?? ""),
 });
 const render = (c: ResolvedContainer, extra: Partial<SpecInputs> = {}) =>
@@ -49,8 +52,42 @@ test("the defaults are runc spec's: namespaces, masked and read-only paths, caps
 });
 
 test("rlimits never exceed the host's hard limit", () => {
-  const s = render(container({}), { hostNofileHard: 512 });
+  const c = container({});
+  const s = render(c, { rlimits: rlimitsFor(c, { nofile: 512 }).rlimits });
   assert.deepEqual(s.process.rlimits, [{ type: "RLIMIT_NOFILE", hard: 512, soft: 512 }]);
+});
+
+test("ulimits set the process's rlimits; one above the host's gets the host's, and says so", () => {
+  const c = container({
+    ulimits: { nofile: { soft: 65535, hard: 262144 }, memlock: -1, core: "unlimited", nproc: 4096 },
+  });
+  const { rlimits, notes } = rlimitsFor(c, { nofile: 20000, memlock: 8388608, core: -1 });
+  assert.deepEqual(rlimits, [
+    { type: "RLIMIT_CORE", hard: Infinity, soft: Infinity },
+    { type: "RLIMIT_MEMLOCK", hard: 8388608, soft: 8388608 },
+    { type: "RLIMIT_NOFILE", hard: 20000, soft: 20000 },
+    { type: "RLIMIT_NPROC", hard: 4096, soft: 4096 },
+  ]);
+  assert.deepEqual(notes, [
+    "containers.c.ulimits.memlock: unlimited is above this host's hard limit; the container gets 8388608",
+    "containers.c.ulimits.nofile: 262144 is above this host's hard limit; the container gets 20000",
+  ]);
+  // Unlimited is the kernel's RLIM_INFINITY, 2^64-1, written exactly; the spec stays valid.
+  const text = serializeSpec(render(c, { rlimits }));
+  assert.match(
+    text,
+    /"type": "RLIMIT_CORE",\n\s+"hard": 18446744073709551615,\n\s+"soft": 18446744073709551615/,
+  );
+  assert.deepEqual(validate(JSON.parse(text)), []);
+});
+
+test("shmSize sizes /dev/shm; without it, docker's 64 MiB", () => {
+  const shm = (c: ResolvedContainer) =>
+    render(c).mounts.find((m) => m.destination === "/dev/shm")?.options;
+  assert.ok(shm(container({}))?.includes("size=65536k"));
+  const big = shm(container({ shmSize: "512mb" }));
+  assert.ok(big?.includes("size=524288k"), String(big));
+  assert.equal(big?.filter((o) => o.startsWith("size=")).length, 1);
 });
 
 test("config fields map into the spec, and the result validates against the OCI schema", () => {
@@ -164,6 +201,7 @@ test("an image container starts from podman's capability set; a non-root process
   const renderImage = (c: ResolvedContainer) =>
     renderSpec(c, {
       ...base,
+      rlimits: rlimitsFor(c, HOST_LIMITS).rlimits,
       process: imageProcess(
         c,
         { config: { Cmd: ["/entrypoint.sh"] }, rootfs: { type: "layers", diff_ids: [] } },

@@ -1,4 +1,6 @@
+import { randomUUID } from "node:crypto";
 import type { IdScope } from "../model/ids.js";
+import { ULIMITS } from "../model/ulimits.js";
 import { effectiveCapabilities } from "../model/capabilities.js";
 import { netnsPath } from "../network/script.js";
 import { isPrivateOrNamed, joinedOwner } from "../model/network.js";
@@ -65,8 +67,8 @@ export interface DeviceInfo {
 
 /** Host facts and build-time inputs that the spec depends on. */
 export interface SpecInputs {
-  /** The host's hard RLIMIT_NOFILE; the container never gets more. */
-  readonly hostNofileHard: number;
+  /** The process's rlimits (`rlimitsFor`): within the host's hard limits. */
+  readonly rlimits: OciSpec["process"]["rlimits"];
   /** Devices by host path. */
   readonly devices: Readonly<Record<string, DeviceInfo>>;
   /** The process, from the config alone or combined with the image. */
@@ -159,6 +161,33 @@ const BASE_MOUNTS: OciSpec["mounts"] = [
 
 export const CPU_PERIOD = 100_000;
 const NOFILE_DEFAULT = 1024;
+/** The kernel's "no limit" (RLIM_INFINITY, 2^64-1): a number JSON.stringify cannot write. */
+const RLIM_INFINITY = Number.POSITIVE_INFINITY;
+
+/**
+ * The process's rlimits: `ulimits` (else nofile 1024, runc's default), each within the host's
+ * hard limit (`hostLimits`, -1 for unlimited); `notes` names each one lowered to the host's.
+ */
+export function rlimitsFor(
+  c: ResolvedContainer,
+  hostLimits: Readonly<Record<string, number>>,
+): { rlimits: OciSpec["process"]["rlimits"]; notes: string[] } {
+  const wanted = { nofile: { soft: NOFILE_DEFAULT, hard: NOFILE_DEFAULT }, ...c.ulimits };
+  const notes: string[] = [];
+  const rlimits = Object.entries(wanted)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([name, { soft, hard }]) => {
+      const host = hostLimits[name] ?? -1;
+      const over = (v: number) => host !== -1 && (v === -1 || v > host);
+      if (c.ulimits?.[name] !== undefined && (over(hard) || over(soft)))
+        notes.push(
+          `containers.${c.name}.ulimits.${name}: ${hard === -1 ? "unlimited" : hard} is above this host's hard limit; the container gets ${host}`,
+        );
+      const fit = (v: number) => (over(v) ? host : v === -1 ? RLIM_INFINITY : v);
+      return { type: ULIMITS[name] as string, hard: fit(hard), soft: fit(soft) };
+    });
+  return { rlimits, notes };
+}
 
 function sortedRecord(r: Readonly<Record<string, string>>): Record<string, string> {
   return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -225,7 +254,6 @@ function ambientCapabilities(c: ResolvedContainer, caps: readonly string[]): str
 export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
   const capList = effectiveCapabilities(c);
   const seccomp = seccompFor(c, capList, inputs.customSeccomp);
-  const nofile = Math.min(NOFILE_DEFAULT, inputs.hostNofileHard);
 
   const rootless = inputs.rootless;
   const namespaces = namespacesFor(c, inputs);
@@ -262,7 +290,7 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
         permitted: capList,
         ambient: ambientCapabilities(c, capList),
       },
-      rlimits: [{ type: "RLIMIT_NOFILE", hard: nofile, soft: nofile }],
+      rlimits: inputs.rlimits.map((l) => ({ ...l })),
       noNewPrivileges: true,
     },
     root: { path: inputs.rootPath ?? "rootfs", readonly: c.readonly },
@@ -310,10 +338,15 @@ function mountsFor(c: ResolvedContainer, inputs: SpecInputs): OciSpec["mounts"] 
   const userMounts = [...c.mounts, ...(inputs.extraMounts ?? [])].sort((a, b) =>
     a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0,
   );
-  const base =
-    rootless && c.network === "host"
-      ? BASE_MOUNTS.map((m) => (m.destination === "/sys" ? ROOTLESS_HOST_SYS : m))
-      : BASE_MOUNTS;
+  const shm = c.shmSize;
+  const size = shm === undefined ? undefined : `size=${shm % 1024 === 0 ? `${shm / 1024}k` : shm}`;
+  const base = BASE_MOUNTS.map((m) =>
+    m.destination === "/sys" && rootless && c.network === "host"
+      ? ROOTLESS_HOST_SYS
+      : m.destination === "/dev/shm" && size !== undefined
+        ? { ...m, options: [...(m.options ?? []).filter((o) => !o.startsWith("size=")), size] }
+        : m,
+  );
   return [
     ...base.filter((m) => !userMounts.some((u) => u.destination === m.destination)),
     ...userMounts.map((m) => ({
@@ -386,7 +419,24 @@ function sysctlFor(c: ResolvedContainer, rootless: boolean): { sysctl?: Record<s
   return Object.keys(all).length > 0 ? { sysctl: sortedRecord(all) } : {};
 }
 
+/** A config.json read back (`railyard run` patches a copy): 2^64-1 rlimits stay unlimited. */
+export function parseSpec(text: string): OciSpec {
+  const spec = JSON.parse(text) as OciSpec;
+  for (const l of spec.process.rlimits) {
+    if (l.hard >= 2 ** 64 - 1) l.hard = RLIM_INFINITY;
+    if (l.soft >= 2 ** 64 - 1) l.soft = RLIM_INFINITY;
+  }
+  return spec;
+}
+
 /** The exact bytes written to config.json. */
 export function serializeSpec(spec: OciSpec): string {
-  return `${JSON.stringify(spec, null, 2)}\n`;
+  // An unlimited rlimit is 2^64-1, which a JS number cannot hold: written in by token.
+  const token = `rlimit-infinity-${randomUUID()}`;
+  const text = JSON.stringify(
+    spec,
+    (k, v: unknown) => ((k === "hard" || k === "soft") && v === RLIM_INFINITY ? token : v),
+    2,
+  );
+  return `${text.replaceAll(`"${token}"`, "18446744073709551615")}\n`;
 }

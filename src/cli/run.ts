@@ -77,7 +77,7 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
     const [
       config,
       { buildContainer },
-      { limitsFor },
+      { limitsFor, parseSpec, serializeSpec },
       { effectiveCapabilities },
       { chooseRuntime, hostProbe },
       { runForeground },
@@ -115,7 +115,7 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
     mkdirSync(bundle, { recursive: true, mode: 0o700 });
     // Where a run's config went before it moved to /run: it may hold env-file values.
     rmSync(join(config.stateDir, "run", c.name), { recursive: true, force: true });
-    const spec = JSON.parse(readFileSync(join(built.bundle, "config.json"), "utf8")) as OciSpec;
+    const spec = parseSpec(readFileSync(join(built.bundle, "config.json"), "utf8"));
     spec.process.env = mergeStartEnv(
       spec.process.env,
       readEnvFiles(c, config.file),
@@ -135,7 +135,7 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
       rootPath: built.overlay ? built.overlay.target : join(built.bundle, "rootfs"),
       limits,
     });
-    writeFileSync(join(bundle, "config.json"), `${JSON.stringify(patched, null, 2)}\n`, {
+    writeFileSync(join(bundle, "config.json"), serializeSpec(patched), {
       mode: 0o600,
     });
     const networkScript = await runNetwork(config, c, bundle);

@@ -158,6 +158,11 @@ function service(e: Exporting): ComposeService {
       ...c.cdiDevices,
     ];
   if (Object.keys(c.sysctls).length > 0) s["sysctls"] = { ...c.sysctls };
+  if (c.shmSize !== undefined) s["shm_size"] = formatSize(c.shmSize);
+  if (c.ulimits)
+    s["ulimits"] = Object.fromEntries(
+      Object.entries(c.ulimits).map(([n, l]) => [n, l.soft === l.hard ? l.soft : { ...l }]),
+    );
   if (c.init) s["init"] = true;
 
   s["restart"] = RESTART[c.restart];

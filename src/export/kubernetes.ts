@@ -184,6 +184,12 @@ function warnUnmapped(c: ResolvedContainer, warn: (m: string) => void): void {
   if (c.resources.pids !== undefined)
     warn(`${at}.resources.pids: Kubernetes has no per-container process limit; not exported`);
   if (c.devices.length > 0) warn(`${at}.devices: host devices are not exported`);
+  if (c.shmSize !== undefined)
+    warn(
+      `${at}.shmSize: not exported; mount an emptyDir with medium Memory and a sizeLimit at /dev/shm`,
+    );
+  if (c.ulimits)
+    warn(`${at}.ulimits: not exported; Kubernetes has no rlimits per pod (the runtime's apply)`);
   if (c.cdiDevices.length > 0)
     warn(
       `${at}.devices: CDI devices (${c.cdiDevices.join(", ")}) are not exported; request them as the cluster's device plugin names them (e.g. resources.limits nvidia.com/gpu: 1)`,

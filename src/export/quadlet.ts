@@ -102,6 +102,10 @@ function render(e: Exporting, config: ResolvedConfig): string {
   for (const d of c.devices) k.push(`AddDevice=${d.hostPath}:${d.path}:${d.access}`);
   for (const d of c.cdiDevices) k.push(`AddDevice=${d}`);
   for (const [name, value] of Object.entries(c.sysctls)) k.push(`Sysctl=${name}=${value}`);
+  if (c.shmSize !== undefined) k.push(`ShmSize=${formatSize(c.shmSize)}`);
+  // podman's --ulimit: NAME=SOFT:HARD, -1 for unlimited.
+  for (const [name, l] of Object.entries(c.ulimits ?? {}))
+    k.push(`Ulimit=${name}=${l.soft}:${l.hard}`);
   if (c.init) k.push("RunInit=true");
   if (c.stopSignal !== undefined) k.push(`StopSignal=${c.stopSignal}`);
   k.push(`StopTimeout=${c.stopTimeout}`);

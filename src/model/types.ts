@@ -56,6 +56,9 @@ export interface ResourcesConfig {
   pids?: number;
 }
 
+/** One rlimit: a whole number, or -1 or "unlimited" for none. */
+export type UlimitValue = number | "unlimited";
+
 export interface ContainerConfig {
   /** The program and its arguments: a host program, whose closure becomes the rootfs. */
   args?: string[];
@@ -135,6 +138,18 @@ export interface ContainerConfig {
    * ping). @default {}
    */
   sysctls?: Record<string, string | number>;
+  /**
+   * The size of /dev/shm, in bytes or e.g. "256m", as compose's `shm_size`: databases (PostgreSQL's
+   * parallel queries) and video tools need more than the default. @default "64m" (docker's)
+   */
+  shmSize?: number | string;
+  /**
+   * Resource limits of the container's processes (setrlimit), as compose's `ulimits`: a name
+   * (nofile, nproc, memlock, core, stack, ...) -> one number for both, or `{ soft, hard }`;
+   * -1 or "unlimited" for no limit (not nofile). A limit above this host's own hard limit gets
+   * the host's, and the build says so. @default { nofile: 1024 }
+   */
+  ulimits?: Record<string, UlimitValue | { soft: UlimitValue; hard: UlimitValue }>;
   /**
    * Run a small init (Debian's tini) as PID 1 that reaps zombies and passes signals on to the
    * program, as `docker run --init` and Quadlet's `RunInit=` do. @default false
@@ -417,6 +432,10 @@ export interface ResolvedContainer {
   readonly capabilities: Readonly<Record<string, boolean>>;
   /** `sysctls` as given (railyard's namespace defaults are added in the spec). */
   readonly sysctls: Readonly<Record<string, string>>;
+  /** /dev/shm's size in bytes, when the config sets it (else 64 MiB). */
+  readonly shmSize?: number;
+  /** `ulimits` by compose's name (`nofile`), when the config sets any; -1 is unlimited. */
+  readonly ulimits?: Readonly<Record<string, { readonly soft: number; readonly hard: number }>>;
   readonly init: boolean;
   readonly devices: readonly ResolvedDevice[];
   /** CDI devices by qualified name, in the order given (resolved against the specs at build). */

@@ -56,7 +56,7 @@ test("the hook reads the container's pid from the state runc gives it on stdin",
 test("rootless, a private container's spec makes its own network namespace and runs pasta first", () => {
   const c = config.containers["web"]!;
   const spec = renderSpec(c, {
-    hostNofileHard: 1024,
+    rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
     devices: {},
     process: hostProcess(c, "/bin/true"),
     rootless: SCOPE,
@@ -74,7 +74,7 @@ test("rootless, a private container's spec makes its own network namespace and r
   );
   // As root, the namespace is the network script's, joined by path, and there is no hook.
   const root = renderSpec(c, {
-    hostNofileHard: 1024,
+    rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
     devices: {},
     process: hostProcess(c, "/bin/true"),
   });

@@ -70,6 +70,37 @@ describe("railyard run under runc", () => {
     assert.equal((await railyard([...cfg, "run", "seven"])).code, 7);
   });
 
+  test("shmSize sizes /dev/shm and ulimits set the limits, never above the host's, said when lowered", async () => {
+    const hostNofile = Number(
+      /^Max open files\s+\S+\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"))?.[1],
+    );
+    const cfg = config("limits", {
+      db: {
+        args: [
+          "/bin/busybox",
+          "sh",
+          "-c",
+          "df -k /dev/shm | tail -1; ulimit -Sn; ulimit -Hn; ulimit -Hc",
+        ],
+        shmSize: "256m",
+        ulimits: { nofile: { soft: 4096, hard: hostNofile + 1000 }, core: "unlimited" },
+      },
+    });
+    const r = await railyard([...cfg, "run", "db"]);
+    assert.equal(r.code, 0, r.stderr);
+    const [df, soft, hard, core] = r.stdout.trim().split("\n");
+    assert.match(df ?? "", /^shm\s+262144\s/);
+    assert.equal(soft, "4096");
+    assert.equal(hard, String(hostNofile));
+    assert.equal(core, "unlimited");
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `containers\\.db\\.ulimits\\.nofile: ${hostNofile + 1000} is above this host's hard limit; the container gets ${hostNofile}`,
+      ),
+    );
+  });
+
   test("a #!/bin/sh script runs, with only its closure in the rootfs", async () => {
     const script = join(dir, "greet.sh");
     writeFileSync(script, '#!/bin/sh\necho "script says $1"\n');

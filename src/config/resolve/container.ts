@@ -35,7 +35,7 @@ import type {
   ResolvedUser,
 } from "../../model/types.js";
 import { resolveImage } from "./image.js";
-import { resolveResources, resolveSysctls } from "./limits.js";
+import { resolveResources, resolveShmSize, resolveSysctls, resolveUlimits } from "./limits.js";
 import { portOrigin, resolveAttachments } from "./network.js";
 import { formatPath } from "./problems.js";
 import { resolveContainerSecrets } from "./secrets.js";
@@ -87,6 +87,8 @@ export function resolveContainer(
   const environment = resolveEnvironment(c, r);
   const stopSignal = resolveStopSignal(c, isImage, r);
   const resources = resolveResources(c, r);
+  const shmSize = resolveShmSize(c, r);
+  const ulimits = resolveUlimits(c, r);
 
   if (problems > 0 || (!user && !isImage)) return undefined;
   return Object.freeze({
@@ -110,6 +112,8 @@ export function resolveContainer(
     labels: c.labels ?? {},
     capabilities,
     sysctls,
+    ...(shmSize !== undefined ? { shmSize } : {}),
+    ...(ulimits !== undefined ? { ulimits } : {}),
     init: c.init ?? false,
     devices,
     cdiDevices,

@@ -517,6 +517,61 @@ test("healthcheck: docker's defaults, durations in milliseconds, the test's form
     assert.match(semantic, needle);
 });
 
+test("shmSize and ulimits: sizes and limits as compose gives them; each bad value named", () => {
+  const ok = resolveConfig(
+    {
+      containers: {
+        db: {
+          image: "postgres",
+          shmSize: "128mb",
+          ulimits: { nofile: { soft: 65535, hard: 262144 }, memlock: -1, nproc: "4096" },
+        },
+      },
+    },
+    ctx,
+  ).containers["db"];
+  assert.equal(ok?.shmSize, 128 * 1024 ** 2);
+  assert.deepEqual(ok?.ulimits, {
+    memlock: { soft: -1, hard: -1 },
+    nofile: { soft: 65535, hard: 262144 },
+    nproc: { soft: 4096, hard: 4096 },
+  });
+  assert.throws(
+    () =>
+      resolveConfig(
+        {
+          containers: {
+            a: {
+              image: "x",
+              shmSize: "lots",
+              ulimits: { nofile: -1, files: 10, core: { soft: 10, hard: 5 }, stack: 1.5 },
+            },
+          },
+        },
+        ctx,
+      ),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      const m = e.message;
+      assert.match(
+        m,
+        /containers\.a\.shmSize: "lots" is not a size\. expected bytes or e\.g\. "512m", "2g" \(the size of \/dev\/shm\)/,
+      );
+      assert.match(m, /containers\.a\.ulimits\.nofile: nofile cannot be unlimited/);
+      assert.match(
+        m,
+        /containers\.a\.ulimits\.files: is not a limit\. expected one of as, core, cpu/,
+      );
+      assert.match(m, /containers\.a\.ulimits\.core: soft 10 is above hard 5/);
+      assert.match(
+        m,
+        /containers\.a\.ulimits\.stack: 1\.5 is not a limit\. expected a whole number/,
+      );
+      return true;
+    },
+  );
+});
+
 test("sysctls: only namespaced ones, net.* not on the host's network, each mistake named", () => {
   const ok = resolveConfig(
     {

@@ -3,6 +3,7 @@ import type { Report } from "./context.js";
 import { parseSize } from "../../model/parse.js";
 import type { ContainerConfig } from "../../model/types.js";
 import { joinedOwner } from "../../model/network.js";
+import { MAX_NOFILE, ULIMITS } from "../../model/ulimits.js";
 
 /** Limits systemd and runc take as meant (beyond them they mean nothing, or no limit). */
 export const MIN_MEMORY = 6 * 1024 ** 2;
@@ -81,4 +82,63 @@ export function resolveResources(
     else resources.pids = pids;
   }
   return resources;
+}
+
+/** /dev/shm's size: bytes, at least a page and at most what memory limits take as meant. */
+export function resolveShmSize(c: ContainerConfig, r: Report): number | undefined {
+  if (c.shmSize === undefined) return undefined;
+  const p = parseSize(c.shmSize);
+  if (!p.ok) return void r(["shmSize"], `${p.error} (the size of /dev/shm)`);
+  if (p.value < 4096 || p.value > MAX_MEMORY)
+    return void r(
+      ["shmSize"],
+      `${JSON.stringify(c.shmSize)} is out of range. expected from "4k" to "8192t"`,
+    );
+  return p.value;
+}
+
+/** `ulimits`: known names, whole numbers (or unlimited), soft at most hard. -1 is unlimited. */
+export function resolveUlimits(
+  c: ContainerConfig,
+  r: Report,
+): Record<string, { soft: number; hard: number }> | undefined {
+  if (c.ulimits === undefined) return undefined;
+  const out: Record<string, { soft: number; hard: number }> = {};
+  for (const [name, given] of Object.entries(c.ulimits).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (ULIMITS[name] === undefined) {
+      r(["ulimits", name], `is not a limit. expected one of ${Object.keys(ULIMITS).join(", ")}`);
+      continue;
+    }
+    const value = (v: unknown, path: (string | number)[]): number | undefined => {
+      if (v === -1 || v === "unlimited") {
+        if (name !== "nofile") return -1;
+        return void r(path, `nofile cannot be unlimited. expected a number up to ${MAX_NOFILE}`);
+      }
+      const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
+      if (typeof n === "number" && Number.isSafeInteger(n) && n >= 0)
+        return name === "nofile" && n > MAX_NOFILE
+          ? void r(path, `${n} is more than Linux allows (${MAX_NOFILE})`)
+          : n;
+      return void r(
+        path,
+        `${JSON.stringify(v)} is not a limit. expected a whole number${name === "nofile" ? "" : ', or -1 or "unlimited"'}`,
+      );
+    };
+    const pair =
+      typeof given === "object"
+        ? {
+            soft: value(given.soft, ["ulimits", name, "soft"]),
+            hard: value(given.hard, ["ulimits", name, "hard"]),
+          }
+        : { soft: value(given, ["ulimits", name]), hard: value(given, ["ulimits", name]) };
+    if (pair.soft === undefined || pair.hard === undefined) continue;
+    const above = (a: number, b: number) => b !== -1 && (a === -1 || a > b);
+    if (above(pair.soft, pair.hard))
+      r(
+        ["ulimits", name],
+        `soft ${pair.soft} is above hard ${pair.hard}; soft must be at most hard`,
+      );
+    else out[name] = { soft: pair.soft, hard: pair.hard };
+  }
+  return out;
 }

@@ -70,6 +70,17 @@ export const containerSchema = v.strictObject({
   labels: opt(strMap),
   capabilities: opt(v.record(v.string(), v.boolean())),
   sysctls: opt(v.record(v.string(), v.union([str, v.number()]))),
+  shmSize: opt(v.union([v.number(), str])),
+  ulimits: opt(
+    v.record(
+      v.string(),
+      v.union([
+        v.number(),
+        str,
+        v.strictObject({ soft: v.union([v.number(), str]), hard: v.union([v.number(), str]) }),
+      ]),
+    ),
+  ),
   init: opt(v.boolean()),
   devices: opt(strList),
   restart: opt(

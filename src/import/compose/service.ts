@@ -4,7 +4,12 @@
  */
 import { isRecord } from "../../util/record.js";
 import { parseDuration } from "../../model/parse.js";
-import type { ContainerConfig, HealthcheckConfig, RestartPolicy } from "../../model/types.js";
+import type {
+  ContainerConfig,
+  HealthcheckConfig,
+  RestartPolicy,
+  UlimitValue,
+} from "../../model/types.js";
 import { build } from "./build.js";
 import { capabilities, sysctls } from "./capabilities.js";
 import { ports, serviceNetwork } from "./network.js";
@@ -165,6 +170,33 @@ const HANDLERS: readonly { keys: readonly string[]; read: (sv: Service) => void 
     keys: ["sysctls"],
     read: ({ s, r, c, key }) => {
       sysctls(s["sysctls"], key("sysctls"), r, c);
+    },
+  },
+  {
+    keys: ["shm_size"],
+    read: ({ s, r, put, key }) => {
+      const v = s["shm_size"];
+      if (v !== undefined) put("shmSize", typeof v === "number" ? v : r.string(v, key("shm_size")));
+    },
+  },
+  {
+    keys: ["ulimits"],
+    read: ({ s, r, put, key }) => {
+      const v = s["ulimits"];
+      if (v === undefined) return;
+      if (!isRecord(v)) return r.problem(key("ulimits"), `expected a map, got ${describe(v)}`);
+      // Values as compose gives them; railyard's own check names any it cannot take.
+      put(
+        "ulimits",
+        Object.fromEntries(
+          Object.entries(v).map(([name, l]) => [
+            name,
+            isRecord(l)
+              ? { soft: l["soft"] as UlimitValue, hard: l["hard"] as UlimitValue }
+              : (l as UlimitValue),
+          ]),
+        ),
+      );
     },
   },
   {
