@@ -1,4 +1,4 @@
-import { resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { loadConfig } from "../config/load.js";
 import type { ResolvedConfig } from "../model/types.js";
 import { UsageError } from "../errors.js";
@@ -50,11 +50,47 @@ export function loadFor(
     ...(user ? { defaultStateDir: user.stateDir } : {}),
     ...(user ? { rootless: user.scope } : {}),
     ...(o.compiledOnly ? { compiledOnly: true } : {}),
+    compose: (file) => composeAsConfig(ctx, file, user?.stateDir),
   });
   return loading.then((config) => {
     if (ctx.loaded) ctx.loaded.stateDir = config.stateDir;
     return config;
   });
+}
+
+/**
+ * A compose file given as the config (`railyard -c compose.yaml switch`): read through the
+ * importer, as `railyard import compose` reads it, its notes said once on stderr. A file named
+ * as compose names its default (compose.yaml) is read with its directory's COMPOSE_FILE, .env
+ * and override file, as `docker compose up` there reads it; another name is that file alone.
+ */
+async function composeAsConfig(
+  ctx: CommandContext,
+  file: string,
+  userStateDir: string | undefined,
+): Promise<unknown> {
+  const [{ readComposeProject }, { DEFAULT_FILES }, { DEFAULT_STATE_DIR }, { homedir }] =
+    await Promise.all([
+      import("../import/read-project.js"),
+      import("../import/compose/project.js"),
+      import("../config/resolve/index.js"),
+      import("node:os"),
+    ]);
+  const stateDir =
+    ctx.args.globals.stateDir !== undefined
+      ? resolve(ctx.cwd, ctx.args.globals.stateDir)
+      : (userStateDir ?? DEFAULT_STATE_DIR);
+  const byDir = DEFAULT_FILES.includes(basename(file));
+  const project = readComposeProject({
+    files: byDir ? [] : [file],
+    dir: dirname(file),
+    env: ctx.env,
+    profiles: [],
+    volumesDir: join(stateDir, "volumes"),
+    home: ctx.env["HOME"] ?? homedir(),
+  });
+  for (const w of project.warnings) ctx.info(`${file}: note: ${w}`);
+  return project.config;
 }
 
 export interface Command {

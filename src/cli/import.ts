@@ -1,13 +1,9 @@
-import { readRegularFile, UnreadableFileError } from "../util/read-file.js";
-import { statSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, relative, resolve } from "node:path";
-import { ConfigError, UsageError } from "../errors.js";
+import { relative, resolve } from "node:path";
+import { UsageError } from "../errors.js";
 import type { Command } from "./context.js";
 
 const FORMATS = ["ts", "json", "yaml"] as const;
-/** The largest compose file (or .env) import reads: the largest real ones are about 10 KB. */
-const COMPOSE_FILE_MAX = 1 << 20;
 
 export const importCommand: Command = {
   name: "import",
@@ -61,31 +57,23 @@ With --json, prints { "config": {...}, "warnings": [...], "files": [...] } inste
     const format = (ctx.args.flags["format"] as string | undefined) ?? "ts";
     if (!FORMATS.includes(format as (typeof FORMATS)[number]))
       throw new UsageError(`--format ${JSON.stringify(format)}: expected ts, json or yaml`);
-    const [{ fromCompose }, { composeProject }, { resolveConfig }, { hostResolveContext }] =
+    const [{ readComposeProject, projectPaths }, { resolveConfig }, { hostResolveContext }] =
       await Promise.all([
-        import("../import/compose/index.js"),
-        import("../import/compose/project.js"),
+        import("../import/read-project.js"),
         import("../config/resolve/index.js"),
         import("../config/load.js"),
       ]);
-    const { files, dir } = projectPaths(ctx.cwd, [...given, ...(ctx.args.lists["file"] ?? [])]);
-    const project = composeProject(
-      { files, dir, env: ctx.env, profiles: ctx.args.lists["profile"] ?? [] },
-      readComposeText,
-    );
-    const path = project.files[0] as string;
     const volumesDir =
       (ctx.args.flags["volumes-dir"] as string | undefined) ?? "/var/lib/railyard/volumes";
-    const imported = fromCompose(project.doc, {
-      file: path,
-      dir: project.dir,
-      env: project.env,
+    const project = readComposeProject({
+      ...projectPaths(ctx.cwd, [...given, ...(ctx.args.lists["file"] ?? [])]),
+      env: ctx.env,
+      profiles: ctx.args.lists["profile"] ?? [],
       volumesDir: resolve(ctx.cwd, volumesDir),
       home: ctx.env["HOME"] ?? homedir(),
-      interpolated: true,
     });
-    const config = imported.config;
-    const warnings = [...project.warnings, ...imported.warnings];
+    const { config, warnings } = project;
+    const path = project.files[0] as string;
     // The config must be one railyard accepts; its problems point at railyard's keys.
     resolveConfig(config, hostResolveContext(`${path} (imported)`));
 
@@ -114,35 +102,3 @@ With --json, prints { "config": {...}, "warnings": [...], "files": [...] } inste
     return 0;
   },
 };
-
-/**
- * The files and project directory the arguments name: a directory (or none: the current one)
- * lets the project find its files; files are merged in order, and the first one's directory is
- * the project's.
- */
-function projectPaths(cwd: string, args: readonly string[]): { files: string[]; dir: string } {
-  const paths = args.map((a) => resolve(cwd, a));
-  if (paths.length === 0) return { files: [], dir: cwd };
-  const first = paths[0] as string;
-  if (paths.length === 1 && statSync(first, { throwIfNoEntry: false })?.isDirectory())
-    return { files: [], dir: first };
-  return { files: paths, dir: dirname(first) };
-}
-
-/**
- * A compose file or .env: a few KB. One of megabytes is no compose file, and the YAML parser's
- * time grows faster than the input's size. No such file is undefined.
- */
-function readComposeText(f: string): string | undefined {
-  try {
-    return readRegularFile(f, COMPOSE_FILE_MAX).toString("utf8");
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === "ENOENT") return undefined;
-    if (e instanceof UnreadableFileError)
-      throw new ConfigError(f, [
-        { path: "", message: `${e.why}: expected a compose file, which is a few KB` },
-      ]);
-    throw new ConfigError(f, [{ path: "", message: `cannot read: ${err.message}` }]);
-  }
-}

@@ -3,7 +3,7 @@ import { parseIdFile } from "../model/accounts.js";
 import { readOr } from "../util/read-file.js";
 import { jsonProblem, yamlProblem } from "../util/parse-error.js";
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, extname, resolve as resolvePath } from "node:path";
+import { basename, dirname, extname, resolve as resolvePath } from "node:path";
 import { ConfigError } from "../errors.js";
 import { compiledConfig, configCacheDir, type CompiledOnly } from "./compile.js";
 import { evaluateConfig } from "./evaluate.js";
@@ -257,16 +257,30 @@ export interface LoadOptions extends FindOptions {
   readonly rootless?: RootlessScope;
   /** Run a script config only if it was compiled and loaded before (readConfigFile). */
   readonly compiledOnly?: boolean;
+  /**
+   * Reads a compose file as a config: the importer lives on a floor above this one, so the CLI
+   * passes it in. Without it, a compose file is read as a railyard config (and refused).
+   */
+  readonly compose?: (file: string) => Promise<unknown>;
 }
+
+/** compose.yaml, docker-compose.yml, compose.prod.yaml, ...: the names compose files go by. */
+export const isComposeName = (file: string): boolean =>
+  /^(docker-)?compose(\.[\w.-]+)?\.ya?ml$/.test(basename(file));
 
 /** Find, read, validate: the one call the CLI makes to get a ResolvedConfig. */
 export async function loadConfig(o: LoadOptions): Promise<Readonly<ResolvedConfig>> {
   const file = findConfigFile(o);
-  const raw = await readConfigFile(
-    file,
-    { command: o.command, env: o.env },
-    o.compiledOnly ? { compiledOnly: true } : {},
-  );
+  let raw =
+    o.compose && isComposeName(file)
+      ? await o.compose(file)
+      : await readConfigFile(
+          file,
+          { command: o.command, env: o.env },
+          o.compiledOnly ? { compiledOnly: true } : {},
+        );
+  // A YAML file of another name that is a compose file (services, no containers) is one too.
+  if (o.compose && !isComposeName(file) && isComposeDoc(file, raw)) raw = await o.compose(file);
   return resolveConfig(raw, {
     ...hostResolveContext(file),
     ...(o.rootless ? { rootless: o.rootless } : {}),
@@ -276,3 +290,10 @@ export async function loadConfig(o: LoadOptions): Promise<Readonly<ResolvedConfi
 }
 
 export const configDir = (c: ResolvedConfig): string => dirname(c.file);
+
+const isComposeDoc = (file: string, raw: unknown): boolean =>
+  /\.ya?ml$/.test(file) &&
+  typeof raw === "object" &&
+  raw !== null &&
+  "services" in raw &&
+  !("containers" in raw);

@@ -92,6 +92,14 @@ async function importCompose(
   return { cfg: ["--config", file], file, stderr: imp.stderr };
 }
 
+/** A compose project's directory, with a page at PAGE/index.html for its web server. */
+function composeHome(name: string, page: string, text: string): string {
+  const home = join(dir, name);
+  mkdirSync(join(home, page), { recursive: true });
+  writeFileSync(join(home, page, "index.html"), text);
+  return home;
+}
+
 /** Pull, unpack and build on the host, where the registry is reachable. */
 async function buildOnHost(cfg: string[]): Promise<void> {
   const r = await railyard([...cfg, "build"], { timeoutMs: 300_000 });
@@ -337,9 +345,7 @@ describe("switch under systemd", () => {
   });
 
   test("the same images from `import compose` output, as a compose user writes paths (trailing slashes) and networks (two, an alias, IPv6, [::1])", async () => {
-    const home = join(dir, "compose");
-    mkdirSync(join(home, "site"), { recursive: true });
-    writeFileSync(join(home, "site/index.html"), "from compose\n");
+    const home = composeHome("compose", "site", "from compose\n");
     writeFileSync(
       join(home, "compose.yaml"),
       `services:
@@ -386,6 +392,74 @@ networks:
     assert.equal(hosts.code, 0, hosts.stderr);
     assert.match(hosts.stdout, /^10\.\d+\.\d+\.\d+\s+db\b.*\bdatabase\b/m);
     assert.ok(readFileSync(file, "utf8").length > 0);
+    await leave(cfg);
+  });
+});
+
+describe("a compose project as the config", () => {
+  test("railyard -c compose.yaml switch: its .env (expanded), override file, profiles, shm_size and ulimits, as docker compose up reads them", async () => {
+    // Shaped like immich's: a server, a database with shm_size, paths from an .env that uses
+    // its own variables, the port in compose.override.yaml, an opt-in service in a profile.
+    const home = composeHome("photos", "library/upload", "photos\n");
+    writeFileSync(
+      join(home, ".env"),
+      `BASE=./library\nUPLOAD_LOCATION=$BASE/upload\nDB_DATA_LOCATION=\${BASE}/postgres\nDB_PASSWORD=secret\n`,
+    );
+    writeFileSync(
+      join(home, "compose.yaml"),
+      `name: photos
+services:
+  server:
+    image: ${nginxRef}
+    volumes:
+      - \${UPLOAD_LOCATION}:/usr/share/nginx/html:ro
+    depends_on: [database]
+  database:
+    image: ${pgRef}
+    environment:
+      POSTGRES_PASSWORD: \${DB_PASSWORD}
+    volumes:
+      - \${DB_DATA_LOCATION}:/var/lib/postgresql/data
+    shm_size: 128mb
+    ulimits:
+      nofile: { soft: 4096, hard: 8192 }
+    ports: ["127.0.0.1:35433:5432"]
+  backup:
+    image: ${pgRef}
+    profiles: [backup]
+x-railyard:
+  registries: { "${registry.host}": { insecure: true } }
+`,
+    );
+    writeFileSync(
+      join(home, "compose.override.yaml"),
+      `services:\n  server:\n    ports: ["127.0.0.1:38081:80"]\n`,
+    );
+    const cfg = ["-c", join(home, "compose.yaml"), "--state-dir", join(home, "state")];
+    await buildOnHost(cfg);
+    const r = await sd.railyard([...cfg, "switch"]);
+    assert.equal(r.code, 0, r.stderr);
+    // The note about the service left out is said, as the import says it.
+    assert.match(r.stderr, /services\.backup: in the profile backup, which is not active/);
+    await pgSays(35433, "select 1", "1");
+    await webSays(38081, "photos\n");
+    // The database's files are where the .env's expanded path puts them.
+    assert.ok(existsSync(join(home, "library/postgres/PG_VERSION")));
+    const shm = await sd.railyard([...cfg, "exec", "database", "--", "df", "-k", "/dev/shm"]);
+    assert.match(shm.stdout, /\s131072\s/, shm.stdout + shm.stderr);
+    // A process started in the container gets the limits (PostgreSQL raises its own soft one).
+    const limits = await sd.railyard([
+      ...cfg,
+      "exec",
+      "database",
+      "--",
+      "sh",
+      "-c",
+      "ulimit -Sn; ulimit -Hn",
+    ]);
+    assert.equal(limits.stdout, "4096\n8192\n", limits.stderr);
+    const status = await sd.railyard([...cfg, "--json", "status"]);
+    assert.doesNotMatch(status.stdout, /backup/);
     await leave(cfg);
   });
 });

@@ -17,9 +17,9 @@ const ctx: ImportContext = {
 };
 const imp = (services: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
   fromCompose({ services, ...extra }, ctx);
-const problems = (services: Record<string, unknown>) => {
+const problems = (services: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
   try {
-    imp(services);
+    imp(services, extra);
   } catch (e) {
     assert.ok(e instanceof ConfigError);
     return e.message;
@@ -545,5 +545,22 @@ test("build: a context or a map; paths from the compose file's directory; the re
   assert.match(
     pulled.warnings.join("\n"),
     /services\.rss\.build\.context: https:\/\/github\.com\/FreshRSS\/FreshRSS\.git#latest is a remote context: the image is pulled, as compose does/,
+  );
+});
+
+test("x-railyard carries railyard's own settings in a compose file; other x- keys are quiet", () => {
+  const { config, warnings } = imp(
+    { app: { image: "nginx" } },
+    {
+      "x-railyard": { stateDir: "/tank/railyard", registries: { "nas:5000": { insecure: true } } },
+      "x-logging": { driver: "json-file" },
+    },
+  );
+  assert.equal(config.stateDir, "/tank/railyard");
+  assert.deepEqual(config.registries, { "nas:5000": { insecure: true } });
+  assert.doesNotMatch(warnings.join("\n"), /x-logging|x-railyard/);
+  assert.match(
+    problems({ app: { image: "nginx" } }, { "x-railyard": { containers: {} } }),
+    /x-railyard\.containers: containers come from services; set their keys there/,
   );
 });

@@ -44,7 +44,10 @@ export function fromCompose(doc: unknown, ctx: ImportContext): ImportResult {
     ]);
   const top = (ctx.interpolated ? doc : interpolateAll(doc, r, [])) as Obj;
   for (const k of Object.keys(top))
-    if (!QUIET_TOP.has(k)) r.warn([k], "is not imported; railyard has no such setting");
+    // x- keys are compose's extension fields (anchors for YAML aliases): nothing to run.
+    if (!QUIET_TOP.has(k) && !k.startsWith("x-"))
+      r.warn([k], "is not imported; railyard has no such setting");
+  const own = railyardKeys(top["x-railyard"], r);
   const namedVolumes = isRecord(top["volumes"]) ? top["volumes"] : {};
   for (const [name, v] of Object.entries(namedVolumes))
     if (isRecord(v) && Object.keys(v).length > 0)
@@ -100,6 +103,7 @@ export function fromCompose(doc: unknown, ctx: ImportContext): ImportResult {
   if (r.problems.length > 0) throw new ConfigError(ctx.file, r.problems);
   return {
     config: {
+      ...own,
       ...(project !== undefined ? { project } : {}),
       ...(Object.keys(networks).length > 0 ? { networks } : {}),
       ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
@@ -107,6 +111,23 @@ export function fromCompose(doc: unknown, ctx: ImportContext): ImportResult {
     },
     warnings: r.warnings,
   };
+}
+
+/**
+ * `x-railyard:` railyard's own top-level settings in a compose file (stateDir, registries,
+ * runtime, onFailure, ...), which compose ignores as an extension field: a compose file used as
+ * the config keeps them. railyard's validation checks them with the rest.
+ */
+function railyardKeys(v: unknown, r: Reader): Partial<UserConfig> {
+  if (v === undefined) return {};
+  if (!isRecord(v)) {
+    r.problem(["x-railyard"], `expected a map of railyard's settings, got ${describe(v)}`);
+    return {};
+  }
+  const { containers, ...rest } = v;
+  if (containers !== undefined)
+    r.problem(["x-railyard", "containers"], "containers come from services; set their keys there");
+  return rest as Partial<UserConfig>;
 }
 
 /**
