@@ -151,7 +151,26 @@ export function containerResolvConf(
 ): string | undefined {
   if (c.network === "none") return undefined;
   if (c.network === "host") return facts.resolvConf;
-  return privateResolvConf(facts.resolvConf, facts.resolvedConf);
+  const base = privateResolvConf(facts.resolvConf, facts.resolvedConf);
+  return c.dns ? withDns(base, c.dns) : base;
+}
+
+/**
+ * The config's `dns` over a resolv.conf: its servers replace the nameservers, its search
+ * domains the search line, and its options are added. Pure.
+ */
+export function withDns(text: string, dns: NonNullable<ResolvedContainer["dns"]>): string {
+  const keep = text
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .filter((l) => !(dns.servers.length > 0 && /^\s*(nameserver\s|#)/.test(l)))
+    .filter((l) => !(dns.search.length > 0 && /^\s*(search|domain)\s/.test(l)));
+  return `${[
+    ...keep,
+    ...dns.servers.map((s) => `nameserver ${s}`),
+    ...(dns.search.length > 0 ? [`search ${dns.search.join(" ")}`] : []),
+    ...(dns.options.length > 0 ? [`options ${dns.options.join(" ")}`] : []),
+  ].join("\n")}\n`;
 }
 
 /**

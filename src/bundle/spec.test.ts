@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { resolveConfig, type ResolveContext } from "../config/resolve/index.js";
 import type { ResolvedContainer } from "../model/types.js";
 import { ociValidator } from "../../tests/helpers/oci-schema.js";
+import { withDns } from "./host.js";
 import { hostProcess, imageProcess } from "./process.js";
 import {
   MASKED_PATHS,
@@ -307,4 +308,24 @@ test("CDI devices add their nodes (with cgroup rules), hooks after pasta's, grou
     createContainer: [{ path: "/usr/bin/vendor-hook", args: ["vendor-hook", "ldcache"] }],
     poststop: [{ path: "/usr/bin/vendor-hook", timeout: 5 }],
   });
+});
+
+test("pid host leaves out the pid namespace, and only it", () => {
+  const types = (c: ResolvedContainer) => render(c).linux.namespaces.map((n) => n.type);
+  assert.deepEqual(types(container({ pid: "host" })), ["network", "ipc", "uts", "mount"]);
+  assert.deepEqual(types(container({})), ["pid", "network", "ipc", "uts", "mount"]);
+});
+
+test("dns: the config's servers and search domains replace the host's; options are added", () => {
+  const text = withDns("nameserver 192.0.2.1\nsearch lan\noptions rotate\n", {
+    servers: ["9.9.9.9"],
+    search: ["home.arpa"],
+    options: ["ndots:2"],
+  });
+  assert.equal(text, "options rotate\nnameserver 9.9.9.9\nsearch home.arpa\noptions ndots:2\n");
+  // Without servers the host's stay.
+  assert.equal(
+    withDns("nameserver 192.0.2.1\n", { servers: [], search: [], options: ["edns0"] }),
+    "nameserver 192.0.2.1\noptions edns0\n",
+  );
 });

@@ -319,7 +319,7 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
 function namespacesFor(c: ResolvedContainer, inputs: SpecInputs): OciSpec["linux"]["namespaces"] {
   const rootless = inputs.rootless;
   return ["pid", "network", "ipc", "uts", "mount", ...(rootless ? ["user"] : [])]
-    .filter((t) => !(t === "network" && c.network === "host"))
+    .filter((t) => !(t === "network" && c.network === "host") && !(t === "pid" && c.pid === "host"))
     .map((type) =>
       type !== "network"
         ? { type }

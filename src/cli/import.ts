@@ -29,6 +29,7 @@ changes.
 
 Read: image, build (context, dockerfile, args, target), command, entrypoint, environment, env_file, volumes (bind, named and tmpfs), tmpfs,
 ports, user, restart, depends_on, read_only, cap_add/cap_drop, mem_limit, cpus, pids_limit, shm_size, ulimits,
+dns, dns_search, dns_opt, pid (host),
 deploy.resources.limits, GPU reservations and gpus (as CDI devices), healthcheck, hostname,
 working_dir, labels, devices, stop_signal,
 stop_grace_period, network_mode (host or none), networks, pull_policy, security_opt no-new-privileges,

@@ -8,7 +8,8 @@ import { effectiveCapabilities } from "../model/capabilities.js";
 import { formatDuration, formatPorts, parseSize, publishedPort } from "../model/parse.js";
 import type { ResolvedConfig, ResolvedContainer, ResolvedMount } from "../model/types.js";
 import { joinedOwner } from "../model/network.js";
-import { imageContainers, sortedEntries, warnHostSpecific, type ExportResult } from "./common.js";
+import { imageContainers, sortedEntries, type ExportResult } from "./common.js";
+import { warnUnmapped } from "./kubernetes-unmapped.js";
 import { dnsLabel } from "./names.js";
 
 export type KubeObject = Record<string, unknown> & {
@@ -169,61 +170,6 @@ function podVolumes(
 /** Capabilities as Kubernetes takes them: drop ALL, then add exactly the set railyard grants. */
 function capabilities(c: ResolvedContainer): { drop: string[]; add: string[] } {
   return { drop: ["ALL"], add: effectiveCapabilities(c).map((x) => x.replace(/^CAP_/, "")) };
-}
-
-/** The sysctls a kubelet allows without --allowed-unsafe-sysctls (Kubernetes 1.29+). */
-const KUBERNETES_SAFE_SYSCTLS = [
-  "kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies",
-  "net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start",
-  "net.ipv4.ip_local_reserved_ports", "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout",
-  "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes",
-]; // prettier-ignore
-
-function warnUnmapped(c: ResolvedContainer, warn: (m: string) => void): void {
-  const at = `containers.${c.name}`;
-  if (c.resources.pids !== undefined)
-    warn(`${at}.resources.pids: Kubernetes has no per-container process limit; not exported`);
-  if (c.devices.length > 0) warn(`${at}.devices: host devices are not exported`);
-  if (c.shmSize !== undefined)
-    warn(
-      `${at}.shmSize: not exported; mount an emptyDir with medium Memory and a sizeLimit at /dev/shm`,
-    );
-  if (c.ulimits)
-    warn(`${at}.ulimits: not exported; Kubernetes has no rlimits per pod (the runtime's apply)`);
-  if (c.cdiDevices.length > 0)
-    warn(
-      `${at}.devices: CDI devices (${c.cdiDevices.join(", ")}) are not exported; request them as the cluster's device plugin names them (e.g. resources.limits nvidia.com/gpu: 1)`,
-    );
-  if (c.init)
-    warn(
-      `${at}.init: not exported; Kubernetes has no init per container (shareProcessNamespace makes the pause process PID 1)`,
-    );
-  const unsafe = Object.keys(c.sysctls).filter((k) => !KUBERNETES_SAFE_SYSCTLS.includes(k));
-  if (unsafe.length > 0)
-    warn(
-      `${at}.sysctls: ${unsafe.join(", ")} ${unsafe.length === 1 ? "is" : "are"} not among Kubernetes' safe sysctls; the kubelet must allow ${unsafe.length === 1 ? "it" : "them"} (--allowed-unsafe-sysctls)`,
-    );
-  if (c.restart !== "always")
-    warn(
-      `${at}.restart: "${c.restart}" is not exported; a Deployment's pods always restart (restartPolicy Always)`,
-    );
-  if (c.stopSignal !== undefined && c.stopSignal !== "SIGTERM")
-    warn(`${at}.stopSignal: ${c.stopSignal} is not exported; Kubernetes sends SIGTERM`);
-  if (!c.autoStart) warn(`${at}.autoStart: false is not exported; the Deployment runs 1 replica`);
-  if (c.userSpec !== undefined)
-    warn(
-      `${at}.user: "${c.userSpec}" is a name; Kubernetes needs numeric ids (runAsUser), so the image's user applies`,
-    );
-  warnHostSpecific(
-    c,
-    (r) => `create an imagePullSecret for ${r}`,
-    warn,
-    "push it to a registry the cluster pulls from and name that image",
-  );
-  if (c.seccomp !== "default" && c.seccomp !== "unconfined")
-    warn(
-      `${at}.seccomp: ${c.seccomp} is not exported; the pod gets the runtime's default profile (copy the file to each node for type Localhost)`,
-    );
 }
 
 /** `settle`: a new pod counts as available once ready for this long, as a switch waits. */
@@ -402,6 +348,23 @@ function container(
   };
 }
 
+/** `dns` as the pod's dnsConfig; servers of its own replace the cluster's (dnsPolicy None). */
+function dnsOf(c: ResolvedContainer): Record<string, unknown> {
+  if (!c.dns) return {};
+  const options = c.dns.options.map((o) => {
+    const [name, value] = o.split(":");
+    return value === undefined ? { name } : { name, value };
+  });
+  return {
+    ...(c.dns.servers.length > 0 ? { dnsPolicy: "None" } : {}),
+    dnsConfig: {
+      ...(c.dns.servers.length > 0 ? { nameservers: [...c.dns.servers] } : {}),
+      ...(c.dns.search.length > 0 ? { searches: [...c.dns.search] } : {}),
+      ...(options.length > 0 ? { options } : {}),
+    },
+  };
+}
+
 /** The pod template: its security context, hostname, network, init and main containers. */
 function podTemplate(
   { c, labels }: Pod,
@@ -418,6 +381,8 @@ function podTemplate(
     ...(Object.keys(podSecurity).length > 0 ? { securityContext: podSecurity } : {}),
     hostname: c.hostname.toLowerCase(),
     ...(c.network === "host" ? { hostNetwork: true } : {}),
+    ...(c.pid === "host" ? { hostPID: true } : {}),
+    ...dnsOf(c),
     terminationGracePeriodSeconds: c.stopTimeout,
     ...(initContainers.length > 0 ? { initContainers } : {}),
     containers: [main],

@@ -103,6 +103,11 @@ function render(e: Exporting, config: ResolvedConfig): string {
   for (const d of c.cdiDevices) k.push(`AddDevice=${d}`);
   for (const [name, value] of Object.entries(c.sysctls)) k.push(`Sysctl=${name}=${value}`);
   if (c.shmSize !== undefined) k.push(`ShmSize=${formatSize(c.shmSize)}`);
+  // Quadlet has no key for it; podman's flag passes through.
+  if (c.pid !== undefined) k.push(`PodmanArgs=--pid=${c.pid}`);
+  for (const s of c.dns?.servers ?? []) k.push(`DNS=${s}`);
+  for (const s of c.dns?.search ?? []) k.push(`DNSSearch=${s}`);
+  for (const o of c.dns?.options ?? []) k.push(`DNSOption=${o}`);
   // podman's --ulimit: NAME=SOFT:HARD, -1 for unlimited.
   for (const [name, l] of Object.entries(c.ulimits ?? {}))
     k.push(`Ulimit=${name}=${l.soft}:${l.hard}`);

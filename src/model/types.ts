@@ -56,6 +56,12 @@ export interface ResourcesConfig {
   pids?: number;
 }
 
+export interface DnsConfig {
+  servers?: string[];
+  search?: string[];
+  options?: string[];
+}
+
 /** One rlimit: a whole number, or -1 or "unlimited" for none. */
 export type UlimitValue = number | "unlimited";
 
@@ -143,6 +149,18 @@ export interface ContainerConfig {
    * parallel queries) and video tools need more than the default. @default "64m" (docker's)
    */
   shmSize?: number | string;
+  /**
+   * The container's resolv.conf, as compose's `dns`, `dns_search` and `dns_opt`: `servers`
+   * (addresses) replace the host's nameservers, `search` its search domains, and `options` are
+   * added (`ndots:2`, `edns0`). @default the host's (its usable nameservers)
+   */
+  dns?: DnsConfig;
+  /**
+   * "host": share the host's process namespace, as compose's `pid: host` (monitoring tools such
+   * as netdata): the container sees every process of the host, and as root may signal them.
+   * @default a namespace of its own
+   */
+  pid?: "host";
   /**
    * Resource limits of the container's processes (setrlimit), as compose's `ulimits`: a name
    * (nofile, nproc, memlock, core, stack, ...) -> one number for both, or `{ soft, hard }`;
@@ -434,6 +452,14 @@ export interface ResolvedContainer {
   readonly sysctls: Readonly<Record<string, string>>;
   /** /dev/shm's size in bytes, when the config sets it (else 64 MiB). */
   readonly shmSize?: number;
+  /** The config's `dns`, when it sets any: what the container's resolv.conf says instead. */
+  readonly dns?: {
+    readonly servers: readonly string[];
+    readonly search: readonly string[];
+    readonly options: readonly string[];
+  };
+  /** "host" when the container shares the host's process namespace. */
+  readonly pid?: "host";
   /** `ulimits` by compose's name (`nofile`), when the config sets any; -1 is unlimited. */
   readonly ulimits?: Readonly<Record<string, { readonly soft: number; readonly hard: number }>>;
   readonly init: boolean;

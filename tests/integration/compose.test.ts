@@ -173,7 +173,7 @@ test("import refuses a bad compose file with the file, the key path and what is 
   assert.match(pipe.stderr, /compose\.fifo: is a FIFO, not a regular file/);
   const usage = await railyard(["import", "kube", bad]);
   assert.equal(usage.code, 2);
-  assert.match(usage.stderr, /usage: railyard import compose FILE/);
+  assert.match(usage.stderr, /usage: railyard import compose \[DIR \| FILE\.\.\.\]/);
   const flag = await railyard([
     "--config",
     join(dir, "railyard.config.json"),

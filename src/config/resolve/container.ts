@@ -36,6 +36,7 @@ import type {
 } from "../../model/types.js";
 import { resolveImage } from "./image.js";
 import { resolveResources, resolveShmSize, resolveSysctls, resolveUlimits } from "./limits.js";
+import { resolveDns } from "./network.js";
 import { portOrigin, resolveAttachments } from "./network.js";
 import { formatPath } from "./problems.js";
 import { resolveContainerSecrets } from "./secrets.js";
@@ -89,6 +90,7 @@ export function resolveContainer(
   const resources = resolveResources(c, r);
   const shmSize = resolveShmSize(c, r);
   const ulimits = resolveUlimits(c, r);
+  const dns = resolveDns(c, network, r);
 
   if (problems > 0 || (!user && !isImage)) return undefined;
   return Object.freeze({
@@ -113,6 +115,8 @@ export function resolveContainer(
     capabilities,
     sysctls,
     ...(shmSize !== undefined ? { shmSize } : {}),
+    ...(c.pid !== undefined ? { pid: c.pid } : {}),
+    ...(dns !== undefined ? { dns } : {}),
     ...(ulimits !== undefined ? { ulimits } : {}),
     init: c.init ?? false,
     devices,

@@ -536,40 +536,23 @@ test("shmSize and ulimits: sizes and limits as compose gives them; each bad valu
     nofile: { soft: 65535, hard: 262144 },
     nproc: { soft: 4096, hard: 4096 },
   });
-  assert.throws(
-    () =>
-      resolveConfig(
-        {
-          containers: {
-            a: {
-              image: "x",
-              shmSize: "lots",
-              ulimits: { nofile: -1, files: 10, core: { soft: 10, hard: 5 }, stack: 1.5 },
-            },
-          },
-        },
-        ctx,
-      ),
-    (e: unknown) => {
-      assert.ok(e instanceof ConfigError);
-      const m = e.message;
-      assert.match(
-        m,
-        /containers\.a\.shmSize: "lots" is not a size\. expected bytes or e\.g\. "512m", "2g" \(the size of \/dev\/shm\)/,
-      );
-      assert.match(m, /containers\.a\.ulimits\.nofile: nofile cannot be unlimited/);
-      assert.match(
-        m,
-        /containers\.a\.ulimits\.files: is not a limit\. expected one of as, core, cpu/,
-      );
-      assert.match(m, /containers\.a\.ulimits\.core: soft 10 is above hard 5/);
-      assert.match(
-        m,
-        /containers\.a\.ulimits\.stack: 1\.5 is not a limit\. expected a whole number/,
-      );
-      return true;
+  const m = problems({
+    containers: {
+      a: {
+        image: "x",
+        shmSize: "lots",
+        ulimits: { nofile: -1, files: 10, core: { soft: 10, hard: 5 }, stack: 1.5 },
+      },
     },
+  }).join("\n");
+  assert.match(
+    m,
+    /containers\.a\.shmSize: "lots" is not a size\. expected bytes or e\.g\. "512m", "2g" \(the size of \/dev\/shm\)/,
   );
+  assert.match(m, /containers\.a\.ulimits\.nofile: nofile cannot be unlimited/);
+  assert.match(m, /containers\.a\.ulimits\.files: is not a limit\. expected one of as, core, cpu/);
+  assert.match(m, /containers\.a\.ulimits\.core: soft 10 is above hard 5/);
+  assert.match(m, /containers\.a\.ulimits\.stack: 1\.5 is not a limit\. expected a whole number/);
 });
 
 test("sysctls: only namespaced ones, net.* not on the host's network, each mistake named", () => {
@@ -842,4 +825,39 @@ test("an image defaults to network private, a host program to none, ports to pri
     "private",
     "none",
   ]);
+});
+
+test("dns: servers, search domains and options for a container with a network; each bad one named", () => {
+  const ok = resolveConfig(
+    {
+      containers: {
+        a: {
+          image: "x",
+          dns: { servers: ["9.9.9.9", "2620:fe::fe"], search: ["home.arpa"], options: ["ndots:2"] },
+        },
+      },
+    },
+    ctx,
+  ).containers["a"];
+  assert.deepEqual(ok?.dns, {
+    servers: ["9.9.9.9", "2620:fe::fe"],
+    search: ["home.arpa"],
+    options: ["ndots:2"],
+  });
+  const m = problems({
+    containers: {
+      a: {
+        image: "x",
+        dns: { servers: ["dns.google"], search: ["bad domain"], options: ["nd ots"] },
+      },
+      b: { image: "x", network: "host", dns: { servers: ["9.9.9.9"] } },
+    },
+  }).join("\n");
+  assert.match(m, /containers\.a\.dns\.servers\[0\]: "dns\.google" is not an IP address/);
+  assert.match(m, /containers\.a\.dns\.search\[0\]: "bad domain" is not a domain name/);
+  assert.match(m, /containers\.a\.dns\.options\[0\]: "nd ots" is not a resolver option/);
+  assert.match(
+    m,
+    /containers\.b\.dns: is for a container with a network of its own; on network "host"/,
+  );
 });

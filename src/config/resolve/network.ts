@@ -4,6 +4,8 @@ import type { Report } from "./context.js";
 import { formatPublished, publishedIp, publishedPort, type PortSpec } from "../../model/parse.js";
 import {
   formatSubnet,
+  parseIPv4,
+  parseIPv6,
   overlaps,
   overlaps6,
   parseSubnet,
@@ -284,4 +286,51 @@ function publishedTwice(
       published.set(key, same);
     });
   }
+}
+
+/** `dns`: addresses, domain names and resolver options, for a container with a network to use. */
+export function resolveDns(
+  c: ContainerConfig,
+  network: string,
+  r: Report,
+): { servers: string[]; search: string[]; options: string[] } | undefined {
+  if (c.dns === undefined) return undefined;
+  if (network === "none" || network === "host") {
+    r(
+      ["dns"],
+      `is for a container with a network of its own; on network "${network}" its resolv.conf is ${network === "host" ? "the host's" : "empty"}`,
+    );
+    return undefined;
+  }
+  const check = (
+    key: string,
+    list: readonly string[] | undefined,
+    ok: (s: string) => boolean,
+    what: string,
+  ) =>
+    (list ?? []).filter((s, i) => {
+      if (ok(s)) return true;
+      r(["dns", key, i], `${JSON.stringify(s)} is not ${what}`);
+      return false;
+    });
+  return {
+    servers: check(
+      "servers",
+      c.dns.servers,
+      (s) => parseIPv4(s) !== undefined || parseIPv6(s) !== undefined,
+      'an IP address, e.g. "9.9.9.9"',
+    ),
+    search: check(
+      "search",
+      c.dns.search,
+      (s) => /^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]*\.?)*$/.test(s),
+      'a domain name, e.g. "home.arpa"',
+    ),
+    options: check(
+      "options",
+      c.dns.options,
+      (s) => /^[a-z0-9_-]+(:\d+)?$/i.test(s),
+      'a resolver option, e.g. "ndots:2"',
+    ),
+  };
 }

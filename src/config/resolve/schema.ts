@@ -71,6 +71,8 @@ export const containerSchema = v.strictObject({
   capabilities: opt(v.record(v.string(), v.boolean())),
   sysctls: opt(v.record(v.string(), v.union([str, v.number()]))),
   shmSize: opt(v.union([v.number(), str])),
+  pid: opt(v.picklist(["host"])),
+  dns: opt(v.strictObject({ servers: opt(strList), search: opt(strList), options: opt(strList) })),
   ulimits: opt(
     v.record(
       v.string(),

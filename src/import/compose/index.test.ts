@@ -564,3 +564,56 @@ test("x-railyard carries railyard's own settings in a compose file; other x- key
     /x-railyard\.containers: containers come from services; set their keys there/,
   );
 });
+
+test("routing by labels: the Docker API socket is left out, and labels and variables a proxy reads through it are said to route nothing", () => {
+  const { config, warnings } = imp({
+    traefik: {
+      image: "traefik:v3",
+      volumes: ["/var/run/docker.sock:/var/run/docker.sock:ro", "./acme:/acme"],
+    },
+    whoami: {
+      image: "traefik/whoami",
+      labels: ["traefik.enable=true", "traefik.http.routers.whoami.rule=Host(`w.example`)"],
+    },
+    app: { image: "nextcloud", environment: { VIRTUAL_HOST: "cloud.example", TZ: "UTC" } },
+  });
+  assert.deepEqual(config.containers?.["traefik"]?.volumes, ["/srv/app/acme:/acme"]);
+  const w = warnings.join("\n");
+  assert.match(
+    w,
+    /services\.traefik\.volumes\[0\]: \/var\/run\/docker\.sock is the Docker API socket, and railyard runs no Docker daemon: traefik would see no containers through it/,
+  );
+  assert.match(
+    w,
+    /services\.whoami\.labels: the labels traefik\.enable, traefik\.http\.routers\.whoami\.rule are read by traefik through the Docker API, which railyard does not serve: kept, but they route nothing\. route to whoami in the proxy's own config \(traefik's file provider\)/,
+  );
+  assert.match(
+    w,
+    /services\.app\.environment: VIRTUAL_HOST is read by nginx-proxy through the Docker API/,
+  );
+  assert.equal(config.containers?.["app"]?.environment?.["VIRTUAL_HOST"], "cloud.example");
+});
+
+test("pid: host carries over; logging and container_name are said to be the journal's and railyard's", () => {
+  const logging = { driver: "json-file", options: { "max-size": "10m" } };
+  const netdata = { image: "netdata/netdata", pid: "host", container_name: "netdata", logging };
+  const { config, warnings } = imp({ netdata });
+  assert.equal(config.containers?.["netdata"]?.pid, "host");
+  const w = warnings.join("\n");
+  assert.match(
+    w,
+    /services\.netdata\.logging: not imported: a service's output goes to the journal/,
+  );
+  assert.match(w, /services\.netdata\.container_name: not imported: railyard names the container/);
+});
+
+test("dns, dns_search and dns_opt become dns, a string or a list", () => {
+  const { config } = imp({
+    app: { image: "x", dns: "9.9.9.9", dns_search: ["home.arpa"], dns_opt: ["ndots:2"] },
+  });
+  assert.deepEqual(config.containers?.["app"]?.dns, {
+    servers: ["9.9.9.9"],
+    search: ["home.arpa"],
+    options: ["ndots:2"],
+  });
+});

@@ -11,6 +11,7 @@ import type {
   UlimitValue,
 } from "../../model/types.js";
 import { build } from "./build.js";
+import { routingEnvironment, routingLabels } from "./routing.js";
 import { capabilities, sysctls } from "./capabilities.js";
 import { ports, serviceNetwork } from "./network.js";
 import { type Obj, type Path, Reader, describe, type ServiceRead } from "./reader.js";
@@ -84,10 +85,11 @@ const HANDLERS: readonly { keys: readonly string[]; read: (sv: Service) => void 
   },
   {
     keys: ["environment"],
-    read: ({ s, r, c, key }) => {
+    read: ({ s, at, r, c, key }) => {
       if (s["environment"] !== undefined) {
         const env = r.map(s["environment"], key("environment"), (k, p) => r.fromEnv(k, p));
         if (Object.keys(env).length > 0) c.environment = env;
+        routingEnvironment(env, String(at[1]), key("environment"), r);
       }
     },
   },
@@ -180,6 +182,58 @@ const HANDLERS: readonly { keys: readonly string[]; read: (sv: Service) => void 
     },
   },
   {
+    keys: ["dns", "dns_search", "dns_opt"],
+    read: ({ s, r, c, key }) => {
+      const list = (k: string) => {
+        const v = s[k];
+        if (v === undefined) return undefined;
+        return typeof v === "string" ? [v] : r.strings(v, key(k));
+      };
+      const servers = list("dns");
+      const search = list("dns_search");
+      const options = list("dns_opt");
+      if (servers || search || options)
+        c.dns = {
+          ...(servers ? { servers } : {}),
+          ...(search ? { search } : {}),
+          ...(options ? { options } : {}),
+        };
+    },
+  },
+  {
+    keys: ["logging"],
+    read: ({ s, at, r, key }) => {
+      if (s["logging"] !== undefined)
+        r.warn(
+          key("logging"),
+          `not imported: a service's output goes to the journal, which keeps and rotates it (railyard logs ${String(at[1])})`,
+        );
+    },
+  },
+  {
+    keys: ["container_name"],
+    read: ({ s, r, key }) => {
+      if (s["container_name"] !== undefined)
+        r.warn(
+          key("container_name"),
+          "not imported: railyard names the container and its unit after the service (and the project)",
+        );
+    },
+  },
+  {
+    keys: ["pid"],
+    read: ({ s, r, c, key }) => {
+      const v = s["pid"];
+      if (v === undefined) return;
+      if (v === "host") c.pid = "host";
+      else
+        r.warn(
+          key("pid"),
+          `${JSON.stringify(v)} is not imported; railyard shares only the host's process namespace (pid: host)`,
+        );
+    },
+  },
+  {
     keys: ["ulimits"],
     read: ({ s, r, put, key }) => {
       const v = s["ulimits"];
@@ -236,13 +290,14 @@ const HANDLERS: readonly { keys: readonly string[]; read: (sv: Service) => void 
   },
   {
     keys: ["labels"],
-    read: ({ s, r, c, key }) => {
+    read: ({ s, at, r, c, key }) => {
       if (s["labels"] !== undefined) {
         const labels = r.map(s["labels"], key("labels"), (k, p) => {
           r.warn(p, `the label ${k} has no value; written as ""`);
           return "";
         });
         if (Object.keys(labels).length > 0) c.labels = labels;
+        routingLabels(labels, String(at[1]), key("labels"), r);
       }
     },
   },

@@ -35,6 +35,7 @@ export function volumes({ s, at, r, c }: ServiceRead): void {
               : r.hostPath(src)
             : named(src ?? anonymous(at, target));
         if (host === undefined) return r.problem([...p, "source"], "is required for a bind mount");
+        if (type === "bind" && isEngineSocket(host)) return engineSocket(r, p, at, host);
         if (type === "volume")
           r.warn(p, `the ${src ? "named" : "anonymous"} volume becomes the host directory ${host}`);
         for (const extra of ["bind", "volume", "consistency"])
@@ -57,8 +58,8 @@ export function volumes({ s, at, r, c }: ServiceRead): void {
       return void binds.push(`${host}:${src}`);
     }
     const isPath = src.startsWith("/") || src.startsWith(".") || src.startsWith("~");
-    if (src.startsWith("~")) r.warn(p, `~ is not expanded; use an absolute path`);
     const host = isPath ? r.hostPath(src) : named(src);
+    if (isPath && isEngineSocket(host)) return engineSocket(r, p, at, host);
     if (!isPath) r.warn(p, `the named volume ${src} becomes the host directory ${host}`);
     const opts = (mode ?? "").split(",").filter((o) => o !== "");
     for (const o of opts)
@@ -67,6 +68,21 @@ export function volumes({ s, at, r, c }: ServiceRead): void {
   });
   if (binds.length > 0) c.volumes = binds;
   if (tmpfs.length > 0) c.tmpfs = [...tmpfs, ...(c.tmpfs ?? [])];
+}
+
+/** The Docker (or podman) API socket, which label-routing proxies and dashboards read. */
+const isEngineSocket = (host: string) =>
+  /^(\/var)?\/run\/(docker|podman\/podman)\.sock$/.test(host);
+
+/**
+ * A mount of the engine's API socket is left out, and said plainly: railyard runs no daemon, so
+ * what the service would read there (the containers, their labels) is not railyard's.
+ */
+function engineSocket(r: ServiceRead["r"], p: Path, at: Path, host: string): void {
+  r.warn(
+    p,
+    `${host} is the Docker API socket, and railyard runs no Docker daemon: ${String(at[1])} would see no containers through it (a proxy that routes by labels, such as traefik, nginx-proxy or caddy-docker-proxy, routes nothing). left out; give a proxy its routes in its own config file. mount it yourself only if this host runs Docker and the service should see Docker's containers`,
+  );
 }
 
 export const anonymous = (at: Path, target: string) =>

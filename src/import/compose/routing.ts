@@ -1,0 +1,50 @@
+/**
+ * Routing by labels: traefik, caddy-docker-proxy and nginx-proxy (with acme-companion) find the
+ * services they route to, and how, by reading each container's labels or environment through
+ * the Docker API. railyard runs no Docker daemon, so those keys route nothing here: each service
+ * that has them is told so plainly, with what to use instead.
+ */
+import type { Path, Reader } from "./reader.js";
+
+/** Which proxy reads a label, by its prefix. */
+const LABEL_READERS: readonly [RegExp, string, string][] = [
+  [/^traefik\./, "traefik", "traefik's file provider"],
+  [/^caddy(_\d+)?(\.|$)/, "caddy-docker-proxy", "a Caddyfile"],
+  [
+    /^com\.github\.(jrcs|nginx-proxy)\.(letsencrypt_nginx_proxy_companion|nginx-proxy)\./,
+    "nginx-proxy",
+    "nginx's own conf",
+  ],
+];
+
+/** Environment variables nginx-proxy and acme-companion read from other containers. */
+const ENV_READ =
+  /^(VIRTUAL_HOST|VIRTUAL_PORT|VIRTUAL_PATH|VIRTUAL_PROTO|LETSENCRYPT_HOST|LETSENCRYPT_EMAIL)$/;
+
+const said = (service: string, proxy: string, keys: string, instead: string) =>
+  `${keys} ${keys.includes(",") ? "are" : "is"} read by ${proxy} through the Docker API, which railyard does not serve: kept, but ${keys.includes(",") ? "they route" : "it routes"} nothing. route to ${service} in the proxy's own config (${instead}) at ${service}:PORT on its network, or 127.0.0.1:PORT`;
+
+export function routingLabels(
+  labels: Readonly<Record<string, string>>,
+  service: string,
+  path: Path,
+  r: Reader,
+): void {
+  for (const [pattern, proxy, instead] of LABEL_READERS) {
+    const keys = Object.keys(labels).filter((k) => pattern.test(k));
+    if (keys.length === 0) continue;
+    const shown = keys.length > 3 ? `${keys.slice(0, 3).join(", ")}, ...` : keys.join(", ");
+    r.warn(path, said(service, proxy, `the labels ${shown}`, instead));
+  }
+}
+
+export function routingEnvironment(
+  env: Readonly<Record<string, string>>,
+  service: string,
+  path: Path,
+  r: Reader,
+): void {
+  const keys = Object.keys(env).filter((k) => ENV_READ.test(k));
+  if (keys.length > 0)
+    r.warn(path, said(service, "nginx-proxy", keys.join(", "), "nginx's own conf"));
+}
