@@ -7,7 +7,8 @@ import type { HostFacts } from "../host/facts.js";
 import { hostNode } from "../host/devices.js";
 import { convertSeccomp, type OciSeccomp } from "./seccomp.js";
 import { effectiveCapabilities } from "../model/capabilities.js";
-import { lstatSync, mkdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { posix } from "node:path";
 import { mkdirNoFollow, UnsafePathError } from "../util/mkdir-safe.js";
 import { jsonProblem } from "../util/parse-error.js";
 import { readFileInRoot, readRegularFile, UnreadableFileError } from "../util/read-file.js";
@@ -85,9 +86,23 @@ export function readEnvFiles(c: ResolvedContainer, configFile: string): Record<s
   return env;
 }
 
+/**
+ * The host's device nodes a container's `devices` name, by host path. A directory (`/dev/dri`,
+ * `/dev/bus/usb`) stands for every character and block node below it, as docker adds them.
+ */
 export function deviceInfo(c: ResolvedContainer): Record<string, DeviceInfo> {
   const out: Record<string, DeviceInfo> = {};
   for (const d of c.devices) {
+    if (statSync(d.hostPath, { throwIfNoEntry: false })?.isDirectory()) {
+      const nodes = nodesBelow(d.hostPath);
+      if (nodes.length === 0)
+        throw new BuildError(
+          `containers.${c.name}.devices: ${d.hostPath} is a directory with no device nodes on this host`,
+          c.name,
+        );
+      for (const [path, node] of nodes) out[path] = node;
+      continue;
+    }
     const node = hostNode(d.hostPath);
     if (node === undefined)
       throw new BuildError(
@@ -222,4 +237,21 @@ export function dirLookup(dir: string): (path: string) => RootfsEntry | undefine
       return undefined;
     }
   };
+}
+
+/** Every character and block node below a directory (symlinks not followed), sorted. */
+function nodesBelow(dir: string): [string, DeviceInfo][] {
+  const out: [string, DeviceInfo][] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    a.name < b.name ? -1 : 1,
+  )) {
+    const path = posix.join(dir, e.name);
+    if (e.isDirectory()) out.push(...nodesBelow(path));
+    else if (e.isCharacterDevice() || e.isBlockDevice()) {
+      const node = hostNode(path);
+      if (node !== undefined && node !== "other" && node.type !== "p")
+        out.push([path, { ...node, type: node.type }]);
+    }
+  }
+  return out;
 }

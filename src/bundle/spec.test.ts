@@ -329,3 +329,29 @@ test("dns: the config's servers and search domains replace the host's; options a
     "nameserver 192.0.2.1\noptions edns0\n",
   );
 });
+
+test("a device directory maps each node below it to the same place below the container's path", () => {
+  const c = container({ devices: ["/dev/bus/usb:/dev/usb:rw"] });
+  const node = { type: "c" as const, major: 189, fileMode: 0o664 };
+  const s = render(c, {
+    devices: {
+      "/dev/bus/usb/001/001": { ...node, minor: 0 },
+      "/dev/bus/usb/001/002": { ...node, minor: 1 },
+      "/dev/bus/usbother": { ...node, minor: 9 },
+    },
+  });
+  assert.deepEqual(
+    s.linux.devices?.map((d) => [d.path, d.minor]),
+    [
+      ["/dev/usb/001/001", 0],
+      ["/dev/usb/001/002", 1],
+    ],
+  );
+  assert.deepEqual(
+    s.linux.resources.devices.filter((d) => d.allow).map((d) => [d.minor, d.access]),
+    [
+      [0, "rw"],
+      [1, "rw"],
+    ],
+  );
+});

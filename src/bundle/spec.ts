@@ -372,7 +372,17 @@ function devicesFor(
   const nodes: InjectedDevice[] = [
     ...c.devices.flatMap((d) => {
       const info = inputs.devices[d.hostPath];
-      return info ? [{ ...info, path: d.path, uid: 0, gid: 0, access: d.access }] : [];
+      if (info) return [{ ...info, path: d.path, uid: 0, gid: 0, access: d.access }];
+      // A directory: each node below it, at the same place below the container's path.
+      return Object.entries(inputs.devices)
+        .filter(([host]) => host.startsWith(`${d.hostPath}/`))
+        .map(([host, node]) => ({
+          ...node,
+          path: `${d.path}${host.slice(d.hostPath.length)}`,
+          uid: 0,
+          gid: 0,
+          access: d.access,
+        }));
     }),
     ...(inputs.cdi?.devices ?? []),
   ];

@@ -10,6 +10,7 @@ import {
   readFileSync,
   readdirSync,
   realpathSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
@@ -99,6 +100,32 @@ describe("railyard run under runc", () => {
         `containers\\.db\\.ulimits\\.nofile: ${hostNofile + 1000} is above this host's hard limit; the container gets ${hostNofile}`,
       ),
     );
+  });
+
+  test("a device directory gives the container every node below it, as docker's --device /dev/dri does", async () => {
+    // A directory of the host's /dev made for the test: card0 is /dev/null's node, renderD128 /dev/zero's.
+    const devDir = `/dev/railyard-test-dri-${process.pid}`;
+    mkdirSync(join(devDir, "by-id"), { recursive: true });
+    try {
+      execFileSync("mknod", [join(devDir, "card0"), "c", "1", "3"]);
+      execFileSync("mknod", [join(devDir, "by-id", "renderD128"), "c", "1", "5"]);
+      const cfg = config("devdir", {
+        gpu: {
+          args: [
+            "/bin/busybox",
+            "sh",
+            "-c",
+            "echo x > /dev/dri/card0 && head -c 4 /dev/dri/by-id/renderD128 | wc -c",
+          ],
+          devices: [`${devDir}:/dev/dri`],
+        },
+      });
+      const r = await railyard([...cfg, "run", "gpu"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), "4");
+    } finally {
+      rmSync(devDir, { recursive: true, force: true });
+    }
   });
 
   test("a #!/bin/sh script runs, with only its closure in the rootfs", async () => {
