@@ -17,6 +17,8 @@ export interface ProcessInfo {
   readonly labels: Readonly<Record<string, string>>;
   /** Image Volumes: container paths that get a persistent per-container directory. */
   readonly volumes: readonly string[];
+  /** `groupAdd` as ids. */
+  readonly additionalGids?: readonly number[];
 }
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -25,7 +27,10 @@ const ROOT: ResolvedUser = { uid: 0, gid: 0, name: "root", group: "root" };
 /** A host-program container: everything comes from the config. */
 export function hostProcess(c: ResolvedContainer, program: string): ProcessInfo {
   const user = c.user ?? ROOT;
+  // Resolution made a host program's group names ids.
+  const gids = (c.groupAdd ?? []).filter((g): g is number => typeof g === "number");
   return {
+    ...(gids.length > 0 ? { additionalGids: gids } : {}),
     args: [program, ...c.args.slice(1)],
     baseEnv: { PATH: DEFAULT_PATH },
     cwd: c.workdir ?? "/",
@@ -194,7 +199,19 @@ export function imageProcess(c: ResolvedContainer, config: ImageConfig, db: User
         c.name,
       );
   const env = envRecord(img.Env);
+  const groups = groupEntries(db.group);
+  const gids = (c.groupAdd ?? []).map((g) => {
+    if (typeof g === "number") return g;
+    const e = groups.find((x) => x.name === g);
+    if (!e)
+      throw new BuildError(
+        `${where}.groupAdd: the group ${g} does not exist in the image's /etc/group. use its id`,
+        c.name,
+      );
+    return e.gid;
+  });
   return {
+    ...(gids.length > 0 ? { additionalGids: gids } : {}),
     args,
     baseEnv: { PATH: env["PATH"] ?? DEFAULT_PATH, ...env },
     cwd,

@@ -355,3 +355,28 @@ test("a device directory maps each node below it to the same place below the con
     ],
   );
 });
+
+test("groupAdd: a host program's groups by id, an image's by name from its /etc/group", () => {
+  const withUsers = fakeContext({ lookupGroup: (n) => (n === "users" ? 100 : undefined) });
+  const host = resolveConfig(
+    { containers: { c: { args: ["/bin/busybox", "true"], groupAdd: [44, "users"] } } },
+    withUsers,
+  ).containers["c"];
+  assert.ok(host);
+  assert.deepEqual(render(host).process.user, {
+    uid: 0,
+    gid: 0,
+    additionalGids: [44, 100],
+  });
+  const c = resolveConfig({ containers: { c: { image: "x", groupAdd: ["render", 44] } } }, ctx)
+    .containers["c"];
+  assert.ok(c);
+  const db = { passwd: "root:x:0:0::/root:/bin/sh\n", group: "root:x:0:\nrender:x:993:\n" };
+  const image = { config: { Cmd: ["sh"] }, rootfs: { type: "layers", diff_ids: [] } };
+  const p = imageProcess(c, image, db);
+  assert.deepEqual(p.additionalGids, [993, 44]);
+  assert.throws(
+    () => imageProcess({ ...c, groupAdd: ["video"] }, image, db),
+    /containers\.c\.groupAdd: the group video does not exist in the image's \/etc\/group/,
+  );
+});

@@ -247,6 +247,15 @@ function ambientCapabilities(c: ResolvedContainer, caps: readonly string[]): str
   return caps.filter((cap) => c.capabilities[cap] === true);
 }
 
+/** groupAdd's groups and CDI's, once each, in order. */
+function additionalGids(
+  p: ProcessInfo,
+  cdi: CdiInjection | undefined,
+): { additionalGids?: number[] } {
+  const gids = [...new Set([...(p.additionalGids ?? []), ...(cdi?.additionalGids ?? [])])];
+  return gids.length > 0 ? { additionalGids: gids } : {};
+}
+
 /**
  * Render a container's OCI runtime config. Pure and deterministic: the same container and inputs
  * give a byte-identical JSON. Defaults are `runc spec`'s, tightened or opened only by the config.
@@ -274,13 +283,7 @@ export function renderSpec(c: ResolvedContainer, inputs: SpecInputs): OciSpec {
     ociVersion: "1.0.2",
     process: {
       terminal: inputs.terminal ?? false,
-      user: {
-        uid: p.user.uid,
-        gid: p.user.gid,
-        ...(inputs.cdi?.additionalGids.length
-          ? { additionalGids: [...inputs.cdi.additionalGids] }
-          : {}),
-      },
+      user: { uid: p.user.uid, gid: p.user.gid, ...additionalGids(p, inputs.cdi) },
       args: [...p.args],
       env: containerEnv(c, p, inputs.terminal ?? false, inputs.cdi?.env),
       cwd: p.cwd,

@@ -160,6 +160,7 @@ function service(e: Exporting): ComposeService {
   if (Object.keys(c.sysctls).length > 0) s["sysctls"] = { ...c.sysctls };
   if (c.shmSize !== undefined) s["shm_size"] = formatSize(c.shmSize);
   if (c.pid !== undefined) s["pid"] = c.pid;
+  if (c.groupAdd) s["group_add"] = [...c.groupAdd];
   if (c.dns?.servers.length) s["dns"] = [...c.dns.servers];
   if (c.dns?.search.length) s["dns_search"] = [...c.dns.search];
   if (c.dns?.options.length) s["dns_opt"] = [...c.dns.options];

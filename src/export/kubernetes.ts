@@ -373,8 +373,14 @@ function podTemplate(
   warn: (m: string) => void,
 ): { metadata: Record<string, unknown>; spec: Record<string, unknown> } {
   const sysctls = Object.entries(c.sysctls).map(([name, value]) => ({ name, value }));
+  const gids = (c.groupAdd ?? []).filter((g): g is number => typeof g === "number");
+  if (gids.length < (c.groupAdd ?? []).length)
+    warn(
+      `containers.${c.name}.groupAdd: group names are not exported; Kubernetes takes ids (supplementalGroups)`,
+    );
   const podSecurity = {
     ...(c.user ? { runAsUser: c.user.uid, runAsGroup: c.user.gid } : {}),
+    ...(gids.length > 0 ? { supplementalGroups: gids } : {}),
     ...(sysctls.length > 0 ? { sysctls } : {}),
   };
   const podSpec: Record<string, unknown> = {

@@ -156,6 +156,11 @@ export interface ContainerConfig {
    */
   dns?: DnsConfig;
   /**
+   * Supplementary groups of the process, as compose's `group_add`: group ids, or names in the
+   * image's /etc/group (the host's, for a host program), e.g. `["video", 993]`. @default []
+   */
+  groupAdd?: (string | number)[];
+  /**
    * "host": share the host's process namespace, as compose's `pid: host` (monitoring tools such
    * as netdata): the container sees every process of the host, and as root may signal them.
    * @default a namespace of its own
@@ -458,6 +463,8 @@ export interface ResolvedContainer {
     readonly search: readonly string[];
     readonly options: readonly string[];
   };
+  /** `groupAdd` when given: ids, and for an image the names its /etc/group resolves at build. */
+  readonly groupAdd?: readonly (string | number)[];
   /** "host" when the container shares the host's process namespace. */
   readonly pid?: "host";
   /** `ulimits` by compose's name (`nofile`), when the config sets any; -1 is unlimited. */

@@ -40,7 +40,7 @@ import { resolveDns } from "./network.js";
 import { portOrigin, resolveAttachments } from "./network.js";
 import { formatPath } from "./problems.js";
 import { resolveContainerSecrets } from "./secrets.js";
-import { resolveUser } from "./user.js";
+import { resolveGroupAdd, resolveUser } from "./user.js";
 
 export function resolveContainer(
   name: string,
@@ -91,6 +91,7 @@ export function resolveContainer(
   const shmSize = resolveShmSize(c, r);
   const ulimits = resolveUlimits(c, r);
   const dns = resolveDns(c, network, r);
+  const groupAdd = resolveGroupAdd(c, isImage, ctx, r);
 
   if (problems > 0 || (!user && !isImage)) return undefined;
   return Object.freeze({
@@ -117,6 +118,7 @@ export function resolveContainer(
     ...(shmSize !== undefined ? { shmSize } : {}),
     ...(c.pid !== undefined ? { pid: c.pid } : {}),
     ...(dns !== undefined ? { dns } : {}),
+    ...(groupAdd !== undefined ? { groupAdd } : {}),
     ...(ulimits !== undefined ? { ulimits } : {}),
     init: c.init ?? false,
     devices,

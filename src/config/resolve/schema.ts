@@ -72,6 +72,7 @@ export const containerSchema = v.strictObject({
   sysctls: opt(v.record(v.string(), v.union([str, v.number()]))),
   shmSize: opt(v.union([v.number(), str])),
   pid: opt(v.picklist(["host"])),
+  groupAdd: opt(v.array(v.union([str, v.number()]))),
   dns: opt(v.strictObject({ servers: opt(strList), search: opt(strList), options: opt(strList) })),
   ulimits: opt(
     v.record(

@@ -1,7 +1,7 @@
 /** A host program's user, resolved on the host: names to ids, ids to names. */
 import { parseUserSpec } from "../../model/parse.js";
-import type { ResolveContext } from "./context.js";
-import type { ResolvedUser } from "../../model/types.js";
+import type { Report, ResolveContext } from "./context.js";
+import type { ContainerConfig, ResolvedUser } from "../../model/types.js";
 
 export function resolveUser(
   spec: string,
@@ -51,4 +51,33 @@ export function resolveUser(
     name: uid === 0 ? "root" : (ctx.userName(uid) ?? `u${uid}`),
     group: gid === 0 ? "root" : (ctx.groupName(gid) ?? `g${gid}`),
   };
+}
+
+/**
+ * `groupAdd`: ids as they are; names are the host's for a host program (looked up now), the
+ * image's for an image (looked up in its /etc/group at build).
+ */
+export function resolveGroupAdd(
+  c: ContainerConfig,
+  isImage: boolean,
+  ctx: ResolveContext,
+  r: Report,
+): (string | number)[] | undefined {
+  if (c.groupAdd === undefined) return undefined;
+  return c.groupAdd.flatMap((g, i): (string | number)[] => {
+    if (typeof g === "number" || /^\d+$/.test(g)) {
+      const n = Number(g);
+      if (Number.isSafeInteger(n) && n >= 0 && n < 2 ** 32 - 1) return [n];
+      r(["groupAdd", i], `${g} is not a group id. expected 0 to ${2 ** 32 - 2}`);
+      return [];
+    }
+    if (!/^[A-Za-z_][A-Za-z0-9_.-]*\$?$/.test(g)) {
+      r(["groupAdd", i], `${JSON.stringify(g)} is not a group name or id`);
+      return [];
+    }
+    if (isImage) return [g];
+    const gid = ctx.lookupGroup(g);
+    if (gid === undefined) r(["groupAdd", i], `the group ${g} does not exist on this host`);
+    return gid === undefined ? [] : [gid];
+  });
 }

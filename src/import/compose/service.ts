@@ -201,6 +201,20 @@ const HANDLERS: readonly { keys: readonly string[]; read: (sv: Service) => void 
     },
   },
   {
+    keys: ["group_add"],
+    read: ({ s, r, c, key }) => {
+      const v = s["group_add"];
+      if (v === undefined) return;
+      if (!Array.isArray(v))
+        return r.problem(key("group_add"), `expected a list, got ${describe(v)}`);
+      c.groupAdd = v.flatMap((g, i): (string | number)[] => {
+        if (typeof g === "number") return [g];
+        const name = r.string(g, [...key("group_add"), i]);
+        return name === undefined ? [] : [name];
+      });
+    },
+  },
+  {
     keys: ["logging"],
     read: ({ s, at, r, key }) => {
       if (s["logging"] !== undefined)
