@@ -2,8 +2,7 @@
 import { isRecord } from "../../util/record.js";
 import { IMAGE_CAPABILITIES } from "../../model/capabilities.js";
 import { parseCapability } from "../../model/parse.js";
-import type { ContainerConfig } from "../../model/types.js";
-import { type Path, Reader, describe, type ServiceRead } from "./reader.js";
+import { describe, type ServiceRead } from "./reader.js";
 
 /** docker's default capability set: what a compose service without cap_add/cap_drop holds. */
 export const DOCKER_CAPABILITIES = [
@@ -40,7 +39,9 @@ export function capabilities({ s, at, r, c }: ServiceRead): void {
 }
 
 /** compose's sysctls: a map, or a list of "name=value". */
-export function sysctls(v: unknown, path: Path, r: Reader, c: ContainerConfig): void {
+export function sysctls({ s, at, r, c }: ServiceRead): void {
+  const v = s["sysctls"];
+  const path = [...at, "sysctls"];
   if (v === undefined) return;
   const out: Record<string, string> = {};
   if (Array.isArray(v))

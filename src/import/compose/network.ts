@@ -3,7 +3,7 @@ import { isRecord } from "../../util/record.js";
 import { BUILTIN_NETWORKS, joinedOwner } from "../../model/network.js";
 import { parsePorts, formatPorts, type PortSpec } from "../../model/parse.js";
 import type { ContainerConfig, NetworkConfig } from "../../model/types.js";
-import { type Obj, type Path, Reader, describe } from "./reader.js";
+import { type Obj, type Path, Reader, describe, type ServiceRead } from "./reader.js";
 
 /**
  * Ports on IPv6 addresses that railyard cannot publish as compose would are left out, each
@@ -164,7 +164,9 @@ export function declaredNetworks(
   return out;
 }
 
-export function ports(v: unknown, path: Path, r: Reader, c: ContainerConfig): void {
+export function ports({ s, at, r, c }: ServiceRead): void {
+  const v = s["ports"];
+  const path = [...at, "ports"];
   if (v === undefined) return;
   if (!Array.isArray(v)) return r.problem(path, `expected a list, got ${describe(v)}`);
   const out: string[] = [];

@@ -133,9 +133,7 @@ const HANDLERS: readonly { keys: readonly string[]; read: (sv: Service) => void 
   },
   {
     keys: ["ports"],
-    read: ({ s, r, c, key }) => {
-      ports(s["ports"], key("ports"), r, c);
-    },
+    read: ports,
   },
   {
     keys: ["healthcheck"],
@@ -170,9 +168,7 @@ const HANDLERS: readonly { keys: readonly string[]; read: (sv: Service) => void 
   },
   {
     keys: ["sysctls"],
-    read: ({ s, r, c, key }) => {
-      sysctls(s["sysctls"], key("sysctls"), r, c);
-    },
+    read: sysctls,
   },
   {
     keys: ["shm_size"],
