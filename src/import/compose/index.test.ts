@@ -145,7 +145,7 @@ test("the common keys map onto railyard's, with compose's defaults made explicit
     /services\.app\.deploy\.replicas: is not imported/,
     /services\.app\.deploy\.resources\.reservations\.memory: is not imported/,
     /services\.app\.stop_grace_period: 2\.5s becomes 3 s/,
-    /services\.app\.privileged: is not imported; railyard has no such setting/,
+    /services\.app\.privileged: is not imported; railyard does not turn off every confinement at once/,
   ])
     assert.match(w, needle);
   assert.doesNotMatch(w, /depends_on\.db/, "db has a healthcheck: railyard waits for it to pass");

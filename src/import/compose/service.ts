@@ -2,7 +2,7 @@
  * One compose service to a railyard container: a table of handlers, one per compose key it
  * reads, run in order. The keys imported are the table's; any other is named in a warning.
  */
-import { isRecord } from "../../util/record.js";
+import { isRecord, own } from "../../util/record.js";
 import { parseDuration } from "../../model/parse.js";
 import type {
   ContainerConfig,
@@ -422,6 +422,20 @@ const HANDLERS: readonly { keys: readonly string[]; read: (sv: Service) => void 
   },
 ];
 
+/** Why a key compose users often write is left out, and what to do instead. */
+const LEFT_OUT: Readonly<Record<string, string>> = {
+  privileged:
+    "railyard does not turn off every confinement at once: give the service the capabilities and devices it needs",
+  expose: "not needed: a network's members reach each other's ports",
+  links: "not needed: services reach each other by name on their network",
+  external_links: "not needed: services reach each other by name on their network",
+  extra_hosts: "not yet: give the names as a network's aliases, or in the image",
+  volumes_from: "mount the same host directories instead",
+  configs: "mount the file as a volume",
+  tty: "railyard run -t gives a terminal",
+  stdin_open: "railyard run -t gives a terminal",
+};
+
 /** The keys `service` reads, from the table; any other is named in a warning. */
 export const HANDLED: ReadonlySet<string> = new Set(HANDLERS.flatMap((h) => h.keys));
 
@@ -438,7 +452,8 @@ export function service(
   };
   const key = (k: string): Path => [...at, k];
   for (const k of Object.keys(s))
-    if (!HANDLED.has(k)) r.warn(key(k), "is not imported; railyard has no such setting");
+    if (!HANDLED.has(k))
+      r.warn(key(k), `is not imported; ${own(LEFT_OUT, k) ?? "railyard has no such setting"}`);
   const sv: Service = { s, at, r, c, put, key, kept, checked };
   for (const h of HANDLERS) h.read(sv);
   return c;
