@@ -11,7 +11,7 @@
  * rules never touch the host's network.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { runtimeId } from "../helpers/ids.js";
 import { after, before, describe, test } from "node:test";
@@ -460,6 +460,45 @@ x-railyard:
     assert.equal(limits.stdout, "4096\n8192\n", limits.stderr);
     const status = await sd.railyard([...cfg, "--json", "status"]);
     assert.doesNotMatch(status.stdout, /backup/);
+    await leave(cfg);
+  });
+
+  test("COMPOSE_FILE in .env names three files, merged, with a separator of its own, as seafile's project is", async () => {
+    // Shaped like seafile's: the server, its database and the web front each in a file of its
+    // own, listed in .env with COMPOSE_PATH_SEPARATOR=',', and a data path built in .env.
+    const home = composeHome("files", "data/web", "files\n");
+    writeFileSync(
+      join(home, ".env"),
+      [
+        "COMPOSE_FILE='server.yml,db.yml,web.yml'",
+        "COMPOSE_PATH_SEPARATOR=','",
+        "STORAGE=./data",
+        "DB_VOLUME=$STORAGE/db",
+        "DB_PASSWORD=secret",
+        "",
+      ].join("\n"),
+    );
+    writeFileSync(
+      join(home, "server.yml"),
+      `services:\n  db:\n    image: ${pgRef}\n    environment:\n      POSTGRES_PASSWORD: \${DB_PASSWORD:?set it in .env}\nx-railyard:\n  registries: { "${registry.host}": { insecure: true } }\n`,
+    );
+    writeFileSync(
+      join(home, "db.yml"),
+      `services:\n  db:\n    volumes: ["\${DB_VOLUME}:/var/lib/postgresql/data"]\n    ports: ["127.0.0.1:35434:5432"]\n`,
+    );
+    writeFileSync(
+      join(home, "web.yml"),
+      `services:\n  web:\n    image: ${nginxRef}\n    volumes: ["\${STORAGE}/web:/usr/share/nginx/html:ro"]\n    ports: ["127.0.0.1:38082:80"]\n    depends_on: [db]\n`,
+    );
+    // compose.yaml is how a user names the project (seafile's is a link to its server file).
+    symlinkSync("server.yml", join(home, "compose.yaml"));
+    const cfg = ["-c", join(home, "compose.yaml"), "--state-dir", join(home, "state")];
+    await buildOnHost(cfg);
+    const r = await sd.railyard([...cfg, "switch"]);
+    assert.equal(r.code, 0, r.stderr);
+    await pgSays(35434, "select 1", "1");
+    await webSays(38082, "files\n");
+    assert.ok(existsSync(join(home, "data/db/PG_VERSION")));
     await leave(cfg);
   });
 });
