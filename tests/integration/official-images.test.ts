@@ -100,6 +100,25 @@ function composeHome(name: string, page: string, text: string): string {
   return home;
 }
 
+/**
+ * `railyard -c HOME/compose.yaml switch` after a build on the host: COMPOSE is written as
+ * compose.yaml, with the test registry in x-railyard, as a user keeps it.
+ */
+async function switchCompose(
+  home: string,
+  compose: string,
+): Promise<{ cfg: string[]; stderr: string }> {
+  writeFileSync(
+    join(home, "compose.yaml"),
+    `${compose}x-railyard:\n  registries: { "${registry.host}": { insecure: true } }\n`,
+  );
+  const cfg = ["-c", join(home, "compose.yaml"), "--state-dir", join(home, "state")];
+  await buildOnHost(cfg);
+  const r = await sd.railyard([...cfg, "switch"]);
+  assert.equal(r.code, 0, r.stderr);
+  return { cfg, stderr: r.stderr };
+}
+
 /** Pull, unpack and build on the host, where the registry is reachable. */
 async function buildOnHost(cfg: string[]): Promise<void> {
   const r = await railyard([...cfg, "build"], { timeoutMs: 300_000 });
@@ -460,6 +479,67 @@ x-railyard:
     assert.equal(limits.stdout, "4096\n8192\n", limits.stderr);
     const status = await sd.railyard([...cfg, "--json", "status"]);
     assert.doesNotMatch(status.stdout, /backup/);
+    await leave(cfg);
+  });
+
+  test("plausible-shaped: a ulimit above the host's gets the host's, said at the switch, and the database still starts", async () => {
+    // plausible's ClickHouse asks for 262144 open files; a host may allow fewer.
+    const hostNofile = Number(
+      /^Max open files\s+\S+\s+(\d+)/m.exec(sd.exec("cat", ["/proc/self/limits"]).stdout)?.[1],
+    );
+    const want = hostNofile + 1;
+    const home = composeHome("analytics", "site", "analytics\n");
+    const { cfg, stderr } = await switchCompose(
+      home,
+      `services:
+  events_db:
+    image: ${pgRef}
+    environment: { POSTGRES_PASSWORD: secret }
+    volumes: ["./event-data:/var/lib/postgresql/data"]
+    ports: ["127.0.0.1:35435:5432"]
+    ulimits:
+      nofile:
+        soft: ${want}
+        hard: ${want}
+`,
+    );
+    assert.match(
+      stderr,
+      new RegExp(
+        `containers\\.events_db\\.ulimits\\.nofile: ${want} is above this host's hard limit; the container gets ${hostNofile}`,
+      ),
+    );
+    await pgSays(35435, "select 1", "1");
+    const limits = await sd.railyard([...cfg, "exec", "events_db", "--", "sh", "-c", "ulimit -Hn"]);
+    assert.equal(limits.stdout, `${hostNofile}\n`, limits.stderr);
+    await leave(cfg);
+  });
+
+  test("home-assistant-shaped: the host's network and /run/dbus, privileged left out with its reason, and it serves", async () => {
+    const home = composeHome("hass", "config", "home\n");
+    const { cfg, stderr } = await switchCompose(
+      home,
+      `services:
+  homeassistant:
+    container_name: homeassistant
+    image: ${nginxRef}
+    volumes:
+      - ./config:/usr/share/nginx/html:ro
+      - /etc/localtime:/etc/localtime:ro
+      - /run/dbus:/run/dbus:ro
+    restart: unless-stopped
+    privileged: true
+    network_mode: host
+    environment:
+      TZ: Europe/Amsterdam
+`,
+    );
+    assert.match(
+      stderr,
+      /services\.homeassistant\.privileged: is not imported; railyard does not turn off every confinement at once/,
+    );
+    // On the host's network: its port 80 is the container's, with no ports key.
+    await webSays(80, "home\n");
     await leave(cfg);
   });
 
