@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { resolveConfig } from "../config/resolve/index.js";
 import type { HostFacts } from "../host/facts.js";
-import { fakeContext } from "../../tests/helpers/context.js";
-import { planContainer, type ContainerInputs } from "./build.js";
+import { fakeContext, SCOPE } from "../../tests/helpers/context.js";
+import { planContainer, unmappedIds, type ContainerInputs } from "./build.js";
 import { hostProcess } from "./process.js";
 
 // Nothing here exists on this host: planning must take it all from the inputs.
@@ -89,4 +89,17 @@ test("the same inputs plan the same bundle; a changed host fact names a new one,
     inputs({ ...FACTS, resolvConf: "nameserver 192.0.2.1\n" }),
   );
   assert.notEqual(dns.fingerprint, once.fingerprint);
+});
+
+test("rootless, a process's user and its groupAdd groups must be ids the user namespace maps", () => {
+  const root = { user: { uid: 0, gid: 0, name: "root", group: "root" } };
+  assert.equal(unmappedIds(app, { ...root, additionalGids: [44, 993] }, SCOPE), undefined);
+  assert.equal(
+    unmappedIds(app, { ...root, additionalGids: [44, 70000] }, SCOPE),
+    "containers.app.groupAdd: the group 70000 is outside the ids a rootless container maps (0-65536:0-65536). use a group in that range",
+  );
+  assert.match(
+    unmappedIds(app, { user: { uid: 70000, gid: 0, name: "u", group: "root" } }, SCOPE) ?? "",
+    /containers\.app: the process runs as 70000:0, outside the ids a rootless container maps/,
+  );
 });

@@ -215,21 +215,27 @@ export function networkMounts(config: ResolvedConfig, c: ResolvedContainer): Res
   ];
 }
 
-/** Rootless, the process's ids must be mapped (an image's USER is known only now). */
-function checkMappedUser(
+/**
+ * Rootless, the process's ids must be mapped (an image's USER is known only now), and so must
+ * its groupAdd groups: runc would refuse them at start. The problem, or undefined. Pure.
+ */
+export function unmappedIds(
   c: ResolvedContainer,
-  user: { uid: number; gid: number },
+  p: Pick<ProcessInfo, "user" | "additionalGids">,
   scope: RootlessScope,
-): void {
+): string | undefined {
+  const range = `(0-${scope.subuid.count}:0-${scope.subgid.count})`;
   if (
-    hostIdOf(user.uid, scope.uid, scope.subuid) === undefined ||
-    hostIdOf(user.gid, scope.gid, scope.subgid) === undefined
+    hostIdOf(p.user.uid, scope.uid, scope.subuid) === undefined ||
+    hostIdOf(p.user.gid, scope.gid, scope.subgid) === undefined
   )
-    throw new BuildError(
-      `containers.${c.name}: the process runs as ${user.uid}:${user.gid}, outside the ids a rootless container maps ` +
-        `(0-${scope.subuid.count}:0-${scope.subgid.count}). set user to ids in that range`,
-      c.name,
-    );
+    return `containers.${c.name}: the process runs as ${p.user.uid}:${p.user.gid}, outside the ids a rootless container maps ${range}. set user to ids in that range`;
+  const gid = (p.additionalGids ?? []).find(
+    (g) => hostIdOf(g, scope.gid, scope.subgid) === undefined,
+  );
+  if (gid !== undefined)
+    return `containers.${c.name}.groupAdd: the group ${gid} is outside the ids a rootless container maps ${range}. use a group in that range`;
+  return undefined;
 }
 
 /**
@@ -420,7 +426,8 @@ async function gatherMounts(
       ? cdiInjection(c, await loadCdiRegistry(config.cdiSpecDirs), src.process.user)
       : undefined;
   const extra = [...volumes, ...netMounts, ...initMounts(c), ...(cdi?.mounts ?? [])];
-  if (rootless) checkMappedUser(c, src.process.user, rootless);
+  const unmapped = rootless ? unmappedIds(c, src.process, rootless) : undefined;
+  if (unmapped !== undefined) throw new BuildError(unmapped, c.name);
   const fileMounts = await prepareMountSources(
     c,
     [...c.mounts, ...extra],
