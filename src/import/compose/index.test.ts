@@ -135,7 +135,7 @@ test("the common keys map onto railyard's, with compose's defaults made explicit
   for (const needle of [
     /services\.app\.environment\[1\]: B takes its value from the environment, where it is not set; left out/,
     /services\.app\.env_file\[1\]: required: false is not imported/,
-    /services\.app\.volumes\[0\]: the option z is not imported/,
+    /services\.app\.volumes\[0\]: the option z \(an SELinux relabel\) is not imported; railyard applies no SELinux labels/,
     /services\.app\.volumes\[1\]: the named volume cache becomes the host directory \/var\/lib\/railyard\/volumes\/cache/,
     /services\.app\.volumes\[2\]: the anonymous volume becomes the host directory/,
     /services\.app\.ports\[2\]: "9000-9001:9000-9001" is published on every address/,
@@ -592,6 +592,13 @@ test("routing by labels: the Docker API socket is left out, and labels and varia
     /services\.app\.environment: VIRTUAL_HOST is read by nginx-proxy through the Docker API/,
   );
   assert.equal(config.containers?.["app"]?.environment?.["VIRTUAL_HOST"], "cloud.example");
+  const one = imp({
+    proxy: { image: "nginxproxy/nginx-proxy", labels: { "com.github.nginx-proxy.nginx": "" } },
+  });
+  assert.match(
+    one.warnings.join("\n"),
+    /services\.proxy\.labels: the label com\.github\.nginx-proxy\.nginx is read by nginx-proxy through the Docker API, which railyard does not serve: kept, but it routes nothing/,
+  );
 });
 
 test("pid: host carries over; logging and container_name are said to be the journal's and railyard's", () => {

@@ -11,7 +11,7 @@ const LABEL_READERS: readonly [RegExp, string, string][] = [
   [/^traefik\./, "traefik", "traefik's file provider"],
   [/^caddy(_\d+)?(\.|$)/, "caddy-docker-proxy", "a Caddyfile"],
   [
-    /^com\.github\.(jrcs|nginx-proxy)\.(letsencrypt_nginx_proxy_companion|nginx-proxy)\./,
+    /^com\.github\.(jrcs\.letsencrypt_nginx_proxy_companion|nginx-proxy)\./,
     "nginx-proxy",
     "nginx's own conf",
   ],
@@ -34,7 +34,7 @@ export function routingLabels(
     const keys = Object.keys(labels).filter((k) => pattern.test(k));
     if (keys.length === 0) continue;
     const shown = keys.length > 3 ? `${keys.slice(0, 3).join(", ")}, ...` : keys.join(", ");
-    r.warn(path, said(service, proxy, `the labels ${shown}`, instead));
+    r.warn(path, said(service, proxy, `the label${keys.length > 1 ? "s" : ""} ${shown}`, instead));
   }
 }
 

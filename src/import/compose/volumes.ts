@@ -63,7 +63,12 @@ export function volumes({ s, at, r, c }: ServiceRead): void {
     if (!isPath) r.warn(p, `the named volume ${src} becomes the host directory ${host}`);
     const opts = (mode ?? "").split(",").filter((o) => o !== "");
     for (const o of opts)
-      if (!["ro", "rw"].includes(o)) r.warn(p, `the option ${o} is not imported`);
+      if (o === "z" || o === "Z")
+        r.warn(
+          p,
+          `the option ${o} (an SELinux relabel) is not imported; railyard applies no SELinux labels`,
+        );
+      else if (!["ro", "rw"].includes(o)) r.warn(p, `the option ${o} is not imported`);
     binds.push(`${host}:${dst}${opts.includes("ro") ? ":ro" : ""}`);
   });
   if (binds.length > 0) c.volumes = binds;
