@@ -69,13 +69,11 @@ async function composeAsConfig(
   file: string,
   userStateDir: string | undefined,
 ): Promise<unknown> {
-  const [{ readComposeProject }, { DEFAULT_FILES }, { DEFAULT_STATE_DIR }, { homedir }] =
-    await Promise.all([
-      import("../import/read-project.js"),
-      import("../import/compose/project.js"),
-      import("../config/resolve/index.js"),
-      import("node:os"),
-    ]);
+  const [{ readComposeProject }, { DEFAULT_FILES }, { DEFAULT_STATE_DIR }] = await Promise.all([
+    import("../import/read-project.js"),
+    import("../import/compose/project.js"),
+    import("../config/resolve/index.js"),
+  ]);
   const stateDir =
     ctx.args.globals.stateDir !== undefined
       ? resolve(ctx.cwd, ctx.args.globals.stateDir)
@@ -87,7 +85,6 @@ async function composeAsConfig(
     env: ctx.env,
     profiles: [],
     volumesDir: join(stateDir, "volumes"),
-    home: ctx.env["HOME"] ?? homedir(),
   });
   for (const w of project.warnings) ctx.info(`${file}: note: ${w}`);
   return project.config;

@@ -1,4 +1,3 @@
-import { homedir } from "node:os";
 import { relative, resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import type { Command } from "./context.js";
@@ -71,7 +70,6 @@ With --json, prints { "config": {...}, "warnings": [...], "files": [...] } inste
       env: ctx.env,
       profiles: ctx.args.lists["profile"] ?? [],
       volumesDir: resolve(ctx.cwd, volumesDir),
-      home: ctx.env["HOME"] ?? homedir(),
     });
     const { config, warnings } = project;
     const path = project.files[0] as string;

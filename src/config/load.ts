@@ -1,6 +1,7 @@
 import { DEFAULT_STATE_DIR } from "./resolve/index.js";
 import { parseIdFile } from "../model/accounts.js";
 import { readOr } from "../util/read-file.js";
+import { isRecord } from "../util/record.js";
 import { jsonProblem, yamlProblem } from "../util/parse-error.js";
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, extname, resolve as resolvePath } from "node:path";
@@ -292,8 +293,4 @@ export async function loadConfig(o: LoadOptions): Promise<Readonly<ResolvedConfi
 export const configDir = (c: ResolvedConfig): string => dirname(c.file);
 
 const isComposeDoc = (file: string, raw: unknown): boolean =>
-  /\.ya?ml$/.test(file) &&
-  typeof raw === "object" &&
-  raw !== null &&
-  "services" in raw &&
-  !("containers" in raw);
+  /\.ya?ml$/.test(file) && isRecord(raw) && "services" in raw && !("containers" in raw);

@@ -3,6 +3,7 @@
  * compose file given as the config (`railyard -c compose.yaml switch`) both make.
  */
 import { statSync } from "node:fs";
+import { homedir } from "node:os";
 import { dirname, resolve } from "node:path";
 import { ConfigError } from "../errors.js";
 import type { UserConfig } from "../model/types.js";
@@ -22,7 +23,6 @@ export interface ReadProjectOptions {
   readonly profiles: readonly string[];
   /** Where named and anonymous volumes become host directories. */
   readonly volumesDir: string;
-  readonly home: string;
 }
 
 export interface ImportedProject {
@@ -40,7 +40,8 @@ export function readComposeProject(o: ReadProjectOptions): ImportedProject {
     dir: project.dir,
     env: project.env,
     volumesDir: o.volumesDir,
-    home: o.home,
+    // What `~` names in a host path, as compose expands it.
+    home: o.env["HOME"] ?? homedir(),
     interpolated: true,
   });
   return {

@@ -3,6 +3,10 @@ import { isRecord } from "../../util/record.js";
 import type { ContainerConfig } from "../../model/types.js";
 import { type Path, Reader, describe } from "./reader.js";
 
+/** A build context that is a URL (git, https, git+ssh) or git's `git@host:` form, not a path. */
+export const isRemoteContext = (ctx: string): boolean =>
+  /^[a-z][a-z0-9+.-]*:\/\//i.test(ctx) || ctx.startsWith("git@");
+
 /**
  * compose's `build:` (a context, or a map) as railyard's; what it cannot carry is named. A remote
  * context (a git or https URL) is refused, unless the service names an image too: then the image
@@ -14,7 +18,6 @@ export function build(
   r: Reader,
   hasImage: boolean,
 ): ContainerConfig["build"] | undefined {
-  const remote = (ctx: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(ctx) || ctx.startsWith("git@");
   const refuse = (path: Path, ctx: string) =>
     hasImage
       ? r.warn(
@@ -25,7 +28,7 @@ export function build(
           path,
           `${ctx} is a remote context; railyard builds from a directory: clone it and set build to the clone`,
         );
-  if (typeof v === "string") return remote(v) ? void refuse(at, v) : r.hostPath(v);
+  if (typeof v === "string") return isRemoteContext(v) ? void refuse(at, v) : r.hostPath(v);
   if (!isRecord(v))
     return void r.problem(at, `expected a context directory or a map, got ${describe(v)}`);
   for (const k of Object.keys(v))
@@ -36,7 +39,7 @@ export function build(
       );
   const context = v["context"] === undefined ? "." : r.string(v["context"], [...at, "context"]);
   if (context === undefined) return undefined;
-  if (remote(context)) return void refuse([...at, "context"], context);
+  if (isRemoteContext(context)) return void refuse([...at, "context"], context);
   const out: NonNullable<Exclude<ContainerConfig["build"], string>> = {
     context: r.hostPath(context),
   };

@@ -244,3 +244,16 @@ test("a $$ survives a project's one interpolation as a literal $", () => {
   });
   assert.deepEqual(config.containers?.["app"]?.cmd, ["echo", "$HOME"]);
 });
+
+test("a remote build context stays a URL when extends takes it from another directory's file", () => {
+  const p = project({
+    "/srv/app/compose.yaml":
+      "services:\n  app:\n    extends: { service: base, file: common/base.yml }\n",
+    "/srv/app/common/base.yml":
+      "services:\n  base:\n    image: app:1\n    build: { context: 'git+ssh://git@example.com/app.git', dockerfile: Dockerfile }\n",
+  });
+  assert.deepEqual(services(p)["app"]?.["build"], {
+    context: "git+ssh://git@example.com/app.git",
+    dockerfile: "Dockerfile",
+  });
+});

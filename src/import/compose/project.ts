@@ -10,6 +10,7 @@ import { ConfigError, type ConfigProblem } from "../../errors.js";
 import { isRecord, own } from "../../util/record.js";
 import { yamlProblem } from "../../util/parse-error.js";
 import { parseDotEnv, type Env } from "../interpolate.js";
+import { isRemoteContext } from "./build.js";
 import { mergeFiles, mergeValue, Override, RESET, settle } from "./merge.js";
 import { interpolateAll, kindOf, Reader, type Obj } from "./reader.js";
 
@@ -72,7 +73,14 @@ export function parseComposeYaml(text: string, file: string): unknown {
 }
 
 /** The whole project read as compose reads it; problems are thrown as one ConfigError per file. */
-export function composeProject(o: ProjectOptions, read: ReadText): ComposeProject {
+export function composeProject(o: ProjectOptions, readFile: ReadText): ComposeProject {
+  // Each file is read once: finding the default files reads them, and extends may name a file
+  // for several services.
+  const texts = new Map<string, string | undefined>();
+  const read: ReadText = (f) => {
+    if (!texts.has(f)) texts.set(f, readFile(f));
+    return texts.get(f);
+  };
   const warnings: string[] = [];
   const dotEnvFile = join(o.dir, ".env");
   const env = { ...readDotEnv(dotEnvFile, o.env, read), ...o.env };
@@ -211,7 +219,7 @@ function applyInclude(doc: Obj, file: string, l: Loading): Obj {
 export function rebase(doc: Obj, from: string, to: string): Obj {
   if (from === to) return doc;
   const move = (p: string) => {
-    if (isAbsolute(p) || p.startsWith("~")) return p;
+    if (isAbsolute(p) || p.startsWith("~") || isRemoteContext(p)) return p;
     const abs = join(from, p);
     if (to === "/") return abs;
     const rel = relative(to, abs);
@@ -226,7 +234,7 @@ export function rebase(doc: Obj, from: string, to: string): Obj {
     }
     const c: Obj = { ...s };
     const build = c["build"];
-    if (typeof build === "string" && !/^[a-z]+:\/\/|^git@/.test(build)) c["build"] = move(build);
+    if (typeof build === "string") c["build"] = move(build);
     else if (isRecord(build) && typeof build["context"] === "string")
       c["build"] = { ...build, context: move(build["context"]) };
     const envFile = c["env_file"];
@@ -320,11 +328,9 @@ function applyExtends(
         problems.push({ path: at, message: `there is no service ${baseName} to extend` });
       return undefined;
     }
-    const { extends: _, ...own_ } = s;
-    const merged = settle(
-      mergeValue({ services: { [name]: base } }, { services: { [name]: own_ } }, []),
-    ) as Obj;
-    const result = (merged["services"] as Obj)[name] as Obj;
+    const { extends: _, ...local } = s;
+    // At the service's own path, so that compose's rules for its keys apply.
+    const result = settle(mergeValue(base, local, ["services", name])) as Obj;
     done.set(key, result);
     return result;
   };

@@ -56,6 +56,10 @@ export class Reader {
     }
     return v.flatMap((x, i) => this.string(x, [...path, i]) ?? []);
   }
+  /** One string or a list of them (`tmpfs:`, `dns:`), as a list. */
+  oneOrMany(v: unknown, path: Path): string[] {
+    return typeof v === "string" ? [v] : this.strings(v, path);
+  }
   /** `command:`/`entrypoint:` forms: a list, or a string split into words as compose does. */
   argv(v: unknown, path: Path): string[] | undefined {
     if (typeof v === "string") {

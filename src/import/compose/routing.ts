@@ -21,8 +21,9 @@ const LABEL_READERS: readonly [RegExp, string, string][] = [
 const ENV_READ =
   /^(VIRTUAL_HOST|VIRTUAL_PORT|VIRTUAL_PATH|VIRTUAL_PROTO|LETSENCRYPT_HOST|LETSENCRYPT_EMAIL)$/;
 
-const said = (service: string, proxy: string, keys: string, instead: string) =>
-  `${keys} ${keys.includes(",") ? "are" : "is"} read by ${proxy} through the Docker API, which railyard does not serve: kept, but ${keys.includes(",") ? "they route" : "it routes"} nothing. route to ${service} in the proxy's own config (${instead}) at ${service}:PORT on its network, or 127.0.0.1:PORT`;
+/** The warning for `keys` (already worded: "the labels a, b"), `many` when more than one. */
+const said = (service: string, proxy: string, keys: string, many: boolean, instead: string) =>
+  `${keys} ${many ? "are" : "is"} read by ${proxy} through the Docker API, which railyard does not serve: kept, but ${many ? "they route" : "it routes"} nothing. route to ${service} in the proxy's own config (${instead}) at ${service}:PORT on its network, or 127.0.0.1:PORT`;
 
 export function routingLabels(
   labels: Readonly<Record<string, string>>,
@@ -34,7 +35,8 @@ export function routingLabels(
     const keys = Object.keys(labels).filter((k) => pattern.test(k));
     if (keys.length === 0) continue;
     const shown = keys.length > 3 ? `${keys.slice(0, 3).join(", ")}, ...` : keys.join(", ");
-    r.warn(path, said(service, proxy, `the label${keys.length > 1 ? "s" : ""} ${shown}`, instead));
+    const many = keys.length > 1;
+    r.warn(path, said(service, proxy, `the label${many ? "s" : ""} ${shown}`, many, instead));
   }
 }
 
@@ -46,5 +48,8 @@ export function routingEnvironment(
 ): void {
   const keys = Object.keys(env).filter((k) => ENV_READ.test(k));
   if (keys.length > 0)
-    r.warn(path, said(service, "nginx-proxy", keys.join(", "), "nginx's own conf"));
+    r.warn(
+      path,
+      said(service, "nginx-proxy", keys.join(", "), keys.length > 1, "nginx's own conf"),
+    );
 }

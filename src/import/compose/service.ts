@@ -124,10 +124,7 @@ const HANDLERS: readonly { keys: readonly string[]; read: (sv: Service) => void 
     read: ({ s, r, c, key }) => {
       if (s["tmpfs"] !== undefined) {
         const t = s["tmpfs"];
-        c.tmpfs = [
-          ...(c.tmpfs ?? []),
-          ...(typeof t === "string" ? [t] : r.strings(t, key("tmpfs"))),
-        ];
+        c.tmpfs = [...(c.tmpfs ?? []), ...r.oneOrMany(t, key("tmpfs"))];
       }
     },
   },
@@ -180,11 +177,7 @@ const HANDLERS: readonly { keys: readonly string[]; read: (sv: Service) => void 
   {
     keys: ["dns", "dns_search", "dns_opt"],
     read: ({ s, r, c, key }) => {
-      const list = (k: string) => {
-        const v = s[k];
-        if (v === undefined) return undefined;
-        return typeof v === "string" ? [v] : r.strings(v, key(k));
-      };
+      const list = (k: string) => (s[k] === undefined ? undefined : r.oneOrMany(s[k], key(k)));
       const servers = list("dns");
       const search = list("dns_search");
       const options = list("dns_opt");
