@@ -140,6 +140,13 @@ describe("networks", () => {
       app: web("app", { network: "backend", ports: ["8080:80"] }),
       pub: web("pub", { ports: ["0.0.0.0:9090:80"] }),
       loner: web("loner", { network: "private" }),
+      // compose's dns, dns_search, dns_opt, group_add and pid: host, as railyard keys.
+      tuned: web("tuned", {
+        network: "private",
+        dns: { servers: ["192.0.2.53"], search: ["home.arpa"], options: ["ndots:2"] },
+        groupAdd: [44, "users"],
+        pid: "host",
+      }),
     },
   };
 
@@ -220,6 +227,23 @@ describe("networks", () => {
     ]);
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stdout, /nameserver\s+127\./);
+  });
+
+  test("dns, groupAdd and pid host reach the running container as runc gives them", () => {
+    const inTuned = (...args: string[]) => {
+      const r = sd.exec("runc", ["exec", runtimeId(state, "tuned"), "/bin/busybox", ...args]);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout;
+    };
+    const resolv = inTuned("cat", "/etc/resolv.conf");
+    assert.match(resolv, /^nameserver 192\.0\.2\.53$/m);
+    assert.match(resolv, /^search home\.arpa$/m);
+    assert.match(resolv, /^options ndots:2$/m);
+    assert.doesNotMatch(resolv, /^nameserver (?!192\.0\.2\.53$)/m);
+    // users is the host's group 100 (a host program's names are the host's).
+    assert.deepEqual(inTuned("id", "-G").trim().split(" ").sort(), ["0", "100", "44"]);
+    // The host's process namespace: its PID 1 is the (namespaced) host's systemd, not httpd.
+    assert.equal(inTuned("cat", "/proc/1/comm").trim(), "systemd");
   });
 
   test("adding a member restarts nobody, keeps every address, and the others see it by name", async () => {
