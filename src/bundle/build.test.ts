@@ -42,7 +42,7 @@ const APP_STAT = {
   gid: 0,
 } as const;
 
-const inputs = (facts: HostFacts = FACTS): ContainerInputs => ({
+const inputs = (facts: HostFacts = FACTS, extraHosts: string[] = []): ContainerInputs => ({
   src: {
     process: hostProcess(app, `${NOWHERE}/bin/app`),
     closure: new Map([
@@ -62,6 +62,7 @@ const inputs = (facts: HostFacts = FACTS): ContainerInputs => ({
   devices: { "/dev/railyard-plan-ttyACM0": { type: "c", major: 166, minor: 0, fileMode: 0o660 } },
   seccomp: {},
   fileEnv: {},
+  extraHosts,
 });
 
 test("a bundle is planned from what was read before: a device, a nameserver and a limit no host file holds", () => {
@@ -89,6 +90,15 @@ test("the same inputs plan the same bundle; a changed host fact names a new one,
     inputs({ ...FACTS, resolvConf: "nameserver 192.0.2.1\n" }),
   );
   assert.notEqual(dns.fingerprint, once.fingerprint);
+});
+
+test("extraHosts lines follow the container's own names in its /etc/hosts, and name a new bundle", () => {
+  const once = planContainer(config, app, inputs());
+  const p = planContainer(config, app, inputs(FACTS, ["10.90.0.2\thost.docker.internal"]));
+  const hosts = p.rootfs.entries.get("/etc/hosts");
+  assert.ok(hosts?.kind === "data");
+  assert.match(hosts.content, /^127\.0\.1\.1\tapp\n10\.90\.0\.2\thost\.docker\.internal\n$/m);
+  assert.notEqual(p.fingerprint, once.fingerprint);
 });
 
 test("rootless, a process's user and its groupAdd groups must be ids the user namespace maps", () => {

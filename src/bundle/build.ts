@@ -30,8 +30,9 @@ import { BuildError } from "../errors.js";
 import { hostIdOf, payloadCgroup } from "../rootless/scope.js";
 import { secretMounts } from "./secrets.js";
 import { fingerprint, readStamp, writeBundle, type LinkMode } from "./write.js";
-import { ensureFile, hostsFile } from "../network/files.js";
-import { hostsNetworks } from "../network/script.js";
+import { containerHostsFile, ensureFile } from "../network/files.js";
+import { extraHostLines, hostsNetworks } from "../network/hosts.js";
+import { EMPTY_ALLOCATION, type NetworkAllocation } from "../network/allocate.js";
 import { mountArgs, overlayOf, overlayTarget, type Overlay } from "../runtime/overlay.js";
 import { containerId, idScopeOf } from "../model/ids.js";
 import { cdiInjection, loadCdiRegistry, type CdiInjection } from "../cdi/host.js";
@@ -62,6 +63,11 @@ export interface BuildOptions extends Partial<AcquireOptions> {
   readonly write?: boolean;
   /** The host's facts, read once for a whole generation (else read here, for one container). */
   readonly facts?: HostFacts;
+  /**
+   * The networks' addresses, for an `extraHosts` "host-gateway" on network "private" (the host's
+   * end of the container's link). Required for such a container.
+   */
+  readonly alloc?: NetworkAllocation;
 }
 
 /** OCI architecture names -> dpkg's. */
@@ -208,7 +214,7 @@ export function networkMounts(config: ResolvedConfig, c: ResolvedContainer): Res
     {
       destination: "/etc/hosts",
       type: "bind",
-      source: hostsFile(config.stateDir, nets),
+      source: containerHostsFile(config, c),
       options: ["bind", "ro", "nosuid", "nodev", "noexec"],
       origin: `network${nets.length > 1 ? "s" : ""} ${nets.join(", ")}`,
     },
@@ -258,6 +264,8 @@ export interface ContainerInputs {
   readonly seccomp: { customSeccomp?: OciSeccomp };
   /** The values of the container's env files, as the start will read them. */
   readonly fileEnv: ReturnType<typeof readEnvFiles>;
+  /** `extraHosts` as /etc/hosts lines, when the rootfs holds the file (no named network). */
+  readonly extraHosts: readonly string[];
   /** The image's tree, looked up on demand (the one read planning makes, of railyard's store). */
   readonly baseLookup?: RootfsInputs["baseLookup"];
 }
@@ -295,6 +303,11 @@ async function readInputs(
     seccomp: customSeccomp(c),
     // Read now to refuse a missing or broken file (exit 2); the start reads them again.
     fileEnv: readEnvFiles(c, config.file),
+    // On named networks they are in the hosts file the container mounts (network/files.ts).
+    extraHosts:
+      hostsNetworks(config, c).length > 0
+        ? []
+        : extraHostLines(config, c, o.alloc ?? EMPTY_ALLOCATION),
     ...(src.base ? { baseLookup: dirLookup(src.base.dir) } : {}),
   };
 }
@@ -314,6 +327,7 @@ export function planContainer(
     src.closure,
     {
       resolvConf: containerResolvConf(c, facts),
+      extraHosts: inputs.extraHosts,
       ...(src.base ? {} : { hostAccounts: facts.accounts }),
       ...(!src.base && hostsNetworks(config, c).some((n) => config.networks[n]?.ipv6)
         ? { hostConf: "multi on\n" }

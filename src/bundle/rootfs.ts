@@ -22,6 +22,8 @@ export interface RootfsInputs {
    * for a network of its own (`privateResolvConf`). Unset means no DNS.
    */
   readonly resolvConf: string | undefined;
+  /** Lines added to /etc/hosts (`extraHosts`, addresses resolved). @default none */
+  readonly extraHosts?: readonly string[];
   /** Bind-mount destinations whose source is a file (they need a file mount point). */
   readonly fileMounts: ReadonlySet<string>;
   /** Looks up a path in the base image (not following the last component), if there is one. */
@@ -42,9 +44,16 @@ const BASE_DIRS = ["/proc", "/dev", "/sys", "/etc"];
 export function networkFiles(
   c: ResolvedContainer,
   resolvConf: string | undefined,
+  extraHosts: readonly string[] = [],
 ): Record<string, string> {
+  const hosts = [
+    "127.0.0.1\tlocalhost",
+    "::1\tlocalhost ip6-localhost ip6-loopback",
+    `127.0.1.1\t${c.hostname}`,
+    ...extraHosts,
+  ];
   return {
-    "/etc/hosts": `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${c.hostname}\n`,
+    "/etc/hosts": `${hosts.join("\n")}\n`,
     "/etc/hostname": `${c.hostname}\n`,
     "/etc/resolv.conf":
       c.network !== "none" && resolvConf !== undefined
@@ -134,7 +143,7 @@ export function planRootfs(
   if (!base) plan.set("/", { kind: "dir", mode: 0o755 });
   for (const d of [...BASE_DIRS, ...(!base && p.user.uid === 0 ? ["/root"] : []), p.cwd]) at(d);
   const files = {
-    ...networkFiles(c, inputs.resolvConf),
+    ...networkFiles(c, inputs.resolvConf, inputs.extraHosts),
     ...(base ? {} : userFiles(p, inputs.hostAccounts)),
     ...(base || inputs.hostConf === undefined ? {} : { "/etc/host.conf": inputs.hostConf }),
   };

@@ -31,8 +31,11 @@ Nothing is activated: that is railyard switch. With NAMEs, only those containers
     let generation: { generation: number; created: boolean; dir: string } | undefined;
     if (ctx.args.positionals.length > 0) {
       results = [];
+      // The addresses the running generation gave (for an extraHosts' host-gateway).
+      const { allocateFromRunning } = await import("../generations/build.js");
+      const withAlloc = { ...opts, alloc: allocateFromRunning(config) };
       for (const c of selectContainers(config, ctx.args.positionals))
-        results.push(await buildContainer(config, c, opts));
+        results.push(await buildContainer(config, c, withAlloc));
     } else {
       const [{ chooseRuntime, hostProbe }, { withSwitchLock }, { buildGeneration }] =
         await Promise.all([

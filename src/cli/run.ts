@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { OciSpec } from "../bundle/spec.js";
 import type { ResolvedConfig, ResolvedContainer } from "../model/types.js";
+import type { NetworkAllocation } from "../network/allocate.js";
 import { UsageError } from "../errors.js";
 import { selectContainers, oneName } from "./select.js";
 import { loadFor, type Command } from "./context.js";
@@ -43,15 +44,13 @@ async function runNetwork(
   config: ResolvedConfig,
   c: ResolvedContainer,
   bundle: string,
+  alloc: NetworkAllocation,
 ): Promise<string | undefined> {
-  const [{ allocateFromRunning }, { containerNetwork, renderNetScript }, { publishHosts }] =
-    await Promise.all([
-      import("../generations/build.js"),
-      import("../network/script.js"),
-      import("../network/files.js"),
-    ]);
+  const [{ containerNetwork, renderNetScript }, { publishHosts }] = await Promise.all([
+    import("../network/script.js"),
+    import("../network/files.js"),
+  ]);
   if (config.rootless) return undefined; // pasta, from the bundle's hook
-  const alloc = allocateFromRunning(config);
   const net = containerNetwork(c, alloc, config);
   if (!net) return undefined;
   if (c.networks.length > 0) publishHosts(config, alloc);
@@ -99,7 +98,15 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
     ]);
     const [c] = selectContainers(config, [name]);
     if (!c) throw new UsageError(`no container named ${name}`);
-    const built = await buildContainer(config, c, { log: ctx.debug, warn: ctx.info, env: ctx.env });
+    // The addresses it keeps (or gets): its extraHosts' host-gateway and its network need them.
+    const { allocateFromRunning } = await import("../generations/build.js");
+    const alloc = allocateFromRunning(config);
+    const built = await buildContainer(config, c, {
+      log: ctx.debug,
+      warn: ctx.info,
+      env: ctx.env,
+      alloc,
+    });
     if (c.healthcheck)
       ctx.info(`note: ${c.name}'s healthcheck runs under systemd (railyard switch), not in run`);
     ctx.debug(built.changed ? `built ${built.bundle}` : `bundle ${built.bundle} is up to date`);
@@ -138,7 +145,7 @@ stopTimeout seconds (or on a second Ctrl-C), SIGKILL; the runtime state is clean
     writeFileSync(join(bundle, "config.json"), serializeSpec(patched), {
       mode: 0o600,
     });
-    const networkScript = await runNetwork(config, c, bundle);
+    const networkScript = await runNetwork(config, c, bundle, alloc);
     const { loopback6Ports } = await import("../model/network.js");
     // [::1] is served by systemd's socket units, which only a switch installs.
     const proxied = loopback6Ports(c, config).map((p) => `[::1]:${p.hostPort ?? p.containerPort}`);

@@ -161,6 +161,8 @@ function service(e: Exporting): ComposeService {
   if (c.shmSize !== undefined) s["shm_size"] = formatSize(c.shmSize);
   if (c.pid !== undefined) s["pid"] = c.pid;
   if (c.groupAdd) s["group_add"] = [...c.groupAdd];
+  // name:address, split at the first colon (so an IPv6 address passes), as docker and podman read it.
+  if (c.extraHosts) s["extra_hosts"] = c.extraHosts.map((h) => `${h.name}:${h.address}`);
   if (c.dns?.servers.length) s["dns"] = [...c.dns.servers];
   if (c.dns?.search.length) s["dns_search"] = [...c.dns.search];
   if (c.dns?.options.length) s["dns_opt"] = [...c.dns.options];

@@ -365,6 +365,26 @@ function dnsOf(c: ResolvedContainer): Record<string, unknown> {
   };
 }
 
+/**
+ * `extraHosts` as the pod's hostAliases, one per address. "host-gateway" has no counterpart (a
+ * pod does not reach its node by a fixed address): said, and left out.
+ */
+function hostAliasesOf(c: ResolvedContainer, warn: (m: string) => void): Record<string, unknown> {
+  const byIp = new Map<string, string[]>();
+  for (const h of c.extraHosts ?? []) {
+    if (h.address === "host-gateway") {
+      warn(
+        `containers.${c.name}.extraHosts.${h.name}: "host-gateway" is not exported; a pod reaches its node through a Service or the node's address`,
+      );
+      continue;
+    }
+    byIp.set(h.address, [...(byIp.get(h.address) ?? []), h.name]);
+  }
+  return byIp.size === 0
+    ? {}
+    : { hostAliases: [...byIp].map(([ip, hostnames]) => ({ ip, hostnames })) };
+}
+
 /** The pod template: its security context, hostname, network, init and main containers. */
 function podTemplate(
   { c, labels }: Pod,
@@ -389,6 +409,7 @@ function podTemplate(
     ...(c.network === "host" ? { hostNetwork: true } : {}),
     ...(c.pid === "host" ? { hostPID: true } : {}),
     ...dnsOf(c),
+    ...hostAliasesOf(c, warn),
     terminationGracePeriodSeconds: c.stopTimeout,
     ...(initContainers.length > 0 ? { initContainers } : {}),
     containers: [main],

@@ -106,6 +106,7 @@ function render(e: Exporting, config: ResolvedConfig): string {
   // Quadlet has no key for it; podman's flag passes through.
   if (c.pid !== undefined) k.push(`PodmanArgs=--pid=${c.pid}`);
   for (const g of c.groupAdd ?? []) k.push(`GroupAdd=${g}`);
+  for (const h of c.extraHosts ?? []) k.push(`AddHost=${h.name}:${h.address}`);
   for (const s of c.dns?.servers ?? []) k.push(`DNS=${s}`);
   for (const s of c.dns?.search ?? []) k.push(`DNSSearch=${s}`);
   for (const o of c.dns?.options ?? []) k.push(`DNSOption=${o}`);

@@ -105,7 +105,7 @@ export async function buildGeneration(
   checkNetworkHost(config, alloc, o.env ?? process.env, routes);
   const netScripts: Record<string, string> = {};
   // The host is read once, before any container is planned.
-  const withFacts = { ...o, facts: o.facts ?? readHostFacts() };
+  const withFacts = { ...o, facts: o.facts ?? readHostFacts(), alloc };
   for (const c of Object.values(config.containers)) {
     if (c.backend !== "oci") {
       const e = await engineService(config, c, o);

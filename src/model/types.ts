@@ -156,6 +156,14 @@ export interface ContainerConfig {
    */
   dns?: DnsConfig;
   /**
+   * More lines for the container's /etc/hosts, as compose's `extra_hosts` and docker's
+   * `--add-host`: a name -> an address (or several, e.g. an IPv4 and an IPv6 one). The address
+   * "host-gateway" is the host as the container reaches it: 127.0.0.1 on network "host", the
+   * host's end of the link on "private", the bridge of the container's first named network.
+   * @default {}
+   */
+  extraHosts?: Record<string, string | string[]>;
+  /**
    * Supplementary groups of the process, as compose's `group_add`: group ids, or names in the
    * image's /etc/group (the host's, for a host program), e.g. `["video", 993]`. @default []
    */
@@ -463,6 +471,8 @@ export interface ResolvedContainer {
     readonly search: readonly string[];
     readonly options: readonly string[];
   };
+  /** `extraHosts` as name/address pairs in the order given; an address may be "host-gateway". */
+  readonly extraHosts?: readonly { readonly name: string; readonly address: string }[];
   /** `groupAdd` when given: ids, and for an image the names its /etc/group resolves at build. */
   readonly groupAdd?: readonly (string | number)[];
   /** "host" when the container shares the host's process namespace. */

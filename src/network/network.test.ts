@@ -16,9 +16,9 @@ import {
   macFor,
   ownInterfaces,
   privateResolvConf,
-  renderHostsFile,
   renderNetScript,
 } from "./script.js";
+import { extraHostLines, hostGateway, renderHostsFile } from "./hosts.js";
 
 const SNAPSHOTS = join(REPO_ROOT, "src/network/__snapshots__");
 const resolve = (c: UserConfig) => resolveConfig(c, fakeContext());
@@ -257,6 +257,51 @@ test("hosts files: a container on two networks sees both, aliases only on their 
   assert.match(both, /^10\.91\.0\.2\tdb postgres$/m);
   assert.match(both, /^10\.91\.1\.3\tweb$/m);
   assert.match(renderHostsFile(config, ["back"], alloc), /^10\.91\.0\.2\tdb postgres$/m);
+});
+
+test("extraHosts: host-gateway is the host as each network reaches it, other addresses as given", () => {
+  const config = resolve({
+    networks: { back: { subnet: "10.91.7.0/24" } },
+    containers: {
+      onHost: on("host", { extraHosts: { gw: "host-gateway" } }),
+      alone: on("private", { extraHosts: { gw: "host-gateway", nas: ["192.168.1.5", "fd00::5"] } }),
+      member: on("back", { extraHosts: { gw: "host-gateway" } }),
+      sidecar: on("container:member", { extraHosts: { "host.docker.internal": "host-gateway" } }),
+    },
+  });
+  const alloc = allocateNetworks(config);
+  const c = (n: string) => config.containers[n] as (typeof config.containers)[string];
+  assert.equal(hostGateway(config, c("onHost"), alloc), "127.0.0.1");
+  assert.equal(hostGateway(config, c("member"), alloc), "10.91.7.1", "the bridge");
+  assert.equal(hostGateway(config, c("sidecar"), alloc), "10.91.7.1", "the joined one's");
+  const alone = alloc.private["alone"] as string;
+  const hostEnd = `10.90.${alone.split(".")[2]}.${Number(alone.split(".")[3]) - 1}`;
+  assert.deepEqual(extraHostLines(config, c("alone"), alloc), [
+    `${hostEnd}\tgw`,
+    "192.168.1.5\tnas",
+    "fd00::5\tnas",
+  ]);
+  assert.deepEqual(extraHostLines(config, c("sidecar"), alloc), [
+    "10.91.7.1\thost.docker.internal",
+  ]);
+});
+
+test("extraHosts: a bad name or address, and host-gateway with no host, are refused by key", () => {
+  assert.throws(
+    () =>
+      resolve({
+        containers: {
+          a: on("private", { extraHosts: { "bad name": "10.0.0.1", ok: ["10.0.0.1", "lots"] } }),
+          b: on("none", { extraHosts: { gw: "host-gateway" } }),
+        },
+      }),
+    (e: Error) =>
+      /containers\.a\.extraHosts\["bad name"\]: is not a host name/.test(e.message) &&
+      /containers\.a\.extraHosts\.ok\[1\]: "lots" is not an IP address or "host-gateway"/.test(
+        e.message,
+      ) &&
+      /containers\.b\.extraHosts\.gw: is "host-gateway", but on network "none"/.test(e.message),
+  );
 });
 
 test("IPv6 addresses: parsed in every text form, written as RFC 5952 says", () => {

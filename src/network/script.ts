@@ -10,7 +10,7 @@ import type { ResolvedConfig, ResolvedContainer } from "../model/types.js";
 import { formatPublished, publishedIp, publishedPort, type PortSpec } from "../model/parse.js";
 import { formatIPv4, parseIPv4 } from "../model/address.js";
 import { gatewayOf, ipv6Of, parseAllocatedSubnet, type NetworkAllocation } from "./allocate.js";
-import { attachmentsOf, isPrivateOrNamed, joinedOwner } from "../model/network.js";
+import { attachmentsOf, isPrivateOrNamed } from "../model/network.js";
 
 /** The nftables table every railyard network shares (`nft list table ip railyard`). */
 export const NFT_TABLE = "railyard";
@@ -471,51 +471,6 @@ function publishPorts(n: ContainerNetwork): string[] {
     ];
   }
   return [];
-}
-
-/**
- * The named networks whose members a container's /etc/hosts names: its own, or those of the
- * container whose namespace it joins. Sorted, so containers on the same networks share one file.
- */
-export function hostsNetworks(config: ResolvedConfig, c: ResolvedContainer): string[] {
-  const owner = joinedOwner(c);
-  const from = owner !== undefined ? config.containers[owner] : c;
-  return from
-    ? attachmentsOf(from)
-        .map((a) => a.name)
-        .sort()
-    : [];
-}
-
-/**
- * The /etc/hosts of the containers on `networks` (sorted): every member of each by its name, its
- * hostname and its aliases there. Members see peers that a later switch adds, since railyard
- * rewrites the file in place and each member mounts it.
- */
-export function renderHostsFile(
-  config: ResolvedConfig,
-  networks: readonly string[],
-  alloc: NetworkAllocation,
-): string {
-  const lines = [
-    `# written by railyard: the containers of network${networks.length > 1 ? "s" : ""} ${networks.join(", ")}`,
-    "127.0.0.1\tlocalhost",
-    "::1\tlocalhost ip6-localhost ip6-loopback",
-  ];
-  for (const network of networks) {
-    const net = alloc.networks[network];
-    const members = net?.members ?? {};
-    for (const name of Object.keys(members).sort()) {
-      const c = config.containers[name];
-      const aliases = c ? (attachmentsOf(c).find((a) => a.name === network)?.aliases ?? []) : [];
-      const names = [...new Set([name, c?.hostname ?? name, ...aliases])].join(" ");
-      const address = members[name] as string;
-      lines.push(`${address}\t${names}`);
-      const v6 = net ? ipv6Of(net, address) : undefined;
-      if (v6 !== undefined) lines.push(`${v6}\t${names}`);
-    }
-  }
-  return `${lines.join("\n")}\n`;
 }
 
 /**

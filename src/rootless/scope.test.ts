@@ -71,6 +71,8 @@ test("what needs root is a config problem at its key, with what to do instead", 
         side: { args: ["/bin/true"], network: "container:web" },
         big: { args: ["/bin/true"], user: "70000:10", network: "none" },
         engine: { image: "docker.io/library/busybox", backend: "podman", network: "host" },
+        gw: { args: ["/bin/true"], network: "private", extraHosts: { host: "host-gateway" } },
+        gwHost: { args: ["/bin/true"], network: "host", extraHosts: { host: "host-gateway" } },
         fine: {
           args: ["/bin/true"],
           user: "65536:65536",
@@ -93,6 +95,7 @@ test("what needs root is a config problem at its key, with what to do instead", 
     "containers.big.user",
     "containers.db.network",
     "containers.engine.backend",
+    "containers.gw.extraHosts",
     "containers.side.network",
     "containers.vault.secrets[0]",
     "containers.vault.secrets[1].gid",
@@ -116,4 +119,9 @@ test("what needs root is a config problem at its key, with what to do instead", 
     /uid 70000 is outside the ids a rootless container maps \(0-65536/,
   );
   assert.match(at("containers.engine.backend"), /OCI runtime only, not podman/);
+  // pasta runs with --no-map-gw: its gateway is not the host, so railyard cannot say the host's.
+  assert.match(
+    at("containers.gw.extraHosts"),
+    /"host-gateway" is not reachable.*use network "host"/,
+  );
 });

@@ -114,6 +114,11 @@ export function rootlessProblems(config: ResolvedConfig, scope: RootlessScope): 
         path: at(c, c.networks.length > 1 ? "networks" : "network"),
         message: `named networks need root (a bridge, veth links, nftables). rootless containers use "private" (with pasta), "host" or "none"`,
       });
+    else if (c.network === "private" && c.extraHosts?.some((h) => h.address === "host-gateway"))
+      problems.push({
+        path: at(c, "extraHosts"),
+        message: `"host-gateway" is not reachable from a rootless container on network "private": pasta keeps its gateway address from the host's own services. use network "host", or the host's LAN address`,
+      });
     else if (joinedOwner(c) !== undefined)
       problems.push({
         path: at(c, "network"),

@@ -35,6 +35,14 @@ export function quadletRunArgs(
     HealthStartPeriod: "--health-start-period",
     Pull: "--pull",
     Secret: "--secret",
+    AddHost: "--add-host",
+    DNS: "--dns",
+    DNSSearch: "--dns-search",
+    DNSOption: "--dns-option",
+    GroupAdd: "--group-add",
+    ShmSize: "--shm-size",
+    Sysctl: "--sysctl",
+    Ulimit: "--ulimit",
   };
   const args: string[] = [];
   let image = "";

@@ -136,13 +136,14 @@ describe("networks", () => {
   const backend = {
     networks: { backend: {} },
     containers: {
-      db: web("db", { network: "backend" }),
+      db: web("db", { network: "backend", extraHosts: { gw: "host-gateway" } }),
       app: web("app", { network: "backend", ports: ["8080:80"] }),
       pub: web("pub", { ports: ["0.0.0.0:9090:80"] }),
       loner: web("loner", { network: "private" }),
-      // compose's dns, dns_search, dns_opt, group_add and pid: host, as railyard keys.
+      // compose's dns, dns_search, dns_opt, group_add, pid: host and extra_hosts, as railyard keys.
       tuned: web("tuned", {
         network: "private",
+        extraHosts: { "host.docker.internal": "host-gateway", nas: ["192.0.2.77", "2001:db8::77"] },
         dns: { servers: ["192.0.2.53"], search: ["home.arpa"], options: ["ndots:2"] },
         groupAdd: [44, "users"],
         pid: "host",
@@ -244,6 +245,19 @@ describe("networks", () => {
     assert.deepEqual(inTuned("id", "-G").trim().split(" ").sort(), ["0", "100", "44"]);
     // The host's process namespace: its PID 1 is the (namespaced) host's systemd, not httpd.
     assert.equal(inTuned("cat", "/proc/1/comm").trim(), "systemd");
+  });
+
+  test("extraHosts: host-gateway reaches the host's services, and only the one that asks sees its names", () => {
+    // pub publishes 9090 on every host address: the host's end of tuned's link is one.
+    assert.equal(curlIn("tuned", "http://host.docker.internal:9090/"), "pub");
+    const hosts = (c: string) =>
+      sd.exec("runc", ["exec", runtimeId(state, c), "/bin/busybox", "cat", "/etc/hosts"]).stdout;
+    assert.match(hosts("tuned"), /^192\.0\.2\.77\tnas\n2001:db8::77\tnas$/m);
+    // On a named network, db's own file: the network's members, and then its extra names.
+    assert.match(hosts("db"), /^10\.91\.\d+\.1\tgw$/m);
+    assert.match(hosts("db"), /\tapp$/m);
+    assert.equal(curlIn("db", "http://gw:9090/"), "pub");
+    assert.doesNotMatch(hosts("app"), /\tgw$/m, "app shares the network's file, not db's");
   });
 
   test("adding a member restarts nobody, keeps every address, and the others see it by name", async () => {

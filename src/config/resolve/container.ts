@@ -36,7 +36,7 @@ import type {
 } from "../../model/types.js";
 import { resolveImage } from "./image.js";
 import { resolveResources, resolveShmSize, resolveSysctls, resolveUlimits } from "./limits.js";
-import { resolveDns } from "./network.js";
+import { resolveDns, resolveExtraHosts } from "./network.js";
 import { portOrigin, resolveAttachments } from "./network.js";
 import { formatPath } from "./problems.js";
 import { resolveContainerSecrets } from "./secrets.js";
@@ -91,6 +91,7 @@ export function resolveContainer(
   const shmSize = resolveShmSize(c, r);
   const ulimits = resolveUlimits(c, r);
   const dns = resolveDns(c, network, r);
+  const extraHosts = resolveExtraHosts(c, network, r);
   const groupAdd = resolveGroupAdd(c, isImage, ctx, r);
 
   if (problems > 0 || (!user && !isImage)) return undefined;
@@ -118,6 +119,7 @@ export function resolveContainer(
     ...(shmSize !== undefined ? { shmSize } : {}),
     ...(c.pid !== undefined ? { pid: c.pid } : {}),
     ...(dns !== undefined ? { dns } : {}),
+    ...(extraHosts?.length ? { extraHosts } : {}),
     ...(groupAdd !== undefined ? { groupAdd } : {}),
     ...(ulimits !== undefined ? { ulimits } : {}),
     init: c.init ?? false,

@@ -114,7 +114,7 @@ test("each acceptance error has its own clear message with the file and key path
   const [badName] = problems({ containers: { "my app": { args: ["/bin/true"] } } });
   assert.match(
     badName ?? "",
-    /^railyard\.config\.ts: containers\.my app: "my app" is not a valid container name/,
+    /^railyard\.config\.ts: containers\["my app"\]: "my app" is not a valid container name/,
   );
 
   const [badRef] = problems({ containers: { hello: { image: "Docker.io/Library/BusyBox" } } });
@@ -281,7 +281,7 @@ test("networks: each mistake is named with its key and what is expected", () => 
       `${path} ${re}\n${got.join("\n")}`,
     );
   has("networks.private", /built in/);
-  has("networks.Bad Name", /not a network name/);
+  has('networks["Bad Name"]', /not a network name/);
   has("networks.toolongnetworkname", /1 to 12/);
   has("networks.a.subnet", /host bits set. did you mean "10.20.0.0\/24"/);
   has("networks.f.subnet", /overlaps networks\.b\.subnet/);
@@ -590,7 +590,7 @@ test("sysctls: only namespaced ones, net.* not on the host's network, each mista
         m,
         /containers\.b\.sysctls\.net\.ipv4\.ip_forward: would change the host's network/,
       );
-      assert.match(m, /containers\.c\.sysctls\.not a name: is not a kernel parameter name/);
+      assert.match(m, /containers\.c\.sysctls\["not a name"\]: is not a kernel parameter name/);
       assert.match(m, /containers\.c\.sysctls\.net\.core\.x: must be a value on one line/);
       return true;
     },

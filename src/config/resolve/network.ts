@@ -288,6 +288,45 @@ function publishedTwice(
   }
 }
 
+/** A host name as /etc/hosts takes one: labels of letters, digits, "-" and "_", joined by dots. */
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]*)(\.[A-Za-z0-9_][A-Za-z0-9_-]*)*$/;
+
+/**
+ * `extraHosts`: host names -> IP addresses or "host-gateway", as name/address pairs. A container
+ * on network "none" has no host to reach, so "host-gateway" there is a problem.
+ */
+export function resolveExtraHosts(
+  c: ContainerConfig,
+  network: string,
+  r: Report,
+): { name: string; address: string }[] | undefined {
+  if (c.extraHosts === undefined) return undefined;
+  const out: { name: string; address: string }[] = [];
+  for (const [name, given] of Object.entries(c.extraHosts)) {
+    if (!HOST_NAME.test(name)) {
+      r(["extraHosts", name], 'is not a host name. expected e.g. "db.home.arpa"');
+      continue;
+    }
+    const list = typeof given === "string" ? [given] : given;
+    list.forEach((address, i) => {
+      const at = typeof given === "string" ? ["extraHosts", name] : ["extraHosts", name, i];
+      if (address === "host-gateway" && network === "none")
+        r(
+          at,
+          'is "host-gateway", but on network "none" the container reaches no host. give it a network',
+        );
+      else if (
+        address === "host-gateway" ||
+        parseIPv4(address) !== undefined ||
+        parseIPv6(address) !== undefined
+      )
+        out.push({ name, address });
+      else r(at, `${JSON.stringify(address)} is not an IP address or "host-gateway"`);
+    });
+  }
+  return out;
+}
+
 /** `dns`: addresses, domain names and resolver options, for a container with a network to use. */
 export function resolveDns(
   c: ContainerConfig,

@@ -16,6 +16,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
   let out = "";
   for (const seg of path) {
     if (typeof seg === "number") out += `[${seg}]`;
+    // A key no one could type after a dot (a space, a quote, nothing) is shown quoted.
+    else if (!/^[^\s"']+$/.test(String(seg))) out += `[${JSON.stringify(String(seg))}]`;
     else out += out === "" ? String(seg) : `.${String(seg)}`;
   }
   return out;

@@ -614,6 +614,34 @@ test("pid: host carries over; logging and container_name are said to be the jour
   assert.match(w, /services\.netdata\.container_name: not imported: railyard names the container/);
 });
 
+test("extra_hosts becomes extraHosts in each of compose's forms, host-gateway kept", () => {
+  const list = imp({
+    app: {
+      image: "x",
+      extra_hosts: [
+        "host.docker.internal:host-gateway",
+        "nas=192.168.1.5",
+        "v6:::1",
+        "b=[fd00::2]",
+      ],
+    },
+  });
+  assert.deepEqual(list.config.containers?.["app"]?.extraHosts, {
+    "host.docker.internal": "host-gateway",
+    nas: "192.168.1.5",
+    v6: "::1",
+    b: "fd00::2",
+  });
+  const map = imp({
+    app: { image: "x", extra_hosts: { db: ["10.0.0.2", "fd00::2"], gw: "host-gateway" } },
+  });
+  assert.deepEqual(map.config.containers?.["app"]?.extraHosts, {
+    db: ["10.0.0.2", "fd00::2"],
+    gw: "host-gateway",
+  });
+  assert.doesNotMatch(map.warnings.join("\n"), /extra_hosts/);
+});
+
 test("dns, dns_search and dns_opt become dns, a string or a list", () => {
   const { config } = imp({
     app: { image: "x", dns: "9.9.9.9", dns_search: ["home.arpa"], dns_opt: ["ndots:2"] },

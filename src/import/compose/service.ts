@@ -190,6 +190,40 @@ const HANDLERS: readonly { keys: readonly string[]; read: (sv: Service) => void 
     },
   },
   {
+    keys: ["extra_hosts"],
+    read: ({ s, r, c, key }) => {
+      const v = s["extra_hosts"];
+      if (v === undefined) return;
+      const hosts: Record<string, string[]> = {};
+      // `[::1]` as compose also writes an IPv6 address; /etc/hosts takes it bare.
+      const add = (name: string, address: string) =>
+        (hosts[name] ??= []).push(address.replace(/^\[(.*)\]$/, "$1"));
+      if (Array.isArray(v))
+        v.forEach((item, i) => {
+          const text = r.string(item, [...key("extra_hosts"), i]);
+          // host=address, or host:address split at the first colon (an IPv6 address has more).
+          const m = text === undefined ? null : /^([^=:]+)[=:](.+)$/.exec(text);
+          if (m) add(m[1] as string, m[2] as string);
+          else if (text !== undefined)
+            r.problem(
+              [...key("extra_hosts"), i],
+              `expected "host=address", got ${JSON.stringify(text)}`,
+            );
+        });
+      else if (isRecord(v))
+        for (const [name, a] of Object.entries(v))
+          for (const address of r.oneOrMany(a, [...key("extra_hosts"), name])) add(name, address);
+      else r.problem(key("extra_hosts"), `expected a list or a map, got ${describe(v)}`);
+      if (Object.keys(hosts).length > 0)
+        c.extraHosts = Object.fromEntries(
+          Object.entries(hosts).map(([n, list]) => [
+            n,
+            list.length === 1 ? (list[0] as string) : list,
+          ]),
+        );
+    },
+  },
+  {
     keys: ["group_add"],
     read: ({ s, r, c, key }) => {
       const v = s["group_add"];
@@ -422,7 +456,6 @@ const LEFT_OUT: Readonly<Record<string, string>> = {
   expose: "not needed: a network's members reach each other's ports",
   links: "not needed: services reach each other by name on their network",
   external_links: "not needed: services reach each other by name on their network",
-  extra_hosts: "not yet: give the names as a network's aliases, or in the image",
   volumes_from: "mount the same host directories instead",
   configs: "mount the file as a volume",
   tty: "railyard run -t gives a terminal",
