@@ -10,6 +10,8 @@ export interface GlobalFlags {
   verbose: boolean;
   help: boolean;
   version: boolean;
+  /** `--profile NAME`, repeatable: compose profiles to run, for a compose file as the config. */
+  profiles: string[];
 }
 
 export interface ParsedArgs {
@@ -36,6 +38,8 @@ export const GLOBAL_VALUED: Record<string, keyof GlobalFlags> = {
   config: "config",
   "state-dir": "stateDir",
 };
+/** Global flags that take a value and may be given more than once. */
+export const GLOBAL_LIST: Record<string, "profiles"> = { profile: "profiles" };
 export const GLOBAL_BOOL: Record<string, keyof GlobalFlags> = {
   json: "json",
   user: "user",
@@ -56,6 +60,7 @@ export function parseArgs(
     verbose: false,
     help: false,
     version: false,
+    profiles: [],
   };
   const flags: Record<string, string | true> = {};
   const lists: Record<string, string[]> = {};
@@ -104,6 +109,7 @@ export function parseArgs(
       return v;
     };
     if (name in GLOBAL_VALUED) (globals[GLOBAL_VALUED[name] as "config"] as string) = takeValue();
+    else if (name in GLOBAL_LIST) globals[GLOBAL_LIST[name] as "profiles"].push(takeValue());
     else if (name in GLOBAL_BOOL) {
       if (inline !== undefined) throw new UsageError(`--${name} takes no value`);
       (globals[GLOBAL_BOOL[name] as "json"] as boolean) = true;

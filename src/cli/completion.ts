@@ -6,7 +6,7 @@
  */
 import { listGenerations } from "../generations/store.js";
 import { UsageError } from "../errors.js";
-import { GLOBAL_BOOL, GLOBAL_SHORT, GLOBAL_VALUED } from "./args.js";
+import { GLOBAL_BOOL, GLOBAL_LIST, GLOBAL_SHORT, GLOBAL_VALUED } from "./args.js";
 import { loadFor, type Command, type CommandContext } from "./context.js";
 
 /** What completion may offer of the current config. */
@@ -18,12 +18,14 @@ export interface CompletionFacts {
 /** The answer that tells the shell to complete file names itself. */
 export const FILES = "__files__";
 
-const GLOBAL_FLAGS = [...Object.keys(GLOBAL_VALUED), ...Object.keys(GLOBAL_BOOL)].map(
-  (f) => `--${f}`,
-);
+const GLOBAL_FLAGS = [
+  ...Object.keys(GLOBAL_VALUED),
+  ...Object.keys(GLOBAL_LIST),
+  ...Object.keys(GLOBAL_BOOL),
+].map((f) => `--${f}`);
 /** The global flags that take a value, as typed: `--config`, `-c`, `--state-dir`. */
 const VALUED_AS_TYPED = new Set([
-  ...Object.keys(GLOBAL_VALUED).map((f) => `--${f}`),
+  ...[...Object.keys(GLOBAL_VALUED), ...Object.keys(GLOBAL_LIST)].map((f) => `--${f}`),
   ...Object.entries(GLOBAL_SHORT)
     .filter(([, long]) => long in GLOBAL_VALUED)
     .map(([short]) => `-${short}`),
@@ -190,6 +192,7 @@ export async function completeCli(
           verbose: false,
           help: false,
           version: false,
+          profiles: [],
         },
         flags: {},
         lists: {},

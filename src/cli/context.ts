@@ -37,6 +37,7 @@ export function loadFor(
       `railyard ${command} runs system services as root. as a non-root user, run it rootless: ` +
         `railyard --user ${command} (railyard doctor --user checks what that needs)`,
     );
+  let composed = false;
   const loading = loadConfig({
     flag: ctx.args.globals.config,
     env: ctx.env,
@@ -50,9 +51,16 @@ export function loadFor(
     ...(user ? { defaultStateDir: user.stateDir } : {}),
     ...(user ? { rootless: user.scope } : {}),
     ...(o.compiledOnly ? { compiledOnly: true } : {}),
-    compose: (file) => composeAsConfig(ctx, file, user?.stateDir),
+    compose: (file) => {
+      composed = true;
+      return composeAsConfig(ctx, file, user?.stateDir);
+    },
   });
   return loading.then((config) => {
+    if (!composed && ctx.args.globals.profiles.length > 0)
+      throw new UsageError(
+        `--profile is for a compose file given as the config (railyard -c compose.yaml --profile NAME ${command}); ${config.file} is a railyard config`,
+      );
     if (ctx.loaded) ctx.loaded.stateDir = config.stateDir;
     return config;
   });
@@ -83,7 +91,7 @@ async function composeAsConfig(
     files: byDir ? [] : [file],
     dir: dirname(file),
     env: ctx.env,
-    profiles: [],
+    profiles: ctx.args.globals.profiles,
     volumesDir: join(stateDir, "volumes"),
   });
   for (const w of project.warnings) ctx.info(`${file}: note: ${w}`);

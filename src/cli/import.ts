@@ -47,9 +47,10 @@ directories under --volumes-dir (default /var/lib/railyard/volumes).
 
 With --json, prints { "config": {...}, "warnings": [...], "files": [...] } instead.`,
   flags: {
-    long: { format: true, "volumes-dir": true, file: true, profile: true },
+    // --profile is a global flag: the same one a compose file given as the config takes.
+    long: { format: true, "volumes-dir": true, file: true },
     short: { f: "file" },
-    repeat: ["file", "profile"],
+    repeat: ["file"],
   },
   async run(ctx) {
     const [kind, ...given] = ctx.args.positionals;
@@ -68,7 +69,7 @@ With --json, prints { "config": {...}, "warnings": [...], "files": [...] } inste
     const project = readComposeProject({
       ...projectPaths(ctx.cwd, [...given, ...(ctx.args.lists["file"] ?? [])]),
       env: ctx.env,
-      profiles: ctx.args.lists["profile"] ?? [],
+      profiles: ctx.args.globals.profiles,
       volumesDir: resolve(ctx.cwd, volumesDir),
     });
     const { config, warnings } = project;

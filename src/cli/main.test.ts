@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { main, takesArguments } from "./main.js";
 import { judge } from "./control.js";
@@ -165,4 +168,32 @@ test("down is a command of its own, as compose's: its help says rollback undoes 
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^Usage: railyard down \[--dry-run\]/m);
   assert.match(r.out, /railyard rollback/);
+});
+
+test("--profile picks a compose file's opt-in services, and is refused for a railyard config", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "railyard-profile-"));
+  try {
+    const compose = join(dir, "compose.yaml");
+    writeFileSync(
+      compose,
+      "services:\n  app: { image: nginx }\n  backup: { image: restic/restic, profiles: [backup] }\n",
+    );
+    const names = async (...flags: string[]) => {
+      const r = await cli("-c", compose, ...flags, "--json", "check");
+      assert.equal(r.code, 0, r.err);
+      return Object.keys((JSON.parse(r.out) as { containers: object }).containers).sort();
+    };
+    assert.deepEqual(await names(), ["app"]);
+    assert.deepEqual(await names("--profile", "backup"), ["app", "backup"]);
+    const unknown = await cli("-c", compose, "--profile", "nightly", "check");
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.err, /nightly/);
+    const own = join(dir, "railyard.config.json");
+    writeFileSync(own, JSON.stringify({ containers: { app: { image: "nginx" } } }));
+    const r = await cli("-c", own, "--profile", "backup", "check");
+    assert.equal(r.code, 2);
+    assert.match(r.err, /--profile is for a compose file given as the config/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -84,6 +84,8 @@ const GLOBAL_HELP = `Global flags (every command):
   -c, --config FILE     config file (default: $RAILYARD_CONFIG, ./railyard.config.{ts,mjs,js,json,yaml},
                         then /etc/railyard/)
       --state-dir DIR   where bundles and state live (overrides stateDir; default /var/lib/railyard)
+      --profile NAME    with a compose file as the config: run this profile's services too
+                        (repeat for more; default $COMPOSE_PROFILES)
       --user            rootless: run as this (non-root) user, under its systemd user manager, with
                         state in $XDG_STATE_HOME/railyard (see railyard doctor --user)
       --json            machine-readable output on stdout
