@@ -18,7 +18,8 @@ cd "$(dirname "$0")"
 # images like the official postgres and nginx ones from Debian's packages with mmdebstrap, and
 # talk to them with psql (postgresql-client), curl and ps (procps). nginx is the host program of
 # examples/nginx (installed without starting or enabling its own service). buildah builds the
-# images of containers with build: (a Dockerfile), as users install it to do the same. zsh runs
+# images of containers with build: (a Dockerfile), as users install it to do the same; git
+# fetches a build: that names a repository (and serves one, with git daemon, in its test). zsh runs
 # the test of the zsh completion script, and man-db's man renders the man pages in theirs.
 # `npm run deb` builds the Debian package with dpkg-dev's dpkg-shlibdeps and binutils' strip;
 # its test checks it with lintian. The tests validate bundles and image documents against the
@@ -26,7 +27,7 @@ cd "$(dirname "$0")"
 APT_PACKAGES=(runc crun busybox-static python3 gcc libc6-dev util-linux zstd tini
   docker-registry skopeo umoci apache2-utils podman catatonit podman-compose systemd
   iproute2 nftables curl uidmap passt libpam-systemd mmdebstrap postgresql-client procps nginx
-  buildah zsh man-db dpkg-dev binutils lintian
+  buildah git zsh man-db dpkg-dev binutils lintian
   golang-github-opencontainers-specs-dev golang-github-opencontainers-image-spec-dev)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -283,10 +283,10 @@ const shlibs = (() => {
 // What railyard runs: a runtime (runc, or crun where the cgroup layout allows), systemd to
 // supervise, iproute2 and nftables for private and named networks, uidmap for rootless, mount
 // for the image overlay. Recommended: zstd layers, tini (init: true), pasta (rootless network),
-// a builder for build:. Suggested: the other backends.
+// a builder for build:. Suggested: the other backends, and git for a build: from a repository.
 const depends = [shlibs, "runc | crun", "systemd", "iproute2", "nftables", "uidmap", "mount"];
 const recommends = ["zstd", "tini", "passt", "buildah | podman"];
-const suggests = ["podman", "docker.io"];
+const suggests = ["podman", "docker.io", "git"];
 
 // Every file the package installs, read once: its size for Installed-Size, its md5 for md5sums
 // (as dpkg --verify and debsums read them).

@@ -12,7 +12,8 @@ export const gcCommand: Command = {
 bundles no remaining generation uses, image blobs and unpacked images that are neither tagged in
 the store, pinned by railyard.lock or a generation, nor used by a bundle, partial downloads idle
 for an hour, and the build layouts (<stateDir>/build/NAME) of containers that no longer have
-build:.
+build:, and the checkouts (<stateDir>/build-git/NAME) of those whose build: names no git
+repository.
 
   --keep N    keep the newest N generations (and the current one)
   --dry-run   list what would be deleted, delete nothing`,
@@ -81,19 +82,36 @@ build:.
     } catch {
       // nothing built from a Dockerfile
     }
-    if (!dryRun)
+    // So does a git context's checkout (image/git.ts) with a build: that fetches one.
+    const gitDir = join(config.stateDir, "build-git");
+    let checkouts: string[] = [];
+    try {
+      checkouts = readdirSync(gitDir).filter((n) => !config.containers[n]?.image?.build?.git);
+    } catch {
+      // no git context fetched
+    }
+    if (!dryRun) {
       for (const n of layouts) rmSync(join(buildDir, n), { recursive: true, force: true });
+      for (const n of checkouts) rmSync(join(gitDir, n), { recursive: true, force: true });
+    }
     if (ctx.args.globals.json)
       ctx.out(
         JSON.stringify(
-          { dryRun, generations: g.generations, bundles: g.bundles, ...r, buildLayouts: layouts },
+          {
+            dryRun,
+            generations: g.generations,
+            bundles: g.bundles,
+            ...r,
+            buildLayouts: layouts,
+            gitCheckouts: checkouts,
+          },
           null,
           2,
         ),
       );
     else
       ctx.out(
-        `${dryRun ? "would delete" : "deleted"} ${g.generations.length} generations, ${g.bundles.length} bundles, ${r.blobs.length} blobs, ${r.rootfs.length} unpacked images, ${r.partials.length} partial downloads, ${layouts.length} build layouts (${(r.bytes / 1024 / 1024).toFixed(1)} MiB of image files)`,
+        `${dryRun ? "would delete" : "deleted"} ${g.generations.length} generations, ${g.bundles.length} bundles, ${r.blobs.length} blobs, ${r.rootfs.length} unpacked images, ${r.partials.length} partial downloads, ${layouts.length} build layouts, ${checkouts.length} git checkouts (${(r.bytes / 1024 / 1024).toFixed(1)} MiB of image files)`,
       );
     return 0;
   },

@@ -18,6 +18,7 @@ import { importImageFile } from "./archive.js";
 import { lockPathFor, readLock, writeLock, type LockEntry } from "./lock.js";
 import { BUILD_ID_LABEL, buildDigest, findBuilder, railyardOwnFiles, runBuilder } from "./build.js";
 import { chooseRuntime, hostProbe } from "../host/detect.js";
+import { checkoutGitContext, gitCheckoutDir } from "./git.js";
 
 export const storeDir = (config: ResolvedConfig): string => join(config.stateDir, "images");
 export const rootfsRoot = (config: ResolvedConfig): string => join(config.stateDir, "rootfs");
@@ -61,7 +62,7 @@ export const hostPlatform = (c: ResolvedContainer): Platform => ({
 async function buildImage(
   config: ResolvedConfig,
   c: ResolvedContainer,
-  b: ResolvedBuild,
+  given: ResolvedBuild,
   name: string,
   o: AcquireOptions,
   store: Store,
@@ -70,6 +71,21 @@ async function buildImage(
 ): Promise<{ image: StoredImage; context: string }> {
   const where = `containers.${c.name}.build`;
   const started = Date.now();
+  const probe = hostProbe(o.env);
+  // A git context is fetched first (once, or again at an update), then built as a directory.
+  const b = given.git
+    ? await checkoutGitContext(
+        { ...given, git: given.git },
+        gitCheckoutDir(config.stateDir, c.name),
+        {
+          update: o.update === true,
+          git: probe.which("git"),
+          where,
+          container: c.name,
+          env: o.env,
+        },
+      )
+    : given;
   const own = railyardOwnFiles(config);
   const context = buildDigest(b, where, c.name, own);
   const seconds = () => Math.round((Date.now() - started) / 100) / 10;
@@ -84,7 +100,6 @@ async function buildImage(
     });
     return { image: cached, context };
   }
-  const probe = hostProbe(o.env);
   const builder = findBuilder(probe.which);
   if (!builder)
     throw new BuildError(

@@ -5,6 +5,7 @@
  */
 
 import type { PortSpec } from "./parse.js";
+import type { GitContext } from "./git-context.js";
 
 /** `systemd` Restart= values. */
 export type RestartPolicy =
@@ -313,7 +314,11 @@ export type Backend = "oci" | "docker" | "podman";
 
 /** A Dockerfile build (as compose's `build:`). */
 export interface BuildConfig {
-  /** The build context: a directory, relative to the config file or absolute. */
+  /**
+   * The build context: a directory, relative to the config file or absolute; or a git
+   * repository as docker writes one (`https://host/repo.git#ref:subdir`, `ssh://`, `git@host:`),
+   * fetched with git at the first build and again at `railyard update`.
+   */
   context: string;
   /** The Dockerfile, relative to the context or absolute. @default Containerfile or Dockerfile */
   dockerfile?: string;
@@ -407,11 +412,17 @@ export interface ResolvedImage {
   };
 }
 
-/** A Dockerfile build with absolute paths. */
+/** A Dockerfile build with absolute paths (or a git repository's, fetched at build). */
 export interface ResolvedBuild {
+  /** An absolute directory; for a git context, the URL as written (see `git`). */
   readonly context: string;
-  /** Absolute; unset means the builder's default (Containerfile, else Dockerfile, in the context). */
+  /**
+   * Absolute; unset means the builder's default (Containerfile, else Dockerfile, in the context).
+   * For a git context, relative to the context's directory in the checkout.
+   */
   readonly dockerfile?: string;
+  /** A git repository as the context: fetched with git at build, then built like a directory. */
+  readonly git?: GitContext;
   readonly args: Readonly<Record<string, string>>;
   readonly target?: string;
 }

@@ -11,7 +11,16 @@
  * rules never touch the host's network.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { runtimeId } from "../helpers/ids.js";
 import { after, before, describe, test } from "node:test";
@@ -688,6 +697,105 @@ describe("a compose project with its own Dockerfile", () => {
     assert.deepEqual([same?.rebuilt, same?.same], [true, true]);
     assert.equal(digest(), kept);
     await leave(cfg);
+  });
+
+  test("a git repository as the context (compose's remote build): fetched once, built, and fetched again only by an update", async () => {
+    // A repository served by git's own daemon on loopback, as a forge serves one.
+    const home = join(dir, "git-context");
+    const src = join(home, "src");
+    const served = join(home, "served");
+    mkdirSync(join(src, "web"), { recursive: true });
+    mkdirSync(served, { recursive: true });
+    const base = debianImage("nginx-like", NGINX_LIKE);
+    const git = (cwd: string, ...args: string[]) => {
+      const r = spawnSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], {
+        cwd,
+        encoding: "utf8",
+      });
+      assert.equal(r.status, 0, `git ${args.join(" ")}: ${r.stderr}`);
+    };
+    const page = (text: string) => {
+      writeFileSync(join(src, "web/index.html"), text);
+      git(src, "add", "-A");
+      git(src, "commit", "-q", "-m", text);
+      git(src, "push", "-q", join(served, "site.git"), "HEAD:main");
+    };
+    writeFileSync(
+      join(src, "web/Dockerfile"),
+      `FROM oci:${base}:v1\nCOPY . /usr/share/nginx/html/\n`,
+    );
+    git(src, "init", "-q", "-b", "main");
+    git(served, "init", "-q", "--bare", "site.git");
+    page("from git v1\n");
+    const port = 49418;
+    const daemon = spawn(
+      "git",
+      [
+        "daemon",
+        "--reuseaddr",
+        "--export-all",
+        `--base-path=${served}`,
+        "--listen=127.0.0.1",
+        `--port=${port}`,
+        served,
+      ],
+      { stdio: "ignore" },
+    );
+    try {
+      await waitFor(
+        "git daemon",
+        () => spawnSync("git", ["ls-remote", `git://127.0.0.1:${port}/site.git`]).status === 0,
+      );
+      writeFileSync(
+        join(home, "compose.yaml"),
+        `services:\n  site:\n    build: git://127.0.0.1:${port}/site.git#main:web\n    ports: ["127.0.0.1:46180:80"]\n`,
+      );
+      const cfg = ["-c", join(home, "compose.yaml"), "--state-dir", join(home, "state")];
+      await buildOnHost(cfg);
+      const r = await sd.railyard([...cfg, "switch"]);
+      assert.equal(r.code, 0, r.stderr);
+      await webSays(46180, "from git v1\n");
+      // The context is the checkout without its .git, as docker's builder gives it.
+      assert.match(
+        sd.exec("curl", [
+          "-s",
+          "-o",
+          "/dev/null",
+          "-w",
+          "%{http_code}",
+          "http://127.0.0.1:46180/.git/HEAD",
+        ]).stdout,
+        /404/,
+      );
+      // A new commit upstream: a build keeps the checkout it has (no fetch, nothing rebuilt)...
+      page("from git v2\n");
+      const again = await railyard([...cfg, "--json", "build"], { timeoutMs: 300_000 });
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stderr, /"kind":"built"[^\n]*"rebuilt":false/);
+      // ...and an update fetches it, builds it, and the switch serves it.
+      const update = await railyard([...cfg, "lock", "--update"], { timeoutMs: 300_000 });
+      assert.equal(update.code, 0, update.stderr);
+      assert.match(update.stdout, /updated/);
+      const r2 = await sd.railyard([...cfg, "switch"]);
+      assert.equal(r2.code, 0, r2.stderr);
+      await webSays(46180, "from git v2\n");
+      // One checkout is kept: the commit the lock's image was built from.
+      const kept = readdirSync(join(home, "state/build-git/site")).filter((n) =>
+        n.startsWith("tree-"),
+      );
+      assert.equal(kept.length, 1);
+      await leave(cfg);
+      // Built from a directory now: gc takes the checkout it no longer needs.
+      writeFileSync(join(home, "compose.yaml"), `services:\n  site:\n    build: ./src/web\n`);
+      const gc = await railyard([...cfg, "--json", "gc"]);
+      assert.equal(gc.code, 0, gc.stderr);
+      assert.deepEqual((JSON.parse(gc.stdout) as { gitCheckouts: string[] }).gitCheckouts, [
+        "site",
+      ]);
+      assert.ok(!existsSync(join(home, "state/build-git/site")));
+    } finally {
+      daemon.kill();
+    }
   });
 
   test("build: . beside the config, its lock and its state: nothing changed, nothing rebuilt, and the builder never sees them", async () => {

@@ -3,6 +3,7 @@ import { posix } from "node:path";
 import type { Report } from "./context.js";
 import { checkAbsolutePath } from "../../model/parse.js";
 import { formatReference, parseReference } from "../../model/reference.js";
+import { isRemoteContext, parseGitContext } from "../../model/git-context.js";
 import type {
   BuildConfig,
   ContainerConfig,
@@ -79,12 +80,18 @@ export function resolveBuild(
   const at: PropertyKey[] = typeof b === "string" ? ["build"] : ["build", "context"];
   const badContext = o.context === "" || o.context.includes("\0");
   if (badContext) r(at, "must be a directory: the build context");
-  const context = posix.resolve(posix.dirname(configFile), o.context);
+  const remote = isRemoteContext(o.context) ? parseGitContext(o.context) : undefined;
+  if (remote && "problem" in remote) r(at, `${JSON.stringify(o.context)} ${remote.problem}`);
+  const git = remote && !("problem" in remote) ? remote : undefined;
+  const context = git ? o.context : posix.resolve(posix.dirname(configFile), o.context);
   let dockerfile: string | undefined;
   if (o.dockerfile !== undefined) {
     if (o.dockerfile === "" || o.dockerfile.includes("\0"))
       r(["build", "dockerfile"], "must be a file: the Dockerfile, relative to the context");
-    else dockerfile = posix.resolve(context, o.dockerfile);
+    else if (git && (posix.isAbsolute(o.dockerfile) || o.dockerfile.split("/").includes("..")))
+      r(["build", "dockerfile"], "must be a file inside the repository, relative to the context");
+    // A git context's is found in the checkout, at build.
+    else dockerfile = git ? posix.normalize(o.dockerfile) : posix.resolve(context, o.dockerfile);
   }
   for (const [k, val] of Object.entries(o.args ?? {}))
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
@@ -95,9 +102,10 @@ export function resolveBuild(
     else if (val.includes("\0")) r(["build", "args", k], "contains a NUL byte");
   if (o.target !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(o.target))
     r(["build", "target"], `${JSON.stringify(o.target)} is not a stage name`);
-  if (badContext) return undefined;
+  if (badContext || (remote && !git)) return undefined;
   return {
     context,
+    ...(git ? { git } : {}),
     ...(dockerfile !== undefined ? { dockerfile } : {}),
     args: sortedArgs(o.args ?? {}),
     ...(o.target !== undefined ? { target: o.target } : {}),

@@ -1,16 +1,14 @@
-/** build: a context, or context, dockerfile, args and target; remote contexts are refused. */
+/** build: a context (a directory or a git repository), or context, dockerfile, args and target. */
 import { isRecord } from "../../util/record.js";
 import type { ContainerConfig } from "../../model/types.js";
+import { isRemoteContext, parseGitContext } from "../../model/git-context.js";
 import { type Path, Reader, describe } from "./reader.js";
 
-/** A build context that is a URL (git, https, git+ssh) or git's `git@host:` form, not a path. */
-export const isRemoteContext = (ctx: string): boolean =>
-  /^[a-z][a-z0-9+.-]*:\/\//i.test(ctx) || ctx.startsWith("git@");
-
 /**
- * compose's `build:` (a context, or a map) as railyard's; what it cannot carry is named. A remote
- * context (a git or https URL) is refused, unless the service names an image too: then the image
- * is pulled, as compose pulls it rather than build when it can.
+ * compose's `build:` (a context, or a map) as railyard's; what it cannot carry is named. A git
+ * context carries over (railyard fetches it with git at build), unless the service names an
+ * image too: then the image is pulled, as compose pulls it rather than build when it can. A
+ * remote context that is no git repository (a tarball URL) is refused.
  */
 export function build(
   v: unknown,
@@ -18,17 +16,19 @@ export function build(
   r: Reader,
   hasImage: boolean,
 ): ContainerConfig["build"] | undefined {
-  const refuse = (path: Path, ctx: string) =>
-    hasImage
-      ? r.warn(
-          path,
-          `${ctx} is a remote context: the image is pulled, as compose does; to build it here, clone it and set build to the clone`,
-        )
-      : r.problem(
-          path,
-          `${ctx} is a remote context; railyard builds from a directory: clone it and set build to the clone`,
-        );
-  if (typeof v === "string") return isRemoteContext(v) ? void refuse(at, v) : r.hostPath(v);
+  /** A remote context: kept when it is a git repository and the service has no image. */
+  const remote = (path: Path, ctx: string): boolean => {
+    const git = parseGitContext(ctx);
+    if ("problem" in git) r.problem(path, `${ctx} ${git.problem}`);
+    else if (hasImage)
+      r.warn(
+        path,
+        `${ctx} is a remote context: the image is pulled, as compose does. to build it here instead, give the container build: { context: "${ctx}" } (railyard fetches it with git)`,
+      );
+    return !("problem" in git) && !hasImage;
+  };
+  if (typeof v === "string")
+    return isRemoteContext(v) ? (remote(at, v) ? v : undefined) : r.hostPath(v);
   if (!isRecord(v))
     return void r.problem(at, `expected a context directory or a map, got ${describe(v)}`);
   for (const k of Object.keys(v))
@@ -39,9 +39,10 @@ export function build(
       );
   const context = v["context"] === undefined ? "." : r.string(v["context"], [...at, "context"]);
   if (context === undefined) return undefined;
-  if (isRemoteContext(context)) return void refuse([...at, "context"], context);
+  const isRemote = isRemoteContext(context);
+  if (isRemote && !remote([...at, "context"], context)) return undefined;
   const out: NonNullable<Exclude<ContainerConfig["build"], string>> = {
-    context: r.hostPath(context),
+    context: isRemote ? context : r.hostPath(context),
   };
   if (v["dockerfile"] !== undefined) {
     const f = r.string(v["dockerfile"], [...at, "dockerfile"]);

@@ -526,9 +526,27 @@ test("build: a context or a map; paths from the compose file's directory; the re
     "/srv/app/api/docker/Dockerfile",
   );
   assert.equal(resolved.containers["worker"]?.image?.ref, "localhost/worker:latest");
+  // A git repository alone carries over: railyard fetches it at build.
+  const git = imp({
+    x: {
+      build: { context: "https://github.com/example/app.git#v2:srv", dockerfile: "Containerfile" },
+    },
+  });
+  assert.deepEqual(git.config.containers?.["x"]?.build, {
+    context: "https://github.com/example/app.git#v2:srv",
+    dockerfile: "Containerfile",
+  });
+  const gitBuild = resolveConfig(git.config, fakeContext()).containers["x"]?.image?.build;
+  assert.deepEqual(gitBuild?.git, {
+    url: "https://github.com/example/app.git",
+    ref: "v2",
+    subdir: "srv",
+  });
+  assert.equal(gitBuild?.dockerfile, "Containerfile", "found in the checkout, at build");
+  // A URL that is no git repository is a tarball to docker: refused, with why.
   assert.match(
-    problems({ x: { build: "https://github.com/example/app.git#main" } }),
-    /services\.x\.build: https:\/\/github\.com\/example\/app\.git#main is a remote context/,
+    problems({ x: { build: "https://example.com/app.tar.gz" } }),
+    /services\.x\.build: https:\/\/example\.com\/app\.tar\.gz is a URL that does not end in \.git/,
   );
   // With an image beside it, the image is pulled, as compose does (FreshRSS's compose file).
   const pulled = imp({
@@ -544,7 +562,7 @@ test("build: a context or a map; paths from the compose file's directory; the re
   assert.equal(pulled.config.containers?.["rss"]?.build, undefined);
   assert.match(
     pulled.warnings.join("\n"),
-    /services\.rss\.build\.context: https:\/\/github\.com\/FreshRSS\/FreshRSS\.git#latest is a remote context: the image is pulled, as compose does/,
+    /services\.rss\.build\.context: https:\/\/github\.com\/FreshRSS\/FreshRSS\.git#latest is a remote context: the image is pulled, as compose does\. to build it here instead, give the container build: \{ context: "https:\/\/github\.com\/FreshRSS\/FreshRSS\.git#latest" \}/,
   );
 });
 

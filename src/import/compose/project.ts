@@ -10,7 +10,7 @@ import { ConfigError, type ConfigProblem } from "../../errors.js";
 import { isRecord, own } from "../../util/record.js";
 import { yamlProblem } from "../../util/parse-error.js";
 import { parseDotEnv, type Env } from "../interpolate.js";
-import { isRemoteContext } from "./build.js";
+import { isRemoteContext } from "../../model/git-context.js";
 import { mergeFiles, mergeValue, Override, RESET, settle } from "./merge.js";
 import { interpolateAll, kindOf, Reader, type Obj } from "./reader.js";
 
