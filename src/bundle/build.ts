@@ -4,6 +4,7 @@ import { replaceSymlink } from "../util/atomic.js";
 import { basename, join } from "node:path";
 import { computeClosure, type PlanEntry } from "../closure/index.js";
 import { hostFs } from "../closure/fs.js";
+import { dpkgArch } from "../closure/dpkg.js";
 import type {
   ResolvedConfig,
   ResolvedContainer,
@@ -20,6 +21,8 @@ import {
   containerResolvConf,
   dirLookup,
   readInRoot,
+  seedVolume,
+  type VolumeSeed,
 } from "./host.js";
 import { hostProcess, imageProcess, type ProcessInfo } from "./process.js";
 import { planRootfs, type RootfsInputs, type RootfsPlan } from "./rootfs.js";
@@ -70,9 +73,6 @@ export interface BuildOptions extends Partial<AcquireOptions> {
   readonly alloc?: NetworkAllocation;
 }
 
-/** OCI architecture names -> dpkg's. */
-const DPKG_ARCH: Record<string, string> = { "386": "i386", arm: "armhf" };
-
 /** The newest bundle of a container: a link to the content-named directory. */
 export const bundleDir = (config: ResolvedConfig, name: string): string =>
   join(config.stateDir, "bundles", name);
@@ -99,7 +99,7 @@ function hostSource(c: ResolvedContainer): Source {
     mode: c.closure,
     include: c.include,
     ...(c.environment["PATH"] ? { searchPath: c.environment["PATH"] } : {}),
-    arch: DPKG_ARCH[c.arch] ?? c.arch,
+    arch: dpkgArch(c.arch),
   });
   return {
     process: hostProcess(c, closure.program),
@@ -172,6 +172,52 @@ function volumeMounts(
       options: ["rbind", "rw"],
       origin: `image Volume ${v}`,
     }));
+}
+
+/**
+ * The directories a host program writes as its Debian service does (`fromHost`, see `service`)
+ * that the config does not mount itself: a tmpfs with the directory's mode and owner, or a
+ * volume at `<stateDir>/volumes/NAME/PATH`, which starts as a copy of the host's directory.
+ */
+export function hostWritableMounts(
+  config: ResolvedConfig,
+  c: ResolvedContainer,
+): {
+  mounts: ResolvedMount[];
+  seeds: VolumeSeed[];
+} {
+  const mounts: ResolvedMount[] = [];
+  const seeds: VolumeSeed[] = [];
+  for (const w of c.fromHost?.writable ?? []) {
+    if (c.mounts.some((m) => m.destination === w.path)) continue;
+    const owner = { uid: w.uid ?? 0, gid: w.gid ?? 0 };
+    if (w.kind === "tmpfs") {
+      mounts.push({
+        destination: w.path,
+        type: "tmpfs",
+        source: "tmpfs",
+        options: [
+          "nosuid",
+          "nodev",
+          `mode=${w.mode.toString(8).padStart(4, "0")}`,
+          `uid=${owner.uid}`,
+          `gid=${owner.gid}`,
+        ],
+        origin: w.from,
+      });
+      continue;
+    }
+    const source = join(config.stateDir, "volumes", c.name, w.path.slice(1).replace(/\//g, "_"));
+    mounts.push({
+      destination: w.path,
+      type: "bind",
+      source,
+      options: ["rbind", "rw"],
+      origin: w.from,
+    });
+    seeds.push({ source, from: w.path, copy: w.seed, owner, mode: w.mode });
+  }
+  return { mounts, seeds };
 }
 
 /** `init: true`: Debian's static tini (no libraries needed in the image), bound read-only. */
@@ -432,6 +478,8 @@ async function gatherMounts(
   const rootless = config.rootless;
   const volumes = volumeMounts(config, c, src.process);
   for (const m of volumes) mkdirSync(m.source, { recursive: true, mode: 0o755 });
+  const host = hostWritableMounts(config, c);
+  for (const s of host.seeds) await seedVolume(s, c.name, rootless, log);
   const netMounts = networkMounts(config, c);
   for (const m of netMounts) ensureFile(m.source);
   // CDI devices: read the specs only when the container asks for one.
@@ -439,7 +487,13 @@ async function gatherMounts(
     c.cdiDevices.length > 0
       ? cdiInjection(c, await loadCdiRegistry(config.cdiSpecDirs), src.process.user)
       : undefined;
-  const extra = [...volumes, ...netMounts, ...initMounts(c), ...(cdi?.mounts ?? [])];
+  const extra = [
+    ...volumes,
+    ...host.mounts,
+    ...netMounts,
+    ...initMounts(c),
+    ...(cdi?.mounts ?? []),
+  ];
   const unmapped = rootless ? unmappedIds(c, src.process, rootless) : undefined;
   if (unmapped !== undefined) throw new BuildError(unmapped, c.name);
   const fileMounts = await prepareMountSources(

@@ -7,7 +7,20 @@ import type { HostFacts } from "../host/facts.js";
 import { hostNode } from "../host/devices.js";
 import { convertSeccomp, type OciSeccomp } from "./seccomp.js";
 import { effectiveCapabilities } from "../model/capabilities.js";
-import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from "node:fs";
+import { exec } from "../util/exec.js";
 import { posix } from "node:path";
 import { mkdirNoFollow, UnsafePathError } from "../util/mkdir-safe.js";
 import { jsonProblem } from "../util/parse-error.js";
@@ -153,6 +166,52 @@ export async function prepareMountSources(
     }
   }
   return files;
+}
+
+/**
+ * A host program's new volume (see hostWritableMounts): a copy of the host's directory (cp -a:
+ * owners, modes, links), made under a temporary name and renamed into place, so an interrupted
+ * build leaves none of it or all. A volume that exists is the program's data: never touched.
+ * Rootless, the user cannot give files other owners: the volume starts empty, owned by the
+ * mapped owner.
+ */
+export interface VolumeSeed {
+  readonly source: string;
+  /** The host directory it stands for; copied when `copy`, else only its owner and mode. */
+  readonly from: string;
+  readonly copy: boolean;
+  readonly owner: { uid: number; gid: number };
+  readonly mode: number;
+}
+
+export async function seedVolume(
+  s: VolumeSeed,
+  container: string,
+  rootless: RootlessScope | undefined,
+  log: (m: string) => void,
+): Promise<void> {
+  if (existsSync(s.source)) return;
+  mkdirSync(posix.dirname(s.source), { recursive: true, mode: 0o755 });
+  const tmp = `${s.source}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  const copy = s.copy && !rootless && lstatSync(s.from, { throwIfNoEntry: false })?.isDirectory();
+  if (copy) {
+    const r = await exec("cp", ["-a", "--", s.from, tmp]);
+    if (r.code !== 0) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw new BuildError(
+        `cannot copy ${s.from} into its volume ${s.source}: ${r.stderr.trim()}`,
+        container,
+      );
+    }
+  } else {
+    mkdirSync(tmp, { mode: s.mode & 0o7777 });
+    chmodSync(tmp, s.mode & 0o7777);
+    if (rootless) await chownMapped(tmp, s.owner, rootless);
+    else chownSync(tmp, s.owner.uid, s.owner.gid);
+  }
+  renameSync(tmp, s.source);
+  log(`created ${s.source} for ${s.from}${copy ? ", a copy of the host's" : ""}`);
 }
 
 /**

@@ -9,7 +9,11 @@ export const checkCommand: Command = {
 container uses (a missing or unreadable one is a problem; no content is printed), and the CDI specs
 when a container asks for a CDI device (a name no spec defines is a problem). Prints a summary,
 or with --json the fully resolved config (every default applied). Exits 2 and lists every problem
-when the config is invalid.`,
+when the config is invalid.
+
+A host program run as its Debian service (the key service, on by default) takes settings from
+its packages and their systemd unit where the config sets none: check prints each one and what
+it came from (a key the config sets always wins; exclude takes an included file out).`,
   flags: { long: {} },
   async run(ctx) {
     const config = await loadFor(ctx, "check");
@@ -40,6 +44,13 @@ when the config is invalid.`,
       ctx.out(
         `${config.file}: ok, ${names.length} container${names.length === 1 ? "" : "s"}${names.length ? `: ${names.join(", ")}` : ""}`,
       );
+      for (const c of Object.values(config.containers)) {
+        const h = c.fromHost;
+        if (!h || h.took.length === 0) continue;
+        ctx.out(`${c.name}: from the host's ${h.unit ?? "packages"} (${h.packages.join(", ")}):`);
+        const width = Math.max(...h.took.map((t) => t.key.length));
+        for (const t of h.took) ctx.out(`  ${t.key.padEnd(width)}  ${t.value}  (${t.from})`);
+      }
     }
     return 0;
   },

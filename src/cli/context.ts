@@ -26,7 +26,7 @@ export interface CommandContext {
  * The config, loaded for `command`. `compiledOnly`: a TypeScript/JavaScript config runs only if
  * an explicit command has compiled and loaded it before (tab completion runs nobody's new code).
  */
-export function loadFor(
+export async function loadFor(
   ctx: CommandContext,
   command: string,
   o: { compiledOnly?: boolean } = {},
@@ -38,6 +38,12 @@ export function loadFor(
         `railyard --user ${command} (railyard doctor --user checks what that needs)`,
     );
   let composed = false;
+  const [{ hostServiceReader }, { hostFs }, { dpkgArch }, { normaliseArch }] = await Promise.all([
+    import("../closure/service.js"),
+    import("../closure/fs.js"),
+    import("../closure/dpkg.js"),
+    import("../model/parse.js"),
+  ]);
   const loading = loadConfig({
     flag: ctx.args.globals.config,
     env: ctx.env,
@@ -51,6 +57,7 @@ export function loadFor(
     ...(user ? { defaultStateDir: user.stateDir } : {}),
     ...(user ? { rootless: user.scope } : {}),
     ...(o.compiledOnly ? { compiledOnly: true } : {}),
+    hostService: hostServiceReader(hostFs(), dpkgArch(normaliseArch(process.arch))),
     compose: (file) => {
       composed = true;
       return composeAsConfig(ctx, file, user?.stateDir);

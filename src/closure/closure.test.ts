@@ -206,10 +206,10 @@ test('closure: "packages" takes the owning Debian packages and their Depends (py
   assert.ok(!files.some((f) => f.startsWith("/usr/share/doc/")), "documentation is left out");
 });
 
-test("dpkg status parsing keeps installed packages, alternatives and Pre-Depends", () => {
+test("dpkg status parsing keeps installed packages, alternatives, Pre-Depends and the source", () => {
   const pkgs = parseDpkgStatus(
     [
-      "Package: a\nStatus: install ok installed\nArchitecture: amd64\nPre-Depends: p\nDepends: b (>= 1), c:any | d\nProvides: virt (= 1)",
+      "Package: a\nStatus: install ok installed\nArchitecture: amd64\nPre-Depends: p\nDepends: b (>= 1), c:any | d\nProvides: virt (= 1)\nSource: asrc (1.2-3)",
       "Package: gone\nStatus: deinstall ok config-files\nArchitecture: amd64",
     ].join("\n\n"),
   );
@@ -220,6 +220,7 @@ test("dpkg status parsing keeps installed packages, alternatives and Pre-Depends
       multiArch: "no",
       depends: [["p"], ["b"], ["c", "d"]],
       provides: ["virt"],
+      source: "asrc",
     },
   ]);
 });

@@ -9,6 +9,8 @@ export interface DpkgPackage {
   /** Depends + Pre-Depends: each group is a list of alternatives (names, arch qualifiers dropped). */
   readonly depends: readonly (readonly string[])[];
   readonly provides: readonly string[];
+  /** The source package it was built from (its own name when dpkg records none). */
+  readonly source: string;
 }
 
 /** Parse dpkg's status file, keeping only packages whose state is "installed". Pure. */
@@ -42,10 +44,14 @@ export function parseDpkgStatus(text: string): DpkgPackage[] {
       multiArch: fields.get("Multi-Arch") ?? "no",
       depends: [...rel(fields.get("Pre-Depends")), ...rel(fields.get("Depends"))],
       provides: rel(fields.get("Provides")).flat(),
+      source: (fields.get("Source") ?? name).split(" ")[0] as string,
     });
   }
   return out;
 }
+
+/** OCI architecture names -> dpkg's. */
+export const dpkgArch = (oci: string): string => ({ "386": "i386", arm: "armhf" })[oci] ?? oci;
 
 /** Paths that package closures leave out: documentation is never needed to run a program. */
 export const EXCLUDED_PREFIXES = [
@@ -59,7 +65,7 @@ export const EXCLUDED_PREFIXES = [
 export class DpkgDb {
   private readonly byName = new Map<string, DpkgPackage[]>();
   private readonly providers = new Map<string, DpkgPackage[]>();
-  private owners: Map<string, DpkgPackage> | undefined;
+  private owners: Map<string, DpkgPackage[]> | undefined;
   private readonly aliases: [string, string][] = [];
 
   constructor(
@@ -101,12 +107,28 @@ export class DpkgDb {
 
   /** The package that owns a path, if any. Builds the index on first use. */
   owner(path: string): DpkgPackage | undefined {
+    return this.ownersOf(path).at(-1);
+  }
+
+  /** Every package that lists a path (a directory is often listed by many). */
+  ownersOf(path: string): readonly DpkgPackage[] {
     if (!this.owners) {
       this.owners = new Map();
       for (const pkgs of this.byName.values())
-        for (const p of pkgs) for (const f of this.files(p)) this.owners.set(this.canonical(f), p);
+        for (const p of pkgs)
+          for (const f of this.files(p)) {
+            const c = this.canonical(f);
+            const list = this.owners.get(c);
+            if (list) list.push(p);
+            else this.owners.set(c, [p]);
+          }
     }
-    return this.owners.get(this.canonical(path));
+    return this.owners.get(this.canonical(path)) ?? [];
+  }
+
+  /** Installed packages built from a source package. */
+  fromSource(source: string): DpkgPackage[] {
+    return [...this.byName.values()].flat().filter((p) => p.source === source);
   }
 
   private pick(name: string): DpkgPackage | undefined {

@@ -263,6 +263,8 @@ export interface LoadOptions extends FindOptions {
    * passes it in. Without it, a compose file is read as a railyard config (and refused).
    */
   readonly compose?: (file: string) => Promise<unknown>;
+  /** What the host says of its programs as Debian services (closure/service.ts, a floor above). */
+  readonly hostService?: import("../model/host-service.js").HostServiceReader;
 }
 
 /** compose.yaml, docker-compose.yml, compose.prod.yaml, ...: the names compose files go by. */
@@ -286,6 +288,7 @@ export async function loadConfig(o: LoadOptions): Promise<Readonly<ResolvedConfi
     ...hostResolveContext(file),
     ...(o.rootless ? { rootless: o.rootless } : {}),
     ...(o.stateDir !== undefined ? { stateDirFlag: o.stateDir } : {}),
+    ...(o.hostService ? { hostService: o.hostService } : {}),
     defaultStateDir: o.defaultStateDir ?? DEFAULT_STATE_DIR,
   });
 }

@@ -6,6 +6,7 @@
 
 import type { PortSpec } from "./parse.js";
 import type { GitContext } from "./git-context.js";
+import type { HostWritable } from "./host-service.js";
 
 /** `systemd` Restart= values. */
 export type RestartPolicy =
@@ -73,6 +74,19 @@ export interface ContainerConfig {
   closure?: "elf" | "packages";
   /** Extra host paths (files or whole directories) copied into the rootfs by hardlink. @default [] */
   include?: string[];
+  /**
+   * A host program runs as its Debian service does. Its packages' systemd unit (the one whose
+   * ExecStart runs `args[0]`) gives the user, the stop signal, the capabilities, Environment= and
+   * EnvironmentFile=; the directories the packages own under /var/lib and /var/log become volumes
+   * (kept in the state dir, first filled from the host's), those under /run and /var/cache a
+   * tmpfs; files their scripts made (no package owns them) are included. Every key the config
+   * sets wins, and `railyard check` says what came from where. A unit name (`"nginx.service"`)
+   * also gives the program and its arguments (in the foreground); false takes nothing from the
+   * host. @default the unit whose ExecStart runs args[0], if a package ships one
+   */
+  service?: string | false;
+  /** Host paths `service` would take that the container should not get (included files, directories). @default [] */
+  exclude?: string[];
   /** Image reference, e.g. "docker.io/library/busybox:1.36" or "busybox". Pinned in railyard.lock. */
   image?: string;
   /**
@@ -412,6 +426,16 @@ export interface ResolvedImage {
   };
 }
 
+/** What a host program took from its packages and their systemd unit (see `service`). */
+export interface FromHost {
+  readonly packages: readonly string[];
+  readonly unit?: string;
+  /** Each setting taken: the key, its value as the config would write it, and what said so. */
+  readonly took: readonly { readonly key: string; readonly value: string; readonly from: string }[];
+  /** Directories it writes, made tmpfs or volumes at build (the config's own mounts win). */
+  readonly writable: readonly HostWritable[];
+}
+
 /** A Dockerfile build with absolute paths (or a git repository's, fetched at build). */
 export interface ResolvedBuild {
   /** An absolute directory; for a git context, the URL as written (see `git`). */
@@ -455,6 +479,8 @@ export interface ResolvedContainer {
   readonly args: readonly string[];
   readonly closure: "elf" | "packages";
   readonly include: readonly string[];
+  /** What was taken from the host's packages and unit (`service`), and from where. */
+  readonly fromHost?: FromHost;
   readonly environment: Readonly<Record<string, string>>;
   readonly environmentFiles: readonly string[];
   readonly mounts: readonly ResolvedMount[];

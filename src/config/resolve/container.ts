@@ -24,6 +24,7 @@ import { BUILTIN_NETWORKS, joinedOwner } from "../../model/network.js";
 import { checkCdiName } from "../../model/cdi.js";
 import type {
   ContainerConfig,
+  FromHost,
   ResolvedAttachment,
   HealthcheckConfig,
   ResolvedHealthcheck,
@@ -41,10 +42,12 @@ import { portOrigin, resolveAttachments } from "./network.js";
 import { formatPath } from "./problems.js";
 import { resolveContainerSecrets } from "./secrets.js";
 import { resolveGroupAdd, resolveUser } from "./user.js";
+import { withHostService } from "./host-service.js";
+import { ClosureError } from "../../errors.js";
 
 export function resolveContainer(
   name: string,
-  c: ContainerConfig,
+  given: ContainerConfig,
   project: string | undefined,
   defaultBackend: ResolvedConfig["backend"],
   names: ReadonlySet<string>,
@@ -58,6 +61,7 @@ export function resolveContainer(
     problems++;
     report(p, m);
   };
+  const { config: c, fromHost } = fromTheHost(given, ctx, r);
   const { isImage, image } = resolveKind(name, c, ctx, r);
   const backend = resolveBackend(c, defaultBackend, isImage, r);
   const mounts = resolveMounts(c, r);
@@ -101,6 +105,7 @@ export function resolveContainer(
     args: isImage ? [] : [...(c.args ?? []), ...(c.cmd ?? [])],
     closure: c.closure ?? "elf",
     include: c.include ?? [],
+    ...(fromHost ? { fromHost } : {}),
     environment,
     environmentFiles: c.environmentFiles ?? [],
     mounts: mounts.sort((a, b) => a.destination.localeCompare(b.destination)),
@@ -142,6 +147,51 @@ export function resolveContainer(
 }
 
 /** Image or host program: the keys each kind takes, and the image's reference. */
+/**
+ * A host program's settings as its Debian service has them (`service`), where the config sets
+ * none: see host-service.ts. Unchanged for images, `service: false`, or a program no package owns.
+ */
+function fromTheHost(
+  c: ContainerConfig,
+  ctx: ResolveContext,
+  r: Report,
+): { config: ContainerConfig; fromHost?: FromHost } {
+  const isImage = c.image !== undefined || c.imageFile !== undefined || c.build !== undefined;
+  if (isImage) {
+    if (c.service !== undefined)
+      r(["service"], "only applies to host programs (args), not to images");
+    return { config: c };
+  }
+  const program = c.args?.[0];
+  const service = typeof c.service === "string" ? c.service : undefined;
+  if (c.service === false || !ctx.hostService || (program === undefined && service === undefined))
+    return { config: c };
+  try {
+    const h = ctx.hostService({
+      ...(program !== undefined ? { program } : {}),
+      ...(service !== undefined ? { service } : {}),
+    });
+    if (!h) return { config: c };
+    const m = withHostService(c, h, r);
+    // The unit names its directories' owner (User=, Group=): the host's ids.
+    const writable = m.fromHost.writable.map((w) => {
+      const uid = w.user !== undefined ? ctx.lookupUser(w.user)?.uid : w.uid;
+      const gid = w.group !== undefined ? ctx.lookupGroup(w.group) : w.gid;
+      if (uid === undefined || gid === undefined)
+        r(
+          ["service"],
+          `${w.from} names ${w.user ?? ""}:${w.group ?? ""}, which is not a user and group of this host`,
+        );
+      return { ...w, ...(uid !== undefined ? { uid } : {}), ...(gid !== undefined ? { gid } : {}) };
+    });
+    return { config: m.config, fromHost: { ...m.fromHost, writable } };
+  } catch (e) {
+    if (!(e instanceof ClosureError)) throw e;
+    r(["service"], e.message);
+    return { config: c };
+  }
+}
+
 function resolveKind(
   name: string,
   c: ContainerConfig,

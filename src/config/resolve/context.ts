@@ -1,5 +1,6 @@
 /** What every section resolver is given: the host's facts, and where to report a problem. */
 import type { RootlessScope } from "../../model/types.js";
+import type { HostServiceReader } from "../../model/host-service.js";
 
 /** The host facts resolution depends on, passed in so that resolution stays pure. */
 export interface ResolveContext {
@@ -14,6 +15,11 @@ export interface ResolveContext {
   /** Reverse look-ups, for the names written into the container's /etc/passwd and /etc/group. */
   readonly userName: (uid: number) => string | undefined;
   readonly groupName: (gid: number) => string | undefined;
+  /**
+   * What the host says about running a host program as its Debian service (closure/service.ts,
+   * passed in by the CLI). Without it, a host program takes nothing from its packages.
+   */
+  readonly hostService?: HostServiceReader;
   /** `railyard --user`: the rootless scope the config is built for; what it cannot run is a problem. */
   readonly rootless?: RootlessScope;
   /** `--state-dir`, which overrides the config's `stateDir` (it must be absolute). */

@@ -73,6 +73,8 @@ export const containerSchema = v.strictObject({
   shmSize: opt(v.union([v.number(), str])),
   pid: opt(v.picklist(["host"])),
   groupAdd: opt(v.array(v.union([str, v.number()]))),
+  service: opt(v.union([str, v.literal(false)])),
+  exclude: opt(strList),
   extraHosts: opt(v.record(v.string(), v.union([str, strList]))),
   dns: opt(v.strictObject({ servers: opt(strList), search: opt(strList), options: opt(strList) })),
   ulimits: opt(

@@ -1,0 +1,416 @@
+/**
+ * What the host says about running one of its programs as its Debian service (see
+ * model/host-service.ts): the packages it belongs to, the unit they ship whose ExecStart runs it
+ * (with the admin's overrides and drop-ins, as systemd reads it), the directories those packages
+ * own where a service writes, and the files their scripts made that no package owns. Pure over
+ * the FsView.
+ */
+import { posix } from "node:path";
+import { ClosureError } from "../errors.js";
+import type {
+  HostService,
+  HostServiceQuery,
+  HostServiceReader,
+  HostWritable,
+} from "../model/host-service.js";
+import { DpkgDb, type DpkgPackage } from "./dpkg.js";
+import { DEFAULT_PATH } from "./index.js";
+import type { FsView } from "./fs.js";
+import {
+  capabilityList,
+  execArgv,
+  parseUnitFile,
+  unitEnvironment,
+  unitHas,
+  unitValue,
+  unitValues,
+  type UnitFile,
+} from "./unit-file.js";
+
+/** Where systemd looks for units, highest priority first. */
+const UNIT_DIRS = [
+  "/etc/systemd/system",
+  "/run/systemd/system",
+  "/lib/systemd/system",
+  "/usr/lib/systemd/system",
+];
+
+/** Where a service writes, and how railyard gives it each: volumes keep, tmpfs starts empty. */
+const WRITABLE_ROOTS: readonly [string, HostWritable["kind"]][] = [
+  ["/var/lib/", "volume"],
+  ["/var/log/", "volume"],
+  ["/var/cache/", "tmpfs"],
+  ["/run/", "tmpfs"],
+];
+const RUN = (unit: string): HostWritable => ({
+  path: "/run",
+  kind: "tmpfs",
+  mode: 0o755,
+  uid: 0,
+  gid: 0,
+  seed: false,
+  from: `${unit}: a service writes its pid file and sockets under /run`,
+});
+/** A volume starts as a copy of the host's directory, but for logs: they start empty, as a fresh install's do. */
+const seeded = (kind: HostWritable["kind"], path: string) =>
+  kind === "volume" && !path.startsWith("/var/log/");
+const kindOf = (p: string) => WRITABLE_ROOTS.find(([root]) => p.startsWith(root))?.[1];
+
+/** Paths a package script names that are the system's, not files to carry into a container. */
+const NOT_MADE =
+  /^\/(proc|sys|dev|run|tmp|var\/run|var\/tmp|var\/lib\/dpkg|var\/log|var\/cache|usr\/share\/doc)\//;
+
+/** A reader for many containers: dpkg's database is read once, at the first question. */
+export function hostServiceReader(fs: FsView, arch: string): HostServiceReader {
+  let db: DpkgDb | undefined;
+  return (q) => readHostService(fs, (db ??= new DpkgDb(fs, arch)), q);
+}
+
+export function readHostService(
+  fs: FsView,
+  db: DpkgDb,
+  q: HostServiceQuery,
+): HostService | undefined {
+  const named = q.service !== undefined ? loadUnit(fs, q.service) : undefined;
+  if (q.service !== undefined && !named)
+    throw new ClosureError(
+      `no unit ${q.service} on this host (looked in ${UNIT_DIRS.join(", ")})`,
+      q.service,
+    );
+  const env = named ? unitEnvironment(unitValues(named.unit, "Service", "Environment")) : {};
+  const namedArgv = named ? execStartOf(named.unit, env, q.service as string) : undefined;
+  const arg0 = namedArgv?.[0] ?? q.program;
+  if (arg0 === undefined) return undefined;
+  const program = findOnPath(fs, arg0);
+  const owner = program === undefined ? undefined : db.owner(realPath(fs, program));
+  if (!owner) {
+    if (named)
+      throw new ClosureError(
+        `${q.service} runs ${arg0}, which no installed package owns, so railyard cannot tell what it needs`,
+        q.service as string,
+      );
+    return undefined;
+  }
+  const programPath = program as string;
+  const own = new Map<string, DpkgPackage>();
+  for (const p of [owner, ...db.fromSource(owner.source)]) own.set(p.name, p);
+  const unitFile = named ?? findUnit(fs, db, [...own.values()], programPath);
+  if (unitFile?.pkg) own.set(unitFile.pkg.name, unitFile.pkg);
+  const packages = [...own.values()];
+  const u = unitFile?.unit;
+  const unitEnv = u ? unitEnvironment(unitValues(u, "Service", "Environment")) : {};
+  const execStart =
+    namedArgv ?? (u && unitFile ? execStartOf(u, unitEnv, unitFile.name) : undefined);
+  const name = unitFile?.name ?? "";
+  const user = u ? unitValue(u, "Service", "User") : undefined;
+  const group = u ? unitValue(u, "Service", "Group") : undefined;
+  const stopSignal = u ? stopSignalOf(u, name) : undefined;
+  const bounding =
+    u && unitHas(u, "Service", "CapabilityBoundingSet")
+      ? capabilityList(unitValues(u, "Service", "CapabilityBoundingSet"))
+      : undefined;
+  const type = u ? unitValue(u, "Service", "Type") : undefined;
+  const writable = [
+    // A service writes its pid file and sockets under /run (nginx's /run/nginx.pid).
+    ...(u ? [RUN(name)] : []),
+    ...(u ? unitDirectories(u, name, fs, user, group) : []),
+    ...packageDirectories(fs, db, packages),
+  ];
+  const unique = new Map<string, HostWritable>();
+  for (const w of writable) if (!unique.has(w.path)) unique.set(w.path, w);
+  // A volume inside another is that one's; a tmpfs inside a tmpfs keeps its own owner and mode.
+  const kept = [...unique.values()].filter(
+    (w) =>
+      w.kind !== "volume" ||
+      ![...unique.values()].some((o) => o.kind === "volume" && w.path.startsWith(`${o.path}/`)),
+  );
+  const foreground = execStart ? toForeground(execStart) : undefined;
+  return {
+    program: programPath,
+    packages: packages.map((p) => p.name).sort(),
+    ...(unitFile ? { unit: unitFile.path } : {}),
+    ...(execStart ? { execStart } : {}),
+    ...(foreground ? { foreground } : {}),
+    ...(type !== undefined ? { type } : {}),
+    ...(user ? { user } : {}),
+    ...(group ? { group } : {}),
+    ...(stopSignal ? { stopSignal } : {}),
+    ambientCapabilities: u
+      ? capabilityList(unitValues(u, "Service", "AmbientCapabilities")).caps
+      : [],
+    ...(bounding ? { boundingSet: bounding.inverted ? [] : bounding.caps } : {}),
+    environment: unitEnv,
+    environmentFiles: u
+      ? unitValues(u, "Service", "EnvironmentFile").flatMap((f) => {
+          const optional = f.startsWith("-");
+          const path = optional ? f.slice(1) : f;
+          return optional && !fs.lstat(path) ? [] : [path];
+        })
+      : [],
+    writable: kept.sort((a, b) => a.path.localeCompare(b.path)),
+    made: madeFiles(fs, db, packages, kept),
+  };
+}
+
+interface LoadedUnit {
+  readonly name: string;
+  readonly path: string;
+  readonly unit: UnitFile;
+  readonly pkg?: DpkgPackage;
+}
+
+/** A unit by name as systemd loads it: the first file found, then its drop-ins in name order. */
+function loadUnit(fs: FsView, name: string): LoadedUnit | undefined {
+  const full = name.includes(".") ? name : `${name}.service`;
+  if (!/^[\w:.\\-]+\.service$/.test(full) || full.includes("@"))
+    throw new ClosureError(
+      `${JSON.stringify(name)} is not a service unit railyard can read (a name such as "nginx.service"; not a template)`,
+      name,
+    );
+  const path = UNIT_DIRS.map((d) => `${d}/${full}`).find((p) => fs.lstat(p) !== undefined);
+  if (path === undefined) return undefined;
+  const text = readUnitText(fs, path, full);
+  const dropIns = new Map<string, string>();
+  for (const d of [...UNIT_DIRS].reverse()) {
+    const dir = `${d}/${full}.d`;
+    if (fs.lstat(dir)?.kind !== "dir") continue;
+    for (const f of fs.readdir(dir)) if (f.endsWith(".conf")) dropIns.set(f, `${dir}/${f}`);
+  }
+  const drops = [...dropIns.keys()]
+    .sort()
+    .map((f) => readUnitText(fs, dropIns.get(f) as string, full));
+  return { name: full, path, unit: parseUnitFile(text, ...drops) };
+}
+
+function readUnitText(fs: FsView, path: string, name: string): string {
+  const real = realPath(fs, path);
+  const text = real === "/dev/null" ? "" : fs.readText(real);
+  if (text === undefined) throw new ClosureError(`cannot read ${path}, the unit ${name}`, name);
+  return text;
+}
+
+/** The unit of `packages` whose ExecStart runs `program`; the one named after it when several do. */
+function findUnit(
+  fs: FsView,
+  db: DpkgDb,
+  packages: readonly DpkgPackage[],
+  program: string,
+): LoadedUnit | undefined {
+  const real = realPath(fs, program);
+  const found: LoadedUnit[] = [];
+  for (const p of packages)
+    for (const f of db.files(p)) {
+      const m = /^\/(usr\/)?lib\/systemd\/system\/([^/@]+\.service)$/.exec(f);
+      if (!m) continue;
+      const u = loadUnit(fs, m[2] as string);
+      if (!u) continue;
+      const argv = execStartOf(
+        u.unit,
+        unitEnvironment(unitValues(u.unit, "Service", "Environment")),
+        u.name,
+      );
+      const arg0 = argv?.[0];
+      if (arg0 !== undefined && realPath(fs, findOnPath(fs, arg0) ?? arg0) === real)
+        found.push({ ...u, pkg: p });
+    }
+  const base = posix.basename(program);
+  return (
+    found.find((u) => u.name === `${base}.service`) ??
+    found.sort((a, b) => a.name.localeCompare(b.name))[0]
+  );
+}
+
+/** The unit's (last) ExecStart as argv; a variable its Environment= lacks is an error. */
+function execStartOf(
+  u: UnitFile,
+  env: Readonly<Record<string, string>>,
+  name: string,
+): string[] | undefined {
+  const line = unitValue(u, "Service", "ExecStart");
+  if (line === undefined) return undefined;
+  const r = execArgv(line, env);
+  if (!r) throw new ClosureError(`${name} has an ExecStart= railyard cannot split: ${line}`, name);
+  if (r.missing.length > 0)
+    throw new ClosureError(
+      `${name}'s ExecStart uses ${r.missing.map((m) => `$${m}`).join(", ")}, which its Environment= does not set (an EnvironmentFile's values are read only at start). give the container args`,
+      name,
+    );
+  return r.argv;
+}
+
+/** KillSignal=, else the signal ExecStop sends (start-stop-daemon --retry SIG/N or --signal, kill -SIG). */
+function stopSignalOf(u: UnitFile, name: string): { signal: string; from: string } | undefined {
+  const kill = unitValue(u, "Service", "KillSignal");
+  if (kill) return { signal: normaliseSignal(kill), from: `${name} KillSignal=` };
+  for (const line of unitValues(u, "Service", "ExecStop")) {
+    const m =
+      /--retry[= ](?:-?)([A-Z0-9]+)\//.exec(line) ??
+      /--signal[= ]([A-Z0-9]+)/.exec(line) ??
+      /\bkill\s+(?:-s\s+)?-?([A-Z][A-Z0-9]+)\s+\$MAINPID/.exec(line);
+    if (m) return { signal: normaliseSignal(m[1] as string), from: `${name} ExecStop=` };
+  }
+  return undefined;
+}
+const normaliseSignal = (s: string) => (s.startsWith("SIG") ? s : `SIG${s}`);
+
+/** RuntimeDirectory=, StateDirectory=, LogsDirectory=, CacheDirectory= and ReadWritePaths=. */
+function unitDirectories(
+  u: UnitFile,
+  name: string,
+  fs: FsView,
+  user: string | undefined,
+  group: string | undefined,
+): HostWritable[] {
+  const out: HostWritable[] = [];
+  const owner = { ...(user ? { user } : {}), ...(group ? { group } : user ? { group: user } : {}) };
+  for (const [key, root, kind] of [
+    ["RuntimeDirectory", "/run", "tmpfs"],
+    ["StateDirectory", "/var/lib", "volume"],
+    ["LogsDirectory", "/var/log", "volume"],
+    ["CacheDirectory", "/var/cache", "tmpfs"],
+  ] as const) {
+    const modeText = unitValue(u, "Service", `${key}Mode`);
+    const mode =
+      modeText !== undefined && /^[0-7]{3,4}$/.test(modeText) ? parseInt(modeText, 8) : 0o755;
+    for (const v of unitValues(u, "Service", key))
+      for (const d of v.split(/\s+/).filter(Boolean)) {
+        const rel = d.split(":")[0] as string;
+        if (rel.split("/").some((s) => s === ".." || s === "")) continue;
+        out.push({
+          path: `${root}/${rel}`,
+          kind,
+          mode,
+          ...owner,
+          seed: seeded(kind, `${root}/`),
+          from: `${name} ${key}=`,
+        });
+      }
+  }
+  for (const v of unitValues(u, "Service", "ReadWritePaths"))
+    for (const w of v.split(/\s+/).filter(Boolean)) {
+      const path = w.replace(/^[-+]+/, "").replace(/^\/var\/run\//, "/run/");
+      const k = kindOf(`${path}/`);
+      const st = fs.lstat(path);
+      if (!k || path.split("/").length < 3 || (st === undefined && w.startsWith("-"))) continue;
+      out.push({
+        path,
+        kind: k,
+        mode: st?.mode ?? 0o755,
+        ...(st ? { uid: st.uid, gid: st.gid } : owner),
+        seed: seeded(k, path),
+        from: `${name} ReadWritePaths=`,
+      });
+    }
+  return out;
+}
+
+/** Directories the packages own below /var/lib, /var/log, /var/cache and /run, with the host's owner. */
+function packageDirectories(
+  fs: FsView,
+  db: DpkgDb,
+  packages: readonly DpkgPackage[],
+): HostWritable[] {
+  const out: HostWritable[] = [];
+  for (const p of packages)
+    for (const f of db.files(p)) {
+      const path = f.replace(/^\/var\/run\//, "/run/");
+      const kind = kindOf(path);
+      const st = fs.lstat(path);
+      if (!kind || st?.kind !== "dir") continue;
+      out.push({
+        path,
+        kind,
+        mode: st.mode,
+        uid: st.uid,
+        gid: st.gid,
+        seed: seeded(kind, path),
+        from: `${p.name} owns ${path}`,
+      });
+    }
+  return out;
+}
+
+/**
+ * Files and links no package owns that the packages' scripts made: in a directory under /etc
+ * that only these packages own (nginx's sites-enabled/default), and those a postinst names
+ * (nginx's /var/www/html/index.nginx-debian.html).
+ */
+function madeFiles(
+  fs: FsView,
+  db: DpkgDb,
+  packages: readonly DpkgPackage[],
+  writable: readonly HostWritable[],
+): { path: string; from: string }[] {
+  const ours = new Set(packages.map((p) => p.name));
+  const out = new Map<string, string>();
+  const unowned = (path: string) => {
+    const st = fs.lstat(path);
+    return (st?.kind === "file" || st?.kind === "symlink") && db.ownersOf(path).length === 0;
+  };
+  for (const p of packages)
+    for (const dir of db.files(p)) {
+      if (!dir.startsWith("/etc/") || fs.lstat(dir)?.kind !== "dir") continue;
+      if (db.ownersOf(dir).some((o) => !ours.has(o.name))) continue;
+      for (const n of fs.readdir(dir))
+        if (unowned(`${dir}/${n}`))
+          out.set(`${dir}/${n}`, `${p.name}: no package owns it, in ${dir}`);
+    }
+  const inWritable = (path: string) => writable.some((w) => path.startsWith(`${w.path}/`));
+  for (const p of packages) {
+    const script =
+      fs.readText(`/var/lib/dpkg/info/${p.name}.postinst`) ??
+      fs.readText(`/var/lib/dpkg/info/${p.name}:${p.arch}.postinst`);
+    for (const m of (script ?? "").matchAll(/(?<![\w$])\/[A-Za-z0-9_][\w./+-]*/g)) {
+      const path = posix.normalize(m[0]);
+      if (NOT_MADE.test(path) || inWritable(path) || out.has(path) || !unowned(path)) continue;
+      out.set(path, `${p.name}.postinst names it, and no package owns it`);
+    }
+  }
+  return [...out].sort(([a], [b]) => a.localeCompare(b)).map(([path, from]) => ({ path, from }));
+}
+
+/**
+ * A daemon's documented switch to stay in the foreground, where its unit runs it in the
+ * background: nginx's `daemon on;` (-g), redis's `--daemonize yes`. Undefined when the argv
+ * already runs in the foreground as far as railyard knows.
+ */
+export function toForeground(
+  argv: readonly string[],
+): { argv: string[]; change: string } | undefined {
+  const out = [...argv];
+  const i = out.findIndex((a, j) => j > 0 && out[j - 1] === "-g" && /\bdaemon\s+on\s*;/.test(a));
+  if (posix.basename(out[0] ?? "") === "nginx" && i !== -1) {
+    out[i] = (out[i] as string).replace(/\bdaemon\s+on\s*;/, "daemon off;");
+    return { argv: out, change: "nginx -g 'daemon on;' became 'daemon off;'" };
+  }
+  const d = out.findIndex((a, j) => j > 0 && out[j - 1] === "--daemonize" && a === "yes");
+  if (d !== -1) {
+    out[d] = "no";
+    return { argv: out, change: "--daemonize yes became --daemonize no" };
+  }
+  return undefined;
+}
+
+function findOnPath(fs: FsView, arg0: string): string | undefined {
+  if (arg0.startsWith("/")) return fs.lstat(arg0) ? arg0 : undefined;
+  if (arg0.includes("/")) return undefined;
+  return DEFAULT_PATH.split(":")
+    .map((d) => `${d}/${arg0}`)
+    .find((p) => fs.lstat(p) !== undefined);
+}
+
+/** A path with its symlinks resolved (within the view); the path itself when it is not there. */
+function realPath(fs: FsView, path: string, depth = 0): string {
+  const parts = posix.normalize(path).split("/").filter(Boolean);
+  let cur = "";
+  for (let i = 0; i < parts.length; i++) {
+    const next = `${cur}/${parts[i]}`;
+    const st = fs.lstat(next);
+    if (st?.kind === "symlink" && depth < 40) {
+      const target = posix.resolve(cur || "/", fs.readlink(next));
+      return realPath(fs, [target, ...parts.slice(i + 1)].join("/"), depth + 1);
+    }
+    cur = next;
+  }
+  return cur || "/";
+}
