@@ -17,7 +17,9 @@ cd "$(dirname "$0")"
 # network. tini is the init of `init: true` containers. The tests build
 # images like the official postgres and nginx ones from Debian's packages with mmdebstrap, and
 # talk to them with psql (postgresql-client), curl and ps (procps). nginx is the host program of
-# examples/nginx (installed without starting or enabling its own service). buildah builds the
+# examples/nginx; redis-server, lighttpd, dnsmasq and postgresql are the Debian daemons the tests
+# run from the host as their packages' units say (each installed without starting or enabling its
+# own service). buildah builds the
 # images of containers with build: (a Dockerfile), as users install it to do the same; git
 # fetches a build: that names a repository (and serves one, with git daemon, in its test). zsh runs
 # the test of the zsh completion script, and man-db's man renders the man pages in theirs.
@@ -27,8 +29,11 @@ cd "$(dirname "$0")"
 APT_PACKAGES=(runc crun busybox-static python3 gcc libc6-dev util-linux zstd tini
   docker-registry skopeo umoci apache2-utils podman catatonit podman-compose systemd
   iproute2 nftables curl uidmap passt libpam-systemd mmdebstrap postgresql-client procps nginx
-  buildah git zsh man-db dpkg-dev binutils lintian
+  redis-server lighttpd dnsmasq postgresql buildah git zsh man-db dpkg-dev binutils lintian
   golang-github-opencontainers-specs-dev golang-github-opencontainers-image-spec-dev)
+
+# The Debian daemons the tests run from the host, with no setup lines (service:), and their units.
+HOST_DAEMONS=(nginx.service lighttpd.service redis-server.service dnsmasq.service postgresql.service)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -51,10 +56,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   no_service_starts
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # The example's nginx runs in a container, not as the host's own service at boot.
-  if [[ " ${missing[*]} " == *" nginx "* ]] && command -v systemctl >/dev/null; then
-    as_root systemctl disable --quiet nginx.service 2>/dev/null || true
-  fi
+fi
+# The example's nginx and the daemons of the host-program tests run in containers, not as the
+# host's own services at boot (nor in the systemd the tests boot over this root).
+if command -v systemctl >/dev/null; then
+  for unit in "${HOST_DAEMONS[@]}"; do
+    if systemctl is-enabled --quiet "$unit" 2>/dev/null; then
+      as_root systemctl disable --quiet "$unit" 2>/dev/null || true
+    fi
+  done
 fi
 
 if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then

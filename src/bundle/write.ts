@@ -130,6 +130,7 @@ function materialiseLayer(bundle: string, plan: RootfsPlan): void {
     else if (e.kind === "data") writeFileSync(dest, e.content, { mode: e.mode });
     else {
       copyFileSync(e.source, dest, constants.COPYFILE_FICLONE);
+      keepOwner(dest, e.stat);
       chmodSync(dest, e.mode);
     }
   }
@@ -178,10 +179,20 @@ function materialise(rootfs: string, plan: RootfsPlan, linkMode: LinkMode): void
           }
         }
         copyFileSync(e.source, dest, constants.COPYFILE_FICLONE);
-        chmodSync(dest, e.mode);
+        keepOwner(dest, e.stat);
+        chmodSync(dest, e.mode); // after chown, which clears setuid bits
         break;
     }
   }
+}
+
+/**
+ * A copy keeps its host file's owner, as a hardlink does: a config file that dpkg-statoverride
+ * gave a service's user (redis's redis.conf, 0640 redis:redis) stays readable to that user. As
+ * a user (rootless) railyard cannot give files other owners; they stay the user's.
+ */
+function keepOwner(dest: string, stat: { uid: number; gid: number }): void {
+  if (process.getuid?.() === 0) lchownSync(dest, stat.uid, stat.gid);
 }
 
 /**

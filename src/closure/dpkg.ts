@@ -131,6 +131,14 @@ export class DpkgDb {
     return [...this.byName.values()].flat().filter((p) => p.source === source);
   }
 
+  /** The installed packages a package depends on directly (the first installed alternative). */
+  dependencies(p: DpkgPackage): DpkgPackage[] {
+    return p.depends.flatMap((group) => {
+      const dep = group.map((n) => this.pick(n)).find((x) => x !== undefined);
+      return dep ? [dep] : [];
+    });
+  }
+
   private pick(name: string): DpkgPackage | undefined {
     const fits = (p: DpkgPackage) => p.arch === this.nativeArch || p.arch === "all";
     const direct = this.byName.get(name) ?? [];

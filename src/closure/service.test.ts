@@ -20,14 +20,24 @@ const status = (name: string, source: string) =>
   `Package: ${name}\nStatus: install ok installed\nArchitecture: amd64\nSource: ${source}\n`;
 put(
   "var/lib/dpkg/status",
-  [status("exd", "exd"), status("exd-common", "exd"), status("other", "o")].join("\n"),
+  [
+    `${status("exd", "exd")}Depends: exd-data, other\n`,
+    status("exd-common", "exd"),
+    status("exd-data", "exd-data"),
+    status("other", "o"),
+  ].join("\n"),
 );
 put("var/lib/dpkg/info/exd.list", "/usr\n/usr/sbin\n/usr/sbin/exd\n");
 put(
   "var/lib/dpkg/info/exd-common.list",
-  "/etc\n/etc/exd\n/etc/exd/exd.conf\n/etc/exd/enabled\n/lib/systemd/system/exd.service\n/var/lib/exd\n/var/log/exd\n/var/cache/exd\n",
+  "/etc\n/etc/exd\n/etc/exd/exd.conf\n/etc/exd/enabled\n/lib/systemd/system/exd.service\n/var/lib/exd\n/var/log/exd\n/var/cache/exd\n/var/lib/misc\n/usr/lib/tmpfiles.d/exd.conf\n",
 );
-put("var/lib/dpkg/info/other.list", "/etc\n/srv/shared\n");
+// A dependency that keeps data of its own joins; one that shares its directory does not.
+put("var/lib/dpkg/info/exd-data.list", "/var\n/var/lib\n/var/lib/exd-data\n");
+put("var/lib/dpkg/info/other.list", "/etc\n/srv/shared\n/var/lib/misc\n");
+put("usr/lib/tmpfiles.d/exd.conf", "# sockets\nd /run/exd-sock 0770 exd exd -\nf /run/exd.flag\n");
+dir("var/lib/exd-data");
+dir("var/lib/misc");
 put(
   "var/lib/dpkg/info/exd-common.postinst",
   "#!/bin/sh\nln -s /etc/exd/exd.conf /etc/exd/enabled/default\nmkdir -p /srv/exd\ncp /usr/share/exd/index.html /srv/exd/index.html\nchown exd /var/lib/exd\n",
@@ -64,7 +74,11 @@ const read = hostServiceReader(hostFs(root), "amd64");
 test("a packaged daemon as its unit and packages say it runs", () => {
   const h = read({ program: "/usr/sbin/exd" });
   assert.ok(h);
-  assert.deepEqual(h.packages, ["exd", "exd-common"], "its own and its source's, not another's");
+  assert.deepEqual(
+    h.packages,
+    ["exd", "exd-common", "exd-data"],
+    "its own, its source's, and a dependency that keeps data; not another's",
+  );
   assert.equal(h.unit, "/lib/systemd/system/exd.service");
   assert.deepEqual(h.execStart, ["/usr/sbin/exd", "--daemonize", "yes", "--verbose"]);
   assert.deepEqual(h.foreground?.argv, ["/usr/sbin/exd", "--daemonize", "no", "--verbose"]);
@@ -82,13 +96,18 @@ test("a packaged daemon as its unit and packages say it runs", () => {
     [
       ["/run", "tmpfs", false],
       ["/run/exd", "tmpfs", false],
+      ["/run/exd-sock", "tmpfs", false],
       ["/var/cache/exd", "tmpfs", false],
       ["/var/lib/exd", "volume", true],
+      ["/var/lib/exd-data", "volume", true],
       ["/var/log/exd", "volume", false],
     ],
   );
   const run = h.writable.find((w) => w.path === "/run/exd");
   assert.deepEqual([run?.mode, run?.user, run?.group], [0o2755, "exd", "exd"]);
+  const sock = h.writable.find((w) => w.path === "/run/exd-sock");
+  assert.deepEqual([sock?.mode, sock?.user, sock?.from], [0o770, "exd", "exd-common's exd.conf"]);
+  assert.ok(!h.writable.some((w) => w.path === "/var/lib/misc"), "shared with another package");
   assert.deepEqual(
     h.made.map((m) => m.path),
     ["/etc/exd/enabled/default", "/srv/exd/index.html"],

@@ -94,13 +94,21 @@ export function readHostService(
   const programPath = program as string;
   const own = new Map<string, DpkgPackage>();
   for (const p of [owner, ...db.fromSource(owner.source)]) own.set(p.name, p);
-  const unitFile = named ?? findUnit(fs, db, [...own.values()], programPath);
+  const unitFile =
+    named ??
+    findUnit(fs, db, [...own.values()], programPath) ??
+    onlyUnit(fs, db, [...own.values()]);
   if (unitFile?.pkg) own.set(unitFile.pkg.name, unitFile.pkg);
+  // A package it depends on that keeps its data (postgresql-15's postgresql-common, which owns
+  // /var/lib/postgresql) is one of its packages too.
+  for (const p of [...own.values()])
+    for (const d of db.dependencies(p))
+      if (!own.has(d.name) && keepsData(fs, db, d)) own.set(d.name, d);
   const packages = [...own.values()];
   const u = unitFile?.unit;
   const unitEnv = u ? unitEnvironment(unitValues(u, "Service", "Environment")) : {};
   const execStart =
-    namedArgv ?? (u && unitFile ? execStartOf(u, unitEnv, unitFile.name) : undefined);
+    namedArgv ?? (u && unitFile?.runs ? execStartOf(u, unitEnv, unitFile.name) : undefined);
   const name = unitFile?.name ?? "";
   const user = u ? unitValue(u, "Service", "User") : undefined;
   const group = u ? unitValue(u, "Service", "Group") : undefined;
@@ -114,6 +122,7 @@ export function readHostService(
     // A service writes its pid file and sockets under /run (nginx's /run/nginx.pid).
     ...(u ? [RUN(name)] : []),
     ...(u ? unitDirectories(u, name, fs, user, group) : []),
+    ...tmpfilesDirectories(fs, db, packages),
     ...packageDirectories(fs, db, packages),
   ];
   const unique = new Map<string, HostWritable>();
@@ -157,6 +166,8 @@ interface LoadedUnit {
   readonly path: string;
   readonly unit: UnitFile;
   readonly pkg?: DpkgPackage;
+  /** Whether its ExecStart runs the program (a package's only unit may run a wrapper script). */
+  readonly runs: boolean;
 }
 
 /** A unit by name as systemd loads it: the first file found, then its drop-ins in name order. */
@@ -179,7 +190,7 @@ function loadUnit(fs: FsView, name: string): LoadedUnit | undefined {
   const drops = [...dropIns.keys()]
     .sort()
     .map((f) => readUnitText(fs, dropIns.get(f) as string, full));
-  return { name: full, path, unit: parseUnitFile(text, ...drops) };
+  return { name: full, path, unit: parseUnitFile(text, ...drops), runs: true };
 }
 
 function readUnitText(fs: FsView, path: string, name: string): string {
@@ -218,6 +229,27 @@ function findUnit(
     found.find((u) => u.name === `${base}.service`) ??
     found.sort((a, b) => a.name.localeCompare(b.name))[0]
   );
+}
+
+/**
+ * The one service unit the packages ship, when none runs the program itself (dnsmasq's runs a
+ * helper script that execs it): how the package runs it as a service, but for its ExecStart.
+ */
+function onlyUnit(
+  fs: FsView,
+  db: DpkgDb,
+  packages: readonly DpkgPackage[],
+): LoadedUnit | undefined {
+  const units = packages.flatMap((p) =>
+    db.files(p).flatMap((f) => {
+      const m = /^\/(usr\/)?lib\/systemd\/system\/([^/@]+\.service)$/.exec(f);
+      return m ? [{ name: m[2] as string, pkg: p }] : [];
+    }),
+  );
+  if (units.length !== 1) return undefined;
+  const [only] = units as [{ name: string; pkg: DpkgPackage }];
+  const u = loadUnit(fs, only.name);
+  return u ? { ...u, pkg: only.pkg, runs: false } : undefined;
 }
 
 /** The unit's (last) ExecStart as argv; a variable its Environment= lacks is an error. */
@@ -286,6 +318,18 @@ function unitDirectories(
         });
       }
   }
+  // The directory of its PIDFile= under /run, which its start script would make (dnsmasq's).
+  const pid = unitValue(u, "Service", "PIDFile")?.replace(/^\/var\/run\//, "/run/");
+  const pidDir = pid === undefined ? undefined : posix.dirname(pid);
+  if (pidDir !== undefined && pidDir.startsWith("/run/"))
+    out.push({
+      path: pidDir,
+      kind: "tmpfs",
+      mode: 0o755,
+      ...owner,
+      seed: false,
+      from: `${name} PIDFile=`,
+    });
   for (const v of unitValues(u, "Service", "ReadWritePaths"))
     for (const w of v.split(/\s+/).filter(Boolean)) {
       const path = w.replace(/^[-+]+/, "").replace(/^\/var\/run\//, "/run/");
@@ -304,8 +348,15 @@ function unitDirectories(
   return out;
 }
 
-/** Directories the packages own below /var/lib, /var/log, /var/cache and /run, with the host's owner. */
-function packageDirectories(
+/** Whether a package owns a directory of state or logs that no other package lists. */
+const keepsData = (fs: FsView, db: DpkgDb, p: DpkgPackage) =>
+  packageDirectories(fs, db, [p]).some((w) => w.kind === "volume");
+
+/**
+ * tmpfiles.d lines of the packages that make a directory under /run or /var at boot
+ * (`d /run/postgresql 2775 postgres postgres`): one per line, with its mode and owner.
+ */
+function tmpfilesDirectories(
   fs: FsView,
   db: DpkgDb,
   packages: readonly DpkgPackage[],
@@ -313,10 +364,43 @@ function packageDirectories(
   const out: HostWritable[] = [];
   for (const p of packages)
     for (const f of db.files(p)) {
+      if (!/^\/(usr\/)?lib\/tmpfiles\.d\/[^/]+\.conf$/.test(f)) continue;
+      for (const line of (fs.readText(f) ?? "").split("\n")) {
+        const [type, raw, mode, user, group] = line.trim().split(/\s+/);
+        if (type !== "d" && type !== "D") continue;
+        const path = (raw ?? "").replace(/^\/var\/run\//, "/run/");
+        const kind = kindOf(path);
+        if (!kind || path.includes("%") || path.split("/").includes("..")) continue;
+        out.push({
+          path,
+          kind,
+          mode: mode !== undefined && /^[0-7]{3,4}$/.test(mode) ? parseInt(mode, 8) : 0o755,
+          ...(user && user !== "-" ? { user } : {}),
+          ...(group && group !== "-" ? { group } : {}),
+          seed: seeded(kind, path),
+          from: `${p.name}'s ${posix.basename(f)}`,
+        });
+      }
+    }
+  return out;
+}
+
+/** Directories the packages own below /var/lib, /var/log, /var/cache and /run, with the host's owner. */
+function packageDirectories(
+  fs: FsView,
+  db: DpkgDb,
+  packages: readonly DpkgPackage[],
+): HostWritable[] {
+  const out: HostWritable[] = [];
+  const names = new Set(packages.map((p) => p.name));
+  for (const p of packages)
+    for (const f of db.files(p)) {
       const path = f.replace(/^\/var\/run\//, "/run/");
       const kind = kindOf(path);
       const st = fs.lstat(path);
       if (!kind || st?.kind !== "dir") continue;
+      // A directory other packages list too (/var/lib/misc) is not this program's to keep.
+      if (db.ownersOf(f).some((o) => !names.has(o.name))) continue;
       out.push({
         path,
         kind,
@@ -343,16 +427,18 @@ function madeFiles(
 ): { path: string; from: string }[] {
   const ours = new Set(packages.map((p) => p.name));
   const out = new Map<string, string>();
-  const unowned = (path: string) => {
+  const unowned = (path: string, dirs = false) => {
     const st = fs.lstat(path);
-    return (st?.kind === "file" || st?.kind === "symlink") && db.ownersOf(path).length === 0;
+    const kind = st?.kind === "file" || st?.kind === "symlink" || (dirs && st?.kind === "dir");
+    return kind && db.ownersOf(path).length === 0;
   };
   for (const p of packages)
     for (const dir of db.files(p)) {
       if (!dir.startsWith("/etc/") || fs.lstat(dir)?.kind !== "dir") continue;
       if (db.ownersOf(dir).some((o) => !ours.has(o.name))) continue;
+      // A directory no package owns comes whole (pg_createcluster's /etc/postgresql/15).
       for (const n of fs.readdir(dir))
-        if (unowned(`${dir}/${n}`))
+        if (unowned(`${dir}/${n}`, true))
           out.set(`${dir}/${n}`, `${p.name}: no package owns it, in ${dir}`);
     }
   const inWritable = (path: string) => writable.some((w) => path.startsWith(`${w.path}/`));

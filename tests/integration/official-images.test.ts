@@ -274,6 +274,65 @@ describe("a host program as a system service", () => {
   });
 });
 
+describe("Debian daemons from the host, as their packages' units run them, with no setup lines", () => {
+  test("nginx under switch: its unit's settings, its log in a volume that outlives a restart", async () => {
+    const { cfg, home } = project({
+      web: { service: "nginx.service", closure: "packages", ports: ["127.0.0.1:18090:80"] },
+    });
+    const check = await railyard([...cfg, "--json", "check"]);
+    assert.equal(check.code, 0, check.stderr);
+    const took = (
+      JSON.parse(check.stdout) as {
+        containers: { web: { fromHost: { took: { key: string; value: string }[] } } };
+      }
+    ).containers.web.fromHost.took.map((t) => `${t.key} ${t.value}`);
+    for (const want of [
+      "stopSignal SIGQUIT",
+      "capabilities SETUID SETGID CHOWN",
+      "include /etc/nginx/sites-enabled/default",
+      "volumes /var/log/nginx",
+    ])
+      assert.ok(took.includes(want), `${want} in ${took.join("; ")}`);
+    const r = await sd.railyard([...cfg, "switch"]);
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor("nginx's page", () => curl(18090).includes("Welcome to nginx!"));
+    assertWorkersAreWwwData(1);
+    const log = join(home, "state/volumes/web/var_log_nginx/access.log");
+    const lines = () => readFileSync(log, "utf8").split("\n").filter(Boolean).length;
+    assert.ok(lines() >= 1, "the request is in the volume's access.log");
+    const restart = await sd.railyard([...cfg, "restart", "web"]);
+    assert.equal(restart.code, 0, restart.stderr);
+    await waitFor("nginx again", () => curl(18090).includes("Welcome to nginx!"));
+    const before = lines();
+    curl(18090);
+    assert.equal(lines(), before + 1, "the log kept its lines across the restart, and grows");
+    await leave(cfg);
+  });
+
+  test("redis-server from its unit: its user, its directories, and its data across a restart", async () => {
+    // The unit's ExecStart (its config binds loopback, so the container shares the host's
+    // network, as a redis on the host would listen).
+    const { cfg, home } = project({
+      kv: { service: "redis-server.service", closure: "packages", network: "host" },
+    });
+    const r = await sd.railyard([...cfg, "switch"]);
+    assert.equal(r.code, 0, r.stderr);
+    const cli = (...args: string[]) => sd.exec("redis-cli", ["-p", "6379", ...args]).stdout.trim();
+    await waitFor("redis answers", () => cli("PING") === "PONG");
+    assert.equal(cli("SET", "greeting", "kept"), "OK");
+    assert.equal(cli("SAVE"), "OK");
+    // User=redis: the server runs as redis, and its dump is in its volume, owned by it.
+    const uid = Number(sd.exec("id", ["-u", "redis"]).stdout.trim());
+    const dump = join(home, "state/volumes/kv/var_lib_redis/dump.rdb");
+    assert.equal(statSync(dump).uid, uid);
+    const restart = await sd.railyard([...cfg, "restart", "kv"]);
+    assert.equal(restart.code, 0, restart.stderr);
+    await waitFor("redis again", () => cli("PING") === "PONG");
+    assert.equal(cli("GET", "greeting"), "kept");
+    await leave(cfg);
+  });
+});
+
 describe("an image in a tighter container than it was written for", () => {
   test("dies at once, and railyard run names the cause and the config change", async () => {
     const { cfg } = project({
