@@ -11,6 +11,8 @@ export interface DpkgPackage {
   readonly provides: readonly string[];
   /** The source package it was built from (its own name when dpkg records none). */
   readonly source: string;
+  /** `Essential: yes`: every package may use it without depending on it (Debian Policy 3.8). */
+  readonly essential?: true;
 }
 
 /** Parse dpkg's status file, keeping only packages whose state is "installed". Pure. */
@@ -45,6 +47,7 @@ export function parseDpkgStatus(text: string): DpkgPackage[] {
       depends: [...rel(fields.get("Pre-Depends")), ...rel(fields.get("Depends"))],
       provides: rel(fields.get("Provides")).flat(),
       source: (fields.get("Source") ?? name).split(" ")[0] as string,
+      ...(fields.get("Essential") === "yes" ? { essential: true as const } : {}),
     });
   }
   return out;
@@ -124,6 +127,11 @@ export class DpkgDb {
           }
     }
     return this.owners.get(this.canonical(path)) ?? [];
+  }
+
+  /** The installed Essential packages: a package's scripts and programs may use them undeclared. */
+  essential(): DpkgPackage[] {
+    return [...this.byName.values()].flat().filter((p) => p.essential);
   }
 
   /** Installed packages built from a source package. */

@@ -263,7 +263,9 @@ class ClosureBuilder {
       const owner = db.owner(path);
       if (owner) roots.set(`${owner.name}:${owner.arch}`, owner);
     }
-    const pkgs = db.closure([...roots.values()]);
+    // Debian's packages never declare the Essential ones (a shell, perl-base, coreutils), yet
+    // their programs run them: lighttpd's config runs perl scripts through /bin/sh.
+    const pkgs = db.closure([...roots.values(), ...db.essential()]);
     for (const p of pkgs)
       for (const f of db.files(p)) {
         if (f === "/." || EXCLUDED_PREFIXES.some((x) => f.startsWith(x))) continue;

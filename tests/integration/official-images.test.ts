@@ -168,6 +168,16 @@ function assertWorkersAreWwwData(count: number): void {
   for (const w of workers) assert.match(w.trim(), /^33 /, "a worker runs as www-data (33)");
 }
 
+/** The first A record for `name` from a DNS server on 127.0.0.1:`port` (UDP), or "". */
+function dnsQuery(port: number, name: string): string {
+  const script = `import socket,struct,sys
+q=struct.pack(">HHHHHH",7,256,1,0,0,0)+b"".join(bytes([len(p)])+p.encode() for p in sys.argv[2].split("."))+b"\\0"+struct.pack(">HH",1,1)
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.settimeout(2);s.sendto(q,("127.0.0.1",int(sys.argv[1])))
+d=s.recv(512);an=struct.unpack(">H",d[6:8])[0]
+print(".".join(map(str,d[-4:])) if an else "")`;
+  return sd.exec("python3", ["-c", script, String(port), name]).stdout.trim();
+}
+
 /** `railyard run NAME` inside the namespace, in the background; `stop` signals the container. */
 function runInBackground(cfg: string[], name: string) {
   let result: CliResult | undefined;
@@ -329,6 +339,105 @@ describe("Debian daemons from the host, as their packages' units run them, with 
     assert.equal(restart.code, 0, restart.stderr);
     await waitFor("redis again", () => cli("PING") === "PONG");
     assert.equal(cli("GET", "greeting"), "kept");
+    await leave(cfg);
+  });
+
+  test("lighttpd from its unit: it runs its config's perl through /bin/sh, serves a volume, keeps its log", async () => {
+    const www = join(dir, "lighttpd-www");
+    mkdirSync(www, { recursive: true });
+    writeFileSync(join(www, "index.html"), "from lighttpd\n");
+    const { cfg, home } = project({
+      web: {
+        service: "lighttpd.service",
+        closure: "packages",
+        ports: ["127.0.0.1:18092:80"],
+        volumes: [`${www}:/var/www/html:ro`],
+      },
+    });
+    const r = await sd.railyard([...cfg, "switch"]);
+    assert.equal(r.code, 0, r.stderr);
+    await webSays(18092, "from lighttpd\n");
+    const log = join(home, "state/volumes/web/var_log_lighttpd/error.log");
+    const starts = () =>
+      readFileSync(log, "utf8")
+        .split("\n")
+        .filter((l) => /server started/.test(l)).length;
+    assert.equal(starts(), 1);
+    const restart = await sd.railyard([...cfg, "restart", "web"]);
+    assert.equal(restart.code, 0, restart.stderr);
+    await webSays(18092, "from lighttpd\n");
+    assert.equal(starts(), 2, "its log kept the first start");
+    await leave(cfg);
+  });
+
+  test("dnsmasq from the host: it drops root and answers DNS on a published port, again after a restart", async () => {
+    const { cfg } = project({
+      dns: {
+        args: [
+          "/usr/sbin/dnsmasq",
+          "--keep-in-foreground",
+          "--no-resolv",
+          "--no-hosts",
+          "--address=/nas.home.arpa/192.0.2.7",
+        ],
+        closure: "packages",
+        ports: ["127.0.0.1:35353:53/udp"],
+      },
+    });
+    const r = await sd.railyard([...cfg, "switch"]);
+    assert.equal(r.code, 0, r.stderr);
+    const ask = () => dnsQuery(35353, "nas.home.arpa");
+    await waitFor("dnsmasq answers", () => ask() === "192.0.2.7");
+    const user = sd.exec("ps", ["-C", "dnsmasq", "-o", "user="]).stdout.trim();
+    // Its compiled-in user (the host's init script names another with -u): root no longer.
+    assert.equal(
+      user,
+      "nobody",
+      "it dropped root, with the capabilities the unit's root start implies",
+    );
+    const restart = await sd.railyard([...cfg, "restart", "dns"]);
+    assert.equal(restart.code, 0, restart.stderr);
+    await waitFor("dnsmasq answers again", () => ask() === "192.0.2.7");
+    await leave(cfg);
+  });
+
+  test("postgresql from the host: the host's cluster in a volume, a row written, and read after a restart", async () => {
+    const { cfg, home } = project({
+      db: {
+        args: [
+          "/usr/lib/postgresql/15/bin/postgres",
+          "-D",
+          "/var/lib/postgresql/15/main",
+          "-c",
+          "config_file=/etc/postgresql/15/main/postgresql.conf",
+        ],
+        user: "postgres",
+        closure: "packages",
+      },
+    });
+    const r = await sd.railyard([...cfg, "switch"]);
+    assert.equal(r.code, 0, r.stderr);
+    // psql in the container, over the socket in /run/postgresql, as the packages' peer auth allows.
+    const ids = sd.exec("id", ["-u", "postgres"]).stdout.trim();
+    const gid = sd.exec("id", ["-g", "postgres"]).stdout.trim();
+    const sql = (q: string) =>
+      sd
+        .exec("runc", [
+          "exec",
+          "--user",
+          `${ids}:${gid}`,
+          runtimeId(join(home, "state"), "db"),
+          "/usr/bin/psql",
+          "-tAc",
+          q,
+        ])
+        .stdout.trim();
+    await waitFor("postgres answers", () => sql("select 1") === "1");
+    sql("create table notes (body text); insert into notes values ('kept')");
+    assert.ok(existsSync(join(home, "state/volumes/db/var_lib_postgresql/15/main/PG_VERSION")));
+    const restart = await sd.railyard([...cfg, "restart", "db"]);
+    assert.equal(restart.code, 0, restart.stderr);
+    await waitFor("postgres again", () => sql("select body from notes") === "kept");
     await leave(cfg);
   });
 });

@@ -175,8 +175,8 @@ function fromTheHost(
     const m = withHostService(c, h, r);
     // The unit names its directories' owner (User=, Group=): the host's ids.
     const writable = m.fromHost.writable.map((w) => {
-      const uid = w.user !== undefined ? ctx.lookupUser(w.user)?.uid : w.uid;
-      const gid = w.group !== undefined ? ctx.lookupGroup(w.group) : w.gid;
+      const uid = w.user !== undefined ? ctx.lookupUser(w.user)?.uid : (w.uid ?? 0);
+      const gid = w.group !== undefined ? ctx.lookupGroup(w.group) : (w.gid ?? 0);
       if (uid === undefined || gid === undefined)
         r(
           ["service"],
