@@ -68,7 +68,8 @@ export const EXCLUDED_PREFIXES = [
 export class DpkgDb {
   private readonly byName = new Map<string, DpkgPackage[]>();
   private readonly providers = new Map<string, DpkgPackage[]>();
-  private owners: Map<string, DpkgPackage[]> | undefined;
+  /** Path -> its package, or its packages when several list it (directories). */
+  private owners: Map<string, DpkgPackage | DpkgPackage[]> | undefined;
   private readonly aliases: [string, string][] = [];
 
   constructor(
@@ -115,18 +116,24 @@ export class DpkgDb {
 
   /** Every package that lists a path (a directory is often listed by many). */
   ownersOf(path: string): readonly DpkgPackage[] {
+    // Read on every command that loads a config with host programs: ~120k paths, so one
+    // entry per path (an array only where several packages list it) and no copies.
     if (!this.owners) {
-      this.owners = new Map();
+      const owners = new Map<string, DpkgPackage | DpkgPackage[]>();
       for (const pkgs of this.byName.values())
         for (const p of pkgs)
-          for (const f of this.files(p)) {
-            const c = this.canonical(f);
-            const list = this.owners.get(c);
-            if (list) list.push(p);
-            else this.owners.set(c, [p]);
+          for (const line of (this.fs.readText(this.listFile(p)) ?? "").split("\n")) {
+            if (line.charCodeAt(0) !== 47 /* "/" */) continue;
+            const c = line.charCodeAt(1) === 117 /* "u" */ ? line : this.canonical(line);
+            const had = owners.get(c);
+            if (had === undefined) owners.set(c, p);
+            else if (Array.isArray(had)) had.push(p);
+            else owners.set(c, [had, p]);
           }
+      this.owners = owners;
     }
-    return this.owners.get(this.canonical(path)) ?? [];
+    const found = this.owners.get(this.canonical(path));
+    return found === undefined ? [] : Array.isArray(found) ? found : [found];
   }
 
   /** The installed Essential packages: a package's scripts and programs may use them undeclared. */
