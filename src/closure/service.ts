@@ -158,6 +158,7 @@ export function readHostService(
       : [],
     writable: kept.sort((a, b) => a.path.localeCompare(b.path)),
     made: madeFiles(fs, db, packages, kept),
+    ...(u ? {} : stateOwnerOf(kept)),
   };
 }
 
@@ -346,6 +347,21 @@ function unitDirectories(
       });
     }
   return out;
+}
+
+/** The one non-root owner of every /var/lib directory the packages keep, if there is one. */
+function stateOwnerOf(writable: readonly HostWritable[]): Pick<HostService, "stateOwner"> {
+  const state = writable.filter((w) => w.path.startsWith("/var/lib/") && w.uid !== undefined);
+  const [first] = state;
+  if (!first || first.uid === 0 || !state.every((w) => w.uid === first.uid && w.gid === first.gid))
+    return {};
+  return {
+    stateOwner: {
+      uid: first.uid as number,
+      gid: first.gid as number,
+      from: `no unit runs it, and its packages keep its state in ${state.map((w) => w.path).join(", ")}, owned by ${first.uid}:${first.gid}`,
+    },
+  };
 }
 
 /** Whether a package owns a directory of state or logs that no other package lists. */

@@ -50,6 +50,11 @@ export interface HostService {
   readonly writable: readonly HostWritable[];
   /** Files and links no package owns that its packages' scripts made (nginx's sites-enabled/default). */
   readonly made: readonly { readonly path: string; readonly from: string }[];
+  /**
+   * With no unit to say who runs it: the one user (not root) that owns every directory its
+   * packages keep state in (postgres's /var/lib/postgresql), as the packages' scripts made them.
+   */
+  readonly stateOwner?: { readonly uid: number; readonly gid: number; readonly from: string };
 }
 
 /** The question asked of the host for one container. */

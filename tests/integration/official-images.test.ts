@@ -367,6 +367,8 @@ describe("Debian daemons from the host, as their packages' units run them, with 
     assert.equal(restart.code, 0, restart.stderr);
     await webSays(18092, "from lighttpd\n");
     assert.equal(starts(), 2, "its log kept the first start");
+    // Its root master reaches the cache directories it gave www-data (0750) to check them.
+    assert.doesNotMatch(readFileSync(log, "utf8"), /doesn't exist/);
     await leave(cfg);
   });
 
@@ -401,7 +403,7 @@ describe("Debian daemons from the host, as their packages' units run them, with 
     await leave(cfg);
   });
 
-  test("postgresql from the host: the host's cluster in a volume, a row written, and read after a restart", async () => {
+  test("postgresql from the host: as the user its state belongs to, the host's cluster in a volume, a row read after a restart", async () => {
     const { cfg, home } = project({
       db: {
         args: [
@@ -411,7 +413,7 @@ describe("Debian daemons from the host, as their packages' units run them, with 
           "-c",
           "config_file=/etc/postgresql/15/main/postgresql.conf",
         ],
-        user: "postgres",
+        // No user: its packages keep its state in /var/lib/postgresql, owned by postgres.
         closure: "packages",
       },
     });

@@ -147,6 +147,36 @@ test("a unit that runs its program as a user gives it its ambient capabilities o
   assert.deepEqual(Object.keys(c?.capabilities ?? {}), ["CAP_NET_BIND_SERVICE"]);
 });
 
+test("no unit: the user its state belongs to; a root master whose workers' directories are closed may enter them", () => {
+  const noUnit: HostService = { ...ROOT_DAEMON, stateOwner: { uid: 101, gid: 102, from: "state" } };
+  delete (noUnit as { unit?: string }).unit;
+  const db = resolveConfig({ containers: { db: { args: ["/usr/sbin/d"] } } }, ctx(noUnit))
+    .containers["db"];
+  assert.equal(db?.user?.name, "redis", "uid 101 is redis on this host");
+  assert.deepEqual(Object.keys(db?.capabilities ?? {}), [], "no unit: no capabilities taken");
+  const closed: HostService = {
+    ...ROOT_DAEMON,
+    writable: [
+      {
+        path: "/var/cache/d",
+        kind: "tmpfs",
+        mode: 0o750,
+        uid: 33,
+        gid: 33,
+        seed: false,
+        from: "x",
+      },
+    ],
+  };
+  const web = resolveConfig({ containers: { web: { service: "d.service" } } }, ctx(closed))
+    .containers["web"];
+  assert.equal(web?.capabilities["CAP_DAC_READ_SEARCH"], true);
+  assert.match(
+    web?.fromHost?.took.find((t) => t.key === "capabilities")?.from ?? "",
+    /to reach \/var\/cache\/d, which only that user may enter/,
+  );
+});
+
 test("a unit railyard cannot use is an error at service, naming it; never half a container", () => {
   assert.throws(
     () =>

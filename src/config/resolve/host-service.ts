@@ -53,6 +53,9 @@ export function withHostService(
   if (c.user === undefined && h.user !== undefined) {
     const spec = h.group !== undefined ? `${h.user}:${h.group}` : h.user;
     take("user", spec, spec, `${unit} User=${h.group !== undefined ? ", Group=" : ""}`);
+  } else if (c.user === undefined && h.stateOwner) {
+    const spec = `${h.stateOwner.uid}:${h.stateOwner.gid}`;
+    take("user", spec, spec, h.stateOwner.from);
   }
   if (c.stopSignal === undefined && h.stopSignal)
     take("stopSignal", h.stopSignal.signal, h.stopSignal.signal, h.stopSignal.from);
@@ -106,8 +109,13 @@ function capabilitiesFrom(h: HostService, unit: string): { names: string[]; from
     return { names: [...h.ambientCapabilities], from: `${unit} AmbientCapabilities=` };
   if (h.boundingSet !== undefined)
     return { names: [...h.boundingSet], from: `${unit} CapabilityBoundingSet= (it runs as root)` };
+  // Its directories given to its workers' user and closed to others (lighttpd's 0750
+  // /var/cache/lighttpd of www-data): the root master reaches into them, as root under systemd.
+  const closed = h.writable.filter(
+    (w) => (w.uid ?? (w.user === "root" ? 0 : 1)) !== 0 && (w.mode & 0o001) === 0,
+  );
   return {
-    names: [...DROP_TO_USER],
-    from: `${unit} runs it as root and bounds no capability: what a root daemon needs to start its workers as another user`,
+    names: [...DROP_TO_USER, ...(closed.length > 0 ? ["DAC_READ_SEARCH"] : [])],
+    from: `${unit} runs it as root and bounds no capability: what a root daemon needs to start its workers as another user${closed.length > 0 ? `, and to reach ${closed[0]?.path}, which only that user may enter` : ""}`,
   };
 }
