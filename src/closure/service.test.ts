@@ -30,7 +30,7 @@ put(
 put("var/lib/dpkg/info/exd.list", "/usr\n/usr/sbin\n/usr/sbin/exd\n");
 put(
   "var/lib/dpkg/info/exd-common.list",
-  "/etc\n/etc/exd\n/etc/exd/exd.conf\n/etc/exd/enabled\n/lib/systemd/system/exd.service\n/var/lib/exd\n/var/log/exd\n/var/cache/exd\n/var/lib/misc\n/usr/lib/tmpfiles.d/exd.conf\n",
+  "/etc\n/etc/exd\n/etc/exd/exd.conf\n/etc/exd/enabled\n/lib/systemd/system/exd.service\n/var/lib/exd\n/var/log/exd\n/var/cache/exd\n/var/lib/misc\n/usr/lib/tmpfiles.d/exd.conf\n/etc/runit\n/etc/runit/runsvdir\n/var/log/runit\n",
 );
 // A dependency that keeps data of its own joins; one that shares its directory does not.
 put("var/lib/dpkg/info/exd-data.list", "/var\n/var/lib\n/var/lib/exd-data\n");
@@ -38,6 +38,10 @@ put("var/lib/dpkg/info/other.list", "/etc\n/srv/shared\n/var/lib/misc\n");
 put("usr/lib/tmpfiles.d/exd.conf", "# sockets\nd /run/exd-sock 0770 exd exd -\nf /run/exd.flag\n");
 dir("var/lib/exd-data");
 dir("var/lib/misc");
+// runit's files beside the systemd unit (as dnsmasq ships them): another init's, not taken.
+dir("var/log/runit");
+dir("etc/runit/runsvdir");
+symlinkSync("/etc/sv/exd", join(root, "etc/runit/runsvdir/exd"));
 put(
   "var/lib/dpkg/info/exd-common.postinst",
   "#!/bin/sh\nln -s /etc/exd/exd.conf /etc/exd/enabled/default\nmkdir -p /srv/exd\ncp /usr/share/exd/index.html /srv/exd/index.html\nchown exd /var/lib/exd\n",

@@ -60,6 +60,12 @@ const kindOf = (p: string) => WRITABLE_ROOTS.find(([root]) => p.startsWith(root)
 const NOT_MADE =
   /^\/(proc|sys|dev|run|tmp|var\/run|var\/tmp|var\/lib\/dpkg|var\/log|var\/cache|usr\/share\/doc)\//;
 
+/**
+ * Another init system's files: runit's service links and log directories (dnsmasq ships them
+ * beside its systemd unit). A container is supervised by systemd, through railyard.
+ */
+const OTHER_INIT = /^\/(etc\/runit|etc\/sv|var\/log\/runit|etc\/init\.d)(\/|$)/;
+
 /** A reader for many containers: dpkg's database is read once, at the first question. */
 export function hostServiceReader(fs: FsView, arch: string): HostServiceReader {
   let db: DpkgDb | undefined;
@@ -414,7 +420,7 @@ function packageDirectories(
       const path = f.replace(/^\/var\/run\//, "/run/");
       const kind = kindOf(path);
       const st = fs.lstat(path);
-      if (!kind || st?.kind !== "dir") continue;
+      if (!kind || st?.kind !== "dir" || OTHER_INIT.test(path)) continue;
       // A directory other packages list too (/var/lib/misc) is not this program's to keep.
       if (db.ownersOf(f).some((o) => !names.has(o.name))) continue;
       out.push({
@@ -450,7 +456,8 @@ function madeFiles(
   };
   for (const p of packages)
     for (const dir of db.files(p)) {
-      if (!dir.startsWith("/etc/") || fs.lstat(dir)?.kind !== "dir") continue;
+      if (!dir.startsWith("/etc/") || OTHER_INIT.test(dir) || fs.lstat(dir)?.kind !== "dir")
+        continue;
       if (db.ownersOf(dir).some((o) => !ours.has(o.name))) continue;
       // A directory no package owns comes whole (pg_createcluster's /etc/postgresql/15).
       for (const n of fs.readdir(dir))
@@ -464,7 +471,9 @@ function madeFiles(
       fs.readText(`/var/lib/dpkg/info/${p.name}:${p.arch}.postinst`);
     for (const m of (script ?? "").matchAll(/(?<![\w$])\/[A-Za-z0-9_][\w./+-]*/g)) {
       const path = posix.normalize(m[0]);
-      if (NOT_MADE.test(path) || inWritable(path) || out.has(path) || !unowned(path)) continue;
+      if (NOT_MADE.test(path) || OTHER_INIT.test(path) || inWritable(path) || out.has(path))
+        continue;
+      if (!unowned(path)) continue;
       out.set(path, `${p.name}.postinst names it, and no package owns it`);
     }
   }
