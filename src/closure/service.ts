@@ -77,19 +77,12 @@ export function readHostService(
   db: DpkgDb,
   q: HostServiceQuery,
 ): HostService | undefined {
-  const named = q.service !== undefined ? loadUnit(fs, q.service) : undefined;
-  if (q.service !== undefined && !named)
-    throw new ClosureError(
-      `no unit ${q.service} on this host (looked in ${UNIT_DIRS.join(", ")})`,
-      q.service,
-    );
-  const env = named ? unitEnvironment(unitValues(named.unit, "Service", "Environment")) : {};
-  const namedArgv = named ? execStartOf(named.unit, env, q.service as string) : undefined;
-  const arg0 = namedArgv?.[0] ?? q.program;
+  const named = namedUnit(fs, q.service);
+  const arg0 = named?.argv?.[0] ?? q.program;
   if (arg0 === undefined) return undefined;
   const program = findOnPath(fs, arg0);
   const owner = program === undefined ? undefined : db.owner(realPath(fs, program));
-  if (!owner) {
+  if (!owner || program === undefined) {
     if (named)
       throw new ClosureError(
         `${q.service} runs ${arg0}, which no installed package owns, so railyard cannot tell what it needs`,
@@ -97,75 +90,116 @@ export function readHostService(
       );
     return undefined;
   }
-  const programPath = program as string;
+  const { packages, unitFile } = packagesOf(fs, db, owner, program, named?.unit);
+  const fromUnit = unitFile ? unitSettings(fs, unitFile, named?.argv) : undefined;
+  const writable = writableOf(fs, db, packages, unitFile, fromUnit);
+  return {
+    program,
+    packages: packages.map((p) => p.name).sort(),
+    ...(unitFile ? { unit: unitFile.path } : {}),
+    ...(fromUnit ?? { ambientCapabilities: [], environment: {}, environmentFiles: [] }),
+    writable,
+    made: madeFiles(fs, db, packages, writable),
+    ...(unitFile ? {} : stateOwnerOf(writable)),
+  };
+}
+
+/** `service: NAME`'s unit and its ExecStart, or undefined without one; an error when missing. */
+function namedUnit(
+  fs: FsView,
+  service: string | undefined,
+): { unit: LoadedUnit; argv: string[] | undefined } | undefined {
+  if (service === undefined) return undefined;
+  const unit = loadUnit(fs, service);
+  if (!unit)
+    throw new ClosureError(
+      `no unit ${service} on this host (looked in ${UNIT_DIRS.join(", ")})`,
+      service,
+    );
+  const env = unitEnvironment(unitValues(unit.unit, "Service", "Environment"));
+  return { unit, argv: execStartOf(unit.unit, env, service) };
+}
+
+/**
+ * The program's packages: its own, those of its source, the unit's, and a dependency that keeps
+ * data of its own (postgresql-15's postgresql-common, which owns /var/lib/postgresql); and the
+ * unit that runs it (else the packages' only unit).
+ */
+function packagesOf(
+  fs: FsView,
+  db: DpkgDb,
+  owner: DpkgPackage,
+  program: string,
+  named: LoadedUnit | undefined,
+): { packages: DpkgPackage[]; unitFile: LoadedUnit | undefined } {
   const own = new Map<string, DpkgPackage>();
   for (const p of [owner, ...db.fromSource(owner.source)]) own.set(p.name, p);
   const unitFile =
-    named ??
-    findUnit(fs, db, [...own.values()], programPath) ??
-    onlyUnit(fs, db, [...own.values()]);
+    named ?? findUnit(fs, db, [...own.values()], program) ?? onlyUnit(fs, db, [...own.values()]);
   if (unitFile?.pkg) own.set(unitFile.pkg.name, unitFile.pkg);
-  // A package it depends on that keeps its data (postgresql-15's postgresql-common, which owns
-  // /var/lib/postgresql) is one of its packages too.
   for (const p of [...own.values()])
     for (const d of db.dependencies(p))
       if (!own.has(d.name) && keepsData(fs, db, d)) own.set(d.name, d);
-  const packages = [...own.values()];
-  const u = unitFile?.unit;
-  const unitEnv = u ? unitEnvironment(unitValues(u, "Service", "Environment")) : {};
-  const execStart =
-    namedArgv ?? (u && unitFile?.runs ? execStartOf(u, unitEnv, unitFile.name) : undefined);
-  const name = unitFile?.name ?? "";
-  const user = u ? unitValue(u, "Service", "User") : undefined;
-  const group = u ? unitValue(u, "Service", "Group") : undefined;
-  const stopSignal = u ? stopSignalOf(u, name) : undefined;
-  const bounding =
-    u && unitHas(u, "Service", "CapabilityBoundingSet")
-      ? capabilityList(unitValues(u, "Service", "CapabilityBoundingSet"))
-      : undefined;
-  const type = u ? unitValue(u, "Service", "Type") : undefined;
-  const writable = [
-    // A service writes its pid file and sockets under /run (nginx's /run/nginx.pid).
-    ...(u ? [RUN(name)] : []),
-    ...(u ? unitDirectories(u, name, fs, user, group) : []),
-    ...tmpfilesDirectories(fs, db, packages),
-    ...packageDirectories(fs, db, packages),
-  ];
-  const unique = new Map<string, HostWritable>();
-  for (const w of writable) if (!unique.has(w.path)) unique.set(w.path, w);
-  // A volume inside another is that one's; a tmpfs inside a tmpfs keeps its own owner and mode.
-  const kept = [...unique.values()].filter(
-    (w) =>
-      w.kind !== "volume" ||
-      ![...unique.values()].some((o) => o.kind === "volume" && w.path.startsWith(`${o.path}/`)),
-  );
+  return { packages: [...own.values()], unitFile };
+}
+
+type UnitSettings = Omit<HostService, "program" | "packages" | "unit" | "writable" | "made">;
+
+/** What the unit says of running the program: its command, user, signal, capabilities, environment. */
+function unitSettings(fs: FsView, f: LoadedUnit, namedArgv: string[] | undefined): UnitSettings {
+  const u = f.unit;
+  const environment = unitEnvironment(unitValues(u, "Service", "Environment"));
+  const execStart = namedArgv ?? (f.runs ? execStartOf(u, environment, f.name) : undefined);
   const foreground = execStart ? toForeground(execStart) : undefined;
+  const type = unitValue(u, "Service", "Type");
+  const user = unitValue(u, "Service", "User");
+  const group = unitValue(u, "Service", "Group");
+  const stopSignal = stopSignalOf(u, f.name);
+  const bounding = unitHas(u, "Service", "CapabilityBoundingSet")
+    ? capabilityList(unitValues(u, "Service", "CapabilityBoundingSet"))
+    : undefined;
   return {
-    program: programPath,
-    packages: packages.map((p) => p.name).sort(),
-    ...(unitFile ? { unit: unitFile.path } : {}),
     ...(execStart ? { execStart } : {}),
     ...(foreground ? { foreground } : {}),
     ...(type !== undefined ? { type } : {}),
     ...(user ? { user } : {}),
     ...(group ? { group } : {}),
     ...(stopSignal ? { stopSignal } : {}),
-    ambientCapabilities: u
-      ? capabilityList(unitValues(u, "Service", "AmbientCapabilities")).caps
-      : [],
+    ambientCapabilities: capabilityList(unitValues(u, "Service", "AmbientCapabilities")).caps,
     ...(bounding ? { boundingSet: bounding.inverted ? [] : bounding.caps } : {}),
-    environment: unitEnv,
-    environmentFiles: u
-      ? unitValues(u, "Service", "EnvironmentFile").flatMap((f) => {
-          const optional = f.startsWith("-");
-          const path = optional ? f.slice(1) : f;
-          return optional && !fs.lstat(path) ? [] : [path];
-        })
-      : [],
-    writable: kept.sort((a, b) => a.path.localeCompare(b.path)),
-    made: madeFiles(fs, db, packages, kept),
-    ...(u ? {} : stateOwnerOf(kept)),
+    environment,
+    environmentFiles: unitValues(u, "Service", "EnvironmentFile").flatMap((e) => {
+      const optional = e.startsWith("-");
+      const path = optional ? e.slice(1) : e;
+      return optional && !fs.lstat(path) ? [] : [path];
+    }),
   };
+}
+
+/** Where it writes, each path once (the unit's word first); a volume inside another is that one's. */
+function writableOf(
+  fs: FsView,
+  db: DpkgDb,
+  packages: readonly DpkgPackage[],
+  f: LoadedUnit | undefined,
+  s: UnitSettings | undefined,
+): HostWritable[] {
+  const all = [
+    // A service writes its pid file and sockets under /run (nginx's /run/nginx.pid).
+    ...(f ? [RUN(f.name), ...unitDirectories(f.unit, f.name, fs, s?.user, s?.group)] : []),
+    ...tmpfilesDirectories(fs, db, packages),
+    ...packageDirectories(fs, db, packages),
+  ];
+  const unique = new Map<string, HostWritable>();
+  for (const w of all) if (!unique.has(w.path)) unique.set(w.path, w);
+  // A tmpfs inside a tmpfs keeps its own owner and mode.
+  return [...unique.values()]
+    .filter(
+      (w) =>
+        w.kind !== "volume" ||
+        ![...unique.values()].some((o) => o.kind === "volume" && w.path.startsWith(`${o.path}/`)),
+    )
+    .sort((a, b) => a.path.localeCompare(b.path));
 }
 
 interface LoadedUnit {
