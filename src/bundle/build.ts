@@ -157,6 +157,10 @@ async function imageSource(
   };
 }
 
+/** A container's own volume for `path`: `<stateDir>/volumes/NAME/var_lib_x` for /var/lib/x. */
+const volumeDir = (config: ResolvedConfig, c: ResolvedContainer, path: string): string =>
+  join(config.stateDir, "volumes", c.name, path.slice(1).replace(/\//g, "_"));
+
 /** Persistent directories for the image's Volumes that the config does not mount itself. */
 function volumeMounts(
   config: ResolvedConfig,
@@ -168,7 +172,7 @@ function volumeMounts(
     .map((v) => ({
       destination: v,
       type: "bind",
-      source: join(config.stateDir, "volumes", c.name, v.slice(1).replace(/\//g, "_")),
+      source: volumeDir(config, c, v),
       options: ["rbind", "rw"],
       origin: `image Volume ${v}`,
     }));
@@ -207,7 +211,7 @@ export function hostWritableMounts(
       });
       continue;
     }
-    const source = join(config.stateDir, "volumes", c.name, w.path.slice(1).replace(/\//g, "_"));
+    const source = volumeDir(config, c, w.path);
     mounts.push({
       destination: w.path,
       type: "bind",

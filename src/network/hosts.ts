@@ -9,13 +9,21 @@ import { attachmentsOf, joinedOwner } from "../model/network.js";
 import { containerNetwork } from "./script.js";
 import { BuildError } from "../errors.js";
 
+/** The container whose network namespace `c` is in: the one it joins, else itself. */
+function namespaceOwner(
+  config: ResolvedConfig,
+  c: ResolvedContainer,
+): ResolvedContainer | undefined {
+  const owner = joinedOwner(c);
+  return owner !== undefined ? config.containers[owner] : c;
+}
+
 /**
  * The named networks whose members a container's /etc/hosts names: its own, or those of the
  * container whose namespace it joins. Sorted, so containers on the same networks share one file.
  */
 export function hostsNetworks(config: ResolvedConfig, c: ResolvedContainer): string[] {
-  const owner = joinedOwner(c);
-  const from = owner !== undefined ? config.containers[owner] : c;
+  const from = namespaceOwner(config, c);
   return from
     ? attachmentsOf(from)
         .map((a) => a.name)
@@ -65,8 +73,7 @@ export function hostGateway(
   c: ResolvedContainer,
   alloc: NetworkAllocation,
 ): string | undefined {
-  const owner = joinedOwner(c);
-  const from = owner !== undefined ? config.containers[owner] : c;
+  const from = namespaceOwner(config, c);
   if (from === undefined || from.network === "none") return undefined;
   if (from.network === "host") return "127.0.0.1";
   return containerNetwork(from, alloc, config)?.links[0].gateway;
