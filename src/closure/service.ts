@@ -452,9 +452,11 @@ function packageDirectories(
   for (const p of packages)
     for (const f of db.files(p)) {
       const path = f.replace(/^\/var\/run\//, "/run/");
+      // Only paths under the writable roots are looked at on disk: a library's thousand files are not.
       const kind = kindOf(path);
+      if (!kind || OTHER_INIT.test(path)) continue;
       const st = fs.lstat(path);
-      if (!kind || st?.kind !== "dir" || OTHER_INIT.test(path)) continue;
+      if (st?.kind !== "dir") continue;
       // A directory other packages list too (/var/lib/misc) is not this program's to keep.
       if (db.ownersOf(f).some((o) => !names.has(o.name))) continue;
       out.push({

@@ -4,7 +4,7 @@
  * value, in the config's own terms, so the usual checks apply to it; `took` says what came from
  * where. A key the config sets always wins. Pure.
  */
-import type { HostService } from "../../model/host-service.js";
+import type { HostService, HostWritable } from "../../model/host-service.js";
 import type { ContainerConfig, FromHost } from "../../model/types.js";
 import type { Report } from "./context.js";
 
@@ -111,9 +111,10 @@ function capabilitiesFrom(h: HostService, unit: string): { names: string[]; from
     return { names: [...h.boundingSet], from: `${unit} CapabilityBoundingSet= (it runs as root)` };
   // Its directories given to its workers' user and closed to others (lighttpd's 0750
   // /var/cache/lighttpd of www-data): the root master reaches into them, as root under systemd.
-  const closed = h.writable.filter(
-    (w) => (w.uid ?? (w.user === "root" ? 0 : 1)) !== 0 && (w.mode & 0o001) === 0,
-  );
+  // An owner unnamed is root's, as the bundle makes it.
+  const rootOwns = (w: HostWritable) =>
+    w.uid !== undefined ? w.uid === 0 : w.user === undefined || w.user === "root";
+  const closed = h.writable.filter((w) => !rootOwns(w) && (w.mode & 0o001) === 0);
   return {
     names: [...DROP_TO_USER, ...(closed.length > 0 ? ["DAC_READ_SEARCH"] : [])],
     from: `${unit} runs it as root and bounds no capability: what a root daemon needs to start its workers as another user${closed.length > 0 ? `, and to reach ${closed[0]?.path}, which only that user may enter` : ""}`,
