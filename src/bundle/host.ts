@@ -168,13 +168,7 @@ export async function prepareMountSources(
   return files;
 }
 
-/**
- * A host program's new volume (see hostWritableMounts): a copy of the host's directory (cp -a:
- * owners, modes, links), made under a temporary name and renamed into place, so an interrupted
- * build leaves none of it or all. A volume that exists is the program's data: never touched.
- * Rootless, the user cannot give files other owners: the volume starts empty, owned by the
- * mapped owner.
- */
+/** A host program's volume to make, and what it stands for. */
 export interface VolumeSeed {
   readonly source: string;
   /** The host directory it stands for; copied when `copy`, else only its owner and mode. */
@@ -184,6 +178,13 @@ export interface VolumeSeed {
   readonly mode: number;
 }
 
+/**
+ * A host program's new volume (see hostWritableMounts): a copy of the host's directory (cp -a:
+ * owners, modes, links), made under a temporary name and renamed into place, so an interrupted
+ * build leaves none of it or all. A volume that exists is the program's data: never touched.
+ * Rootless, the user cannot give files other owners: the volume starts empty, owned by the
+ * mapped owner.
+ */
 export async function seedVolume(
   s: VolumeSeed,
   container: string,

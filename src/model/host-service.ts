@@ -67,3 +67,13 @@ export interface HostServiceQuery {
 
 /** Reads what the host says; undefined when the program is no package's. Throws a ClosureError. */
 export type HostServiceReader = (q: HostServiceQuery) => HostService | undefined;
+
+/** What a host program took from its packages and their systemd unit (see `service`). */
+export interface FromHost {
+  readonly packages: readonly string[];
+  readonly unit?: string;
+  /** Each setting taken: the key, its value as the config would write it, and what said so. */
+  readonly took: readonly { readonly key: string; readonly value: string; readonly from: string }[];
+  /** Directories it writes, made tmpfs or volumes at build (the config's own mounts win). */
+  readonly writable: readonly HostWritable[];
+}

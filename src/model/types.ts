@@ -6,7 +6,7 @@
 
 import type { PortSpec } from "./parse.js";
 import type { GitContext } from "./git-context.js";
-import type { HostWritable } from "./host-service.js";
+import type { FromHost } from "./host-service.js";
 
 /** `systemd` Restart= values. */
 export type RestartPolicy =
@@ -424,16 +424,6 @@ export interface ResolvedImage {
     readonly username: string;
     readonly passwordFile: string;
   };
-}
-
-/** What a host program took from its packages and their systemd unit (see `service`). */
-export interface FromHost {
-  readonly packages: readonly string[];
-  readonly unit?: string;
-  /** Each setting taken: the key, its value as the config would write it, and what said so. */
-  readonly took: readonly { readonly key: string; readonly value: string; readonly from: string }[];
-  /** Directories it writes, made tmpfs or volumes at build (the config's own mounts win). */
-  readonly writable: readonly HostWritable[];
 }
 
 /** A Dockerfile build with absolute paths (or a git repository's, fetched at build). */

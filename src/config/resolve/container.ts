@@ -24,7 +24,6 @@ import { BUILTIN_NETWORKS, joinedOwner } from "../../model/network.js";
 import { checkCdiName } from "../../model/cdi.js";
 import type {
   ContainerConfig,
-  FromHost,
   ResolvedAttachment,
   HealthcheckConfig,
   ResolvedHealthcheck,
@@ -43,6 +42,7 @@ import { formatPath } from "./problems.js";
 import { resolveContainerSecrets } from "./secrets.js";
 import { resolveGroupAdd, resolveUser } from "./user.js";
 import { withHostService } from "./host-service.js";
+import type { FromHost } from "../../model/host-service.js";
 import { ClosureError } from "../../errors.js";
 
 export function resolveContainer(
@@ -147,6 +147,10 @@ export function resolveContainer(
 }
 
 /** Image or host program: the keys each kind takes, and the image's reference. */
+/** An image container (`image`, `imageFile` or `build`), not a host program. */
+const isImageConfig = (c: ContainerConfig): boolean =>
+  c.image !== undefined || c.imageFile !== undefined || c.build !== undefined;
+
 /**
  * A host program's settings as its Debian service has them (`service`), where the config sets
  * none: see host-service.ts. Unchanged for images, `service: false`, or a program no package owns.
@@ -156,12 +160,7 @@ function fromTheHost(
   ctx: ResolveContext,
   r: Report,
 ): { config: ContainerConfig; fromHost?: FromHost } {
-  const isImage = c.image !== undefined || c.imageFile !== undefined || c.build !== undefined;
-  if (isImage) {
-    if (c.service !== undefined)
-      r(["service"], "only applies to host programs (args), not to images");
-    return { config: c };
-  }
+  if (isImageConfig(c)) return { config: c };
   const program = c.args?.[0];
   const service = typeof c.service === "string" ? c.service : undefined;
   if (c.service === false || !ctx.hostService || (program === undefined && service === undefined))
@@ -199,7 +198,7 @@ function resolveKind(
   r: Report,
 ): { isImage: boolean; image: ResolvedImage | undefined } {
   let image: ResolvedImage | undefined;
-  const isImage = c.image !== undefined || c.imageFile !== undefined || c.build !== undefined;
+  const isImage = isImageConfig(c);
   if (isImage) {
     if (c.args !== undefined)
       r(
@@ -210,6 +209,8 @@ function resolveKind(
       r(["closure"], "only applies to host programs (args), not to images");
     if (c.include !== undefined)
       r(["include"], "only applies to host programs (args), not to images");
+    if (c.service !== undefined)
+      r(["service"], "only applies to host programs (args), not to images");
     image = resolveImage(name, c, r, ctx.file);
   } else {
     if (c.args === undefined)

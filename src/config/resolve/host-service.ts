@@ -4,8 +4,8 @@
  * value, in the config's own terms, so the usual checks apply to it; `took` says what came from
  * where. A key the config sets always wins. Pure.
  */
-import type { HostService, HostWritable } from "../../model/host-service.js";
-import type { ContainerConfig, FromHost } from "../../model/types.js";
+import type { FromHost, HostService, HostWritable } from "../../model/host-service.js";
+import type { ContainerConfig } from "../../model/types.js";
 import type { Report } from "./context.js";
 
 type Took = FromHost["took"][number];
